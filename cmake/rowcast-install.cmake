@@ -1,0 +1,26 @@
+# Install rules: headers, one export set per target (so a consumer's
+# find_package pulls a component's dependency only when that component is
+# requested), package config + version file. Header-only: ARCH_INDEPENDENT, under share/.
+include(CMakePackageConfigHelpers)
+
+set(ROWCAST_CMAKE_DIR "${CMAKE_INSTALL_DATADIR}/cmake/rowcast")
+
+install(DIRECTORY "${PROJECT_SOURCE_DIR}/include/rowcast" DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
+
+install(TARGETS rowcast EXPORT rowcast-targets)
+install(EXPORT rowcast-targets NAMESPACE rowcast:: DESTINATION "${ROWCAST_CMAKE_DIR}")
+foreach(component IN LISTS ROWCAST_BUILT_COMPONENTS)
+  install(TARGETS rowcast_${component} EXPORT rowcast-${component}-targets)
+  install(EXPORT rowcast-${component}-targets NAMESPACE rowcast:: DESTINATION "${ROWCAST_CMAKE_DIR}")
+endforeach()
+
+configure_package_config_file(
+  "${PROJECT_SOURCE_DIR}/cmake/rowcast-config.cmake.in"
+  "${PROJECT_BINARY_DIR}/rowcast-config.cmake"
+  INSTALL_DESTINATION "${ROWCAST_CMAKE_DIR}")
+write_basic_package_version_file(
+  "${PROJECT_BINARY_DIR}/rowcast-config-version.cmake"
+  COMPATIBILITY SameMajorVersion
+  ARCH_INDEPENDENT)
+install(FILES "${PROJECT_BINARY_DIR}/rowcast-config.cmake" "${PROJECT_BINARY_DIR}/rowcast-config-version.cmake"
+        DESTINATION "${ROWCAST_CMAKE_DIR}")
