@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets with clang-14 (-fsanitize=fuzzer,address,undefined)
+# in build-fuzz/, writes seed corpora, and runs every fuzzer that was built for
+# SECONDS (default 60) on its corpus. Fails on the first crash, leak, timeout or
+# sanitizer report. Corpora, logs and crash artifacts stay under build-fuzz/:
+#   build-fuzz/seeds/<codec>/      seeds from rowcast-make-seeds (rewritten each run)
+#   build-fuzz/corpus/<codec>/     the growing corpus (kept between runs)
+#   build-fuzz/artifacts/<codec>/  crash-*, leak-*, timeout-* inputs and fuzz.log
+#   scripts/fuzz.sh [SECONDS]      environment: BUILD_DIR (default build-fuzz), JOBS (default 2)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/packages.sh
+
+seconds=${1:-60}
+case "$seconds" in ''|*[!0-9]*) echo "usage: scripts/fuzz.sh [seconds per fuzzer]" >&2; exit 2;; esac
+
+rowcast_need_packages build-essential cmake clang-14 libclang-rt-14-dev nlohmann-json3-dev libyaml-cpp-dev
+
+build=${BUILD_DIR:-build-fuzz}
+cmake -S . -B "$build" -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DROWCAST_BUILD_FUZZERS=ON -DROWCAST_BUILD_TESTS=OFF -DROWCAST_BUILD_EXAMPLES=OFF \
+    -DROWCAST_BUILD_BENCH=OFF -DROWCAST_INSTALL=OFF
+cmake --build "$build" -j"${JOBS:-2}"
+build=$(cd "$build" && pwd)
+
+mapfile -t fuzzers < <(grep -v '^$' "$build/tests/fuzz/fuzzers.txt" || true)
+if [ ${#fuzzers[@]} -eq 0 ]; then
+    echo "fuzz: no fuzzer was built (tests/fuzz/fuzz_*.cpp missing?)" >&2
+    exit 1
+fi
+
+rm -rf "$build/seeds"
+"$build/tests/fuzz/rowcast-make-seeds" "$build/seeds"
+
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+failed=()
+for f in "${fuzzers[@]}"; do
+    codec=${f#fuzz_}
+    corpus="$build/corpus/$codec"
+    seeds="$build/seeds/$codec"
+    art="$build/artifacts/$codec"
+    mkdir -p "$corpus" "$seeds" "$art"
+    rm -f "$art"/crash-* "$art"/leak-* "$art"/timeout-* "$art"/oom-*
+    echo "fuzz: $f for ${seconds}s (corpus $corpus, $(ls "$seeds" | wc -l) seeds)"
+    start=$(date +%s)
+    # Run inside the artifacts directory so nothing lands in the source tree.
+    if (cd "$art" && "$build/tests/fuzz/$f" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=2560 \
+            -artifact_prefix="$art/" -print_final_stats=1 "$corpus" "$seeds" >"$art/fuzz.log" 2>&1); then
+        tail -n 12 "$art/fuzz.log" | grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::new_units_added|Done )' || true
+        echo "fuzz: $f ok ($(( $(date +%s) - start ))s)"
+    else
+        echo "fuzz: $f FAILED; last lines of $art/fuzz.log:" >&2
+        tail -n 60 "$art/fuzz.log" >&2
+        ls -l "$art" >&2
+        failed+=("$f")
+    fi
+done
+
+if [ ${#failed[@]} -ne 0 ]; then
+    echo "fuzz: ${#failed[@]} of ${#fuzzers[@]} fuzzers failed: ${failed[*]} (inputs under $build/artifacts)" >&2
+    exit 1
+fi
+echo "fuzz: ${#fuzzers[@]} fuzzers ran ${seconds}s each without a crash: ${fuzzers[*]}"

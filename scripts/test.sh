@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The test command (README): on a Debian 12 machine, installs what the build and
+# the tests need, configures a Release build in build/, builds it with -j2 and
+# runs the whole suite (unit, property, packaging tests) with ctest.
+#   scripts/test.sh            environment: BUILD_DIR (default build), JOBS (default 2)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/packages.sh
+
+rowcast_need_packages build-essential cmake git \
+    libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev libyaml-cpp-dev
+
+build=${BUILD_DIR:-build}
+jobs=${JOBS:-2}
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release
+cmake --build "$build" -j"$jobs"
+cd "$build"
+ctest --output-on-failure -j"$jobs"
