@@ -1,0 +1,324 @@
+#!/usr/bin/env python3
+"""Report of rowcast-bench-codecs (Google Benchmark JSON output): medians, ratios, chart.
+
+Usage: bench_report.py RESULT.json [--event hosts_update] [--markdown FILE] [--chart FILE.svg]
+                       [--strict]
+
+Reads the JSON that Google Benchmark writes with --benchmark_out (any version >= 1.5:
+with repetitions and --benchmark_report_aggregates_only it uses the "median" aggregates;
+without aggregates it takes the median of the iteration runs itself). Prints, for every
+reference event, the median events/s, MB/s and ns/event of each benchmark, then the
+table of ratios to the baselines for one event (default: (a) hosts_update) with the
+targets of the codec issue, PASS/FAIL. Writes the same tables as Markdown (--markdown)
+and a bar chart of events/s for that event with gnuplot (--chart; log scale).
+
+The exit status is 0 whatever the ratios are, unless --strict (then 1 if a target is
+missed); 2 if the input cannot be used. Standard library only.
+"""
+import argparse
+import json
+import math
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+
+# (label, codec benchmark, baseline benchmark, target ratio or None, note)
+RATIOS = [
+    ("JSON encode", "json.encode", "nlohmann.dump", 5.0, "default envelope vs DOM + dump()"),
+    ("JSON decode", "json.decode", "nlohmann.parse_extract", 6.0, "vs parse + extract"),
+    ("binary encode", "binary.encode", "nlohmann.dump", 20.0, "vs DOM + dump()"),
+    ("binary decode (owning event)", "binary.decode", "nlohmann.parse_extract", 12.0, "vs parse + extract"),
+    ("binary decode_view", "binary.decode_view", "nlohmann.parse", 30.0, "vs parse only (DOM)"),
+    ("YAML encode", "yaml.encode", "nlohmann.dump", 1.0, "vs nlohmann DOM + dump()"),
+]
+INFO = [
+    ("JSON decode", "json.decode", "nlohmann.parse", "vs parse only"),
+    ("binary decode (owning event)", "binary.decode", "nlohmann.parse", "vs parse only"),
+    ("binary decode_view", "binary.decode_view", "nlohmann.parse_extract", "vs parse + extract"),
+    ("JSON Debezium encode", "json_debezium.encode", "nlohmann.dump", "vs DOM + dump()"),
+    ("JSON Debezium decode", "json_debezium.decode", "nlohmann.parse_extract", "vs parse + extract"),
+    ("YAML encode", "yaml.encode", "yamlcpp.emit", "vs yaml-cpp Emitter"),
+    ("YAML decode", "yaml.decode", "yamlcpp.load_extract", "vs yaml-cpp Load + extract"),
+    ("binary encode", "binary.encode", "memcpy", "share of memcpy's speed"),
+    ("binary decode_view", "binary.decode_view", "memcpy", "share of memcpy's speed"),
+]
+# Display order of operations (chart and tables); unknown ones go last.
+ORDER = [
+    "json.encode", "json.decode", "json_debezium.encode", "json_debezium.decode", "yaml.encode",
+    "yaml.decode", "binary.encode", "binary.decode", "binary.decode_view", "nlohmann.dump",
+    "nlohmann.parse", "nlohmann.parse_extract", "yamlcpp.emit", "yamlcpp.load_extract", "memcpy",
+]
+EVENTS = ["hosts_update", "small_insert", "wide_insert"]
+TIME_UNITS = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
+
+
+def fail(msg):
+    print(f"bench_report: {msg}", file=sys.stderr)
+    sys.exit(2)
+
+
+def load(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f)
+    except (OSError, ValueError) as e:
+        fail(f"cannot read {path}: {e}")
+    if not isinstance(doc, dict) or not isinstance(doc.get("benchmarks"), list):
+        fail(f"{path} is not Google Benchmark JSON (no 'benchmarks' list)")
+    return doc
+
+
+def run_name(b):
+    """The benchmark's name without repetition/aggregate suffixes."""
+    name = b.get("run_name") or b.get("name", "")
+    agg = b.get("aggregate_name")
+    if not b.get("run_name") and agg and name.endswith("_" + agg):
+        name = name[: -len(agg) - 1]
+    return name
+
+
+def events_per_second(b):
+    v = b.get("items_per_second")
+    if isinstance(v, (int, float)) and v > 0:
+        return float(v)
+    t = b.get("cpu_time") or b.get("real_time")
+    unit = TIME_UNITS.get(b.get("time_unit", "ns"))
+    if isinstance(t, (int, float)) and t > 0 and unit:
+        return 1.0 / (t * unit)
+    return None
+
+
+def collect(doc):
+    """{run_name: {"eps":…, "bps":…, "bytes":…, "cv":…, "error":…}} from medians or iterations."""
+    medians, iterations, cvs, errors = {}, {}, {}, {}
+    for b in doc["benchmarks"]:
+        if not isinstance(b, dict):
+            continue
+        name = run_name(b)
+        if b.get("error_occurred"):
+            errors[name] = b.get("error_message", "error")
+            continue
+        if b.get("run_type") == "aggregate":
+            agg = b.get("aggregate_name")
+            if agg == "median":
+                medians[name] = b
+            elif agg == "cv":
+                cvs[name] = b.get("cpu_time")
+        else:
+            iterations.setdefault(name, []).append(b)
+    out = {}
+    for name in set(medians) | set(iterations) | set(errors):
+        r = {"eps": None, "bps": None, "bytes": None, "cv": cvs.get(name), "error": errors.get(name)}
+        if name in medians:
+            b = medians[name]
+            r["eps"] = events_per_second(b)
+            r["bps"] = b.get("bytes_per_second")
+            r["bytes"] = b.get("bytes")
+        elif name in iterations:
+            runs = iterations[name]
+            eps = [x for x in map(events_per_second, runs) if x]
+            bps = [x.get("bytes_per_second") for x in runs if isinstance(x.get("bytes_per_second"), (int, float))]
+            r["eps"] = statistics.median(eps) if eps else None
+            r["bps"] = statistics.median(bps) if bps else None
+            r["bytes"] = runs[0].get("bytes")
+        out[name] = r
+    return out
+
+
+def split(name):
+    event, _, op = name.partition("/")
+    return event, op
+
+
+def human(v, unit=""):
+    if v is None:
+        return "n/a"
+    for factor, suffix in ((1e9, " G"), (1e6, " M"), (1e3, " k")):
+        if abs(v) >= factor:
+            return f"{v / factor:.3g}{suffix}{unit}"
+    return f"{v:.3g} {unit}".rstrip()
+
+
+def order_key(op):
+    return (ORDER.index(op) if op in ORDER else len(ORDER), op)
+
+
+def per_event_rows(results, event):
+    rows = []
+    for name, r in results.items():
+        ev, op = split(name)
+        if ev != event:
+            continue
+        ns = 1e9 / r["eps"] if r["eps"] else None
+        mbps = r["bps"] / 1e6 if isinstance(r["bps"], (int, float)) else None
+        cv = f"{100 * r['cv']:.1f}%" if isinstance(r["cv"], (int, float)) else "n/a"
+        size = f"{int(r['bytes'])}" if isinstance(r["bytes"], (int, float)) else "n/a"
+        if r["error"]:
+            rows.append((op, "ERROR: " + r["error"], "", "", "", ""))
+        else:
+            rows.append((op, human(r["eps"]), f"{mbps:.1f}" if mbps else "n/a",
+                         f"{ns:,.0f}" if ns else "n/a", size, cv))
+    rows.sort(key=lambda x: order_key(x[0]))
+    return rows
+
+
+def ratio_rows(results, event):
+    def eps(op):
+        r = results.get(f"{event}/{op}")
+        return r["eps"] if r and not r["error"] else None
+
+    rows, missed = [], 0
+    for label, codec, base, target, note in RATIOS:
+        c, b = eps(codec), eps(base)
+        if c is None or b is None:
+            rows.append((label, note, human(c), human(b), "n/a", f">= {target:g}x", "NOT RUN"))
+            missed += 1
+            continue
+        ratio = c / b
+        ok = ratio >= target
+        missed += not ok
+        rows.append((label, note, human(c), human(b), f"{ratio:.1f}x", f">= {target:g}x", "PASS" if ok else "FAIL"))
+    info = []
+    for label, codec, base, note in INFO:
+        c, b = eps(codec), eps(base)
+        if c is None or b is None:
+            continue
+        ratio = c / b
+        info.append((label, note, human(c), human(b), f"{ratio:.2f}x" if ratio < 10 else f"{ratio:.0f}x", "", ""))
+    return rows, info, missed
+
+
+def table(headers, rows):
+    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows)] if rows else [len(h) for h in headers]
+    line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()
+    return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in rows])
+
+
+def md_table(headers, rows):
+    out = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def context_lines(doc):
+    c = doc.get("context", {}) if isinstance(doc.get("context"), dict) else {}
+    load = c.get("load_avg")
+    load = ", ".join(f"{x:.2f}" for x in load) if isinstance(load, list) else "n/a"
+    return [
+        f"date: {c.get('date', 'n/a')}",
+        f"host: {c.get('host_name', 'n/a')}, {c.get('num_cpus', '?')} CPUs at {c.get('mhz_per_cpu', '?')} MHz",
+        f"load average at start: {load}",
+        f"library build: {c.get('library_build_type', 'n/a')} (Google Benchmark's own build type)",
+    ]
+
+
+def chart(results, event, path):
+    gnuplot = shutil.which("gnuplot")
+    if not gnuplot:
+        print("bench_report: gnuplot not found; no chart", file=sys.stderr)
+        return False
+    bars = []
+    for name, r in results.items():
+        ev, op = split(name)
+        if ev == event and r["eps"] and not r["error"]:
+            colour = 1 if op.split(".")[0] in ("json", "json_debezium", "yaml", "binary") else 2
+            if op == "memcpy":
+                colour = 3
+            bars.append((op, r["eps"], colour))
+    if not bars:
+        print("bench_report: nothing to chart", file=sys.stderr)
+        return False
+    bars.sort(key=lambda b: order_key(b[0]))
+    term = "pngcairo size 1100,620" if path.endswith(".png") else "svg size 1100,620 dynamic font 'sans,12'"
+    with tempfile.TemporaryDirectory() as tmp:
+        data = os.path.join(tmp, "bars.dat")
+        with open(data, "w", encoding="utf-8") as f:
+            for op, eps, colour in bars:
+                f.write(f'"{op}" {eps:.6g} {colour} "{human(eps)}"\n')
+        top = 10 ** math.ceil(math.log10(max(b[1] for b in bars)) + 0.3)
+        bottom = 10 ** math.floor(math.log10(min(b[1] for b in bars)))
+        script = f"""
+set terminal {term}
+set output '{path}'
+set title "rowcast codecs and baselines, event (a) {event}: events/s (median, log scale; higher is better)" noenhanced
+set logscale y
+set yrange [{bottom:g}:{top:g}]
+set format y "10^{{%L}}"
+set ylabel "events per second"
+set style fill solid 0.85 border -1
+set boxwidth 0.7
+set grid ytics
+set xtics rotate by 30 right nomirror noenhanced
+set bmargin 7
+set key outside top center horizontal
+set palette defined (1 '#2b6cb0', 2 '#a0a0a0', 3 '#38a169')
+unset colorbox
+plot '{data}' using 0:2:3:xtic(1) with boxes lc palette notitle, \\
+     '' using 0:2:4 with labels offset 0,0.7 font ',10' notitle, \\
+     NaN with boxes lc rgb '#2b6cb0' title 'rowcast', \\
+     NaN with boxes lc rgb '#a0a0a0' title 'baselines (nlohmann, yaml-cpp)', \\
+     NaN with boxes lc rgb '#38a169' title 'memcpy (speed of light)'
+"""
+        proc = subprocess.run([gnuplot], input=script, text=True, capture_output=True)
+        if proc.returncode != 0:
+            print(f"bench_report: gnuplot failed: {proc.stderr.strip()}", file=sys.stderr)
+            return False
+    return True
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("result", help="Google Benchmark JSON (--benchmark_out)")
+    ap.add_argument("--event", default="hosts_update", help="event the ratios are taken on")
+    ap.add_argument("--markdown", help="also write the tables as Markdown to this file")
+    ap.add_argument("--chart", help="write a bar chart (.svg or .png) with gnuplot")
+    ap.add_argument("--strict", action="store_true", help="exit 1 if a target is missed")
+    args = ap.parse_args()
+
+    doc = load(args.result)
+    results = collect(doc)
+    if not results:
+        fail(f"{args.result} holds no benchmark results")
+    events = [e for e in EVENTS if any(split(n)[0] == e for n in results)]
+    events += sorted({split(n)[0] for n in results} - set(events))
+
+    md = ["Context: " + "; ".join(context_lines(doc)), ""]
+    print("\n".join(context_lines(doc)))
+    headers = ["operation", "events/s", "MB/s", "ns/event", "bytes", "cv(cpu)"]
+    for ev in events:
+        rows = per_event_rows(results, ev)
+        print(f"\n== {ev}: medians ==")
+        print(table(headers, rows))
+        md += [f"### {ev}", "", md_table(headers, rows), ""]
+
+    rows, info, missed = ratio_rows(results, args.event)
+    rheaders = ["comparison", "baseline", "codec ev/s", "baseline ev/s", "ratio", "target", "result"]
+    print(f"\n== ratios on {args.event} (median events/s of codec / baseline) ==")
+    print(table(rheaders, rows))
+    md += [f"### Ratios on {args.event} (median events/s of codec / baseline)", "", md_table(rheaders, rows), ""]
+    if info:
+        print("\n-- for information (no target) --")
+        print(table(rheaders, info))
+        md += ["For information (no target):", "", md_table(rheaders, info), ""]
+    for ev in events:
+        if ev == args.event:
+            continue
+        other, _, _ = ratio_rows(results, ev)
+        print(f"\n-- the same ratios on {ev} (targets apply to {args.event} only) --")
+        print(table(rheaders, other))
+        md += [f"Same ratios on {ev} (targets apply to {args.event} only):", "", md_table(rheaders, other), ""]
+
+    if args.markdown:
+        with open(args.markdown, "w", encoding="utf-8") as f:
+            f.write("\n".join(md) + "\n")
+    if args.chart and chart(results, args.event, args.chart):
+        print(f"\nchart: {args.chart}")
+    print(f"\n{len(RATIOS) - missed} of {len(RATIOS)} targets met on {args.event}.")
+    sys.exit(1 if args.strict and missed else 0)
+
+
+if __name__ == "__main__":
+    main()
