@@ -1,0 +1,51 @@
+# Tests against private MariaDB servers (ctest label "mariadb"). Included from
+# tests/CMakeLists.txt. Each test starts its own mariadbd (tests/support/mariadb_server.hpp),
+# so they need the server packages: mariadb-server (mariadbd, mariadb-install-db, mariadb-admin)
+# and libmariadb-dev (Connector/C). Missing pieces skip these tests with a message.
+find_program(ROWCAST_MARIADBD mariadbd PATHS /usr/sbin /usr/local/sbin)
+find_path(ROWCAST_MARIADB_CLIENT_INCLUDE mysql.h PATH_SUFFIXES mariadb)
+find_library(ROWCAST_MARIADB_CLIENT_LIB NAMES mariadb)
+
+if(NOT ROWCAST_MARIADBD OR NOT ROWCAST_MARIADB_CLIENT_INCLUDE OR NOT ROWCAST_MARIADB_CLIENT_LIB)
+  message(STATUS "rowcast: MariaDB tests skipped (need mariadbd and libmariadb-dev)")
+  return()
+endif()
+
+# rowcast_mariadb_test(<name> SOURCES <files...> [LIBS <targets...>] [DEPENDS <targets...>] [DEFINES <defs...>])
+function(rowcast_mariadb_test name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;LIBS;DEPENDS;DEFINES" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE rowcast::rowcast ${ARG_LIBS} ${ROWCAST_MARIADB_CLIENT_LIB}
+                                        GTest::gmock GTest::gtest_main)
+  target_include_directories(${name} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
+  target_include_directories(${name} SYSTEM PRIVATE ${ROWCAST_MARIADB_CLIENT_INCLUDE})
+  target_compile_definitions(${name} PRIVATE ${ARG_DEFINES})
+  rowcast_project_target(${name})
+  if(ARG_DEPENDS)
+    add_dependencies(${name} ${ARG_DEPENDS})
+  endif()
+  gtest_discover_tests(${name} TEST_PREFIX "${name}." DISCOVERY_TIMEOUT 60
+                       PROPERTIES LABELS mariadb TIMEOUT 600)
+endfunction()
+
+rowcast_mariadb_test(test_mariadb_harness SOURCES test_mariadb_harness.cpp)
+
+# The loadable function and the trigger generator are built under examples/.
+if(ROWCAST_BUILD_EXAMPLES AND EXISTS ${PROJECT_SOURCE_DIR}/examples/udf/CMakeLists.txt
+   AND EXISTS /usr/include/mariadb/server/mysql.h)
+  set(_rowcast_udf_defs ROWCAST_UDF_SO="$<TARGET_FILE:rowcast_udf>"
+                        ROWCAST_TRIGGERS_EXE="$<TARGET_FILE:rowcast-triggers>")
+  set(_rowcast_udf_libs "")
+  if(TARGET rowcast::json)
+    list(APPEND _rowcast_udf_libs rowcast::json)
+  endif()
+  if(TARGET rowcast::yaml)
+    list(APPEND _rowcast_udf_libs rowcast::yaml)
+  endif()
+  foreach(t IN ITEMS test_udf test_triggers test_trigger_path)
+    if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/${t}.cpp)
+      rowcast_mariadb_test(${t} SOURCES ${t}.cpp LIBS ${_rowcast_udf_libs}
+                           DEPENDS rowcast_udf rowcast-triggers DEFINES ${_rowcast_udf_defs})
+    endif()
+  endforeach()
+endif()
