@@ -56,7 +56,7 @@ rowcast::event sample_event() {
 
 // --- printing ------------------------------------------------------------------
 
-std::string quoted(std::string_view s) {
+std::string quote(std::string_view s) {
     std::string out = "\"";
     for (char c : s) {
         const auto u = static_cast<unsigned char>(c);
@@ -80,7 +80,7 @@ std::string format_value(const rowcast::value& v) {
             else if constexpr (std::is_same_v<T, null_value>) return "NULL";
             else if constexpr (std::is_same_v<T, std::int64_t> || std::is_same_v<T, std::uint64_t>)
                 return std::to_string(x);
-            else if constexpr (std::is_same_v<T, text>) return quoted(x.utf8);
+            else if constexpr (std::is_same_v<T, text>) return quote(x.utf8);
             else if constexpr (std::is_same_v<T, decimal>) return x.digits;
             else if constexpr (std::is_same_v<T, datetime>) {
                 std::snprintf(buf, sizeof buf, "%04u-%02u-%02u %02u:%02u:%02u.%06u", unsigned{x.day.year},
@@ -96,8 +96,17 @@ void print_event(const rowcast::event& e) {
     std::printf("  %s %s.%s  (sequence %llu, transaction %s)\n", std::string(to_string(e.kind)).c_str(),
                 e.schema.c_str(), e.table.c_str(), static_cast<unsigned long long>(e.sequence),
                 e.transaction.id.empty() ? "-" : e.transaction.id.c_str());
+    if (e.commit_time != rowcast::time_point{}) {
+        namespace chr = std::chrono;
+        const auto day = chr::floor<chr::days>(e.commit_time);
+        const chr::year_month_day ymd{day};
+        const chr::hh_mm_ss hms{chr::floor<chr::seconds>(e.commit_time - day)};
+        std::printf("  committed %04d-%02u-%02u %02ld:%02ld:%02lld UTC\n", int{ymd.year()}, unsigned{ymd.month()},
+                    unsigned{ymd.day()}, static_cast<long>(hms.hours().count()),
+                    static_cast<long>(hms.minutes().count()), static_cast<long long>(hms.seconds().count()));
+    }
     if (!e.columns) return;
-    std::printf("  %-10s %-14s %-12s %-12s\n", "column", "type", "before", "after");
+    std::printf("  %-10s %-14s %-28s %-28s\n", "column", "type", "before", "after");
     for (std::size_t i = 0; i < e.columns->size(); ++i) {
         const rowcast::column& c = (*e.columns)[i];
         std::string type(to_string(c.type.type));
@@ -105,7 +114,7 @@ void print_event(const rowcast::event& e) {
         if (c.primary_key) type += " PK";
         const std::string before = i < e.before.size() ? format_value(e.before[i]) : "";
         const std::string after = i < e.after.size() ? format_value(e.after[i]) : "";
-        std::printf("  %-10s %-14s %-12s %-12s\n", c.name.c_str(), type.c_str(), before.c_str(), after.c_str());
+        std::printf("  %-10s %-14s %-28s %-28s\n", c.name.c_str(), type.c_str(), before.c_str(), after.c_str());
     }
 }
 

@@ -31,17 +31,18 @@ rowcast::event sample() {
 
 template <class Codec>
 bool round_trip(Codec codec, const rowcast::event& e) {
+    const std::string name(Codec::name);
     const std::string bytes = rowcast::encode(codec, e);
     auto back = rowcast::decode(codec, bytes);
     if (!back) {
-        std::fprintf(stderr, "%s: decode failed: %s\n", Codec::name, back.error_value().message.c_str());
+        std::fprintf(stderr, "%s: decode failed: %s\n", name.c_str(), back.error_value().message.c_str());
         return false;
     }
     if (!(*back == e)) {
-        std::fprintf(stderr, "%s: round trip changed the event\n", Codec::name);
+        std::fprintf(stderr, "%s: round trip changed the event\n", name.c_str());
         return false;
     }
-    std::printf("%s: %zu bytes, round trip ok\n", Codec::name, bytes.size());
+    std::printf("%s: %zu bytes, round trip ok\n", name.c_str(), bytes.size());
     return true;
 }
 
