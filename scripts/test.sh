@@ -7,8 +7,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/packages.sh
 
+# build-essential cmake: the toolchain; git: the FetchContent packaging test clones
+# this checkout; gtest/gmock: unit tests; benchmark: bench/ (built, smoke-tested);
+# nlohmann-json3-dev, libyaml-cpp-dev: the json and yaml components; mariadb-server,
+# libmariadb-dev, libmariadbd-dev: the tests against private mariadbd servers
+# (tests/mariadb.cmake) and the UDF example's server headers.
 rowcast_need_packages build-essential cmake git \
-    libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev libyaml-cpp-dev
+    libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev libyaml-cpp-dev \
+    mariadb-server libmariadb-dev libmariadbd-dev
 
 build=${BUILD_DIR:-build}
 jobs=${JOBS:-2}
