@@ -200,7 +200,8 @@ private:
 };
 
 struct mariadb_server_options {
-    /// Environment variables added to the server's environment (NAME, value).
+    /// Environment variables added to the server's environment (NAME, value). "{dir}" in a
+    /// value is replaced by the server's directory (see mariadb_server::dir()).
     std::vector<std::pair<std::string, std::string>> environment;
     /// Extra lines for the [mariadbd] section ("max_allowed_packet=64M").
     std::vector<std::string> config_lines;
@@ -378,7 +379,12 @@ private:
         std::vector<std::string> env_store;
         for (char** e = environ; *e; ++e) env_store.emplace_back(*e);
         if (with_env)
-            for (const auto& [k, v] : opt_.environment) env_store.push_back(k + "=" + v);
+            for (const auto& [k, v] : opt_.environment) {
+                std::string val = v;
+                for (std::size_t at; (at = val.find("{dir}")) != std::string::npos;)
+                    val.replace(at, 5, dir_.path().string());
+                env_store.push_back(k + "=" + val);
+            }
         std::vector<char*> envp;
         for (auto& s : env_store) envp.push_back(s.data());
         envp.push_back(nullptr);
