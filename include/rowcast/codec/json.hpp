@@ -1,0 +1,128 @@
+// rowcast/codec/json.hpp: the JSON codec (component rowcast::json).
+//
+// One event is one JSON object. Two envelopes (docs/json.md):
+//  - json_envelope::rowcast (default): smpl-repl's message ("schema", "table",
+//    "timestamp", "operation", "primary", "keys", "columns", "new", "old") plus
+//    a "rowcast" object with everything else, so decoding gives back exactly the
+//    event;
+//  - json_envelope::debezium: Debezium-style change events ("before", "after",
+//    "source", "op", "ts_ms", "transaction"), transaction-topic messages for
+//    begin/commit/rollback and schema-change messages for DDL, plus the same
+//    "rowcast" object.
+// Values follow docs/value-mapping.md. The decoder recognises the envelope by
+// its fields, accepts smpl-repl's original messages (no types, every value a
+// string) and plain Debezium messages, and ignores unknown fields.
+//
+// Encoding writes straight into the caller's string; decoding is a single
+// bounds-checked pass into the event (no DOM) that never throws on bad input:
+// errors are "[rowcast.json.<errc>] at $.new.id (byte 123): …".
+//
+// nlohmann integration: with this header, `nlohmann::json j = ev;` and
+// `j.get<rowcast::event>()` work (also with nlohmann::ordered_json); from_json
+// throws rowcast::exception on bad input.
+//
+// Thread-safety: a json_codec caches the last column list it decoded and
+// scratch buffers; use one codec per thread. Copies are independent.
+#pragma once
+
+#include <rowcast/codec/concept.hpp>
+#include <rowcast/detail/json_decode.hpp>
+#include <rowcast/detail/json_write.hpp>
+#include <rowcast/error.hpp>
+#include <rowcast/event.hpp>
+#include <rowcast/version.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+ROWCAST_NAMESPACE_BEGIN
+
+/// The message layout written by json_codec::encode.
+enum class json_envelope {
+    rowcast,   ///< smpl-repl compatible message + "rowcast" object (default)
+    debezium,  ///< Debezium-style change event + "rowcast" object
+};
+
+/// Input limits of the JSON decoder. Exceeding one is errc::limit_exceeded.
+struct json_limits {
+    std::size_t max_input_size = std::size_t{64} << 20;  ///< bytes of one event's JSON text
+    std::size_t max_depth = 64;                          ///< nesting of objects/arrays (the event object is 1)
+    std::size_t max_columns = 4096;                      ///< columns of one event
+};
+
+/// Options of json_codec.
+struct json_options {
+    /// Envelope written by encode(). decode() recognises either envelope by its
+    /// fields; only a message with neither's fields falls back to this one.
+    json_envelope envelope = json_envelope::rowcast;
+    json_limits limits{};
+};
+
+/// JSON codec; models rowcast::event_codec (name "json", content type "application/json").
+class json_codec {
+public:
+    static constexpr std::string_view name = "json";
+    static constexpr std::string_view content_type = "application/json";
+
+    json_codec() { apply_limits(); }
+    explicit json_codec(json_options o) : opt_(o) { apply_limits(); }
+
+    const json_options& options() const noexcept { return opt_; }
+
+    /// Appends the event as one JSON object (no trailing newline) to `out`.
+    /// Never fails: values that do not round-trip in their natural form are
+    /// written tagged; metadata strings that are not valid UTF-8 (names, ids)
+    /// get U+FFFD for the invalid bytes.
+    void encode(const event& e, std::string& out) { encode_impl(e, out); }
+    /// Same for a view.
+    void encode(const event_view& e, std::string& out) { encode_impl(e, out); }
+
+    /// Decodes the JSON object at the start of `in` (after optional white space)
+    /// into `into`, reusing its storage, and returns the bytes consumed: the
+    /// object and the white space after it (so JSON Lines input is decoded by
+    /// calling again on the rest). On error `into` is left in an unspecified but
+    /// valid state and the error names the field path and byte offset.
+    result<std::size_t> decode(std::string_view in, event& into) { return dec_.decode(in, into); }
+
+private:
+    template <class S>
+    void encode_impl(const basic_event<S>& e, std::string& out) {
+        if (opt_.envelope == json_envelope::debezium) detail::append_json_debezium(out, e);
+        else detail::append_json_rowcast(out, e);
+    }
+    void apply_limits() {
+        dec_.max_input_size = opt_.limits.max_input_size;
+        dec_.max_depth = opt_.limits.max_depth ? opt_.limits.max_depth : 1;
+        dec_.max_columns = opt_.limits.max_columns;
+    }
+
+    json_options opt_{};
+    detail::json_decoder dec_;
+};
+
+static_assert(event_codec<json_codec>);
+
+ROWCAST_NAMESPACE_END
+
+/// nlohmann::json support: `nlohmann::json j = ev;`, `j.get<rowcast::event>()`.
+/// The JSON is the default envelope; nlohmann::json sorts keys, so column order
+/// comes from "columns". from_json throws rowcast::exception on bad input.
+template <>
+struct nlohmann::adl_serializer<rowcast::event> {
+    template <class BasicJsonType>
+    static void to_json(BasicJsonType& j, const rowcast::event& e) {
+        std::string s;
+        rowcast::detail::append_json_rowcast(s, e);
+        j = BasicJsonType::parse(s);
+    }
+    template <class BasicJsonType>
+    static void from_json(const BasicJsonType& j, rowcast::event& e) {
+        const std::string s = j.dump();
+        rowcast::json_codec c;
+        auto r = c.decode(s, e);
+        if (!r) throw rowcast::exception(r.error_value());
+    }
+};

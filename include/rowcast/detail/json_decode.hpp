@@ -1,0 +1,1294 @@
+// Internal: JSON message -> event, for both envelopes (recognised by their fields).
+#pragma once
+
+#include <rowcast/column.hpp>
+#include <rowcast/detail/json_read.hpp>
+#include <rowcast/detail/json_write.hpp>
+#include <rowcast/detail/text.hpp>
+#include <rowcast/error.hpp>
+#include <rowcast/event.hpp>
+#include <rowcast/value.hpp>
+#include <rowcast/version.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <string_view>
+#include <vector>
+
+ROWCAST_NAMESPACE_BEGIN
+namespace detail {
+
+struct json_ostr {
+    json_str s;
+    bool set = false;
+};
+
+// Everything a message may carry, gathered in one pass before it is applied to the event.
+struct json_stage {
+    // default envelope
+    json_ostr schema, table, operation;
+    bool has_ts = false;
+    std::int64_t ts = 0;
+    json_range primary, columns, img_new, img_old, payload;
+    bool rowcast_fields = false;
+    // Debezium
+    bool dbz = false;
+    json_range before, after;  // present and not null
+    json_ostr op, status, txn_id, db, src_table, gtid, file, query, ddl, database_name, tx_id;
+    std::uint64_t pos = 0, total_order = 0;
+    std::uint32_t server_id = 0;
+    bool has_src_ts_us = false, has_src_ts_ms = false, has_ts_us = false, has_ts_ms = false;
+    std::int64_t src_ts_us = 0, src_ts_ms = 0, ts_us = 0, ts_ms = 0;
+    // "rowcast" extension
+    bool ext = false;
+    json_ostr x_schema, x_table, x_tx_id, x_file, x_gtid;
+    std::uint64_t x_sequence = 0, x_offset = 0;
+    std::uint32_t x_tx_pos = 0, x_server_id = 0;
+    bool x_tx_last = false;
+    std::int64_t x_commit = 0, x_capture = 0;
+    json_range x_statement, x_types, x_columns, x_keys;
+};
+
+class json_decoder {
+public:
+    std::size_t max_input_size = std::size_t{64} << 20;
+    std::size_t max_depth = 64;
+    std::size_t max_columns = 4096;
+
+    result<std::size_t> decode(std::string_view in, event& ev) {
+        r_.s = in.data();
+        r_.limited = in.size() > max_input_size;
+        r_.n = r_.limited ? max_input_size : in.size();
+        r_.max_input = max_input_size;
+        r_.max_depth = max_depth;
+        r_.i = 0;
+        r_.depth = 0;
+        r_.ws();
+        if (r_.i >= r_.n) {
+            if (r_.limited) {
+                r_.truncated();
+                return std::move(r_.err);
+            }
+            return error::make(errc::truncated, "json", "at byte " + std::to_string(r_.i),
+                               "no JSON object in the input");
+        }
+        if (r_.s[r_.i] != '{') {
+            r_.syntax("expected '{' (one event is one JSON object)");
+            return std::move(r_.err);
+        }
+        st_ = json_stage{};
+        ev_ = &ev;
+        spec_after_ = spec_before_ = 0;
+        const columns_ptr spec_cols = cache_;
+        if (!read_top()) return std::move(r_.err);
+        const std::size_t end = r_.i;
+        if (st_.payload.present() && !st_.dbz && !st_.rowcast_fields && !st_.ext) {
+            // Kafka Connect JsonConverter with schemas: {"schema":{…},"payload":{…}}
+            r_.i = st_.payload.b;
+            st_ = json_stage{};
+            spec_after_ = spec_before_ = 0;
+            if (r_.peek() != '{') {
+                r_.fail(errc::type_mismatch, r_.i, "$.payload", "expected an object");
+                return std::move(r_.err);
+            }
+            if (!read_top()) return std::move(r_.err);
+        }
+        if (!apply(ev, spec_cols)) return std::move(r_.err);
+        r_.i = end;
+        r_.ws();
+        return r_.i;
+    }
+
+private:
+    json_reader r_;
+    json_stage st_;
+    // Column-list cache: the last list built, keyed by the bytes it was built from.
+    columns_ptr cache_;
+    std::string cache_names_, cache_types_, cache_primary_;
+    bool cache_has_types_ = false, cache_has_primary_ = false;
+    // Images decoded while reading the top level with cache_ (before the column
+    // sections were seen): 0 none, else the field they came from (1 new, 2 old, 3 after, 4 before).
+    int spec_after_ = 0, spec_before_ = 0;
+    event* ev_ = nullptr;
+    std::vector<char> seen_;
+    std::vector<std::string_view> names_tmp_;
+
+    bool mismatch(std::size_t at, std::string_view path, std::string_view expected) {
+        std::string what = "expected ";
+        what += expected;
+        what += ", got ";
+        what += json_form_name(at < r_.n ? r_.s[at] : '\0');
+        return r_.fail(errc::type_mismatch, at, path, what);
+    }
+
+    // --- scalar fields ---
+    bool get_str(json_ostr& o, std::string_view path, bool allow_null = true) {
+        const char c = r_.peek();
+        if (c == '"') {
+            o.set = true;
+            return r_.read_string(o.s);
+        }
+        if (c == 'n' && allow_null) {
+            o.set = false;
+            return r_.literal("null");
+        }
+        return mismatch(r_.i, path, "a string");
+    }
+    template <class T>
+    bool get_int(T& v, std::string_view path) {
+        const std::size_t at = r_.i;
+        const char c = r_.peek();
+        if (c != '-' && !(c >= '0' && c <= '9')) return mismatch(at, path, "an integer");
+        std::string_view tok;
+        bool is_int;
+        if (!r_.read_number(tok, is_int)) return false;
+        if (!is_int) return r_.fail(errc::type_mismatch, at, path, "expected an integer, got a number with a fraction or exponent");
+        auto res = std::from_chars(tok.data(), tok.data() + tok.size(), v);
+        if (res.ec != std::errc{} || res.ptr != tok.data() + tok.size())
+            return r_.fail(errc::invalid_value, at, path, "integer " + std::string(tok.substr(0, 40)) + " out of range");
+        return true;
+    }
+    bool get_bool(bool& v, std::string_view path) {
+        const char c = r_.peek();
+        if (c == 't') return v = true, r_.literal("true");
+        if (c == 'f') return v = false, r_.literal("false");
+        return mismatch(r_.i, path, "a boolean");
+    }
+    // Time: ISO 8601 string (UTC) or integer microseconds.
+    bool get_time(std::int64_t& us, std::string_view path) {
+        const std::size_t at = r_.i;
+        const char c = r_.peek();
+        if (c == '"') {
+            json_str s;
+            if (!r_.read_string(s)) return false;
+            timestamp t;
+            if (!parse_timestamp(r_.text_of(s), t))
+                return r_.fail(errc::invalid_value, at, path, "invalid time (expected YYYY-MM-DDTHH:MM:SS.ffffffZ)");
+            us = t.microseconds;
+            return true;
+        }
+        if (c == '-' || (c >= '0' && c <= '9')) return get_int(us, path);
+        return mismatch(at, path, "a time string");
+    }
+    bool skip() { return r_.skip_value(); }
+    bool range(json_range& rg) { return r_.skip_range(rg); }
+    bool range_or_null(json_range& rg) {
+        if (r_.peek() == 'n') {
+            rg = {};
+            return r_.literal("null");
+        }
+        return range(rg);
+    }
+    bool open_obj(std::string_view path) {
+        if (r_.peek() != '{') return mismatch(r_.i, path, "an object");
+        ++r_.i;
+        return r_.enter();
+    }
+
+    // --- top level ---
+    bool read_top() {
+        if (!open_obj("$")) return false;
+        bool first = true, done = false;
+        json_str k;
+        auto& s = st_;
+        while (true) {
+            if (!r_.member(first, done, k)) return false;
+            if (done) return true;
+            const std::string_view key = r_.text_of(k);
+            bool ok;
+            if (key == "schema") {
+                if (r_.peek() == '{') ok = skip();  // JsonConverter's schema object
+                else ok = get_str(s.schema, "$.schema"), s.rowcast_fields = true;
+            } else if (key == "table") ok = get_str(s.table, "$.table"), s.rowcast_fields = true;
+            else if (key == "timestamp") {
+                json_ostr t;
+                const std::size_t at = r_.i;
+                ok = get_str(t, "$.timestamp");
+                if (ok && t.set) {
+                    timestamp ts;
+                    if (!parse_timestamp(r_.text_of(t.s), ts))
+                        return r_.fail(errc::invalid_value, at, "$.timestamp", "invalid timestamp (expected YYYY-MM-DD HH:MM:SS)");
+                    s.has_ts = true;
+                    s.ts = ts.microseconds;
+                }
+                s.rowcast_fields = true;
+            } else if (key == "operation") ok = get_str(s.operation, "$.operation", false), s.rowcast_fields = true;
+            else if (key == "primary") ok = cached_range(s.primary, cache_primary_, cache_has_primary_), s.rowcast_fields = true;
+            else if (key == "columns") ok = cached_range(s.columns, cache_names_, true), s.rowcast_fields = true;
+            else if (key == "new") ok = image_field(s.img_new, 1), s.rowcast_fields = true;
+            else if (key == "old") ok = image_field(s.img_old, 2), s.rowcast_fields = true;
+            else if (key == "rowcast") ok = read_ext();
+            else if (key == "before") ok = image_field(s.before, 4), s.dbz = true;
+            else if (key == "after") ok = image_field(s.after, 3), s.dbz = true;
+            else if (key == "source") ok = read_dbz_source(), s.dbz = true;
+            else if (key == "op") ok = get_str(s.op, "$.op"), s.dbz = true;
+            else if (key == "ts_ms") ok = opt_int(s.ts_ms, s.has_ts_ms, "$.ts_ms");
+            else if (key == "ts_us") ok = opt_int(s.ts_us, s.has_ts_us, "$.ts_us");
+            else if (key == "transaction") ok = read_dbz_tx(), s.dbz = true;
+            else if (key == "status") ok = get_str(s.status, "$.status"), s.dbz = true;
+            else if (key == "id") ok = get_str(s.txn_id, "$.id");
+            else if (key == "ddl") ok = get_str(s.ddl, "$.ddl"), s.dbz = true;
+            else if (key == "databaseName") ok = get_str(s.database_name, "$.databaseName"), s.dbz = true;
+            else if (key == "tableChanges") ok = skip(), s.dbz = true;
+            else if (key == "payload") ok = range(s.payload);
+            else ok = skip();
+            if (!ok) return false;
+        }
+    }
+    template <class T>
+    bool opt_int(T& v, bool& has, std::string_view path) {
+        if (r_.peek() == 'n') {
+            has = false;
+            return r_.literal("null");
+        }
+        has = true;
+        return get_int(v, path);
+    }
+
+    bool read_dbz_source() {
+        if (!open_obj("$.source")) return false;
+        bool first = true, done = false;
+        json_str k;
+        auto& s = st_;
+        while (true) {
+            if (!r_.member(first, done, k)) return false;
+            if (done) return true;
+            const std::string_view key = r_.text_of(k);
+            bool ok, has = false;
+            if (key == "db") ok = get_str(s.db, "$.source.db");
+            else if (key == "table") ok = get_str(s.src_table, "$.source.table");
+            else if (key == "server_id") ok = opt_int(s.server_id, has, "$.source.server_id");
+            else if (key == "gtid") ok = get_str(s.gtid, "$.source.gtid");
+            else if (key == "file") ok = get_str(s.file, "$.source.file");
+            else if (key == "pos") ok = opt_int(s.pos, has, "$.source.pos");
+            else if (key == "query") ok = get_str(s.query, "$.source.query");
+            else if (key == "ts_ms") ok = opt_int(s.src_ts_ms, s.has_src_ts_ms, "$.source.ts_ms");
+            else if (key == "ts_us") ok = opt_int(s.src_ts_us, s.has_src_ts_us, "$.source.ts_us");
+            else ok = skip();
+            if (!ok) return false;
+        }
+    }
+    bool read_dbz_tx() {
+        if (r_.peek() == 'n') return r_.literal("null");
+        if (!open_obj("$.transaction")) return false;
+        bool first = true, done = false, has;
+        json_str k;
+        while (true) {
+            if (!r_.member(first, done, k)) return false;
+            if (done) return true;
+            const std::string_view key = r_.text_of(k);
+            bool ok;
+            if (key == "id") ok = get_str(st_.tx_id, "$.transaction.id");
+            else if (key == "total_order") ok = opt_int(st_.total_order, has, "$.transaction.total_order");
+            else ok = skip();
+            if (!ok) return false;
+        }
+    }
+
+    bool read_ext() {
+        if (!open_obj("$.rowcast")) return false;
+        auto& s = st_;
+        s.ext = true;
+        bool first = true, done = false;
+        json_str k;
+        while (true) {
+            if (!r_.member(first, done, k)) return false;
+            if (done) return true;
+            const std::string_view key = r_.text_of(k);
+            bool ok;
+            if (key == "version") {
+                const std::size_t at = r_.i;
+                std::uint64_t v = 0;
+                ok = get_int(v, "$.rowcast.version");
+                if (ok && v != 1)
+                    return r_.fail(errc::unsupported_version, at, "$.rowcast.version",
+                                   "rowcast JSON version " + std::to_string(v) + " (this build reads version 1)");
+            } else if (key == "sequence") ok = get_int(s.x_sequence, "$.rowcast.sequence");
+            else if (key == "schema") ok = get_str(s.x_schema, "$.rowcast.schema");
+            else if (key == "table") ok = get_str(s.x_table, "$.rowcast.table");
+            else if (key == "transaction") ok = read_ext_tx();
+            else if (key == "source") ok = read_ext_source();
+            else if (key == "commit_time") ok = get_time(s.x_commit, "$.rowcast.commit_time");
+            else if (key == "capture_time") ok = get_time(s.x_capture, "$.rowcast.capture_time");
+            else if (key == "statement") ok = range(s.x_statement);
+            else if (key == "types") ok = cached_range(s.x_types, cache_types_, cache_has_types_);
+            else if (key == "columns") ok = cached_range(s.x_columns, cache_names_, true);
+            else if (key == "keys") ok = cached_range(s.x_keys, cache_primary_, cache_has_primary_);
+            else ok = skip();
+            if (!ok) return false;
+        }
+    }
+    bool read_ext_tx() {
+        if (!open_obj("$.rowcast.transaction")) return false;
+        bool first = true, done = false;
+        json_str k;
+        while (true) {
+            if (!r_.member(first, done, k)) return false;
+            if (done) return true;
+            const std::string_view key = r_.text_of(k);
+            bool ok;
+            if (key == "id") ok = get_str(st_.x_tx_id, "$.rowcast.transaction.id");
+            else if (key == "position") ok = get_int(st_.x_tx_pos, "$.rowcast.transaction.position");
+            else if (key == "last") ok = get_bool(st_.x_tx_last, "$.rowcast.transaction.last");
+            else ok = skip();
+            if (!ok) return false;
+        }
+    }
+    bool read_ext_source() {
+        if (!open_obj("$.rowcast.source")) return false;
+        bool first = true, done = false;
+        json_str k;
+        while (true) {
+            if (!r_.member(first, done, k)) return false;
+            if (done) return true;
+            const std::string_view key = r_.text_of(k);
+            bool ok;
+            if (key == "file") ok = get_str(st_.x_file, "$.rowcast.source.file");
+            else if (key == "offset") ok = get_int(st_.x_offset, "$.rowcast.source.offset");
+            else if (key == "gtid") ok = get_str(st_.x_gtid, "$.rowcast.source.gtid");
+            else if (key == "server_id") ok = get_int(st_.x_server_id, "$.rowcast.source.server_id");
+            else ok = skip();
+            if (!ok) return false;
+        }
+    }
+
+    static void put(std::string& dst, const json_ostr& o) {
+        if (o.set) assign_json_str(dst, o.s);
+        else dst.clear();
+    }
+
+    // --- apply the staged message to the event ---
+    bool apply(event& ev, const columns_ptr& spec_cols) {
+        auto& s = st_;
+        ev.statement.clear();
+        ev.sequence = 0;
+        ev.transaction = {};
+        ev.source.file.clear();
+        ev.source.gtid.clear();
+        ev.source.offset = 0;
+        ev.source.server_id = 0;
+        ev.commit_time = ev.capture_time = time_point{};
+        json_range img_after, img_before;
+        const char* after_name;
+        const char* before_name;
+        const bool dbz = s.dbz || (!s.rowcast_fields && (s.status.set || s.txn_id.set));
+        if (!dbz) {
+            if (!s.operation.set) return r_.fail(errc::missing_field, 0, "$.operation", "no \"operation\" field");
+            if (!parse_event_kind(r_.text_of(s.operation.s), ev.kind))
+                return r_.fail(errc::invalid_value, 0, "$.operation",
+                               "unknown operation \"" + std::string(r_.text_of(s.operation.s).substr(0, 40)) + "\"");
+            put(ev.schema, s.schema);
+            put(ev.table, s.table);
+            img_after = s.img_new;
+            img_before = s.img_old;
+            after_name = "new";
+            before_name = "old";
+            if (!s.ext && s.has_ts) ev.commit_time = time_point{std::chrono::microseconds{s.ts}};
+        } else {
+            if (s.op.set) {
+                const std::string_view op = r_.text_of(s.op.s);
+                if (op == "c" || op == "r") ev.kind = event_kind::insert;
+                else if (op == "u") ev.kind = event_kind::update;
+                else if (op == "d") ev.kind = event_kind::delete_;
+                else return r_.fail(errc::invalid_value, 0, "$.op", "unknown op \"" + std::string(op.substr(0, 40)) + "\"");
+            } else if (s.status.set) {
+                const std::string_view st = r_.text_of(s.status.s);
+                if (st == "BEGIN") ev.kind = event_kind::begin;
+                else if (st == "END" || st == "COMMIT") ev.kind = event_kind::commit;
+                else if (st == "ROLLBACK") ev.kind = event_kind::rollback;
+                else
+                    return r_.fail(errc::invalid_value, 0, "$.status",
+                                   "unknown status \"" + std::string(st.substr(0, 40)) + "\"");
+            } else if (s.ddl.set || s.database_name.set) ev.kind = event_kind::ddl;
+            else return r_.fail(errc::missing_field, 0, "$.op", "no \"op\", \"status\" or \"ddl\" field");
+            if (ev.kind == event_kind::ddl && s.database_name.set) put(ev.schema, s.database_name);
+            else put(ev.schema, s.db);
+            put(ev.table, s.src_table);
+            if (ev.kind == event_kind::ddl) put(ev.statement, s.ddl);
+            else if (is_row_event(ev.kind)) put(ev.statement, s.query);
+            img_after = s.after;
+            img_before = s.before;
+            after_name = "after";
+            before_name = "before";
+            if (!s.ext) {
+                if (is_row_event(ev.kind)) {
+                    put(ev.transaction.id, s.tx_id);
+                    if (s.total_order > 0 && s.total_order <= 0x100000000ULL)
+                        ev.transaction.position = static_cast<std::uint32_t>(s.total_order - 1);
+                } else if (ev.kind != event_kind::ddl) put(ev.transaction.id, s.txn_id);
+                put(ev.source.file, s.file);
+                put(ev.source.gtid, s.gtid);
+                ev.source.offset = s.pos;
+                ev.source.server_id = s.server_id;
+                auto us = [](bool has_us, std::int64_t v_us, bool has_ms, std::int64_t v_ms) -> std::int64_t {
+                    if (has_us) return v_us;
+                    if (has_ms && v_ms > -9223372036854775LL && v_ms < 9223372036854775LL) return v_ms * 1000;
+                    return 0;
+                };
+                if (is_row_event(ev.kind) || ev.kind == event_kind::ddl) {
+                    ev.commit_time = time_point{std::chrono::microseconds{us(s.has_src_ts_us, s.src_ts_us, s.has_src_ts_ms, s.src_ts_ms)}};
+                    ev.capture_time = time_point{std::chrono::microseconds{us(s.has_ts_us, s.ts_us, s.has_ts_ms, s.ts_ms)}};
+                } else {
+                    ev.commit_time = time_point{std::chrono::microseconds{us(false, 0, s.has_ts_ms, s.ts_ms)}};
+                }
+            }
+        }
+        if (s.ext) {
+            if (s.x_schema.set) put(ev.schema, s.x_schema);
+            if (s.x_table.set) put(ev.table, s.x_table);
+            ev.sequence = s.x_sequence;
+            put(ev.transaction.id, s.x_tx_id);
+            ev.transaction.position = s.x_tx_pos;
+            ev.transaction.last = s.x_tx_last;
+            put(ev.source.file, s.x_file);
+            put(ev.source.gtid, s.x_gtid);
+            ev.source.offset = s.x_offset;
+            ev.source.server_id = s.x_server_id;
+            ev.commit_time = time_point{std::chrono::microseconds{s.x_commit}};
+            ev.capture_time = time_point{std::chrono::microseconds{s.x_capture}};
+            if (s.x_statement.present() && !read_statement(ev.statement)) return false;
+        }
+
+        // Images required/forbidden by the kind.
+        const bool need_after = ev.kind == event_kind::insert || ev.kind == event_kind::update;
+        const bool need_before = ev.kind == event_kind::update || ev.kind == event_kind::delete_;
+        if (need_after && !img_after.present())
+            return r_.fail(errc::missing_field, 0, std::string("$.") + after_name,
+                           std::string("a ") + std::string(to_string(ev.kind)) + " event needs a \"" + after_name + "\" image");
+        if (need_before && !img_before.present())
+            return r_.fail(errc::missing_field, 0, std::string("$.") + before_name,
+                           std::string("a ") + std::string(to_string(ev.kind)) + " event needs a \"" + before_name + "\" image");
+        if (!need_after && img_after.present())
+            return r_.fail(errc::invalid_value, img_after.b, std::string("$.") + after_name,
+                           std::string("a ") + std::string(to_string(ev.kind)) + " event has no \"" + after_name + "\" image");
+        if (!need_before && img_before.present())
+            return r_.fail(errc::invalid_value, img_before.b, std::string("$.") + before_name,
+                           std::string("a ") + std::string(to_string(ev.kind)) + " event has no \"" + before_name + "\" image");
+
+        // Column list.
+        const json_range names = s.columns.present() ? s.columns : s.x_columns;
+        const json_range primary = s.primary.present() ? s.primary : s.x_keys;
+        const char* names_path = s.columns.present() ? "$.columns" : "$.rowcast.columns";
+        if (names.present()) {
+            if (!columns_from(names, s.x_types, primary, names_path, ev.columns)) return false;
+        } else if (s.x_types.present()) {
+            return r_.fail(errc::missing_field, s.x_types.b, "$.rowcast.types", "column types without column names");
+        } else if (is_row_event(ev.kind)) {
+            std::vector<column> cols;
+            if (img_after.present() && !collect_names(img_after, after_name, cols)) return false;
+            if (img_before.present() && !collect_names(img_before, before_name, cols)) return false;
+            if (primary.present() && !mark_primary(primary, cols, s.primary.present() ? "$.primary" : "$.rowcast.keys"))
+                return false;
+            ev.columns = make_columns(std::move(cols));
+        } else {
+            ev.columns.reset();
+        }
+        static const column_list empty_list;
+        const column_list& cols = ev.columns ? *ev.columns : empty_list;
+        const bool spec_ok = spec_cols && ev.columns == spec_cols;
+        const int after_field = s.dbz || dbz ? 3 : 1, before_field = s.dbz || dbz ? 4 : 2;
+        if (need_after) {
+            if (!(spec_ok && spec_after_ == after_field) && !read_image(img_after, cols, ev.after, after_name)) return false;
+        } else ev.after.clear();
+        if (need_before) {
+            if (!(spec_ok && spec_before_ == before_field) && !read_image(img_before, cols, ev.before, before_name))
+                return false;
+        } else ev.before.clear();
+        return true;
+    }
+
+    bool read_statement(std::string& out) {
+        r_.i = st_.x_statement.b;
+        const char c = r_.peek();
+        if (c == '"') {
+            json_str str;
+            if (!r_.read_string(str)) return false;
+            assign_json_str(out, str);
+            return true;
+        }
+        if (c == '{') {
+            json_range b64;
+            if (!b64_object(b64, "$.rowcast.statement")) return false;
+            out.clear();
+            return b64_decode(b64, out, "$.rowcast.statement");
+        }
+        return mismatch(r_.i, "$.rowcast.statement", "a string or {\"base64\": …}");
+    }
+    // {"base64":"…"} -> range of the base64 string.
+    bool b64_object(json_range& b64, std::string_view path) {
+        if (!open_obj(path)) return false;
+        bool first = true, done = false;
+        json_str k;
+        while (true) {
+            if (!r_.member(first, done, k)) return false;
+            if (done) break;
+            if (r_.text_of(k) == "base64") {
+                if (!range(b64)) return false;
+            } else if (!skip()) return false;
+        }
+        if (!b64.present()) return r_.fail(errc::missing_field, r_.i, path, "no \"base64\" field");
+        return true;
+    }
+    bool b64_decode(json_range rg, std::string& out, std::string_view path) {
+        r_.i = rg.b;
+        if (r_.peek() != '"') return mismatch(rg.b, path, "a base64 string");
+        json_str str;
+        if (!r_.read_string(str)) return false;
+        if (!decode_base64(r_.text_of(str), out)) return r_.fail(errc::invalid_value, rg.b, path, "invalid base64");
+        return true;
+    }
+
+    // --- column lists ---
+    bool same_bytes(json_range rg, bool has, const std::string& bytes) const {
+        if (rg.present() != has) return false;
+        return !has || std::string_view(r_.s + rg.b, rg.e - rg.b) == bytes;
+    }
+    bool columns_from(json_range names, json_range types, json_range primary, const char* names_path, columns_ptr& out) {
+        if (cache_ && same_bytes(names, true, cache_names_) && same_bytes(types, cache_has_types_, cache_types_) &&
+            same_bytes(primary, cache_has_primary_, cache_primary_)) {
+            out = cache_;
+            return true;
+        }
+        std::vector<column> cols;
+        if (!read_names(names, names_path, cols)) return false;
+        if (types.present() && !read_types(types, cols)) return false;
+        if (primary.present() && !mark_primary(primary, cols, st_.primary.present() ? "$.primary" : "$.rowcast.keys"))
+            return false;
+        out = make_columns(std::move(cols));
+        cache_ = out;
+        cache_names_.assign(r_.s + names.b, names.e - names.b);
+        cache_has_types_ = types.present();
+        if (cache_has_types_) cache_types_.assign(r_.s + types.b, types.e - types.b);
+        else cache_types_.clear();
+        cache_has_primary_ = primary.present();
+        if (cache_has_primary_) cache_primary_.assign(r_.s + primary.b, primary.e - primary.b);
+        else cache_primary_.clear();
+        return true;
+    }
+    // A column section whose bytes equal the cached ones is taken by one comparison
+    // (a validated JSON array/object/string is self-delimiting).
+    bool cached_range(json_range& rg, const std::string& bytes, bool has) {
+        if (cache_ && has && !bytes.empty() && r_.n - r_.i >= bytes.size() &&
+            std::memcmp(r_.s + r_.i, bytes.data(), bytes.size()) == 0) {
+            rg.b = r_.i;
+            r_.i += bytes.size();
+            rg.e = r_.i;
+            return true;
+        }
+        return range(rg);
+    }
+    // An image met before the column sections: decode it now with the cached list
+    // (confirmed or redone in apply()), else remember its range.
+    bool image_field(json_range& rg, int field) {
+        if (r_.peek() == 'n') {
+            rg = {};
+            return r_.literal("null");
+        }
+        if (cache_ && r_.peek() == '{') {
+            const std::size_t start = r_.i, depth = r_.depth;
+            const bool after = field == 1 || field == 3;
+            rg.b = start;
+            if (read_image(rg, *cache_, after ? ev_->after : ev_->before, "")) {
+                rg.e = r_.i;
+                (after ? spec_after_ : spec_before_) = field;
+                return true;
+            }
+            r_.i = start;
+            r_.depth = depth;
+            (after ? spec_after_ : spec_before_) = 0;
+        }
+        return range(rg);
+    }
+
+    bool read_names(json_range rg, std::string_view path, std::vector<column>& cols) {
+        r_.i = rg.b;
+        if (r_.peek() != '[') return mismatch(rg.b, path, "an array of column names");
+        ++r_.i;
+        if (!r_.enter()) return false;
+        bool first = true, done = false;
+        while (true) {
+            if (!r_.element(first, done)) return false;
+            if (done) break;
+            if (cols.size() >= max_columns)
+                return r_.fail(errc::limit_exceeded, r_.i, path, "more than max_columns (" + std::to_string(max_columns) + ") columns");
+            if (r_.peek() != '"') return mismatch(r_.i, std::string(path) + "[" + std::to_string(cols.size()) + "]", "a column name string");
+            json_str str;
+            if (!r_.read_string(str)) return false;
+            column c;
+            assign_json_str(c.name, str);
+            cols.push_back(std::move(c));
+        }
+        // Duplicate names would make images ambiguous.
+        names_tmp_.clear();
+        for (const auto& c : cols) names_tmp_.push_back(c.name);
+        std::sort(names_tmp_.begin(), names_tmp_.end());
+        for (std::size_t i = 1; i < names_tmp_.size(); ++i)
+            if (names_tmp_[i] == names_tmp_[i - 1])
+                return r_.fail(errc::invalid_value, rg.b, path,
+                               "duplicate column name \"" + std::string(names_tmp_[i].substr(0, 64)) + "\"");
+        return true;
+    }
+    bool read_types(json_range rg, std::vector<column>& cols) {
+        r_.i = rg.b;
+        if (r_.peek() != '[') return mismatch(rg.b, "$.rowcast.types", "an array of column types");
+        ++r_.i;
+        if (!r_.enter()) return false;
+        bool first = true, done = false;
+        std::size_t idx = 0;
+        while (true) {
+            if (!r_.element(first, done)) return false;
+            if (done) break;
+            if (idx >= cols.size())
+                return r_.fail(errc::invalid_value, r_.i, "$.rowcast.types",
+                               "more types than the " + std::to_string(cols.size()) + " columns");
+            if (!read_type(cols[idx], idx)) return false;
+            ++idx;
+        }
+        if (idx != cols.size())
+            return r_.fail(errc::invalid_value, rg.b, "$.rowcast.types",
+                           std::to_string(idx) + " types for " + std::to_string(cols.size()) + " columns");
+        return true;
+    }
+    bool read_type(column& c, std::size_t idx) {
+        const std::string path = "$.rowcast.types[" + std::to_string(idx) + "]";
+        if (!open_obj(path)) return false;
+        bool first = true, done = false, have_type = false;
+        json_str k;
+        column_type& t = c.type;
+        while (true) {
+            if (!r_.member(first, done, k)) return false;
+            if (done) break;
+            const std::string_view key = r_.text_of(k);
+            bool ok;
+            const std::size_t at = r_.i;
+            if (key == "type") {
+                json_ostr s;
+                ok = get_str(s, path + ".type", false);
+                if (ok) {
+                    const auto ty = parse_sql_type(r_.text_of(s.s));
+                    if (!ty)
+                        return r_.fail(errc::invalid_value, at, path + ".type",
+                                       "unknown SQL type \"" + std::string(r_.text_of(s.s).substr(0, 40)) + "\"");
+                    t.type = *ty;
+                    have_type = true;
+                }
+            } else if (key == "unsigned") ok = get_bool(t.is_unsigned, path + ".unsigned");
+            else if (key == "nullable") ok = get_bool(c.nullable, path + ".nullable");
+            else if (key == "length") ok = get_int(t.length, path + ".length");
+            else if (key == "precision") ok = get_int(t.precision, path + ".precision");
+            else if (key == "scale") ok = get_int(t.scale, path + ".scale");
+            else if (key == "fsp") ok = get_int(t.fsp, path + ".fsp");
+            else if (key == "charset" || key == "geometry_type") {
+                json_ostr s;
+                ok = get_str(s, path + "." + std::string(key), false);
+                if (ok) assign_json_str(key == "charset" ? t.charset : t.geometry_type, s.s);
+            } else if (key == "members") {
+                if (r_.peek() != '[') return mismatch(at, path + ".members", "an array of strings");
+                ++r_.i;
+                ok = r_.enter();
+                bool f2 = true, d2 = false;
+                while (ok) {
+                    if (!r_.element(f2, d2)) return false;
+                    if (d2) break;
+                    if (r_.peek() != '"') return mismatch(r_.i, path + ".members", "a member name string");
+                    json_str m;
+                    if (!r_.read_string(m)) return false;
+                    if (t.members.size() >= 65535)
+                        return r_.fail(errc::limit_exceeded, r_.i, path + ".members", "more than 65535 members");
+                    assign_json_str(t.members.emplace_back(), m);
+                }
+            } else ok = skip();
+            if (!ok) return false;
+        }
+        if (!have_type) return r_.fail(errc::missing_field, r_.i, path + ".type", "no \"type\" field");
+        return true;
+    }
+    bool mark_primary(json_range rg, std::vector<column>& cols, std::string_view path) {
+        r_.i = rg.b;
+        auto mark = [&](std::size_t at) {
+            json_str str;
+            if (!r_.read_string(str)) return false;
+            const std::string_view name = r_.text_of(str);
+            for (auto& c : cols)
+                if (c.name == name) {
+                    c.primary_key = true;
+                    return true;
+                }
+            return r_.fail(errc::invalid_value, at, path,
+                           "primary key column \"" + std::string(name.substr(0, 64)) + "\" is not among the columns");
+        };
+        const char c = r_.peek();
+        if (c == 'n') return r_.literal("null");
+        if (c == '"') return mark(r_.i);
+        if (c != '[') return mismatch(r_.i, path, "a column name or an array of names");
+        ++r_.i;
+        if (!r_.enter()) return false;
+        bool first = true, done = false;
+        while (true) {
+            if (!r_.element(first, done)) return false;
+            if (done) return true;
+            if (r_.peek() != '"') return mismatch(r_.i, path, "a column name string");
+            if (!mark(r_.i)) return false;
+        }
+    }
+    bool collect_names(json_range rg, std::string_view img, std::vector<column>& cols) {
+        r_.i = rg.b;
+        if (!open_obj(std::string("$.") + std::string(img))) return false;
+        bool first = true, done = false;
+        json_str k;
+        while (true) {
+            if (!r_.member(first, done, k)) return false;
+            if (done) return true;
+            const std::string_view name = r_.text_of(k);
+            bool found = false;
+            for (const auto& c : cols) found = found || c.name == name;
+            if (!found) {
+                if (cols.size() >= max_columns)
+                    return r_.fail(errc::limit_exceeded, r_.i, std::string("$.") + std::string(img),
+                                   "more than max_columns (" + std::to_string(max_columns) + ") columns");
+                column c;
+                c.name = name;
+                cols.push_back(std::move(c));
+            }
+            if (!skip()) return false;
+        }
+    }
+
+    // --- images and values ---
+    std::string vpath(std::string_view img, std::string_view col) {
+        std::string p = "$.";
+        p += img;
+        p += '.';
+        p += col;
+        return p;
+    }
+    bool read_image(json_range rg, const column_list& cols, std::vector<value>& img, std::string_view name) {
+        r_.i = rg.b;
+        if (r_.peek() != '{') return mismatch(r_.i, std::string("$.") + std::string(name), "an object");
+        ++r_.i;
+        if (!r_.enter()) return false;
+        const std::size_t n = cols.size();
+        img.resize(n);
+        seen_.assign(n, 0);
+        std::size_t guess = 0;
+        bool first = true, done = false;
+        json_str k;
+        while (true) {
+            if (!r_.member(first, done, k)) return false;
+            if (done) break;
+            const std::string_view key = r_.text_of(k);
+            std::size_t idx = guess;
+            if (idx >= n || cols[idx].name != key) {
+                idx = n;
+                for (std::size_t j = 0; j < n; ++j)
+                    if (cols[j].name == key) {
+                        idx = j;
+                        break;
+                    }
+                if (idx == n)
+                    return r_.fail(errc::invalid_value, r_.i, vpath(name, key),
+                                   "\"" + std::string(key.substr(0, 64)) + "\" is not a column of the table");
+            }
+            if (seen_[idx]) return r_.fail(errc::invalid_value, r_.i, vpath(name, key), "duplicate column in image");
+            seen_[idx] = 1;
+            if (!read_value(img[idx], cols[idx], name)) return false;
+            guess = idx + 1;
+        }
+        for (std::size_t j = 0; j < n; ++j)
+            if (!seen_[j]) img[j] = absent{};
+        return true;
+    }
+
+    static std::string_view expected_form(value_kind k) noexcept {
+        switch (k) {
+            case value_kind::int64:
+            case value_kind::uint64: return "an integer";
+            case value_kind::float32:
+            case value_kind::float64: return "a number";
+            case value_kind::decimal: return "a decimal string";
+            case value_kind::bytes: return "an object {\"base64\": …}";
+            case value_kind::date: return "a date string";
+            case value_kind::time: return "a time string";
+            case value_kind::datetime: return "a datetime string";
+            case value_kind::timestamp: return "a timestamp string";
+            case value_kind::year: return "a year number";
+            case value_kind::bit: return "a number";
+            case value_kind::enumeration: return "a member name string";
+            case value_kind::set: return "an array of member names";
+            case value_kind::geometry: return "an object {\"srid\": …, \"wkb\": …}";
+            default: return "a string";
+        }
+    }
+    bool vmismatch(std::size_t at, std::string_view img, const column& c) {
+        std::string what = "expected ";
+        what += expected_form(c.type.natural_kind());
+        what += " for column ";
+        what += c.name;
+        what += " (";
+        append_type_desc(what, c.type);
+        what += "), got ";
+        what += json_form_name(at < r_.n ? r_.s[at] : '\0');
+        return r_.fail(errc::type_mismatch, at, vpath(img, c.name), what);
+    }
+    bool vinvalid(std::size_t at, std::string_view img, const column& c, std::string_view what) {
+        std::string w(what);
+        w += " for column ";
+        w += c.name;
+        w += " (";
+        append_type_desc(w, c.type);
+        w += ')';
+        return r_.fail(errc::invalid_value, at, vpath(img, c.name), w);
+    }
+
+    // Number token -> integer of type T. 0 ok, 1 not an integer, 2 out of range.
+    template <class T>
+    static int to_int(std::string_view tok, bool is_int, T& v) noexcept {
+        if (!is_int) return 1;
+        auto res = std::from_chars(tok.data(), tok.data() + tok.size(), v);
+        return res.ec == std::errc{} && res.ptr == tok.data() + tok.size() ? 0 : 2;
+    }
+    template <class F>
+    static bool to_float(std::string_view tok, F& v) noexcept {
+        auto res = std::from_chars(tok.data(), tok.data() + tok.size(), v);
+        return res.ec == std::errc{} && res.ptr == tok.data() + tok.size();
+    }
+    template <class F>
+    static bool special_float(std::string_view s, F& v) noexcept {
+        if (s == "NaN") v = std::numeric_limits<F>::quiet_NaN();
+        else if (s == "Infinity") v = std::numeric_limits<F>::infinity();
+        else if (s == "-Infinity") v = -std::numeric_limits<F>::infinity();
+        else return false;
+        return true;
+    }
+
+    // Strict reads of one tagged field at `pos`.
+    template <class T>
+    bool int_at(std::size_t pos, T& v, std::string_view img, const column& c, std::string_view field) {
+        r_.i = pos;
+        const char ch = r_.peek();
+        const std::string path = vpath(img, c.name) + "." + std::string(field);
+        if (ch != '-' && !(ch >= '0' && ch <= '9')) return mismatch(pos, path, "an integer");
+        return get_int(v, path);
+    }
+    bool str_at(std::size_t pos, std::string_view& out, std::string_view img, const column& c, std::string_view field) {
+        r_.i = pos;
+        if (r_.peek() != '"') return mismatch(pos, vpath(img, c.name) + "." + std::string(field), "a string");
+        json_str s;
+        if (!r_.read_string(s)) return false;
+        out = r_.text_of(s);
+        return true;
+    }
+
+    struct obj_fields {
+        std::size_t type = json_npos, value = json_npos, base64 = json_npos, width = json_npos, index = json_npos,
+                    mask = json_npos, srid = json_npos, wkb = json_npos;
+        bool other = false;
+    };
+
+    bool read_value(value& slot, const column& col, std::string_view img) {
+        const column_type& t = col.type;
+        const std::size_t at = r_.i;
+        const value_kind nk = t.natural_kind();
+        const bool untyped = t.type == sql_type::unknown;
+        const char c = r_.peek();
+        if (c == '"') {
+            json_str s;
+            if (!r_.read_string(s)) return false;
+            switch (nk) {
+                case value_kind::text: assign_json_str(slot_as<text>(slot).utf8, s); return true;
+                case value_kind::json: assign_json_str(slot_as<json_text>(slot).text, s); return true;
+                case value_kind::decimal: {
+                    const std::string_view d = r_.text_of(s);
+                    if (!valid_decimal(d)) return vinvalid(at, img, col, "invalid DECIMAL text");
+                    slot_as<decimal>(slot).digits.assign(d);
+                    return true;
+                }
+                case value_kind::enumeration: {
+                    auto& e = slot_as<enum_value>(slot);
+                    assign_json_str(e.name, s);
+                    e.index = enum_index_of(t, e.name);
+                    return true;
+                }
+                case value_kind::float32: {
+                    float f;
+                    if (!special_float(r_.text_of(s), f)) return vmismatch(at, img, col);
+                    slot = f;
+                    return true;
+                }
+                case value_kind::float64: {
+                    double f;
+                    if (!special_float(r_.text_of(s), f)) return vmismatch(at, img, col);
+                    slot = f;
+                    return true;
+                }
+                case value_kind::date:
+                case value_kind::time:
+                case value_kind::datetime:
+                case value_kind::timestamp: return temporal(slot, nk, r_.text_of(s), at, img, col);
+                default: return vmismatch(at, img, col);
+            }
+        }
+        if (c == '-' || (c >= '0' && c <= '9')) {
+            std::string_view tok;
+            bool is_int;
+            if (!r_.read_number(tok, is_int)) return false;
+            return number(slot, nk, untyped, tok, is_int, at, img, col);
+        }
+        if (c == 'n') {
+            if (!r_.literal("null")) return false;
+            slot = null_value{};
+            return true;
+        }
+        if (c == '{') return object_value(slot, col, img);
+        if (c == '[') {
+            if (nk == value_kind::set) return set_array(slot, col, img, 0, false);
+            if (untyped || nk == value_kind::json) return raw_json(slot);
+            return vmismatch(at, img, col);
+        }
+        if ((c == 't' || c == 'f') && untyped) {
+            if (!r_.literal(c == 't' ? "true" : "false")) return false;
+            slot = std::int64_t{c == 't' ? 1 : 0};
+            return true;
+        }
+        if (c == 't' || c == 'f') return vmismatch(at, img, col);
+        return r_.syntax("expected a JSON value");
+    }
+
+    bool raw_json(value& slot) {
+        json_range rg;
+        if (!range(rg)) return false;
+        slot_as<json_text>(slot).text.assign(r_.s + rg.b, rg.e - rg.b);
+        return true;
+    }
+
+    bool temporal(value& slot, value_kind k, std::string_view s, std::size_t at, std::string_view img, const column& col) {
+        bool ok = false;
+        switch (k) {
+            case value_kind::date: {
+                date d;
+                ok = parse_date(s, d);
+                if (ok) slot = d;
+                break;
+            }
+            case value_kind::time: {
+                time t;
+                ok = parse_time(s, t);
+                if (ok) slot = t;
+                break;
+            }
+            case value_kind::datetime: {
+                datetime d;
+                ok = parse_datetime(s, d);
+                if (ok) slot = d;
+                break;
+            }
+            default: {
+                timestamp t;
+                ok = parse_timestamp(s, t);
+                if (ok) slot = t;
+            }
+        }
+        if (!ok) {
+            std::string what = "invalid ";
+            what += to_string(k);
+            what += " \"";
+            what += s.substr(0, 40);
+            what += '"';
+            return vinvalid(at, img, col, what);
+        }
+        return true;
+    }
+
+    bool number(value& slot, value_kind k, bool untyped, std::string_view tok, bool is_int, std::size_t at,
+                std::string_view img, const column& col) {
+        auto int_err = [&](int rc, std::string_view type) {
+            if (rc == 1) return vinvalid(at, img, col, "expected an integer, got " + std::string(tok.substr(0, 40)));
+            return vinvalid(at, img, col, "integer " + std::string(tok.substr(0, 40)) + " out of " + std::string(type) + " range");
+        };
+        switch (k) {
+            case value_kind::int64: {
+                std::int64_t v;
+                if (int rc = to_int(tok, is_int, v)) return int_err(rc, "int64");
+                slot = v;
+                return true;
+            }
+            case value_kind::uint64: {
+                std::uint64_t v;
+                if (int rc = to_int(tok, is_int, v)) return int_err(rc, "uint64");
+                slot = v;
+                return true;
+            }
+            case value_kind::float32: {
+                float v;
+                if (!to_float(tok, v)) return vinvalid(at, img, col, "number out of float range");
+                slot = v;
+                return true;
+            }
+            case value_kind::float64: {
+                double v;
+                if (!to_float(tok, v)) return vinvalid(at, img, col, "number out of double range");
+                slot = v;
+                return true;
+            }
+            case value_kind::decimal:
+                if (!valid_decimal(tok)) return vinvalid(at, img, col, "invalid DECIMAL number");
+                slot_as<decimal>(slot).digits.assign(tok);
+                return true;
+            case value_kind::year: {
+                std::uint16_t v;
+                if (int rc = to_int(tok, is_int, v)) return int_err(rc, "year");
+                slot = year{v};
+                return true;
+            }
+            case value_kind::bit: {
+                std::uint64_t v;
+                if (int rc = to_int(tok, is_int, v)) return int_err(rc, "uint64");
+                slot = bit{v, natural_bit_width(col.type)};
+                return true;
+            }
+            default:
+                if (!untyped) return vmismatch(at, img, col);
+                if (is_int) {
+                    std::int64_t v;
+                    if (to_int(tok, true, v) == 0) {
+                        slot = v;
+                        return true;
+                    }
+                    std::uint64_t u;
+                    if (int rc = to_int(tok, true, u)) return int_err(rc, "64-bit integer");
+                    slot = u;
+                    return true;
+                }
+                double d;
+                if (!to_float(tok, d)) return vinvalid(at, img, col, "number out of double range");
+                slot = d;
+                return true;
+        }
+    }
+
+    // ["a","c"] -> set; mask computed from members unless has_mask.
+    bool set_array(value& slot, const column& col, std::string_view img, std::uint64_t mask, bool has_mask) {
+        const std::size_t at = r_.i;
+        ++r_.i;
+        if (!r_.enter()) return false;
+        auto& sv = slot_as<set_value>(slot);
+        sv.names.clear();
+        std::uint64_t m = 0;
+        bool first = true, done = false, any = false;
+        while (true) {
+            if (!r_.element(first, done)) return false;
+            if (done) break;
+            if (r_.peek() != '"') return mismatch(r_.i, vpath(img, col.name), "a member name string");
+            json_str s;
+            if (!r_.read_string(s)) return false;
+            const std::string_view name = r_.text_of(s);
+            if (name.find(',') != std::string_view::npos)
+                return vinvalid(at, img, col, "a SET member name cannot contain ','");
+            if (any) sv.names += ',';
+            any = true;
+            sv.names += name;
+            m |= set_bit_of(col.type, name);
+        }
+        sv.mask = has_mask ? mask : m;
+        return true;
+    }
+
+    bool object_value(value& slot, const column& col, std::string_view img) {
+        const std::size_t at = r_.i;
+        obj_fields f;
+        ++r_.i;
+        if (!r_.enter()) return false;
+        bool first = true, done = false;
+        json_str k;
+        while (true) {
+            if (!r_.member(first, done, k)) return false;
+            if (done) break;
+            const std::string_view key = r_.text_of(k);
+            std::size_t* p = nullptr;
+            if (key == "$type") p = &f.type;
+            else if (key == "value") p = &f.value;
+            else if (key == "base64") p = &f.base64;
+            else if (key == "width") p = &f.width;
+            else if (key == "index") p = &f.index;
+            else if (key == "mask") p = &f.mask;
+            else if (key == "srid") p = &f.srid;
+            else if (key == "wkb") p = &f.wkb;
+            if (p) {
+                if (*p != json_npos) return vinvalid(r_.i, img, col, "duplicate key \"" + std::string(key) + "\"");
+                *p = r_.i;
+            } else f.other = true;
+            if (!skip()) return false;
+        }
+        const std::size_t end = r_.i;
+        const value_kind nk = col.type.natural_kind();
+        const bool untyped = col.type.type == sql_type::unknown;
+        bool ok;
+        if (f.type != json_npos) ok = tagged(slot, f, col, img, at);
+        else if (f.base64 != json_npos && f.srid == json_npos && (nk == value_kind::bytes || untyped))
+            ok = bytes_at(slot_as<bytes>(slot).data, f.base64, col, img);
+        else if (f.srid != json_npos && f.wkb != json_npos && (nk == value_kind::geometry || untyped))
+            ok = geometry_at(slot, f, col, img);
+        else if (untyped || nk == value_kind::json) {
+            slot_as<json_text>(slot).text.assign(r_.s + at, end - at);
+            ok = true;
+        } else return vmismatch(at, img, col);
+        r_.i = end;
+        return ok;
+    }
+    bool bytes_at(std::string& out, std::size_t pos, const column& col, std::string_view img) {
+        std::string_view b64;
+        if (!str_at(pos, b64, img, col, "base64")) return false;
+        out.clear();
+        if (!decode_base64(b64, out)) return vinvalid(pos, img, col, "invalid base64");
+        return true;
+    }
+    bool geometry_at(value& slot, const obj_fields& f, const column& col, std::string_view img) {
+        if (f.srid == json_npos || f.wkb == json_npos) return vinvalid(r_.i, img, col, "geometry needs \"srid\" and \"wkb\"");
+        std::uint32_t srid;
+        if (!int_at(f.srid, srid, img, col, "srid")) return false;
+        auto& g = slot_as<geometry>(slot);
+        g.srid = srid;
+        return bytes_at(g.wkb, f.wkb, col, img);
+    }
+    bool need(std::size_t pos, std::string_view field, const column& col, std::string_view img, std::size_t at) {
+        if (pos != json_npos) return true;
+        return r_.fail(errc::missing_field, at, vpath(img, col.name),
+                       "tagged value without \"" + std::string(field) + "\"");
+    }
+    bool tagged(value& slot, const obj_fields& f, const column& col, std::string_view img, std::size_t at) {
+        std::string_view kind_sv;
+        if (!str_at(f.type, kind_sv, img, col, "$type")) return false;
+        const std::string kind(kind_sv);  // scratch is reused below
+        const std::string tpath = vpath(img, col.name);
+        auto num_form = [&](std::size_t pos, std::string_view& tok, bool& is_int) {
+            r_.i = pos;
+            const char ch = r_.peek();
+            if (ch != '-' && !(ch >= '0' && ch <= '9')) return mismatch(pos, tpath + ".value", "a number");
+            return r_.read_number(tok, is_int);
+        };
+        if (kind == "int64" || kind == "uint64" || kind == "year") {
+            if (!need(f.value, "value", col, img, at)) return false;
+            if (kind == "int64") {
+                std::int64_t v;
+                if (!int_at(f.value, v, img, col, "value")) return false;
+                slot = v;
+            } else if (kind == "uint64") {
+                std::uint64_t v;
+                if (!int_at(f.value, v, img, col, "value")) return false;
+                slot = v;
+            } else {
+                std::uint16_t v;
+                if (!int_at(f.value, v, img, col, "value")) return false;
+                slot = year{v};
+            }
+            return true;
+        }
+        if (kind == "float32" || kind == "float64") {
+            if (!need(f.value, "value", col, img, at)) return false;
+            r_.i = f.value;
+            if (r_.peek() == '"') {
+                std::string_view s;
+                if (!str_at(f.value, s, img, col, "value")) return false;
+                if (kind == "float32") {
+                    float v;
+                    if (!special_float(s, v)) return vinvalid(f.value, img, col, "expected NaN, Infinity or -Infinity");
+                    slot = v;
+                } else {
+                    double v;
+                    if (!special_float(s, v)) return vinvalid(f.value, img, col, "expected NaN, Infinity or -Infinity");
+                    slot = v;
+                }
+                return true;
+            }
+            std::string_view tok;
+            bool is_int;
+            if (!num_form(f.value, tok, is_int)) return false;
+            if (kind == "float32") {
+                float v;
+                if (!to_float(tok, v)) return vinvalid(f.value, img, col, "number out of float range");
+                slot = v;
+            } else {
+                double v;
+                if (!to_float(tok, v)) return vinvalid(f.value, img, col, "number out of double range");
+                slot = v;
+            }
+            return true;
+        }
+        if (kind == "text" || kind == "json") {
+            std::string& dst = kind == "text" ? slot_as<text>(slot).utf8 : slot_as<json_text>(slot).text;
+            if (f.base64 != json_npos) return bytes_at(dst, f.base64, col, img);
+            if (!need(f.value, "value", col, img, at)) return false;
+            std::string_view s;
+            if (!str_at(f.value, s, img, col, "value")) return false;
+            dst.assign(s);
+            return true;
+        }
+        if (kind == "decimal") {
+            if (!need(f.value, "value", col, img, at)) return false;
+            std::string_view s;
+            if (!str_at(f.value, s, img, col, "value")) return false;
+            if (!valid_decimal(s)) return vinvalid(f.value, img, col, "invalid DECIMAL text");
+            slot_as<decimal>(slot).digits.assign(s);
+            return true;
+        }
+        if (kind == "bytes") {
+            if (!need(f.base64, "base64", col, img, at)) return false;
+            return bytes_at(slot_as<bytes>(slot).data, f.base64, col, img);
+        }
+        if (kind == "date" || kind == "time" || kind == "datetime" || kind == "timestamp") {
+            if (!need(f.value, "value", col, img, at)) return false;
+            r_.i = f.value;
+            const value_kind k = kind == "date"   ? value_kind::date
+                                 : kind == "time" ? value_kind::time
+                                 : kind == "datetime" ? value_kind::datetime
+                                                      : value_kind::timestamp;
+            if (k == value_kind::timestamp && r_.peek() != '"') {
+                std::int64_t us;
+                if (!int_at(f.value, us, img, col, "value")) return false;
+                slot = timestamp{us};
+                return true;
+            }
+            std::string_view s;
+            if (!str_at(f.value, s, img, col, "value")) return false;
+            return temporal(slot, k, s, f.value, img, col);
+        }
+        if (kind == "bit") {
+            if (!need(f.value, "value", col, img, at) || !need(f.width, "width", col, img, at)) return false;
+            std::uint64_t v;
+            std::uint8_t w;
+            if (!int_at(f.value, v, img, col, "value") || !int_at(f.width, w, img, col, "width")) return false;
+            if (w > 64) return vinvalid(f.width, img, col, "bit width over 64");
+            slot = bit{v, w};
+            return true;
+        }
+        if (kind == "enum") {
+            if (!need(f.value, "value", col, img, at) || !need(f.index, "index", col, img, at)) return false;
+            std::uint16_t idx;
+            if (!int_at(f.index, idx, img, col, "index")) return false;
+            std::string_view s;
+            if (!str_at(f.value, s, img, col, "value")) return false;
+            auto& e = slot_as<enum_value>(slot);
+            e.name.assign(s);
+            e.index = idx;
+            return true;
+        }
+        if (kind == "set") {
+            if (!need(f.value, "value", col, img, at) || !need(f.mask, "mask", col, img, at)) return false;
+            std::uint64_t m;
+            if (!int_at(f.mask, m, img, col, "mask")) return false;
+            r_.i = f.value;
+            if (r_.peek() != '[') return mismatch(f.value, tpath + ".value", "an array of member names");
+            return set_array(slot, col, img, m, true);
+        }
+        if (kind == "geometry") return geometry_at(slot, f, col, img);
+        return r_.fail(errc::invalid_value, f.type, tpath + ".$type",
+                       "unknown value type \"" + kind.substr(0, 40) + "\"");
+    }
+};
+
+}  // namespace detail
+ROWCAST_NAMESPACE_END

@@ -1,0 +1,661 @@
+// Internal: the JSON encoder. Writes straight into the caller's std::string (no DOM).
+// Layout and field names: docs/json.md; value forms: docs/value-mapping.md.
+#pragma once
+
+#include <rowcast/column.hpp>
+#include <rowcast/detail/text.hpp>
+#include <rowcast/event.hpp>
+#include <rowcast/value.hpp>
+#include <rowcast/version.hpp>
+
+#include <bit>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+ROWCAST_NAMESPACE_BEGIN
+namespace detail {
+
+// Flags (high bit of each byte) the bytes of w that are < 0x20, '"' or '\\' (or >= 0x80
+// when with_high). The lowest flagged byte is exact (higher flags may be false positives).
+template <bool with_high>
+inline std::uint64_t json_special8(std::uint64_t w) noexcept {
+    constexpr std::uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+    const std::uint64_t lt = (w - ones * 0x20) & ~w;
+    const std::uint64_t q = w ^ (ones * '"');
+    const std::uint64_t b = w ^ (ones * '\\');
+    std::uint64_t r = lt | ((q - ones) & ~q) | ((b - ones) & ~b);
+    if constexpr (with_high) r |= w;
+    return r & high;
+}
+
+// Length of the valid UTF-8 sequence at p (lead byte >= 0x80), or 0 if invalid.
+inline std::size_t utf8_seq(const unsigned char* p, const unsigned char* e) noexcept {
+    const unsigned c = *p;
+    std::size_t n;
+    std::uint32_t cp;
+    if ((c & 0xE0) == 0xC0) n = 1, cp = c & 0x1F;
+    else if ((c & 0xF0) == 0xE0) n = 2, cp = c & 0x0F;
+    else if ((c & 0xF8) == 0xF0) n = 3, cp = c & 0x07;
+    else return 0;
+    if (static_cast<std::size_t>(e - p) <= n) return 0;
+    for (std::size_t i = 1; i <= n; ++i) {
+        if ((p[i] & 0xC0) != 0x80) return 0;
+        cp = (cp << 6) | (p[i] & 0x3F);
+    }
+    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return n + 1;
+}
+
+inline void json_escape_char(std::string& out, unsigned char c) {
+    switch (c) {
+        case '"': out += "\\\""; return;
+        case '\\': out += "\\\\"; return;
+        case '\b': out += "\\b"; return;
+        case '\f': out += "\\f"; return;
+        case '\n': out += "\\n"; return;
+        case '\r': out += "\\r"; return;
+        case '\t': out += "\\t"; return;
+        default: {
+            static constexpr char hex[] = "0123456789abcdef";
+            const char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            out.append(u, 6);
+        }
+    }
+}
+
+/// Appends `s` as a quoted JSON string (RFC 8259 escapes). Returns false if `s`
+/// is not valid UTF-8; then `out` is restored to its previous size. With
+/// `replace_invalid`, invalid bytes become U+FFFD instead and it never fails.
+inline bool append_json_string(std::string& out, std::string_view s, bool replace_invalid = false) {
+    const std::size_t mark = out.size();
+    out += '"';
+    const auto* b = reinterpret_cast<const unsigned char*>(s.data());
+    const auto* p = b;
+    const auto* e = b + s.size();
+    const auto* run = p;
+    while (p < e) {
+        if (e - p >= 8) {
+            std::uint64_t w;
+            std::memcpy(&w, p, 8);
+            const std::uint64_t f = json_special8<true>(w);
+            if (!f) {
+                p += 8;
+                continue;
+            }
+            if constexpr (std::endian::native == std::endian::little) p += std::countr_zero(f) >> 3;
+        }
+        const unsigned char c = *p;
+        if (c >= 0x80) {
+            const std::size_t n = utf8_seq(p, e);
+            if (n) {
+                p += n;
+                continue;
+            }
+            if (!replace_invalid) {
+                out.resize(mark);
+                return false;
+            }
+            out.append(reinterpret_cast<const char*>(run), static_cast<std::size_t>(p - run));
+            out += "\xEF\xBF\xBD";
+            run = ++p;
+            continue;
+        }
+        if (c < 0x20 || c == '"' || c == '\\') {
+            out.append(reinterpret_cast<const char*>(run), static_cast<std::size_t>(p - run));
+            json_escape_char(out, c);
+            run = ++p;
+            continue;
+        }
+        ++p;
+    }
+    out.append(reinterpret_cast<const char*>(run), static_cast<std::size_t>(p - run));
+    out += '"';
+    return true;
+}
+
+/// A metadata string (names, ids): invalid UTF-8 is replaced by U+FFFD (documented as lossy).
+inline void append_json_meta(std::string& out, std::string_view s) { append_json_string(out, s, true); }
+
+// Appends `"key":` (key is a literal without characters to escape).
+inline void append_key(std::string& out, std::string_view k) {
+    out += '"';
+    out += k;
+    out += "\":";
+}
+
+template <class F>
+inline void append_json_float(std::string& out, F v) {
+    if (std::isnan(v)) {
+        out += "\"NaN\"";
+        return;
+    }
+    if (std::isinf(v)) {
+        out += v < 0 ? "\"-Infinity\"" : "\"Infinity\"";
+        return;
+    }
+    char buf[48];
+    auto r = std::to_chars(buf, buf + sizeof buf, v);
+    const std::size_t len = static_cast<std::size_t>(r.ptr - buf);
+    out.append(buf, len);
+    // Keep it a JSON float for generic parsers ("-0" would come back as integer 0).
+    if (std::memchr(buf, '.', len) == nullptr && std::memchr(buf, 'e', len) == nullptr) out += ".0";
+}
+
+inline void append_base64_string(std::string& out, std::string_view data) {
+    out += '"';
+    append_base64(out, data);
+    out += '"';
+}
+
+/// Microseconds to "YYYY-MM-DD HH:MM:SS" (UTC, seconds truncated toward the past), smpl-repl's form.
+inline void append_sql_seconds(std::string& out, std::int64_t us) {
+    std::int64_t secs = us / 1000000;
+    if (us % 1000000 < 0) --secs;
+    std::int64_t days = secs / 86400, sod = secs % 86400;
+    if (sod < 0) sod += 86400, --days;
+    const civil c = civil_from_days(days);
+    append_date(out, date{static_cast<std::uint16_t>(c.y), static_cast<std::uint8_t>(c.m), static_cast<std::uint8_t>(c.d)});
+    char b[9];
+    b[0] = ' ';
+    put_digits(b + 1, static_cast<std::uint32_t>(sod / 3600), 2);
+    b[3] = ':';
+    put_digits(b + 4, static_cast<std::uint32_t>(sod / 60 % 60), 2);
+    b[6] = ':';
+    put_digits(b + 7, static_cast<std::uint32_t>(sod % 60), 2);
+    out.append(b, 9);
+}
+
+inline bool timestamp_in_range(std::int64_t us) noexcept { return us >= min_timestamp_us && us <= max_timestamp_us; }
+
+/// A time as "…Z" if representable, else integer microseconds.
+inline void append_time_field(std::string& out, std::int64_t us) {
+    if (timestamp_in_range(us)) {
+        out += '"';
+        append_timestamp(out, timestamp{us});
+        out += '"';
+    } else {
+        append_number(out, us);
+    }
+}
+
+inline std::int64_t floor_div(std::int64_t a, std::int64_t b) noexcept {
+    std::int64_t q = a / b;
+    if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
+    return q;
+}
+
+// --- value rules shared by encoder and decoder -----------------------------------------
+
+/// BIT width a natural number form implies for this column.
+inline std::uint8_t natural_bit_width(const column_type& t) noexcept {
+    return static_cast<std::uint8_t>(t.length == 0 ? 1 : (t.length > 64 ? 64 : t.length));
+}
+
+/// 1-based index of `name` among the column's members, 0 if not a member.
+inline std::uint16_t enum_index_of(const column_type& t, std::string_view name) noexcept {
+    for (std::size_t i = 0; i < t.members.size() && i < 65535; ++i)
+        if (t.members[i] == name) return static_cast<std::uint16_t>(i + 1);
+    return 0;
+}
+
+/// Mask of one SET member name (0 if not a member or beyond bit 63).
+inline std::uint64_t set_bit_of(const column_type& t, std::string_view name) noexcept {
+    for (std::size_t i = 0; i < t.members.size() && i < 64; ++i)
+        if (t.members[i] == name) return std::uint64_t{1} << i;
+    return 0;
+}
+
+/// Calls f(name) for each ','-separated name ("" yields none).
+template <class F>
+inline void for_each_set_name(std::string_view names, F&& f) {
+    if (names.empty()) return;
+    std::size_t start = 0;
+    for (;;) {
+        const std::size_t c = names.find(',', start);
+        if (c == std::string_view::npos) {
+            f(names.substr(start));
+            return;
+        }
+        f(names.substr(start, c - start));
+        start = c + 1;
+    }
+}
+
+inline std::uint64_t set_mask_of(const column_type& t, std::string_view names) {
+    std::uint64_t m = 0;
+    for_each_set_name(names, [&](std::string_view n) { m |= set_bit_of(t, n); });
+    return m;
+}
+
+inline void append_type_desc(std::string& out, const column_type& t) {
+    out += to_string(t.type);
+    if (t.is_unsigned) out += " unsigned";
+}
+
+// --- values --------------------------------------------------------------------------
+
+template <class S>
+inline void append_set_array(std::string& out, std::string_view names) {
+    out += '[';
+    bool first = true;
+    for_each_set_name(names, [&](std::string_view n) {
+        if (!first) out += ',';
+        first = false;
+        append_json_meta(out, n);
+    });
+    out += ']';
+}
+
+inline void append_tag(std::string& out, std::string_view kind, bool& tagged) {
+    tagged = true;
+    out += "{\"$type\":\"";
+    out += kind;
+    out += '"';
+}
+
+/// Appends one non-absent value for a column of type `t` (natural form when it round-trips, else tagged).
+template <class S>
+void append_json_value(std::string& out, const basic_value<S>& v, const column_type& t) {
+    const value_kind nk = t.natural_kind();
+    const value_kind k = v.kind();
+    const bool nat = k == nk;
+    bool tag = false;
+    switch (k) {
+        case value_kind::absent:
+        case value_kind::null: out += "null"; return;
+        case value_kind::int64:
+        case value_kind::uint64:
+            if (!nat) append_tag(out, to_string(k), tag), out += ",\"value\":";
+            if (k == value_kind::int64) append_number(out, *std::get_if<std::int64_t>(&v));
+            else append_number(out, *std::get_if<std::uint64_t>(&v));
+            break;
+        case value_kind::float32:
+        case value_kind::float64:
+            if (!nat) append_tag(out, to_string(k), tag), out += ",\"value\":";
+            if (k == value_kind::float32) append_json_float(out, *std::get_if<float>(&v));
+            else append_json_float(out, *std::get_if<double>(&v));
+            break;
+        case value_kind::decimal: {
+            const auto& d = std::get_if<basic_decimal<S>>(&v)->digits;
+            if (!nat) append_tag(out, "decimal", tag), out += ",\"value\":";
+            append_json_meta(out, d);
+            break;
+        }
+        case value_kind::text:
+        case value_kind::json: {
+            const std::string_view s = k == value_kind::text ? std::string_view(std::get_if<basic_text<S>>(&v)->utf8)
+                                                             : std::string_view(std::get_if<basic_json_text<S>>(&v)->text);
+            if (nat && append_json_string(out, s)) return;
+            append_tag(out, to_string(k), tag);
+            out += ",\"value\":";
+            if (!append_json_string(out, s)) {
+                out.resize(out.size() - 8);  // drop "\"value\":"
+                out += "\"base64\":";
+                append_base64_string(out, s);
+            }
+            break;
+        }
+        case value_kind::bytes:
+            out += nat ? "{\"base64\":" : "{\"$type\":\"bytes\",\"base64\":";
+            append_base64_string(out, std::get_if<basic_bytes<S>>(&v)->data);
+            out += '}';
+            return;
+        case value_kind::date:
+        case value_kind::time:
+        case value_kind::datetime:
+        case value_kind::timestamp: {
+            if (k == value_kind::timestamp && !timestamp_in_range(std::get_if<timestamp>(&v)->microseconds)) {
+                append_tag(out, "timestamp", tag);
+                out += ",\"value\":";
+                append_number(out, std::get_if<timestamp>(&v)->microseconds);
+                break;
+            }
+            if (!nat) append_tag(out, to_string(k), tag), out += ",\"value\":";
+            out += '"';
+            if (k == value_kind::date) append_date(out, *std::get_if<date>(&v));
+            else if (k == value_kind::time) append_time(out, *std::get_if<time>(&v));
+            else if (k == value_kind::datetime) append_datetime(out, *std::get_if<datetime>(&v));
+            else append_timestamp(out, *std::get_if<timestamp>(&v));
+            out += '"';
+            break;
+        }
+        case value_kind::year:
+            if (!nat) append_tag(out, "year", tag), out += ",\"value\":";
+            append_number(out, std::get_if<year>(&v)->value);
+            break;
+        case value_kind::bit: {
+            const bit& b = *std::get_if<bit>(&v);
+            if (nat && b.width == natural_bit_width(t)) {
+                append_number(out, b.bits);
+                return;
+            }
+            append_tag(out, "bit", tag);
+            out += ",\"value\":";
+            append_number(out, b.bits);
+            out += ",\"width\":";
+            append_number(out, unsigned{b.width});
+            break;
+        }
+        case value_kind::enumeration: {
+            const auto& e = *std::get_if<basic_enum_value<S>>(&v);
+            if (nat && enum_index_of(t, e.name) == e.index && append_json_string(out, e.name)) return;
+            append_tag(out, "enum", tag);
+            out += ",\"value\":";
+            append_json_meta(out, e.name);
+            out += ",\"index\":";
+            append_number(out, e.index);
+            break;
+        }
+        case value_kind::set: {
+            const auto& s = *std::get_if<basic_set_value<S>>(&v);
+            if (nat && set_mask_of(t, s.names) == s.mask) {
+                append_set_array<S>(out, s.names);
+                return;
+            }
+            append_tag(out, "set", tag);
+            out += ",\"value\":";
+            append_set_array<S>(out, s.names);
+            out += ",\"mask\":";
+            append_number(out, s.mask);
+            break;
+        }
+        case value_kind::geometry: {
+            const auto& g = *std::get_if<basic_geometry<S>>(&v);
+            out += nat ? "{\"srid\":" : "{\"$type\":\"geometry\",\"srid\":";
+            append_number(out, g.srid);
+            out += ",\"wkb\":";
+            append_base64_string(out, g.wkb);
+            out += '}';
+            return;
+        }
+    }
+    if (tag) out += '}';
+}
+
+// --- envelopes -----------------------------------------------------------------------
+
+inline std::int64_t us_of(time_point t) noexcept { return t.time_since_epoch().count(); }
+
+template <class S>
+void append_json_image(std::string& out, const std::vector<basic_value<S>>& img, const column_list& cols) {
+    out += '{';
+    bool first = true;
+    const std::size_t n = img.size() < cols.size() ? img.size() : cols.size();
+    for (std::size_t i = 0; i < n; ++i) {
+        if (img[i].is_absent()) continue;
+        if (!first) out += ',';
+        first = false;
+        append_json_meta(out, cols[i].name);
+        out += ':';
+        append_json_value(out, img[i], cols[i].type);
+    }
+    out += '}';
+}
+
+inline void append_primary_names(std::string& out, const column_list& cols) {
+    out += '[';
+    bool first = true;
+    for (const auto& c : cols) {
+        if (!c.primary_key) continue;
+        if (!first) out += ',';
+        first = false;
+        append_json_meta(out, c.name);
+    }
+    out += ']';
+}
+
+inline void append_column_names(std::string& out, const column_list& cols) {
+    out += '[';
+    for (std::size_t i = 0; i < cols.size(); ++i) {
+        if (i) out += ',';
+        append_json_meta(out, cols[i].name);
+    }
+    out += ']';
+}
+
+inline void append_column_types(std::string& out, const column_list& cols) {
+    out += '[';
+    for (std::size_t i = 0; i < cols.size(); ++i) {
+        const column& c = cols[i];
+        const column_type& t = c.type;
+        if (i) out += ',';
+        out += "{\"type\":\"";
+        out += to_string(t.type);
+        out += '"';
+        if (t.is_unsigned) out += ",\"unsigned\":true";
+        if (t.length) out += ",\"length\":", append_number(out, t.length);
+        if (t.precision) out += ",\"precision\":", append_number(out, unsigned{t.precision});
+        if (t.scale) out += ",\"scale\":", append_number(out, unsigned{t.scale});
+        if (t.fsp) out += ",\"fsp\":", append_number(out, unsigned{t.fsp});
+        if (!t.charset.empty()) out += ",\"charset\":", append_json_meta(out, t.charset);
+        if (!t.members.empty()) {
+            out += ",\"members\":[";
+            for (std::size_t m = 0; m < t.members.size(); ++m) {
+                if (m) out += ',';
+                append_json_meta(out, t.members[m]);
+            }
+            out += ']';
+        }
+        if (!t.geometry_type.empty()) out += ",\"geometry_type\":", append_json_meta(out, t.geometry_type);
+        if (!c.nullable) out += ",\"nullable\":false";
+        out += '}';
+    }
+    out += ']';
+}
+
+struct ext_flags {
+    bool columns = false;    // also "columns" and "keys" (Debezium)
+    bool statement = true;   // "statement" (not when the envelope has a place for it)
+    bool names = false;      // "schema"/"table" (Debezium transaction messages)
+};
+
+template <class S>
+void append_statement_field(std::string& out, std::string_view st) {
+    out += ",\"statement\":";
+    if (!append_json_string(out, st)) {
+        out += "{\"base64\":";
+        append_base64_string(out, st);
+        out += '}';
+    }
+}
+
+/// The "rowcast" extension object (without a leading comma).
+template <class S>
+void append_json_ext(std::string& out, const basic_event<S>& e, ext_flags f) {
+    out += "\"rowcast\":{\"version\":1";
+    if (f.names) {
+        if (!std::string_view(e.schema).empty()) out += ",\"schema\":", append_json_meta(out, e.schema);
+        if (!std::string_view(e.table).empty()) out += ",\"table\":", append_json_meta(out, e.table);
+    }
+    if (e.sequence) out += ",\"sequence\":", append_number(out, e.sequence);
+    const auto& tx = e.transaction;
+    if (!std::string_view(tx.id).empty() || tx.position || tx.last) {
+        out += ",\"transaction\":{";
+        bool first = true;
+        auto sep = [&] {
+            if (!first) out += ',';
+            first = false;
+        };
+        if (!std::string_view(tx.id).empty()) sep(), append_key(out, "id"), append_json_meta(out, tx.id);
+        if (tx.position) sep(), append_key(out, "position"), append_number(out, tx.position);
+        if (tx.last) sep(), out += "\"last\":true";
+        out += '}';
+    }
+    const auto& src = e.source;
+    if (!std::string_view(src.file).empty() || src.offset || !std::string_view(src.gtid).empty() || src.server_id) {
+        out += ",\"source\":{";
+        bool first = true;
+        auto sep = [&] {
+            if (!first) out += ',';
+            first = false;
+        };
+        if (!std::string_view(src.file).empty()) sep(), append_key(out, "file"), append_json_meta(out, src.file);
+        if (src.offset) sep(), append_key(out, "offset"), append_number(out, src.offset);
+        if (!std::string_view(src.gtid).empty()) sep(), append_key(out, "gtid"), append_json_meta(out, src.gtid);
+        if (src.server_id) sep(), append_key(out, "server_id"), append_number(out, src.server_id);
+        out += '}';
+    }
+    if (us_of(e.commit_time)) out += ",\"commit_time\":", append_time_field(out, us_of(e.commit_time));
+    if (us_of(e.capture_time)) out += ",\"capture_time\":", append_time_field(out, us_of(e.capture_time));
+    if (f.statement && !std::string_view(e.statement).empty()) append_statement_field<S>(out, e.statement);
+    if (e.columns && e.columns->size()) {
+        if (f.columns) {
+            out += ",\"columns\":";
+            append_column_names(out, *e.columns);
+            out += ",\"keys\":";
+            append_primary_names(out, *e.columns);
+        }
+        out += ",\"types\":";
+        append_column_types(out, *e.columns);
+    }
+    out += '}';
+}
+
+/// Default envelope (smpl-repl compatible + "rowcast").
+template <class S>
+void append_json_rowcast(std::string& out, const basic_event<S>& e) {
+    out += "{\"schema\":";
+    append_json_meta(out, e.schema);
+    out += ",\"table\":";
+    append_json_meta(out, e.table);
+    const std::int64_t ts = us_of(e.commit_time) ? us_of(e.commit_time) : us_of(e.capture_time);
+    if (ts && timestamp_in_range(ts)) {
+        out += ",\"timestamp\":\"";
+        append_sql_seconds(out, ts);
+        out += '"';
+    }
+    out += ",\"operation\":\"";
+    out += to_string(e.kind);
+    out += '"';
+    const bool row = is_row_event(e.kind);
+    const bool has_cols = e.columns && e.columns->size();
+    if (row || has_cols) {
+        static const column_list empty_list;
+        const column_list& cols = has_cols ? *e.columns : empty_list;
+        std::size_t npk = 0;
+        const column* pk = nullptr;
+        for (const auto& c : cols)
+            if (c.primary_key) ++npk, pk = pk ? pk : &c;
+        if (npk == 1) out += ",\"primary\":", append_json_meta(out, pk->name);
+        else if (npk > 1) out += ",\"primary\":", append_primary_names(out, cols);
+        out += ",\"keys\":";
+        append_primary_names(out, cols);
+        out += ",\"columns\":";
+        append_column_names(out, cols);
+        if (e.kind == event_kind::insert || e.kind == event_kind::update) {
+            out += ",\"new\":";
+            append_json_image(out, e.after, cols);
+        }
+        if (e.kind == event_kind::update || e.kind == event_kind::delete_) {
+            out += ",\"old\":";
+            append_json_image(out, e.before, cols);
+        }
+    }
+    out += ',';
+    append_json_ext(out, e, ext_flags{});
+    out += '}';
+}
+
+inline void append_ms_us(std::string& out, std::int64_t us) {
+    out += "\"ts_ms\":";
+    append_number(out, floor_div(us, 1000));
+    out += ",\"ts_us\":";
+    append_number(out, us);
+}
+
+template <class S>
+void append_debezium_source(std::string& out, const basic_event<S>& e) {
+    out += "\"source\":{\"version\":\"rowcast-";
+    out += version_string;
+    out += "\",\"connector\":\"mysql\",\"name\":\"rowcast\",";
+    append_ms_us(out, us_of(e.commit_time));
+    out += ",\"snapshot\":\"false\",\"db\":";
+    append_json_meta(out, e.schema);
+    out += ",\"table\":";
+    if (std::string_view(e.table).empty()) out += "null";
+    else append_json_meta(out, e.table);
+    out += ",\"server_id\":";
+    append_number(out, e.source.server_id);
+    out += ",\"gtid\":";
+    if (std::string_view(e.source.gtid).empty()) out += "null";
+    else append_json_meta(out, e.source.gtid);
+    out += ",\"file\":";
+    append_json_meta(out, e.source.file);
+    out += ",\"pos\":";
+    append_number(out, e.source.offset);
+    out += ",\"row\":0,\"thread\":null,\"query\":";
+    if (std::string_view(e.statement).empty()) out += "null";
+    else append_json_meta(out, e.statement);
+    out += '}';
+}
+
+/// Debezium-style envelope + "rowcast".
+template <class S>
+void append_json_debezium(std::string& out, const basic_event<S>& e) {
+    static const column_list empty_list;
+    const column_list& cols = e.columns ? *e.columns : empty_list;
+    const bool exact_stmt = valid_utf8(e.statement);
+    if (is_row_event(e.kind)) {
+        out += "{\"before\":";
+        if (e.kind == event_kind::insert) out += "null";
+        else append_json_image(out, e.before, cols);
+        out += ",\"after\":";
+        if (e.kind == event_kind::delete_) out += "null";
+        else append_json_image(out, e.after, cols);
+        out += ',';
+        append_debezium_source(out, e);
+        out += ",\"op\":\"";
+        out += e.kind == event_kind::insert ? 'c' : e.kind == event_kind::update ? 'u' : 'd';
+        out += "\",";
+        append_ms_us(out, us_of(e.capture_time));
+        out += ",\"transaction\":";
+        if (std::string_view(e.transaction.id).empty()) out += "null";
+        else {
+            out += "{\"id\":";
+            append_json_meta(out, e.transaction.id);
+            out += ",\"total_order\":";
+            append_number(out, std::uint64_t{e.transaction.position} + 1);
+            out += ",\"data_collection_order\":";
+            append_number(out, std::uint64_t{e.transaction.position} + 1);
+            out += '}';
+        }
+        out += ',';
+        append_json_ext(out, e, ext_flags{true, !exact_stmt, false});
+    } else if (e.kind == event_kind::ddl) {
+        out += '{';
+        append_debezium_source(out, e);
+        out += ",\"ts_ms\":";
+        append_number(out, floor_div(us_of(e.capture_time), 1000));
+        out += ",\"databaseName\":";
+        append_json_meta(out, e.schema);
+        out += ",\"ddl\":";
+        append_json_meta(out, e.statement);
+        out += ",\"tableChanges\":[],";
+        append_json_ext(out, e, ext_flags{true, !exact_stmt, false});
+    } else {
+        out += "{\"status\":\"";
+        out += e.kind == event_kind::begin ? "BEGIN" : e.kind == event_kind::commit ? "END" : "ROLLBACK";
+        out += "\",\"id\":";
+        if (std::string_view(e.transaction.id).empty()) out += "null";
+        else append_json_meta(out, e.transaction.id);
+        out += ",\"ts_ms\":";
+        append_number(out, floor_div(us_of(e.commit_time) ? us_of(e.commit_time) : us_of(e.capture_time), 1000));
+        if (e.kind == event_kind::begin) out += ",\"event_count\":null,\"data_collections\":null,";
+        else {
+            out += ",\"event_count\":";
+            append_number(out, e.transaction.position);
+            out += ",\"data_collections\":[],";
+        }
+        append_json_ext(out, e, ext_flags{true, true, true});
+    }
+    out += '}';
+}
+
+}  // namespace detail
+ROWCAST_NAMESPACE_END
