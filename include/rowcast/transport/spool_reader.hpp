@@ -1,0 +1,483 @@
+// rowcast/transport/spool_reader.hpp: the spool consumer, driven by inotify.
+//
+// `spool_reader<Codec>` delivers the events of a spool directory (written by
+// spool_writer or anything that renames whole files into it) to a handler:
+//  - on open it queues the files already waiting; then it follows new ones
+//    through inotify (files renamed or closed-after-write into the directory).
+//    Names starting with '.' (temporary files) and sub-directories are ignored;
+//  - files are delivered in name order (spool_writer's names sort in production
+//    order); an inotify queue overflow triggers a full rescan, never a loss;
+//  - at-least-once: a file is removed (or moved to `done_directory`) only after
+//    the handler returned success. A failing handler is retried with exponential
+//    backoff (retry_initial doubling up to retry_max), the same event first, so
+//    nothing is skipped and order is kept. kill -9 at any moment: on restart the
+//    files still there are delivered again;
+//  - a file that does not decode (or does not look like a spool file, or is
+//    larger than max_file_size) is moved to `quarantine_directory` next to a
+//    `<name>.reason` file, with a log line naming the file and the reason; the
+//    stream goes on;
+//  - the directory being removed is reported (log + `directory_lost()`); the
+//    reader polls for it to reappear, then rescans and goes on.
+//
+// Handlers: either `R(const event&)` or, for batches of up to max_batch events,
+// `R(std::span<const event>)`, where R is void (success unless it throws),
+// bool (false: failure) or result<void>. An exception thrown by the handler
+// counts as a failure (logged with what()). If the event has no source file,
+// the reader fills `source.file` with the spool file's name.
+//
+// Driving it: `run(handler, stop_token)` blocks until stopped; or, from your own
+// poll/epoll loop, wait for `native_handle()` to be readable or `next_timeout()`
+// to expire, then call `process(handler)`.
+//
+// Thread-safety: one thread at a time per reader. `run` may be stopped from
+// another thread through the stop_token.
+#pragma once
+
+#include <rowcast/codec/concept.hpp>
+#include <rowcast/detail/fd.hpp>
+#include <rowcast/error.hpp>
+#include <rowcast/event.hpp>
+#include <rowcast/version.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <set>
+#include <span>
+#include <stop_token>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+ROWCAST_NAMESPACE_BEGIN
+
+enum class log_level { debug, info, warning, error };
+
+/// What happens to a file once its event has been handled.
+enum class spool_after { remove, move_to_done };
+
+struct spool_reader_options {
+    std::filesystem::path directory;
+    spool_after after = spool_after::remove;
+    std::filesystem::path done_directory;        ///< default: <directory>/done
+    std::filesystem::path quarantine_directory;  ///< default: <directory>/quarantine
+    std::size_t max_batch = 64;                  ///< events per batch-handler call (>= 1)
+    std::size_t max_file_size = 64u << 20;       ///< bytes; larger files are quarantined
+    std::chrono::milliseconds retry_initial{100};
+    std::chrono::milliseconds retry_max{30000};
+    std::chrono::milliseconds lost_directory_poll{500};
+    /// Log sink; default writes "rowcast spool <level>: <message>" lines to stderr.
+    std::function<void(log_level, std::string_view)> log;
+};
+
+/// Counters since open().
+struct spool_reader_stats {
+    std::uint64_t delivered = 0;    ///< events handed to a handler that returned success
+    std::uint64_t quarantined = 0;  ///< files moved to quarantine
+    std::uint64_t failures = 0;     ///< handler failures (each is retried)
+    std::uint64_t rescans = 0;      ///< full directory scans (open, overflow, directory back)
+};
+
+template <class H>
+concept spool_batch_handler = std::invocable<H&, std::span<const event>>;
+template <class H>
+concept spool_event_handler = std::invocable<H&, const event&>;
+
+namespace detail {
+template <class F, class... A>
+result<void> invoke_handler(F& f, A&&... a) {
+    using R = std::invoke_result_t<F&, A...>;
+    try {
+        if constexpr (std::is_void_v<R>) {
+            std::invoke(f, std::forward<A>(a)...);
+            return {};
+        } else if constexpr (std::is_same_v<R, bool>) {
+            if (std::invoke(f, std::forward<A>(a)...)) return {};
+            return error::make(errc::unsupported, "spool", "handler", "returned false");
+        } else {
+            static_assert(std::is_same_v<R, result<void>>,
+                          "a spool handler returns void, bool or rowcast::result<void>");
+            return std::invoke(f, std::forward<A>(a)...);
+        }
+    } catch (const std::exception& ex) {
+        return error::make(errc::unsupported, "spool", "handler", std::string("threw: ") + ex.what());
+    } catch (...) {
+        return error::make(errc::unsupported, "spool", "handler", "threw a non-standard exception");
+    }
+}
+}  // namespace detail
+
+template <event_codec Codec>
+class spool_reader {
+public:
+    using clock = std::chrono::steady_clock;
+
+    /// Opens the directory, starts watching it and queues the files already there.
+    static result<spool_reader> open(spool_reader_options opt, Codec codec = Codec{}) {
+        if (opt.max_batch == 0) opt.max_batch = 1;
+        if (opt.done_directory.empty()) opt.done_directory = opt.directory / "done";
+        if (opt.quarantine_directory.empty()) opt.quarantine_directory = opt.directory / "quarantine";
+        if (!opt.log)
+            opt.log = [](log_level l, std::string_view m) {
+                static constexpr const char* names[] = {"debug", "info", "warning", "error"};
+                std::fprintf(stderr, "rowcast spool %s: %.*s\n", names[static_cast<int>(l)],
+                             static_cast<int>(m.size()), m.data());
+            };
+        spool_reader r(std::move(opt), std::move(codec));
+        r.state_->inotify.reset(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
+        if (!r.state_->inotify) return detail::os_error(errno, "spool", "inotify_init1", "cannot create inotify instance");
+        r.state_->wake.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+        if (!r.state_->wake) return detail::os_error(errno, "spool", "eventfd", "cannot create eventfd");
+        if (auto ok = r.attach(); !ok) return ok.error_value();
+        return r;
+    }
+
+    /// Descriptor that becomes readable when new files may have arrived (inotify).
+    int native_handle() const noexcept { return state_->inotify.get(); }
+
+    /// How long the caller's loop may sleep before calling process() again even
+    /// if native_handle() stays quiet: a retry backoff or the lost-directory poll.
+    /// -1 ms means "no deadline, wait for the descriptor".
+    std::chrono::milliseconds next_timeout() const {
+        auto& s = *state_;
+        if (s.watch < 0) return s.options.lost_directory_poll;
+        if (s.pending.empty()) return std::chrono::milliseconds(-1);
+        const auto now = clock::now();
+        if (s.retry_at <= now) return std::chrono::milliseconds(0);
+        return std::chrono::ceil<std::chrono::milliseconds>(s.retry_at - now);
+    }
+
+    /// Non-blocking step: reads inotify, then delivers every queued event whose
+    /// turn has come (stops at the first handler failure, which is retried after
+    /// the backoff). Returns the number of events delivered; an error only for
+    /// conditions the reader cannot work around (e.g. quarantine not writable).
+    template <class Handler>
+        requires spool_batch_handler<Handler> || spool_event_handler<Handler>
+    result<std::size_t> process(Handler&& handler) {
+        auto& s = *state_;
+        if (s.watch < 0) {
+            if (auto ok = attach(); !ok) return std::size_t{0};  // still missing: logged once
+        }
+        // The directory is open only inside process(): an open descriptor would keep a
+        // removed directory's inode alive and so hide its removal (no IN_DELETE_SELF).
+        s.dir.reset(::open(s.dir_name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        struct dir_closer {
+            state& st;
+            ~dir_closer() { st.dir.reset(); }
+        } closer{s};
+        if (!s.dir) {
+            lose_directory("cannot be opened any more");
+            return std::size_t{0};
+        }
+        drain_inotify();
+        std::size_t delivered = 0;
+        while (!s.pending.empty() && s.watch >= 0) {
+            if (clock::now() < s.retry_at) break;
+            auto r = deliver_one_batch(handler);
+            if (!r) return r.error_value();
+            if (*r == 0 && s.retry_at > clock::now()) break;  // failed, backing off
+            delivered += *r;
+        }
+        return delivered;
+    }
+
+    /// Blocks, delivering events, until `stop` is requested. Returns an error
+    /// only if process() does.
+    template <class Handler>
+        requires spool_batch_handler<Handler> || spool_event_handler<Handler>
+    result<void> run(Handler&& handler, std::stop_token stop) {
+        const int wake = state_->wake.get();
+        std::stop_callback on_stop(stop, [wake] {
+            const std::uint64_t one = 1;
+            [[maybe_unused]] auto n = ::write(wake, &one, sizeof one);
+        });
+        while (!stop.stop_requested()) {
+            auto r = process(handler);
+            if (!r) return r.error_value();
+            pollfd fds[2] = {{native_handle(), POLLIN, 0}, {wake, POLLIN, 0}};
+            const auto t = next_timeout();
+            const int n = ::poll(fds, 2, static_cast<int>(std::min<std::int64_t>(t.count(), 60000)));
+            if (n < 0 && errno != EINTR) return detail::os_error(errno, "spool", "poll", "poll failed");
+        }
+        std::uint64_t v;
+        [[maybe_unused]] auto n = ::read(wake, &v, sizeof v);
+        return {};
+    }
+
+    /// Number of files known and not yet delivered.
+    std::size_t pending() const noexcept { return state_->pending.size(); }
+    bool directory_lost() const noexcept { return state_->watch < 0; }
+    const spool_reader_stats& stats() const noexcept { return state_->stats; }
+    const spool_reader_options& options() const noexcept { return state_->options; }
+
+private:
+    struct state {
+        spool_reader_options options;
+        Codec codec;
+        std::string dir_name;
+        detail::unique_fd inotify;
+        detail::unique_fd wake;
+        detail::unique_fd dir;
+        int watch = -1;
+        bool lost_logged = false;
+        std::set<std::string> pending;
+        clock::time_point retry_at{};
+        std::chrono::milliseconds backoff{0};
+        spool_reader_stats stats;
+        std::vector<event> batch;
+        std::vector<std::string> batch_names;
+        std::string buffer;
+    };
+
+    spool_reader(spool_reader_options opt, Codec codec) : state_(std::make_unique<state>()) {
+        state_->dir_name = opt.directory.string();
+        state_->options = std::move(opt);
+        state_->codec = std::move(codec);
+    }
+
+    void log(log_level l, const std::string& m) const { state_->options.log(l, m); }
+
+    // (Re)opens the directory, adds the inotify watch and rescans.
+    result<void> attach() {
+        auto& s = *state_;
+        detail::unique_fd dfd(::open(s.dir_name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!dfd) {
+            auto e = detail::os_error(errno, "spool", s.dir_name, "cannot open spool directory");
+            if (!s.lost_logged) log(log_level::error, e.message + "; waiting for it to appear");
+            s.lost_logged = true;
+            return e;
+        }
+        const int wd = ::inotify_add_watch(s.inotify.get(), s.dir_name.c_str(),
+                                           IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE_SELF | IN_MOVE_SELF |
+                                               IN_ONLYDIR | IN_EXCL_UNLINK);
+        if (wd < 0) return detail::os_error(errno, "spool", s.dir_name, "cannot watch spool directory");
+        if (s.lost_logged) log(log_level::info, "spool directory " + s.dir_name + " is back; rescanning");
+        s.lost_logged = false;
+        s.watch = wd;
+        s.dir = std::move(dfd);
+        auto r = rescan();
+        s.dir.reset();
+        return r;
+    }
+
+    void lose_directory(const char* why) {
+        auto& s = *state_;
+        log(log_level::error, "spool directory " + s.dir_name + " " + why +
+                                  "; events queued from it are dropped from memory (their files went with it); "
+                                  "waiting for it to reappear");
+        if (s.watch >= 0) ::inotify_rm_watch(s.inotify.get(), s.watch);
+        s.watch = -1;
+        s.dir.reset();
+        s.pending.clear();
+        s.lost_logged = true;
+    }
+
+    result<void> rescan() {
+        auto& s = *state_;
+        ++s.stats.rescans;
+        const int dup = ::dup(s.dir.get());
+        if (dup < 0) return detail::os_error(errno, "spool", s.dir_name, "cannot scan spool directory");
+        DIR* d = ::fdopendir(dup);
+        if (!d) {
+            ::close(dup);
+            return detail::os_error(errno, "spool", s.dir_name, "cannot scan spool directory");
+        }
+        std::unique_ptr<DIR, int (*)(DIR*)> guard(d, ::closedir);
+        ::rewinddir(d);
+        while (const dirent* ent = ::readdir(d)) {
+            if (ent->d_name[0] == '.') continue;
+            if (ent->d_type == DT_DIR) continue;
+            if (ent->d_type == DT_UNKNOWN) {
+                struct stat st {};
+                if (::fstatat(s.dir.get(), ent->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || S_ISDIR(st.st_mode)) continue;
+            }
+            s.pending.emplace(ent->d_name);
+        }
+        return {};
+    }
+
+    void drain_inotify() {
+        auto& s = *state_;
+        alignas(inotify_event) char buf[16384];
+        for (;;) {
+            const ssize_t n = ::read(s.inotify.get(), buf, sizeof buf);
+            if (n <= 0) break;  // EAGAIN: drained
+            bool overflow = false, lost = false;
+            for (ssize_t off = 0; off + static_cast<ssize_t>(sizeof(inotify_event)) <= n;) {
+                inotify_event ev;
+                std::memcpy(&ev, buf + off, sizeof ev);
+                const char* name = buf + off + sizeof(inotify_event);
+                off += static_cast<ssize_t>(sizeof(inotify_event) + ev.len);
+                if (ev.mask & IN_Q_OVERFLOW) overflow = true;
+                if (ev.wd != s.watch) continue;
+                if (ev.mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED | IN_UNMOUNT)) lost = true;
+                if ((ev.mask & (IN_MOVED_TO | IN_CLOSE_WRITE)) && !(ev.mask & IN_ISDIR) && ev.len > 0 &&
+                    name[0] != '.')
+                    s.pending.emplace(name);
+            }
+            if (lost) {
+                lose_directory("was removed or moved");
+                return;
+            }
+            if (overflow) {
+                log(log_level::warning, "inotify queue overflow on " + s.dir_name + "; rescanning the directory");
+                if (auto r = rescan(); !r) log(log_level::error, r.error_value().message);
+            }
+        }
+    }
+
+    // Reads and decodes one file. Returns 1 (decoded into e), 0 (quarantined or vanished), or an error.
+    result<int> load(const std::string& name, event& e) {
+        auto& s = *state_;
+        detail::unique_fd fd(::openat(s.dir.get(), name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+        if (!fd) {
+            if (errno == ENOENT) {
+                log(log_level::warning, "spool file " + s.dir_name + "/" + name + " vanished before delivery");
+                return 0;
+            }
+            if (errno == ELOOP) return quarantine(name, "a symbolic link, not a spool file");
+            return detail::os_error(errno, "spool", s.dir_name + "/" + name, "cannot open spool file");
+        }
+        struct stat st {};
+        if (::fstat(fd.get(), &st) != 0)
+            return detail::os_error(errno, "spool", s.dir_name + "/" + name, "cannot stat spool file");
+        if (!S_ISREG(st.st_mode)) return quarantine(name, "not a regular file");
+        if (static_cast<std::uint64_t>(st.st_size) > s.options.max_file_size)
+            return quarantine(name, "file of " + std::to_string(st.st_size) + " bytes exceeds max_file_size " +
+                                        std::to_string(s.options.max_file_size));
+        s.buffer.resize(static_cast<std::size_t>(st.st_size));
+        std::size_t got = 0;
+        while (got < s.buffer.size()) {
+            const ssize_t n = ::read(fd.get(), s.buffer.data() + got, s.buffer.size() - got);
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) return detail::os_error(errno, "spool", s.dir_name + "/" + name, "cannot read spool file");
+            if (n == 0) break;
+            got += static_cast<std::size_t>(n);
+        }
+        s.buffer.resize(got);
+        const std::string suffix = "." + std::string(std::string_view(Codec::name));
+        if (name.size() <= suffix.size() || name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
+            return quarantine(name, "foreign file: the name does not end in '" + suffix + "'");
+        auto r = decode(s.codec, s.buffer);
+        if (!r) return quarantine(name, r.error_value().message);
+        e = std::move(*r);
+        if (e.source.file.empty()) e.source.file = name;
+        return 1;
+    }
+
+    result<int> quarantine(const std::string& name, const std::string& reason) {
+        auto& s = *state_;
+        const std::string qdir = s.options.quarantine_directory.string();
+        if (::mkdir(qdir.c_str(), 0750) != 0 && errno != EEXIST)
+            return detail::os_error(errno, "spool", qdir, "cannot create quarantine directory");
+        const std::string from = s.dir_name + "/" + name;
+        const std::string to = qdir + "/" + name;
+        const std::string why = to + ".reason";
+        if (FILE* f = std::fopen(why.c_str(), "we")) {
+            std::fprintf(f, "%s\n", reason.c_str());
+            std::fclose(f);
+        }
+        if (::rename(from.c_str(), to.c_str()) != 0) {
+            if (errno == ENOENT) return 0;
+            return detail::os_error(errno, "spool", from, "cannot move file to quarantine " + qdir);
+        }
+        ++s.stats.quarantined;
+        log(log_level::error, "quarantined " + from + " -> " + to + ": " + reason);
+        return 0;
+    }
+
+    result<void> retire(const std::string& name) {
+        auto& s = *state_;
+        if (s.options.after == spool_after::remove) {
+            if (::unlinkat(s.dir.get(), name.c_str(), 0) != 0 && errno != ENOENT)
+                return detail::os_error(errno, "spool", s.dir_name + "/" + name, "cannot remove delivered file");
+            return {};
+        }
+        const std::string ddir = s.options.done_directory.string();
+        if (::mkdir(ddir.c_str(), 0750) != 0 && errno != EEXIST)
+            return detail::os_error(errno, "spool", ddir, "cannot create done directory");
+        const std::string from = s.dir_name + "/" + name;
+        if (::rename(from.c_str(), (ddir + "/" + name).c_str()) != 0 && errno != ENOENT)
+            return detail::os_error(errno, "spool", from, "cannot move delivered file to " + ddir);
+        return {};
+    }
+
+    // Loads up to max_batch events in name order and hands them to the handler.
+    // Returns the number delivered (0 with retry_at in the future on failure).
+    template <class Handler>
+    result<std::size_t> deliver_one_batch(Handler& handler) {
+        auto& s = *state_;
+        constexpr bool batch_mode = spool_batch_handler<Handler>;
+        const std::size_t limit = batch_mode ? s.options.max_batch : 1;
+        s.batch.clear();
+        s.batch_names.clear();
+        for (auto it = s.pending.begin(); it != s.pending.end() && s.batch.size() < limit;) {
+            event e;
+            auto r = load(*it, e);
+            if (!r) {
+                log(log_level::error, r.error_value().message);
+                backoff();
+                return std::size_t{0};
+            }
+            if (*r == 0) {
+                it = s.pending.erase(it);
+                continue;
+            }
+            s.batch.push_back(std::move(e));
+            s.batch_names.push_back(*it);
+            ++it;
+        }
+        if (s.batch.empty()) return std::size_t{0};
+        result<void> ok = [&] {
+            if constexpr (batch_mode) return detail::invoke_handler(handler, std::span<const event>(s.batch));
+            else return detail::invoke_handler(handler, std::as_const(s.batch.front()));
+        }();
+        if (!ok) {
+            ++s.stats.failures;
+            backoff();
+            log(log_level::warning, "handler failed for " + s.batch_names.front() +
+                                        (s.batch.size() > 1 ? " (+" + std::to_string(s.batch.size() - 1) + " more)" : "") +
+                                        ": " + ok.error_value().message + "; retrying in " +
+                                        std::to_string(s.backoff.count()) + " ms");
+            return std::size_t{0};
+        }
+        s.backoff = std::chrono::milliseconds(0);
+        s.retry_at = {};
+        s.stats.delivered += s.batch.size();
+        for (const auto& n : s.batch_names) {
+            if (auto r = retire(n); !r) {
+                // Delivered but still on disk: it will be delivered again (at-least-once), after a backoff.
+                log(log_level::error, r.error_value().message);
+                backoff();
+                return std::size_t{0};
+            }
+            s.pending.erase(n);
+        }
+        return s.batch.size();
+    }
+
+    void backoff() {
+        auto& s = *state_;
+        s.backoff = s.backoff.count() == 0 ? s.options.retry_initial : std::min(s.backoff * 2, s.options.retry_max);
+        s.retry_at = clock::now() + s.backoff;
+    }
+
+    std::unique_ptr<state> state_;
+};
+
+ROWCAST_NAMESPACE_END
