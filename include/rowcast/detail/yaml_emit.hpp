@@ -78,14 +78,17 @@ inline bool yaml_plain_ok(std::string_view s) noexcept {
         }
     }
     if (s.size() <= 8) {  // words YAML 1.1/1.2 resolve to null, booleans or special floats
+        const char f = static_cast<char>(s[0] | 0x20);
+        if (f != 'n' && f != 't' && f != 'f' && f != 'y' && f != 'o' && f != 'i') return true;
         char low[8];
         for (std::size_t i = 0; i < s.size(); ++i) {
             const char c = s[i];
             low[i] = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
         }
         const std::string_view l(low, s.size());
-        for (std::string_view w : {"null", "true", "false", "yes", "no", "on", "off", "y", "n", "nan", "inf",
-                                   "infinity"})
+        static constexpr std::string_view words[] = {"null", "true", "false", "yes", "no",  "on",
+                                                     "off",  "y",    "n",     "nan", "inf", "infinity"};
+        for (std::string_view w : words)
             if (l == w) return false;
     }
     return true;
@@ -145,10 +148,8 @@ inline void yaml_scalar(std::string& out, std::string_view s) {
     else yaml_quoted(out, s);
 }
 
-/// Writes a string used as a name (mapping key, column name): invalid UTF-8
-/// bytes are replaced by U+FFFD (names are expected to be UTF-8).
-inline void yaml_name(std::string& out, std::string_view s) {
-    if (valid_utf8(s)) return yaml_scalar(out, s);
+/// `s` with every invalid UTF-8 byte replaced by U+FFFD.
+inline std::string utf8_replace_invalid(std::string_view s) {
     std::string fixed;
     fixed.reserve(s.size() + 8);
     const auto* p = reinterpret_cast<const unsigned char*>(s.data());
@@ -168,7 +169,14 @@ inline void yaml_name(std::string& out, std::string_view s) {
         fixed.append(reinterpret_cast<const char*>(p), n);
         p += n;
     }
-    yaml_scalar(out, fixed);
+    return fixed;
+}
+
+/// Writes a string used as a name (mapping key, column name, id): invalid UTF-8
+/// bytes are replaced by U+FFFD (names are expected to be UTF-8).
+inline void yaml_name(std::string& out, std::string_view s) {
+    if (valid_utf8(s)) return yaml_scalar(out, s);
+    yaml_scalar(out, utf8_replace_invalid(s));
 }
 
 // Base64 text, always double-quoted ("null", "true" and "" are valid base64 too).

@@ -262,6 +262,16 @@ public:
         return mismatch(path, "a string", n);
     }
 
+    // A name or id (metadata): as read_string, invalid UTF-8 replaced by U+FFFD as the encoder does.
+    bool read_name(const YAML::Node& n, std::string_view path, std::string& out) {
+        if (!read_string(n, path, out)) return false;
+        fix_name(out);
+        return true;
+    }
+    static void fix_name(std::string& s) {
+        if (!valid_utf8(s)) s = utf8_replace_invalid(s);
+    }
+
     bool read_time_point(const YAML::Node& n, std::string_view path, time_point& t) {
         if (n.IsNull()) {
             t = time_point{};
@@ -663,7 +673,8 @@ public:
         for (auto it = m.begin(); it != m.end(); ++it) {
             const YAML::Node k = it->first;
             if (!k.IsScalar()) return mismatch(path, "column names as keys", k);
-            const std::string& name = k.Scalar();
+            std::string name = k.Scalar();
+            fix_name(name);
             const std::string vpath = join(path, name);
             const auto idx = cols.find(name);
             if (!idx) return fail(errc::invalid_value, vpath, "no column named " + yaml_echo(name), &k);
@@ -705,9 +716,9 @@ public:
             } else if (key == "fsp") {
                 if (!read_int(v, p, t.fsp)) return false;
             } else if (key == "charset") {
-                if (!read_string(v, p, t.charset)) return false;
+                if (!read_name(v, p, t.charset)) return false;
             } else if (key == "geometry_type") {
-                if (!read_string(v, p, t.geometry_type)) return false;
+                if (!read_name(v, p, t.geometry_type)) return false;
             } else if (key == "nullable") {
                 if (!read_bool(v, p, c.nullable)) return false;
             } else if (key == "members") {
@@ -717,6 +728,7 @@ public:
                     const YAML::Node item = v[i];
                     if (!item.IsScalar()) return mismatch(p + "[" + std::to_string(i) + "]", "a member name", item);
                     t.members.push_back(item.Scalar());
+                    fix_name(t.members.back());
                 }
             }  // other keys: ignored (forward compatibility)
         }
@@ -732,6 +744,7 @@ public:
             const std::string p = std::string(path) + "[" + std::to_string(i) + "]";
             if (!item.IsScalar()) return mismatch(p, "a column name", item);
             names.push_back(item.Scalar());
+            fix_name(names.back());
         }
         return true;
     }
@@ -746,7 +759,8 @@ public:
             const YAML::Node k = it->first;
             const YAML::Node v = it->second;
             if (!k.IsScalar()) return mismatch("document", "column names as keys", k);
-            const std::string& name = k.Scalar();
+            std::string name = k.Scalar();
+            fix_name(name);
             if (name == "op" && !have_op) {
                 have_op = true;
                 if (!v.IsScalar()) return mismatch("op", "ins, upd or del", v);
@@ -811,8 +825,8 @@ public:
             if (!parse_event_kind(op.Scalar(), e.kind))
                 return fail(errc::invalid_value, "operation", "unknown operation " + yaml_echo(op.Scalar()), &op);
         }
-        if (has[f_schema] && !read_string(f[f_schema], "schema", e.schema)) return false;
-        if (has[f_table] && !read_string(f[f_table], "table", e.table)) return false;
+        if (has[f_schema] && !read_name(f[f_schema], "schema", e.schema)) return false;
+        if (has[f_table] && !read_name(f[f_table], "table", e.table)) return false;
 
         // Columns: the 'columns' list, else the keys of new/old in order.
         std::vector<std::string> names_list;
@@ -824,7 +838,8 @@ public:
                 if (!has[fi] || !img->IsMap()) continue;
                 for (auto it = img->begin(); it != img->end(); ++it) {
                     if (!it->first.IsScalar()) continue;
-                    const std::string& nm = it->first.Scalar();
+                    std::string nm = it->first.Scalar();
+                    fix_name(nm);
                     bool dup = false;
                     for (const auto& x : names_list) dup |= x == nm;
                     if (!dup) names_list.push_back(nm);
@@ -858,7 +873,7 @@ public:
             if (const YAML::Node v = rc["sequence"]; v && !read_int(v, "rowcast.sequence", e.sequence)) return false;
             if (const YAML::Node tx = rc["transaction"]; tx && !tx.IsNull()) {
                 if (!tx.IsMap()) return mismatch("rowcast.transaction", "a mapping", tx);
-                if (const YAML::Node v = tx["id"]; v && !read_string(v, "rowcast.transaction.id", e.transaction.id))
+                if (const YAML::Node v = tx["id"]; v && !read_name(v, "rowcast.transaction.id", e.transaction.id))
                     return false;
                 if (const YAML::Node v = tx["position"];
                     v && !read_int(v, "rowcast.transaction.position", e.transaction.position))
@@ -868,11 +883,11 @@ public:
             }
             if (const YAML::Node src = rc["source"]; src && !src.IsNull()) {
                 if (!src.IsMap()) return mismatch("rowcast.source", "a mapping", src);
-                if (const YAML::Node v = src["file"]; v && !read_string(v, "rowcast.source.file", e.source.file))
+                if (const YAML::Node v = src["file"]; v && !read_name(v, "rowcast.source.file", e.source.file))
                     return false;
                 if (const YAML::Node v = src["offset"]; v && !read_int(v, "rowcast.source.offset", e.source.offset))
                     return false;
-                if (const YAML::Node v = src["gtid"]; v && !read_string(v, "rowcast.source.gtid", e.source.gtid))
+                if (const YAML::Node v = src["gtid"]; v && !read_name(v, "rowcast.source.gtid", e.source.gtid))
                     return false;
                 if (const YAML::Node v = src["server_id"];
                     v && !read_int(v, "rowcast.source.server_id", e.source.server_id))
@@ -889,8 +904,10 @@ public:
                 if (ty.IsMap()) {
                     for (auto it = ty.begin(); it != ty.end(); ++it) {
                         if (!it->first.IsScalar()) return mismatch("rowcast.types", "column names as keys", it->first);
-                        const std::string p = join("rowcast.types", it->first.Scalar());
-                        column* c = find_col(it->first.Scalar());
+                        std::string tn = it->first.Scalar();
+                        fix_name(tn);
+                        const std::string p = join("rowcast.types", tn);
+                        column* c = find_col(tn);
                         if (!c) return fail(errc::invalid_value, p, "no column of that name", &it->first);
                         if (!read_column_type(it->second, p, *c)) return false;
                     }
@@ -923,7 +940,7 @@ public:
             }
         } else if (has[f_primary] && (f[f_primary].IsScalar() || f[f_primary].IsSequence())) {
             std::vector<std::string> pk;
-            if (f[f_primary].IsScalar()) pk.push_back(f[f_primary].Scalar());
+            if (f[f_primary].IsScalar()) pk.push_back(utf8_replace_invalid(f[f_primary].Scalar()));
             else if (!read_names(f[f_primary], "primary", pk)) return false;
             for (const auto& nm : pk)
                 if (column* c = find_col(nm)) c->primary_key = true;
