@@ -4,14 +4,13 @@
 // one file per encoded event (the reference events of tests/support/sample_events.hpp
 // and deterministic random events from tests/support/random_event.hpp), plus the
 // hand-written messages rowcast must read (the smpl-repl JSON, the tmod YAML).
-// Codecs not available in this build (ROWCAST_SEEDS_<CODEC> undefined) are skipped.
+// The text codecs are written only when their component is part of this build
+// (ROWCAST_SEEDS_JSON, ROWCAST_SEEDS_YAML, set by tests/fuzz/CMakeLists.txt).
 #include "support/random_event.hpp"
 #include "support/sample_events.hpp"
 
-#include <rowcast/event.hpp>
-#ifdef ROWCAST_SEEDS_BINARY
 #include <rowcast/codec/binary.hpp>
-#endif
+#include <rowcast/event.hpp>
 #ifdef ROWCAST_SEEDS_JSON
 #include <rowcast/codec/json.hpp>
 #endif
@@ -77,11 +76,7 @@ int main(int argc, char** argv) {
             std::printf("make_seeds: %ld %s seeds\n", n, what);
         }
     };
-    (void)report;
-    (void)events;
-#ifdef ROWCAST_SEEDS_BINARY
     report("binary", write_corpus(rowcast::binary_codec{}, out / "binary", "event", events));
-#endif
 #ifdef ROWCAST_SEEDS_JSON
     report("json", write_corpus(rowcast::json_codec{}, out / "json", "event", events));
     report("json (debezium)",
