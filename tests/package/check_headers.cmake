@@ -16,7 +16,9 @@ file(MAKE_DIRECTORY "${WORK_DIR}")
 # The project's warning set (cmake/rowcast-warnings.cmake).
 set(flags -std=c++20 -Wall -Wextra -Wpedantic -Werror -Wno-missing-field-initializers "-I${inc}")
 
-file(GLOB headers RELATIVE "${inc}" "${inc}/rowcast/*.hpp" "${inc}/rowcast/codec/*.hpp")
+# Every public header: include/rowcast/**.hpp except the internals under detail/.
+file(GLOB_RECURSE headers RELATIVE "${inc}" "${inc}/rowcast/*.hpp")
+list(FILTER headers EXCLUDE REGEX "/detail/")
 list(SORT headers)
 
 function(compile label source)
