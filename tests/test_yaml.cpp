@@ -257,6 +257,17 @@ TEST(Yaml, HostileStrings) {
     EXPECT_NE(out.find("  c: www.example.com\n"), std::string::npos);
 }
 
+TEST(Yaml, LongColumnNames) {
+    for (std::size_t n : {1000u, 1100u, 5000u}) {
+        event e = one_column(bytes{"ab"}, {.type = sql_type::blob}, event_kind::update);
+        e.columns = make_columns({{std::string(n, 'k'), {.type = sql_type::blob}, false, true},
+                                  {std::string(n / 4, '\x05'), {}, false, true}});
+        e.before = {bytes{"ab"}, text{"x"}};
+        e.after = {bytes{"cd"}, std::int64_t{5}};
+        EXPECT_TRUE(roundtrip(e) == e) << n;
+    }
+}
+
 TEST(Yaml, EscapesAreExact) {
     std::string out;
     roundtrip(one_column(text{std::string("a\0b\n\t\"\\\x7f\xC2\x85", 10)}), &out);

@@ -498,9 +498,15 @@ inline void yaml_image(std::string& out, const column_list* cols, const std::vec
         if (!any) out += '\n';
         any = true;
         const column& c = (*cols)[i];
+        const std::size_t key_start = out.size();
         out += "  ";
         yaml_name(out, c.name);
-        out += ": ";
+        if (out.size() - key_start > 1000) {  // YAML limits implicit keys to 1024 characters
+            out.insert(key_start + 2, "? ");
+            out += "\n  : ";
+        } else {
+            out += ": ";
+        }
         if (yaml_is_natural(c.type, img[i])) yaml_natural(out, 2, img[i]);
         else yaml_tagged(out, 2, img[i]);
     }
