@@ -89,3 +89,41 @@ private:
 };
 
 }  // namespace rowcast::test
+
+namespace rowcast::test {
+
+/// Output of one rowcast-triggers run.
+struct tool_run {
+    int exit_code = -1;
+    std::string out, err;
+};
+
+/// Runs rowcast-triggers (ROWCAST_TRIGGERS_EXE) with `args`; `env` is prepended ("MYSQL_PWD=x").
+inline tool_run run_triggers_tool(const std::vector<std::string>& args, const std::filesystem::path& scratch,
+                                  const std::string& env = "") {
+    auto sh_quote = [](const std::string& s) {
+        std::string q = "'";
+        for (char c : s) {
+            if (c == '\'') q += "'\\''";
+            else q += c;
+        }
+        return q + "'";
+    };
+    std::string cmd = env.empty() ? "" : "env " + env + " ";
+    cmd += sh_quote(ROWCAST_TRIGGERS_EXE);
+    for (const auto& a : args) cmd += " " + sh_quote(a);
+    const auto out = scratch / "tool.out", err = scratch / "tool.err";
+    cmd += " >" + sh_quote(out.string()) + " 2>" + sh_quote(err.string());
+    const int st = std::system(cmd.c_str());
+    tool_run r;
+    r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    auto slurp = [](const std::filesystem::path& p) {
+        std::ifstream in(p);
+        return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    };
+    r.out = slurp(out);
+    r.err = slurp(err);
+    return r;
+}
+
+}  // namespace rowcast::test

@@ -1,0 +1,210 @@
+// rowcast-triggers (examples/triggers) against a private MariaDB with rowcast_udf.so installed.
+#include "support/every_type.hpp"
+#include "support/udf_server.hpp"
+
+#include <rowcast/codec/binary.hpp>
+
+#include <gtest/gtest.h>
+
+using namespace rowcast;
+using rowcast::test::run_triggers_tool;
+using rowcast::test::udf_server;
+
+namespace {
+
+std::vector<std::string> sock_args(udf_server& db, std::vector<std::string> rest) {
+    std::vector<std::string> a = {"--socket", db.server().socket().string(), "-u", "root"};
+    a.insert(a.end(), rest.begin(), rest.end());
+    return a;
+}
+
+std::set<std::string> triggers_of(test::db_connection& c, const std::string& schema, const std::string& table) {
+    std::set<std::string> out;
+    for (auto& r : c.rows("SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = " +
+                          c.quote(schema) + " AND EVENT_OBJECT_TABLE = " + c.quote(table)))
+        out.insert(*r[0]);
+    return out;
+}
+
+}  // namespace
+
+TEST(Triggers, GeneratesAndAppliesOnHostsAndEveryTypeTable) {
+    udf_server db;
+    auto c = db.connect();
+    c.query("CREATE DATABASE inv CHARACTER SET utf8mb4");
+    c.query("CREATE TABLE inv.hosts (id BIGINT UNSIGNED NOT NULL PRIMARY KEY, mac CHAR(17) CHARACTER SET ascii, "
+            "ip VARCHAR(45), hostname VARCHAR(255) NOT NULL)");
+    c.query(test::every_type_ddl("inv.every"));
+    c.query("CREATE VIEW inv.v AS SELECT id FROM inv.hosts");  // not a base table: skipped
+    auto r = run_triggers_tool(sock_args(db, {"--apply", "inv"}), db.server().dir());
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(triggers_of(c, "inv", "hosts"),
+              (std::set<std::string>{"rowcast_hosts_ai", "rowcast_hosts_au", "rowcast_hosts_ad"}));
+    EXPECT_EQ(triggers_of(c, "inv", "every"),
+              (std::set<std::string>{"rowcast_every_ai", "rowcast_every_au", "rowcast_every_ad"}));
+
+    c.query("SET time_zone = '+02:00'");
+    c.query("INSERT INTO inv.hosts VALUES (42, '00:00:5e:00:53:01', '192.0.2.10', 'www.example.com')");
+    c.query("UPDATE inv.hosts SET ip = NULL WHERE id = 42");
+    c.query("DELETE FROM inv.hosts");
+    c.query("INSERT INTO inv.every VALUES " + test::every_type_values(1));
+    c.query("UPDATE inv.every SET ti = 1 WHERE id = 1");
+    auto events = db.take<binary_codec>(5);
+    ASSERT_EQ(events.size(), 5u);
+    EXPECT_EQ(events[0].after, (std::vector<value>{std::uint64_t{42}, text{"00:00:5e:00:53:01"}, text{"192.0.2.10"},
+                                                   text{"www.example.com"}}));
+    const auto& hc = *events[0].columns;
+    EXPECT_TRUE(hc[0].primary_key);
+    EXPECT_FALSE(hc[0].nullable);
+    EXPECT_FALSE(hc[1].primary_key);
+    EXPECT_EQ(hc[1].type.charset, "ascii");
+    EXPECT_EQ(events[1].kind, event_kind::update);
+    EXPECT_TRUE(events[1].after[2].is_null());
+    EXPECT_EQ(events[2].kind, event_kind::delete_);
+
+    const auto expected = test::every_type_expected(1);
+    const auto& ins = events[3];
+    ASSERT_EQ(ins.after.size(), expected.size());
+    for (std::size_t i = 0; i < expected.size(); ++i)
+        if (i != 27) {
+            EXPECT_EQ(ins.after[i], expected[i]) << (*ins.columns)[i].name;
+        }
+    auto wkb = c.rows("SELECT ST_AsBinary(g) FROM inv.every WHERE id = 1");
+    EXPECT_EQ(ins.after[27], value(geometry{4326, *wkb[0][0]}));
+    EXPECT_EQ((*ins.columns)[26].type.type, sql_type::json);      // LONGTEXT + CHECK(json_valid)
+    EXPECT_EQ((*ins.columns)[31].type.type, sql_type::longtext);  // plain LONGTEXT stays text
+    EXPECT_EQ((*ins.columns)[20].type.charset, "latin1");
+    EXPECT_EQ(events[4].before[1], value(std::int64_t{-128}));
+    EXPECT_EQ(events[4].after[1], value(std::int64_t{1}));
+}
+
+TEST(Triggers, PrintedScriptRunsInTheMariadbClient) {
+    udf_server db;
+    auto c = db.connect();
+    c.query("CREATE DATABASE s CHARACTER SET utf8mb4; CREATE TABLE s.t (id INT PRIMARY KEY, v VARCHAR(10))");
+    auto r = run_triggers_tool(sock_args(db, {"s", "t"}), db.server().dir());
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("DELIMITER ;;"), std::string::npos);
+    EXPECT_NE(r.out.find("CREATE OR REPLACE TRIGGER `s`.`rowcast_t_ai`"), std::string::npos) << r.out;
+    EXPECT_TRUE(triggers_of(c, "s", "t").empty());  // printing changes nothing
+    const auto script = db.server().dir() / "script.sql";
+    std::ofstream(script) << r.out;
+    const std::string cmd = "/usr/bin/mariadb --defaults-file=" + db.server().config_file().string() + " < " +
+                            script.string() + " 2>" + (db.server().dir() / "client.err").string();
+    ASSERT_EQ(std::system(cmd.c_str()), 0);
+    EXPECT_EQ(triggers_of(c, "s", "t").size(), 3u);
+    c.query("INSERT INTO s.t VALUES (1, 'x')");
+    auto events = db.take<binary_codec>(1);
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].after[1], value(text{"x"}));
+}
+
+TEST(Triggers, ReservedWordsUnicodeAndBacktickNames) {
+    udf_server db;
+    auto c = db.connect();
+    c.query("CREATE DATABASE `sel``ect` CHARACTER SET utf8mb4");
+    c.query("CREATE TABLE `sel``ect`.`order` (`select` INT PRIMARY KEY, `na``me` VARCHAR(20), `größe` INT, "
+            "`名前` VARCHAR(20), `it's` VARCHAR(5), `a\\b` INT, `lat` VARCHAR(5) CHARACTER SET latin1)");
+    auto r = run_triggers_tool(sock_args(db, {"--apply", "sel`ect", "order"}), db.server().dir());
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(triggers_of(c, "sel`ect", "order").size(), 3u);
+    c.query("INSERT INTO `sel``ect`.`order` VALUES (1, 'n`m', 3, '山田', 'o''k', 5, 'é')");
+    auto events = db.take<binary_codec>(1);
+    ASSERT_EQ(events.size(), 1u);
+    const auto& e = events[0];
+    EXPECT_EQ(e.schema, "sel`ect");
+    EXPECT_EQ(e.table, "order");
+    ASSERT_EQ(e.column_count(), 7u);
+    const auto& cols = *e.columns;
+    EXPECT_EQ(cols[0].name, "select");
+    EXPECT_TRUE(cols[0].primary_key);
+    EXPECT_EQ(cols[1].name, "na`me");
+    EXPECT_EQ(cols[2].name, "größe");
+    EXPECT_EQ(cols[3].name, "名前");
+    EXPECT_EQ(cols[4].name, "it's");
+    EXPECT_EQ(cols[5].name, "a\\b");
+    EXPECT_EQ(e.after, (std::vector<value>{std::int64_t{1}, text{"n`m"}, std::int64_t{3}, text{"山田"}, text{"o'k"},
+                                           std::int64_t{5}, text{"é"}}));
+    // A long table name still gives trigger names within MariaDB's 64 characters.
+    const std::string long_name(60, 'x');
+    c.query("CREATE TABLE `sel``ect`.`" + long_name + "` (id INT PRIMARY KEY)");
+    r = run_triggers_tool(sock_args(db, {"--apply", "sel`ect", long_name}), db.server().dir());
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(triggers_of(c, "sel`ect", long_name).size(), 3u);
+}
+
+TEST(Triggers, RefusesExistingTriggersUnlessAlongsideAndDropsOnlyOurs) {
+    udf_server db;
+    auto c = db.connect();
+    c.query("CREATE DATABASE s; CREATE TABLE s.t (id INT PRIMARY KEY); CREATE TABLE s.audit (n INT)");
+    c.query("CREATE TRIGGER s.audit_ai AFTER INSERT ON s.t FOR EACH ROW INSERT INTO s.audit VALUES (NEW.id)");
+    c.query("CREATE TRIGGER s.rowcast_t_custom BEFORE UPDATE ON s.t FOR EACH ROW SET @x = 1");
+    auto r = run_triggers_tool(sock_args(db, {"--apply", "s", "t"}), db.server().dir());
+    EXPECT_EQ(r.exit_code, 3);
+    EXPECT_NE(r.err.find("`audit_ai` (AFTER INSERT)"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("--alongside"), std::string::npos) << r.err;
+    EXPECT_EQ(triggers_of(c, "s", "t"), (std::set<std::string>{"audit_ai", "rowcast_t_custom"}));
+
+    r = run_triggers_tool(sock_args(db, {"--apply", "--alongside", "s", "t"}), db.server().dir());
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(triggers_of(c, "s", "t").size(), 5u);
+    // Ours runs after the existing AFTER INSERT trigger.
+    auto order = c.rows("SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = 's' AND "
+                        "EVENT_MANIPULATION = 'INSERT' AND ACTION_TIMING = 'AFTER' ORDER BY ACTION_ORDER");
+    ASSERT_EQ(order.size(), 2u);
+    EXPECT_EQ(order[0][0], "audit_ai");
+    EXPECT_EQ(order[1][0], "rowcast_t_ai");
+    c.query("INSERT INTO s.t VALUES (9)");
+    EXPECT_EQ(c.scalar("SELECT n FROM s.audit"), "9");
+    EXPECT_EQ(db.take<binary_codec>(1).size(), 1u);
+    // Running again (e.g. after ALTER TABLE) replaces ours.
+    c.query("ALTER TABLE s.t ADD COLUMN extra VARCHAR(5)");
+    r = run_triggers_tool(sock_args(db, {"--apply", "--alongside", "s", "t"}), db.server().dir());
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    c.query("INSERT INTO s.t VALUES (10, 'new')");
+    auto events = db.take<binary_codec>(1);
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].column_count(), 2u);
+
+    // --drop (printed, then applied) removes exactly ours.
+    r = run_triggers_tool(sock_args(db, {"--drop", "s", "t"}), db.server().dir());
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("DROP TRIGGER IF EXISTS `s`.`rowcast_t_ai`"), std::string::npos) << r.out;
+    EXPECT_EQ(triggers_of(c, "s", "t").size(), 5u);
+    r = run_triggers_tool(sock_args(db, {"--drop", "--apply", "s"}), db.server().dir());
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(triggers_of(c, "s", "t"), (std::set<std::string>{"audit_ai", "rowcast_t_custom"}));
+    c.query("INSERT INTO s.t VALUES (11, NULL)");
+    EXPECT_EQ(db.spool_files(), 0u);
+}
+
+TEST(Triggers, ClearErrorsAndExitCodes) {
+    udf_server db;
+    auto c = db.connect();
+    c.query("CREATE DATABASE s; CREATE TABLE s.t (id INT PRIMARY KEY)");
+    c.query("CREATE USER 'gen'@'127.0.0.1' IDENTIFIED BY 'sekret'; GRANT ALL ON s.* TO 'gen'@'127.0.0.1'");
+    // With the binlog on, a user without SUPER may create triggers only with this (docs/udf.md).
+    c.query("SET GLOBAL log_bin_trust_function_creators = 1");
+    const auto scratch = db.server().dir();
+    auto r = run_triggers_tool({}, scratch);
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("missing SCHEMA"), std::string::npos);
+    r = run_triggers_tool({"--frobnicate", "s"}, scratch);
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("unknown option --frobnicate"), std::string::npos);
+    r = run_triggers_tool(sock_args(db, {"nosuchschema"}), scratch);
+    EXPECT_EQ(r.exit_code, 4);
+    EXPECT_NE(r.err.find("schema `nosuchschema` not found"), std::string::npos) << r.err;
+    r = run_triggers_tool(sock_args(db, {"s", "nosuchtable"}), scratch);
+    EXPECT_EQ(r.exit_code, 4);
+    EXPECT_NE(r.err.find("`s`.`nosuchtable` not found"), std::string::npos) << r.err;
+    const std::string port = std::to_string(db.server().port());
+    r = run_triggers_tool({"-h", "127.0.0.1", "-P", port, "-u", "gen", "-p", "wrong", "s"}, scratch);
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("Access denied"), std::string::npos) << r.err;
+    // TCP with the password from MYSQL_PWD.
+    r = run_triggers_tool({"-h", "127.0.0.1", "--port=" + port, "--user=gen", "--apply", "s"}, scratch,
+                          "MYSQL_PWD=sekret");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(triggers_of(c, "s", "t").size(), 3u);
+}
