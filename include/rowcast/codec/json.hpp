@@ -90,8 +90,9 @@ public:
 private:
     template <class S>
     void encode_impl(const basic_event<S>& e, std::string& out) {
-        if (opt_.envelope == json_envelope::debezium) detail::append_json_debezium(out, e);
-        else detail::append_json_rowcast(out, e);
+        detail::json_sink sink(out, scratch_, &enc_cache_);
+        if (opt_.envelope == json_envelope::debezium) detail::append_json_debezium(sink, e);
+        else detail::append_json_rowcast(sink, e);
     }
     void apply_limits() {
         dec_.max_input_size = opt_.limits.max_input_size;
@@ -101,6 +102,8 @@ private:
 
     json_options opt_{};
     detail::json_decoder dec_;
+    std::string scratch_;
+    detail::json_columns_cache enc_cache_;
 };
 
 static_assert(event_codec<json_codec>);
@@ -114,8 +117,11 @@ template <>
 struct nlohmann::adl_serializer<rowcast::event> {
     template <class BasicJsonType>
     static void to_json(BasicJsonType& j, const rowcast::event& e) {
-        std::string s;
-        rowcast::detail::append_json_rowcast(s, e);
+        std::string s, scratch;
+        {
+            rowcast::detail::json_sink sink(s, scratch);
+            rowcast::detail::append_json_rowcast(sink, e);
+        }
         j = BasicJsonType::parse(s);
     }
     template <class BasicJsonType>

@@ -22,6 +22,11 @@
 ROWCAST_NAMESPACE_BEGIN
 namespace detail {
 
+template <std::size_t N>
+[[gnu::always_inline]] inline bool key_is(std::string_view k, const char (&lit)[N]) noexcept {
+    return k.size() == N - 1 && std::memcmp(k.data(), lit, N - 1) == 0;
+}
+
 struct json_ostr {
     json_str s;
     bool set = false;
@@ -31,8 +36,8 @@ struct json_ostr {
 struct json_stage {
     // default envelope
     json_ostr schema, table, operation;
-    bool has_ts = false;
-    std::int64_t ts = 0;
+    json_ostr ts_str;  // "timestamp", parsed only when there is no "rowcast" object
+    std::size_t ts_at = 0;
     json_range primary, columns, img_new, img_old, payload;
     bool rowcast_fields = false;
     // Debezium
@@ -200,41 +205,33 @@ private:
             if (done) return true;
             const std::string_view key = r_.text_of(k);
             bool ok;
-            if (key == "schema") {
+            if (key_is(key, "schema")) {
                 if (r_.peek() == '{') ok = skip();  // JsonConverter's schema object
                 else ok = get_str(s.schema, "$.schema"), s.rowcast_fields = true;
-            } else if (key == "table") ok = get_str(s.table, "$.table"), s.rowcast_fields = true;
-            else if (key == "timestamp") {
-                json_ostr t;
-                const std::size_t at = r_.i;
-                ok = get_str(t, "$.timestamp");
-                if (ok && t.set) {
-                    timestamp ts;
-                    if (!parse_timestamp(r_.text_of(t.s), ts))
-                        return r_.fail(errc::invalid_value, at, "$.timestamp", "invalid timestamp (expected YYYY-MM-DD HH:MM:SS)");
-                    s.has_ts = true;
-                    s.ts = ts.microseconds;
-                }
+            } else if (key_is(key, "table")) ok = get_str(s.table, "$.table"), s.rowcast_fields = true;
+            else if (key_is(key, "timestamp")) {
+                s.ts_at = r_.i;
+                ok = get_str(s.ts_str, "$.timestamp");
                 s.rowcast_fields = true;
-            } else if (key == "operation") ok = get_str(s.operation, "$.operation", false), s.rowcast_fields = true;
-            else if (key == "primary") ok = cached_range(s.primary, cache_primary_, cache_has_primary_), s.rowcast_fields = true;
-            else if (key == "columns") ok = cached_range(s.columns, cache_names_, true), s.rowcast_fields = true;
-            else if (key == "new") ok = image_field(s.img_new, 1), s.rowcast_fields = true;
-            else if (key == "old") ok = image_field(s.img_old, 2), s.rowcast_fields = true;
-            else if (key == "rowcast") ok = read_ext();
-            else if (key == "before") ok = image_field(s.before, 4), s.dbz = true;
-            else if (key == "after") ok = image_field(s.after, 3), s.dbz = true;
-            else if (key == "source") ok = read_dbz_source(), s.dbz = true;
-            else if (key == "op") ok = get_str(s.op, "$.op"), s.dbz = true;
-            else if (key == "ts_ms") ok = opt_int(s.ts_ms, s.has_ts_ms, "$.ts_ms");
-            else if (key == "ts_us") ok = opt_int(s.ts_us, s.has_ts_us, "$.ts_us");
-            else if (key == "transaction") ok = read_dbz_tx(), s.dbz = true;
-            else if (key == "status") ok = get_str(s.status, "$.status"), s.dbz = true;
-            else if (key == "id") ok = get_str(s.txn_id, "$.id");
-            else if (key == "ddl") ok = get_str(s.ddl, "$.ddl"), s.dbz = true;
-            else if (key == "databaseName") ok = get_str(s.database_name, "$.databaseName"), s.dbz = true;
-            else if (key == "tableChanges") ok = skip(), s.dbz = true;
-            else if (key == "payload") ok = range(s.payload);
+            } else if (key_is(key, "operation")) ok = get_str(s.operation, "$.operation", false), s.rowcast_fields = true;
+            else if (key_is(key, "primary")) ok = cached_range(s.primary, cache_primary_, cache_has_primary_), s.rowcast_fields = true;
+            else if (key_is(key, "columns")) ok = cached_range(s.columns, cache_names_, true), s.rowcast_fields = true;
+            else if (key_is(key, "new")) ok = image_field(s.img_new, 1), s.rowcast_fields = true;
+            else if (key_is(key, "old")) ok = image_field(s.img_old, 2), s.rowcast_fields = true;
+            else if (key_is(key, "rowcast")) ok = read_ext();
+            else if (key_is(key, "before")) ok = image_field(s.before, 4), s.dbz = true;
+            else if (key_is(key, "after")) ok = image_field(s.after, 3), s.dbz = true;
+            else if (key_is(key, "source")) ok = read_dbz_source(), s.dbz = true;
+            else if (key_is(key, "op")) ok = get_str(s.op, "$.op"), s.dbz = true;
+            else if (key_is(key, "ts_ms")) ok = opt_int(s.ts_ms, s.has_ts_ms, "$.ts_ms");
+            else if (key_is(key, "ts_us")) ok = opt_int(s.ts_us, s.has_ts_us, "$.ts_us");
+            else if (key_is(key, "transaction")) ok = read_dbz_tx(), s.dbz = true;
+            else if (key_is(key, "status")) ok = get_str(s.status, "$.status"), s.dbz = true;
+            else if (key_is(key, "id")) ok = get_str(s.txn_id, "$.id");
+            else if (key_is(key, "ddl")) ok = get_str(s.ddl, "$.ddl"), s.dbz = true;
+            else if (key_is(key, "databaseName")) ok = get_str(s.database_name, "$.databaseName"), s.dbz = true;
+            else if (key_is(key, "tableChanges")) ok = skip(), s.dbz = true;
+            else if (key_is(key, "payload")) ok = range(s.payload);
             else ok = skip();
             if (!ok) return false;
         }
@@ -259,15 +256,15 @@ private:
             if (done) return true;
             const std::string_view key = r_.text_of(k);
             bool ok, has = false;
-            if (key == "db") ok = get_str(s.db, "$.source.db");
-            else if (key == "table") ok = get_str(s.src_table, "$.source.table");
-            else if (key == "server_id") ok = opt_int(s.server_id, has, "$.source.server_id");
-            else if (key == "gtid") ok = get_str(s.gtid, "$.source.gtid");
-            else if (key == "file") ok = get_str(s.file, "$.source.file");
-            else if (key == "pos") ok = opt_int(s.pos, has, "$.source.pos");
-            else if (key == "query") ok = get_str(s.query, "$.source.query");
-            else if (key == "ts_ms") ok = opt_int(s.src_ts_ms, s.has_src_ts_ms, "$.source.ts_ms");
-            else if (key == "ts_us") ok = opt_int(s.src_ts_us, s.has_src_ts_us, "$.source.ts_us");
+            if (key_is(key, "db")) ok = get_str(s.db, "$.source.db");
+            else if (key_is(key, "table")) ok = get_str(s.src_table, "$.source.table");
+            else if (key_is(key, "server_id")) ok = opt_int(s.server_id, has, "$.source.server_id");
+            else if (key_is(key, "gtid")) ok = get_str(s.gtid, "$.source.gtid");
+            else if (key_is(key, "file")) ok = get_str(s.file, "$.source.file");
+            else if (key_is(key, "pos")) ok = opt_int(s.pos, has, "$.source.pos");
+            else if (key_is(key, "query")) ok = get_str(s.query, "$.source.query");
+            else if (key_is(key, "ts_ms")) ok = opt_int(s.src_ts_ms, s.has_src_ts_ms, "$.source.ts_ms");
+            else if (key_is(key, "ts_us")) ok = opt_int(s.src_ts_us, s.has_src_ts_us, "$.source.ts_us");
             else ok = skip();
             if (!ok) return false;
         }
@@ -282,8 +279,8 @@ private:
             if (done) return true;
             const std::string_view key = r_.text_of(k);
             bool ok;
-            if (key == "id") ok = get_str(st_.tx_id, "$.transaction.id");
-            else if (key == "total_order") ok = opt_int(st_.total_order, has, "$.transaction.total_order");
+            if (key_is(key, "id")) ok = get_str(st_.tx_id, "$.transaction.id");
+            else if (key_is(key, "total_order")) ok = opt_int(st_.total_order, has, "$.transaction.total_order");
             else ok = skip();
             if (!ok) return false;
         }
@@ -300,24 +297,24 @@ private:
             if (done) return true;
             const std::string_view key = r_.text_of(k);
             bool ok;
-            if (key == "version") {
+            if (key_is(key, "version")) {
                 const std::size_t at = r_.i;
                 std::uint64_t v = 0;
                 ok = get_int(v, "$.rowcast.version");
                 if (ok && v != 1)
                     return r_.fail(errc::unsupported_version, at, "$.rowcast.version",
                                    "rowcast JSON version " + std::to_string(v) + " (this build reads version 1)");
-            } else if (key == "sequence") ok = get_int(s.x_sequence, "$.rowcast.sequence");
-            else if (key == "schema") ok = get_str(s.x_schema, "$.rowcast.schema");
-            else if (key == "table") ok = get_str(s.x_table, "$.rowcast.table");
-            else if (key == "transaction") ok = read_ext_tx();
-            else if (key == "source") ok = read_ext_source();
-            else if (key == "commit_time") ok = get_time(s.x_commit, "$.rowcast.commit_time");
-            else if (key == "capture_time") ok = get_time(s.x_capture, "$.rowcast.capture_time");
-            else if (key == "statement") ok = range(s.x_statement);
-            else if (key == "types") ok = cached_range(s.x_types, cache_types_, cache_has_types_);
-            else if (key == "columns") ok = cached_range(s.x_columns, cache_names_, true);
-            else if (key == "keys") ok = cached_range(s.x_keys, cache_primary_, cache_has_primary_);
+            } else if (key_is(key, "sequence")) ok = get_int(s.x_sequence, "$.rowcast.sequence");
+            else if (key_is(key, "schema")) ok = get_str(s.x_schema, "$.rowcast.schema");
+            else if (key_is(key, "table")) ok = get_str(s.x_table, "$.rowcast.table");
+            else if (key_is(key, "transaction")) ok = read_ext_tx();
+            else if (key_is(key, "source")) ok = read_ext_source();
+            else if (key_is(key, "commit_time")) ok = get_time(s.x_commit, "$.rowcast.commit_time");
+            else if (key_is(key, "capture_time")) ok = get_time(s.x_capture, "$.rowcast.capture_time");
+            else if (key_is(key, "statement")) ok = range(s.x_statement);
+            else if (key_is(key, "types")) ok = cached_range(s.x_types, cache_types_, cache_has_types_);
+            else if (key_is(key, "columns")) ok = cached_range(s.x_columns, cache_names_, true);
+            else if (key_is(key, "keys")) ok = cached_range(s.x_keys, cache_primary_, cache_has_primary_);
             else ok = skip();
             if (!ok) return false;
         }
@@ -331,9 +328,9 @@ private:
             if (done) return true;
             const std::string_view key = r_.text_of(k);
             bool ok;
-            if (key == "id") ok = get_str(st_.x_tx_id, "$.rowcast.transaction.id");
-            else if (key == "position") ok = get_int(st_.x_tx_pos, "$.rowcast.transaction.position");
-            else if (key == "last") ok = get_bool(st_.x_tx_last, "$.rowcast.transaction.last");
+            if (key_is(key, "id")) ok = get_str(st_.x_tx_id, "$.rowcast.transaction.id");
+            else if (key_is(key, "position")) ok = get_int(st_.x_tx_pos, "$.rowcast.transaction.position");
+            else if (key_is(key, "last")) ok = get_bool(st_.x_tx_last, "$.rowcast.transaction.last");
             else ok = skip();
             if (!ok) return false;
         }
@@ -347,10 +344,10 @@ private:
             if (done) return true;
             const std::string_view key = r_.text_of(k);
             bool ok;
-            if (key == "file") ok = get_str(st_.x_file, "$.rowcast.source.file");
-            else if (key == "offset") ok = get_int(st_.x_offset, "$.rowcast.source.offset");
-            else if (key == "gtid") ok = get_str(st_.x_gtid, "$.rowcast.source.gtid");
-            else if (key == "server_id") ok = get_int(st_.x_server_id, "$.rowcast.source.server_id");
+            if (key_is(key, "file")) ok = get_str(st_.x_file, "$.rowcast.source.file");
+            else if (key_is(key, "offset")) ok = get_int(st_.x_offset, "$.rowcast.source.offset");
+            else if (key_is(key, "gtid")) ok = get_str(st_.x_gtid, "$.rowcast.source.gtid");
+            else if (key_is(key, "server_id")) ok = get_int(st_.x_server_id, "$.rowcast.source.server_id");
             else ok = skip();
             if (!ok) return false;
         }
@@ -387,7 +384,13 @@ private:
             img_before = s.img_old;
             after_name = "new";
             before_name = "old";
-            if (!s.ext && s.has_ts) ev.commit_time = time_point{std::chrono::microseconds{s.ts}};
+            if (!s.ext && s.ts_str.set) {
+                timestamp ts;
+                if (!parse_timestamp(r_.text_of(s.ts_str.s), ts))
+                    return r_.fail(errc::invalid_value, s.ts_at, "$.timestamp",
+                                   "invalid timestamp (expected YYYY-MM-DD HH:MM:SS)");
+                ev.commit_time = time_point{std::chrono::microseconds{ts.microseconds}};
+            }
         } else {
             if (s.op.set) {
                 const std::string_view op = r_.text_of(s.op.s);
@@ -665,7 +668,7 @@ private:
             const std::string_view key = r_.text_of(k);
             bool ok;
             const std::size_t at = r_.i;
-            if (key == "type") {
+            if (key_is(key, "type")) {
                 json_ostr s;
                 ok = get_str(s, path + ".type", false);
                 if (ok) {
@@ -676,17 +679,17 @@ private:
                     t.type = *ty;
                     have_type = true;
                 }
-            } else if (key == "unsigned") ok = get_bool(t.is_unsigned, path + ".unsigned");
-            else if (key == "nullable") ok = get_bool(c.nullable, path + ".nullable");
-            else if (key == "length") ok = get_int(t.length, path + ".length");
-            else if (key == "precision") ok = get_int(t.precision, path + ".precision");
-            else if (key == "scale") ok = get_int(t.scale, path + ".scale");
-            else if (key == "fsp") ok = get_int(t.fsp, path + ".fsp");
-            else if (key == "charset" || key == "geometry_type") {
+            } else if (key_is(key, "unsigned")) ok = get_bool(t.is_unsigned, path + ".unsigned");
+            else if (key_is(key, "nullable")) ok = get_bool(c.nullable, path + ".nullable");
+            else if (key_is(key, "length")) ok = get_int(t.length, path + ".length");
+            else if (key_is(key, "precision")) ok = get_int(t.precision, path + ".precision");
+            else if (key_is(key, "scale")) ok = get_int(t.scale, path + ".scale");
+            else if (key_is(key, "fsp")) ok = get_int(t.fsp, path + ".fsp");
+            else if (key_is(key, "charset") || key_is(key, "geometry_type")) {
                 json_ostr s;
                 ok = get_str(s, path + "." + std::string(key), false);
-                if (ok) assign_json_str(key == "charset" ? t.charset : t.geometry_type, s.s);
-            } else if (key == "members") {
+                if (ok) assign_json_str(key_is(key, "charset") ? t.charset : t.geometry_type, s.s);
+            } else if (key_is(key, "members")) {
                 if (r_.peek() != '[') return mismatch(at, path + ".members", "an array of strings");
                 ++r_.i;
                 ok = r_.enter();
@@ -1109,14 +1112,14 @@ private:
             if (done) break;
             const std::string_view key = r_.text_of(k);
             std::size_t* p = nullptr;
-            if (key == "$type") p = &f.type;
-            else if (key == "value") p = &f.value;
-            else if (key == "base64") p = &f.base64;
-            else if (key == "width") p = &f.width;
-            else if (key == "index") p = &f.index;
-            else if (key == "mask") p = &f.mask;
-            else if (key == "srid") p = &f.srid;
-            else if (key == "wkb") p = &f.wkb;
+            if (key_is(key, "$type")) p = &f.type;
+            else if (key_is(key, "value")) p = &f.value;
+            else if (key_is(key, "base64")) p = &f.base64;
+            else if (key_is(key, "width")) p = &f.width;
+            else if (key_is(key, "index")) p = &f.index;
+            else if (key_is(key, "mask")) p = &f.mask;
+            else if (key_is(key, "srid")) p = &f.srid;
+            else if (key_is(key, "wkb")) p = &f.wkb;
             if (p) {
                 if (*p != json_npos) return vinvalid(r_.i, img, col, "duplicate key \"" + std::string(key) + "\"");
                 *p = r_.i;

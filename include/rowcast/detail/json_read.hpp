@@ -147,8 +147,12 @@ public:
     }
 
     // -- scanning --
-    void ws() noexcept {
-        if (i < n && static_cast<unsigned char>(s[i]) > ' ') return;  // the common case: no white space
+    [[gnu::always_inline]] void ws() noexcept {
+        if (i < n && static_cast<unsigned char>(s[i]) > ' ') [[likely]]
+            return;  // the common case: no white space
+        ws_slow();
+    }
+    [[gnu::noinline]] void ws_slow() noexcept {
         std::size_t k = i;
         const char* const d = s;
         const std::size_t m = n;
@@ -168,29 +172,11 @@ public:
         std::size_t k = start;
         bool esc = false;
         for (;;) {
-            while (k + 8 <= m) {
-                std::uint64_t w;
-                std::memcpy(&w, d + k, 8);
-                if (const std::uint64_t f = json_special8<true>(w)) {
-                    if constexpr (std::endian::native == std::endian::little) {
-                        k += static_cast<std::size_t>(std::countr_zero(f)) >> 3;
-                        goto special;
-                    } else {
-                        break;
-                    }
-                }
-                k += 8;
-            }
-            while (k < m) {
-                const auto c = static_cast<unsigned char>(d[k]);
-                if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80) break;
-                ++k;
-            }
+            k += json_plain_run(d + k, d + m);
             if (k >= m) {
                 i = k;
                 return truncated();
             }
-        special:
             const auto c = static_cast<unsigned char>(d[k]);
             if (c == '"') {
                 out.raw = std::string_view(d + start, k - start);
@@ -300,24 +286,30 @@ public:
     bool member(bool& first, bool& done, json_str& key) {
         ws();
         if (i >= n) return truncated();
-        if (s[i] == '}') {  // "{…,}" cannot reach here: after ',' a key is required
+        char c = s[i];
+        if (c == '}') {  // "{…,}" cannot reach here: after ',' a key is required
             ++i;
             --depth;
             done = true;
             return true;
         }
         if (!first) {
-            if (s[i] != ',') return syntax("expected ',' or '}' in object");
+            if (c != ',') return syntax("expected ',' or '}' in object");
             ++i;
             ws();
+            c = peek();
         }
         first = false;
         done = false;
-        if (peek() != '"') return syntax("expected a string key in object");
+        if (c != '"') return syntax("expected a string key in object");
         if (!read_string(key)) return false;
-        ws();
-        if (peek() != ':') return syntax("expected ':' after object key");
-        ++i;
+        if (i < n && s[i] == ':') [[likely]] {
+            ++i;
+        } else {
+            ws();
+            if (peek() != ':') return syntax("expected ':' after object key");
+            ++i;
+        }
         ws();
         if (i >= n) return truncated();
         return true;

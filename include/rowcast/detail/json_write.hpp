@@ -16,8 +16,109 @@
 #include <string>
 #include <string_view>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 ROWCAST_NAMESPACE_BEGIN
 namespace detail {
+
+/// Encoded column sections of the last column list (an encoder-side cache: a
+/// column list is immutable, so its names/keys/types JSON can be reused).
+struct json_columns_cache {
+    columns_ptr hold;  // keeps the list alive, so its address identifies it
+    std::string keys, names, types;
+};
+
+/// Output buffer of the encoder: writes through a raw pointer into the caller's
+/// string, which is resized ahead in blocks and trimmed to the written size on
+/// destruction. Interface modelled on the std::string members the encoder uses.
+class json_sink {
+public:
+    json_sink(std::string& out, std::string& scratch, json_columns_cache* cache = nullptr)
+        : s_(out), tmp_(scratch), cache_(cache) {
+        open(1024);
+    }
+    ~json_sink() { close(); }
+    json_sink(const json_sink&) = delete;
+    json_sink& operator=(const json_sink&) = delete;
+
+    [[gnu::always_inline]] void reserve_more(std::size_t k) {
+        if (static_cast<std::size_t>(e_ - p_) < k) [[unlikely]]
+            grow(k);
+    }
+    void append(const char* d, std::size_t n) {
+        reserve_more(n);
+        std::memcpy(p_, d, n);
+        p_ += n;
+    }
+    json_sink& operator+=(char c) {
+        reserve_more(1);
+        *p_++ = c;
+        return *this;
+    }
+    template <std::size_t N>
+    json_sink& operator+=(const char (&lit)[N]) {
+        append(lit, N - 1);
+        return *this;
+    }
+    json_sink& operator+=(std::string_view v) {
+        append(v.data(), v.size());
+        return *this;
+    }
+    std::size_t size() const noexcept { return static_cast<std::size_t>(p_ - s_.data()); }
+    void resize(std::size_t n) noexcept { p_ = s_.data() + n; }  // only to shrink back to a mark
+    char* cursor(std::size_t k) {  // k bytes writable at the returned pointer; then advance()
+        reserve_more(k);
+        return p_;
+    }
+    void advance(std::size_t k) noexcept { p_ += k; }
+    /// Runs f(std::string&) on a scratch string and copies what it appended (for text.hpp's helpers).
+    template <class F>
+    void via_string(F&& f) {
+        tmp_.clear();
+        f(tmp_);
+        append(tmp_.data(), tmp_.size());
+    }
+
+private:
+    void open(std::size_t k) {
+        const std::size_t used = s_.size();
+        const std::size_t spare = s_.capacity() - used;  // use what the caller's string already has
+        s_.resize(used + (spare > k ? (spare < 65536 ? spare : 65536) : k));
+        p_ = s_.data() + used;
+        e_ = s_.data() + s_.size();
+    }
+    void close() { s_.resize(size()); }
+    [[gnu::noinline]] void grow(std::size_t k) {
+        const std::size_t used = size();
+        const std::size_t want = used + k + 1024;
+        s_.resize(want > 2 * s_.size() ? want : 2 * s_.size());
+        p_ = s_.data() + used;
+        e_ = s_.data() + s_.size();
+    }
+public:
+    /// The cached sections of `cols`, or nullptr.
+    const json_columns_cache* cached(const column_list& cols) const noexcept {
+        return cache_ && cache_->hold.get() == &cols ? cache_ : nullptr;
+    }
+    json_columns_cache* cache() noexcept { return cache_; }
+    std::string& scratch() noexcept { return tmp_; }
+
+private:
+    std::string& s_;
+    std::string& tmp_;
+    json_columns_cache* cache_;
+    char* p_ = nullptr;
+    char* e_ = nullptr;
+};
+
+template <class T>
+inline void append_number(json_sink& out, T v) {
+    char* p = out.cursor(24);
+    auto r = std::to_chars(p, p + 24, v);
+    out.advance(static_cast<std::size_t>(r.ptr - p));
+}
 
 // Flags (high bit of each byte) the bytes of w that are < 0x20, '"' or '\\' (or >= 0x80
 // when with_high). The lowest flagged byte is exact (higher flags may be false positives).
@@ -30,6 +131,41 @@ inline std::uint64_t json_special8(std::uint64_t w) noexcept {
     std::uint64_t r = lt | ((q - ones) & ~q) | ((b - ones) & ~b);
     if constexpr (with_high) r |= w;
     return r & high;
+}
+
+/// Length of the leading run of [p, e) without bytes that need attention in a JSON
+/// string: '"', '\\', control characters (< 0x20) and non-ASCII bytes (>= 0x80).
+inline std::size_t json_plain_run(const char* p, const char* e) noexcept {
+    const char* const b = p;
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'), space = _mm_set1_epi8(0x20);
+    while (e - p >= 16) {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+        // signed compare: bytes >= 0x80 are negative, so "< 0x20" also flags them
+        const __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
+                                       _mm_cmplt_epi8(v, space));
+        if (const int bits = _mm_movemask_epi8(m)) return static_cast<std::size_t>(p - b) + std::countr_zero(static_cast<unsigned>(bits));
+        p += 16;
+    }
+#endif
+    while (e - p >= 8) {
+        std::uint64_t w;
+        std::memcpy(&w, p, 8);
+        const std::uint64_t f = json_special8<true>(w);
+        if (f) {
+            if constexpr (std::endian::native == std::endian::little)
+                return static_cast<std::size_t>(p - b) + (std::countr_zero(f) >> 3);
+            else
+                break;
+        }
+        p += 8;
+    }
+    while (p < e) {
+        const auto c = static_cast<unsigned char>(*p);
+        if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80) break;
+        ++p;
+    }
+    return static_cast<std::size_t>(p - b);
 }
 
 // Length of the valid UTF-8 sequence at p (lead byte >= 0x80), or 0 if invalid.
@@ -52,7 +188,7 @@ inline std::size_t utf8_seq(const unsigned char* p, const unsigned char* e) noex
     return n + 1;
 }
 
-inline void json_escape_char(std::string& out, unsigned char c) {
+inline void json_escape_char(json_sink& out, unsigned char c) {
     switch (c) {
         case '"': out += "\\\""; return;
         case '\\': out += "\\\\"; return;
@@ -72,28 +208,22 @@ inline void json_escape_char(std::string& out, unsigned char c) {
 /// Appends `s` as a quoted JSON string (RFC 8259 escapes). Returns false if `s`
 /// is not valid UTF-8; then `out` is restored to its previous size. With
 /// `replace_invalid`, invalid bytes become U+FFFD instead and it never fails.
-inline bool append_json_string(std::string& out, std::string_view s, bool replace_invalid = false) {
+inline bool append_json_string(json_sink& out, std::string_view s, bool replace_invalid = false) {
     const std::size_t mark = out.size();
+    out.reserve_more(s.size() + 2);
     out += '"';
-    const auto* b = reinterpret_cast<const unsigned char*>(s.data());
-    const auto* p = b;
-    const auto* e = b + s.size();
-    const auto* run = p;
-    while (p < e) {
-        if (e - p >= 8) {
-            std::uint64_t w;
-            std::memcpy(&w, p, 8);
-            const std::uint64_t f = json_special8<true>(w);
-            if (!f) {
-                p += 8;
-                continue;
-            }
-            if constexpr (std::endian::native == std::endian::little) p += std::countr_zero(f) >> 3;
-        }
-        const unsigned char c = *p;
+    const char* p = s.data();
+    const char* const e = p + s.size();
+    for (;;) {
+        const std::size_t run = json_plain_run(p, e);
+        out.append(p, run);
+        p += run;
+        if (p == e) break;
+        const auto c = static_cast<unsigned char>(*p);
         if (c >= 0x80) {
-            const std::size_t n = utf8_seq(p, e);
+            const std::size_t n = utf8_seq(reinterpret_cast<const unsigned char*>(p), reinterpret_cast<const unsigned char*>(e));
             if (n) {
+                out.append(p, n);
                 p += n;
                 continue;
             }
@@ -101,36 +231,29 @@ inline bool append_json_string(std::string& out, std::string_view s, bool replac
                 out.resize(mark);
                 return false;
             }
-            out.append(reinterpret_cast<const char*>(run), static_cast<std::size_t>(p - run));
             out += "\xEF\xBF\xBD";
-            run = ++p;
+            ++p;
             continue;
         }
-        if (c < 0x20 || c == '"' || c == '\\') {
-            out.append(reinterpret_cast<const char*>(run), static_cast<std::size_t>(p - run));
-            json_escape_char(out, c);
-            run = ++p;
-            continue;
-        }
+        json_escape_char(out, c);
         ++p;
     }
-    out.append(reinterpret_cast<const char*>(run), static_cast<std::size_t>(p - run));
     out += '"';
     return true;
 }
 
 /// A metadata string (names, ids): invalid UTF-8 is replaced by U+FFFD (documented as lossy).
-inline void append_json_meta(std::string& out, std::string_view s) { append_json_string(out, s, true); }
+inline void append_json_meta(json_sink& out, std::string_view s) { append_json_string(out, s, true); }
 
 // Appends `"key":` (key is a literal without characters to escape).
-inline void append_key(std::string& out, std::string_view k) {
+inline void append_key(json_sink& out, std::string_view k) {
     out += '"';
     out += k;
     out += "\":";
 }
 
 template <class F>
-inline void append_json_float(std::string& out, F v) {
+inline void append_json_float(json_sink& out, F v) {
     if (std::isnan(v)) {
         out += "\"NaN\"";
         return;
@@ -147,20 +270,21 @@ inline void append_json_float(std::string& out, F v) {
     if (std::memchr(buf, '.', len) == nullptr && std::memchr(buf, 'e', len) == nullptr) out += ".0";
 }
 
-inline void append_base64_string(std::string& out, std::string_view data) {
+inline void append_base64_string(json_sink& out, std::string_view data) {
     out += '"';
-    append_base64(out, data);
+    out.via_string([&](std::string& t) { append_base64(t, data); });
     out += '"';
 }
 
 /// Microseconds to "YYYY-MM-DD HH:MM:SS" (UTC, seconds truncated toward the past), smpl-repl's form.
-inline void append_sql_seconds(std::string& out, std::int64_t us) {
+inline void append_sql_seconds(json_sink& out, std::int64_t us) {
     std::int64_t secs = us / 1000000;
     if (us % 1000000 < 0) --secs;
     std::int64_t days = secs / 86400, sod = secs % 86400;
     if (sod < 0) sod += 86400, --days;
     const civil c = civil_from_days(days);
-    append_date(out, date{static_cast<std::uint16_t>(c.y), static_cast<std::uint8_t>(c.m), static_cast<std::uint8_t>(c.d)});
+    const date d{static_cast<std::uint16_t>(c.y), static_cast<std::uint8_t>(c.m), static_cast<std::uint8_t>(c.d)};
+    out.via_string([&](std::string& t) { append_date(t, d); });
     char b[9];
     b[0] = ' ';
     put_digits(b + 1, static_cast<std::uint32_t>(sod / 3600), 2);
@@ -174,10 +298,10 @@ inline void append_sql_seconds(std::string& out, std::int64_t us) {
 inline bool timestamp_in_range(std::int64_t us) noexcept { return us >= min_timestamp_us && us <= max_timestamp_us; }
 
 /// A time as "…Z" if representable, else integer microseconds.
-inline void append_time_field(std::string& out, std::int64_t us) {
+inline void append_time_field(json_sink& out, std::int64_t us) {
     if (timestamp_in_range(us)) {
         out += '"';
-        append_timestamp(out, timestamp{us});
+        out.via_string([&](std::string& t) { append_timestamp(t, timestamp{us}); });
         out += '"';
     } else {
         append_number(out, us);
@@ -241,7 +365,7 @@ inline void append_type_desc(std::string& out, const column_type& t) {
 // --- values --------------------------------------------------------------------------
 
 template <class S>
-inline void append_set_array(std::string& out, std::string_view names) {
+inline void append_set_array(json_sink& out, std::string_view names) {
     out += '[';
     bool first = true;
     for_each_set_name(names, [&](std::string_view n) {
@@ -252,7 +376,7 @@ inline void append_set_array(std::string& out, std::string_view names) {
     out += ']';
 }
 
-inline void append_tag(std::string& out, std::string_view kind, bool& tagged) {
+inline void append_tag(json_sink& out, std::string_view kind, bool& tagged) {
     tagged = true;
     out += "{\"$type\":\"";
     out += kind;
@@ -261,7 +385,7 @@ inline void append_tag(std::string& out, std::string_view kind, bool& tagged) {
 
 /// Appends one non-absent value for a column of type `t` (natural form when it round-trips, else tagged).
 template <class S>
-void append_json_value(std::string& out, const basic_value<S>& v, const column_type& t) {
+void append_json_value(json_sink& out, const basic_value<S>& v, const column_type& t) {
     const value_kind nk = t.natural_kind();
     const value_kind k = v.kind();
     const bool nat = k == nk;
@@ -318,10 +442,12 @@ void append_json_value(std::string& out, const basic_value<S>& v, const column_t
             }
             if (!nat) append_tag(out, to_string(k), tag), out += ",\"value\":";
             out += '"';
-            if (k == value_kind::date) append_date(out, *std::get_if<date>(&v));
-            else if (k == value_kind::time) append_time(out, *std::get_if<time>(&v));
-            else if (k == value_kind::datetime) append_datetime(out, *std::get_if<datetime>(&v));
-            else append_timestamp(out, *std::get_if<timestamp>(&v));
+            out.via_string([&](std::string& t) {
+                if (k == value_kind::date) append_date(t, *std::get_if<date>(&v));
+                else if (k == value_kind::time) append_time(t, *std::get_if<time>(&v));
+                else if (k == value_kind::datetime) append_datetime(t, *std::get_if<datetime>(&v));
+                else append_timestamp(t, *std::get_if<timestamp>(&v));
+            });
             out += '"';
             break;
         }
@@ -383,7 +509,7 @@ void append_json_value(std::string& out, const basic_value<S>& v, const column_t
 inline std::int64_t us_of(time_point t) noexcept { return t.time_since_epoch().count(); }
 
 template <class S>
-void append_json_image(std::string& out, const std::vector<basic_value<S>>& img, const column_list& cols) {
+void append_json_image(json_sink& out, const std::vector<basic_value<S>>& img, const column_list& cols) {
     out += '{';
     bool first = true;
     const std::size_t n = img.size() < cols.size() ? img.size() : cols.size();
@@ -398,7 +524,11 @@ void append_json_image(std::string& out, const std::vector<basic_value<S>>& img,
     out += '}';
 }
 
-inline void append_primary_names(std::string& out, const column_list& cols) {
+inline void append_primary_names(json_sink& out, const column_list& cols) {
+    if (auto* c = out.cached(cols)) {
+        out += c->keys;
+        return;
+    }
     out += '[';
     bool first = true;
     for (const auto& c : cols) {
@@ -410,7 +540,11 @@ inline void append_primary_names(std::string& out, const column_list& cols) {
     out += ']';
 }
 
-inline void append_column_names(std::string& out, const column_list& cols) {
+inline void append_column_names(json_sink& out, const column_list& cols) {
+    if (auto* c = out.cached(cols)) {
+        out += c->names;
+        return;
+    }
     out += '[';
     for (std::size_t i = 0; i < cols.size(); ++i) {
         if (i) out += ',';
@@ -419,7 +553,11 @@ inline void append_column_names(std::string& out, const column_list& cols) {
     out += ']';
 }
 
-inline void append_column_types(std::string& out, const column_list& cols) {
+inline void append_column_types(json_sink& out, const column_list& cols) {
+    if (auto* c = out.cached(cols)) {
+        out += c->types;
+        return;
+    }
     out += '[';
     for (std::size_t i = 0; i < cols.size(); ++i) {
         const column& c = cols[i];
@@ -449,6 +587,30 @@ inline void append_column_types(std::string& out, const column_list& cols) {
     out += ']';
 }
 
+/// Makes the sink's cache hold `cols`' sections (rebuilt when the list changes).
+inline void prepare_columns_cache(json_sink& out, const columns_ptr& cols) {
+    json_columns_cache* c = out.cache();
+    if (!c || !cols || c->hold == cols) return;
+    c->hold.reset();
+    std::string scratch;
+    c->keys.clear();
+    c->names.clear();
+    c->types.clear();
+    {
+        json_sink k(c->keys, scratch);
+        append_primary_names(k, *cols);
+    }
+    {
+        json_sink n(c->names, scratch);
+        append_column_names(n, *cols);
+    }
+    {
+        json_sink t(c->types, scratch);
+        append_column_types(t, *cols);
+    }
+    c->hold = cols;
+}
+
 struct ext_flags {
     bool columns = false;    // also "columns" and "keys" (Debezium)
     bool statement = true;   // "statement" (not when the envelope has a place for it)
@@ -456,7 +618,7 @@ struct ext_flags {
 };
 
 template <class S>
-void append_statement_field(std::string& out, std::string_view st) {
+void append_statement_field(json_sink& out, std::string_view st) {
     out += ",\"statement\":";
     if (!append_json_string(out, st)) {
         out += "{\"base64\":";
@@ -467,7 +629,7 @@ void append_statement_field(std::string& out, std::string_view st) {
 
 /// The "rowcast" extension object (without a leading comma).
 template <class S>
-void append_json_ext(std::string& out, const basic_event<S>& e, ext_flags f) {
+void append_json_ext(json_sink& out, const basic_event<S>& e, ext_flags f) {
     out += "\"rowcast\":{\"version\":1";
     if (f.names) {
         if (!std::string_view(e.schema).empty()) out += ",\"schema\":", append_json_meta(out, e.schema);
@@ -519,7 +681,8 @@ void append_json_ext(std::string& out, const basic_event<S>& e, ext_flags f) {
 
 /// Default envelope (smpl-repl compatible + "rowcast").
 template <class S>
-void append_json_rowcast(std::string& out, const basic_event<S>& e) {
+void append_json_rowcast(json_sink& out, const basic_event<S>& e) {
+    prepare_columns_cache(out, e.columns);
     out += "{\"schema\":";
     append_json_meta(out, e.schema);
     out += ",\"table\":";
@@ -562,7 +725,7 @@ void append_json_rowcast(std::string& out, const basic_event<S>& e) {
     out += '}';
 }
 
-inline void append_ms_us(std::string& out, std::int64_t us) {
+inline void append_ms_us(json_sink& out, std::int64_t us) {
     out += "\"ts_ms\":";
     append_number(out, floor_div(us, 1000));
     out += ",\"ts_us\":";
@@ -570,7 +733,7 @@ inline void append_ms_us(std::string& out, std::int64_t us) {
 }
 
 template <class S>
-void append_debezium_source(std::string& out, const basic_event<S>& e) {
+void append_debezium_source(json_sink& out, const basic_event<S>& e) {
     out += "\"source\":{\"version\":\"rowcast-";
     out += version_string;
     out += "\",\"connector\":\"mysql\",\"name\":\"rowcast\",";
@@ -597,7 +760,8 @@ void append_debezium_source(std::string& out, const basic_event<S>& e) {
 
 /// Debezium-style envelope + "rowcast".
 template <class S>
-void append_json_debezium(std::string& out, const basic_event<S>& e) {
+void append_json_debezium(json_sink& out, const basic_event<S>& e) {
+    prepare_columns_cache(out, e.columns);
     static const column_list empty_list;
     const column_list& cols = e.columns ? *e.columns : empty_list;
     const bool exact_stmt = valid_utf8(e.statement);
