@@ -160,6 +160,27 @@ TEST(Json, RandomRoundTripBothEnvelopes) {
     }
 }
 
+TEST(Json, EncodeView) {
+    for (auto env : {json_envelope::rowcast, json_envelope::debezium}) {
+        json_codec c{json_options{env}};
+        test::event_generator gen(31);
+        for (int i = 0; i < 200; ++i) {
+            const event e = gen.next();
+            std::string a, b;
+            c.encode(e, a);
+            c.encode(to_view(e), b);
+            ASSERT_EQ(a, b);
+        }
+    }
+}
+
+TEST(Json, EncodeAppends) {
+    json_codec c;
+    std::string out = "prefix:";
+    c.encode(test::small_insert(), out);
+    EXPECT_EQ(out, std::string("prefix:") + golden_small_rowcast);
+}
+
 TEST(Json, RepeatedTableSharesColumnList) {
     json_codec c;
     const std::string s1 = enc(c, test::hosts_update());
@@ -522,6 +543,12 @@ TEST(Json, BadInputClearErrors) {
     EXPECT_EQ(code_of(R"({"operation":"insert","new":{"a":{"$type":"date","value":"2024-13-01"}}})"), errc::invalid_value);
     EXPECT_EQ(code_of(R"({"operation":"insert","new":{"a":{"$type":"bit","value":1}}})"), errc::missing_field);
     EXPECT_EQ(code_of(R"({"op":"x"})"), errc::invalid_value);
+    EXPECT_EQ(code_of(R"({"rowcast":{"version":1}})"), errc::missing_field);  // no envelope fields: default envelope
+    {
+        json_codec d = debezium_codec();  // …or the configured one
+        EXPECT_EQ(error_of(d, R"({"rowcast":{"version":1}})").rfind("[rowcast.json.missing_field] at $.op", 0), 0u)
+            << error_of(d, R"({"rowcast":{"version":1}})");
+    }
     EXPECT_EQ(code_of(R"({"rowcast":{"commit_time":"yesterday"},"operation":"begin"})"), errc::invalid_value);
     // Huge numbers.
     const std::string typed = R"(,"rowcast":{"version":1,"types":[{"type":"bigint","unsigned":true}]}})";

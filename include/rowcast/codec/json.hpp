@@ -98,6 +98,7 @@ private:
         dec_.max_input_size = opt_.limits.max_input_size;
         dec_.max_depth = opt_.limits.max_depth ? opt_.limits.max_depth : 1;
         dec_.max_columns = opt_.limits.max_columns;
+        dec_.prefer_debezium = opt_.envelope == json_envelope::debezium;
     }
 
     json_options opt_{};

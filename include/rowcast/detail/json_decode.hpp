@@ -63,6 +63,7 @@ public:
     std::size_t max_input_size = std::size_t{64} << 20;
     std::size_t max_depth = 64;
     std::size_t max_columns = 4096;
+    bool prefer_debezium = false;  // for a message with neither envelope's fields
 
     result<std::size_t> decode(std::string_view in, event& ev) {
         r_.s = in.data();
@@ -372,7 +373,7 @@ private:
         json_range img_after, img_before;
         const char* after_name;
         const char* before_name;
-        const bool dbz = s.dbz || (!s.rowcast_fields && (s.status.set || s.txn_id.set));
+        const bool dbz = s.dbz || (!s.rowcast_fields && (s.status.set || s.txn_id.set || prefer_debezium));
         if (!dbz) {
             if (!s.operation.set) return r_.fail(errc::missing_field, 0, "$.operation", "no \"operation\" field");
             if (!parse_event_kind(r_.text_of(s.operation.s), ev.kind))
