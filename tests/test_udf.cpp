@@ -456,3 +456,43 @@ TEST(Udf, ManyThreadsAtOnce) {
     for (const auto& e : events) ids.insert(std::get<std::uint64_t>(e.after[0]));
     EXPECT_EQ(ids.size(), static_cast<std::size_t>(threads * per_thread));
 }
+
+// DROP FUNCTION unloads the library (no static destructor may misbehave); CREATE loads it again.
+TEST(Udf, SurvivesDropAndRecreate) {
+    udf_server db({"codec = binary"});
+    auto c = db.connect();
+    const std::string call = "SELECT rowcast_event('s', 't', 'insert', '`x` int', NULL, 1)";
+    for (int round = 0; round < 3; ++round) {
+        EXPECT_EQ(c.scalar(call), "0");
+        c.query("DROP FUNCTION rowcast_event");
+        c.query("DROP FUNCTION rowcast_json");
+        c.query("CREATE FUNCTION rowcast_event RETURNS INTEGER SONAME 'rowcast_udf.so'");
+        c.query("CREATE FUNCTION rowcast_json RETURNS INTEGER SONAME 'rowcast_udf.so'");
+    }
+    EXPECT_EQ(db.take<binary_codec>(3).size(), 3u);
+    EXPECT_TRUE(db.server().alive());
+}
+
+// `DO rowcast_event(…)` discards the function's error (seen on MariaDB 10.11), so a trigger must
+// test the result (IF … IS NULL THEN SIGNAL, as rowcast-triggers writes) or assign it.
+TEST(Udf, TriggerFormsThatFailTheStatement) {
+    udf_server db({"codec = binary"});
+    auto c = db.connect();
+    c.query("CREATE DATABASE s; CREATE TABLE s.a (v VARCHAR(10)); CREATE TABLE s.b (v VARCHAR(10)); "
+            "CREATE TABLE s.d (v VARCHAR(10))");
+    c.query("CREATE TRIGGER s.a_ai AFTER INSERT ON s.a FOR EACH ROW "
+            "SET @rowcast = rowcast_event('s', 'a', 'insert', '`v` int', NULL, NEW.v)");
+    c.query("CREATE TRIGGER s.b_ai AFTER INSERT ON s.b FOR EACH ROW BEGIN IF rowcast_event('s', 'b', 'insert', "
+            "'`v` int', NULL, NEW.v) IS NULL THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'lost'; END IF; END");
+    c.query("CREATE TRIGGER s.d_ai AFTER INSERT ON s.d FOR EACH ROW DO rowcast_event('s', 'd', 'insert', '`v` int', "
+            "NULL, NEW.v)");
+    EXPECT_NE(std::string(c.expect_error("INSERT INTO s.a VALUES ('x')").what()).find("not an integer"),
+              std::string::npos);
+    EXPECT_NE(std::string(c.expect_error("INSERT INTO s.b VALUES ('x')").what()).find("not an integer"),
+              std::string::npos);
+    c.query("INSERT INTO s.d VALUES ('x')");  // the DO form: the row goes in, the event is lost
+    EXPECT_EQ(c.scalar("SELECT COUNT(*) FROM s.a") , "0");
+    EXPECT_EQ(c.scalar("SELECT COUNT(*) FROM s.b"), "0");
+    EXPECT_EQ(c.scalar("SELECT COUNT(*) FROM s.d"), "1");
+    EXPECT_EQ(db.spool_files(), 0u);
+}

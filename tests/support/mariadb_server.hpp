@@ -229,13 +229,14 @@ public:
         std::filesystem::create_directories(plugin_dir());
         std::filesystem::create_directories(dir_.path() / "run");
         std::filesystem::create_directories(dir_.path() / "binlog");
+        std::filesystem::create_directories(dir_.path() / "tmp");
         std::error_code ec;
         for (const auto& f : std::filesystem::directory_iterator("/usr/lib/mysql/plugin", ec))
             std::filesystem::create_symlink(f.path(), plugin_dir() / f.path().filename(), ec);
         port_ = free_port();
         write_config();
         if (as_root_)
-            for (const char* d : {"data", "plugin", "run", "binlog"}) own(dir_.path() / d);
+            for (const char* d : {"data", "plugin", "run", "binlog", "tmp"}) own(dir_.path() / d);
         run_install_db();
         start();
     }
@@ -362,6 +363,8 @@ private:
           << "skip-name-resolve\n"
           << "server_id=101\n"
           << "plugin_dir=" << plugin_dir().string() << "\n"
+          // A private tmpdir: servers sharing /tmp collide on internal temporary table names.
+          << "tmpdir=" << (dir_.path() / "tmp").string() << "\n"
           << "innodb_buffer_pool_size=32M\n"
           << "innodb_log_file_size=16M\n"
           << "innodb_flush_log_at_trx_commit=2\n";
@@ -426,7 +429,7 @@ private:
                                 log, false);
         if (int rc = wait_exit(pid); rc != 0)
             throw std::runtime_error("mariadb-install-db failed (exit " + std::to_string(rc) + "):\n" + tail_of(log) +
-                                     error_log_tail());
+                                     error_log_tail(60));
     }
 
     void start() {
