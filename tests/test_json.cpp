@@ -160,6 +160,17 @@ TEST(Json, RandomRoundTripBothEnvelopes) {
     }
 }
 
+TEST(Json, SampleEventsRoundTrip) {
+    for (auto env : {json_envelope::rowcast, json_envelope::debezium}) {
+        json_codec c{json_options{env}};
+        for (const event& e : {test::hosts_update(), test::small_insert(), test::wide_insert()}) {
+            const std::string s = enc(c, e);
+            EXPECT_EQ(dec(c, s), e) << s;
+            EXPECT_EQ(dec(c, s), e) << s;  // again, with the cached column list
+        }
+    }
+}
+
 TEST(Json, EncodeView) {
     for (auto env : {json_envelope::rowcast, json_envelope::debezium}) {
         json_codec c{json_options{env}};
