@@ -31,8 +31,11 @@ endfunction()
 rowcast_mariadb_test(test_mariadb_harness SOURCES test_mariadb_harness.cpp)
 
 # The loadable function and the trigger generator are built under examples/.
-if(ROWCAST_BUILD_EXAMPLES AND EXISTS ${PROJECT_SOURCE_DIR}/examples/udf/CMakeLists.txt
-   AND EXISTS /usr/include/mariadb/server/mysql.h)
+set(ROWCAST_MARIADB_SERVER_INCLUDE /usr/include/mariadb/server CACHE PATH "MariaDB server headers (mysql.h for UDFs)")
+if(NOT ROWCAST_BUILD_EXAMPLES OR NOT EXISTS ${PROJECT_SOURCE_DIR}/examples/udf/CMakeLists.txt
+   OR NOT EXISTS ${ROWCAST_MARIADB_SERVER_INCLUDE}/mysql.h)
+  message(STATUS "rowcast: UDF and trigger tests skipped (need ROWCAST_BUILD_EXAMPLES and libmariadbd-dev)")
+else()
   set(_rowcast_udf_defs ROWCAST_UDF_SO="$<TARGET_FILE:rowcast_udf>"
                         ROWCAST_TRIGGERS_EXE="$<TARGET_FILE:rowcast-triggers>")
   set(_rowcast_udf_libs "")
@@ -43,9 +46,12 @@ if(ROWCAST_BUILD_EXAMPLES AND EXISTS ${PROJECT_SOURCE_DIR}/examples/udf/CMakeLis
     list(APPEND _rowcast_udf_libs rowcast::yaml)
   endif()
   foreach(t IN ITEMS test_udf test_triggers test_trigger_path)
-    if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/${t}.cpp)
+    if(t STREQUAL "test_udf" AND (NOT TARGET rowcast::json OR NOT TARGET rowcast::yaml))
+      message(STATUS "rowcast: test_udf skipped (needs the json and yaml components)")
+    elseif(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/${t}.cpp)
       rowcast_mariadb_test(${t} SOURCES ${t}.cpp LIBS ${_rowcast_udf_libs}
                            DEPENDS rowcast_udf rowcast-triggers DEFINES ${_rowcast_udf_defs})
+      target_include_directories(${t} PRIVATE ${PROJECT_SOURCE_DIR}/examples)  # "udf/udf_columns.hpp"
     endif()
   endforeach()
 endif()
