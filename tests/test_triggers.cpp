@@ -208,3 +208,19 @@ TEST(Triggers, ClearErrorsAndExitCodes) {
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(triggers_of(c, "s", "t").size(), 3u);
 }
+
+TEST(Triggers, GeneratedAndInvisibleColumns) {
+    udf_server db;
+    auto c = db.connect();
+    c.query("CREATE DATABASE s; CREATE TABLE s.g (id INT PRIMARY KEY, v INT AS (id * 2) VIRTUAL, "
+            "st INT AS (id + 1) STORED, h INT INVISIBLE)");
+    auto r = run_triggers_tool(sock_args(db, {"--apply", "s"}), db.server().dir());
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    c.query("INSERT INTO s.g (id, h) VALUES (3, 7)");
+    c.query("UPDATE s.g SET id = 4");
+    auto events = db.take<binary_codec>(2);
+    ASSERT_EQ(events.size(), 2u);
+    EXPECT_EQ(events[0].after, (std::vector<value>{std::int64_t{3}, std::int64_t{6}, std::int64_t{4}, std::int64_t{7}}));
+    EXPECT_EQ(events[1].after, (std::vector<value>{std::int64_t{4}, std::int64_t{8}, std::int64_t{5}, std::int64_t{7}}));
+    EXPECT_EQ(events[1].before, events[0].after);
+}
