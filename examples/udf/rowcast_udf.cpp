@@ -467,6 +467,9 @@ long long event_call(UDF_INIT* initid, UDF_ARGS* a, udf_flag* is_null, udf_flag*
             }
         }
         e.capture_time = std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
+        // The trigger path's sequence (GSN): nanoseconds since the epoch, strictly increasing
+        // across all calls in this server process (the same clock that orders the spool names).
+        e.sequence = rowcast::detail::next_spool_stamp();
         if (std::string w = write_event(s.writer, e); !w.empty()) return failure(s, err_write, w, is_null, error);
         return ok;
     } catch (const std::bad_alloc&) {
@@ -577,6 +580,7 @@ ROWCAST_UDF_EXPORT long long rowcast_json(UDF_INIT* initid, UDF_ARGS* args, udf_
         event& e = *r;
         if (e.capture_time.time_since_epoch().count() == 0)
             e.capture_time = std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
+        if (e.sequence == 0) e.sequence = rowcast::detail::next_spool_stamp();
         if (std::string w = write_event(s.writer, e); !w.empty()) return failure(s, err_write, w, is_null, error);
         return ok;
 #else
