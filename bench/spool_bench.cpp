@@ -2,6 +2,8 @@
 //  - SpoolWrite/<durability>: events/s written by spool_writer<binary_codec>, beside
 //    RawFileOps/<durability>: the same file operations without rowcast (create, write an
 //    equal-size buffer, [fsync], rename, [fsync dir]). Target: >= 0.8x the raw baseline.
+//  - SpoolVsRaw/<durability>: both interleaved one for one in one loop (ratio counter),
+//    the robust comparison on a file system whose speed drifts.
 //  - SpoolDrain: files/s drained by spool_reader from a pre-filled spool of 100,000 files.
 //  - SpoolLatency: delay from rename to handler call at a steady 1,000 events/s
 //    (counters median_us and p99_us).
@@ -95,6 +97,58 @@ void RawFileOps(benchmark::State& state) {
     state.SetBytesProcessed(static_cast<std::int64_t>(n * payload.size()));
 }
 
+// Spool writes and the raw file operations interleaved one for one in the same loop, so
+// that drift in the file system's speed (large here: openat alone varies 5x between runs)
+// hits both alike. Counters: spool_us and raw_us (mean per event), ratio = raw_us / spool_us
+// (spool throughput relative to the raw baseline; the target is >= 0.8).
+void SpoolVsRaw(benchmark::State& state) {
+    const auto durability = static_cast<spool_durability>(state.range(0));
+    auto dir = bench_dir();
+    const auto spool_dir = dir->path() / "spool";
+    const auto raw_dir = dir->path() / "raw";
+    std::filesystem::create_directory(spool_dir);
+    std::filesystem::create_directory(raw_dir);
+    auto w = spool_writer<binary_codec>::open({spool_dir, durability}).value();
+    const event e = test::hosts_update();
+    binary_codec codec;
+    const std::string payload = rowcast::encode(codec, e);
+    const int dfd = ::open(raw_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    using clk = std::chrono::steady_clock;
+    clk::duration spool_t{}, raw_t{};
+    std::size_t n = 0;
+    char tmp[64], fin[64];
+    for (auto _ : state) {
+        const auto t0 = clk::now();
+        if (!w.write(e)) state.SkipWithError("spool write failed");
+        const auto t1 = clk::now();
+        std::snprintf(tmp, sizeof tmp, ".raw-%zu.tmp", n);
+        std::snprintf(fin, sizeof fin, "%019zu-raw", n);
+        const int fd = ::openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+        if (fd < 0 || ::write(fd, payload.data(), payload.size()) != static_cast<ssize_t>(payload.size()))
+            state.SkipWithError("raw write failed");
+        if (durability != spool_durability::none) ::fsync(fd);
+        ::close(fd);
+        ::renameat(dfd, tmp, dfd, fin);
+        if (durability == spool_durability::file_and_directory) ::fsync(dfd);
+        const auto t2 = clk::now();
+        spool_t += t1 - t0;
+        raw_t += t2 - t1;
+        if (++n % 1000 == 0) {
+            state.PauseTiming();
+            clear_dir(spool_dir);
+            clear_dir(raw_dir);
+            state.ResumeTiming();
+        }
+    }
+    ::close(dfd);
+    const double spool_us = std::chrono::duration<double, std::micro>(spool_t).count() / static_cast<double>(n);
+    const double raw_us = std::chrono::duration<double, std::micro>(raw_t).count() / static_cast<double>(n);
+    state.counters["spool_us"] = spool_us;
+    state.counters["raw_us"] = raw_us;
+    state.counters["ratio"] = raw_us / spool_us;
+    state.SetItemsProcessed(static_cast<std::int64_t>(n));
+}
+
 spool_reader_options quiet(const std::filesystem::path& p) {
     spool_reader_options o;
     o.directory = p;
@@ -166,6 +220,7 @@ void SpoolLatency(benchmark::State& state) {
 
 BENCHMARK(SpoolWrite)->ArgName("durability")->DenseRange(0, 2)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(RawFileOps)->ArgName("durability")->DenseRange(0, 2)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(SpoolVsRaw)->ArgName("durability")->DenseRange(0, 2)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(SpoolDrain)->Arg(100000)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(SpoolLatency)->Args({1000, 5})->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
