@@ -11,10 +11,11 @@ cd "$(dirname "$0")/.."
 # this checkout; gtest/gmock: unit tests; benchmark: bench/ (built, smoke-tested);
 # nlohmann-json3-dev, libyaml-cpp-dev: the json and yaml components; mariadb-server,
 # libmariadb-dev, libmariadbd-dev: the tests against private mariadbd servers
-# (tests/mariadb.cmake) and the UDF example's server headers.
+# (tests/mariadb.cmake) and the UDF example's server headers; libssl-dev: the dns
+# component (HMAC); bind9, bind9-dnsutils: its tests against private named servers.
 rowcast_need_packages build-essential cmake git \
     libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev libyaml-cpp-dev \
-    mariadb-server libmariadb-dev libmariadbd-dev
+    mariadb-server libmariadb-dev libmariadbd-dev libssl-dev bind9 bind9-dnsutils
 
 build=${BUILD_DIR:-build}
 jobs=${JOBS:-2}

@@ -1,0 +1,31 @@
+# Tests of the dns component against private BIND named servers (ctest label
+# "named"), included from tests/CMakeLists.txt. They need bind9 (named) and
+# bind9-dnsutils (dig, tsig-keygen); missing pieces skip them with a message.
+find_program(ROWCAST_NAMED named PATHS /usr/sbin /usr/local/sbin)
+find_program(ROWCAST_TSIG_KEYGEN tsig-keygen PATHS /usr/sbin /usr/local/sbin)
+find_program(ROWCAST_DIG dig)
+if(NOT TARGET rowcast::dns)
+  message(STATUS "rowcast: DNS tests skipped (component dns not built)")
+  return()
+endif()
+if(NOT ROWCAST_NAMED OR NOT ROWCAST_TSIG_KEYGEN OR NOT ROWCAST_DIG)
+  message(STATUS "rowcast: DNS tests skipped (need bind9 and bind9-dnsutils)")
+  return()
+endif()
+
+# rowcast_named_test(<name> SOURCES <files...> [LIBS <targets...>] [DEPENDS <targets...>] [DEFINES <defs...>])
+function(rowcast_named_test name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;LIBS;DEPENDS;DEFINES" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE rowcast::rowcast rowcast::dns ${ARG_LIBS} GTest::gmock GTest::gtest_main)
+  target_include_directories(${name} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
+  target_compile_definitions(${name} PRIVATE ${ARG_DEFINES})
+  rowcast_project_target(${name})
+  if(ARG_DEPENDS)
+    add_dependencies(${name} ${ARG_DEPENDS})
+  endif()
+  gtest_discover_tests(${name} TEST_PREFIX "${name}." DISCOVERY_TIMEOUT 60
+                       PROPERTIES LABELS named TIMEOUT 600)
+endfunction()
+
+rowcast_named_test(test_dns SOURCES test_dns.cpp)

@@ -1,0 +1,487 @@
+// DNS component: key files, wire format, TSIG, and the update client against a
+// private BIND named (tests/support/named_server.hpp; ctest label "named").
+#include <rowcast/dns/client.hpp>
+#include <rowcast/dns/key.hpp>
+#include <rowcast/dns/message.hpp>
+#include <rowcast/dns/tsig.hpp>
+
+#include "support/named_server.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <memory>
+#include <thread>
+
+using rowcast::result;
+using namespace rowcast::dns;
+using errc = rowcast::dns::errc;
+using rowcast::test::named_server;
+using rowcast::test::named_server_options;
+
+namespace {
+
+std::span<const std::uint8_t> bytes(const std::string& s) {
+    return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+
+// ---------------------------------------------------------------- key files
+
+TEST(KeyFile, ParsesTsigKeygenOutput) {
+    auto k = parse_key_file(
+        "key \"rowcast-key\" {\n\talgorithm hmac-sha256;\n\tsecret \"vGD9qKjZZ6jOfBzntiuxbBfbbWopTcJb267ApH5RUhY=\";\n};\n");
+    ASSERT_TRUE(k) << k.error_value().message;
+    ASSERT_EQ(k->size(), 1u);
+    EXPECT_EQ((*k)[0].name, "rowcast-key");
+    EXPECT_EQ((*k)[0].algorithm, tsig_algorithm::hmac_sha256);
+    EXPECT_EQ((*k)[0].secret.size(), 32u);
+}
+
+TEST(KeyFile, SeveralKeysAndComments) {
+    auto k = parse_key_file(
+        "# generated\nkey a.example { algorithm HMAC-SHA512; secret \"AAAA\"; }; // one\n"
+        "/* two\n */ key \"b\" { secret \"AAECAw==\"; algorithm hmac-sha1; };\n");
+    ASSERT_TRUE(k) << k.error_value().message;
+    ASSERT_EQ(k->size(), 2u);
+    EXPECT_EQ((*k)[0].algorithm, tsig_algorithm::hmac_sha512);
+    EXPECT_EQ((*k)[1].secret, std::string("\0\1\2\3", 4));
+    EXPECT_TRUE(find_key(*k, "B"));
+    EXPECT_FALSE(find_key(*k, "c"));
+    EXPECT_FALSE(find_key(*k));
+}
+
+TEST(KeyFile, Errors) {
+    const char* bad[] = {
+        "",
+        "key \"k\" { algorithm hmac-md5; secret \"AAAA\"; };",
+        "key \"k\" { algorithm hmac-sha256; secret \"not base64!\"; };",
+        "key \"k\" { algorithm hmac-sha256; };",
+        "key \"k\" { secret \"AAAA\"; };",
+        "key \"k\" { algorithm hmac-sha256; secret \"AAAA\" };",
+        "key \"k\" { algorithm hmac-sha256; secret \"AAAA\"; }",
+        "key \"k\" { algorithm hmac-sha256; secret \"AAAA\";",
+        "key \"bad name\" { algorithm hmac-sha256; secret \"AAAA\"; };",
+        "zone \"k\" { };",
+        "key \"k\" { algorithm hmac-sha256; secret \"AAAA; };",
+        "key \"k\" { color red; };",
+    };
+    for (const char* t : bad) {
+        auto k = parse_key_file(t, "k.conf");
+        ASSERT_FALSE(k) << t;
+        EXPECT_TRUE(is(k.error_value(), errc::key_file));
+        EXPECT_EQ(k.error_value().message.rfind("[rowcast.dns.key_file] k.conf line ", 0), 0u) << k.error_value().message;
+    }
+    auto missing = load_key_file("/nonexistent/key.conf");
+    ASSERT_FALSE(missing);
+    EXPECT_TRUE(is(missing.error_value(), errc::key_file));
+}
+
+// ---------------------------------------------------------------- wire format
+
+TEST(Wire, NameEncoding) {
+    std::string o;
+    ASSERT_TRUE(encode_name("Host.Example.Test.", o, true));
+    EXPECT_EQ(o, std::string("\4host\7example\4test\0", 19));
+    o.clear();
+    EXPECT_FALSE(encode_name("a..b", o));
+    EXPECT_FALSE(encode_name("my host.example.test", o));
+    EXPECT_FALSE(encode_name(std::string(64, 'a') + ".test", o));
+    std::string longname;
+    for (int i = 0; i < 5; ++i) longname += std::string(60, 'x') + ".";
+    EXPECT_FALSE(encode_name(longname, o));
+    EXPECT_TRUE(o.empty());
+    EXPECT_TRUE(name_in_zone("a.Example.test.", "example.test"));
+    EXPECT_TRUE(name_in_zone("example.test", "example.test."));
+    EXPECT_FALSE(name_in_zone("aexample.test", "example.test"));
+}
+
+TEST(Wire, AddressRdata) {
+    EXPECT_EQ(*rdata::a("192.0.2.1"), std::string("\xc0\x00\x02\x01", 4));
+    EXPECT_FALSE(rdata::a("192.0.2.300"));
+    EXPECT_FALSE(rdata::a(""));
+    EXPECT_TRUE(is(rdata::a("x").error_value(), errc::invalid_address));
+    EXPECT_EQ(rdata::aaaa("2001:db8::1")->size(), 16u);
+    EXPECT_FALSE(rdata::aaaa("192.0.2.1"));
+}
+
+TEST(Wire, UpdateRoundTripsThroughTheParser) {
+    update_message u("example.test");
+    u.require_no_rrset("h.example.test", rr_type::cname);
+    u.add("h.example.test", rr_type::a, 300, *rdata::a("192.0.2.7"));
+    u.remove("h.example.test", rr_type::a, *rdata::a("192.0.2.8"));
+    auto w = u.encode(0x1234);
+    ASSERT_TRUE(w);
+    auto p = parse_message(bytes(*w));
+    ASSERT_TRUE(p) << p.error_value().message;
+    EXPECT_EQ(p->id, 0x1234);
+    EXPECT_EQ(p->opcode(), opcode_update);
+    EXPECT_EQ(p->qdcount, 1);
+    EXPECT_EQ(p->ancount, 1);  // prerequisites
+    EXPECT_EQ(p->nscount, 2);  // updates
+    EXPECT_EQ(p->question_name, "example.test");
+    ASSERT_EQ(p->authority.size(), 2u);
+    EXPECT_EQ(p->authority[0].text, "192.0.2.7");
+    EXPECT_EQ(p->authority[1].klass, rr_class::none);
+}
+
+TEST(Wire, ParserHandlesCompressionAndRejectsLoops) {
+    // Header (1 question, 1 answer), question "a.test" at 12, answer name = pointer to 12, CNAME -> "b" + ptr.
+    std::string m("\0\1\x80\0\0\1\0\1\0\0\0\0", 12);
+    m += std::string("\1a\4test\0", 8);
+    m += std::string("\0\5\0\1", 4);
+    m += std::string("\xc0\x0c\0\5\0\1\0\0\0\x3c\0\4\1b\xc0\x0e", 16);
+    auto p = parse_message(bytes(m));
+    ASSERT_TRUE(p) << p.error_value().message;
+    ASSERT_EQ(p->answers.size(), 1u);
+    EXPECT_EQ(p->answers[0].name, "a.test");
+    EXPECT_EQ(p->answers[0].text, "b.test");
+    // A pointer to itself, a forward pointer, a truncated pointer.
+    std::string loop("\0\1\x80\0\0\1\0\0\0\0\0\0\xc0\x0c\0\1\0\1", 18);
+    EXPECT_FALSE(parse_message(bytes(loop)));
+    std::string fwd("\0\1\x80\0\0\1\0\0\0\0\0\0\xc0\x0e\0\0\1\0\1", 19);
+    EXPECT_FALSE(parse_message(bytes(fwd)));
+    std::string cut("\0\1\x80\0\0\1\0\0\0\0\0\0\xc0", 13);
+    EXPECT_FALSE(parse_message(bytes(cut)));
+    EXPECT_FALSE(parse_message(bytes(std::string("\0\1", 2))));
+    auto e = parse_message(bytes(loop));
+    EXPECT_TRUE(is(e.error_value(), errc::reply_malformed));
+}
+
+TEST(Wire, ParserSurvivesRandomInput) {
+    std::mt19937 rng(42);
+    for (int i = 0; i < 20000; ++i) {
+        std::string m(rng() % 80, '\0');
+        for (auto& c : m) c = static_cast<char>(rng() % 4 == 0 ? 0xc0 : rng());
+        if (m.size() >= 12) m[4] = 0, m[5] = static_cast<char>(rng() % 3);
+        (void)parse_message(bytes(m));
+    }
+}
+
+TEST(Tsig, SignedRequestParsesAndVerifiesWithTheSameKey) {
+    tsig_key k{"rowcast-key", tsig_algorithm::hmac_sha384, std::string(48, 'k')};
+    update_message u("example.test");
+    u.add("h.example.test", rr_type::a, 60, *rdata::a("192.0.2.1"));
+    auto w = u.encode(7);
+    ASSERT_TRUE(w);
+    auto mac = tsig_sign(*w, k, 1700000000);
+    ASSERT_TRUE(mac);
+    EXPECT_EQ(mac->size(), 48u);
+    auto p = parse_message(bytes(*w));
+    ASSERT_TRUE(p) << p.error_value().message;
+    ASSERT_TRUE(p->tsig);
+    EXPECT_EQ(p->tsig->algorithm, "hmac-sha384");
+    EXPECT_EQ(p->tsig->time_signed, 1700000000u);
+    EXPECT_EQ(p->tsig->mac, *mac);
+    EXPECT_EQ(p->arcount, 1);
+}
+
+// ---------------------------------------------------------------- against named
+
+class NamedTest : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        named_server_options o;
+        o.keys = {{"rowcast-key", "hmac-sha256"}, {"k-sha1", "hmac-sha1"},     {"k-sha224", "hmac-sha224"},
+                  {"k-sha384", "hmac-sha384"},   {"k-sha512", "hmac-sha512"}};
+        o.forward_records = {"alias IN CNAME ns", "taken IN A 192.0.2.250"};
+        server_ = std::make_unique<named_server>(o);
+    }
+    static void TearDownTestSuite() { server_.reset(); }
+
+    static tsig_key key(const std::string& name = "rowcast-key") {
+        auto keys = load_key_file(server_->key_file(name));
+        EXPECT_TRUE(keys) << keys.error_value().message;
+        return (*keys)[0];
+    }
+    static client_options opts(std::optional<tsig_key> k) {
+        client_options o;
+        o.server = "127.0.0.1";
+        o.port = static_cast<std::uint16_t>(server_->port());
+        o.key = std::move(k);
+        o.timeout = std::chrono::milliseconds(5000);
+        return o;
+    }
+    static client make_client(const std::string& keyname = "rowcast-key") { return client(opts(key(keyname))); }
+
+    static std::unique_ptr<named_server> server_;
+};
+std::unique_ptr<named_server> NamedTest::server_;
+
+using Strings = std::vector<std::string>;
+
+TEST_F(NamedTest, AddAndDeleteAddressAndPtr) {
+    auto c = make_client();
+    update_message f("example.test");
+    f.require_no_rrset("host1.example.test", rr_type::cname);
+    f.add("host1.example.test", rr_type::a, 300, *rdata::a("192.0.2.1"));
+    f.add("host1.example.test", rr_type::aaaa, 300, *rdata::aaaa("2001:db8::1"));
+    auto r = c.send_update(f);
+    ASSERT_TRUE(r) << r.error_value().message;
+    update_message rev("2.0.192.in-addr.arpa");
+    rev.add("1.2.0.192.in-addr.arpa", rr_type::ptr, 300, *rdata::name("host1.example.test"));
+    ASSERT_TRUE(c.send_update(rev));
+    EXPECT_EQ(server_->dig("host1.example.test", "A"), Strings{"192.0.2.1"});
+    EXPECT_EQ(server_->dig("host1.example.test", "AAAA"), Strings{"2001:db8::1"});
+    EXPECT_EQ(server_->dig("1.2.0.192.in-addr.arpa", "PTR"), Strings{"host1.example.test."});
+    // Our own query agrees.
+    auto l = c.lookup("host1.example.test", rr_type::a);
+    ASSERT_TRUE(l) << l.error_value().message;
+    EXPECT_EQ(*l, Strings{"192.0.2.1"});
+    // Re-adding the same record is harmless (serial unchanged).
+    const auto serial = server_->soa_serial();
+    ASSERT_TRUE(c.send_update(f));
+    EXPECT_EQ(server_->soa_serial(), serial);
+    // Delete the specific records.
+    update_message d("example.test");
+    d.remove("host1.example.test", rr_type::a, *rdata::a("192.0.2.1"));
+    d.remove("host1.example.test", rr_type::aaaa, *rdata::aaaa("2001:db8::1"));
+    ASSERT_TRUE(c.send_update(d));
+    EXPECT_TRUE(server_->dig("host1.example.test", "A").empty());
+    EXPECT_TRUE(server_->dig("host1.example.test", "AAAA").empty());
+    auto gone = c.lookup("host1.example.test", rr_type::a);
+    ASSERT_TRUE(gone);
+    EXPECT_TRUE(gone->empty());
+    // Deleting an absent record: NOERROR.
+    EXPECT_TRUE(c.send_update(d));
+}
+
+TEST_F(NamedTest, EveryAlgorithm) {
+    int i = 10;
+    for (const char* k : {"k-sha1", "k-sha224", "rowcast-key", "k-sha384", "k-sha512"}) {
+        auto c = make_client(k);
+        update_message u("example.test");
+        const std::string name = std::string("alg-") + k + ".example.test";
+        const std::string ip = "192.0.2." + std::to_string(i++);
+        u.add(name, rr_type::a, 300, *rdata::a(ip));
+        auto r = c.send_update(u);
+        ASSERT_TRUE(r) << k << ": " << r.error_value().message;
+        EXPECT_EQ(server_->dig(name, "A"), Strings{ip}) << k;
+        auto q = c.query(name, rr_type::a);  // signed query, verified reply
+        ASSERT_TRUE(q) << q.error_value().message;
+        EXPECT_TRUE(q->tsig);
+    }
+}
+
+TEST_F(NamedTest, TcpForcedAndForLargeMessages) {
+    auto o = opts(key());
+    o.force_tcp = true;
+    client c(o);
+    update_message u("example.test");
+    u.add("tcp1.example.test", rr_type::a, 300, *rdata::a("192.0.2.30"));
+    ASSERT_TRUE(c.send_update(u));
+    EXPECT_EQ(c.stats().tcp, 1u);
+    EXPECT_EQ(server_->dig("tcp1.example.test", "A"), Strings{"192.0.2.30"});
+
+    auto c2 = make_client();
+    update_message big("example.test");
+    for (int i = 0; i < 200; ++i)
+        big.add("bulk" + std::to_string(i) + ".Example.TEST", rr_type::a, 300, *rdata::a("192.0.2.40"));
+    auto r = c2.send_update(big);
+    ASSERT_TRUE(r) << r.error_value().message;
+    EXPECT_EQ(c2.stats().tcp, 1u);
+    EXPECT_EQ(server_->dig("bulk199.example.test", "A"), Strings{"192.0.2.40"});
+}
+
+TEST_F(NamedTest, ServerErrorsAreNamed) {
+    auto one = [](const char* name) {
+        update_message u("example.test");
+        u.add(std::string(name) + ".example.test", rr_type::a, 300, *rdata::a("192.0.2.99"));
+        return u;
+    };
+    auto expect = [](result<parsed_message> r, errc e) {
+        ASSERT_FALSE(r) << "expected " << to_string(e);
+        EXPECT_TRUE(is(r.error_value(), e)) << r.error_value().message;
+    };
+    // Unknown key name.
+    tsig_key unknown = key();
+    unknown.name = "nobody";
+    expect(client(opts(unknown)).send_update(one("e1")), errc::notauth_badkey);
+    // Right name, wrong secret.
+    tsig_key wrong = key();
+    wrong.secret[0] = static_cast<char>(wrong.secret[0] ^ 1);
+    expect(client(opts(wrong)).send_update(one("e2")), errc::notauth_badsig);
+    // Right name, other algorithm.
+    tsig_key otheralg = key();
+    otheralg.algorithm = tsig_algorithm::hmac_sha512;
+    expect(client(opts(otheralg)).send_update(one("e3")), errc::notauth_badkey);
+    // No key.
+    expect(client(opts(std::nullopt)).send_update(one("e4")), errc::refused);
+    // Clock 600 s off: BADTIME, signed reply.
+    auto skew = opts(key());
+    skew.clock_offset = 600;
+    auto r = client(skew).send_update(one("e5"));
+    expect(r, errc::notauth_badtime);
+    EXPECT_NE(r.error_value().message.find("server time"), std::string::npos);
+    // Name outside the zone.
+    auto c = make_client();
+    update_message out("example.test");
+    out.add("x.elsewhere.test", rr_type::a, 300, *rdata::a("192.0.2.1"));
+    expect(c.send_update(out), errc::notzone);
+    // Zone not served.
+    update_message ns("unserved.test");
+    ns.add("x.unserved.test", rr_type::a, 300, *rdata::a("192.0.2.1"));
+    expect(c.send_update(ns), errc::notauth);
+    // Type not granted by update-policy.
+    update_message txt("example.test");
+    txt.add("t.example.test", rr_type::txt, 300, std::string("\2hi", 3));
+    expect(c.send_update(txt), errc::refused);
+    for (const char* n : {"e1", "e2", "e3", "e4", "e5"}) EXPECT_TRUE(server_->dig(std::string(n) + ".example.test", "A").empty());
+}
+
+TEST_F(NamedTest, PrerequisitesAndCname) {
+    auto c = make_client();
+    auto expect = [](result<parsed_message> r, errc e) {
+        ASSERT_FALSE(r) << "expected " << to_string(e);
+        EXPECT_TRUE(is(r.error_value(), e)) << r.error_value().message;
+    };
+    // A at a CNAME: NOERROR, nothing changes; guarded: YXRRSET.
+    update_message a("example.test");
+    a.add("alias.example.test", rr_type::a, 300, *rdata::a("192.0.2.5"));
+    ASSERT_TRUE(c.send_update(a));
+    auto noa = c.lookup("alias.example.test", rr_type::a);  // answers hold the CNAME chain, no A at alias
+    ASSERT_TRUE(noa);
+    EXPECT_TRUE(noa->empty());
+    auto cn = c.lookup("alias.example.test", rr_type::cname);
+    ASSERT_TRUE(cn);
+    EXPECT_EQ(*cn, Strings{"ns.example.test"});
+    update_message g("example.test");
+    g.require_no_rrset("alias.example.test", rr_type::cname);
+    g.add("alias.example.test", rr_type::a, 300, *rdata::a("192.0.2.5"));
+    expect(c.send_update(g), errc::yxrrset);
+    // Value-dependent RRset exists: NXRRSET when the value differs.
+    update_message v("example.test");
+    v.require_record("taken.example.test", rr_type::a, *rdata::a("192.0.2.1"));
+    expect(c.send_update(v), errc::nxrrset);
+    update_message v2("example.test");
+    v2.require_record("taken.example.test", rr_type::a, *rdata::a("192.0.2.250"));
+    EXPECT_TRUE(c.send_update(v2));
+    update_message v3("example.test");
+    v3.require_rrset("absent.example.test", rr_type::a);
+    expect(c.send_update(v3), errc::nxrrset);
+    // Name in use / not in use.
+    update_message y("example.test");
+    y.require_no_name("taken.example.test");
+    expect(c.send_update(y), errc::yxdomain);
+    update_message n("example.test");
+    n.require_name("absent.example.test");
+    expect(c.send_update(n), errc::nxdomain);
+}
+
+// A UDP relay between the client and named that can tamper with replies.
+class udp_relay {
+public:
+    enum class mode { pass, flip_mac, wrong_id, drop };
+    udp_relay(unsigned upstream, mode m) : mode_(m) {
+        fd_.reset(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof a;
+        if (::bind(fd_.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+            ::getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&a), &len) != 0)
+            throw std::runtime_error("relay bind");
+        port_ = ntohs(a.sin_port);
+        up_ = a;
+        up_.sin_port = htons(static_cast<std::uint16_t>(upstream));
+        thread_ = std::thread([this] { loop(); });
+    }
+    ~udp_relay() {
+        stop_ = true;
+        thread_.join();
+    }
+    std::uint16_t port() const { return port_; }
+    int seen() const { return seen_; }
+
+private:
+    void loop() {
+        rowcast::detail::unique_fd up(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+        ::connect(up.get(), reinterpret_cast<sockaddr*>(&up_), sizeof up_);
+        char buf[65536];
+        while (!stop_) {
+            pollfd p{fd_.get(), POLLIN, 0};
+            if (::poll(&p, 1, 50) <= 0) continue;
+            sockaddr_in from{};
+            socklen_t fl = sizeof from;
+            const ssize_t n = ::recvfrom(fd_.get(), buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &fl);
+            if (n <= 0) continue;
+            ++seen_;
+            ::send(up.get(), buf, static_cast<std::size_t>(n), 0);
+            pollfd q{up.get(), POLLIN, 0};
+            if (::poll(&q, 1, 5000) <= 0) continue;
+            const ssize_t m = ::recv(up.get(), buf, sizeof buf, 0);
+            if (m <= 12) continue;
+            if (mode_ == mode::drop) continue;
+            if (mode_ == mode::flip_mac) buf[m - 10] = static_cast<char>(buf[m - 10] ^ 0x55);  // inside the MAC
+            if (mode_ == mode::wrong_id) buf[1] = static_cast<char>(buf[1] ^ 1);
+            ::sendto(fd_.get(), buf, static_cast<std::size_t>(m), 0, reinterpret_cast<sockaddr*>(&from), fl);
+        }
+    }
+    rowcast::detail::unique_fd fd_;
+    sockaddr_in up_{};
+    std::uint16_t port_ = 0;
+    mode mode_;
+    std::atomic<bool> stop_{false};
+    std::atomic<int> seen_{0};
+    std::thread thread_;
+};
+
+TEST_F(NamedTest, TamperedReplyIsRejectedAndRetried) {
+    udp_relay relay(server_->port(), udp_relay::mode::flip_mac);
+    auto o = opts(key());
+    o.port = relay.port();
+    o.attempts = 2;
+    client c(o);
+    update_message u("example.test");
+    u.add("tampered.example.test", rr_type::a, 300, *rdata::a("192.0.2.60"));
+    auto r = c.send_update(u);
+    ASSERT_FALSE(r);
+    EXPECT_TRUE(is(r.error_value(), errc::reply_bad_mac)) << r.error_value().message;
+    EXPECT_EQ(c.stats().tries, 2u);
+    // The change did reach the zone: the outcome was unknown, not failed.
+    EXPECT_EQ(server_->dig("tampered.example.test", "A"), Strings{"192.0.2.60"});
+}
+
+TEST_F(NamedTest, WrongIdIgnoredThenTimeout) {
+    udp_relay relay(server_->port(), udp_relay::mode::wrong_id);
+    auto o = opts(key());
+    o.port = relay.port();
+    o.attempts = 2;
+    o.timeout = std::chrono::milliseconds(300);
+    client c(o);
+    update_message u("example.test");
+    u.add("wrongid.example.test", rr_type::a, 300, *rdata::a("192.0.2.61"));
+    auto r = c.send_update(u);
+    ASSERT_FALSE(r);
+    EXPECT_TRUE(is(r.error_value(), errc::timeout)) << r.error_value().message;
+    EXPECT_EQ(c.stats().tries, 2u);
+    EXPECT_EQ(c.stats().stray, 2u);
+}
+
+TEST_F(NamedTest, SilentServerTimesOutAfterBoundedRetries) {
+    udp_relay relay(server_->port(), udp_relay::mode::drop);
+    auto o = opts(key());
+    o.port = relay.port();
+    o.attempts = 3;
+    o.timeout = std::chrono::milliseconds(200);
+    client c(o);
+    update_message u("example.test");
+    u.add("silent.example.test", rr_type::a, 300, *rdata::a("192.0.2.62"));
+    auto r = c.send_update(u);
+    ASSERT_FALSE(r);
+    EXPECT_TRUE(is(r.error_value(), errc::timeout));
+    EXPECT_EQ(r.error_value().message.rfind("[rowcast.dns.timeout] update of zone example.test: ", 0), 0u)
+        << r.error_value().message;
+    EXPECT_EQ(c.stats().tries, 3u);
+    EXPECT_EQ(relay.seen(), 3);
+}
+
+TEST_F(NamedTest, ReverseZoneIpv6) {
+    auto c = make_client();
+    update_message u("8.b.d.0.1.0.0.2.ip6.arpa");
+    const std::string rev = "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa";
+    u.add(rev, rr_type::ptr, 300, *rdata::name("v6.example.test"));
+    ASSERT_TRUE(c.send_update(u));
+    EXPECT_EQ(server_->dig(rev, "PTR"), Strings{"v6.example.test."});
+}
+
+}  // namespace
