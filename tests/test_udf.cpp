@@ -158,6 +158,10 @@ TEST(Udf, HostsInsertUpdateDeleteAsJson) {
     EXPECT_EQ(del.kind, event_kind::delete_);
     EXPECT_EQ(del.before, upd.after);
     EXPECT_TRUE(del.after.empty());
+    // The trigger path's sequence: set by the UDF, strictly increasing in the server process.
+    EXPECT_GT(ins.sequence, 0u);
+    EXPECT_LT(ins.sequence, upd.sequence);
+    EXPECT_LT(upd.sequence, del.sequence);
     EXPECT_EQ(db.spool_files(), 0u);
 }
 
