@@ -3,6 +3,7 @@
 #include <rowcast/dns/client.hpp>
 #include <rowcast/dns/key.hpp>
 #include <rowcast/dns/message.hpp>
+#include <rowcast/dns/sink.hpp>
 #include <rowcast/dns/tsig.hpp>
 
 #include "support/named_server.hpp"
@@ -485,3 +486,229 @@ TEST_F(NamedTest, ReverseZoneIpv6) {
 }
 
 }  // namespace
+
+// ---------------------------------------------------------------- the sink
+
+namespace sinktest {
+
+using rowcast::event;
+using rowcast::event_kind;
+using rowcast::value;
+
+rowcast::columns_ptr host_columns() {
+    static const auto cols = rowcast::make_columns({{"id", {}}, {"hostname", {}}, {"ip", {}}, {"mac", {}}});
+    return cols;
+}
+
+std::vector<value> image(int id, std::optional<std::string> host, std::optional<std::string> ip, std::string mac = "00:11:22:33:44:55") {
+    std::vector<value> v;
+    v.emplace_back(std::int64_t{id});
+    v.emplace_back(host ? value(rowcast::text{*host}) : value(rowcast::null_value{}));
+    v.emplace_back(ip ? value(rowcast::text{*ip}) : value(rowcast::null_value{}));
+    v.emplace_back(rowcast::text{std::move(mac)});
+    return v;
+}
+
+event ins(int id, std::string host, std::string ip) {
+    event e;
+    e.kind = event_kind::insert;
+    e.schema = "inventory";
+    e.table = "hosts";
+    e.columns = host_columns();
+    e.after = image(id, std::move(host), std::move(ip));
+    return e;
+}
+event upd(int id, std::string h1, std::string ip1, std::string h2, std::string ip2, std::string mac2 = "00:11:22:33:44:55") {
+    event e;
+    e.kind = event_kind::update;
+    e.schema = "inventory";
+    e.table = "hosts";
+    e.columns = host_columns();
+    e.before = image(id, std::move(h1), std::move(ip1));
+    e.after = image(id, std::move(h2), std::move(ip2), std::move(mac2));
+    return e;
+}
+event del(int id, std::string host, std::string ip) {
+    event e;
+    e.kind = event_kind::delete_;
+    e.schema = "inventory";
+    e.table = "hosts";
+    e.columns = host_columns();
+    e.before = image(id, std::move(host), std::move(ip));
+    return e;
+}
+
+}  // namespace sinktest
+
+// A fresh named per test: each test owns the whole 192.0.2.0/24 reverse zone.
+class SinkTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        named_server_options o;
+        o.forward_records = {"alias IN CNAME ns"};
+        server_ = std::make_unique<named_server>(o);
+    }
+    void TearDown() override { server_.reset(); }
+
+    struct rejected_event {
+        rowcast::event e;
+        rowcast::error err;
+    };
+
+    sink make_sink(std::optional<tsig_key> k = std::nullopt) {
+        if (!k) k = (*load_key_file(server_->key_file()))[0];
+        sink_options s;
+        s.tables = {{"inventory", "hosts", "hostname", "ip", "mac"}};
+        s.forward_zones = {"example.test"};
+        s.reverse_zones = {"2.0.192.in-addr.arpa", "8.b.d.0.1.0.0.2.ip6.arpa"};
+        s.ttl = 120;
+        s.on_rejected = [this](const rowcast::event& e, const rowcast::error& err) { rejected_.push_back({e, err}); };
+        client_options c;
+        c.port = static_cast<std::uint16_t>(server_->port());
+        c.key = k;
+        auto r = sink::create(s, c);
+        EXPECT_TRUE(r) << r.error_value().message;
+        return std::move(*r);
+    }
+
+    std::unique_ptr<named_server> server_;
+    std::vector<rejected_event> rejected_;
+};
+
+TEST_F(SinkTest, ConfigErrors) {
+    client_options c;
+    sink_options s;
+    EXPECT_TRUE(is(sink::create(s, c).error_value(), errc::bad_config));
+    s.tables = {{"", ""}};
+    s.forward_zones = {"example.test"};
+    EXPECT_FALSE(sink::create(s, c));
+    s.tables = {{"", "hosts"}};
+    s.reverse_zones = {"example.test"};
+    auto r = sink::create(s, c);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error_value().message.find("in-addr.arpa"), std::string::npos);
+}
+
+TEST_F(SinkTest, BadRowsAreRejectedAndNothingIsSent) {
+    using namespace sinktest;
+    auto s = make_sink();
+    std::vector<rowcast::event> ev = {ins(1, "my host", "192.0.2.1"), ins(2, "ok1", "192.0.2.300"),
+                                      ins(3, "-lead", "192.0.2.3"),   ins(4, "a_b", "192.0.2.4"),
+                                      ins(5, "x.outside.test.", "192.0.2.5"), ins(6, "ok2", ""),
+                                      ins(7, std::string(64, 'a'), "192.0.2.7")};
+    auto r = s.apply(ev);
+    ASSERT_TRUE(r) << r.error_value().message;
+    EXPECT_EQ(s.stats().messages, 0u);
+    ASSERT_EQ(rejected_.size(), ev.size());
+    const errc want[] = {errc::invalid_name, errc::invalid_address, errc::invalid_name, errc::invalid_name,
+                         errc::invalid_name, errc::invalid_address, errc::invalid_name};
+    for (std::size_t i = 0; i < ev.size(); ++i) EXPECT_TRUE(is(rejected_[i].err, want[i])) << rejected_[i].err.message;
+    EXPECT_NE(rejected_[0].err.message.find("'my host'"), std::string::npos) << rejected_[0].err.message;
+    EXPECT_NE(rejected_[1].err.message.find("192.0.2.300"), std::string::npos);
+    EXPECT_TRUE(server_->dig("ok1.example.test", "A").empty());
+}
+
+TEST_F(SinkTest, InsertUpdateDeleteInBatches) {
+    using namespace sinktest;
+    auto s = make_sink();
+    std::vector<rowcast::event> ev;
+    for (int i = 1; i <= 150; ++i) ev.push_back(ins(i, "h" + std::to_string(i), "192.0.2." + std::to_string(i)));
+    ev.push_back(ins(300, "six", "2001:db8::6"));
+    auto r = s.apply(ev);
+    ASSERT_TRUE(r) << r.error_value().message;
+    EXPECT_TRUE(rejected_.empty());
+    EXPECT_LE(s.stats().messages, 4u);  // 151 adds (+ guards) forward, 151 PTRs in two reverse zones
+    EXPECT_EQ(server_->dig("h7.example.test", "A"), Strings{"192.0.2.7"});
+    EXPECT_EQ(server_->dig("150.2.0.192.in-addr.arpa", "PTR"), Strings{"h150.example.test."});
+    EXPECT_EQ(server_->dig("six.example.test", "AAAA"), Strings{"2001:db8::6"});
+    EXPECT_EQ(server_->dig("6.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa", "PTR"),
+              Strings{"six.example.test."});
+
+    // Updates: host change, address change, A -> AAAA, MAC only, then a second move of the same name.
+    const auto before = s.stats().messages;
+    std::vector<rowcast::event> up = {upd(1, "h1", "192.0.2.1", "renamed1", "192.0.2.1"),
+                                      upd(2, "h2", "192.0.2.2", "h2", "192.0.2.202"),
+                                      upd(3, "h3", "192.0.2.3", "h3", "2001:db8::3"),
+                                      upd(4, "h4", "192.0.2.4", "H4.example.test.", "192.0.2.4", "aa:bb:cc:dd:ee:ff"),
+                                      upd(5, "h5", "192.0.2.5", "h5", "192.0.2.205"),
+                                      upd(5, "h5", "192.0.2.205", "h5b", "192.0.2.206")};
+    r = s.apply(up);
+    ASSERT_TRUE(r) << r.error_value().message;
+    EXPECT_EQ(s.stats().unchanged, 1u);
+    EXPECT_LE(s.stats().messages - before, 3u);
+    EXPECT_TRUE(server_->dig("h1.example.test", "A").empty());
+    EXPECT_EQ(server_->dig("renamed1.example.test", "A"), Strings{"192.0.2.1"});
+    EXPECT_EQ(server_->dig("1.2.0.192.in-addr.arpa", "PTR"), Strings{"renamed1.example.test."});
+    EXPECT_EQ(server_->dig("h2.example.test", "A"), Strings{"192.0.2.202"});
+    EXPECT_TRUE(server_->dig("2.2.0.192.in-addr.arpa", "PTR").empty());
+    EXPECT_EQ(server_->dig("202.2.0.192.in-addr.arpa", "PTR"), Strings{"h2.example.test."});
+    EXPECT_TRUE(server_->dig("h3.example.test", "A").empty());
+    EXPECT_EQ(server_->dig("h3.example.test", "AAAA"), Strings{"2001:db8::3"});
+    EXPECT_EQ(server_->dig("h4.example.test", "A"), Strings{"192.0.2.4"});
+    EXPECT_TRUE(server_->dig("h5.example.test", "A").empty());
+    EXPECT_EQ(server_->dig("h5b.example.test", "A"), Strings{"192.0.2.206"});
+    EXPECT_TRUE(server_->dig("205.2.0.192.in-addr.arpa", "PTR").empty());
+
+    // Replaying both batches after a "crash" converges to the same zone.
+    ASSERT_TRUE(s.apply(ev));
+    ASSERT_TRUE(s.apply(up));
+    EXPECT_TRUE(server_->dig("h1.example.test", "A").empty());
+    EXPECT_EQ(server_->dig("h2.example.test", "A"), Strings{"192.0.2.202"});
+    EXPECT_EQ(server_->dig("h5b.example.test", "A"), Strings{"192.0.2.206"});
+
+    // Deletes remove the specific records.
+    ASSERT_TRUE(s.apply(std::vector<rowcast::event>{del(2, "h2", "192.0.2.202"), del(300, "six", "2001:db8::6")}));
+    EXPECT_TRUE(server_->dig("h2.example.test", "A").empty());
+    EXPECT_TRUE(server_->dig("202.2.0.192.in-addr.arpa", "PTR").empty());
+    EXPECT_TRUE(server_->dig("six.example.test", "AAAA").empty());
+    EXPECT_EQ(server_->dig("h7.example.test", "A"), Strings{"192.0.2.7"});
+}
+
+TEST_F(SinkTest, CnameConflictRejectsOnlyThatEvent) {
+    using namespace sinktest;
+    auto s = make_sink();
+    std::vector<rowcast::event> ev = {ins(1, "c1", "192.0.2.101"), ins(2, "alias", "192.0.2.102"),
+                                      ins(3, "c3", "192.0.2.103")};
+    auto r = s.apply(ev);
+    ASSERT_TRUE(r) << r.error_value().message;
+    ASSERT_EQ(rejected_.size(), 1u);
+    EXPECT_TRUE(is(rejected_[0].err, errc::cname_conflict)) << rejected_[0].err.message;
+    EXPECT_EQ(s.stats().fallbacks, 1u);
+    EXPECT_EQ(server_->dig("c1.example.test", "A"), Strings{"192.0.2.101"});
+    EXPECT_EQ(server_->dig("c3.example.test", "A"), Strings{"192.0.2.103"});
+    EXPECT_TRUE(server_->dig("102.2.0.192.in-addr.arpa", "PTR").empty());
+}
+
+TEST_F(SinkTest, ServerRefusalIsAnErrorToRetryNotARejection) {
+    using namespace sinktest;
+    auto good = (*load_key_file(server_->key_file()))[0];
+    auto wrong = good;
+    wrong.secret[3] = static_cast<char>(wrong.secret[3] ^ 0x20);
+    auto bad_sink = make_sink(wrong);
+    std::vector<rowcast::event> ev = {ins(1, "held1", "192.0.2.151"), ins(2, "held2", "192.0.2.152")};
+    auto r = bad_sink.apply(ev);
+    ASSERT_FALSE(r);
+    EXPECT_TRUE(is(r.error_value(), errc::notauth_badsig)) << r.error_value().message;
+    EXPECT_TRUE(is_transient(r.error_value()));
+    EXPECT_TRUE(rejected_.empty());
+    EXPECT_TRUE(server_->dig("held1.example.test", "A").empty());
+    auto good_sink = make_sink(good);
+    ASSERT_TRUE(good_sink.apply(ev));
+    EXPECT_EQ(server_->dig("held2.example.test", "A"), Strings{"192.0.2.152"});
+    EXPECT_EQ(server_->dig("151.2.0.192.in-addr.arpa", "PTR"), Strings{"held1.example.test."});
+}
+
+TEST_F(SinkTest, OtherTablesAndNullsSendNothing) {
+    using namespace sinktest;
+    auto s = make_sink();
+    auto other = ins(1, "o1", "192.0.2.171");
+    other.table = "other";
+    rowcast::event nul = ins(2, "n1", "x");
+    nul.after = image(2, std::nullopt, "192.0.2.172");
+    rowcast::event begin;
+    begin.kind = event_kind::begin;
+    ASSERT_TRUE(s.apply(std::vector<rowcast::event>{other, nul, begin}));
+    EXPECT_EQ(s.stats().messages, 0u);
+    EXPECT_EQ(s.stats().ignored, 2u);
+    EXPECT_TRUE(rejected_.empty());
+}

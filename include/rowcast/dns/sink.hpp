@@ -1,0 +1,422 @@
+// rowcast/dns/sink.hpp: row events to DNS zone changes (A/AAAA + PTR).
+//
+// A `sink` maps rows of configured tables (a host-name column and an address
+// column, optionally a MAC column that is only logged) to records:
+//   insert(h, ip)          forward zone: prereq "no CNAME at h", add h A|AAAA ip
+//                          reverse zone: add rev(ip) PTR h
+//   update(h1,ip1->h2,ip2) only when host or address changed (normalised: case,
+//                          trailing dot, address text form); a MAC-only change
+//                          sends nothing. Forward: delete h1 A ip1 + add h2 A ip2
+//                          in one message (atomic); reverse in its own message,
+//                          after the forward one
+//   delete(h, ip)          delete the specific records (not whole RRsets)
+// Every change is idempotent (adding an existing record or deleting an absent
+// one is a no-op at the server), so replaying events after a crash converges.
+//
+// Batching: apply(span) puts the records of all events of one zone into as few
+// UPDATE messages as `max_records_per_message` allows, in event order (updates
+// inside a message are applied in order, so per-name order holds). If a
+// batched forward message fails its CNAME prerequisite (YXRRSET), the events
+// are sent one by one and the failing one is resolved by looking at the zone:
+// a CNAME at the name is a `cname_conflict` (the event is rejected, its PTR
+// not sent); no CNAME any more: sent again.
+//
+// Validation before sending: host names are letters, digits and hyphens,
+// labels 1-63 octets without leading/trailing hyphen, <= 253 characters, made
+// absolute with the first forward zone when not already inside one, and must
+// fall inside a forward zone; addresses must parse as IPv4 or IPv6. A bad row
+// is rejected with invalid_name / invalid_address, sent nowhere, and reported
+// through `on_rejected` (rowcast-dns quarantines it with the reason); the rest
+// of the batch goes on. A NULL host or address means "no record".
+//
+// Server-side failures (REFUSED, NOTAUTH/BADKEY/BADSIG/BADTIME, NOTZONE,
+// SERVFAIL, timeout, unverifiable replies) are returned as the error of
+// apply(): the caller (the spool reader) keeps the events and retries them.
+//
+// Thread-safety: one thread at a time per sink.
+#pragma once
+
+#include <rowcast/dns/client.hpp>
+#include <rowcast/dns/errc.hpp>
+#include <rowcast/dns/message.hpp>
+#include <rowcast/event.hpp>
+#include <rowcast/version.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+ROWCAST_NAMESPACE_BEGIN
+namespace dns {
+
+/// Which table feeds the zone and which columns hold what.
+struct table_mapping {
+    std::string schema;                  ///< empty: any schema
+    std::string table;
+    std::string host_column = "hostname";
+    std::string address_column = "ip";
+    std::string mac_column;              ///< optional; only logged
+};
+
+struct sink_options {
+    std::vector<table_mapping> tables;
+    std::vector<std::string> forward_zones;  ///< the first completes relative host names
+    std::vector<std::string> reverse_zones;  ///< under in-addr.arpa / ip6.arpa; PTRs outside them are not sent
+    std::uint32_t ttl = 300;                 ///< seconds, for A, AAAA and PTR
+    std::size_t max_records_per_message = 400;
+    bool guard_cname = true;                 ///< prereq "no CNAME at h" on every add
+    /// A rejected event (bad host/address, CNAME conflict) with the reason.
+    std::function<void(const event&, const rowcast::error&)> on_rejected;
+    /// Log lines (level 0 debug .. 3 error); default: none.
+    std::function<void(int, std::string_view)> log;
+};
+
+struct sink_stats {
+    std::uint64_t events = 0;     ///< row events of mapped tables seen
+    std::uint64_t ignored = 0;    ///< other tables, non-row events
+    std::uint64_t unchanged = 0;  ///< updates without a host/address change
+    std::uint64_t rejected = 0;
+    std::uint64_t messages = 0;   ///< UPDATE messages that succeeded
+    std::uint64_t records = 0;    ///< update records in them
+    std::uint64_t ptr_skipped = 0;  ///< addresses outside every reverse zone
+    std::uint64_t fallbacks = 0;  ///< batched messages resent event by event
+};
+
+/// One host/address pair, validated and normalised.
+struct binding {
+    std::string host;          ///< absolute, lower case, no trailing dot
+    std::string address;       ///< normalised text
+    bool v6 = false;
+    std::string rdata;         ///< 4 or 16 bytes
+    std::string forward_zone;
+    std::string reverse_name;  ///< x.x.x.x.in-addr.arpa / nibbles.ip6.arpa
+    std::string reverse_zone;  ///< empty: no reverse zone holds it
+    std::uint16_t type() const noexcept { return v6 ? rr_type::aaaa : rr_type::a; }
+    friend bool operator==(const binding& a, const binding& b) { return a.host == b.host && a.address == b.address; }
+};
+
+/// Checks a host name's syntax (letters, digits, hyphen; label rules; <= 253).
+inline result<void> check_host_name(std::string_view h) {
+    auto bad = [&](std::string_view why) {
+        return make_error(errc::invalid_name, "host '" + std::string(h) + "'", why);
+    };
+    std::string_view n = h;
+    if (!n.empty() && n.back() == '.') n.remove_suffix(1);
+    if (n.empty()) return bad("empty host name");
+    if (n.size() > 253) return bad("longer than 253 characters");
+    std::size_t start = 0;
+    while (start <= n.size()) {
+        std::size_t dot = n.find('.', start);
+        if (dot == std::string_view::npos) dot = n.size();
+        const std::string_view l = n.substr(start, dot - start);
+        if (l.empty()) return bad("empty label");
+        if (l.size() > 63) return bad("label longer than 63 characters");
+        if (l.front() == '-' || l.back() == '-') return bad("label starts or ends with a hyphen");
+        for (char c : l)
+            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-'))
+                return bad(std::string("character '") + (static_cast<unsigned char>(c) < 0x20 ? '?' : c) +
+                           "' not allowed (letters, digits, hyphen)");
+        start = dot + 1;
+    }
+    return {};
+}
+
+/// The reverse name of an address given as 4 or 16 bytes.
+inline std::string reverse_name(std::string_view raw) {
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out;
+    if (raw.size() == 4) {
+        for (int i = 3; i >= 0; --i) out += std::to_string(static_cast<unsigned char>(raw[static_cast<std::size_t>(i)])) + ".";
+        return out + "in-addr.arpa";
+    }
+    for (int i = 15; i >= 0; --i) {
+        const auto b = static_cast<unsigned char>(raw[static_cast<std::size_t>(i)]);
+        out += hex[b & 0xf];
+        out += '.';
+        out += hex[b >> 4];
+        out += '.';
+    }
+    return out + "ip6.arpa";
+}
+
+class sink {
+public:
+    /// Checks the configuration. Errors: bad_config.
+    static result<sink> create(sink_options opt, client_options copt) {
+        auto bad = [](std::string_view what) { return make_error(errc::bad_config, "dns sink", what); };
+        if (opt.tables.empty()) return bad("no table mapping");
+        for (const auto& t : opt.tables)
+            if (t.table.empty() || t.host_column.empty() || t.address_column.empty())
+                return bad("a table mapping needs table, host column and address column");
+        if (opt.forward_zones.empty()) return bad("no forward zone");
+        for (auto& z : opt.forward_zones) {
+            if (auto r = check_host_name(z); !r) return bad("forward zone '" + z + "' is not a domain name");
+            z = canonical_name(z);
+        }
+        for (auto& z : opt.reverse_zones) {
+            z = canonical_name(z);
+            if (auto r = rdata::name(z); !r || !(name_in_zone(z, "in-addr.arpa") || name_in_zone(z, "ip6.arpa")))
+                return bad("reverse zone '" + z + "' is not under in-addr.arpa or ip6.arpa");
+        }
+        if (opt.max_records_per_message < 2) opt.max_records_per_message = 2;
+        return sink(std::move(opt), std::move(copt));
+    }
+
+    const sink_stats& stats() const noexcept { return stats_; }
+    client& dns_client() noexcept { return client_; }
+    const sink_options& options() const noexcept { return opt_; }
+
+    /// Validates and normalises a host/address pair.
+    result<binding> make_binding(std::string_view host, std::string_view address) const {
+        binding b;
+        if (auto r = check_host_name(host); !r) return r.error_value();
+        std::string h = canonical_name(host);
+        const bool absolute = !host.empty() && host.back() == '.';
+        const std::string* zone = nullptr;
+        for (const auto& z : opt_.forward_zones)
+            if (name_in_zone(h, z) && (!zone || z.size() > zone->size())) zone = &z;
+        if (!zone && !absolute) {
+            h += "." + opt_.forward_zones.front();
+            zone = &opt_.forward_zones.front();
+            if (h.size() > 253) return make_error(errc::invalid_name, "host '" + std::string(host) + "'", "longer than 253 characters with the zone");
+        }
+        if (!zone) return make_error(errc::invalid_name, "host '" + std::string(host) + "'", "outside every forward zone");
+        b.host = std::move(h);
+        b.forward_zone = *zone;
+        if (address.find(':') != std::string_view::npos) {
+            auto rd = rdata::aaaa(address);
+            if (!rd) return rd.error_value();
+            b.rdata = std::move(*rd);
+            b.v6 = true;
+        } else {
+            auto rd = rdata::a(address);
+            if (!rd) return rd.error_value();
+            b.rdata = std::move(*rd);
+        }
+        char buf[INET6_ADDRSTRLEN] = {};
+        ::inet_ntop(b.v6 ? AF_INET6 : AF_INET, b.rdata.data(), buf, sizeof buf);
+        b.address = buf;
+        b.reverse_name = reverse_name(b.rdata);
+        for (const auto& z : opt_.reverse_zones)
+            if (name_in_zone(b.reverse_name, z) && z.size() > b.reverse_zone.size()) b.reverse_zone = z;
+        return b;
+    }
+
+    /// Applies one event.
+    result<void> apply(const event& e) { return apply(std::span<const event>(&e, 1)); }
+
+    /// Applies events in order (see the header comment for batching and errors).
+    result<void> apply(std::span<const event> events) {
+        struct change {
+            std::size_t index;
+            std::optional<binding> before, after;
+        };
+        std::vector<change> changes;
+        for (std::size_t i = 0; i < events.size(); ++i) {
+            const event& e = events[i];
+            const table_mapping* m = mapping_for(e);
+            if (!m) {
+                ++stats_.ignored;
+                continue;
+            }
+            ++stats_.events;
+            auto cols = columns_of(e, *m);
+            if (!cols) {
+                reject(e, cols.error_value());
+                continue;
+            }
+            change c{i, {}, {}};
+            if (e.kind != event_kind::insert) {
+                auto b = bind_image(e.before, *cols);
+                if (b && *b) c.before = std::move(**b);
+                else if (!b) log(0, "old image ignored: " + b.error_value().message);
+            }
+            if (e.kind != event_kind::delete_) {
+                auto b = bind_image(e.after, *cols);
+                if (!b) {
+                    reject(e, b.error_value());
+                    continue;
+                }
+                if (*b) c.after = std::move(**b);
+            }
+            if (c.before && c.after && *c.before == *c.after) {
+                ++stats_.unchanged;
+                continue;
+            }
+            if (!c.before && !c.after) continue;
+            changes.push_back(std::move(c));
+        }
+        // Forward zones: one op list per zone, in event order.
+        std::set<std::size_t> failed;  // indexes of events rejected during sending
+        std::map<std::string, std::vector<std::size_t>> by_zone;  // zone -> change positions
+        for (std::size_t k = 0; k < changes.size(); ++k) {
+            std::set<std::string> zones;
+            if (changes[k].before) zones.insert(changes[k].before->forward_zone);
+            if (changes[k].after) zones.insert(changes[k].after->forward_zone);
+            for (const auto& z : zones) by_zone[z].push_back(k);
+        }
+        for (const auto& [zone, list] : by_zone) {
+            auto add_ops = [&](update_message& u, const change& c) {
+                if (c.before && c.before->forward_zone == zone) u.remove(c.before->host, c.before->type(), c.before->rdata);
+                if (c.after && c.after->forward_zone == zone) {
+                    if (opt_.guard_cname) u.require_no_rrset(c.after->host, rr_type::cname);
+                    u.add(c.after->host, c.after->type(), opt_.ttl, c.after->rdata);
+                }
+            };
+            for (std::size_t from = 0; from < list.size();) {
+                update_message u(zone);
+                std::size_t to = from;
+                while (to < list.size() && (to == from || u.updates().size() + 2 <= opt_.max_records_per_message))
+                    add_ops(u, changes[list[to++]]);
+                dedupe_prerequisites(u);
+                auto r = send(u);
+                if (!r && is(r.error_value(), errc::yxrrset)) {
+                    ++stats_.fallbacks;
+                    for (std::size_t k = from; k < to; ++k) {
+                        const change& c = changes[list[k]];
+                        update_message one(zone);
+                        add_ops(one, c);
+                        auto r1 = send(one);
+                        if (r1) continue;
+                        if (!is(r1.error_value(), errc::yxrrset) || !c.after) return r1.error_value();
+                        // Prerequisite failed: look at the zone.
+                        auto cname = client_.lookup(c.after->host, rr_type::cname);
+                        if (!cname) return cname.error_value();
+                        if (!cname->empty()) {
+                            failed.insert(c.index);
+                            reject(events[c.index],
+                                   make_error(errc::cname_conflict, "host '" + c.after->host + "'",
+                                              "a CNAME (to " + cname->front() + ") exists at the name; no address added"));
+                            continue;
+                        }
+                        auto r2 = send(one);  // the CNAME went away meanwhile
+                        if (!r2) return r2.error_value();
+                    }
+                } else if (!r) {
+                    return r.error_value();
+                }
+                from = to;
+            }
+        }
+        // Reverse zones, after the forward ones.
+        std::map<std::string, std::vector<std::pair<bool, const binding*>>> rev;  // zone -> (add?, binding)
+        for (const auto& c : changes) {
+            if (failed.count(c.index)) continue;
+            if (c.before) {
+                if (c.before->reverse_zone.empty()) ++stats_.ptr_skipped;
+                else rev[c.before->reverse_zone].push_back({false, &*c.before});
+            }
+            if (c.after) {
+                if (c.after->reverse_zone.empty()) ++stats_.ptr_skipped;
+                else rev[c.after->reverse_zone].push_back({true, &*c.after});
+            }
+        }
+        for (const auto& [zone, ops] : rev) {
+            for (std::size_t from = 0; from < ops.size();) {
+                update_message u(zone);
+                std::size_t to = from;
+                for (; to < ops.size() && u.updates().size() < opt_.max_records_per_message; ++to) {
+                    const binding& b = *ops[to].second;
+                    auto target = rdata::name(b.host);
+                    if (!target) return target.error_value();
+                    if (ops[to].first) u.add(b.reverse_name, rr_type::ptr, opt_.ttl, std::move(*target));
+                    else u.remove(b.reverse_name, rr_type::ptr, std::move(*target));
+                }
+                if (auto r = send(u); !r) return r.error_value();
+                from = to;
+            }
+        }
+        return {};
+    }
+
+private:
+    sink(sink_options opt, client_options copt) : opt_(std::move(opt)), client_(std::move(copt)) {}
+
+    void log(int level, const std::string& m) const {
+        if (opt_.log) opt_.log(level, m);
+    }
+
+    void reject(const event& e, const rowcast::error& err) {
+        ++stats_.rejected;
+        log(2, "rejected " + std::string(to_string(e.kind)) + " on " + e.schema + "." + e.table + ": " + err.message);
+        if (opt_.on_rejected) opt_.on_rejected(e, err);
+    }
+
+    result<parsed_message> send(const update_message& u) {
+        auto r = client_.send_update(u);
+        if (r) {
+            ++stats_.messages;
+            stats_.records += u.updates().size();
+        }
+        return r;
+    }
+
+    static void dedupe_prerequisites(update_message& u) {
+        // Same prerequisite twice is harmless but wasteful; rebuild without repeats.
+        std::set<std::pair<std::string, std::uint16_t>> seen;
+        update_message out(u.zone());
+        for (const auto& p : u.prerequisites())
+            if (seen.insert({canonical_name(p.name), p.type}).second) out.require_no_rrset(p.name, p.type);
+        for (const auto& r : u.updates()) {
+            if (r.klass == rr_class::none) out.remove(r.name, r.type, r.rdata);
+            else out.add(r.name, r.type, r.ttl, r.rdata);
+        }
+        u = std::move(out);
+    }
+
+    const table_mapping* mapping_for(const event& e) const {
+        if (!is_row_event(e.kind)) return nullptr;
+        for (const auto& m : opt_.tables)
+            if (m.table == e.table && (m.schema.empty() || m.schema == e.schema)) return &m;
+        return nullptr;
+    }
+
+    struct col_idx {
+        std::size_t host, address;
+    };
+    result<col_idx> columns_of(const event& e, const table_mapping& m) const {
+        if (!e.columns) return make_error(errc::bad_event, e.schema + "." + e.table, "event without a column list");
+        auto h = e.columns->find(m.host_column);
+        auto a = e.columns->find(m.address_column);
+        if (!h) return make_error(errc::bad_event, e.schema + "." + e.table, "no column '" + m.host_column + "'");
+        if (!a) return make_error(errc::bad_event, e.schema + "." + e.table, "no column '" + m.address_column + "'");
+        return col_idx{*h, *a};
+    }
+
+    static std::optional<std::string> text_of(const value& v) {
+        if (auto* t = std::get_if<text>(&v)) return t->utf8;
+        if (auto* b = std::get_if<bytes>(&v)) return b->data;
+        return std::nullopt;
+    }
+
+    // nullopt inside: no record (NULL host or address).
+    result<std::optional<binding>> bind_image(const std::vector<value>& img, const col_idx& c) const {
+        if (c.host >= img.size() || c.address >= img.size())
+            return make_error(errc::bad_event, "image", "fewer values than columns");
+        const value& hv = img[c.host];
+        const value& av = img[c.address];
+        if (hv.is_null() || av.is_null() || std::holds_alternative<absent>(hv) || std::holds_alternative<absent>(av))
+            return std::optional<binding>{};
+        auto h = text_of(hv);
+        auto a = text_of(av);
+        if (!h) return make_error(errc::bad_event, "host column", "not a string value");
+        if (!a) return make_error(errc::bad_event, "address column", "not a string value");
+        auto b = make_binding(*h, *a);
+        if (!b) return b.error_value();
+        return std::optional<binding>(std::move(*b));
+    }
+
+    sink_options opt_;
+    client client_;
+    sink_stats stats_;
+};
+
+}  // namespace dns
+ROWCAST_NAMESPACE_END
