@@ -23,4 +23,5 @@ write_basic_package_version_file(
   COMPATIBILITY SameMajorVersion
   ARCH_INDEPENDENT)
 install(FILES "${PROJECT_BINARY_DIR}/rowcast-config.cmake" "${PROJECT_BINARY_DIR}/rowcast-config-version.cmake"
+              "${PROJECT_SOURCE_DIR}/cmake/rowcast-find-zstd.cmake"
         DESTINATION "${ROWCAST_CMAKE_DIR}")

@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 case "$seconds" in ''|*[!0-9]*) echo "usage: scripts/fuzz.sh [seconds per fuzzer]" >&2; exit 2;; esac
 
-rowcast_need_packages build-essential cmake clang-14 libclang-rt-14-dev nlohmann-json3-dev libyaml-cpp-dev libssl-dev
+rowcast_need_packages build-essential cmake clang-14 libclang-rt-14-dev nlohmann-json3-dev libyaml-cpp-dev libzstd-dev zlib1g-dev libssl-dev
 
 build=${BUILD_DIR:-build-fuzz}
 cmake -S . -B "$build" -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -31,6 +31,12 @@ fi
 
 rm -rf "$build/seeds"
 "$build/tests/fuzz/rowcast-make-seeds" "$build/seeds"
+# fuzz_binlog's seeds: the small binlog fixtures (whole files), when the shared tree is there.
+mkdir -p "$build/seeds/binlog"
+for f in ../shared/fixtures/binlog/mariadb/0[234]_*.binlog ../shared/fixtures/binlog/mysql/*/log.bin \
+         ../shared/fixtures/binlog/mysql/*/binlog.0*; do
+    if [ -f "$f" ]; then cp "$f" "$build/seeds/binlog/$(echo "$f" | tr / _)"; fi
+done
 
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 failed=()

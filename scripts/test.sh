@@ -13,9 +13,11 @@ cd "$(dirname "$0")/.."
 # libmariadb-dev, libmariadbd-dev: the tests against private mariadbd servers
 # (tests/mariadb.cmake) and the UDF example's server headers; libssl-dev: the dns
 # component (HMAC); bind9, bind9-dnsutils: its tests against private named servers.
+# libzstd-dev, zlib1g-dev: the binlog component; mariadb-test-data: its MySQL 8.0 test file.
 rowcast_need_packages build-essential cmake git \
     libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev libyaml-cpp-dev \
-    mariadb-server libmariadb-dev libmariadbd-dev libssl-dev bind9 bind9-dnsutils
+    mariadb-server libmariadb-dev libmariadbd-dev libssl-dev bind9 bind9-dnsutils \
+    libzstd-dev zlib1g-dev mariadb-test-data
 
 build=${BUILD_DIR:-build}
 jobs=${JOBS:-2}

@@ -1,0 +1,241 @@
+// rowcast/binlog/reader.hpp: frames the events of one binlog file (v4 format,
+// MySQL 5.6+/8.x and MariaDB 10.x).
+//
+// `file_reader::open(path)` checks the magic ("\xfe" "bin"); `next(ev)` reads
+// one event at a time into an internal buffer (memory: one event plus a 256 KiB
+// read-ahead buffer, whatever the file size), learns the checksum algorithm
+// from FORMAT_DESCRIPTION and verifies each event's CRC32 when the server wrote
+// one. `ev.body` excludes the 19-byte common header and the CRC32 trailer.
+//
+// Errors (result<bool> holds an error; the reader is then unusable):
+//   [rowcast.binlog.bad_magic]      <file>: not a binlog file
+//   [rowcast.binlog.truncated]      <file> at offset N: file ends inside an event
+//   [rowcast.binlog.invalid_value]  <file> at offset N: CRC32 mismatch / impossible event length /
+//                                   end position disagrees with the event size
+//   [rowcast.binlog.io_error]       <file>: an OS call failed
+// next() returns false at the clean end of the file.
+//
+// Thread-safety: a reader is used by one thread at a time.
+#pragma once
+
+#include <rowcast/binlog/types.hpp>
+#include <rowcast/detail/binlog_wire.hpp>
+#include <rowcast/detail/fd.hpp>
+#include <rowcast/error.hpp>
+#include <rowcast/version.hpp>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+ROWCAST_NAMESPACE_BEGIN
+namespace binlog {
+
+inline constexpr std::size_t header_size = 19;
+
+struct reader_options {
+    bool verify_checksum = true;                  ///< check CRC32 trailers when present
+    std::uint32_t max_event_size = 1u << 30;      ///< larger events are an error (bytes; server max is 1 GiB)
+    bool check_end_positions = true;              ///< the header's end position must equal offset + size
+};
+
+/// Checksum algorithm of the events that follow a FORMAT_DESCRIPTION.
+enum class checksum_alg : std::uint8_t { off = 0, crc32 = 1, undefined = 255 };
+
+/// Parses a 19-byte common header from `p` into `ev` (body left empty).
+inline void parse_header(const unsigned char* p, raw_event& ev) noexcept {
+    detail::binlog::cursor c(p, header_size);
+    std::uint64_t v;
+    c.le(4, v); ev.timestamp = static_cast<std::uint32_t>(v);
+    c.le(1, v); ev.type = static_cast<std::uint8_t>(v);
+    c.le(4, v); ev.server_id = static_cast<std::uint32_t>(v);
+    c.le(4, v); ev.size = static_cast<std::uint32_t>(v);
+    c.le(4, v); ev.next_position = static_cast<std::uint32_t>(v);
+    c.le(2, v); ev.flags = static_cast<std::uint16_t>(v);
+}
+
+/// Whether a FORMAT_DESCRIPTION body (after the common header, CRC included)
+/// carries the checksum-algorithm byte: servers from MySQL 5.6.1 / MariaDB 5.3 on.
+inline bool fde_has_checksum_alg(std::string_view body) noexcept {
+    if (body.size() < 2 + 50) return false;
+    std::string_view ver = body.substr(2, 50);
+    ver = ver.substr(0, ver.find('\0'));
+    unsigned parts[3] = {0, 0, 0};
+    std::size_t i = 0;
+    for (int k = 0; k < 3; ++k) {
+        while (i < ver.size() && ver[i] >= '0' && ver[i] <= '9' && parts[k] < 100000) parts[k] = parts[k] * 10 + static_cast<unsigned>(ver[i++] - '0');
+        if (i < ver.size() && ver[i] == '.') ++i;
+        else break;
+    }
+    const unsigned v = parts[0] * 10000 + parts[1] * 100 + parts[2];
+    if (ver.find("MariaDB") != std::string_view::npos) return v >= 50300;
+    return v >= 50601;
+}
+
+class file_reader {
+public:
+    /// Opens `path` and checks the magic.
+    static result<file_reader> open(std::string path, reader_options opt = {}) {
+        file_reader r;
+        r.file_ = std::move(path);
+        r.opt_ = opt;
+        r.fd_.reset(::open(r.file_.c_str(), O_RDONLY | O_CLOEXEC));
+        if (!r.fd_) return detail::os_error(errno, "binlog", r.file_, "cannot open the binlog file");
+        unsigned char magic[4];
+        std::size_t got = 0;
+        auto rc = r.fill(magic, 4, got);
+        if (!rc) return rc.error_value();
+        if (got != 4 || std::memcmp(magic, "\xfe" "bin", 4) != 0)
+            return error::make(errc::bad_magic, "binlog", r.file_, "not a binlog file (no \\xfebin magic)");
+        r.offset_ = 4;
+        return r;
+    }
+
+    /// Reads the next event. Returns false at the clean end of the file.
+    result<bool> next(raw_event& ev) {
+        if (failed_) return error::make(errc::invalid_value, "binlog", file_, "reader used after an error");
+        unsigned char hdr[header_size];
+        std::size_t got = 0;
+        auto rc = fill(hdr, header_size, got);
+        if (!rc) return fail(rc.error_value());
+        if (got == 0) return false;
+        if (got < header_size)
+            return fail(make(errc::truncated, "file ends inside an event header (" + std::to_string(got) + " of 19 bytes)"));
+        parse_header(hdr, ev);
+        ev.offset = offset_;
+        const std::uint32_t min = header_size + (alg_ == checksum_alg::crc32 ? 4 : 0);
+        if (ev.size < min || ev.size > opt_.max_event_size)
+            return fail(make(errc::invalid_value, "impossible event length " + std::to_string(ev.size)));
+        if (opt_.check_end_positions && ev.next_position != 0 &&
+            ev.next_position != static_cast<std::uint32_t>(offset_ + ev.size))
+            return fail(make(errc::invalid_value, "event end position " + std::to_string(ev.next_position) +
+                                                      " disagrees with its length " + std::to_string(ev.size)));
+        buf_.resize(ev.size);
+        std::memcpy(buf_.data(), hdr, header_size);
+        rc = fill(reinterpret_cast<unsigned char*>(buf_.data()) + header_size, ev.size - header_size, got);
+        if (!rc) return fail(rc.error_value());
+        if (got < ev.size - header_size)
+            return fail(make(errc::truncated, "file ends inside a " + std::string(to_string(static_cast<event_type>(ev.type))) +
+                                                  " event (" + std::to_string(header_size + got) + " of " +
+                                                  std::to_string(ev.size) + " bytes)"));
+        std::size_t body_end = ev.size;
+        bool has_crc = alg_ == checksum_alg::crc32;
+        if (ev.type == static_cast<std::uint8_t>(event_type::format_description)) {
+            std::string_view body(buf_.data() + header_size, ev.size - header_size);
+            if (fde_has_checksum_alg(body)) {
+                if (body.size() < 57 + 5) return fail(make(errc::invalid_value, "FORMAT_DESCRIPTION too short"));
+                const auto a = static_cast<std::uint8_t>(body[body.size() - 5]);
+                if (a != 0 && a != 1 && a != 255)
+                    return fail(make(errc::unsupported, "unknown checksum algorithm " + std::to_string(a)));
+                alg_ = a == 1 ? checksum_alg::crc32 : checksum_alg::off;
+                has_crc = alg_ == checksum_alg::crc32;
+                body_end = ev.size - 4;  // the FDE always reserves the checksum bytes
+            } else {
+                alg_ = checksum_alg::off;
+                has_crc = false;
+            }
+        }
+        if (has_crc) {
+            if (ev.size < header_size + 4) return fail(make(errc::invalid_value, "event too short for its CRC32"));
+            const auto* p = reinterpret_cast<const unsigned char*>(buf_.data());
+            const std::uint32_t stored = detail::binlog::load_le32(p + ev.size - 4);
+            if (opt_.verify_checksum) {
+                // The server computes a FORMAT_DESCRIPTION's CRC with LOG_EVENT_BINLOG_IN_USE_F
+                // (0x1) clear and sets that flag in the file while the binlog is open.
+                const bool fde = ev.type == static_cast<std::uint8_t>(event_type::format_description);
+                if (fde && (buf_[17] & 1)) buf_[17] = static_cast<char>(buf_[17] & ~1);
+                const std::uint32_t calc = detail::binlog::crc32(p, ev.size - 4);
+                if (fde) buf_[17] = static_cast<char>(hdr[17]);
+                if (calc != stored) {
+                    ++crc_errors_;
+                    return fail(make(errc::invalid_value, "CRC32 mismatch (stored " + hex(stored) + ", computed " +
+                                                              hex(calc) + ")"));
+                }
+            }
+            body_end = ev.size - 4;
+        }
+        ev.body = std::string_view(buf_.data() + header_size, body_end - header_size);
+        offset_ += ev.size;
+        ++events_;
+        return true;
+    }
+
+    const std::string& file() const noexcept { return file_; }
+    /// Offset of the next event to read.
+    std::uint64_t offset() const noexcept { return offset_; }
+    checksum_alg checksum() const noexcept { return alg_; }
+    std::uint64_t events_read() const noexcept { return events_; }
+
+private:
+    file_reader() = default;
+
+    static std::string hex(std::uint32_t v) {
+        static constexpr char d[] = "0123456789abcdef";
+        std::string s = "0x";
+        for (int i = 7; i >= 0; --i) s += d[(v >> (4 * i)) & 15];
+        return s;
+    }
+    error make(errc e, std::string_view what) const {
+        return error::make(e, "binlog", file_ + " at offset " + std::to_string(offset_), what);
+    }
+    error fail(error e) {
+        failed_ = true;
+        return e;
+    }
+    // Copies up to n bytes from the file (through the read-ahead buffer); got < n only at EOF.
+    result<void> fill(unsigned char* dst, std::size_t n, std::size_t& got) {
+        got = 0;
+        while (got < n) {
+            if (ra_pos_ < ra_len_) {
+                const std::size_t k = std::min(n - got, ra_len_ - ra_pos_);
+                std::memcpy(dst + got, ra_.get() + ra_pos_, k);
+                ra_pos_ += k;
+                got += k;
+                continue;
+            }
+            if (n - got >= ra_size) {  // large remainder: read straight into the destination
+                const ssize_t r = ::read(fd_.get(), dst + got, n - got);
+                if (r < 0) {
+                    if (errno == EINTR) continue;
+                    return detail::os_error(errno, "binlog", file_, "read failed");
+                }
+                if (r == 0) return {};
+                got += static_cast<std::size_t>(r);
+                continue;
+            }
+            if (!ra_) ra_ = std::make_unique<unsigned char[]>(ra_size);
+            const ssize_t r = ::read(fd_.get(), ra_.get(), ra_size);
+            if (r < 0) {
+                if (errno == EINTR) continue;
+                return detail::os_error(errno, "binlog", file_, "read failed");
+            }
+            if (r == 0) return {};
+            ra_pos_ = 0;
+            ra_len_ = static_cast<std::size_t>(r);
+        }
+        return {};
+    }
+
+    static constexpr std::size_t ra_size = 256 * 1024;
+    std::string file_;
+    reader_options opt_;
+    detail::unique_fd fd_;
+    std::unique_ptr<unsigned char[]> ra_;
+    std::size_t ra_pos_ = 0, ra_len_ = 0;
+    std::string buf_;
+    std::uint64_t offset_ = 0;
+    std::uint64_t events_ = 0;
+    std::uint64_t crc_errors_ = 0;
+    checksum_alg alg_ = checksum_alg::undefined;
+    bool failed_ = false;
+};
+
+}  // namespace binlog
+ROWCAST_NAMESPACE_END

@@ -1,0 +1,772 @@
+// Internal: decoding of one column value from a row image of a binlog rows
+// event into a rowcast::value, per the column's wire type and metadata.
+// Also: collation id -> character set, charset -> UTF-8 conversion, packed
+// DECIMAL, temporal formats, and MySQL's binary JSON rendered as JSON text.
+// Every function returns an empty string on success or a description of the
+// problem; none has undefined behaviour on any input.
+#pragma once
+
+#include <rowcast/binlog/types.hpp>
+#include <rowcast/column.hpp>
+#include <rowcast/detail/binlog_wire.hpp>
+#include <rowcast/detail/text.hpp>
+#include <rowcast/value.hpp>
+#include <rowcast/version.hpp>
+
+#include <charconv>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+ROWCAST_NAMESPACE_BEGIN
+namespace detail::binlog {
+
+// MYSQL_TYPE_* codes.
+enum : std::uint8_t {
+    t_decimal = 0, t_tiny = 1, t_short = 2, t_long = 3, t_float = 4, t_double = 5, t_null = 6,
+    t_timestamp = 7, t_longlong = 8, t_int24 = 9, t_date = 10, t_time = 11, t_datetime = 12,
+    t_year = 13, t_newdate = 14, t_varchar = 15, t_bit = 16, t_timestamp2 = 17, t_datetime2 = 18,
+    t_time2 = 19, t_json = 245, t_newdecimal = 246, t_enum = 247, t_set = 248, t_tiny_blob = 249,
+    t_medium_blob = 250, t_long_blob = 251, t_blob = 252, t_var_string = 253, t_string = 254,
+    t_geometry = 255,
+};
+
+enum class charset_kind : std::uint8_t { unknown, utf8mb4, utf8mb3, latin1, ascii, binary };
+
+/// Character set of a collation id (MySQL 8 and MariaDB 10.x numbering).
+inline charset_kind charset_of(std::uint32_t id) noexcept {
+    switch (id) {
+        case 63: return charset_kind::binary;
+        case 5: case 8: case 15: case 31: case 47: case 48: case 49: case 94: return charset_kind::latin1;
+        case 11: case 65: return charset_kind::ascii;
+        case 33: case 76: case 83: case 223: return charset_kind::utf8mb3;
+        case 45: case 46: return charset_kind::utf8mb4;
+        default: break;
+    }
+    if (id >= 192 && id <= 215) return charset_kind::utf8mb3;
+    if (id >= 224 && id <= 247) return charset_kind::utf8mb4;
+    if (id >= 255 && id <= 323) return charset_kind::utf8mb4;  // MySQL 8 utf8mb4_0900_* and friends
+    if (id >= 576 && id <= 607) return charset_kind::utf8mb3;  // MariaDB utf8mb3 extra collations
+    if (id >= 608 && id <= 639) return charset_kind::utf8mb4;  // MariaDB utf8mb4 extra collations
+    if (id >= 2048 && id <= 2303) return charset_kind::utf8mb3;  // MariaDB 10.10+ uca1400 utf8mb3
+    if (id >= 2304 && id <= 2559) return charset_kind::utf8mb4;  // MariaDB 10.10+ uca1400 utf8mb4
+    return charset_kind::unknown;
+}
+
+constexpr std::string_view to_string(charset_kind k) noexcept {
+    constexpr std::string_view n[] = {"", "utf8mb4", "utf8mb3", "latin1", "ascii", "binary"};
+    return n[static_cast<int>(k)];
+}
+
+inline void append_utf8(std::string& out, std::uint32_t cp) {
+    if (cp < 0x80) out += static_cast<char>(cp);
+    else if (cp < 0x800) {
+        out += static_cast<char>(0xc0 | (cp >> 6));
+        out += static_cast<char>(0x80 | (cp & 0x3f));
+    } else if (cp < 0x10000) {
+        out += static_cast<char>(0xe0 | (cp >> 12));
+        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
+        out += static_cast<char>(0x80 | (cp & 0x3f));
+    } else {
+        out += static_cast<char>(0xf0 | (cp >> 18));
+        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
+        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
+        out += static_cast<char>(0x80 | (cp & 0x3f));
+    }
+}
+
+/// MySQL's latin1 is Windows-1252 with the five undefined bytes mapped to C1 controls.
+inline void latin1_to_utf8(std::string_view in, std::string& out) {
+    static constexpr std::uint16_t c1[32] = {
+        0x20AC, 0x0081, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160,
+        0x2039, 0x0152, 0x008D, 0x017D, 0x008F, 0x0090, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022,
+        0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x009D, 0x017E, 0x0178};
+    out.clear();
+    out.reserve(in.size() * 2);
+    for (char ch : in) {
+        const auto b = static_cast<unsigned char>(ch);
+        if (b < 0x80) out += ch;
+        else if (b < 0xa0) append_utf8(out, c1[b - 0x80]);
+        else append_utf8(out, b);
+    }
+}
+
+/// Converts text bytes in `cs` to UTF-8. utf8mb3/utf8mb4/ascii are kept byte for byte.
+inline std::string to_utf8(charset_kind cs, std::string_view in, std::string& out) {
+    switch (cs) {
+        case charset_kind::latin1: latin1_to_utf8(in, out); return {};
+        case charset_kind::utf8mb4:
+        case charset_kind::utf8mb3:
+        case charset_kind::ascii:
+        case charset_kind::binary: out.assign(in); return {};
+        case charset_kind::unknown: break;
+    }
+    return "unsupported character set";
+}
+
+// ---------------------------------------------------------------------------
+// DECIMAL (binary format of decimal2bin)
+
+inline constexpr int dig2bytes[10] = {0, 1, 1, 2, 2, 3, 3, 4, 4, 4};
+inline constexpr std::uint32_t pow10_u32[10] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000,
+                                                1000000000};
+
+inline std::size_t decimal_size(int precision, int scale) noexcept {
+    const int intg = precision - scale;
+    return static_cast<std::size_t>((intg / 9) * 4 + dig2bytes[intg % 9] + (scale / 9) * 4 + dig2bytes[scale % 9]);
+}
+
+/// Decodes a packed DECIMAL(precision, scale) to exact text.
+inline std::string decode_decimal(cursor& c, int precision, int scale, std::string& out) {
+    if (precision < 1 || precision > 65 || scale < 0 || scale > 38 || scale > precision)
+        return "bad DECIMAL precision/scale";
+    const std::size_t n = decimal_size(precision, scale);
+    if (!c.has(n)) return "DECIMAL value truncated";
+    unsigned char buf[40];
+    std::memcpy(buf, c.here(), n);
+    c.skip(n);
+    const bool negative = (buf[0] & 0x80) == 0;
+    buf[0] ^= 0x80;
+    const unsigned char mask = negative ? 0xff : 0x00;
+    for (std::size_t i = 0; i < n; ++i) buf[i] ^= mask;
+    cursor d(buf, n);
+    const int intg = precision - scale;
+    std::string ip;
+    auto group = [&](int digits, std::string& dst, bool pad) -> bool {
+        const int bytes = digits == 9 ? 4 : dig2bytes[digits];
+        if (bytes == 0) return true;
+        std::uint64_t v;
+        if (!d.be(static_cast<std::size_t>(bytes), v)) return false;
+        if (v >= pow10_u32[digits]) return false;
+        char tmp[9];
+        put_digits(tmp, static_cast<std::uint32_t>(v), digits);
+        if (pad) dst.append(tmp, static_cast<std::size_t>(digits));
+        else dst.append(tmp, static_cast<std::size_t>(digits));
+        return true;
+    };
+    if (!group(intg % 9, ip, true)) return "corrupt DECIMAL digits";
+    for (int i = 0; i < intg / 9; ++i)
+        if (!group(9, ip, true)) return "corrupt DECIMAL digits";
+    std::string fp;
+    for (int i = 0; i < scale / 9; ++i)
+        if (!group(9, fp, true)) return "corrupt DECIMAL digits";
+    if (!group(scale % 9, fp, true)) return "corrupt DECIMAL digits";
+    std::size_t z = 0;
+    while (z + 1 < ip.size() && ip[z] == '0') ++z;
+    ip.erase(0, z);
+    if (ip.empty()) ip = "0";
+    bool all_zero = ip == "0";
+    for (char ch : fp)
+        if (ch != '0') all_zero = false;
+    out.clear();
+    if (negative && !all_zero) out += '-';
+    out += ip;
+    if (scale > 0) {
+        out += '.';
+        out += fp;
+    }
+    return {};
+}
+
+// ---------------------------------------------------------------------------
+// Temporal
+
+/// Fractional part of TIME2/DATETIME2/TIMESTAMP2: (fsp+1)/2 big-endian bytes, in microseconds.
+inline bool read_frac(cursor& c, unsigned fsp, std::int64_t& us, std::uint64_t& raw, std::size_t& bytes) {
+    bytes = (fsp + 1) / 2;
+    raw = 0;
+    if (bytes == 0) {
+        us = 0;
+        return true;
+    }
+    if (!c.be(bytes, raw)) return false;
+    us = static_cast<std::int64_t>(raw) * (bytes == 1 ? 10000 : bytes == 2 ? 100 : 1);
+    return true;
+}
+
+inline std::string decode_datetime2(cursor& c, unsigned fsp, datetime& out) {
+    if (fsp > 6) return "bad DATETIME precision";
+    std::uint64_t packed;
+    if (!c.be(5, packed)) return "DATETIME value truncated";
+    std::int64_t us;
+    std::uint64_t raw;
+    std::size_t nb;
+    if (!read_frac(c, fsp, us, raw, nb)) return "DATETIME value truncated";
+    if (packed < 0x8000000000ULL) return "negative DATETIME";
+    const std::uint64_t v = packed - 0x8000000000ULL;
+    const std::uint64_t ymd = v >> 17, hms = v & 0x1ffff;
+    const std::uint64_t ym = ymd >> 5;
+    out.day.day = static_cast<std::uint8_t>(ymd & 31);
+    out.day.month = static_cast<std::uint8_t>(ym % 13);
+    const std::uint64_t y = ym / 13;
+    if (y > 9999 || us > 999999) return "DATETIME out of range";
+    out.day.year = static_cast<std::uint16_t>(y);
+    out.second = static_cast<std::uint8_t>(hms & 63);
+    out.minute = static_cast<std::uint8_t>((hms >> 6) & 63);
+    out.hour = static_cast<std::uint8_t>(hms >> 12);
+    out.microsecond = static_cast<std::uint32_t>(us);
+    if (out.hour > 23 || out.minute > 59 || out.second > 59) return "DATETIME out of range";
+    return {};
+}
+
+inline std::string decode_time2(cursor& c, unsigned fsp, std::int64_t& micros) {
+    if (fsp > 6) return "bad TIME precision";
+    std::int64_t packed;  // MySQL's "packed time": (intpart << 24) + microseconds
+    if (fsp >= 5) {
+        std::uint64_t v;
+        if (!c.be(6, v)) return "TIME value truncated";
+        packed = static_cast<std::int64_t>(v) - 0x800000000000LL;
+    } else {
+        std::uint64_t ip;
+        if (!c.be(3, ip)) return "TIME value truncated";
+        std::int64_t intpart = static_cast<std::int64_t>(ip) - 0x800000;
+        std::int64_t frac = 0;
+        if (fsp >= 1) {
+            std::uint64_t f;
+            const std::size_t nb = fsp <= 2 ? 1 : 2;
+            if (!c.be(nb, f)) return "TIME value truncated";
+            frac = static_cast<std::int64_t>(f);
+            if (intpart < 0 && frac != 0) {
+                ++intpart;
+                frac -= nb == 1 ? 0x100 : 0x10000;
+            }
+            frac *= nb == 1 ? 10000 : 100;
+        }
+        packed = intpart * (1LL << 24) + frac;
+    }
+    const bool neg = packed < 0;
+    const std::uint64_t a = neg ? static_cast<std::uint64_t>(-packed) : static_cast<std::uint64_t>(packed);
+    const std::uint64_t hms = a >> 24, frac = a & 0xffffff;
+    const std::uint64_t h = (hms >> 12) & 0x3ff, m = (hms >> 6) & 63, s = hms & 63;
+    if (m > 59 || s > 59 || frac > 999999) return "TIME out of range";
+    const std::int64_t total = static_cast<std::int64_t>((h * 3600 + m * 60 + s) * 1000000 + frac);
+    micros = neg ? -total : total;
+    return {};
+}
+
+// ---------------------------------------------------------------------------
+// MySQL binary JSON -> JSON text
+
+inline void json_escape(std::string& out, std::string_view s) {
+    out += '"';
+    for (char ch : s) {
+        const auto b = static_cast<unsigned char>(ch);
+        switch (ch) {
+            case '"': out += "\\\""; break;
+            case '\\': out += "\\\\"; break;
+            case '\n': out += "\\n"; break;
+            case '\r': out += "\\r"; break;
+            case '\t': out += "\\t"; break;
+            case '\b': out += "\\b"; break;
+            case '\f': out += "\\f"; break;
+            default:
+                if (b < 0x20) {
+                    static constexpr char hex[] = "0123456789abcdef";
+                    out += "\\u00";
+                    out += hex[b >> 4];
+                    out += hex[b & 15];
+                } else out += ch;
+        }
+    }
+    out += '"';
+}
+
+inline void append_double_json(std::string& out, double d) {
+    char buf[32];
+    auto r = std::to_chars(buf, buf + sizeof buf, d);
+    std::string_view s(buf, static_cast<std::size_t>(r.ptr - buf));
+    out += s;
+    if (s.find_first_of(".eEn") == std::string_view::npos) out += ".0";
+}
+
+inline bool json_varlen(cursor& c, std::uint64_t& v) {
+    v = 0;
+    for (int i = 0; i < 5; ++i) {
+        std::uint8_t b;
+        if (!c.u8(b)) return false;
+        v |= static_cast<std::uint64_t>(b & 0x7f) << (7 * i);
+        if ((b & 0x80) == 0) return true;
+    }
+    return false;
+}
+
+inline std::string json_value(std::string_view doc, std::uint8_t type, std::size_t off, int depth, std::string& out);
+
+inline std::string json_container(std::string_view doc, bool object, bool large, int depth, std::string& out) {
+    if (depth > 100) return "JSON nesting too deep";
+    cursor c(doc);
+    const std::size_t w = large ? 4 : 2;
+    std::uint64_t count, size;
+    if (!c.le(w, count) || !c.le(w, size)) return "JSON container truncated";
+    if (size > doc.size()) return "JSON container size exceeds its data";
+    doc = doc.substr(0, static_cast<std::size_t>(size));
+    c = cursor(doc);
+    c.skip(2 * w);
+    const std::size_t key_entry = large ? 6 : 4, val_entry = 1 + w;
+    if (count > doc.size()) return "JSON element count exceeds its data";
+    const std::size_t header = 2 * w + (object ? key_entry : 0) * count + val_entry * count;
+    if (header > doc.size()) return "JSON container header exceeds its data";
+    out += object ? '{' : '[';
+    for (std::size_t i = 0; i < count; ++i) {
+        if (i) out += object ? ", " : ", ";
+        if (object) {
+            cursor k(doc);
+            k.skip(2 * w + key_entry * i);
+            std::uint64_t koff, klen;
+            if (!k.le(w, koff) || !k.le(2, klen)) return "JSON key entry truncated";
+            if (koff > doc.size() || klen > doc.size() - koff) return "JSON key out of bounds";
+            json_escape(out, doc.substr(static_cast<std::size_t>(koff), static_cast<std::size_t>(klen)));
+            out += ": ";
+        }
+        cursor v(doc);
+        v.skip(2 * w + (object ? key_entry * count : 0) + val_entry * i);
+        std::uint8_t t;
+        std::uint64_t voff;
+        if (!v.u8(t) || !v.le(w, voff)) return "JSON value entry truncated";
+        const bool inlined = t == 0x04 || t == 0x05 || t == 0x06 || (large && (t == 0x07 || t == 0x08));
+        if (inlined) {
+            auto e = json_value(doc, t, v.pos - w, depth + 1, out);
+            if (!e.empty()) return e;
+        } else {
+            if (voff >= doc.size()) return "JSON value out of bounds";
+            auto e = json_value(doc, t, static_cast<std::size_t>(voff), depth + 1, out);
+            if (!e.empty()) return e;
+        }
+    }
+    out += object ? '}' : ']';
+    return {};
+}
+
+inline std::string json_opaque(std::uint8_t ftype, std::string_view data, std::string& out) {
+    if (ftype == t_newdecimal && data.size() >= 2) {
+        cursor c(data);
+        std::uint8_t p, s;
+        c.u8(p);
+        c.u8(s);
+        std::string d;
+        auto e = decode_decimal(c, p, s, d);
+        if (!e.empty()) return e;
+        out += d;
+        return {};
+    }
+    if ((ftype == t_date || ftype == t_datetime || ftype == t_timestamp || ftype == t_time) && data.size() >= 8) {
+        std::int64_t packed;
+        std::uint64_t u = 0;
+        for (int i = 7; i >= 0; --i) u = (u << 8) | static_cast<unsigned char>(data[static_cast<std::size_t>(i)]);
+        std::memcpy(&packed, &u, 8);
+        std::string s;
+        const bool neg = packed < 0;
+        std::uint64_t a = neg ? (static_cast<std::uint64_t>(0) - u) : u;
+        const std::uint64_t frac = a & 0xffffff, ip = a >> 24;
+        if (ftype == t_time) {
+            const std::uint64_t h = (ip >> 12) & 0x3ff, m = (ip >> 6) & 63, sec = ip & 63;
+            if (m > 59 || sec > 59 || frac > 999999) return "bad JSON time";
+            time t{static_cast<std::int64_t>((h * 3600 + m * 60 + sec) * 1000000 + frac) * (neg ? -1 : 1)};
+            append_time(s, t);
+        } else {
+            const std::uint64_t ymd = ip >> 17, hms = ip & 0x1ffff, ym = ymd >> 5;
+            datetime dt;
+            dt.day = {static_cast<std::uint16_t>((ym / 13) % 10000), static_cast<std::uint8_t>(ym % 13),
+                      static_cast<std::uint8_t>(ymd & 31)};
+            dt.hour = static_cast<std::uint8_t>((hms >> 12) % 24);
+            dt.minute = static_cast<std::uint8_t>((hms >> 6) & 63);
+            dt.second = static_cast<std::uint8_t>(hms & 63);
+            dt.microsecond = static_cast<std::uint32_t>(frac % 1000000);
+            if (ftype == t_date) append_date(s, dt.day);
+            else append_datetime(s, dt, ' ');
+        }
+        json_escape(out, s);
+        return {};
+    }
+    std::string s = "base64:type" + std::to_string(ftype) + ":";
+    append_base64(s, data);
+    json_escape(out, s);
+    return {};
+}
+
+inline std::string json_value(std::string_view doc, std::uint8_t type, std::size_t off, int depth, std::string& out) {
+    if (off > doc.size()) return "JSON value out of bounds";
+    cursor c(doc);
+    c.skip(off);
+    switch (type) {
+        case 0x00: case 0x01: case 0x02: case 0x03:
+            return json_container(doc.substr(off), type <= 0x01, (type & 1) != 0, depth, out);
+        case 0x04: {
+            std::uint8_t l;
+            if (!c.u8(l)) return "JSON literal truncated";
+            if (l == 0) out += "null";
+            else if (l == 1) out += "true";
+            else if (l == 2) out += "false";
+            else return "bad JSON literal";
+            return {};
+        }
+        case 0x05: { std::int16_t v; if (!c.le_as(v)) return "JSON int truncated"; append_number(out, v); return {}; }
+        case 0x06: { std::uint16_t v; if (!c.le_as(v)) return "JSON int truncated"; append_number(out, v); return {}; }
+        case 0x07: { std::int32_t v; if (!c.le_as(v)) return "JSON int truncated"; append_number(out, v); return {}; }
+        case 0x08: { std::uint32_t v; if (!c.le_as(v)) return "JSON int truncated"; append_number(out, v); return {}; }
+        case 0x09: { std::int64_t v; if (!c.le_as(v)) return "JSON int truncated"; append_number(out, v); return {}; }
+        case 0x0a: { std::uint64_t v; if (!c.le_as(v)) return "JSON int truncated"; append_number(out, v); return {}; }
+        case 0x0b: {
+            std::uint64_t u;
+            if (!c.le(8, u)) return "JSON double truncated";
+            double d;
+            std::memcpy(&d, &u, 8);
+            append_double_json(out, d);
+            return {};
+        }
+        case 0x0c: {
+            std::uint64_t len;
+            std::string_view s;
+            if (!json_varlen(c, len) || !c.bytes(static_cast<std::size_t>(len), s)) return "JSON string truncated";
+            json_escape(out, s);
+            return {};
+        }
+        case 0x0f: {
+            std::uint8_t ft;
+            std::uint64_t len;
+            std::string_view s;
+            if (!c.u8(ft) || !json_varlen(c, len) || len > c.left() || !c.bytes(static_cast<std::size_t>(len), s))
+                return "JSON opaque value truncated";
+            return json_opaque(ft, s, out);
+        }
+        default: return "unknown JSON value type " + std::to_string(type);
+    }
+}
+
+/// Renders a MySQL binary JSON document (an empty document is JSON null).
+inline std::string mysql_json_to_text(std::string_view doc, std::string& out) {
+    out.clear();
+    if (doc.empty()) {
+        out = "null";
+        return {};
+    }
+    return json_value(doc.substr(1), static_cast<std::uint8_t>(doc[0]), 0, 0, out);
+}
+
+// ---------------------------------------------------------------------------
+// One column value
+
+inline void format_uuid(std::string_view b, std::string& out) {
+    static constexpr char hex[] = "0123456789abcdef";
+    out.clear();
+    for (std::size_t i = 0; i < b.size(); ++i) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
+        const auto x = static_cast<unsigned char>(b[i]);
+        out += hex[x >> 4];
+        out += hex[x & 15];
+    }
+}
+
+inline void format_inet6(std::string_view b, std::string& out) {
+    // RFC 5952: lower case, longest run (>= 2) of zero groups as "::", IPv4-mapped as dotted quad.
+    std::uint16_t g[8];
+    for (int i = 0; i < 8; ++i)
+        g[i] = static_cast<std::uint16_t>(static_cast<unsigned char>(b[2 * static_cast<std::size_t>(i)]) << 8 |
+                                          static_cast<unsigned char>(b[2 * static_cast<std::size_t>(i) + 1]));
+    out.clear();
+    const bool v4mapped = g[0] == 0 && g[1] == 0 && g[2] == 0 && g[3] == 0 && g[4] == 0 && g[5] == 0xffff;
+    const int ngroups = v4mapped ? 6 : 8;
+    int best = -1, best_len = 0;
+    for (int i = 0; i < ngroups;) {
+        if (g[i] != 0) { ++i; continue; }
+        int j = i;
+        while (j < ngroups && g[j] == 0) ++j;
+        if (j - i > best_len) { best = i; best_len = j - i; }
+        i = j;
+    }
+    if (best_len < 2) best = -1;
+    static constexpr char hex[] = "0123456789abcdef";
+    for (int i = 0; i < ngroups; ++i) {
+        if (i == best) {
+            out += "::";
+            i += best_len - 1;
+            continue;
+        }
+        if (!out.empty() && out.back() != ':') out += ':';
+        char tmp[4];
+        int n = 0;
+        std::uint16_t v = g[i];
+        do { tmp[n++] = hex[v & 15]; v >>= 4; } while (v);
+        while (n) out += tmp[--n];
+    }
+    if (v4mapped) {
+        if (!out.empty() && out.back() != ':') out += ':';
+        for (int i = 12; i < 16; ++i) {
+            if (i > 12) out += '.';
+            append_number(out, static_cast<unsigned>(static_cast<unsigned char>(b[static_cast<std::size_t>(i)])));
+        }
+    }
+}
+
+/// MariaDB UUID / INET6 / INET4 from their fixed-size binary form to text.
+inline std::string decode_padded(std::string_view data, const column_type& ct, value& v, std::string& scratch) {
+    if (ct.type == sql_type::uuid) {
+        if (data.size() != 16) return "UUID value is not 16 bytes";
+        format_uuid(data, scratch);
+    } else if (ct.type == sql_type::inet6) {
+        if (data.size() != 16) return "INET6 value is not 16 bytes";
+        format_inet6(data, scratch);
+    } else {
+        if (data.size() != 4) return "INET4 value is not 4 bytes";
+        scratch.clear();
+        for (std::size_t i = 0; i < 4; ++i) {
+            if (i) scratch += '.';
+            append_number(scratch, static_cast<unsigned>(static_cast<unsigned char>(data[i])));
+        }
+    }
+    v = text{scratch};
+    return {};
+}
+
+/// Decodes one non-NULL value of column `w` (with SQL type `ct`) at `c` into `v`.
+inline std::string decode_value(cursor& c, const rowcast::binlog::wire_column& w, const column_type& ct, value& v,
+                                std::string& scratch) {
+    auto integer = [&](std::size_t n) -> std::string {
+        std::uint64_t u;
+        if (!c.le(n, u)) return "integer truncated";
+        if (ct.is_unsigned) v = u;
+        else {
+            const unsigned shift = static_cast<unsigned>(64 - 8 * n);
+            std::int64_t s;
+            const std::uint64_t x = u << shift;
+            std::memcpy(&s, &x, 8);
+            v = s >> shift;
+        }
+        return {};
+    };
+    auto length_prefixed = [&](std::size_t lenbytes, std::string_view& data) -> std::string {
+        std::uint64_t len;
+        if (!c.le(lenbytes, len)) return "length truncated";
+        if (!c.bytes(static_cast<std::size_t>(len), data))
+            return "value of " + std::to_string(len) + " bytes exceeds the " + std::to_string(c.left()) + " left";
+        return {};
+    };
+    auto as_text_or_bytes = [&](std::string_view data) -> std::string {
+        const charset_kind cs = charset_of(w.collation);
+        // BINARY(n) is logged without its trailing 0x00 padding: restore it.
+        if (w.type == t_string && cs == charset_kind::binary && data.size() < w.length) {
+            scratch.assign(data);
+            scratch.resize(w.length, '\0');
+            std::string padded = std::move(scratch);
+            scratch.clear();
+            if (ct.type == sql_type::uuid || ct.type == sql_type::inet6 || ct.type == sql_type::inet4)
+                return decode_padded(padded, ct, v, scratch);
+            v = bytes{std::move(padded)};
+            return {};
+        }
+        if (w.type == t_string && cs == charset_kind::binary &&
+            (ct.type == sql_type::uuid || ct.type == sql_type::inet6 || ct.type == sql_type::inet4))
+            return decode_padded(data, ct, v, scratch);
+        if (ct.type == sql_type::binary || ct.type == sql_type::varbinary || ct.type == sql_type::tinyblob ||
+            ct.type == sql_type::blob || ct.type == sql_type::mediumblob || ct.type == sql_type::longblob) {
+            v = bytes{std::string(data)};
+            return {};
+        }
+        if (ct.type == sql_type::json) {
+            v = json_text{std::string(data)};  // MariaDB: JSON is LONGTEXT (utf8mb4)
+            return {};
+        }
+        std::string out;
+        auto e = to_utf8(cs == charset_kind::unknown && w.collation == 0 ? charset_kind::utf8mb4 : cs, data, out);
+        if (!e.empty()) return e + " (collation id " + std::to_string(w.collation) + ")";
+        v = text{std::move(out)};
+        return {};
+    };
+    switch (w.type) {
+        case t_tiny: return integer(1);
+        case t_short: return integer(2);
+        case t_int24: return integer(3);
+        case t_long: return integer(4);
+        case t_longlong: return integer(8);
+        case t_float: {
+            std::uint64_t u;
+            if (!c.le(4, u)) return "FLOAT truncated";
+            const auto u32 = static_cast<std::uint32_t>(u);
+            float f;
+            std::memcpy(&f, &u32, 4);
+            v = f;
+            return {};
+        }
+        case t_double: {
+            std::uint64_t u;
+            if (!c.le(8, u)) return "DOUBLE truncated";
+            double d;
+            std::memcpy(&d, &u, 8);
+            v = d;
+            return {};
+        }
+        case t_newdecimal: {
+            auto e = decode_decimal(c, w.meta >> 8, w.meta & 0xff, scratch);
+            if (!e.empty()) return e;
+            v = decimal{scratch};
+            return {};
+        }
+        case t_year: {
+            std::uint8_t y;
+            if (!c.u8(y)) return "YEAR truncated";
+            v = year{static_cast<std::uint16_t>(y == 0 ? 0 : 1900 + y)};
+            return {};
+        }
+        case t_date:
+        case t_newdate: {
+            std::uint64_t u;
+            if (!c.le(3, u)) return "DATE truncated";
+            const std::uint64_t y = u >> 9;
+            if (y > 9999) return "DATE out of range";
+            v = date{static_cast<std::uint16_t>(y), static_cast<std::uint8_t>((u >> 5) & 15),
+                     static_cast<std::uint8_t>(u & 31)};
+            return {};
+        }
+        case t_time: {
+            if (w.meta != 0) return "MariaDB 5.3 fractional TIME format is not supported";
+            std::uint64_t u;
+            if (!c.le(3, u)) return "TIME truncated";
+            std::int64_t s = static_cast<std::int64_t>(u);
+            if (s & 0x800000) s -= 0x1000000;
+            const bool neg = s < 0;
+            const std::int64_t a = neg ? -s : s;
+            const std::int64_t h = a / 10000, m = a / 100 % 100, sec = a % 100;
+            if (m > 59 || sec > 59) return "TIME out of range";
+            const std::int64_t us = (h * 3600 + m * 60 + sec) * 1000000;
+            v = time{neg ? -us : us};
+            return {};
+        }
+        case t_time2: {
+            std::int64_t us;
+            auto e = decode_time2(c, w.meta, us);
+            if (!e.empty()) return e;
+            v = time{us};
+            return {};
+        }
+        case t_datetime: {
+            if (w.meta != 0) return "MariaDB 5.3 fractional DATETIME format is not supported";
+            std::uint64_t u;
+            if (!c.le(8, u)) return "DATETIME truncated";
+            const std::uint64_t d = u / 1000000, t = u % 1000000;
+            datetime dt;
+            if (d / 10000 > 9999) return "DATETIME out of range";
+            dt.day = {static_cast<std::uint16_t>(d / 10000), static_cast<std::uint8_t>(d / 100 % 100),
+                      static_cast<std::uint8_t>(d % 100)};
+            dt.hour = static_cast<std::uint8_t>(t / 10000);
+            dt.minute = static_cast<std::uint8_t>(t / 100 % 100);
+            dt.second = static_cast<std::uint8_t>(t % 100);
+            if (dt.day.month > 12 || dt.day.day > 31 || dt.hour > 23 || dt.minute > 59 || dt.second > 59)
+                return "DATETIME out of range";
+            v = dt;
+            return {};
+        }
+        case t_datetime2: {
+            datetime dt;
+            auto e = decode_datetime2(c, w.meta, dt);
+            if (!e.empty()) return e;
+            v = dt;
+            return {};
+        }
+        case t_timestamp: {
+            if (w.meta != 0) return "MariaDB 5.3 fractional TIMESTAMP format is not supported";
+            std::uint64_t u;
+            if (!c.le(4, u)) return "TIMESTAMP truncated";
+            v = timestamp{static_cast<std::int64_t>(u) * 1000000};
+            return {};
+        }
+        case t_timestamp2: {
+            if (w.meta > 6) return "bad TIMESTAMP precision";
+            std::uint64_t secs, raw;
+            std::int64_t us;
+            std::size_t nb;
+            if (!c.be(4, secs) || !read_frac(c, w.meta, us, raw, nb)) return "TIMESTAMP truncated";
+            if (us > 999999) return "TIMESTAMP fraction out of range";
+            v = timestamp{static_cast<std::int64_t>(secs) * 1000000 + us};
+            return {};
+        }
+        case t_bit: {
+            const unsigned nbits = (w.meta >> 8) * 8u + (w.meta & 0xff);
+            if (nbits == 0 || nbits > 64) return "bad BIT width";
+            std::uint64_t u;
+            if (!c.be((nbits + 7) / 8, u)) return "BIT truncated";
+            v = bit{u, static_cast<std::uint8_t>(nbits)};
+            return {};
+        }
+        case t_enum: {
+            std::uint64_t idx;
+            if (w.length != 1 && w.length != 2) return "bad ENUM pack length";
+            if (!c.le(w.length, idx)) return "ENUM truncated";
+            if (idx > ct.members.size()) {
+                if (!ct.members.empty()) return "ENUM index " + std::to_string(idx) + " beyond its members";
+                v = enum_value{std::string(), static_cast<std::uint16_t>(idx)};
+                return {};
+            }
+            v = enum_value{idx == 0 ? std::string() : ct.members[static_cast<std::size_t>(idx - 1)],
+                           static_cast<std::uint16_t>(idx)};
+            return {};
+        }
+        case t_set: {
+            std::uint64_t mask;
+            if (w.length < 1 || w.length > 8) return "bad SET pack length";
+            if (!c.le(w.length, mask)) return "SET truncated";
+            std::string names;
+            for (std::size_t i = 0; i < 64; ++i) {
+                if (!(mask >> i & 1)) continue;
+                if (i >= ct.members.size()) {
+                    if (!ct.members.empty()) return "SET bit beyond its members";
+                    continue;
+                }
+                if (!names.empty()) names += ',';
+                names += ct.members[i];
+            }
+            v = set_value{std::move(names), mask};
+            return {};
+        }
+        case t_varchar:
+        case t_var_string: {
+            std::string_view data;
+            auto e = length_prefixed(w.length < 256 ? 1 : 2, data);
+            if (!e.empty()) return e;
+            return as_text_or_bytes(data);
+        }
+        case t_string: {
+            std::string_view data;
+            auto e = length_prefixed(w.length < 256 ? 1 : 2, data);
+            if (!e.empty()) return e;
+            return as_text_or_bytes(data);
+        }
+        case t_blob:
+        case t_tiny_blob:
+        case t_medium_blob:
+        case t_long_blob: {
+            if (w.length < 1 || w.length > 4) return "bad BLOB length size";
+            std::string_view data;
+            auto e = length_prefixed(w.length, data);
+            if (!e.empty()) return e;
+            return as_text_or_bytes(data);
+        }
+        case t_json: {
+            if (w.length < 1 || w.length > 4) return "bad JSON length size";
+            std::string_view data;
+            auto e = length_prefixed(w.length, data);
+            if (!e.empty()) return e;
+            std::string out;
+            e = mysql_json_to_text(data, out);
+            if (!e.empty()) return e;
+            v = json_text{std::move(out)};
+            return {};
+        }
+        case t_geometry: {
+            if (w.length < 1 || w.length > 4) return "bad GEOMETRY length size";
+            std::string_view data;
+            auto e = length_prefixed(w.length, data);
+            if (!e.empty()) return e;
+            if (data.size() < 4) return "GEOMETRY value shorter than its SRID";
+            cursor g(data);
+            std::uint32_t srid;
+            g.le_as(srid);
+            v = geometry{srid, std::string(g.rest())};
+            return {};
+        }
+        default: return "unsupported column type " + std::to_string(w.type);
+    }
+}
+
+}  // namespace detail::binlog
+ROWCAST_NAMESPACE_END
