@@ -10,14 +10,15 @@
 // with all optional metadata, WRITE/UPDATE/DELETE_ROWS v1 and v2 (and
 // MariaDB's zlib-compressed variants), MariaDB GTID/GTID_LIST/BINLOG_CHECKPOINT/
 // ANNOTATE_ROWS, MySQL GTID/ANONYMOUS_GTID/PREVIOUS_GTIDS, XA_PREPARE,
-// ROWS_QUERY, HEARTBEAT, STOP, and MySQL 8 TRANSACTION_PAYLOAD (zstd; inner
-// events are decoded in a streaming way and positioned at the payload event).
+// ROWS_QUERY, HEARTBEAT, STOP, MySQL 8 TRANSACTION_PAYLOAD (zstd; inner
+// events are decoded in a streaming way and positioned at the payload event)
+// and PARTIAL_UPDATE_ROWS (the JSON diff is applied to the before image).
 //
 // Errors are [rowcast.binlog.<errc>] "<file> at offset N: <what>":
 //  - a rows event that cannot be decoded (unknown table id, column count
 //    mismatch, a value that does not fit its type, corrupt compression) is an
 //    error, never a skip; so is an event type that may carry rows but is not
-//    supported (v0 rows, PARTIAL_UPDATE_ROWS, statement-based DML, LOAD DATA,
+//    supported (v0 rows, statement-based DML, LOAD DATA,
 //    encrypted binlogs);
 //  - unknown event types flagged ignorable are skipped and counted in stats();
 //    unknown types without the flag are an error.
@@ -29,6 +30,7 @@
 #include <rowcast/binlog/reader.hpp>
 #include <rowcast/binlog/schema_provider.hpp>
 #include <rowcast/binlog/types.hpp>
+#include <rowcast/detail/binlog_json_diff.hpp>
 #include <rowcast/detail/binlog_values.hpp>
 #include <rowcast/detail/binlog_wire.hpp>
 #include <rowcast/error.hpp>
@@ -131,7 +133,8 @@ public:
             case event_type::delete_rows_compressed_v1:
             case event_type::write_rows_compressed_v2:
             case event_type::update_rows_compressed_v2:
-            case event_type::delete_rows_compressed_v2: return on_rows(c, type, h);
+            case event_type::delete_rows_compressed_v2:
+            case event_type::partial_update_rows: return on_rows(c, type, h);
             case event_type::mariadb_gtid: return on_mariadb_gtid(c, h);
             case event_type::gtid:
             case event_type::anonymous_gtid:
@@ -168,9 +171,6 @@ public:
             case event_type::update_rows_v0:
             case event_type::delete_rows_v0:
                 return bad(errc::unsupported, "pre-5.1.18 rows events (v0) are not supported");
-            case event_type::partial_update_rows:
-                return bad(errc::unsupported, "PARTIAL_UPDATE_ROWS (binlog_row_value_options=PARTIAL_JSON) is not "
-                                              "supported yet");
             case event_type::start_encryption:
                 return bad(errc::unsupported, "encrypted binlog (Start_encryption) is not supported");
             case event_type::incident:
@@ -374,7 +374,7 @@ private:
     template <class H>
     result<void> on_payload(detail::binlog::cursor& c, H& h);
     std::string decode_image(detail::binlog::cursor& c, const table_info& t, std::string_view present,
-                             std::vector<value>& out);
+                             std::vector<value>& out, bool partial_after = false);
 
     parser_options opt_;
     parser_stats stats_;
@@ -822,8 +822,20 @@ inline result<void> parser::on_table_map(detail::binlog::cursor& c) {
 // Rows events
 
 inline std::string parser::decode_image(detail::binlog::cursor& c, const table_info& t, std::string_view present,
-                                        std::vector<value>& out) {
+                                        std::vector<value>& out, bool partial_after) {
     const std::size_t n = t.wire.size();
+    // PARTIAL_UPDATE_ROWS after image: value options, then one bit per JSON column
+    // telling whether it is logged as a diff against the before image.
+    std::string_view partial_bits;
+    if (partial_after) {
+        std::uint64_t options;
+        if (!c.packed(options)) return "partial update value options truncated";
+        if (options & 1) {
+            std::size_t njson = 0;
+            for (const auto& w : t.wire) njson += w.type == detail::binlog::t_json;
+            if (!c.bytes((njson + 7) / 8, partial_bits)) return "partial update bitmap truncated";
+        }
+    }
     std::size_t count = 0;
     for (std::size_t i = 0; i < n; ++i) count += (static_cast<unsigned char>(present[i / 8]) >> (i % 8)) & 1;
     std::string_view nulls;
@@ -839,6 +851,19 @@ inline std::string parser::decode_image(detail::binlog::cursor& c, const table_i
             continue;
         }
         const auto& col = (*t.columns)[i];
+        if (!partial_bits.empty() && t.wire[i].type == detail::binlog::t_json) {
+            std::size_t j = 0;  // index of this column among the JSON columns
+            for (std::size_t k = 0; k < i; ++k) j += t.wire[k].type == detail::binlog::t_json;
+            if ((static_cast<unsigned char>(partial_bits[j / 8]) >> (j % 8)) & 1) {
+                const auto* base = i < before_.size() ? std::get_if<json_text>(&before_[i]) : nullptr;
+                if (!base) return "column " + std::to_string(i + 1) + " `" + col.name + "`: a JSON diff without a before value";
+                std::string merged;
+                auto e = detail::binlog::apply_json_diff(c, base->text, merged);
+                if (!e.empty()) return "column " + std::to_string(i + 1) + " `" + col.name + "`: " + e;
+                out[i] = json_text{std::move(merged)};
+                continue;
+            }
+        }
         auto e = detail::binlog::decode_value(c, t.wire[i], col.type, out[i], scratch_);
         if (!e.empty()) return "column " + std::to_string(i + 1) + " `" + col.name + "`: " + e;
     }
@@ -849,10 +874,12 @@ template <class H>
 result<void> parser::on_rows(detail::binlog::cursor& c, event_type type, H& h) {
     using et = event_type;
     const bool v2 = type == et::write_rows_v2 || type == et::update_rows_v2 || type == et::delete_rows_v2 ||
+                    type == et::partial_update_rows ||
                     type == et::write_rows_compressed_v2 || type == et::update_rows_compressed_v2 ||
                     type == et::delete_rows_compressed_v2;
-    const bool compressed = static_cast<std::uint8_t>(type) >= 166;
-    const bool is_update = type == et::update_rows_v1 || type == et::update_rows_v2 ||
+    const bool compressed = static_cast<std::uint8_t>(type) >= 166 && static_cast<std::uint8_t>(type) <= 171;
+    const bool partial = type == et::partial_update_rows;
+    const bool is_update = partial || type == et::update_rows_v1 || type == et::update_rows_v2 ||
                            type == et::update_rows_compressed_v1 || type == et::update_rows_compressed_v2;
     const bool is_write = type == et::write_rows_v1 || type == et::write_rows_v2 ||
                           type == et::write_rows_compressed_v1 || type == et::write_rows_compressed_v2;
@@ -896,7 +923,7 @@ result<void> parser::on_rows(detail::binlog::cursor& c, event_type type, H& h) {
         auto e = decode_image(rows, t, present1, before_);
         if (!e.empty()) return bad(errc::invalid_value, where + " row image: " + e);
         if (is_update) {
-            e = decode_image(rows, t, present2, after_);
+            e = decode_image(rows, t, present2, after_, partial);
             if (!e.empty()) return bad(errc::invalid_value, where + " after image: " + e);
         }
         if (rows.pos == row_start)  // no column in the image: the event cannot be a list of rows
