@@ -775,3 +775,39 @@ TEST(BinlogValues, JsonDiffOperations) {
     EXPECT_EQ(out, R"({"a": [1, "s"]})");
     EXPECT_NE(mysql_json_to_text(doc.substr(0, doc.size() - 3), out), "");  // truncated: an error, not a crash
 }
+
+TEST(BinlogFiles, UnknownEventsIgnorableSkippedOtherwiseError) {
+    const auto path = fixtures + "/mariadb/04_no_checksum.binlog";
+    NEED(path);
+    std::string data = read_all(path);
+    // Turn the BINLOG_CHECKPOINT event (161) into an unknown type 250.
+    std::uint64_t off = 0;
+    {
+        auto rd = rb::file_reader::open(path);
+        ASSERT_TRUE(rd);
+        rb::raw_event ev;
+        while (*rd->next(ev))
+            if (ev.type == 161) {
+                off = ev.offset;
+                break;
+            }
+    }
+    ASSERT_NE(off, 0u);
+    rowcast::test::temp_dir dir;
+    const std::string copy = (dir.path() / "unknown.binlog").string();
+    data[off + 4] = static_cast<char>(250);
+    data[off + 17] = static_cast<char>(static_cast<unsigned char>(data[off + 17]) | 0x80);  // LOG_EVENT_IGNORABLE_F
+    write_all(copy, data);
+    collector c;
+    auto st = rb::read_file(copy, c);
+    ASSERT_TRUE(st) << st.error_value().message;
+    EXPECT_EQ(st->skipped_ignorable, 1u);
+    data[off + 17] = static_cast<char>(static_cast<unsigned char>(data[off + 17]) & ~0x80);
+    write_all(copy, data);
+    collector c2;
+    auto st2 = rb::read_file(copy, c2);
+    ASSERT_FALSE(st2);
+    EXPECT_NE(st2.error_value().message.find("[rowcast.binlog.unsupported] unknown.binlog at offset " + std::to_string(off)),
+              std::string::npos)
+        << st2.error_value().message;
+}
