@@ -633,7 +633,7 @@ inline std::string decode_value(cursor& c, const rowcast::binlog::wire_column& w
             return {};
         }
         case t_time2: {
-            std::int64_t us;
+            std::int64_t us = 0;
             auto e = decode_time2(c, w.meta, us);
             if (!e.empty()) return e;
             v = time{us};
