@@ -344,8 +344,9 @@ private:
         std::uint8_t flags;
         if (!c.le(8, seq) || !c.le_as(domain) || !c.u8(flags)) return bad(errc::truncated, "GTID event too short");
         gtid_ = std::to_string(domain) + "-" + std::to_string(cur_->server_id) + "-" + std::to_string(seq);
-        constexpr std::uint8_t fl_standalone = 1;
-        if (flags & fl_standalone) {
+        constexpr std::uint8_t fl_standalone = 1, fl_completed_xa = 128;
+        // Standalone (DDL) groups and XA COMMIT/ROLLBACK of a prepared transaction have no BEGIN.
+        if (flags & (fl_standalone | fl_completed_xa)) {
             standalone_ = true;
             return {};
         }
