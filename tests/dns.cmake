@@ -29,3 +29,23 @@ function(rowcast_named_test name)
 endfunction()
 
 rowcast_named_test(test_dns SOURCES test_dns.cpp)
+
+# End to end (labels named;mariadb): MariaDB + rowcast_udf + generated triggers -> spool ->
+# rowcast-dns -> named. Needs the MariaDB test pieces (tests/mariadb.cmake) and the examples.
+if(COMMAND rowcast_mariadb_test AND ROWCAST_BUILD_EXAMPLES AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/test_dns_e2e.cpp
+   AND EXISTS ${ROWCAST_MARIADB_SERVER_INCLUDE}/mysql.h AND TARGET rowcast::json AND TARGET rowcast::yaml)
+  add_executable(test_dns_e2e test_dns_e2e.cpp)
+  target_link_libraries(test_dns_e2e PRIVATE rowcast::rowcast rowcast::dns rowcast::json rowcast::yaml
+                                             ${ROWCAST_MARIADB_CLIENT_LIB} GTest::gmock GTest::gtest_main)
+  target_include_directories(test_dns_e2e PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
+  target_include_directories(test_dns_e2e SYSTEM PRIVATE ${ROWCAST_MARIADB_CLIENT_INCLUDE})
+  target_compile_definitions(test_dns_e2e PRIVATE ROWCAST_UDF_SO="$<TARGET_FILE:rowcast_udf>"
+                             ROWCAST_TRIGGERS_EXE="$<TARGET_FILE:rowcast-triggers>"
+                             ROWCAST_DNS_EXE="$<TARGET_FILE:rowcast-dns>")
+  add_dependencies(test_dns_e2e rowcast_udf rowcast-triggers rowcast-dns)
+  rowcast_project_target(test_dns_e2e)
+  gtest_discover_tests(test_dns_e2e TEST_PREFIX "test_dns_e2e." DISCOVERY_TIMEOUT 60
+                       PROPERTIES LABELS "named;mariadb" TIMEOUT 900)
+else()
+  message(STATUS "rowcast: test_dns_e2e skipped (needs the MariaDB tests, the examples, json and yaml)")
+endif()

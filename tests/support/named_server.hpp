@@ -7,12 +7,14 @@
 // and three primary zones:
 //   example.test                forward zone, update-policy grants each key zonesub A AAAA
 //   2.0.192.in-addr.arpa        IPv4 reverse zone (192.0.2.0/24), zonesub PTR
+//   10.in-addr.arpa             IPv4 reverse zone (10.0.0.0/8, for bulk tests), zonesub PTR
 //   8.b.d.0.1.0.0.2.ip6.arpa    IPv6 reverse zone (2001:db8::/32), zonesub PTR
 // then starts `named -f -4 -c named.conf` and waits (liveness guard, no timed
 // assertion) until it answers an SOA query through dig. The destructor stops it
 // with SIGTERM (SIGKILL after a minute) and removes the directory.
 //
-// Helpers: dig(name, type) returns the +short answer lines (sorted), soa_serial(),
+// Helpers: dig(name, type) returns the +short answer lines (sorted), axfr(zone)
+// the zone's records as "name type rdata" lines (sorted, SOA/NS left out), soa_serial(),
 // key_file() (the tsig-keygen output of a key, BIND format).
 //
 // Thread-safety: one test thread per server object.
@@ -22,6 +24,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -63,6 +66,7 @@ public:
     static constexpr const char* forward_zone = "example.test";
     static constexpr const char* reverse4_zone = "2.0.192.in-addr.arpa";
     static constexpr const char* reverse6_zone = "8.b.d.0.1.0.0.2.ip6.arpa";
+    static constexpr const char* reverse10_zone = "10.in-addr.arpa";
 
     explicit named_server(named_server_options opt = {}) : dir_("rowcast-named"), opt_(std::move(opt)) {
         std::filesystem::create_directories(dir_.path() / "zones");
@@ -100,6 +104,28 @@ public:
         std::istringstream in(slurp(out));
         for (std::string l; std::getline(in, l);)
             if (!l.empty() && l[0] != ';') lines.push_back(l);
+        std::sort(lines.begin(), lines.end());
+        return lines;
+    }
+
+    /// Every record of the zone except SOA and NS, as "owner. TYPE rdata" (lower case owner), sorted.
+    std::vector<std::string> axfr(const std::string& zone) const {
+        const auto out = dir_.path() / "axfr.out";
+        std::filesystem::remove(out);
+        run({"/usr/bin/dig", "@127.0.0.1", "-p", std::to_string(port_), "+noall", "+answer", "+nottlid", "+time=5",
+             "+tries=2", zone, "AXFR"},
+            out);
+        std::vector<std::string> lines;
+        std::istringstream in(slurp(out));
+        for (std::string l; std::getline(in, l);) {
+            std::istringstream f(l);
+            std::string owner, klass, type, rest, w;
+            if (!(f >> owner >> klass >> type)) continue;
+            if (type == "SOA" || type == "NS") continue;
+            while (f >> w) rest += (rest.empty() ? "" : " ") + w;
+            for (auto& c : owner) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+            lines.push_back(owner + " " + type + " " + rest);
+        }
         std::sort(lines.begin(), lines.end());
         return lines;
     }
@@ -189,6 +215,7 @@ private:
         zone(forward_zone, opt_.forward_records);
         zone(reverse4_zone, {});
         zone(reverse6_zone, {});
+        zone(reverse10_zone, {});
     }
 
     void write_config() const {
@@ -213,6 +240,7 @@ private:
         zone(forward_zone, "A AAAA");
         zone(reverse4_zone, "PTR");
         zone(reverse6_zone, "PTR");
+        zone(reverse10_zone, "PTR");
     }
 
     // Runs a program to completion, stdout+stderr to `out`; returns its exit status.

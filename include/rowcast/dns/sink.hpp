@@ -262,7 +262,9 @@ public:
             if (changes[k].after) zones.insert(changes[k].after->forward_zone);
             for (const auto& z : zones) by_zone[z].push_back(k);
         }
-        for (const auto& [zone, list] : by_zone) {
+        for (const auto& zone_list : by_zone) {
+            const std::string& zone = zone_list.first;  // not a structured binding: lambdas capture it
+            const std::vector<std::size_t>& list = zone_list.second;
             auto add_ops = [&](update_message& u, const change& c) {
                 if (c.before && c.before->forward_zone == zone) u.remove(c.before->host, c.before->type(), c.before->rdata);
                 if (c.after && c.after->forward_zone == zone) {

@@ -1,0 +1,314 @@
+// rowcast-dns end to end (issue 4 §4): a private MariaDB with rowcast_udf and the generated
+// triggers on inventory.hosts writes the spool; rowcast-dns (a separate process) applies it to a
+// private named. Checks: 1,000 inserts -> A + PTR; IPv6 rows -> AAAA + ip6.arpa PTR; 200 updates
+// move records; 200 deletes remove them; rowcast-dns killed with SIGKILL in the middle and
+// restarted; at the end the zones (AXFR) equal what the table says, exactly. Bad rows are
+// quarantined with reasons. A wrong key holds the events until the key file is fixed.
+// Also: bad configs exit 2 with a clear message; SIGTERM stops cleanly (exit 0).
+#include "support/named_server.hpp"
+#include "support/udf_server.hpp"
+
+#include <rowcast/dns/key.hpp>
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+using rowcast::test::named_server;
+using rowcast::test::udf_server;
+
+namespace {
+
+std::string slurp(const std::filesystem::path& p) {
+    std::ifstream in(p);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+pid_t spawn_dns(const std::vector<std::string>& args, const std::filesystem::path& log) {
+    std::vector<std::string> a = {ROWCAST_DNS_EXE};
+    a.insert(a.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& s : a) argv.push_back(s.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    pid_t pid = -1;
+    const int rc = ::posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0) return -1;
+    return pid;
+}
+
+int wait_exit(pid_t pid) {
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
+
+// Runs rowcast-dns to completion; returns exit code and output.
+std::pair<int, std::string> run_dns(const std::vector<std::string>& args, const std::filesystem::path& scratch) {
+    const auto log = scratch / "run-dns.log";
+    std::filesystem::remove(log);
+    const pid_t pid = spawn_dns(args, log);
+    if (pid < 0) return {-1, "spawn failed"};
+    // A config that should fail but is accepted would run forever: stop it after a while.
+    for (int i = 0; i < 600; ++i) {
+        int status = 0;
+        if (::waitpid(pid, &status, WNOHANG) == pid)
+            return {WIFEXITED(status) ? WEXITSTATUS(status) : 128, slurp(log)};
+        ::usleep(50000);
+    }
+    ::kill(pid, SIGTERM);
+    const int rc = wait_exit(pid);
+    return {rc == 0 ? 99 : rc, slurp(log) + "\n(was still running: stopped by the test)"};
+}
+
+// Waits (liveness guard, not a timed assertion) until pred() holds or ~limit seconds pass.
+template <class P>
+bool eventually(P pred, int limit_s = 240) {
+    for (int i = 0; i < limit_s * 20; ++i) {
+        if (pred()) return true;
+        ::usleep(50000);
+    }
+    return pred();
+}
+
+std::size_t spool_files(const std::filesystem::path& d) {
+    std::size_t n = 0;
+    std::error_code ec;
+    for (const auto& f : std::filesystem::directory_iterator(d, ec))
+        if (f.is_regular_file() && f.path().filename().string()[0] != '.') ++n;
+    return n;
+}
+
+std::string write_config(const std::filesystem::path& dir, const named_server& ns, const std::filesystem::path& key,
+                          const std::filesystem::path& spool, const std::string& extra = "") {
+    const auto p = dir / "rowcast-dns.yaml";
+    std::ofstream f(p);
+    f << "server: 127.0.0.1\nport: " << ns.port() << "\nkey_file: " << key.string() << "\n"
+      << "timeout_ms: 2000\nattempts: 2\nttl: 300\n"
+      << "forward_zones: [example.test]\n"
+      << "reverse_zones: [2.0.192.in-addr.arpa, 10.in-addr.arpa, 8.b.d.0.1.0.0.2.ip6.arpa]\n"
+      << "tables:\n  - {schema: inventory, table: hosts, host_column: hostname, address_column: ip, mac_column: mac}\n"
+      << "spool:\n  directory: " << spool.string() << "\n  codec: binary\n  max_batch: 500\n  retry_max_ms: 300\n"
+      << extra;
+    return p.string();
+}
+
+std::string rev4(const std::string& ip) {
+    std::vector<std::string> parts;
+    std::stringstream ss(ip);
+    for (std::string x; std::getline(ss, x, '.');) parts.push_back(x);
+    return parts[3] + "." + parts[2] + "." + parts[1] + "." + parts[0] + ".in-addr.arpa.";
+}
+
+TEST(DnsBinary, BadConfigsExitTwoWithAClearMessage) {
+    rowcast::test::temp_dir d("rowcast-dns-cfg");
+    named_server ns;
+    std::filesystem::create_directories(d.path() / "spool");
+    auto good = write_config(d.path(), ns, ns.key_file(), d.path() / "spool");
+    auto [rc, out] = run_dns({"--check", good}, d.path());
+    EXPECT_EQ(rc, 0) << out;
+    struct bad_case {
+        std::string text, expect;
+    };
+    const std::string base = slurp(good);
+    const std::vector<bad_case> cases = {
+        {"server: [1, 2\n", "YAML"},
+        {base + "colour: blue\n", "unknown key 'colour'"},
+        {base + "port: 70000\n", "given twice"},
+        {std::string(base).replace(base.find("port: "), 6, "port: 7"), "'port' must be"},
+        {"server: 127.0.0.1\n", "'key_file' is required"},
+        {std::string(base).replace(base.find("key_file: "), 10, "key_file: /nonexistent"), "cannot be read"},
+        {std::string(base).replace(base.find("server: 127.0.0.1"), 17, "server: ns.example"), "'server' must be an IPv4"},
+        {std::string(base).replace(base.find("[example.test]"), 14, "[\"bad zone\"]"), "forward zone"},
+        {std::string(base).replace(base.find("codec: binary"), 13, "codec: xml"), "spool.codec"},
+    };
+    for (const auto& c : cases) {
+        const auto p = d.path() / "bad.yaml";
+        std::ofstream(p) << c.text;
+        auto [brc, bout] = run_dns({p.string()}, d.path());
+        EXPECT_EQ(brc, 2) << c.text << "\n" << bout;
+        EXPECT_NE(bout.find("rowcast-dns: config "), std::string::npos) << bout;
+        EXPECT_NE(bout.find(c.expect), std::string::npos) << "want '" << c.expect << "' in: " << bout;
+    }
+    // A key file that does not parse.
+    const auto badkey = d.path() / "bad.key";
+    std::ofstream(badkey) << "key \"k\" { algorithm hmac-md5; secret \"AAAA\"; };\n";
+    auto kp = write_config(d.path(), ns, badkey, d.path() / "spool");
+    auto [krc, kout] = run_dns({kp}, d.path());
+    EXPECT_EQ(krc, 2);
+    EXPECT_NE(kout.find("[rowcast.dns.key_file]"), std::string::npos) << kout;
+}
+
+class DnsEndToEnd : public ::testing::Test {
+protected:
+    void SetUp() override {
+        ns_ = std::make_unique<named_server>();
+        db_ = std::make_unique<udf_server>(std::vector<std::string>{"codec = binary", "durability = none"});
+        auto c = db_->connect();
+        c.query("CREATE DATABASE inventory");
+        c.query("CREATE TABLE inventory.hosts (id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, mac CHAR(17) NULL, "
+                "ip VARCHAR(45) NULL, hostname VARCHAR(255) NOT NULL)");
+        auto tool = rowcast::test::run_triggers_tool(
+            {"--socket", db_->server().socket().string(), "-u", "root", "--apply", "inventory", "hosts"},
+            db_->server().dir());
+        ASSERT_EQ(tool.exit_code, 0) << tool.err;
+        log_ = db_->server().dir() / "rowcast-dns.log";
+    }
+    void TearDown() override {
+        stop_dns(SIGTERM);
+        db_.reset();
+        ns_.reset();
+    }
+    void start_dns(const std::string& config) {
+        pid_ = spawn_dns({config}, log_);
+        ASSERT_GT(pid_, 0);
+    }
+    int stop_dns(int sig) {
+        if (pid_ <= 0) return -1;
+        ::kill(pid_, sig);
+        const int rc = wait_exit(pid_);
+        pid_ = -1;
+        return rc;
+    }
+    bool drained() const { return spool_files(db_->spool()) == 0; }
+
+    // What the table says the zones must hold (A/AAAA and PTR lines in axfr() form).
+    void expected_zone(std::vector<std::string>& fwd, std::vector<std::string>& rev10, std::vector<std::string>& rev6) {
+        auto c = db_->connect();
+        for (const auto& row : c.rows("SELECT hostname, ip FROM inventory.hosts WHERE ip IS NOT NULL")) {
+            const std::string h = *row[0], ip = *row[1];
+            if (h.find(' ') != std::string::npos || ip == "192.0.2.300") continue;  // the bad rows
+            const std::string fq = h + ".example.test.";
+            if (ip.find(':') != std::string::npos) {
+                fwd.push_back(fq + " AAAA " + ip);
+                rev6.push_back("ptr6:" + fq);
+            } else {
+                fwd.push_back(fq + " A " + ip);
+                rev10.push_back(rev4(ip) + " PTR " + fq);
+            }
+        }
+        std::sort(fwd.begin(), fwd.end());
+        std::sort(rev10.begin(), rev10.end());
+        std::sort(rev6.begin(), rev6.end());
+    }
+
+    std::unique_ptr<named_server> ns_;
+    std::unique_ptr<udf_server> db_;
+    std::filesystem::path log_;
+    pid_t pid_ = -1;
+};
+
+TEST_F(DnsEndToEnd, TableDrivesZoneThroughKillAndRestart) {
+    const auto cfg = write_config(db_->server().dir(), *ns_, ns_->key_file(), db_->spool());
+    start_dns(cfg);
+    auto c = db_->connect();
+    // 1,000 IPv4 inserts in statements of 50 rows, rowcast-dns killed with SIGKILL half way.
+    for (int s = 0; s < 20; ++s) {
+        std::string q = "INSERT INTO inventory.hosts (mac, ip, hostname) VALUES ";
+        for (int k = 0; k < 50; ++k) {
+            const int i = s * 50 + k;
+            q += (k ? "," : "") + std::string("('00:00:00:00:") + std::to_string(10 + i / 100) + ":" +
+                 std::to_string(10 + i % 90) + "','10.0." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1) +
+                 "','h" + std::to_string(i) + "')";
+        }
+        c.query(q);
+        if (s == 9) {
+            ASSERT_TRUE(eventually([&] { return spool_files(db_->spool()) < 500; })) << slurp(log_);
+            EXPECT_EQ(stop_dns(SIGKILL), 128 + SIGKILL);
+            start_dns(cfg);
+        }
+    }
+    // 50 IPv6 rows, and two bad rows.
+    for (int i = 0; i < 50; ++i)
+        c.query("INSERT INTO inventory.hosts (mac, ip, hostname) VALUES (NULL, '2001:db8::" + std::to_string(i + 1) +
+                "', 'v6-" + std::to_string(i) + "')");
+    c.query("INSERT INTO inventory.hosts (mac, ip, hostname) VALUES (NULL, '192.0.2.10', 'bad host')");
+    c.query("INSERT INTO inventory.hosts (mac, ip, hostname) VALUES (NULL, '192.0.2.300', 'badaddr')");
+    ASSERT_TRUE(eventually([&] { return drained(); })) << slurp(log_);
+    EXPECT_EQ(ns_->dig("h1.example.test", "A"), std::vector<std::string>{"10.0.0.2"});
+    EXPECT_EQ(ns_->dig("2.0.0.10.in-addr.arpa", "PTR"), std::vector<std::string>{"h1.example.test."});
+    EXPECT_EQ(ns_->dig("v6-0.example.test", "AAAA"), std::vector<std::string>{"2001:db8::1"});
+    EXPECT_EQ(ns_->dig("1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa", "PTR"),
+              std::vector<std::string>{"v6-0.example.test."});
+
+    // 200 updates: 100 renames, 50 address moves, 50 both; plus 20 MAC-only changes (nothing to send).
+    c.query("UPDATE inventory.hosts SET hostname = CONCAT('r', hostname) WHERE hostname LIKE 'h%' AND id BETWEEN 1 AND 100");
+    c.query("UPDATE inventory.hosts SET ip = CONCAT('10.1.0.', id) WHERE id BETWEEN 101 AND 150");
+    c.query("UPDATE inventory.hosts SET ip = CONCAT('10.2.0.', id - 150), hostname = CONCAT('m', hostname) "
+            "WHERE id BETWEEN 151 AND 200");
+    c.query("UPDATE inventory.hosts SET mac = '00:00:00:00:00:01' WHERE id BETWEEN 201 AND 220");
+    // 200 deletes.
+    c.query("DELETE FROM inventory.hosts WHERE id BETWEEN 801 AND 1000");
+    ASSERT_TRUE(eventually([&] { return drained(); })) << slurp(log_);
+    EXPECT_TRUE(ns_->dig("h0.example.test", "A").empty());
+    EXPECT_EQ(ns_->dig("rh0.example.test", "A"), std::vector<std::string>{"10.0.0.1"});
+
+    // The zones equal the table, exactly.
+    std::vector<std::string> fwd, rev10, rev6;
+    expected_zone(fwd, rev10, rev6);
+    EXPECT_EQ(fwd.size(), 800u + 50u);
+    std::vector<std::string> zone_fwd;
+    for (auto& l : ns_->axfr("example.test"))
+        if (l.rfind("ns.example.test.", 0) != 0) zone_fwd.push_back(l);
+    EXPECT_EQ(zone_fwd, fwd);
+    EXPECT_EQ(ns_->axfr("10.in-addr.arpa"), rev10);
+    std::vector<std::string> zone6;
+    for (auto& l : ns_->axfr("8.b.d.0.1.0.0.2.ip6.arpa")) zone6.push_back("ptr6:" + l.substr(l.rfind(' ') + 1));
+    std::sort(zone6.begin(), zone6.end());
+    EXPECT_EQ(zone6, rev6);
+    EXPECT_TRUE(ns_->axfr("2.0.192.in-addr.arpa").empty());
+
+    // The bad rows are in quarantine with their reasons.
+    std::string reasons;
+    for (const auto& f : std::filesystem::directory_iterator(db_->spool() / "quarantine"))
+        if (f.path().extension() == ".reason") reasons += slurp(f.path());
+    EXPECT_NE(reasons.find("[rowcast.dns.invalid_name] host 'bad host'"), std::string::npos) << reasons;
+    EXPECT_NE(reasons.find("[rowcast.dns.invalid_address]"), std::string::npos) << reasons;
+    EXPECT_NE(reasons.find("192.0.2.300"), std::string::npos) << reasons;
+
+    // SIGTERM: clean stop.
+    EXPECT_EQ(stop_dns(SIGTERM), 0);
+    EXPECT_NE(slurp(log_).find("stopped:"), std::string::npos);
+}
+
+TEST_F(DnsEndToEnd, WrongKeyHoldsEventsUntilTheKeyIsFixed) {
+    const auto key = db_->server().dir() / "dns.key";
+    auto keys = rowcast::dns::load_key_file(ns_->key_file());
+    ASSERT_TRUE(keys);
+    // Same name and algorithm, another secret.
+    std::ofstream(key) << "key \"rowcast-key\" {\n\talgorithm hmac-sha256;\n\tsecret \"c2VjcmV0IHRoYXQgaXMgbm90IHRoZSBvbmUgbmFtZWQga25vd3M=\";\n};\n";
+    const auto cfg = write_config(db_->server().dir(), *ns_, key, db_->spool());
+    start_dns(cfg);
+    auto c = db_->connect();
+    for (int i = 0; i < 20; ++i)
+        c.query("INSERT INTO inventory.hosts (mac, ip, hostname) VALUES (NULL, '192.0.2." + std::to_string(i + 1) +
+                "', 'k" + std::to_string(i) + "')");
+    ASSERT_TRUE(eventually([&] { return slurp(log_).find("notauth_badsig") != std::string::npos; })) << slurp(log_);
+    EXPECT_EQ(spool_files(db_->spool()), 20u);  // held, not dropped
+    EXPECT_TRUE(ns_->dig("k0.example.test", "A").empty());
+    EXPECT_FALSE(std::filesystem::exists(db_->spool() / "quarantine") &&
+                 !std::filesystem::is_empty(db_->spool() / "quarantine"));
+    // Fix the key file: rowcast-dns reads it again after an authentication failure.
+    std::filesystem::copy_file(ns_->key_file(), key, std::filesystem::copy_options::overwrite_existing);
+    ASSERT_TRUE(eventually([&] { return drained(); })) << slurp(log_);
+    EXPECT_EQ(ns_->dig("k19.example.test", "A"), std::vector<std::string>{"192.0.2.20"});
+    EXPECT_EQ(ns_->dig("1.2.0.192.in-addr.arpa", "PTR"), std::vector<std::string>{"k0.example.test."});
+    EXPECT_EQ(stop_dns(SIGTERM), 0);
+}
+
+}  // namespace
