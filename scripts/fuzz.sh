@@ -35,7 +35,7 @@ rm -rf "$build/seeds"
 mkdir -p "$build/seeds/binlog"
 for f in ../shared/fixtures/binlog/mariadb/0[234]_*.binlog ../shared/fixtures/binlog/mysql/*/log.bin \
          ../shared/fixtures/binlog/mysql/*/binlog.0*; do
-    if [ -f "$f" ]; then cp "$f" "$build/seeds/binlog/$(echo "$f" | tr / _)"; fi
+    if [ -f "$f" ]; then n=${f#../shared/fixtures/binlog/}; cp "$f" "$build/seeds/binlog/${n//\//_}"; fi
 done
 
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
