@@ -815,3 +815,58 @@ TEST(BinlogFiles, UnknownEventsIgnorableSkippedOtherwiseError) {
               std::string::npos)
         << st2.error_value().message;
 }
+
+TEST(BinlogValues, OldTemporalFormatsAndOtherTypes) {
+    using namespace rowcast::detail::binlog;
+    std::string scratch;
+    auto dec = [&](std::uint8_t type, std::uint16_t meta, std::uint32_t length, std::string bytes_in, column_type ct = {},
+                   std::uint32_t collation = 0) {
+        rowcast::binlog::wire_column w;
+        w.type = type;
+        w.meta = meta;
+        w.length = length;
+        w.collation = collation;
+        w.is_unsigned = ct.is_unsigned;
+        cursor c(bytes_in);
+        value v;
+        auto e = decode_value(c, w, ct, v, scratch);
+        if (!e.empty()) return value(text{"ERROR " + e});
+        if (c.left() != 0) return value(text{"LEFTOVER"});
+        return v;
+    };
+    auto le = [](std::uint64_t v, int n) {
+        std::string s;
+        for (int i = 0; i < n; ++i) s += static_cast<char>(v >> (8 * i));
+        return s;
+    };
+    // MySQL 5.5 formats: DATETIME as YYYYMMDDhhmmss, TIME as signed HHMMSS, TIMESTAMP as seconds
+    EXPECT_EQ(dec(t_datetime, 0, 0, le(20240229235959ULL, 8)), value(datetime{{2024, 2, 29}, 23, 59, 59, 0}));
+    EXPECT_EQ(dec(t_time, 0, 0, le(static_cast<std::uint64_t>(-8385959LL) & 0xffffff, 3)),
+              value(rowcast::time{-(838LL * 3600 + 59 * 60 + 59) * 1000000}));
+    EXPECT_EQ(dec(t_timestamp, 0, 0, le(1700000000, 4)), value(timestamp{1700000000LL * 1000000}));
+    EXPECT_EQ(dec(t_year, 0, 0, le(124, 1)), value(year{2024}));
+    EXPECT_EQ(dec(t_date, 0, 0, le((2024u << 9) | (2u << 5) | 29u, 3)), value(date{2024, 2, 29}));
+    // integers: sign extension and unsigned
+    column_type u;
+    u.is_unsigned = true;
+    EXPECT_EQ(dec(t_int24, 0, 0, le(0xfffffe, 3)), value(std::int64_t{-2}));
+    EXPECT_EQ(dec(t_int24, 0, 0, le(0xfffffe, 3), u), value(std::uint64_t{0xfffffe}));
+    // BIT(10) big-endian, ENUM/SET without member names
+    EXPECT_EQ(dec(t_bit, 0x0102, 10, std::string("\x02\x01", 2)), value(bit{0x201, 10}));
+    EXPECT_EQ(dec(t_enum, 0, 1, le(3, 1)), value(enum_value{"", 3}));
+    EXPECT_EQ(dec(t_set, 0, 1, le(5, 1)), value(set_value{"", 5}));
+    // latin1 (cp1252): 0x80 is the euro sign, 0xE9 e-acute; utf8mb4 kept; unknown charset is an error
+    EXPECT_EQ(dec(t_varchar, 20, 20, std::string("\x02\x80\xe9", 3), {}, 8), value(text{"\xe2\x82\xac\xc3\xa9"}));
+    EXPECT_EQ(dec(t_varchar, 20, 20, std::string("\x02\xc3\xa9", 3), {}, 45), value(text{"\xc3\xa9"}));
+    EXPECT_EQ(std::get<text>(dec(t_varchar, 20, 20, std::string("\x01x", 2), {}, 28)).utf8.rfind("ERROR unsupported character set", 0), 0u);
+    // lengths beyond the data: errors, never reads past the end
+    EXPECT_EQ(std::get<text>(dec(t_varchar, 300, 300, std::string("\xff\x00x", 3), {}, 45)).utf8.rfind("ERROR", 0), 0u);
+    EXPECT_EQ(std::get<text>(dec(t_blob, 4, 4, std::string("\xff\xff\xff\xff", 4))).utf8.rfind("ERROR", 0), 0u);
+    EXPECT_EQ(std::get<text>(dec(t_newdecimal, (70 << 8) | 2, 0, "")).utf8.rfind("ERROR bad DECIMAL", 0), 0u);
+    // GEOMETRY: 4-byte SRID then WKB; MySQL JSON (binary) literal
+    EXPECT_EQ(dec(t_geometry, 4, 4, le(8, 4) + le(4326, 4) + "wkb!"), value(geometry{4326, "wkb!"}));
+    EXPECT_EQ(dec(t_json, 4, 4, le(2, 4) + std::string("\x04\x01", 2)), value(json_text{"true"}));
+    EXPECT_EQ(dec(t_json, 4, 4, le(0, 4)), value(json_text{"null"}));
+    // TIMESTAMP2(3) and DATETIME2(0)
+    EXPECT_EQ(dec(t_timestamp2, 3, 0, std::string("\x65\x53\xf1\x00\x03\xe7", 6)), value(timestamp{1700000000LL * 1000000 + 99900}));
+}
