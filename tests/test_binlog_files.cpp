@@ -870,3 +870,18 @@ TEST(BinlogValues, OldTemporalFormatsAndOtherTypes) {
     // TIMESTAMP2(3) and DATETIME2(0)
     EXPECT_EQ(dec(t_timestamp2, 3, 0, std::string("\x65\x53\xf1\x00\x03\xe7", 6)), value(timestamp{1700000000LL * 1000000 + 99900}));
 }
+
+TEST(BinlogFiles, SinkErrorStopsTheParser) {
+    const auto path = fixtures + "/mariadb/01_all_types.binlog";
+    NEED(path);
+    std::size_t seen = 0;
+    rb::event_adapter ad([&](const event& e) -> result<void> {
+        if (++seen == 5) return error::make(errc::io_error, "sink", "test", "sink full");
+        (void)e;
+        return {};
+    });
+    auto st = rb::read_file(path, ad);
+    ASSERT_FALSE(st);
+    EXPECT_EQ(st.error_value().message, "[rowcast.sink.io_error] test: sink full");
+    EXPECT_EQ(seen, 5u);
+}

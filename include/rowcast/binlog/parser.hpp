@@ -55,6 +55,9 @@ struct parser_options {
     schema_provider* provider = nullptr;  ///< asked for columns when TABLE_MAP has no names (not owned)
     std::size_t max_uncompressed = std::size_t{1} << 30;  ///< limit for one decompressed event (bytes)
     bool verify_checksum = true;          ///< passed to the reader by read_file()
+    /// Passed to the reader by read_file(): the header's end position must equal offset + size
+    /// (true for binlog files; turn off for relay logs, whose positions are the source's).
+    bool check_end_positions = true;
     /// Statement-based DML (binlog_format=STATEMENT/MIXED) carries no rows. false: an
     /// error; true: passed to ddl() with its text (the changed rows stay unknown).
     bool statements_as_ddl = false;
@@ -1060,6 +1063,7 @@ template <handler H>
 result<parser_stats> read_file(const std::string& path, H& h, parser_options opt = {}) {
     reader_options ro;
     ro.verify_checksum = opt.verify_checksum;
+    ro.check_end_positions = opt.check_end_positions;
     auto rd = file_reader::open(path, ro);
     if (!rd) return rd.error_value();
     parser p(opt);
