@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstring>
 #include <memory>
 #include <thread>
 
@@ -371,7 +372,7 @@ TEST_F(NamedTest, PrerequisitesAndCname) {
 // A UDP relay between the client and named that can tamper with replies.
 class udp_relay {
 public:
-    enum class mode { pass, flip_mac, wrong_id, drop };
+    enum class mode { pass, flip_mac, wrong_id, drop, truncate };
     udp_relay(unsigned upstream, mode m) : mode_(m) {
         fd_.reset(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
         sockaddr_in a{};
@@ -382,6 +383,12 @@ public:
             ::getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&a), &len) != 0)
             throw std::runtime_error("relay bind");
         port_ = ntohs(a.sin_port);
+        // TCP on the same port: forwarded to named unchanged (for the TC -> TCP retry).
+        tcp_.reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        const int one = 1;
+        ::setsockopt(tcp_.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (::bind(tcp_.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(tcp_.get(), 8) != 0)
+            tcp_.reset();
         up_ = a;
         up_.sin_port = htons(static_cast<std::uint16_t>(upstream));
         thread_ = std::thread([this] { loop(); });
@@ -392,6 +399,7 @@ public:
     }
     std::uint16_t port() const { return port_; }
     int seen() const { return seen_; }
+    int tcp_seen() const { return tcp_seen_; }
 
 private:
     void loop() {
@@ -399,8 +407,13 @@ private:
         ::connect(up.get(), reinterpret_cast<sockaddr*>(&up_), sizeof up_);
         char buf[65536];
         while (!stop_) {
-            pollfd p{fd_.get(), POLLIN, 0};
-            if (::poll(&p, 1, 50) <= 0) continue;
+            pollfd p[2] = {{fd_.get(), POLLIN, 0}, {tcp_.get(), POLLIN, 0}};
+            if (::poll(p, tcp_ ? 2 : 1, 50) <= 0) continue;
+            if (tcp_ && (p[1].revents & POLLIN)) {
+                relay_tcp();
+                continue;
+            }
+            if (!(p[0].revents & POLLIN)) continue;
             sockaddr_in from{};
             socklen_t fl = sizeof from;
             const ssize_t n = ::recvfrom(fd_.get(), buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &fl);
@@ -414,10 +427,48 @@ private:
             if (mode_ == mode::drop) continue;
             if (mode_ == mode::flip_mac) buf[m - 10] = static_cast<char>(buf[m - 10] ^ 0x55);  // inside the MAC
             if (mode_ == mode::wrong_id) buf[1] = static_cast<char>(buf[1] ^ 1);
-            ::sendto(fd_.get(), buf, static_cast<std::size_t>(m), 0, reinterpret_cast<sockaddr*>(&from), fl);
+            ssize_t out = m;
+            if (mode_ == mode::truncate) {  // header only, TC set, every count 0
+                buf[2] = static_cast<char>(buf[2] | 0x02);
+                std::memset(buf + 4, 0, 8);
+                out = 12;
+            }
+            ::sendto(fd_.get(), buf, static_cast<std::size_t>(out), 0, reinterpret_cast<sockaddr*>(&from), fl);
         }
     }
-    rowcast::detail::unique_fd fd_;
+    static bool read_n(int fd, char* p, std::size_t n) {
+        while (n > 0) {
+            const ssize_t r = ::recv(fd, p, n, 0);
+            if (r <= 0) return false;
+            p += r;
+            n -= static_cast<std::size_t>(r);
+        }
+        return true;
+    }
+    void relay_tcp() {
+        rowcast::detail::unique_fd c(::accept4(tcp_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+        if (!c) return;
+        ++tcp_seen_;
+        timeval tv{5, 0};
+        ::setsockopt(c.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        std::string msg(2, '\0');
+        if (!read_n(c.get(), msg.data(), 2)) return;
+        const std::size_t len = (static_cast<unsigned char>(msg[0]) << 8) | static_cast<unsigned char>(msg[1]);
+        msg.resize(2 + len);
+        if (!read_n(c.get(), msg.data() + 2, len)) return;
+        rowcast::detail::unique_fd u(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        ::setsockopt(u.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        if (::connect(u.get(), reinterpret_cast<sockaddr*>(&up_), sizeof up_) != 0) return;
+        if (::send(u.get(), msg.data(), msg.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(msg.size())) return;
+        std::string rep(2, '\0');
+        if (!read_n(u.get(), rep.data(), 2)) return;
+        const std::size_t rlen = (static_cast<unsigned char>(rep[0]) << 8) | static_cast<unsigned char>(rep[1]);
+        rep.resize(2 + rlen);
+        if (!read_n(u.get(), rep.data() + 2, rlen)) return;
+        (void)::send(c.get(), rep.data(), rep.size(), MSG_NOSIGNAL);
+    }
+    rowcast::detail::unique_fd fd_, tcp_;
+    std::atomic<int> tcp_seen_{0};
     sockaddr_in up_{};
     std::uint16_t port_ = 0;
     mode mode_;
@@ -425,6 +476,22 @@ private:
     std::atomic<int> seen_{0};
     std::thread thread_;
 };
+
+TEST_F(NamedTest, TruncatedReplyIsRetriedOverTcp) {
+    udp_relay relay(server_->port(), udp_relay::mode::truncate);
+    auto o = opts(key());
+    o.port = relay.port();
+    client c(o);
+    update_message u("example.test");
+    u.add("truncated.example.test", rr_type::a, 300, *rdata::a("192.0.2.63"));
+    auto r = c.send_update(u);
+    ASSERT_TRUE(r) << r.error_value().message;
+    EXPECT_EQ(c.stats().truncated, 1u);
+    EXPECT_EQ(c.stats().tcp, 1u);
+    EXPECT_EQ(relay.seen(), 1);
+    EXPECT_EQ(relay.tcp_seen(), 1);
+    EXPECT_EQ(server_->dig("truncated.example.test", "A"), Strings{"192.0.2.63"});
+}
 
 TEST_F(NamedTest, TamperedReplyIsRejectedAndRetried) {
     udp_relay relay(server_->port(), udp_relay::mode::flip_mac);
