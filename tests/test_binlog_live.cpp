@@ -269,3 +269,52 @@ TEST(BinlogLive, RandomWorkloadDecodesToTheServersRows) {
         }
     }
 }
+
+TEST(BinlogLive, MinimalMetadataNamesFromTheProviderAndMismatchIsAnError) {
+    mariadb_server server;
+    auto c = server.connect();
+    c.query("SET GLOBAL binlog_row_metadata=MINIMAL");
+    c.query("FLUSH BINARY LOGS");
+    c.query("CREATE DATABASE m");
+    c.query("USE m");
+    c.query("CREATE TABLE p (id INT PRIMARY KEY, name VARCHAR(20), u UUID, j JSON, e ENUM('x','y'), n INT UNSIGNED)");
+    c.query("INSERT INTO p VALUES (1,'one','123e4567-e89b-12d3-a456-426614174000','{\"a\": 1}','y',4294967295),"
+            "(2,NULL,NULL,NULL,NULL,NULL)");
+    c.query("UPDATE p SET name='uno' WHERE id=1");
+    c.query("FLUSH BINARY LOGS");
+    auto logs = c.rows("SHOW BINARY LOGS");
+    ASSERT_GE(logs.size(), 3u);
+    const auto path = (server.dir() / "binlog" / *logs[logs.size() - 2][0]).string();
+
+    auto schema_conn = server.connect();
+    rb::mariadb_schema_provider provider(schema_conn.get());
+    rb::parser_options o;
+    o.provider = &provider;
+    std::vector<rowcast::event> evs;
+    rb::event_adapter ad([&](const rowcast::event& e) { evs.push_back(e); });
+    auto st = rb::read_file(path, ad, o);
+    ASSERT_TRUE(st) << st.error_value().message;
+    std::vector<const rowcast::event*> rows;
+    for (auto& e : evs)
+        if (rowcast::is_row_event(e.kind)) rows.push_back(&e);
+    ASSERT_EQ(rows.size(), 3u);
+    const auto& cols = *rows[0]->columns;
+    ASSERT_EQ(cols.size(), 6u);
+    EXPECT_EQ(cols[1].name, "name");
+    EXPECT_TRUE(cols[0].primary_key);
+    EXPECT_EQ(rows[0]->after[2], value(text{"123e4567-e89b-12d3-a456-426614174000"}));
+    EXPECT_EQ(rows[0]->after[3], value(json_text{"{\"a\": 1}"}));
+    EXPECT_EQ(rows[0]->after[4], value(enum_value{"y", 2}));
+    EXPECT_EQ(rows[0]->after[5], value(std::uint64_t{4294967295u}));  // signedness is in MINIMAL metadata
+    EXPECT_EQ(rows[2]->after[1], value(text{"uno"}));
+
+    // The table changes afterwards: reading the old file with the current schema is an error, not a guess.
+    c.query("ALTER TABLE p ADD COLUMN z INT");
+    std::vector<rowcast::event> evs2;
+    rb::event_adapter ad2([&](const rowcast::event& e) { evs2.push_back(e); });
+    auto st2 = rb::read_file(path, ad2, o);
+    ASSERT_FALSE(st2);
+    EXPECT_NE(st2.error_value().message.find("[rowcast.binlog.type_mismatch]"), std::string::npos) << st2.error_value().message;
+    for (auto& e : evs2) EXPECT_FALSE(rowcast::is_row_event(e.kind));
+    c.query("SET GLOBAL binlog_row_metadata=FULL");
+}
