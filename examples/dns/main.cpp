@@ -23,6 +23,8 @@
 //     quarantine_directory: /var/spool/rowcast/quarantine   # default <directory>/quarantine
 //     max_batch: 500         # events per sink call (one or a few UPDATE messages)
 //     retry_max_ms: 5000     # backoff ceiling while the server refuses
+//     batch_delay_ms: 5      # after new files show up, wait this long so events arriving
+//                            # together go into one batch (0: apply at once)
 //
 // Rejected rows (bad host name/address, CNAME at the name) are written to the
 // quarantine directory as <spool file name> (the event, same codec) and
@@ -53,6 +55,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <unistd.h>
 
 namespace {
 
@@ -78,6 +81,7 @@ struct config {
     std::string codec = "binary";
     std::size_t max_batch = 500;
     long retry_max_ms = 5000;
+    long batch_delay_ms = 5;
 };
 
 struct config_error {
@@ -173,7 +177,7 @@ config load_config(const std::string& path) {
     }
     const YAML::Node sp = root["spool"];
     if (!sp) throw config_error{"'spool' is required"};
-    check_keys(sp, "'spool'", {"directory", "codec", "quarantine_directory", "max_batch", "retry_max_ms"});
+    check_keys(sp, "'spool'", {"directory", "codec", "quarantine_directory", "max_batch", "retry_max_ms", "batch_delay_ms"});
     if (!sp["directory"]) throw config_error{"'spool.directory' is required"};
     c.spool = scalar<std::string>(sp["directory"], "spool.directory");
     c.quarantine = sp["quarantine_directory"] ? std::filesystem::path(scalar<std::string>(sp["quarantine_directory"], "spool.quarantine_directory"))
@@ -189,6 +193,10 @@ config load_config(const std::string& path) {
     if (sp["retry_max_ms"]) {
         c.retry_max_ms = scalar<long>(sp["retry_max_ms"], "spool.retry_max_ms");
         if (c.retry_max_ms < 1) throw config_error{"'spool.retry_max_ms' must be positive"};
+    }
+    if (sp["batch_delay_ms"]) {
+        c.batch_delay_ms = scalar<long>(sp["batch_delay_ms"], "spool.batch_delay_ms");
+        if (c.batch_delay_ms < 0 || c.batch_delay_ms > 10000) throw config_error{"'spool.batch_delay_ms' must be 0-10000"};
     }
     return c;
 }
@@ -282,7 +290,8 @@ int run(config c) {
         if (stop_requested) break;
         pollfd p{reader->native_handle(), POLLIN, 0};
         const auto t = reader->next_timeout().count();
-        ::poll(&p, 1, t < 0 || t > 200 ? 200 : static_cast<int>(t));
+        if (::poll(&p, 1, t < 0 || t > 200 ? 200 : static_cast<int>(t)) > 0 && c.batch_delay_ms > 0)
+            ::usleep(static_cast<useconds_t>(c.batch_delay_ms) * 1000);  // let the events arriving together gather
     }
     logf("info", "stopped: " + std::to_string(applied) + " events applied, " + std::to_string(rejected_files) +
                      " quarantined, " + std::to_string(reader->pending()) + " files left for the next start");
