@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <memory>
@@ -630,6 +631,7 @@ protected:
         s.reverse_zones = {"2.0.192.in-addr.arpa", "8.b.d.0.1.0.0.2.ip6.arpa"};
         s.ttl = 120;
         s.on_rejected = [this](const rowcast::event& e, const rowcast::error& err) { rejected_.push_back({e, err}); };
+        s.log = [this](int, std::string_view m) { logs_.emplace_back(m); };
         client_options c;
         c.port = static_cast<std::uint16_t>(server_->port());
         c.key = k;
@@ -640,6 +642,7 @@ protected:
 
     std::unique_ptr<named_server> server_;
     std::vector<rejected_event> rejected_;
+    std::vector<std::string> logs_;
 };
 
 TEST_F(SinkTest, ConfigErrors) {
@@ -702,6 +705,10 @@ TEST_F(SinkTest, InsertUpdateDeleteInBatches) {
     r = s.apply(up);
     ASSERT_TRUE(r) << r.error_value().message;
     EXPECT_EQ(s.stats().unchanged, 1u);
+    EXPECT_TRUE(std::any_of(logs_.begin(), logs_.end(), [](const std::string& l) {
+        return l.find("update of h4.example.test changes neither host nor address (mac 00:11:22:33:44:55 -> "
+                      "aa:bb:cc:dd:ee:ff)") != std::string::npos;
+    }));
     EXPECT_LE(s.stats().messages - before, 3u);
     EXPECT_TRUE(server_->dig("h1.example.test", "A").empty());
     EXPECT_EQ(server_->dig("renamed1.example.test", "A"), Strings{"192.0.2.1"});

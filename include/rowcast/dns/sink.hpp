@@ -62,7 +62,7 @@ struct table_mapping {
     std::string table;
     std::string host_column = "hostname";
     std::string address_column = "ip";
-    std::string mac_column;              ///< optional; only logged
+    std::string mac_column;              ///< optional; only logged (a MAC-only change sends nothing)
 };
 
 struct sink_options {
@@ -248,6 +248,8 @@ public:
             }
             if (c.before && c.after && *c.before == *c.after) {
                 ++stats_.unchanged;
+                if (opt_.log) log(1, "update of " + c.after->host + " changes neither host nor address" + mac_note(e, *m) +
+                                         ": nothing to send");
                 continue;
             }
             if (!c.before && !c.after) continue;
@@ -390,6 +392,15 @@ private:
         if (!h) return make_error(errc::bad_event, e.schema + "." + e.table, "no column '" + m.host_column + "'");
         if (!a) return make_error(errc::bad_event, e.schema + "." + e.table, "no column '" + m.address_column + "'");
         return col_idx{*h, *a};
+    }
+
+    // " (mac A -> B)" when the mapping names a MAC column present in both images.
+    static std::string mac_note(const event& e, const table_mapping& m) {
+        if (m.mac_column.empty() || !e.columns) return {};
+        auto i = e.columns->find(m.mac_column);
+        if (!i || *i >= e.before.size() || *i >= e.after.size()) return {};
+        auto b = text_of(e.before[*i]), a = text_of(e.after[*i]);
+        return " (" + m.mac_column + " " + (b ? *b : "NULL") + " -> " + (a ? *a : "NULL") + ")";
     }
 
     static std::optional<std::string> text_of(const value& v) {
