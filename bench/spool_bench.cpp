@@ -68,6 +68,22 @@ void SpoolWrite(benchmark::State& state) {
     state.SetBytesProcessed(static_cast<std::int64_t>(n * bytes));
 }
 
+// The baseline: what the spool writer does, without rowcast: create a temporary file, write
+// `payload`, [fsync], rename it into place, [fsync the directory]. Returns false on failure.
+bool raw_file_write(int dfd, std::string_view payload, std::size_t n, spool_durability durability) {
+    char tmp[64], fin[64];
+    std::snprintf(tmp, sizeof tmp, ".raw-%zu.tmp", n);
+    std::snprintf(fin, sizeof fin, "%019zu-raw", n);
+    const int fd = ::openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    if (fd < 0) return false;
+    bool ok = ::write(fd, payload.data(), payload.size()) == static_cast<ssize_t>(payload.size());
+    if (durability != spool_durability::none) ok &= ::fsync(fd) == 0;
+    ::close(fd);
+    ok &= ::renameat(dfd, tmp, dfd, fin) == 0;
+    if (durability == spool_durability::file_and_directory) ok &= ::fsync(dfd) == 0;
+    return ok;
+}
+
 void RawFileOps(benchmark::State& state) {
     const auto durability = static_cast<spool_durability>(state.range(0));
     auto dir = bench_dir();
@@ -75,17 +91,8 @@ void RawFileOps(benchmark::State& state) {
     const std::string payload = rowcast::encode(codec, test::hosts_update());
     const int dfd = ::open(dir->path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     std::size_t n = 0;
-    char tmp[64], fin[64];
     for (auto _ : state) {
-        std::snprintf(tmp, sizeof tmp, ".raw-%zu.tmp", n);
-        std::snprintf(fin, sizeof fin, "raw-%019zu", n);
-        const int fd = ::openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-        if (fd < 0 || ::write(fd, payload.data(), payload.size()) != static_cast<ssize_t>(payload.size()))
-            state.SkipWithError("raw write failed");
-        if (durability != spool_durability::none) ::fsync(fd);
-        ::close(fd);
-        ::renameat(dfd, tmp, dfd, fin);
-        if (durability == spool_durability::file_and_directory) ::fsync(dfd);
+        if (!raw_file_write(dfd, payload, n, durability)) state.SkipWithError("raw write failed");
         if (++n % 2000 == 0) {
             state.PauseTiming();
             clear_dir(dir->path());
@@ -116,20 +123,11 @@ void SpoolVsRaw(benchmark::State& state) {
     using clk = std::chrono::steady_clock;
     clk::duration spool_t{}, raw_t{};
     std::size_t n = 0;
-    char tmp[64], fin[64];
     for (auto _ : state) {
         const auto t0 = clk::now();
         if (!w.write(e)) state.SkipWithError("spool write failed");
         const auto t1 = clk::now();
-        std::snprintf(tmp, sizeof tmp, ".raw-%zu.tmp", n);
-        std::snprintf(fin, sizeof fin, "%019zu-raw", n);
-        const int fd = ::openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-        if (fd < 0 || ::write(fd, payload.data(), payload.size()) != static_cast<ssize_t>(payload.size()))
-            state.SkipWithError("raw write failed");
-        if (durability != spool_durability::none) ::fsync(fd);
-        ::close(fd);
-        ::renameat(dfd, tmp, dfd, fin);
-        if (durability == spool_durability::file_and_directory) ::fsync(dfd);
+        if (!raw_file_write(dfd, payload, n, durability)) state.SkipWithError("raw write failed");
         const auto t2 = clk::now();
         spool_t += t1 - t0;
         raw_t += t2 - t1;
