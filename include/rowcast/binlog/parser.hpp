@@ -120,7 +120,7 @@ public:
             case event_type::query:
             case event_type::query_compressed: return on_query(c, h, type == event_type::query_compressed);
             case event_type::xid: {
-                std::uint64_t xid;
+                std::uint64_t xid = 0;
                 if (!c.le(8, xid)) return bad(errc::truncated, "XID event too short");
                 return end_txn(h, false, false, false);
             }
@@ -245,12 +245,12 @@ private:
     }
 
     result<void> on_fde(detail::binlog::cursor& c) {
-        std::uint16_t version;
+        std::uint16_t version = 0;
         if (!c.le_as(version)) return bad(errc::truncated, "FORMAT_DESCRIPTION too short");
         if (version != 4) return bad(errc::unsupported_version, "binlog version " + std::to_string(version));
         std::string_view server;
-        std::uint32_t created;
-        std::uint8_t hlen;
+        std::uint32_t created = 0;
+        std::uint8_t hlen = 0;
         if (!c.bytes(50, server) || !c.le_as(created) || !c.u8(hlen)) return bad(errc::truncated, "FORMAT_DESCRIPTION too short");
         if (hlen != header_size) return bad(errc::unsupported, "common header length " + std::to_string(hlen));
         server_version_.assign(server.substr(0, server.find('\0')));
@@ -274,7 +274,7 @@ private:
     }
 
     result<void> on_rotate(detail::binlog::cursor& c) {
-        std::uint64_t pos;
+        std::uint64_t pos = 0;
         if (!c.le(8, pos)) return bad(errc::truncated, "ROTATE too short");
         next_file_ = std::string(c.rest());
         return {};
@@ -282,9 +282,9 @@ private:
 
     template <class H>
     result<void> on_query(detail::binlog::cursor& c, H& h, bool compressed) {
-        std::uint32_t thread_id, exec_time;
-        std::uint8_t db_len;
-        std::uint16_t err, status_len;
+        std::uint32_t thread_id = 0, exec_time = 0;
+        std::uint8_t db_len = 0;
+        std::uint16_t err = 0, status_len = 0;
         if (!c.le_as(thread_id) || !c.le_as(exec_time) || !c.u8(db_len) || !c.le_as(err) || !c.le_as(status_len))
             return bad(errc::truncated, "QUERY post-header truncated");
         const std::size_t ph = post_header_len(event_type::query, 13);
@@ -345,9 +345,9 @@ private:
 
     template <class H>
     result<void> on_mariadb_gtid(detail::binlog::cursor& c, H& h) {
-        std::uint64_t seq;
-        std::uint32_t domain;
-        std::uint8_t flags;
+        std::uint64_t seq = 0;
+        std::uint32_t domain = 0;
+        std::uint8_t flags = 0;
         if (!c.le(8, seq) || !c.le_as(domain) || !c.u8(flags)) return bad(errc::truncated, "GTID event too short");
         gtid_ = std::to_string(domain) + "-" + std::to_string(cur_->server_id) + "-" + std::to_string(seq);
         constexpr std::uint8_t fl_standalone = 1, fl_completed_xa = 128;
@@ -361,9 +361,9 @@ private:
     }
 
     result<void> on_mysql_gtid(detail::binlog::cursor& c, event_type type) {
-        std::uint8_t flags;
+        std::uint8_t flags = 0;
         std::string_view sid;
-        std::uint64_t gno;
+        std::uint64_t gno = 0;
         if (!c.u8(flags) || !c.bytes(16, sid) || !c.le(8, gno)) return bad(errc::truncated, "GTID event too short");
         if (type == event_type::anonymous_gtid) {
             gtid_.clear();
@@ -471,8 +471,8 @@ inline bool compatible(const wire_column& w, const column_type& p) {
 inline result<void> parser::on_table_map(detail::binlog::cursor& c) {
     using namespace detail::binlog;
     const std::size_t idlen = post_header_len(event_type::table_map, 8) == 6 ? 4 : 6;
-    std::uint64_t table_id;
-    std::uint16_t flags;
+    std::uint64_t table_id = 0;
+    std::uint16_t flags = 0;
     if (!c.le(idlen, table_id) || !c.le_as(flags)) return bad(errc::truncated, "TABLE_MAP post-header truncated");
     // Same bytes as the last map for this id: keep the shared description.
     {
@@ -481,17 +481,17 @@ inline result<void> parser::on_table_map(detail::binlog::cursor& c) {
     }
     auto t = std::make_shared<table_info>();
     t->table_id = table_id;
-    std::uint8_t len;
+    std::uint8_t len = 0;
     std::string_view s;
     if (!c.u8(len) || !c.bytes(len, s) || !c.skip(1)) return bad(errc::truncated, "TABLE_MAP schema name truncated");
     t->schema.assign(s);
     if (!c.u8(len) || !c.bytes(len, s) || !c.skip(1)) return bad(errc::truncated, "TABLE_MAP table name truncated");
     t->table.assign(s);
-    std::uint64_t n;
+    std::uint64_t n = 0;
     if (!c.packed(n) || n > c.left() || n > 4096) return bad(errc::invalid_value, "TABLE_MAP column count impossible");
     std::string_view types;
     c.bytes(static_cast<std::size_t>(n), types);
-    std::uint64_t meta_len;
+    std::uint64_t meta_len = 0;
     std::string_view meta;
     if (!c.packed(meta_len) || !c.bytes(static_cast<std::size_t>(std::min<std::uint64_t>(meta_len, c.left() + 1)), meta))
         return bad(errc::truncated, "TABLE_MAP metadata block truncated");
@@ -572,11 +572,11 @@ inline result<void> parser::on_table_map(detail::binlog::cursor& c) {
         if (detail_p::is_enum_set_wire(w.type)) ++n_es;
     }
     auto read_default_charset = [&](cursor& v, std::size_t count, std::vector<std::uint32_t>& out) -> bool {
-        std::uint64_t dflt;
+        std::uint64_t dflt = 0;
         if (!v.packed(dflt)) return false;
         out.assign(count, static_cast<std::uint32_t>(dflt));
         while (v.left()) {
-            std::uint64_t idx, coll;
+            std::uint64_t idx = 0, coll = 0;
             if (!v.packed(idx) || !v.packed(coll) || idx >= count) return false;
             out[static_cast<std::size_t>(idx)] = static_cast<std::uint32_t>(coll);
         }
@@ -585,7 +585,7 @@ inline result<void> parser::on_table_map(detail::binlog::cursor& c) {
     auto read_column_charset = [&](cursor& v, std::size_t count, std::vector<std::uint32_t>& out) -> bool {
         out.clear();
         while (v.left()) {
-            std::uint64_t coll;
+            std::uint64_t coll = 0;
             if (!v.packed(coll)) return false;
             out.push_back(static_cast<std::uint32_t>(coll));
         }
@@ -593,11 +593,11 @@ inline result<void> parser::on_table_map(detail::binlog::cursor& c) {
     };
     auto read_strings = [&](cursor& v, std::vector<std::vector<std::string>>& out) -> bool {
         while (v.left()) {
-            std::uint64_t cnt;
+            std::uint64_t cnt = 0;
             if (!v.packed(cnt) || cnt > v.left()) return false;
             std::vector<std::string> vals;
             for (std::uint64_t k = 0; k < cnt; ++k) {
-                std::uint64_t l;
+                std::uint64_t l = 0;
                 std::string_view sv;
                 if (!v.packed(l) || !v.bytes(static_cast<std::size_t>(std::min<std::uint64_t>(l, v.left() + 1)), sv)) return false;
                 vals.emplace_back(sv);
@@ -607,8 +607,8 @@ inline result<void> parser::on_table_map(detail::binlog::cursor& c) {
         return true;
     };
     while (c.left()) {
-        std::uint8_t ty;
-        std::uint64_t l;
+        std::uint8_t ty = 0;
+        std::uint64_t l = 0;
         std::string_view val;
         if (!c.u8(ty) || !c.packed(l) || !c.bytes(static_cast<std::size_t>(std::min<std::uint64_t>(l, c.left() + 1)), val))
             return bad(errc::truncated, "TABLE_MAP optional metadata truncated");
@@ -631,7 +631,7 @@ inline result<void> parser::on_table_map(detail::binlog::cursor& c) {
             case 4:
                 have_names = true;
                 while (v.left()) {
-                    std::uint64_t nl;
+                    std::uint64_t nl = 0;
                     std::string_view nm;
                     if (!v.packed(nl) || !v.bytes(static_cast<std::size_t>(std::min<std::uint64_t>(nl, v.left() + 1)), nm)) { ok = false; break; }
                     names.emplace_back(nm);
@@ -642,7 +642,7 @@ inline result<void> parser::on_table_map(detail::binlog::cursor& c) {
             case 6: ok = read_strings(v, enum_vals); break;
             case 7:
                 while (v.left()) {
-                    std::uint64_t g;
+                    std::uint64_t g = 0;
                     if (!v.packed(g)) { ok = false; break; }
                     geo.push_back(static_cast<std::uint32_t>(g));
                 }
@@ -650,7 +650,7 @@ inline result<void> parser::on_table_map(detail::binlog::cursor& c) {
             case 8:
                 have_pk = true;
                 while (v.left()) {
-                    std::uint64_t x;
+                    std::uint64_t x = 0;
                     if (!v.packed(x) || x >= n) { ok = false; break; }
                     pk.push_back(x);
                 }
@@ -658,7 +658,7 @@ inline result<void> parser::on_table_map(detail::binlog::cursor& c) {
             case 9:
                 have_pk = true;
                 while (v.left()) {
-                    std::uint64_t x, prefix;
+                    std::uint64_t x = 0, prefix = 0;
                     if (!v.packed(x) || !v.packed(prefix) || x >= n) { ok = false; break; }
                     pk.push_back(x);
                 }
@@ -835,7 +835,7 @@ inline std::string parser::decode_image(detail::binlog::cursor& c, const table_i
     // telling whether it is logged as a diff against the before image.
     std::string_view partial_bits;
     if (partial_after) {
-        std::uint64_t options;
+        std::uint64_t options = 0;
         if (!c.packed(options)) return "partial update value options truncated";
         if (options & 1) {
             std::size_t njson = 0;
@@ -892,18 +892,18 @@ result<void> parser::on_rows(detail::binlog::cursor& c, event_type type, H& h) {
                           type == et::write_rows_compressed_v1 || type == et::write_rows_compressed_v2;
     const std::size_t ph = post_header_len(type, v2 ? 10 : 8);
     const std::size_t idlen = ph == 6 ? 4 : 6;
-    std::uint64_t table_id;
-    std::uint16_t flags;
+    std::uint64_t table_id = 0;
+    std::uint16_t flags = 0;
     if (!c.le(idlen, table_id) || !c.le_as(flags)) return bad(errc::truncated, "rows event post-header truncated");
     if (v2) {
-        std::uint16_t extra;
+        std::uint16_t extra = 0;
         if (!c.le_as(extra) || extra < 2 || !c.skip(extra - 2u)) return bad(errc::truncated, "rows event extra data truncated");
     }
     auto it = tables_.find(table_id);
     if (it == tables_.end())
         return bad(errc::missing_field, "rows event for table id " + std::to_string(table_id) + " without a TABLE_MAP");
     const table_info& t = *it->second;
-    std::uint64_t width;
+    std::uint64_t width = 0;
     if (!c.packed(width)) return bad(errc::truncated, "rows event column count truncated");
     if (width != t.wire.size())
         return bad(errc::type_mismatch, "rows event has " + std::to_string(width) + " columns, its TABLE_MAP " +
@@ -964,13 +964,13 @@ result<void> parser::on_payload(detail::binlog::cursor& c, H& h) {
     std::uint64_t payload_size = 0, ctype = 0, usize = 0;
     bool have_size = false;
     while (c.left()) {
-        std::uint64_t ty, len;
+        std::uint64_t ty = 0, len = 0;
         if (!c.packed(ty)) return bad(errc::truncated, "TRANSACTION_PAYLOAD header truncated");
         if (ty == 0) break;  // end of the header fields
         if (!c.packed(len) || len > c.left()) return bad(errc::truncated, "TRANSACTION_PAYLOAD field truncated");
         detail::binlog::cursor f(c.here(), static_cast<std::size_t>(len));
         c.skip(static_cast<std::size_t>(len));
-        std::uint64_t v;
+        std::uint64_t v = 0;
         if (!f.packed(v)) return bad(errc::invalid_value, "TRANSACTION_PAYLOAD field malformed");
         if (ty == 1) { payload_size = v; have_size = true; }
         else if (ty == 2) ctype = v;

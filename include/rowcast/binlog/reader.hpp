@@ -52,7 +52,7 @@ enum class checksum_alg : std::uint8_t { off = 0, crc32 = 1, undefined = 255 };
 /// Parses a 19-byte common header from `p` into `ev` (body left empty).
 inline void parse_header(const unsigned char* p, raw_event& ev) noexcept {
     detail::binlog::cursor c(p, header_size);
-    std::uint64_t v;
+    std::uint64_t v = 0;
     c.le(4, v); ev.timestamp = static_cast<std::uint32_t>(v);
     c.le(1, v); ev.type = static_cast<std::uint8_t>(v);
     c.le(4, v); ev.server_id = static_cast<std::uint32_t>(v);

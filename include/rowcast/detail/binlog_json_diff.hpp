@@ -217,7 +217,7 @@ inline bool parse_path(std::string_view p, std::vector<jleg>& legs) {
 
 /// Applies a diff vector (starting at its uint32 length) at `c` to `before` (JSON text).
 inline std::string apply_json_diff(cursor& c, std::string_view before, std::string& out) {
-    std::uint64_t len;
+    std::uint64_t len = 0;
     if (!c.le(4, len)) return "JSON diff length truncated";
     std::string_view diffs;
     if (!c.bytes(static_cast<std::size_t>(len), diffs)) return "JSON diff exceeds the row";
@@ -226,8 +226,8 @@ inline std::string apply_json_diff(cursor& c, std::string_view before, std::stri
     if (!jp.value(root)) return "before image is not JSON";
     cursor d(diffs);
     while (d.left()) {
-        std::uint8_t op;
-        std::uint64_t plen;
+        std::uint8_t op = 0;
+        std::uint64_t plen = 0;
         std::string_view path;
         if (!d.u8(op) || !d.packed(plen) || !d.bytes(static_cast<std::size_t>(std::min<std::uint64_t>(plen, d.left() + 1)), path))
             return "JSON diff truncated";
@@ -236,7 +236,7 @@ inline std::string apply_json_diff(cursor& c, std::string_view before, std::stri
         if (!parse_path(path, legs)) return "bad JSON path in diff";
         jnode val;
         if (op != 2) {
-            std::uint64_t vlen;
+            std::uint64_t vlen = 0;
             std::string_view bin;
             if (!d.packed(vlen) || !d.bytes(static_cast<std::size_t>(std::min<std::uint64_t>(vlen, d.left() + 1)), bin))
                 return "JSON diff value truncated";

@@ -136,7 +136,7 @@ inline std::string decode_decimal(cursor& c, int precision, int scale, std::stri
     auto group = [&](int digits, std::string& dst, bool pad) -> bool {
         const int bytes = digits == 9 ? 4 : dig2bytes[digits];
         if (bytes == 0) return true;
-        std::uint64_t v;
+        std::uint64_t v = 0;
         if (!d.be(static_cast<std::size_t>(bytes), v)) return false;
         if (v >= pow10_u32[digits]) return false;
         char tmp[9];
@@ -187,10 +187,10 @@ inline bool read_frac(cursor& c, unsigned fsp, std::int64_t& us, std::uint64_t& 
 
 inline std::string decode_datetime2(cursor& c, unsigned fsp, datetime& out) {
     if (fsp > 6) return "bad DATETIME precision";
-    std::uint64_t packed;
+    std::uint64_t packed = 0;
     if (!c.be(5, packed)) return "DATETIME value truncated";
-    std::int64_t us;
-    std::uint64_t raw;
+    std::int64_t us = 0;
+    std::uint64_t raw = 0;
     std::size_t nb;
     if (!read_frac(c, fsp, us, raw, nb)) return "DATETIME value truncated";
     if (packed < 0x8000000000ULL) return "negative DATETIME";
@@ -214,16 +214,16 @@ inline std::string decode_time2(cursor& c, unsigned fsp, std::int64_t& micros) {
     if (fsp > 6) return "bad TIME precision";
     std::int64_t packed;  // MySQL's "packed time": (intpart << 24) + microseconds
     if (fsp >= 5) {
-        std::uint64_t v;
+        std::uint64_t v = 0;
         if (!c.be(6, v)) return "TIME value truncated";
         packed = static_cast<std::int64_t>(v) - 0x800000000000LL;
     } else {
-        std::uint64_t ip;
+        std::uint64_t ip = 0;
         if (!c.be(3, ip)) return "TIME value truncated";
         std::int64_t intpart = static_cast<std::int64_t>(ip) - 0x800000;
         std::int64_t frac = 0;
         if (fsp >= 1) {
-            std::uint64_t f;
+            std::uint64_t f = 0;
             const std::size_t nb = fsp <= 2 ? 1 : 2;
             if (!c.be(nb, f)) return "TIME value truncated";
             frac = static_cast<std::int64_t>(f);
@@ -283,7 +283,7 @@ inline void append_double_json(std::string& out, double d) {
 inline bool json_varlen(cursor& c, std::uint64_t& v) {
     v = 0;
     for (int i = 0; i < 5; ++i) {
-        std::uint8_t b;
+        std::uint8_t b = 0;
         if (!c.u8(b)) return false;
         v |= static_cast<std::uint64_t>(b & 0x7f) << (7 * i);
         if ((b & 0x80) == 0) return true;
@@ -297,7 +297,7 @@ inline std::string json_container(std::string_view doc, bool object, bool large,
     if (depth > 100) return "JSON nesting too deep";
     cursor c(doc);
     const std::size_t w = large ? 4 : 2;
-    std::uint64_t count, size;
+    std::uint64_t count = 0, size = 0;
     if (!c.le(w, count) || !c.le(w, size)) return "JSON container truncated";
     if (size > doc.size()) return "JSON container size exceeds its data";
     doc = doc.substr(0, static_cast<std::size_t>(size));
@@ -313,7 +313,7 @@ inline std::string json_container(std::string_view doc, bool object, bool large,
         if (object) {
             cursor k(doc);
             k.skip(2 * w + key_entry * i);
-            std::uint64_t koff, klen;
+            std::uint64_t koff = 0, klen = 0;
             if (!k.le(w, koff) || !k.le(2, klen)) return "JSON key entry truncated";
             if (koff > doc.size() || klen > doc.size() - koff) return "JSON key out of bounds";
             json_escape(out, doc.substr(static_cast<std::size_t>(koff), static_cast<std::size_t>(klen)));
@@ -321,8 +321,8 @@ inline std::string json_container(std::string_view doc, bool object, bool large,
         }
         cursor v(doc);
         v.skip(2 * w + (object ? key_entry * count : 0) + val_entry * i);
-        std::uint8_t t;
-        std::uint64_t voff;
+        std::uint8_t t = 0;
+        std::uint64_t voff = 0;
         if (!v.u8(t) || !v.le(w, voff)) return "JSON value entry truncated";
         const bool inlined = t == 0x04 || t == 0x05 || t == 0x06 || (large && (t == 0x07 || t == 0x08));
         if (inlined) {
@@ -341,7 +341,7 @@ inline std::string json_container(std::string_view doc, bool object, bool large,
 inline std::string json_opaque(std::uint8_t ftype, std::string_view data, std::string& out) {
     if (ftype == t_newdecimal && data.size() >= 2) {
         cursor c(data);
-        std::uint8_t p, s;
+        std::uint8_t p = 0, s = 0;
         c.u8(p);
         c.u8(s);
         std::string d;
@@ -351,7 +351,7 @@ inline std::string json_opaque(std::uint8_t ftype, std::string_view data, std::s
         return {};
     }
     if ((ftype == t_date || ftype == t_datetime || ftype == t_timestamp || ftype == t_time) && data.size() >= 8) {
-        std::int64_t packed;
+        std::int64_t packed = 0;
         std::uint64_t u = 0;
         for (int i = 7; i >= 0; --i) u = (u << 8) | static_cast<unsigned char>(data[static_cast<std::size_t>(i)]);
         std::memcpy(&packed, &u, 8);
@@ -393,7 +393,7 @@ inline std::string json_value(std::string_view doc, std::uint8_t type, std::size
         case 0x00: case 0x01: case 0x02: case 0x03:
             return json_container(doc.substr(off), type <= 0x01, (type & 1) != 0, depth, out);
         case 0x04: {
-            std::uint8_t l;
+            std::uint8_t l = 0;
             if (!c.u8(l)) return "JSON literal truncated";
             if (l == 0) out += "null";
             else if (l == 1) out += "true";
@@ -408,7 +408,7 @@ inline std::string json_value(std::string_view doc, std::uint8_t type, std::size
         case 0x09: { std::int64_t v; if (!c.le_as(v)) return "JSON int truncated"; append_number(out, v); return {}; }
         case 0x0a: { std::uint64_t v; if (!c.le_as(v)) return "JSON int truncated"; append_number(out, v); return {}; }
         case 0x0b: {
-            std::uint64_t u;
+            std::uint64_t u = 0;
             if (!c.le(8, u)) return "JSON double truncated";
             double d;
             std::memcpy(&d, &u, 8);
@@ -416,15 +416,15 @@ inline std::string json_value(std::string_view doc, std::uint8_t type, std::size
             return {};
         }
         case 0x0c: {
-            std::uint64_t len;
+            std::uint64_t len = 0;
             std::string_view s;
             if (!json_varlen(c, len) || !c.bytes(static_cast<std::size_t>(len), s)) return "JSON string truncated";
             json_escape(out, s);
             return {};
         }
         case 0x0f: {
-            std::uint8_t ft;
-            std::uint64_t len;
+            std::uint8_t ft = 0;
+            std::uint64_t len = 0;
             std::string_view s;
             if (!c.u8(ft) || !json_varlen(c, len) || len > c.left() || !c.bytes(static_cast<std::size_t>(len), s))
                 return "JSON opaque value truncated";
@@ -523,12 +523,12 @@ inline std::string decode_padded(std::string_view data, const column_type& ct, v
 inline std::string decode_value(cursor& c, const rowcast::binlog::wire_column& w, const column_type& ct, value& v,
                                 std::string& scratch) {
     auto integer = [&](std::size_t n) -> std::string {
-        std::uint64_t u;
+        std::uint64_t u = 0;
         if (!c.le(n, u)) return "integer truncated";
         if (ct.is_unsigned) v = u;
         else {
             const unsigned shift = static_cast<unsigned>(64 - 8 * n);
-            std::int64_t s;
+            std::int64_t s = 0;
             const std::uint64_t x = u << shift;
             std::memcpy(&s, &x, 8);
             v = s >> shift;
@@ -536,7 +536,7 @@ inline std::string decode_value(cursor& c, const rowcast::binlog::wire_column& w
         return {};
     };
     auto length_prefixed = [&](std::size_t lenbytes, std::string_view& data) -> std::string {
-        std::uint64_t len;
+        std::uint64_t len = 0;
         if (!c.le(lenbytes, len)) return "length truncated";
         if (!c.bytes(static_cast<std::size_t>(len), data))
             return "value of " + std::to_string(len) + " bytes exceeds the " + std::to_string(c.left()) + " left";
@@ -580,7 +580,7 @@ inline std::string decode_value(cursor& c, const rowcast::binlog::wire_column& w
         case t_long: return integer(4);
         case t_longlong: return integer(8);
         case t_float: {
-            std::uint64_t u;
+            std::uint64_t u = 0;
             if (!c.le(4, u)) return "FLOAT truncated";
             const auto u32 = static_cast<std::uint32_t>(u);
             float f;
@@ -589,7 +589,7 @@ inline std::string decode_value(cursor& c, const rowcast::binlog::wire_column& w
             return {};
         }
         case t_double: {
-            std::uint64_t u;
+            std::uint64_t u = 0;
             if (!c.le(8, u)) return "DOUBLE truncated";
             double d;
             std::memcpy(&d, &u, 8);
@@ -603,14 +603,14 @@ inline std::string decode_value(cursor& c, const rowcast::binlog::wire_column& w
             return {};
         }
         case t_year: {
-            std::uint8_t y;
+            std::uint8_t y = 0;
             if (!c.u8(y)) return "YEAR truncated";
             v = year{static_cast<std::uint16_t>(y == 0 ? 0 : 1900 + y)};
             return {};
         }
         case t_date:
         case t_newdate: {
-            std::uint64_t u;
+            std::uint64_t u = 0;
             if (!c.le(3, u)) return "DATE truncated";
             const std::uint64_t y = u >> 9;
             if (y > 9999) return "DATE out of range";
@@ -620,7 +620,7 @@ inline std::string decode_value(cursor& c, const rowcast::binlog::wire_column& w
         }
         case t_time: {
             if (w.meta != 0) return "MariaDB 5.3 fractional TIME format is not supported";
-            std::uint64_t u;
+            std::uint64_t u = 0;
             if (!c.le(3, u)) return "TIME truncated";
             std::int64_t s = static_cast<std::int64_t>(u);
             if (s & 0x800000) s -= 0x1000000;
@@ -641,7 +641,7 @@ inline std::string decode_value(cursor& c, const rowcast::binlog::wire_column& w
         }
         case t_datetime: {
             if (w.meta != 0) return "MariaDB 5.3 fractional DATETIME format is not supported";
-            std::uint64_t u;
+            std::uint64_t u = 0;
             if (!c.le(8, u)) return "DATETIME truncated";
             const std::uint64_t d = u / 1000000, t = u % 1000000;
             datetime dt;
@@ -665,15 +665,15 @@ inline std::string decode_value(cursor& c, const rowcast::binlog::wire_column& w
         }
         case t_timestamp: {
             if (w.meta != 0) return "MariaDB 5.3 fractional TIMESTAMP format is not supported";
-            std::uint64_t u;
+            std::uint64_t u = 0;
             if (!c.le(4, u)) return "TIMESTAMP truncated";
             v = timestamp{static_cast<std::int64_t>(u) * 1000000};
             return {};
         }
         case t_timestamp2: {
             if (w.meta > 6) return "bad TIMESTAMP precision";
-            std::uint64_t secs, raw;
-            std::int64_t us;
+            std::uint64_t secs = 0, raw = 0;
+            std::int64_t us = 0;
             std::size_t nb;
             if (!c.be(4, secs) || !read_frac(c, w.meta, us, raw, nb)) return "TIMESTAMP truncated";
             if (us > 999999) return "TIMESTAMP fraction out of range";
@@ -683,13 +683,13 @@ inline std::string decode_value(cursor& c, const rowcast::binlog::wire_column& w
         case t_bit: {
             const unsigned nbits = (w.meta >> 8) * 8u + (w.meta & 0xff);
             if (nbits == 0 || nbits > 64) return "bad BIT width";
-            std::uint64_t u;
+            std::uint64_t u = 0;
             if (!c.be((nbits + 7) / 8, u)) return "BIT truncated";
             v = bit{u, static_cast<std::uint8_t>(nbits)};
             return {};
         }
         case t_enum: {
-            std::uint64_t idx;
+            std::uint64_t idx = 0;
             if (w.length != 1 && w.length != 2) return "bad ENUM pack length";
             if (!c.le(w.length, idx)) return "ENUM truncated";
             if (idx > ct.members.size()) {
@@ -702,7 +702,7 @@ inline std::string decode_value(cursor& c, const rowcast::binlog::wire_column& w
             return {};
         }
         case t_set: {
-            std::uint64_t mask;
+            std::uint64_t mask = 0;
             if (w.length < 1 || w.length > 8) return "bad SET pack length";
             if (!c.le(w.length, mask)) return "SET truncated";
             std::string names;
@@ -759,7 +759,7 @@ inline std::string decode_value(cursor& c, const rowcast::binlog::wire_column& w
             if (!e.empty()) return e;
             if (data.size() < 4) return "GEOMETRY value shorter than its SRID";
             cursor g(data);
-            std::uint32_t srid;
+            std::uint32_t srid = 0;
             g.le_as(srid);
             v = geometry{srid, std::string(g.rest())};
             return {};

@@ -63,14 +63,14 @@ struct cursor {
     }
     template <class T>
     bool le_as(T& out) noexcept {
-        std::uint64_t v;
+        std::uint64_t v = 0;
         if (!le(sizeof(T), v)) return false;
         out = static_cast<T>(v);
         return true;
     }
     /// MySQL length-encoded ("packed") integer.
     bool packed(std::uint64_t& v) noexcept {
-        std::uint8_t b;
+        std::uint8_t b = 0;
         if (!has(1)) return false;
         b = data[pos];
         if (b < 251) {
@@ -119,12 +119,12 @@ inline std::uint32_t load_le32(const unsigned char* p) noexcept {
 /// Returns an empty string on success or a description of the problem.
 inline std::string mariadb_uncompress(std::string_view in, std::string& out, std::size_t max) {
     cursor c(in);
-    std::uint8_t h;
+    std::uint8_t h = 0;
     if (!c.u8(h)) return "compressed block is empty";
     if ((h & 0xe0) != 0x80) return "compressed block has a bad header byte";
     const std::size_t lenlen = h & 0x07;
     if (lenlen < 1 || lenlen > 4) return "compressed block has a bad length size";
-    std::uint64_t len;
+    std::uint64_t len = 0;
     if (!c.be(lenlen, len)) return "compressed block is truncated";
     if (len > max) return "uncompressed length " + std::to_string(len) + " exceeds the limit";
     out.resize(static_cast<std::size_t>(len));
