@@ -11,7 +11,9 @@
 //   update_after(t, table, after)     then its after image
 //   commit(t)                         XID, QUERY "COMMIT" or XA PREPARE ends the transaction
 //   rollback(t)                       QUERY "ROLLBACK" (non-transactional changes already
-//                                     reported stay done) or XA ROLLBACK
+//                                     reported stay done) or XA ROLLBACK; from the live
+//                                     follower also a transaction cut by a disconnect
+//                                     (t.interrupted, delivered again whole later)
 //   ddl(t, schema, statement)         a schema change (standalone, no begin/commit)
 // Images are std::span<const value> aligned with table.columns; columns left
 // out by binlog_row_image=MINIMAL hold absent{}. Spans are valid during the call only.
@@ -53,6 +55,10 @@ struct txn_info {
     std::uint32_t timestamp = 0;  ///< event timestamp (seconds since the epoch, UTC)
     bool non_transactional = false;  ///< commit of a group with no XID (see above)
     bool xa = false;            ///< commit/rollback of an XA transaction (XA PREPARE / XA ROLLBACK)
+    /// rollback only, from the replication follower (stream.hpp): the stream broke inside this
+    /// transaction; it is delivered again whole after reconnecting. Its rows already reported
+    /// must be discarded (the server did not roll anything back).
+    bool interrupted = false;
 };
 
 using image = std::span<const value>;
@@ -109,7 +115,9 @@ public:
     result<void> rollback(const txn_info& t) {
         auto r = flush(true);
         if (!r) return r;
-        return emit(make(event_kind::rollback, t));
+        event e = make(event_kind::rollback, t);
+        if (t.interrupted) e.statement = "interrupted";
+        return emit(std::move(e));
     }
     result<void> insert(const txn_info& t, const table_info& tb, image after) {
         auto r = flush(false);

@@ -101,6 +101,23 @@ public:
     void set_file(std::string file) { file_ = std::move(file); }
     const std::string& file() const noexcept { return file_; }
     const parser_stats& stats() const noexcept { return stats_; }
+    /// Forgets the state tied to one connection: table maps, a partial transaction, the
+    /// pending GTID and annotation. The sequence number, statistics, file name and the
+    /// FORMAT_DESCRIPTION's post-header lengths stay. The replication stream calls it
+    /// after a reconnect (the server resends FORMAT_DESCRIPTION and TABLE_MAPs).
+    void reset() noexcept {
+        tables_.clear();
+        table_raw_.clear();
+        gtid_.clear();
+        txn_id_.clear();
+        annotate_.clear();
+        in_txn_ = false;
+        standalone_ = false;
+        in_payload_ = false;
+        cur_ = nullptr;
+    }
+    /// True between a reported begin() and its commit()/rollback().
+    bool in_transaction() const noexcept { return in_txn_; }
     /// Table description for a table id from the last TABLE_MAP, or null.
     table_ptr table(std::uint64_t id) const {
         auto it = tables_.find(id);
