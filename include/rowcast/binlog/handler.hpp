@@ -28,6 +28,7 @@
 #pragma once
 
 #include <rowcast/binlog/types.hpp>
+#include <rowcast/detail/binlog_arena.hpp>
 #include <rowcast/error.hpp>
 #include <rowcast/event.hpp>
 #include <rowcast/version.hpp>
@@ -40,6 +41,8 @@
 #include <string_view>
 #include <type_traits>
 #include <utility>
+#include <variant>
+#include <vector>
 
 ROWCAST_NAMESPACE_BEGIN
 namespace binlog {
@@ -62,10 +65,13 @@ struct txn_info {
 };
 
 using image = std::span<const value>;
+/// A row image of views (see view_handler): strings point into the event being decoded
+/// or into the parser's per-row scratch arena; valid during the callback only.
+using view_image = std::span<const value_view>;
 
-/// The callbacks a binlog handler implements. Each returns void or result<void>.
-template <class H>
-concept handler = requires(H& h, const txn_info& t, const table_info& tb, image img, std::string_view s) {
+/// The callbacks of a binlog handler whose images are `Img`. Each returns void or result<void>.
+template <class H, class Img>
+concept handler_of = requires(H& h, const txn_info& t, const table_info& tb, Img img, std::string_view s) {
     h.begin(t);
     h.commit(t);
     h.rollback(t);
@@ -75,6 +81,24 @@ concept handler = requires(H& h, const txn_info& t, const table_info& tb, image 
     h.update_after(t, tb, img);
     h.ddl(t, s, s);
 };
+
+/// A handler with owning images (`image`).
+template <class H>
+concept handler = handler_of<H, image>;
+
+/// A handler with images of views (`view_image`): the parser decodes without
+/// allocating per value. Text in UTF-8/utf8mb3/ASCII, binary data, MariaDB JSON and
+/// GEOMETRY WKB point into the binlog event; latin1 text (converted), DECIMAL, MySQL
+/// JSON, SET names, re-padded BINARY and UUID/INET text are rendered into a scratch
+/// arena that the parser resets before the next row; ENUM names point into the
+/// table's column list. Copy what must outlive the call (rowcast::to_owning). A type
+/// satisfying both concepts is driven with views.
+template <class H>
+concept view_handler = handler_of<H, view_image>;
+
+/// What parser::feed() and read_file() accept.
+template <class H>
+concept any_handler = handler<H> || view_handler<H>;
 
 /// Calls f() (a handler callback) and turns a void return into success.
 template <class F>
@@ -87,77 +111,66 @@ result<void> invoke_callback(F&& f) {
     }
 }
 
-/// A handler that builds rowcast events and passes each to `sink(const event&)`
-/// (the sink may return void or result<void>). Row events are held back by one
-/// so the transaction's last row event carries transaction.last = true; memory
-/// stays one event. Events: begin, insert/update/delete (update = one event with
-/// both images), commit or rollback, ddl. transaction.id is the txn_info id,
-/// transaction.position counts the rows within the transaction from 0,
-/// source = {file, offset of the rows event, GTID, server id}, commit_time = the
-/// event timestamp, sequence = the parser's sequence number.
-template <class Sink>
-class event_adapter {
+namespace detail_a {
+// The event adapters' shared implementation: S = std::string builds owning events
+// (strings and images assigned into reused events: no allocation once capacities
+// have grown), S = std::string_view builds event_views (the held-back row event's
+// strings are copied into the adapter's arena, so it survives the next rows event).
+template <class Sink, class S>
+class event_adapter_base {
 public:
-    explicit event_adapter(Sink sink) : sink_(std::move(sink)) {}
+    using event_type = basic_event<S>;
+    explicit event_adapter_base(Sink sink) : sink_(std::move(sink)) {}
 
     result<void> begin(const txn_info& t) {
         position_ = 0;
-        return emit(make(event_kind::begin, t));
+        fill(out_, event_kind::begin, t);
+        return emit(out_);
     }
     result<void> commit(const txn_info& t) {
         auto r = flush(true);
         if (!r) return r;
-        event e = make(event_kind::commit, t);
-        if (t.non_transactional) e.statement = "non-transactional";
-        else if (t.xa) e.statement = "XA PREPARE";
-        return emit(std::move(e));
+        fill(out_, event_kind::commit, t);
+        if (t.non_transactional) out_.statement = "non-transactional";
+        else if (t.xa) out_.statement = "XA PREPARE";
+        return emit(out_);
     }
     result<void> rollback(const txn_info& t) {
         auto r = flush(true);
         if (!r) return r;
-        event e = make(event_kind::rollback, t);
-        if (t.interrupted) e.statement = "interrupted";
-        return emit(std::move(e));
+        fill(out_, event_kind::rollback, t);
+        if (t.interrupted) out_.statement = "interrupted";
+        return emit(out_);
     }
-    result<void> insert(const txn_info& t, const table_info& tb, image after) {
-        auto r = flush(false);
-        if (!r) return r;
-        event e = make_row(event_kind::insert, t, tb);
-        e.after.assign(after.begin(), after.end());
-        held_ = std::move(e);
-        return {};
+    template <class V>
+    result<void> insert(const txn_info& t, const table_info& tb, std::span<const V> after) {
+        return row(event_kind::insert, t, tb, after, true);
     }
-    result<void> delete_row(const txn_info& t, const table_info& tb, image before) {
-        auto r = flush(false);
-        if (!r) return r;
-        event e = make_row(event_kind::delete_, t, tb);
-        e.before.assign(before.begin(), before.end());
-        held_ = std::move(e);
-        return {};
+    template <class V>
+    result<void> delete_row(const txn_info& t, const table_info& tb, std::span<const V> before) {
+        return row(event_kind::delete_, t, tb, before, false);
     }
-    result<void> update_before(const txn_info& t, const table_info& tb, image before) {
-        auto r = flush(false);
-        if (!r) return r;
-        event e = make_row(event_kind::update, t, tb);
-        e.before.assign(before.begin(), before.end());
-        held_ = std::move(e);
+    template <class V>
+    result<void> update_before(const txn_info& t, const table_info& tb, std::span<const V> before) {
+        auto r = row(event_kind::update, t, tb, before, false);
         pending_after_ = true;
-        return {};
+        return r;
     }
-    result<void> update_after(const txn_info&, const table_info&, image after) {
-        if (!held_ || !pending_after_)
+    template <class V>
+    result<void> update_after(const txn_info&, const table_info&, std::span<const V> after) {
+        if (!has_held_ || !pending_after_)
             return error::make(errc::invalid_value, "binlog", "adapter", "update_after without update_before");
-        held_->after.assign(after.begin(), after.end());
+        set_image(held_.after, after);
         pending_after_ = false;
         return {};
     }
     result<void> ddl(const txn_info& t, std::string_view schema, std::string_view statement) {
         auto r = flush(true);
         if (!r) return r;
-        event e = make(event_kind::ddl, t);
-        e.schema = schema;
-        e.statement = statement;
-        return emit(std::move(e));
+        fill(out_, event_kind::ddl, t);
+        out_.schema = S(schema);
+        out_.statement = S(statement);
+        return emit(out_);
     }
     /// Emits a held row event (with last = false) if the input ended mid-transaction.
     result<void> finish() { return flush(false); }
@@ -165,45 +178,128 @@ public:
     Sink& sink() noexcept { return sink_; }
 
 private:
-    event make(event_kind k, const txn_info& t) const {
-        event e;
+    static constexpr bool owning = std::is_same_v<S, std::string>;
+
+    // Owning: assign (reusing capacity). Views of the held row: copy into the arena.
+    void set(S& dst, std::string_view src, bool keep) {
+        if constexpr (owning) {
+            (void)keep;
+            dst.assign(src);
+        } else {
+            dst = keep ? arena_.store(src) : src;
+        }
+    }
+    void fill(event_type& e, event_kind k, const txn_info& t, bool keep = false) {
         e.kind = k;
         e.sequence = t.sequence;
-        e.transaction.id = t.id;
-        e.source = {std::string(t.file), t.offset, std::string(t.gtid), t.server_id};
+        set(e.transaction.id, t.id, keep);
+        e.transaction.position = 0;
+        e.transaction.last = false;
+        set(e.source.file, t.file, keep);
+        e.source.offset = t.offset;
+        set(e.source.gtid, t.gtid, keep);
+        e.source.server_id = t.server_id;
         e.commit_time = time_point{std::chrono::seconds{t.timestamp}};
-        return e;
+        e.capture_time = {};
+        e.schema = S();
+        e.table = S();
+        e.statement = S();
+        if (!is_row_event(k)) {  // row events keep their image vectors (and strings) for reuse: see row()
+            e.columns.reset();
+            e.before.clear();
+            e.after.clear();
+        }
     }
-    event make_row(event_kind k, const txn_info& t, const table_info& tb) {
-        event e = make(k, t);
-        e.schema = tb.schema;
-        e.table = tb.table;
-        e.columns = tb.columns;
-        e.transaction.position = position_++;
-        return e;
+    template <class V>
+    void set_image(std::vector<basic_value<S>>& dst, std::span<const V> src) {
+        if constexpr (owning && std::is_same_v<V, value>) {
+            dst.assign(src.begin(), src.end());  // element-wise assignment: strings keep their capacity
+        } else if constexpr (owning) {
+            dst.resize(src.size());
+            for (std::size_t i = 0; i < src.size(); ++i) detail::binlog::assign_owning(dst[i], src[i]);
+        } else if constexpr (std::is_same_v<V, value_view>) {
+            dst.resize(src.size());
+            for (std::size_t i = 0; i < src.size(); ++i) dst[i] = detail::binlog::store_view(src[i], arena_);
+        } else {
+            dst.resize(src.size());
+            for (std::size_t i = 0; i < src.size(); ++i) dst[i] = detail::binlog::store_view(to_view(src[i]), arena_);
+        }
+    }
+    template <class V>
+    result<void> row(event_kind k, const txn_info& t, const table_info& tb, std::span<const V> img, bool is_after) {
+        auto r = flush(false);
+        if (!r) return r;
+        fill(held_, k, t, true);
+        set(held_.schema, tb.schema, true);
+        set(held_.table, tb.table, true);
+        if (held_.columns != tb.columns) held_.columns = tb.columns;
+        held_.transaction.position = position_++;
+        set_image(is_after ? held_.after : held_.before, img);
+        if (k == event_kind::insert) held_.before.clear();
+        if (k == event_kind::delete_) held_.after.clear();  // update: update_after sets it
+        has_held_ = true;
+        pending_after_ = false;
+        return {};
     }
     result<void> flush(bool last) {
-        if (!held_) return {};
-        held_->transaction.last = last;
-        event e = std::move(*held_);
-        held_.reset();
+        if (!has_held_) return {};
+        held_.transaction.last = last;
+        if (pending_after_) held_.after.clear();  // an update whose after image never came
+        has_held_ = false;
         pending_after_ = false;
-        return emit(std::move(e));
+        auto r = emit(held_);
+        if constexpr (!owning) arena_.reset();
+        return r;
     }
-    result<void> emit(event e) {
-        if constexpr (std::is_void_v<decltype(sink_(std::as_const(e)))>) {
-            sink_(std::as_const(e));
+    result<void> emit(const event_type& e) {
+        if constexpr (std::is_void_v<decltype(sink_(e))>) {
+            sink_(e);
             return {};
         } else {
-            return sink_(std::as_const(e));
+            return sink_(e);
         }
     }
 
     Sink sink_;
-    std::optional<event> held_;
+    event_type held_, out_;  // reused: the sink sees them during its call only
+    bool has_held_ = false;
     bool pending_after_ = false;
     std::uint32_t position_ = 0;
+    [[no_unique_address]] std::conditional_t<owning, std::monostate, detail::binlog::arena> arena_{};
 };
+}  // namespace detail_a
+
+/// A handler that builds rowcast events and passes each to `sink(const event&)`
+/// (the sink may return void or result<void>; the event is valid during the call:
+/// the adapter reuses it, copy it to keep it). Row events are held back by one
+/// so the transaction's last row event carries transaction.last = true; memory
+/// stays one event. Events: begin, insert/update/delete (update = one event with
+/// both images), commit or rollback, ddl. transaction.id is the txn_info id,
+/// transaction.position counts the rows within the transaction from 0,
+/// source = {file, offset of the rows event, GTID, server id}, commit_time = the
+/// event timestamp, sequence = the parser's sequence number. It accepts both
+/// owning images and view images (the parser drives it with views and it copies
+/// the values into its reused event: no allocation per value in steady state).
+template <class Sink>
+class event_adapter : public detail_a::event_adapter_base<Sink, std::string> {
+public:
+    explicit event_adapter(Sink sink) : detail_a::event_adapter_base<Sink, std::string>(std::move(sink)) {}
+};
+template <class Sink>
+event_adapter(Sink) -> event_adapter<Sink>;
+
+/// The view form of event_adapter: passes `rowcast::event_view`s to `sink(const event_view&)`,
+/// the same events with the same fields. Valid during the sink's call only: strings point
+/// into the binlog event, the parser's arena, the txn_info, or (for the held-back row event)
+/// the adapter's own arena, which is reset after each row event is emitted. Use
+/// rowcast::to_owning() to keep one.
+template <class Sink>
+class event_view_adapter : public detail_a::event_adapter_base<Sink, std::string_view> {
+public:
+    explicit event_view_adapter(Sink sink) : detail_a::event_adapter_base<Sink, std::string_view>(std::move(sink)) {}
+};
+template <class Sink>
+event_view_adapter(Sink) -> event_view_adapter<Sink>;
 
 }  // namespace binlog
 ROWCAST_NAMESPACE_END

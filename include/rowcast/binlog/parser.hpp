@@ -124,8 +124,9 @@ public:
         return it == tables_.end() ? nullptr : it->second;
     }
 
-    /// Decodes one event and calls the handler.
-    template <handler H>
+    /// Decodes one event and calls the handler: with views if it is a view_handler, else
+    /// with owning values (decoded as views, then copied into reused owning images).
+    template <any_handler H>
     result<void> feed(const raw_event& ev, H& h) {
         ++stats_.events;
         cur_ = &ev;
@@ -398,7 +399,18 @@ private:
     template <class H>
     result<void> on_payload(detail::binlog::cursor& c, H& h);
     std::string decode_image(detail::binlog::cursor& c, const table_info& t, std::string_view present,
-                             std::vector<value>& out, bool partial_after = false);
+                             std::vector<value_view>& out, bool partial_after = false);
+    template <class H, class F>
+    static result<void> deliver(F&& call, const std::vector<value_view>& img, std::vector<value>& own) {
+        if constexpr (view_handler<H>) {
+            (void)own;
+            return invoke_callback([&] { return call(view_image(img)); });
+        } else {
+            own.resize(img.size());
+            for (std::size_t i = 0; i < img.size(); ++i) detail::binlog::assign_owning(own[i], img[i]);
+            return invoke_callback([&] { return call(image(own)); });
+        }
+    }
 
     parser_options opt_;
     parser_stats stats_;
@@ -417,8 +429,10 @@ private:
     bool in_txn_ = false;
     bool standalone_ = false;
     std::uint64_t sequence_ = 0;
-    std::vector<value> before_, after_;
-    std::string scratch_, inflated_;
+    std::vector<value_view> before_, after_;       // the row being decoded (views)
+    std::vector<value> own_before_, own_after_;    // owning copies for handlers without views (reused)
+    detail::binlog::arena arena_;                   // rendered values of the current row
+    std::string scratch_, inflated_, merged_;
 };
 
 // ---------------------------------------------------------------------------
@@ -846,7 +860,7 @@ inline result<void> parser::on_table_map(detail::binlog::cursor& c) {
 // Rows events
 
 inline std::string parser::decode_image(detail::binlog::cursor& c, const table_info& t, std::string_view present,
-                                        std::vector<value>& out, bool partial_after) {
+                                        std::vector<value_view>& out, bool partial_after) {
     const std::size_t n = t.wire.size();
     // PARTIAL_UPDATE_ROWS after image: value options, then one bit per JSON column
     // telling whether it is logged as a diff against the before image.
@@ -864,7 +878,7 @@ inline std::string parser::decode_image(detail::binlog::cursor& c, const table_i
     for (std::size_t i = 0; i < n; ++i) count += (static_cast<unsigned char>(present[i / 8]) >> (i % 8)) & 1;
     std::string_view nulls;
     if (!c.bytes((count + 7) / 8, nulls)) return "row null bitmap truncated";
-    out.assign(n, value{});
+    out.assign(n, value_view{});
     std::size_t k = 0;
     for (std::size_t i = 0; i < n; ++i) {
         if (!((static_cast<unsigned char>(present[i / 8]) >> (i % 8)) & 1)) continue;  // absent
@@ -879,16 +893,15 @@ inline std::string parser::decode_image(detail::binlog::cursor& c, const table_i
             std::size_t j = 0;  // index of this column among the JSON columns
             for (std::size_t k = 0; k < i; ++k) j += t.wire[k].type == detail::binlog::t_json;
             if ((static_cast<unsigned char>(partial_bits[j / 8]) >> (j % 8)) & 1) {
-                const auto* base = i < before_.size() ? std::get_if<json_text>(&before_[i]) : nullptr;
+                const auto* base = i < before_.size() ? std::get_if<json_text_view>(&before_[i]) : nullptr;
                 if (!base) return "column " + std::to_string(i + 1) + " `" + col.name + "`: a JSON diff without a before value";
-                std::string merged;
-                auto e = detail::binlog::apply_json_diff(c, base->text, merged);
+                auto e = detail::binlog::apply_json_diff(c, base->text, merged_);
                 if (!e.empty()) return "column " + std::to_string(i + 1) + " `" + col.name + "`: " + e;
-                out[i] = json_text{std::move(merged)};
+                out[i] = json_text_view{arena_.store(merged_)};
                 continue;
             }
         }
-        auto e = detail::binlog::decode_value(c, t.wire[i], col.type, out[i], scratch_);
+        auto e = detail::binlog::decode_value(c, t.wire[i], col.type, out[i], arena_, scratch_);
         if (!e.empty()) return "column " + std::to_string(i + 1) + " `" + col.name + "`: " + e;
     }
     return {};
@@ -944,6 +957,7 @@ result<void> parser::on_rows(detail::binlog::cursor& c, event_type type, H& h) {
     if (rows.left() == 0) return bad(errc::truncated, "rows event for " + where() + " has no rows");
     while (rows.left()) {
         const std::size_t row_start = rows.pos;
+        arena_.reset();  // the previous row's callbacks have returned
         auto e = decode_image(rows, t, present1, before_);
         if (!e.empty()) return bad(errc::invalid_value, where() + " row image: " + e);
         if (is_update) {
@@ -956,16 +970,16 @@ result<void> parser::on_rows(detail::binlog::cursor& c, event_type type, H& h) {
         result<void> r;
         if (is_write) {
             auto ti = info();
-            r = invoke_callback([&] { return h.insert(ti, t, image(before_)); });
+            r = deliver<H>([&](auto img) { return h.insert(ti, t, img); }, before_, own_before_);
         } else if (is_update) {
             auto ti = info();
-            r = invoke_callback([&] { return h.update_before(ti, t, image(before_)); });
+            r = deliver<H>([&](auto img) { return h.update_before(ti, t, img); }, before_, own_before_);
             if (!r) return r;
             auto ta = info();
-            r = invoke_callback([&] { return h.update_after(ta, t, image(after_)); });
+            r = deliver<H>([&](auto img) { return h.update_after(ta, t, img); }, after_, own_after_);
         } else {
             auto ti = info();
-            r = invoke_callback([&] { return h.delete_row(ti, t, image(before_)); });
+            r = deliver<H>([&](auto img) { return h.delete_row(ti, t, img); }, before_, own_before_);
         }
         if (!r) return r;
     }
@@ -1075,8 +1089,8 @@ result<void> parser::on_payload(detail::binlog::cursor& c, H& h) {
     return {};
 }
 
-/// Reads a whole binlog file and drives `h`. Returns the parser's statistics.
-template <handler H>
+/// Reads a whole binlog file and drives `h` (a handler or a view_handler). Returns the parser's statistics.
+template <any_handler H>
 result<parser_stats> read_file(const std::string& path, H& h, parser_options opt = {}) {
     reader_options ro;
     ro.verify_checksum = opt.verify_checksum;

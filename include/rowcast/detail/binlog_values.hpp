@@ -8,6 +8,7 @@
 
 #include <rowcast/binlog/types.hpp>
 #include <rowcast/column.hpp>
+#include <rowcast/detail/binlog_arena.hpp>
 #include <rowcast/detail/binlog_wire.hpp>
 #include <rowcast/detail/text.hpp>
 #include <rowcast/value.hpp>
@@ -17,7 +18,9 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <memory>
 #include <string_view>
+#include <vector>
 
 ROWCAST_NAMESPACE_BEGIN
 namespace detail::binlog {
@@ -132,39 +135,36 @@ inline std::string decode_decimal(cursor& c, int precision, int scale, std::stri
     for (std::size_t i = 0; i < n; ++i) buf[i] ^= mask;
     cursor d(buf, n);
     const int intg = precision - scale;
-    std::string ip;
-    auto group = [&](int digits, std::string& dst, bool pad) -> bool {
+    char ip[72], fp[48];  // at most 65 integer and 38 fraction digits
+    std::size_t ipn = 0, fpn = 0;
+    auto group = [&](int digits, char* dst, std::size_t& len) -> bool {
         const int bytes = digits == 9 ? 4 : dig2bytes[digits];
         if (bytes == 0) return true;
         std::uint64_t v = 0;
         if (!d.be(static_cast<std::size_t>(bytes), v)) return false;
         if (v >= pow10_u32[digits]) return false;
-        char tmp[9];
-        put_digits(tmp, static_cast<std::uint32_t>(v), digits);
-        if (pad) dst.append(tmp, static_cast<std::size_t>(digits));
-        else dst.append(tmp, static_cast<std::size_t>(digits));
+        put_digits(dst + len, static_cast<std::uint32_t>(v), digits);
+        len += static_cast<std::size_t>(digits);
         return true;
     };
-    if (!group(intg % 9, ip, true)) return "corrupt DECIMAL digits";
+    if (!group(intg % 9, ip, ipn)) return "corrupt DECIMAL digits";
     for (int i = 0; i < intg / 9; ++i)
-        if (!group(9, ip, true)) return "corrupt DECIMAL digits";
-    std::string fp;
+        if (!group(9, ip, ipn)) return "corrupt DECIMAL digits";
     for (int i = 0; i < scale / 9; ++i)
-        if (!group(9, fp, true)) return "corrupt DECIMAL digits";
-    if (!group(scale % 9, fp, true)) return "corrupt DECIMAL digits";
+        if (!group(9, fp, fpn)) return "corrupt DECIMAL digits";
+    if (!group(scale % 9, fp, fpn)) return "corrupt DECIMAL digits";
     std::size_t z = 0;
-    while (z + 1 < ip.size() && ip[z] == '0') ++z;
-    ip.erase(0, z);
-    if (ip.empty()) ip = "0";
-    bool all_zero = ip == "0";
-    for (char ch : fp)
-        if (ch != '0') all_zero = false;
+    while (z + 1 < ipn && ip[z] == '0') ++z;
+    std::string_view ipv = ipn == 0 ? std::string_view("0") : std::string_view(ip + z, ipn - z);
+    bool all_zero = ipv == "0";
+    for (std::size_t k = 0; k < fpn && all_zero; ++k)
+        if (fp[k] != '0') all_zero = false;
     out.clear();
     if (negative && !all_zero) out += '-';
-    out += ip;
+    out += ipv;
     if (scale > 0) {
         out += '.';
-        out += fp;
+        out.append(fp, fpn);
     }
     return {};
 }
@@ -499,8 +499,9 @@ inline void format_inet6(std::string_view b, std::string& out) {
     }
 }
 
-/// MariaDB UUID / INET6 / INET4 from their fixed-size binary form to text.
-inline std::string decode_padded(std::string_view data, const column_type& ct, value& v, std::string& scratch) {
+/// MariaDB UUID / INET6 / INET4 from their fixed-size binary form to text (in the arena).
+inline std::string decode_padded(std::string_view data, const column_type& ct, value_view& v, arena& a,
+                                 std::string& scratch) {
     if (ct.type == sql_type::uuid) {
         if (data.size() != 16) return "UUID value is not 16 bytes";
         format_uuid(data, scratch);
@@ -515,13 +516,21 @@ inline std::string decode_padded(std::string_view data, const column_type& ct, v
             append_number(scratch, static_cast<unsigned>(static_cast<unsigned char>(data[i])));
         }
     }
-    v = text{scratch};
+    v = text_view{a.store(scratch)};
     return {};
 }
 
-/// Decodes one non-NULL value of column `w` (with SQL type `ct`) at `c` into `v`.
-inline std::string decode_value(cursor& c, const rowcast::binlog::wire_column& w, const column_type& ct, value& v,
-                                std::string& scratch) {
+inline bool is_blob_sql_type(sql_type t) noexcept {
+    return t == sql_type::binary || t == sql_type::varbinary || t == sql_type::tinyblob || t == sql_type::blob ||
+           t == sql_type::mediumblob || t == sql_type::longblob;
+}
+
+/// Decodes one non-NULL value of column `w` (with SQL type `ct`) at `c` into the view `v`.
+/// Strings point into the cursor's buffer when the bytes are usable as they are (UTF-8/ASCII
+/// text, binary data, MariaDB JSON, GEOMETRY WKB), into the column list for ENUM names, and
+/// into `a` when rendered. `scratch` is working space.
+inline std::string decode_value(cursor& c, const rowcast::binlog::wire_column& w, const column_type& ct,
+                                value_view& v, arena& a, std::string& scratch) {
     auto integer = [&](std::size_t n) -> std::string {
         std::uint64_t u = 0;
         if (!c.le(n, u)) return "integer truncated";
@@ -544,34 +553,38 @@ inline std::string decode_value(cursor& c, const rowcast::binlog::wire_column& w
     };
     auto as_text_or_bytes = [&](std::string_view data) -> std::string {
         const charset_kind cs = charset_of(w.collation);
+        const bool special = ct.type == sql_type::uuid || ct.type == sql_type::inet6 || ct.type == sql_type::inet4;
         // BINARY(n) is logged without its trailing 0x00 padding: restore it.
         if (w.type == t_string && cs == charset_kind::binary && data.size() < w.length) {
-            scratch.assign(data);
-            scratch.resize(w.length, '\0');
-            std::string padded = std::move(scratch);
-            scratch.clear();
-            if (ct.type == sql_type::uuid || ct.type == sql_type::inet6 || ct.type == sql_type::inet4)
-                return decode_padded(padded, ct, v, scratch);
-            v = bytes{std::move(padded)};
+            char* p = a.alloc(w.length);
+            std::memcpy(p, data.data(), data.size());
+            std::memset(p + data.size(), 0, w.length - data.size());
+            const std::string_view padded(p, w.length);
+            if (special) return decode_padded(padded, ct, v, a, scratch);
+            v = bytes_view{padded};
             return {};
         }
-        if (w.type == t_string && cs == charset_kind::binary &&
-            (ct.type == sql_type::uuid || ct.type == sql_type::inet6 || ct.type == sql_type::inet4))
-            return decode_padded(data, ct, v, scratch);
-        if (ct.type == sql_type::binary || ct.type == sql_type::varbinary || ct.type == sql_type::tinyblob ||
-            ct.type == sql_type::blob || ct.type == sql_type::mediumblob || ct.type == sql_type::longblob) {
-            v = bytes{std::string(data)};
+        if (w.type == t_string && cs == charset_kind::binary && special) return decode_padded(data, ct, v, a, scratch);
+        if (is_blob_sql_type(ct.type)) {
+            v = bytes_view{data};
             return {};
         }
         if (ct.type == sql_type::json) {
-            v = json_text{std::string(data)};  // MariaDB: JSON is LONGTEXT (utf8mb4)
+            v = json_text_view{data};  // MariaDB: JSON is LONGTEXT (utf8mb4)
             return {};
         }
-        std::string out;
-        auto e = to_utf8(cs == charset_kind::unknown && w.collation == 0 ? charset_kind::utf8mb4 : cs, data, out);
-        if (!e.empty()) return e + " (collation id " + std::to_string(w.collation) + ")";
-        v = text{std::move(out)};
-        return {};
+        switch (cs == charset_kind::unknown && w.collation == 0 ? charset_kind::utf8mb4 : cs) {
+            case charset_kind::utf8mb4:
+            case charset_kind::utf8mb3:
+            case charset_kind::ascii:
+            case charset_kind::binary: v = text_view{data}; return {};
+            case charset_kind::latin1:
+                latin1_to_utf8(data, scratch);
+                v = text_view{a.store(scratch)};
+                return {};
+            case charset_kind::unknown: break;
+        }
+        return "unsupported character set (collation id " + std::to_string(w.collation) + ")";
     };
     switch (w.type) {
         case t_tiny: return integer(1);
@@ -599,7 +612,7 @@ inline std::string decode_value(cursor& c, const rowcast::binlog::wire_column& w
         case t_newdecimal: {
             auto e = decode_decimal(c, w.meta >> 8, w.meta & 0xff, scratch);
             if (!e.empty()) return e;
-            v = decimal{scratch};
+            v = decimal_view{a.store(scratch)};
             return {};
         }
         case t_year: {
@@ -625,8 +638,8 @@ inline std::string decode_value(cursor& c, const rowcast::binlog::wire_column& w
             std::int64_t s = static_cast<std::int64_t>(u);
             if (s & 0x800000) s -= 0x1000000;
             const bool neg = s < 0;
-            const std::int64_t a = neg ? -s : s;
-            const std::int64_t h = a / 10000, m = a / 100 % 100, sec = a % 100;
+            const std::int64_t a_ = neg ? -s : s;
+            const std::int64_t h = a_ / 10000, m = a_ / 100 % 100, sec = a_ % 100;
             if (m > 59 || sec > 59) return "TIME out of range";
             const std::int64_t us = (h * 3600 + m * 60 + sec) * 1000000;
             v = time{neg ? -us : us};
@@ -674,7 +687,7 @@ inline std::string decode_value(cursor& c, const rowcast::binlog::wire_column& w
             if (w.meta > 6) return "bad TIMESTAMP precision";
             std::uint64_t secs = 0, raw = 0;
             std::int64_t us = 0;
-            std::size_t nb;
+            std::size_t nb = 0;
             if (!c.be(4, secs) || !read_frac(c, w.meta, us, raw, nb)) return "TIMESTAMP truncated";
             if (us > 999999) return "TIMESTAMP fraction out of range";
             v = timestamp{static_cast<std::int64_t>(secs) * 1000000 + us};
@@ -694,37 +707,34 @@ inline std::string decode_value(cursor& c, const rowcast::binlog::wire_column& w
             if (!c.le(w.length, idx)) return "ENUM truncated";
             if (idx > ct.members.size()) {
                 if (!ct.members.empty()) return "ENUM index " + std::to_string(idx) + " beyond its members";
-                v = enum_value{std::string(), static_cast<std::uint16_t>(idx)};
+                v = enum_value_view{std::string_view(), static_cast<std::uint16_t>(idx)};
                 return {};
             }
-            v = enum_value{idx == 0 ? std::string() : ct.members[static_cast<std::size_t>(idx - 1)],
-                           static_cast<std::uint16_t>(idx)};
+            v = enum_value_view{idx == 0 ? std::string_view() : std::string_view(ct.members[static_cast<std::size_t>(idx - 1)]),
+                                static_cast<std::uint16_t>(idx)};
             return {};
         }
         case t_set: {
             std::uint64_t mask = 0;
             if (w.length < 1 || w.length > 8) return "bad SET pack length";
             if (!c.le(w.length, mask)) return "SET truncated";
-            std::string names;
+            scratch.clear();
+            bool first = true;
             for (std::size_t i = 0; i < 64; ++i) {
                 if (!(mask >> i & 1)) continue;
                 if (i >= ct.members.size()) {
                     if (!ct.members.empty()) return "SET bit beyond its members";
                     continue;
                 }
-                if (!names.empty()) names += ',';
-                names += ct.members[i];
+                if (!first) scratch += ',';
+                first = false;
+                scratch += ct.members[i];
             }
-            v = set_value{std::move(names), mask};
+            v = set_value_view{a.store(scratch), mask};
             return {};
         }
         case t_varchar:
-        case t_var_string: {
-            std::string_view data;
-            auto e = length_prefixed(w.length < 256 ? 1 : 2, data);
-            if (!e.empty()) return e;
-            return as_text_or_bytes(data);
-        }
+        case t_var_string:
         case t_string: {
             std::string_view data;
             auto e = length_prefixed(w.length < 256 ? 1 : 2, data);
@@ -746,10 +756,9 @@ inline std::string decode_value(cursor& c, const rowcast::binlog::wire_column& w
             std::string_view data;
             auto e = length_prefixed(w.length, data);
             if (!e.empty()) return e;
-            std::string out;
-            e = mysql_json_to_text(data, out);
+            e = mysql_json_to_text(data, scratch);
             if (!e.empty()) return e;
-            v = json_text{std::move(out)};
+            v = json_text_view{a.store(scratch)};
             return {};
         }
         case t_geometry: {
@@ -761,11 +770,21 @@ inline std::string decode_value(cursor& c, const rowcast::binlog::wire_column& w
             cursor g(data);
             std::uint32_t srid = 0;
             g.le_as(srid);
-            v = geometry{srid, std::string(g.rest())};
+            v = geometry_view{srid, g.rest()};
             return {};
         }
         default: return "unsupported column type " + std::to_string(w.type);
     }
+}
+
+/// Owning form of decode_value (tests and one-off callers): decodes into `v`.
+inline std::string decode_value(cursor& c, const rowcast::binlog::wire_column& w, const column_type& ct, value& v,
+                                std::string& scratch) {
+    arena a;
+    value_view vv;
+    auto e = decode_value(c, w, ct, vv, a, scratch);
+    if (e.empty()) assign_owning(v, vv);
+    return e;
 }
 
 }  // namespace detail::binlog

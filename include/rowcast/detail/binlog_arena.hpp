@@ -1,0 +1,118 @@
+// Internal: a bump allocator for the rendered values of one row (binlog view path).
+#pragma once
+
+#include <rowcast/value.hpp>
+#include <rowcast/version.hpp>
+
+#include <cstddef>
+#include <cstring>
+#include <memory>
+#include <string_view>
+#include <type_traits>
+#include <variant>
+#include <vector>
+
+ROWCAST_NAMESPACE_BEGIN
+namespace detail::binlog {
+
+/// Scratch storage for the values of one row that are rendered rather than
+/// pointed at (latin1 text converted to UTF-8, DECIMAL text, MySQL JSON text,
+/// SET names, re-padded BINARY, UUID/INET text). Bytes stored stay at their
+/// address until reset(): memory is a list of blocks, never moved. reset()
+/// keeps the standard-size blocks for reuse (no allocation in steady state).
+class arena {
+public:
+    /// Copies `s` into the arena; the view is valid until reset().
+    std::string_view store(std::string_view s) {
+        if (s.empty()) return {};
+        char* p = alloc(s.size());
+        std::memcpy(p, s.data(), s.size());
+        return {p, s.size()};
+    }
+    /// Uninitialised room for n bytes (n > 0), valid until reset().
+    char* alloc(std::size_t n) {
+        if (n > block_size / 4) {  // large: a block of its own, freed at reset()
+            big_.push_back(std::make_unique<char[]>(n));
+            return big_.back().get();
+        }
+        if (cur_ >= blocks_.size() || used_ + n > block_size) {
+            if (cur_ < blocks_.size() && used_ > 0) ++cur_;
+            if (cur_ >= blocks_.size()) blocks_.push_back(std::make_unique<char[]>(block_size));
+            used_ = 0;
+        }
+        char* p = blocks_[cur_].get() + used_;
+        used_ += n;
+        return p;
+    }
+    void reset() noexcept {
+        cur_ = 0;
+        used_ = 0;
+        big_.clear();
+    }
+
+private:
+    static constexpr std::size_t block_size = 16 * 1024;
+    std::vector<std::unique_ptr<char[]>> blocks_, big_;
+    std::size_t cur_ = 0, used_ = 0;
+};
+
+/// A copy of `v` whose strings live in `a` (valid until a.reset()).
+inline value_view store_view(const value_view& v, arena& a) {
+    return std::visit(
+        [&a](const auto& x) -> value_view {
+            using T = std::decay_t<decltype(x)>;
+            if constexpr (std::is_same_v<T, decimal_view>) return decimal_view{a.store(x.digits)};
+            else if constexpr (std::is_same_v<T, text_view>) return text_view{a.store(x.utf8)};
+            else if constexpr (std::is_same_v<T, bytes_view>) return bytes_view{a.store(x.data)};
+            else if constexpr (std::is_same_v<T, enum_value_view>) return enum_value_view{a.store(x.name), x.index};
+            else if constexpr (std::is_same_v<T, set_value_view>) return set_value_view{a.store(x.names), x.mask};
+            else if constexpr (std::is_same_v<T, json_text_view>) return json_text_view{a.store(x.text)};
+            else if constexpr (std::is_same_v<T, geometry_view>) return geometry_view{x.srid, a.store(x.wkb)};
+            else return x;
+        },
+        v.as_variant());
+}
+
+/// `dst` as an O (kept if it already is one, so its string keeps its capacity), passed to set.
+template <class O, class F>
+inline void assign_reusing(value& dst, F&& set) {
+    if (auto* o = std::get_if<O>(&dst)) set(*o);
+    else set(dst.template emplace<O>());
+}
+
+/// Sets `dst` to an owning copy of `src`, reusing the string `dst` already holds when both
+/// are of the same kind (no allocation when its capacity suffices).
+inline void assign_owning(value& dst, const value_view& src) {
+    std::visit(
+        [&dst](const auto& x) {
+            using T = std::decay_t<decltype(x)>;
+            if constexpr (std::is_same_v<T, decimal_view>)
+                assign_reusing<decimal>(dst, [&x](decimal& o) { o.digits.assign(x.digits); });
+            else if constexpr (std::is_same_v<T, text_view>)
+                assign_reusing<text>(dst, [&x](text& o) { o.utf8.assign(x.utf8); });
+            else if constexpr (std::is_same_v<T, bytes_view>)
+                assign_reusing<bytes>(dst, [&x](bytes& o) { o.data.assign(x.data); });
+            else if constexpr (std::is_same_v<T, enum_value_view>)
+                assign_reusing<enum_value>(dst, [&x](enum_value& o) {
+                    o.name.assign(x.name);
+                    o.index = x.index;
+                });
+            else if constexpr (std::is_same_v<T, set_value_view>)
+                assign_reusing<set_value>(dst, [&x](set_value& o) {
+                    o.names.assign(x.names);
+                    o.mask = x.mask;
+                });
+            else if constexpr (std::is_same_v<T, json_text_view>)
+                assign_reusing<json_text>(dst, [&x](json_text& o) { o.text.assign(x.text); });
+            else if constexpr (std::is_same_v<T, geometry_view>)
+                assign_reusing<geometry>(dst, [&x](geometry& o) {
+                    o.wkb.assign(x.wkb);
+                    o.srid = x.srid;
+                });
+            else dst = x;
+        },
+        src.as_variant());
+}
+
+}  // namespace detail::binlog
+ROWCAST_NAMESPACE_END
