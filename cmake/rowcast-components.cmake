@@ -1,7 +1,8 @@
 # Component targets. Each is an INTERFACE target that adds one dependency to rowcast::rowcast.
 #   rowcast::json  nlohmann_json (Debian: nlohmann-json3-dev)
 #   rowcast::yaml  yaml-cpp      (Debian: libyaml-cpp-dev)
-#   rowcast::binlog zlib + zstd  (Debian: zlib1g-dev libzstd-dev)
+#   rowcast::binlog zlib + zstd + OpenSSL::Crypto (Debian: zlib1g-dev libzstd-dev libssl-dev;
+#                  libcrypto's SHA1 for the replication stream's mysql_native_password)
 #   rowcast::dns   OpenSSL::Crypto (Debian: libssl-dev): RFC 2136 updates with TSIG
 set(ROWCAST_BUILT_COMPONENTS "")
 
@@ -59,13 +60,14 @@ endif()
 if("binlog" IN_LIST ROWCAST_COMPONENTS)
   find_package(ZLIB QUIET)
   include(${CMAKE_CURRENT_LIST_DIR}/rowcast-find-zstd.cmake)
-  if(ZLIB_FOUND AND rowcast_zstd_FOUND)
+  find_package(OpenSSL 1.1 QUIET COMPONENTS Crypto)
+  if(ZLIB_FOUND AND rowcast_zstd_FOUND AND OpenSSL_FOUND)
     add_library(rowcast_binlog INTERFACE)
     add_library(rowcast::binlog ALIAS rowcast_binlog)
     set_target_properties(rowcast_binlog PROPERTIES EXPORT_NAME binlog)
-    target_link_libraries(rowcast_binlog INTERFACE rowcast::rowcast ZLIB::ZLIB rowcast_zstd::zstd)
+    target_link_libraries(rowcast_binlog INTERFACE rowcast::rowcast ZLIB::ZLIB rowcast_zstd::zstd OpenSSL::Crypto)
     list(APPEND ROWCAST_BUILT_COMPONENTS binlog)
   else()
-    _rowcast_component_missing(binlog "zlib and zstd" "zlib1g-dev libzstd-dev")
+    _rowcast_component_missing(binlog "zlib, zstd and OpenSSL" "zlib1g-dev libzstd-dev libssl-dev")
   endif()
 endif()

@@ -32,6 +32,9 @@ rowcast_mariadb_test(test_mariadb_harness SOURCES test_mariadb_harness.cpp)
 if(TARGET rowcast::binlog AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/test_binlog_live.cpp)
   rowcast_mariadb_test(test_binlog_live SOURCES test_binlog_live.cpp LIBS rowcast::binlog)  # binlog parser vs SELECT
 endif()
+if(TARGET rowcast::binlog AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/test_binlog_stream.cpp)
+  rowcast_mariadb_test(test_binlog_stream SOURCES test_binlog_stream.cpp LIBS rowcast::binlog)  # replication stream
+endif()
 
 # The loadable function and the trigger generator are built under examples/.
 set(ROWCAST_MARIADB_SERVER_INCLUDE /usr/include/mariadb/server CACHE PATH "MariaDB server headers (mysql.h for UDFs)")

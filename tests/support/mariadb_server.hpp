@@ -310,6 +310,12 @@ public:
         return true;
     }
 
+    /// Stops the server (as stop()) and starts it again on the same port and datadir.
+    void restart() {
+        stop();
+        start();
+    }
+
     /// Stops the server: SIGTERM, wait; SIGKILL after 60 s.
     void stop() noexcept {
         if (pid_ <= 0) return;

@@ -1,0 +1,561 @@
+// Internal: the client side of the MySQL/MariaDB wire protocol, as much as a
+// replica needs: packets (3-byte length + sequence id, 16 MiB continuation in
+// both directions), handshake v10 with mysql_native_password (and the
+// auth-switch request to it), ERR/OK packets, COM_QUERY with a text result set
+// reader, and raw commands (COM_BINLOG_DUMP…). TCP (host:port) or a Unix
+// socket; connect and read timeouts with poll(2); an optional "stop" file
+// descriptor (an eventfd) ends any wait with stop_requested().
+//
+// Errors: [rowcast.<component>.io_error] for the transport (connect refused,
+// timeout, connection closed), [rowcast.<component>.invalid_value] "server
+// error N (SQLSTATE): message" for an ERR packet (server_error() keeps the
+// number), [rowcast.<component>.unsupported] for an authentication plugin
+// other than mysql_native_password.
+#pragma once
+
+#include <rowcast/detail/fd.hpp>
+#include <rowcast/error.hpp>
+#include <rowcast/version.hpp>
+
+#include <openssl/sha.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+ROWCAST_NAMESPACE_BEGIN
+namespace detail::mysql {
+
+inline constexpr std::size_t max_packet = 0xFFFFFF;  // payload bytes per physical packet
+
+// Capability flags.
+inline constexpr std::uint32_t cap_long_password = 1;  // CLIENT_MYSQL on MariaDB
+inline constexpr std::uint32_t cap_long_flag = 4;
+inline constexpr std::uint32_t cap_protocol_41 = 0x200;
+inline constexpr std::uint32_t cap_transactions = 0x2000;
+inline constexpr std::uint32_t cap_secure_connection = 0x8000;
+inline constexpr std::uint32_t cap_plugin_auth = 0x80000;
+inline constexpr std::uint32_t cap_plugin_auth_lenenc = 0x200000;
+
+// Commands.
+inline constexpr std::uint8_t com_quit = 0x01;
+inline constexpr std::uint8_t com_query = 0x03;
+inline constexpr std::uint8_t com_binlog_dump = 0x12;
+inline constexpr std::uint8_t com_register_slave = 0x15;
+inline constexpr std::uint8_t com_binlog_dump_gtid = 0x1e;
+
+// --- little-endian and length-encoded helpers -------------------------------
+
+inline void put_le(std::string& out, std::uint64_t v, int n) {
+    for (int i = 0; i < n; ++i) out += static_cast<char>((v >> (8 * i)) & 0xFF);
+}
+inline void put_lenenc(std::string& out, std::uint64_t v) {
+    if (v < 251) put_le(out, v, 1);
+    else if (v < 0x10000) { out += '\xFC'; put_le(out, v, 2); }
+    else if (v < 0x1000000) { out += '\xFD'; put_le(out, v, 3); }
+    else { out += '\xFE'; put_le(out, v, 8); }
+}
+
+/// Reads fields of a received packet; every getter returns false past the end.
+class reader {
+public:
+    explicit reader(std::string_view p) noexcept : p_(p) {}
+    bool le(int n, std::uint64_t& v) noexcept {
+        if (p_.size() < static_cast<std::size_t>(n)) return false;
+        v = 0;
+        for (int i = 0; i < n; ++i) v |= std::uint64_t{static_cast<unsigned char>(p_[static_cast<std::size_t>(i)])} << (8 * i);
+        p_.remove_prefix(static_cast<std::size_t>(n));
+        return true;
+    }
+    bool bytes(std::size_t n, std::string_view& s) noexcept {
+        if (p_.size() < n) return false;
+        s = p_.substr(0, n);
+        p_.remove_prefix(n);
+        return true;
+    }
+    bool cstr(std::string_view& s) noexcept {  // NUL-terminated (or to the end)
+        const auto z = p_.find('\0');
+        s = p_.substr(0, z);
+        p_.remove_prefix(z == std::string_view::npos ? p_.size() : z + 1);
+        return true;
+    }
+    /// Length-encoded integer; `null` set for 0xFB (a NULL cell).
+    bool lenenc(std::uint64_t& v, bool* null = nullptr) noexcept {
+        std::uint64_t b = 0;
+        if (!le(1, b)) return false;
+        if (null) *null = false;
+        if (b < 251) { v = b; return true; }
+        if (b == 0xFB) { if (null) *null = true; v = 0; return true; }
+        if (b == 0xFC) return le(2, v);
+        if (b == 0xFD) return le(3, v);
+        if (b == 0xFE) return le(8, v);
+        return false;
+    }
+    bool skip(std::size_t n) noexcept {
+        if (p_.size() < n) return false;
+        p_.remove_prefix(n);
+        return true;
+    }
+    std::string_view rest() const noexcept { return p_; }
+    std::size_t left() const noexcept { return p_.size(); }
+
+private:
+    std::string_view p_;
+};
+
+/// mysql_native_password: SHA1(pw) XOR SHA1(scramble + SHA1(SHA1(pw))); empty for an empty password.
+inline std::string native_password_scramble(std::string_view password, std::string_view scramble) {
+    if (password.empty()) return {};
+    unsigned char h1[SHA_DIGEST_LENGTH], h2[SHA_DIGEST_LENGTH], h3[SHA_DIGEST_LENGTH];
+    SHA1(reinterpret_cast<const unsigned char*>(password.data()), password.size(), h1);
+    SHA1(h1, sizeof h1, h2);
+    std::string buf(scramble.substr(0, 20));
+    buf.append(reinterpret_cast<const char*>(h2), sizeof h2);
+    SHA1(reinterpret_cast<const unsigned char*>(buf.data()), buf.size(), h3);
+    std::string out(SHA_DIGEST_LENGTH, '\0');
+    for (std::size_t i = 0; i < SHA_DIGEST_LENGTH; ++i) out[i] = static_cast<char>(h1[i] ^ h3[i]);
+    return out;
+}
+
+/// A server ERR packet.
+struct server_error {
+    std::uint16_t code = 0;
+    std::string sqlstate;  ///< 5 characters, or empty (pre-4.1 / handshake errors)
+    std::string message;
+};
+
+/// Parses an ERR packet (first byte 0xFF).
+inline server_error parse_err(std::string_view p) {
+    server_error e;
+    reader r(p);
+    std::uint64_t v = 0;
+    r.skip(1);
+    if (r.le(2, v)) e.code = static_cast<std::uint16_t>(v);
+    std::string_view rest = r.rest();
+    if (!rest.empty() && rest[0] == '#' && rest.size() >= 6) {
+        e.sqlstate.assign(rest.substr(1, 5));
+        rest.remove_prefix(6);
+    }
+    e.message.assign(rest);
+    return e;
+}
+
+/// Where and how to connect.
+struct connect_options {
+    std::string host = "127.0.0.1";  ///< name or address (TCP), unless `socket` is set
+    std::uint16_t port = 3306;
+    std::string socket;              ///< Unix socket path; takes precedence over host/port
+    std::string user;
+    std::string password;
+    std::chrono::milliseconds connect_timeout{10000};  ///< TCP/Unix connect plus the handshake
+    std::chrono::milliseconds read_timeout{60000};     ///< no byte for this long: an error (0 = wait forever)
+};
+
+/// One text result set: column names and rows of cells (nullopt = SQL NULL).
+struct result_set {
+    std::vector<std::string> columns;
+    std::vector<std::vector<std::optional<std::string>>> rows;
+};
+
+/// An authenticated client connection. Move-only; one thread at a time.
+class connection {
+public:
+    connection() = default;
+
+    /// Connects, reads the handshake and authenticates. `stop_fd` (>= 0) ends any wait when readable.
+    static result<connection> open(const connect_options& o, std::string component, int stop_fd = -1) {
+        connection c;
+        c.component_ = std::move(component);
+        c.where_ = o.socket.empty() ? o.host + ":" + std::to_string(o.port) : o.socket;
+        c.stop_fd_ = stop_fd;
+        c.read_timeout_ = o.connect_timeout;
+        auto r = c.dial(o);
+        if (!r) return r.error_value();
+        r = c.handshake(o);
+        if (!r) return r.error_value();
+        c.read_timeout_ = o.read_timeout;
+        return c;
+    }
+
+    /// A connection over an already connected descriptor (tests; no handshake).
+    static connection adopt(unique_fd fd, std::string component, std::chrono::milliseconds read_timeout) {
+        connection c;
+        c.fd_ = std::move(fd);
+        c.component_ = std::move(component);
+        c.where_ = "fd";
+        c.read_timeout_ = read_timeout;
+        return c;
+    }
+
+    int fd() const noexcept { return fd_.get(); }
+    const std::string& server_version() const noexcept { return server_version_; }
+    bool mariadb() const noexcept { return server_version_.find("MariaDB") != std::string::npos; }
+    std::uint32_t connection_id() const noexcept { return connection_id_; }
+    /// The last ERR packet received (code 0 if none).
+    const server_error& last_server_error() const noexcept { return last_err_; }
+    /// True if the last failure was caused by the stop descriptor.
+    bool stop_requested() const noexcept { return stopped_; }
+    void set_read_timeout(std::chrono::milliseconds t) noexcept { read_timeout_ = t; }
+
+    /// Sends one logical packet (split into 16 MiB physical packets), using and advancing the sequence id.
+    result<void> write_packet(std::string_view payload) {
+        std::string frame;
+        for (;;) {
+            const std::size_t n = std::min(payload.size(), max_packet);
+            frame.clear();
+            put_le(frame, n, 3);
+            frame += static_cast<char>(seq_++);
+            frame.append(payload.data(), n);
+            auto w = send_all(frame);
+            if (!w) return w;
+            payload.remove_prefix(n);
+            if (n < max_packet) return {};  // a full-size packet is followed by another (maybe empty) one
+        }
+    }
+
+    /// Starts a command: sequence id 0, then the command byte and its arguments.
+    result<void> command(std::uint8_t cmd, std::string_view args = {}) {
+        seq_ = 0;
+        std::string p;
+        p.reserve(1 + args.size());
+        p += static_cast<char>(cmd);
+        p.append(args);
+        return write_packet(p);
+    }
+
+    /// Reads one logical packet (joining 16 MiB continuations). The view is valid until the next read.
+    result<std::string_view> read_packet() {
+        buf_.clear();
+        for (;;) {
+            unsigned char hdr[4];
+            auto r = read_exact(hdr, 4);
+            if (!r) return r.error_value();
+            const std::size_t n = hdr[0] | (std::size_t{hdr[1]} << 8) | (std::size_t{hdr[2]} << 16);
+            if (hdr[3] != seq_)
+                return error::make(errc::invalid_value, component_, where_,
+                                   "packet out of order (sequence " + std::to_string(hdr[3]) + ", expected " +
+                                       std::to_string(seq_) + ")");
+            ++seq_;
+            const std::size_t old = buf_.size();
+            buf_.resize(old + n);
+            r = read_exact(reinterpret_cast<unsigned char*>(buf_.data()) + old, n);
+            if (!r) return r.error_value();
+            if (n < max_packet) return std::string_view(buf_);
+        }
+    }
+
+    /// Turns an ERR packet into an error (and remembers it).
+    error server_failure(std::string_view packet, std::string_view doing) {
+        last_err_ = parse_err(packet);
+        std::string m(doing);
+        m += ": server error ";
+        m += std::to_string(last_err_.code);
+        if (!last_err_.sqlstate.empty()) m += " (" + last_err_.sqlstate + ")";
+        m += ": ";
+        m += last_err_.message;
+        return error::make(errc::invalid_value, component_, where_, m);
+    }
+    error protocol_error(std::string_view what) const { return error::make(errc::invalid_value, component_, where_, what); }
+
+    /// COM_QUERY expecting OK (SET …). A result set is read and discarded.
+    result<void> execute(std::string_view sql) {
+        auto r = query(sql);
+        if (!r) return r.error_value();
+        return {};
+    }
+
+    /// COM_QUERY returning the text result set (empty for an OK packet).
+    result<result_set> query(std::string_view sql) {
+        auto w = command(com_query, sql);
+        if (!w) return w.error_value();
+        auto p = read_packet();
+        if (!p) return p.error_value();
+        const std::string what = "query \"" + std::string(sql.substr(0, 60)) + "\"";
+        result_set rs;
+        if (p->empty()) return protocol_error("empty reply to " + what);
+        const auto first = static_cast<unsigned char>((*p)[0]);
+        if (first == 0xFF) return server_failure(*p, what);
+        if (first == 0x00) return rs;
+        if (first == 0xFB) return protocol_error("LOCAL INFILE requested by " + what);
+        reader r(*p);
+        std::uint64_t ncols = 0;
+        if (!r.lenenc(ncols) || ncols > 4096) return protocol_error("bad column count in the reply to " + what);
+        for (std::uint64_t i = 0; i < ncols; ++i) {
+            p = read_packet();
+            if (!p) return p.error_value();
+            reader cd(*p);  // catalog, schema, table, org_table, name, …
+            std::string_view s;
+            std::uint64_t len = 0;
+            for (int k = 0; k < 4; ++k)
+                if (!cd.lenenc(len) || !cd.skip(static_cast<std::size_t>(len))) return protocol_error("bad column definition");
+            if (!cd.lenenc(len) || !cd.bytes(static_cast<std::size_t>(len), s)) return protocol_error("bad column definition");
+            rs.columns.emplace_back(s);
+        }
+        p = read_packet();  // EOF after the column definitions
+        if (!p) return p.error_value();
+        if (p->empty() || static_cast<unsigned char>((*p)[0]) != 0xFE) return protocol_error("no EOF after column definitions");
+        for (;;) {
+            p = read_packet();
+            if (!p) return p.error_value();
+            if (p->empty()) return protocol_error("empty row packet");
+            const auto b = static_cast<unsigned char>((*p)[0]);
+            if (b == 0xFF) return server_failure(*p, what);
+            if (b == 0xFE && p->size() < 9) break;
+            reader row(*p);
+            std::vector<std::optional<std::string>> cells;
+            cells.reserve(static_cast<std::size_t>(ncols));
+            for (std::uint64_t i = 0; i < ncols; ++i) {
+                std::uint64_t len = 0;
+                bool null = false;
+                std::string_view s;
+                if (!row.lenenc(len, &null)) return protocol_error("bad row");
+                if (null) {
+                    cells.emplace_back(std::nullopt);
+                    continue;
+                }
+                if (!row.bytes(static_cast<std::size_t>(len), s)) return protocol_error("bad row");
+                cells.emplace_back(std::string(s));
+            }
+            rs.rows.push_back(std::move(cells));
+        }
+        return rs;
+    }
+
+    /// Sends COM_QUIT (best effort) and closes.
+    void close() noexcept {
+        if (fd_) {
+            seq_ = 0;
+            const char quit[5] = {1, 0, 0, 0, static_cast<char>(com_quit)};
+            (void)::send(fd_.get(), quit, sizeof quit, MSG_NOSIGNAL | MSG_DONTWAIT);
+            fd_.reset();
+        }
+    }
+
+private:
+    error io(std::string_view what) const { return error::make(errc::io_error, component_, where_, what); }
+
+    // Waits for the socket to be ready (POLLIN/POLLOUT) within `timeout` (0 = forever), or the stop fd.
+    result<void> wait(short events, std::chrono::milliseconds timeout, std::string_view doing) {
+        pollfd fds[2] = {{fd_.get(), events, 0}, {stop_fd_, POLLIN, 0}};
+        const nfds_t n = stop_fd_ >= 0 ? 2 : 1;
+        const auto deadline = std::chrono::steady_clock::now() + timeout;
+        for (;;) {
+            int ms = -1;
+            if (timeout.count() > 0) {
+                const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+                ms = static_cast<int>(std::max<std::int64_t>(0, left.count()));
+            }
+            const int rc = ::poll(fds, n, ms);
+            if (rc < 0) {
+                if (errno == EINTR) continue;
+                return os_error(errno, component_, where_, "poll failed");
+            }
+            if (n == 2 && (fds[1].revents & POLLIN)) {
+                stopped_ = true;
+                return io("stop requested");
+            }
+            if (rc == 0) {
+                if (timeout.count() > 0 && std::chrono::steady_clock::now() >= deadline)
+                    return io(std::string(doing) + ": timed out after " + std::to_string(timeout.count()) + " ms");
+                continue;
+            }
+            if (fds[0].revents) return {};
+        }
+    }
+
+    result<void> send_all(std::string_view data) {
+        while (!data.empty()) {
+            const ssize_t n = ::send(fd_.get(), data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (n >= 0) {
+                data.remove_prefix(static_cast<std::size_t>(n));
+                continue;
+            }
+            if (errno == EINTR) continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK) return os_error(errno, component_, where_, "write to the server failed");
+            auto w = wait(POLLOUT, read_timeout_, "writing to the server");
+            if (!w) return w;
+        }
+        return {};
+    }
+
+    result<void> read_exact(unsigned char* dst, std::size_t n) {
+        std::size_t got = 0;
+        while (got < n) {
+            const ssize_t r = ::recv(fd_.get(), dst + got, n - got, MSG_DONTWAIT);
+            if (r > 0) {
+                got += static_cast<std::size_t>(r);
+                continue;
+            }
+            if (r == 0) return io("the server closed the connection");
+            if (errno == EINTR) continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK) return os_error(errno, component_, where_, "read from the server failed");
+            auto w = wait(POLLIN, read_timeout_, "waiting for the server");
+            if (!w) return w;
+        }
+        return {};
+    }
+
+    result<void> connect_fd(int family, const sockaddr* addr, socklen_t len, std::chrono::milliseconds timeout) {
+        fd_.reset(::socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+        if (!fd_) return os_error(errno, component_, where_, "socket failed");
+        if (::connect(fd_.get(), addr, len) == 0) return {};
+        if (errno != EINPROGRESS && errno != EAGAIN) return os_error(errno, component_, where_, "cannot connect");
+        auto w = wait(POLLOUT, timeout, "connecting");
+        if (!w) return w;
+        int err = 0;
+        socklen_t el = sizeof err;
+        if (::getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &err, &el) != 0) err = errno;
+        if (err != 0) return os_error(err, component_, where_, "cannot connect");
+        return {};
+    }
+
+    result<void> dial(const connect_options& o) {
+        if (!o.socket.empty()) {
+            sockaddr_un sa{};
+            sa.sun_family = AF_UNIX;
+            if (o.socket.size() >= sizeof sa.sun_path) return io("socket path too long");
+            std::memcpy(sa.sun_path, o.socket.data(), o.socket.size());
+            return connect_fd(AF_UNIX, reinterpret_cast<const sockaddr*>(&sa), sizeof sa, o.connect_timeout);
+        }
+        addrinfo hints{};
+        hints.ai_family = AF_UNSPEC;
+        hints.ai_socktype = SOCK_STREAM;
+        addrinfo* res = nullptr;
+        const std::string port = std::to_string(o.port);
+        if (int rc = ::getaddrinfo(o.host.c_str(), port.c_str(), &hints, &res); rc != 0)
+            return io(std::string("cannot resolve the host: ") + ::gai_strerror(rc));
+        result<void> last = io("no address");
+        for (addrinfo* a = res; a; a = a->ai_next) {
+            last = connect_fd(a->ai_family, a->ai_addr, a->ai_addrlen, o.connect_timeout);
+            if (last || stopped_) break;
+        }
+        ::freeaddrinfo(res);
+        if (last && o.socket.empty()) {
+            int one = 1;
+            ::setsockopt(fd_.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+            ::setsockopt(fd_.get(), SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+        }
+        return last;
+    }
+
+    result<void> handshake(const connect_options& o) {
+        seq_ = 0;
+        auto p = read_packet();
+        if (!p) return p.error_value();
+        if (p->empty()) return protocol_error("empty handshake");
+        if (static_cast<unsigned char>((*p)[0]) == 0xFF) return server_failure(*p, "connect");
+        reader r(*p);
+        std::uint64_t v = 0, caps_lo = 0, caps_hi = 0, auth_len = 0;
+        std::string_view ver, part1, part2, plugin;
+        r.le(1, v);
+        if (v != 10) return protocol_error("handshake protocol version " + std::to_string(v) + " (expected 10)");
+        r.cstr(ver);
+        server_version_.assign(ver);
+        if (server_version_.rfind("5.5.5-", 0) == 0) server_version_.erase(0, 6);  // MariaDB's replication-compat prefix
+        if (!r.le(4, v) || !r.bytes(8, part1) || !r.skip(1) || !r.le(2, caps_lo)) return protocol_error("handshake too short");
+        connection_id_ = static_cast<std::uint32_t>(v);
+        std::string scramble(part1);
+        std::uint32_t server_caps = static_cast<std::uint32_t>(caps_lo);
+        if (r.left() > 0) {
+            if (!r.skip(3) || !r.le(2, caps_hi) || !r.le(1, auth_len) || !r.skip(10)) return protocol_error("handshake too short");
+            server_caps |= static_cast<std::uint32_t>(caps_hi) << 16;
+            if (server_caps & cap_secure_connection) {
+                const std::size_t n = std::max<std::size_t>(13, auth_len > 8 ? static_cast<std::size_t>(auth_len) - 8 : 0);
+                if (!r.bytes(std::min(n, r.left()), part2)) return protocol_error("handshake too short");
+                scramble.append(part2.substr(0, part2.find('\0')));
+            }
+            if (server_caps & cap_plugin_auth) r.cstr(plugin);
+        }
+        if (!(server_caps & cap_protocol_41)) return error::make(errc::unsupported, component_, where_, "server without protocol 4.1");
+        const std::uint32_t want = cap_long_password | cap_long_flag | cap_protocol_41 | cap_transactions |
+                                   cap_secure_connection | cap_plugin_auth | cap_plugin_auth_lenenc;
+        const std::uint32_t caps = want & server_caps;
+        const std::string auth = native_password_scramble(o.password, scramble);
+        std::string resp;
+        put_le(resp, caps, 4);
+        put_le(resp, max_packet, 4);
+        resp += static_cast<char>(45);  // utf8mb4_general_ci
+        resp.append(23, '\0');
+        resp.append(o.user);
+        resp += '\0';
+        if (caps & cap_plugin_auth_lenenc) {
+            put_lenenc(resp, auth.size());
+            resp += auth;
+        } else if (caps & cap_secure_connection) {
+            resp += static_cast<char>(auth.size());
+            resp += auth;
+        } else {
+            resp += auth;
+            resp += '\0';
+        }
+        if (caps & cap_plugin_auth) {
+            resp += "mysql_native_password";
+            resp += '\0';
+        }
+        auto w = write_packet(resp);
+        if (!w) return w;
+        for (int round = 0; round < 3; ++round) {
+            p = read_packet();
+            if (!p) return p.error_value();
+            if (p->empty()) return protocol_error("empty authentication reply");
+            const auto b = static_cast<unsigned char>((*p)[0]);
+            if (b == 0x00) return {};
+            if (b == 0xFF) return server_failure(*p, "authentication as '" + o.user + "'");
+            if (b == 0xFE) {  // auth switch request: plugin name, then its data
+                reader s(p->substr(1));
+                std::string_view name, data;
+                s.cstr(name);
+                data = s.rest();
+                if (name != "mysql_native_password")
+                    return error::make(errc::unsupported, component_, where_,
+                                       "the server asks for authentication plugin '" + std::string(name) +
+                                           "'; only mysql_native_password is supported (create the user with it)");
+                std::string salt(data.substr(0, data.find('\0')));
+                w = write_packet(native_password_scramble(o.password, salt));
+                if (!w) return w;
+                continue;
+            }
+            return error::make(errc::unsupported, component_, where_,
+                               "unsupported authentication exchange (packet 0x" + hex2(b) + ", plugin '" +
+                                   std::string(plugin) + "'); only mysql_native_password is supported");
+        }
+        return protocol_error("authentication did not finish");
+    }
+
+    static std::string hex2(unsigned b) {
+        static constexpr char d[] = "0123456789abcdef";
+        return {d[(b >> 4) & 15], d[b & 15]};
+    }
+
+    unique_fd fd_;
+    int stop_fd_ = -1;
+    std::string component_ = "mysql";
+    std::string where_;
+    std::string server_version_;
+    std::uint32_t connection_id_ = 0;
+    std::uint8_t seq_ = 0;
+    std::string buf_;
+    server_error last_err_;
+    std::chrono::milliseconds read_timeout_{60000};
+    bool stopped_ = false;
+};
+
+}  // namespace detail::mysql
+ROWCAST_NAMESPACE_END
