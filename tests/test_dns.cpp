@@ -640,6 +640,14 @@ protected:
         return std::move(*r);
     }
 
+    tsig_key good_key() const { return (*load_key_file(server_->key_file()))[0]; }
+    // The right name and algorithm with another secret (the server answers BADSIG).
+    tsig_key wrong_key() const {
+        auto k = good_key();
+        k.secret[3] = static_cast<char>(k.secret[3] ^ 0x20);
+        return k;
+    }
+
     std::unique_ptr<named_server> server_;
     std::vector<rejected_event> rejected_;
     std::vector<std::string> logs_;
@@ -755,9 +763,7 @@ TEST_F(SinkTest, CnameConflictRejectsOnlyThatEvent) {
 
 TEST_F(SinkTest, ServerRefusalIsAnErrorToRetryNotARejection) {
     using namespace sinktest;
-    auto good = (*load_key_file(server_->key_file()))[0];
-    auto wrong = good;
-    wrong.secret[3] = static_cast<char>(wrong.secret[3] ^ 0x20);
+    const auto good = good_key(), wrong = wrong_key();
     auto bad_sink = make_sink(wrong);
     std::vector<rowcast::event> ev = {ins(1, "held1", "192.0.2.151"), ins(2, "held2", "192.0.2.152")};
     auto r = bad_sink.apply(ev);
@@ -785,4 +791,120 @@ TEST_F(SinkTest, OtherTablesAndNullsSendNothing) {
     EXPECT_EQ(s.stats().messages, 0u);
     EXPECT_EQ(s.stats().ignored, 2u);
     EXPECT_TRUE(rejected_.empty());
+}
+
+// Issue 4 §2: a replay after a crash converges; the guarded updates that were already applied are
+// recognised by looking at the zone (no rejection), a replayed chain of updates of one name too.
+TEST_F(SinkTest, ReplayAfterCrashConvergesToTheSameZone) {
+    using namespace sinktest;
+    auto s = make_sink();
+    std::vector<rowcast::event> ev = {ins(1, "r1", "192.0.2.1"), ins(2, "r2", "192.0.2.2"), ins(3, "r3", "192.0.2.3"),
+                                      ins(4, "r4", "192.0.2.4")};
+    std::vector<rowcast::event> up = {upd(1, "r1", "192.0.2.1", "r1b", "192.0.2.1"),
+                                      upd(2, "r2", "192.0.2.2", "r2", "192.0.2.22"),
+                                      upd(3, "r3", "192.0.2.3", "r3", "2001:db8::3"),
+                                      upd(4, "r4", "192.0.2.4", "r4", "192.0.2.44"),
+                                      upd(4, "r4", "192.0.2.44", "r4c", "192.0.2.45"),
+                                      del(2, "r2", "192.0.2.22")};
+    ASSERT_TRUE(s.apply(ev));
+    ASSERT_TRUE(s.apply(up));
+    const auto fwd = server_->axfr("example.test"), rev = server_->axfr("2.0.192.in-addr.arpa"),
+               rev6 = server_->axfr("8.b.d.0.1.0.0.2.ip6.arpa");
+    EXPECT_EQ(server_->dig("r4c.example.test", "A"), Strings{"192.0.2.45"});
+    EXPECT_TRUE(server_->dig("r2.example.test", "A").empty());
+    EXPECT_EQ(s.stats().already_applied, 0u);
+
+    // The crash came after the update batch was applied but before the spool knew: it comes again.
+    ASSERT_TRUE(s.apply(up));
+    EXPECT_TRUE(rejected_.empty()) << rejected_.front().err.message;
+    EXPECT_GE(s.stats().already_applied, 3u);
+    // r4 .4 -> .44 continued by .44 -> r4c .45, and r2 .2 -> .22 continued by the delete of .22,
+    // in the same batch.
+    EXPECT_EQ(s.stats().superseded, 2u);
+    EXPECT_EQ(s.stats().conflicts, 0u);
+    EXPECT_EQ(server_->axfr("example.test"), fwd);
+    EXPECT_EQ(server_->axfr("2.0.192.in-addr.arpa"), rev);
+    EXPECT_EQ(server_->axfr("8.b.d.0.1.0.0.2.ip6.arpa"), rev6);
+
+    // Both batches again as one (a longer replay): the inserts put the old records back and the
+    // updates move them again.
+    std::vector<rowcast::event> all = ev;
+    all.insert(all.end(), up.begin(), up.end());
+    ASSERT_TRUE(s.apply(all));
+    EXPECT_TRUE(rejected_.empty()) << rejected_.front().err.message;
+    EXPECT_EQ(server_->axfr("example.test"), fwd);
+    EXPECT_EQ(server_->axfr("2.0.192.in-addr.arpa"), rev);
+    EXPECT_EQ(server_->axfr("8.b.d.0.1.0.0.2.ip6.arpa"), rev6);
+}
+
+// A record changed outside the table (here by another client): the update's guard fails, the zone
+// shows something else, so the event is a conflict naming the records; the rest of the batch goes on.
+TEST_F(SinkTest, RecordChangedBehindOurBackIsAConflict) {
+    using namespace sinktest;
+    auto s = make_sink();
+    ASSERT_TRUE(s.apply(std::vector<rowcast::event>{ins(1, "m1", "192.0.2.61"), ins(2, "m2", "192.0.2.63")}));
+    client other(s.dns_client().options());
+    update_message u("example.test");
+    u.remove("m1.example.test", rr_type::a, *rdata::a("192.0.2.61"));
+    u.add("m1.example.test", rr_type::a, 120, *rdata::a("192.0.2.69"));
+    ASSERT_TRUE(other.send_update(u));
+
+    auto r = s.apply(std::vector<rowcast::event>{upd(1, "m1", "192.0.2.61", "m1", "192.0.2.62"),
+                                                 upd(2, "m2", "192.0.2.63", "m2", "192.0.2.64")});
+    ASSERT_TRUE(r) << r.error_value().message;
+    ASSERT_EQ(rejected_.size(), 1u);
+    const auto& msg = rejected_[0].err.message;
+    EXPECT_TRUE(is(rejected_[0].err, errc::conflict)) << msg;
+    EXPECT_NE(msg.find("m1.example.test A 192.0.2.69"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("not 192.0.2.61"), std::string::npos) << msg;
+    EXPECT_EQ(s.stats().conflicts, 1u);
+    EXPECT_EQ(server_->dig("m1.example.test", "A"), Strings{"192.0.2.69"});  // left alone
+    EXPECT_TRUE(server_->dig("62.2.0.192.in-addr.arpa", "PTR").empty());     // its PTR not sent
+    EXPECT_EQ(server_->dig("61.2.0.192.in-addr.arpa", "PTR"), Strings{"m1.example.test."});
+    EXPECT_EQ(server_->dig("m2.example.test", "A"), Strings{"192.0.2.64"});
+    EXPECT_EQ(server_->dig("64.2.0.192.in-addr.arpa", "PTR"), Strings{"m2.example.test."});
+
+    // Two rows sharing a name: the guard lists one record, the RRset holds two; the zone shows the
+    // old record is there, so the update is sent again requiring the whole RRset.
+    ASSERT_TRUE(s.apply(std::vector<rowcast::event>{ins(3, "multi", "192.0.2.71"), ins(4, "multi", "192.0.2.72")}));
+    ASSERT_TRUE(s.apply(upd(3, "multi", "192.0.2.71", "multi", "192.0.2.73")));
+    EXPECT_EQ(rejected_.size(), 1u);
+    EXPECT_EQ(server_->dig("multi.example.test", "A"), (Strings{"192.0.2.72", "192.0.2.73"}));
+
+    // Without the guard the update overwrites (documented option).
+    sink_options o = s.options();
+    o.guard_updates = false;
+    auto unguarded = sink::create(o, s.dns_client().options());
+    ASSERT_TRUE(unguarded);
+    ASSERT_TRUE(unguarded->apply(upd(1, "m1", "192.0.2.61", "m1", "192.0.2.62")));
+    EXPECT_EQ(server_->dig("m1.example.test", "A"), (Strings{"192.0.2.62", "192.0.2.69"}));
+}
+
+// Issue 4 §2: a batch held by a server refusal and then retried reports each bad event once (on the
+// try that goes through), with its reason; the rest of the batch is applied.
+TEST_F(SinkTest, RejectionsOfAHeldBatchAreReportedOnce) {
+    using namespace sinktest;
+    const auto good = good_key(), wrong = wrong_key();
+    auto s = make_sink(wrong);
+    std::vector<rowcast::event> ev = {ins(1, "q1", "192.0.2.81"), ins(2, "bad host", "192.0.2.82"),
+                                      ins(3, "alias", "192.0.2.83"), ins(4, "q4", "192.0.2.300"),
+                                      ins(5, "q5", "192.0.2.85")};
+    for (int i = 0; i < 3; ++i) {
+        auto r = s.apply(ev);
+        ASSERT_FALSE(r);
+        EXPECT_TRUE(is(r.error_value(), errc::notauth_badsig)) << r.error_value().message;
+    }
+    EXPECT_TRUE(rejected_.empty());
+    EXPECT_EQ(s.stats().rejected, 0u);
+    s.dns_client().options().key = good;  // the key file fixed
+    ASSERT_TRUE(s.apply(ev));
+    ASSERT_EQ(rejected_.size(), 3u);
+    EXPECT_TRUE(is(rejected_[0].err, errc::invalid_name)) << rejected_[0].err.message;
+    EXPECT_TRUE(is(rejected_[1].err, errc::cname_conflict)) << rejected_[1].err.message;
+    EXPECT_TRUE(is(rejected_[2].err, errc::invalid_address)) << rejected_[2].err.message;
+    EXPECT_EQ(s.stats().rejected, 3u);
+    EXPECT_EQ(server_->dig("q1.example.test", "A"), Strings{"192.0.2.81"});
+    EXPECT_EQ(server_->dig("q5.example.test", "A"), Strings{"192.0.2.85"});
+    EXPECT_EQ(server_->dig("85.2.0.192.in-addr.arpa", "PTR"), Strings{"q5.example.test."});
+    EXPECT_TRUE(server_->dig("83.2.0.192.in-addr.arpa", "PTR").empty());
 }

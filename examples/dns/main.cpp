@@ -26,9 +26,11 @@
 //     batch_delay_ms: 5      # after new files show up, wait this long so events arriving
 //                            # together go into one batch (0: apply at once)
 //
-// Rejected rows (bad host name/address, CNAME at the name) are written to the
-// quarantine directory as <spool file name> (the event, same codec) and
-// <name>.reason; everything else goes on. Server refusals (wrong key, zone not
+// Rejected rows (bad host name/address, CNAME at the name, a record changed
+// outside the table) are written to the quarantine directory as <spool file
+// name> (the event, same codec) and <name>.reason, once per event (an identical
+// file already there is not written again; another event under the same name
+// gets "-2", "-3"…); everything else goes on. Server refusals (wrong key, zone not
 // served, timeouts) hold the events and retry them with backoff; after an
 // authentication failure the key file is read again, so fixing the key needs
 // no restart. Exit status: 0 after SIGTERM/SIGINT, 2 bad config, 1 runtime error.
@@ -201,6 +203,15 @@ config load_config(const std::string& path) {
     return c;
 }
 
+std::string read_file(const std::filesystem::path& p) {
+    std::string out;
+    rowcast::detail::unique_fd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return out;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(fd.get(), buf, sizeof buf)) > 0;) out.append(buf, static_cast<std::size_t>(n));
+    return out;
+}
+
 rowcast::result<rowcast::dns::tsig_key> read_key(const config& c) {
     auto keys = rowcast::dns::load_key_file(c.key_file);
     if (!keys) return keys.error_value();
@@ -213,19 +224,31 @@ int run(config c) {
     std::error_code ec;
     std::filesystem::create_directories(c.quarantine, ec);
     std::uint64_t rejected_files = 0;
+    // The sink reports a rejected event once per batch that goes through; after a crash the same
+    // batch may come again, so an identical file already in quarantine is not written twice, and a
+    // different event under the same name (several events of one source file) gets a suffix.
     c.sink.on_rejected = [&](const rowcast::event& e, const rowcast::error& err) {
         std::string name = std::filesystem::path(e.source.file).filename().string();
         if (name.empty() || name[0] == '.') name = "event-" + std::to_string(e.sequence);
         std::string buf;
         codec.encode(e, buf);
-        const auto base = c.quarantine / name;
-        for (const auto& [path, data] : {std::pair{base, buf}, std::pair{std::filesystem::path(base.string() + ".reason"), err.message + "\n"}}) {
+        std::filesystem::path base = c.quarantine / name;
+        for (int n = 2; std::filesystem::exists(base); ++n) {
+            if (read_file(base) == buf) {
+                logf("info", "already in quarantine: " + base.filename().string() + " (" + err.message + ")");
+                return;
+            }
+            base = c.quarantine / (name + "-" + std::to_string(n));
+        }
+        // The reason first, the event last: a crash in between leaves no event without a reason.
+        for (const auto& [path, data] : {std::pair{std::filesystem::path(base.string() + ".reason"), err.message + "\n"},
+                                         std::pair{base, buf}}) {
             rowcast::detail::unique_fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640));
             if (!fd || rowcast::detail::write_all(fd.get(), data) != 0)
                 logf("error", "cannot write quarantine file " + path.string());
         }
         ++rejected_files;
-        logf("warning", "quarantined " + name + ": " + err.message);
+        logf("warning", "quarantined " + base.filename().string() + ": " + err.message);
     };
     c.sink.log = [](int level, std::string_view m) {
         if (level >= 1) logf(level >= 3 ? "error" : level == 2 ? "warning" : "info", std::string(m));

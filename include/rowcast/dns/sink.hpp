@@ -11,15 +11,32 @@
 //                          after the forward one
 //   delete(h, ip)          delete the specific records (not whole RRsets)
 // Every change is idempotent (adding an existing record or deleting an absent
-// one is a no-op at the server), so replaying events after a crash converges.
+// one is a no-op at the server; a guarded update already applied is recognised
+// by looking at the zone), so replaying events after a crash converges.
 //
 // Batching: apply(span) puts the records of all events of one zone into as few
 // UPDATE messages as `max_records_per_message` allows, in event order (updates
-// inside a message are applied in order, so per-name order holds). If a
-// batched forward message fails its CNAME prerequisite (YXRRSET), the events
-// are sent one by one and the failing one is resolved by looking at the zone:
-// a CNAME at the name is a `cname_conflict` (the event is rejected, its PTR
-// not sent); no CNAME any more: sent again.
+// inside a message are applied in order, so per-name order holds).
+//
+// Prerequisites: every add carries "no CNAME at h" (BIND silently ignores an A
+// added beside a CNAME); an update that moves a record carries "h1 A ip1 is
+// there" (guard_updates), so only the record we set is deleted. A failed
+// prerequisite (YXRRSET/NXRRSET/YXDOMAIN/NXDOMAIN) is ambiguous, so the events
+// of that message are sent one by one and a failing one is resolved by
+// querying the zone (dns-updates.md):
+//   - a CNAME at the new name: rejected with cname_conflict (PTR not sent);
+//   - the zone already holds the event's target state (new record there, old
+//     one gone): counted as applied (a replay after a crash), PTR sent;
+//   - old record gone, new one absent, and a later event of the same batch
+//     starts from the new state: superseded (a replayed chain of updates);
+//   - old record gone, new one absent otherwise: changed outside this table,
+//     rejected with errc::conflict naming what the zone holds; nothing sent;
+//   - old record there beside other records of the RRset (several rows share a
+//     name): sent again requiring the whole RRset as seen (compare-and-swap),
+//     up to 3 tries, then conflict.
+// Rejections are reported once per apply() that succeeds (a batch held by a
+// server refusal and retried reports its bad events once, on the try that
+// goes through).
 //
 // Validation before sending: host names are letters, digits and hyphens,
 // labels 1-63 octets without leading/trailing hyphen, <= 253 characters, made
@@ -51,6 +68,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 ROWCAST_NAMESPACE_BEGIN
@@ -72,6 +90,9 @@ struct sink_options {
     std::uint32_t ttl = 300;                 ///< seconds, for A, AAAA and PTR
     std::size_t max_records_per_message = 400;
     bool guard_cname = true;                 ///< prereq "no CNAME at h" on every add
+    /// prereq "h1 A|AAAA ip1 is there" on updates that move a record, so a record changed
+    /// outside this table is reported (errc::conflict) instead of being overwritten.
+    bool guard_updates = true;
     /// A rejected event (bad host/address, CNAME conflict) with the reason.
     std::function<void(const event&, const rowcast::error&)> on_rejected;
     /// Log lines (level 0 debug .. 3 error); default: none.
@@ -87,6 +108,9 @@ struct sink_stats {
     std::uint64_t records = 0;    ///< update records in them
     std::uint64_t ptr_skipped = 0;  ///< addresses outside every reverse zone
     std::uint64_t fallbacks = 0;  ///< batched messages resent event by event
+    std::uint64_t already_applied = 0;  ///< prerequisite failed, the zone already held the event's state
+    std::uint64_t superseded = 0;  ///< prerequisite failed, a later event of the batch continues from the zone
+    std::uint64_t conflicts = 0;   ///< prerequisite failed, the zone holds something else (rejected)
 };
 
 /// One host/address pair, validated and normalised.
@@ -212,12 +236,36 @@ public:
     /// Applies one event.
     result<void> apply(const event& e) { return apply(std::span<const event>(&e, 1)); }
 
-    /// Applies events in order (see the header comment for batching and errors).
+    /// Applies events in order (see the header comment for batching, prerequisite
+    /// failures and errors). Rejections are reported through `on_rejected` only
+    /// when apply() succeeds, so a batch that fails and is retried reports each
+    /// bad event once (on the try that succeeds), never once per try.
     result<void> apply(std::span<const event> events) {
-        struct change {
-            std::size_t index;
-            std::optional<binding> before, after;
-        };
+        pending_.clear();
+        auto r = apply_events(events);
+        if (!r) {
+            pending_.clear();
+            return r;
+        }
+        std::stable_sort(pending_.begin(), pending_.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+        for (auto& p : pending_) {  // in event order
+            ++stats_.rejected;
+            log(2, "rejected " + std::string(to_string(events[p.first].kind)) + " on " + events[p.first].schema + "." +
+                       events[p.first].table + ": " + p.second.message);
+            if (opt_.on_rejected) opt_.on_rejected(events[p.first], p.second);
+        }
+        pending_.clear();
+        return {};
+    }
+
+private:
+    struct change {
+        std::size_t index;  ///< in the events given to apply()
+        std::optional<binding> before, after;
+    };
+    using rrset_key = std::pair<std::string, std::uint16_t>;  // (host, type)
+
+    result<void> apply_events(std::span<const event> events) {
         std::vector<change> changes;
         for (std::size_t i = 0; i < events.size(); ++i) {
             const event& e = events[i];
@@ -229,7 +277,7 @@ public:
             ++stats_.events;
             auto cols = columns_of(e, *m);
             if (!cols) {
-                reject(e, cols.error_value());
+                reject(i, cols.error_value());
                 continue;
             }
             change c{i, {}, {}};
@@ -241,7 +289,7 @@ public:
             if (e.kind != event_kind::delete_) {
                 auto b = bind_image(e.after, *cols);
                 if (!b) {
-                    reject(e, b.error_value());
+                    reject(i, b.error_value());
                     continue;
                 }
                 if (*b) c.after = std::move(**b);
@@ -256,7 +304,7 @@ public:
             changes.push_back(std::move(c));
         }
         // Forward zones: one op list per zone, in event order.
-        std::set<std::size_t> failed;  // indexes of events rejected during sending
+        std::set<std::size_t> failed;  // indexes of events rejected during sending (their PTRs are not sent)
         std::map<std::string, std::vector<std::size_t>> by_zone;  // zone -> change positions
         for (std::size_t k = 0; k < changes.size(); ++k) {
             std::set<std::string> zones;
@@ -265,43 +313,27 @@ public:
             for (const auto& z : zones) by_zone[z].push_back(k);
         }
         for (const auto& zone_list : by_zone) {
-            const std::string& zone = zone_list.first;  // not a structured binding: lambdas capture it
+            const std::string& zone = zone_list.first;
             const std::vector<std::size_t>& list = zone_list.second;
-            auto add_ops = [&](update_message& u, const change& c) {
-                if (c.before && c.before->forward_zone == zone) u.remove(c.before->host, c.before->type(), c.before->rdata);
-                if (c.after && c.after->forward_zone == zone) {
-                    if (opt_.guard_cname) u.require_no_rrset(c.after->host, rr_type::cname);
-                    u.add(c.after->host, c.after->type(), opt_.ttl, c.after->rdata);
-                }
-            };
             for (std::size_t from = 0; from < list.size();) {
                 update_message u(zone);
+                std::set<rrset_key> touched;
                 std::size_t to = from;
                 while (to < list.size() && (to == from || u.updates().size() + 2 <= opt_.max_records_per_message))
-                    add_ops(u, changes[list[to++]]);
+                    forward_ops(u, changes[list[to++]], zone, touched, nullptr);
                 dedupe_prerequisites(u);
                 auto r = send(u);
-                if (!r && is(r.error_value(), errc::yxrrset)) {
+                if (!r && is_prerequisite_failure(r.error_value())) {
+                    // One event's prerequisite failed (or the zone already holds some events' state):
+                    // send them one by one and resolve each failure by looking at the zone.
                     ++stats_.fallbacks;
                     for (std::size_t k = from; k < to; ++k) {
                         const change& c = changes[list[k]];
-                        update_message one(zone);
-                        add_ops(one, c);
-                        auto r1 = send(one);
-                        if (r1) continue;
-                        if (!is(r1.error_value(), errc::yxrrset) || !c.after) return r1.error_value();
-                        // Prerequisite failed: look at the zone.
-                        auto cname = client_.lookup(c.after->host, rr_type::cname);
-                        if (!cname) return cname.error_value();
-                        if (!cname->empty()) {
-                            failed.insert(c.index);
-                            reject(events[c.index],
-                                   make_error(errc::cname_conflict, "host '" + c.after->host + "'",
-                                              "a CNAME (to " + cname->front() + ") exists at the name; no address added"));
-                            continue;
-                        }
-                        auto r2 = send(one);  // the CNAME went away meanwhile
-                        if (!r2) return r2.error_value();
+                        std::vector<const change*> later;
+                        for (std::size_t j = k + 1; j < list.size(); ++j) later.push_back(&changes[list[j]]);
+                        auto ok = send_resolved(c, zone, later);
+                        if (!ok) return ok.error_value();
+                        if (!*ok) failed.insert(c.index);
                     }
                 } else if (!r) {
                     return r.error_value();
@@ -340,18 +372,14 @@ public:
         return {};
     }
 
-private:
     sink(sink_options opt, client_options copt) : opt_(std::move(opt)), client_(std::move(copt)) {}
 
     void log(int level, const std::string& m) const {
         if (opt_.log) opt_.log(level, m);
     }
 
-    void reject(const event& e, const rowcast::error& err) {
-        ++stats_.rejected;
-        log(2, "rejected " + std::string(to_string(e.kind)) + " on " + e.schema + "." + e.table + ": " + err.message);
-        if (opt_.on_rejected) opt_.on_rejected(e, err);
-    }
+    // Kept until apply() succeeds (see apply()).
+    void reject(std::size_t index, rowcast::error err) { pending_.emplace_back(index, std::move(err)); }
 
     result<parsed_message> send(const update_message& u) {
         auto r = client_.send_update(u);
@@ -362,12 +390,136 @@ private:
         return r;
     }
 
+    static bool is_prerequisite_failure(const rowcast::error& e) noexcept {
+        return is(e, errc::yxrrset) || is(e, errc::nxrrset) || is(e, errc::yxdomain) || is(e, errc::nxdomain);
+    }
+
+    static std::string type_name(std::uint16_t t) { return t == rr_type::aaaa ? "AAAA" : "A"; }
+
+    // Adds the forward-zone operations of `c` to `u`. An update that moves a record is guarded by
+    // "h1 A ip1 is there" (RFC 2136 value-dependent prerequisite: the RRset must equal the listed
+    // records; `rrset` lists the whole RRset seen in the zone, for a retry) unless an earlier
+    // operation of the same message touches that RRset: prerequisites are checked before any
+    // update of the message is applied, so they could not see the earlier operation.
+    void forward_ops(update_message& u, const change& c, const std::string& zone, std::set<rrset_key>& touched,
+                     const std::vector<std::string>* rrset) const {
+        if (c.before && c.before->forward_zone == zone) {
+            const rrset_key k{c.before->host, c.before->type()};
+            if (opt_.guard_updates && c.after && !touched.count(k)) {
+                if (rrset)
+                    for (const auto& rd : *rrset) u.require_record(c.before->host, c.before->type(), rd);
+                else
+                    u.require_record(c.before->host, c.before->type(), c.before->rdata);
+            }
+            touched.insert(k);
+            u.remove(c.before->host, c.before->type(), c.before->rdata);
+        }
+        if (c.after && c.after->forward_zone == zone) {
+            touched.insert({c.after->host, c.after->type()});
+            if (opt_.guard_cname) u.require_no_rrset(c.after->host, rr_type::cname);
+            u.add(c.after->host, c.after->type(), opt_.ttl, c.after->rdata);
+        }
+    }
+
+    static bool holds(const std::vector<std::string>& texts, const std::string& address) {
+        return std::find(texts.begin(), texts.end(), address) != texts.end();
+    }
+    static std::string list_of(const std::vector<std::string>& texts) {
+        if (texts.empty()) return "no record";
+        std::string s;
+        for (const auto& t : texts) s += (s.empty() ? "" : ", ") + t;
+        return s;
+    }
+
+    // Sends the forward operations of one change alone; a prerequisite failure is resolved by
+    // looking at the zone (dns-updates.md): true = applied (or already in the zone, or superseded by
+    // a later event of the same batch), false = rejected (reported), error = server/network failure.
+    result<bool> send_resolved(const change& c, const std::string& zone, const std::vector<const change*>& later) {
+        std::vector<std::string> cas;  // the whole old RRset, for a compare-and-swap retry
+        for (int attempt = 0; attempt < 3; ++attempt) {
+            update_message one(zone);
+            std::set<rrset_key> touched;
+            forward_ops(one, c, zone, touched, attempt > 0 && !cas.empty() ? &cas : nullptr);
+            auto r = send(one);
+            if (r) return true;
+            if (!is_prerequisite_failure(r.error_value())) return r.error_value();
+            // Prerequisite failed: look at the zone.
+            if (c.after && opt_.guard_cname) {
+                auto cname = client_.lookup(c.after->host, rr_type::cname);
+                if (!cname) return cname.error_value();
+                if (!cname->empty()) {
+                    reject(c.index, make_error(errc::cname_conflict, "host '" + c.after->host + "'",
+                                               "a CNAME (to " + cname->front() + ") exists at the name; no address added"));
+                    return false;
+                }
+            }
+            std::vector<std::string> now_before, now_after;
+            if (c.before) {
+                auto l = client_.lookup(c.before->host, c.before->type());
+                if (!l) return l.error_value();
+                now_before = std::move(*l);
+            }
+            if (c.after) {
+                auto l = client_.lookup(c.after->host, c.after->type());
+                if (!l) return l.error_value();
+                now_after = std::move(*l);
+            }
+            const bool has_after = !c.after || holds(now_after, c.after->address);
+            const bool has_before = c.before && holds(now_before, c.before->address);
+            if (has_after && !has_before) {
+                ++stats_.already_applied;
+                log(1, "the zone already holds " + (c.after ? c.after->host + " " + type_name(c.after->type()) + " " +
+                                                                  c.after->address
+                                                            : "the deletion of " + c.before->host) +
+                           ": counted as applied (a replay)");
+                return true;
+            }
+            const bool guarded = opt_.guard_updates && c.before && c.after;
+            if (guarded && !has_before) {
+                // The old record is gone and the new one is not there.
+                for (const change* l : later)
+                    if (l->before && *l->before == *c.after) {
+                        ++stats_.superseded;
+                        log(1, "update " + c.before->host + " -> " + c.after->host + " " + c.after->address +
+                                   ": the zone has moved on and a later event of the batch continues from it (a replay)");
+                        return true;
+                    }
+                ++stats_.conflicts;
+                std::string what = "the zone holds " + c.before->host + " " + type_name(c.before->type()) + " " +
+                                   list_of(now_before) + ", not " + c.before->address + " as the table had it";
+                if (c.after && (c.after->host != c.before->host || c.after->type() != c.before->type()))
+                    what += "; " + c.after->host + " " + type_name(c.after->type()) + " " + list_of(now_after);
+                what += " (changed outside this table?); update to " + c.after->host + " " + c.after->address + " not applied";
+                reject(c.index, make_error(errc::conflict, "update of host '" + c.before->host + "'", what));
+                return false;
+            }
+            if (guarded) {
+                // The old record is there beside others (several rows share the name): require the whole RRset.
+                cas.clear();
+                for (const auto& t : now_before) {
+                    auto rd = c.before->v6 ? rdata::aaaa(t) : rdata::a(t);
+                    if (rd) cas.push_back(std::move(*rd));
+                }
+            }
+            // else: an insert whose CNAME went away meanwhile: send again.
+        }
+        ++stats_.conflicts;
+        reject(c.index, make_error(errc::conflict, "host '" + (c.after ? c.after->host : c.before->host) + "'",
+                                   "prerequisites kept failing while the zone changed under us; not applied"));
+        return false;
+    }
+
+    // The same prerequisite twice is harmless but wasteful; rebuilds the message without repeats.
     static void dedupe_prerequisites(update_message& u) {
-        // Same prerequisite twice is harmless but wasteful; rebuild without repeats.
-        std::set<std::pair<std::string, std::uint16_t>> seen;
+        std::set<std::tuple<std::string, std::uint16_t, std::uint16_t, std::string>> seen;
         update_message out(u.zone());
-        for (const auto& p : u.prerequisites())
-            if (seen.insert({canonical_name(p.name), p.type}).second) out.require_no_rrset(p.name, p.type);
+        for (const auto& p : u.prerequisites()) {
+            if (!seen.insert({canonical_name(p.name), p.type, p.klass, p.rdata}).second) continue;
+            if (p.klass == rr_class::none) out.require_no_rrset(p.name, p.type);
+            else if (p.klass == rr_class::in) out.require_record(p.name, p.type, p.rdata);
+            else if (p.type == rr_type::any) out.require_name(p.name);
+            else out.require_rrset(p.name, p.type);
+        }
         for (const auto& r : u.updates()) {
             if (r.klass == rr_class::none) out.remove(r.name, r.type, r.rdata);
             else out.add(r.name, r.type, r.ttl, r.rdata);
@@ -429,6 +581,7 @@ private:
     sink_options opt_;
     client client_;
     sink_stats stats_;
+    std::vector<std::pair<std::size_t, rowcast::error>> pending_;  // rejections of the running apply()
 };
 
 }  // namespace dns
