@@ -6,6 +6,7 @@
 // quarantined with reasons. A wrong key holds the events until the key file is fixed.
 // Also: bad configs exit 2 with a clear message; SIGTERM stops cleanly (exit 0).
 #include "support/named_server.hpp"
+#include "support/process.hpp"
 #include "support/udf_server.hpp"
 
 #include <rowcast/dns/client.hpp>
@@ -21,9 +22,7 @@
 #include <set>
 #include <sstream>
 
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
+#include <csignal>
 
 using rowcast::test::named_server;
 using rowcast::test::udf_server;
@@ -37,46 +36,20 @@ std::string slurp(const std::filesystem::path& p) {
     return ss.str();
 }
 
-pid_t spawn_dns(const std::vector<std::string>& args, const std::filesystem::path& log) {
+rowcast::test::process start_rowcast_dns(const std::vector<std::string>& args, const std::filesystem::path& log) {
     std::vector<std::string> a = {ROWCAST_DNS_EXE};
     a.insert(a.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& s : a) argv.push_back(s.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    pid_t pid = -1;
-    const int rc = ::posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0) return -1;
-    return pid;
-}
-
-int wait_exit(pid_t pid) {
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    return rowcast::test::process::start({a, {}, log, {}});
 }
 
 // Runs rowcast-dns to completion; returns exit code and output.
 std::pair<int, std::string> run_dns(const std::vector<std::string>& args, const std::filesystem::path& scratch) {
     const auto log = scratch / "run-dns.log";
     std::filesystem::remove(log);
-    const pid_t pid = spawn_dns(args, log);
-    if (pid < 0) return {-1, "spawn failed"};
-    // A config that should fail but is accepted would run forever: stop it after a while.
-    for (int i = 0; i < 600; ++i) {
-        int status = 0;
-        if (::waitpid(pid, &status, WNOHANG) == pid)
-            return {WIFEXITED(status) ? WEXITSTATUS(status) : 128, slurp(log)};
-        ::usleep(50000);
-    }
-    ::kill(pid, SIGTERM);
-    const int rc = wait_exit(pid);
+    auto p = start_rowcast_dns(args, log);
+    // A config that should fail but is accepted would run forever: stop it after a while (liveness guard).
+    if (auto rc = p.wait_for(std::chrono::seconds(30))) return {*rc, slurp(log)};
+    const int rc = p.stop(SIGTERM);
     return {rc == 0 ? 99 : rc, slurp(log) + "\n(was still running: stopped by the test)"};
 }
 
@@ -178,17 +151,8 @@ protected:
         db_.reset();
         ns_.reset();
     }
-    void start_dns(const std::string& config) {
-        pid_ = spawn_dns({config}, log_);
-        ASSERT_GT(pid_, 0);
-    }
-    int stop_dns(int sig) {
-        if (pid_ <= 0) return -1;
-        ::kill(pid_, sig);
-        const int rc = wait_exit(pid_);
-        pid_ = -1;
-        return rc;
-    }
+    void start_dns(const std::string& config) { dns_ = start_rowcast_dns({config}, log_); }
+    int stop_dns(int sig) { return dns_.stop(sig); }
     bool drained() const { return spool_files(db_->spool()) == 0; }
 
     // What the table says the zones must hold (A/AAAA and PTR lines in axfr() form).
@@ -214,7 +178,7 @@ protected:
     std::unique_ptr<named_server> ns_;
     std::unique_ptr<udf_server> db_;
     std::filesystem::path log_;
-    pid_t pid_ = -1;
+    rowcast::test::process dns_;
 };
 
 TEST_F(DnsEndToEnd, TableDrivesZoneThroughKillAndRestart) {
@@ -290,6 +254,8 @@ TEST_F(DnsEndToEnd, TableDrivesZoneThroughKillAndRestart) {
     EXPECT_NE(slurp(log_).find("stopped:"), std::string::npos);
 }
 
+// Also issue 4 §2: bad rows inside the held batch are quarantined exactly once each, with their
+// reasons, when the batch finally goes through (not once per retry), and the rest is applied.
 TEST_F(DnsEndToEnd, WrongKeyHoldsEventsUntilTheKeyIsFixed) {
     const auto key = db_->server().dir() / "dns.key";
     auto keys = rowcast::dns::load_key_file(ns_->key_file());
@@ -297,13 +263,25 @@ TEST_F(DnsEndToEnd, WrongKeyHoldsEventsUntilTheKeyIsFixed) {
     // Same name and algorithm, another secret.
     std::ofstream(key) << "key \"rowcast-key\" {\n\talgorithm hmac-sha256;\n\tsecret \"c2VjcmV0IHRoYXQgaXMgbm90IHRoZSBvbmUgbmFtZWQga25vd3M=\";\n};\n";
     const auto cfg = write_config(db_->server().dir(), *ns_, key, db_->spool());
-    start_dns(cfg);
     auto c = db_->connect();
-    for (int i = 0; i < 20; ++i)
+    // Every row is in the spool before rowcast-dns starts, so they form one batch.
+    for (int i = 0; i < 20; ++i) {
         c.query("INSERT INTO inventory.hosts (mac, ip, hostname) VALUES (NULL, '192.0.2." + std::to_string(i + 1) +
                 "', 'k" + std::to_string(i) + "')");
-    ASSERT_TRUE(eventually([&] { return slurp(log_).find("notauth_badsig") != std::string::npos; })) << slurp(log_);
-    EXPECT_EQ(spool_files(db_->spool()), 20u);  // held, not dropped
+        if (i == 5) c.query("INSERT INTO inventory.hosts (mac, ip, hostname) VALUES (NULL, '192.0.2.99', 'bad host')");
+        if (i == 12) c.query("INSERT INTO inventory.hosts (mac, ip, hostname) VALUES (NULL, '192.0.2.300', 'badaddr')");
+    }
+    start_dns(cfg);
+    auto count = [&](const std::string& what) {
+        const std::string l = slurp(log_);
+        std::size_t n = 0;
+        for (std::size_t at = l.find(what); at != std::string::npos; at = l.find(what, at + 1)) ++n;
+        return n;
+    };
+    // Held and retried several times.
+    ASSERT_TRUE(eventually([&] { return count("handler failed for") >= 3; })) << slurp(log_);
+    EXPECT_NE(slurp(log_).find("notauth_badsig"), std::string::npos);
+    EXPECT_EQ(spool_files(db_->spool()), 22u);  // held, not dropped
     EXPECT_TRUE(ns_->dig("k0.example.test", "A").empty());
     EXPECT_FALSE(std::filesystem::exists(db_->spool() / "quarantine") &&
                  !std::filesystem::is_empty(db_->spool() / "quarantine"));
@@ -313,6 +291,16 @@ TEST_F(DnsEndToEnd, WrongKeyHoldsEventsUntilTheKeyIsFixed) {
     EXPECT_EQ(ns_->dig("k19.example.test", "A"), std::vector<std::string>{"192.0.2.20"});
     EXPECT_EQ(ns_->dig("1.2.0.192.in-addr.arpa", "PTR"), std::vector<std::string>{"k0.example.test."});
     EXPECT_EQ(stop_dns(SIGTERM), 0);
+    // Each bad row once: two events, two reasons.
+    std::vector<std::string> events, reasons;
+    for (const auto& f : std::filesystem::directory_iterator(db_->spool() / "quarantine"))
+        (f.path().extension() == ".reason" ? reasons : events).push_back(slurp(f.path()));
+    EXPECT_EQ(events.size(), 2u);
+    ASSERT_EQ(reasons.size(), 2u);
+    std::sort(reasons.begin(), reasons.end());
+    EXPECT_NE(reasons[0].find("[rowcast.dns.invalid_address]"), std::string::npos) << reasons[0];
+    EXPECT_NE(reasons[1].find("[rowcast.dns.invalid_name] host 'bad host'"), std::string::npos) << reasons[1];
+    EXPECT_EQ(count("quarantined "), 2u) << slurp(log_);
 }
 
 // A measurement, not a timed assertion: the delay from an INSERT's COMMIT (autocommit) to the

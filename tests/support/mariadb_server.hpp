@@ -21,6 +21,7 @@
 // connection initialises the client library under std::call_once.
 #pragma once
 
+#include "process.hpp"
 #include "temp_dir.hpp"
 
 #include <mysql.h>
@@ -50,13 +51,9 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pwd.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
-
-extern char** environ;
 
 namespace rowcast::test {
 
@@ -253,7 +250,7 @@ public:
     std::filesystem::path config_file() const { return dir_.path() / "my.cnf"; }
     std::filesystem::path error_log() const { return dir_.path() / "run" / "error.log"; }
     unsigned port() const noexcept { return port_; }
-    pid_t pid() const noexcept { return pid_; }
+    pid_t pid() const noexcept { return server_.pid(); }
     bool running_as_mysql() const noexcept { return as_root_; }
 
     /// Copies a shared object into the private plugin_dir (readable by the server).
@@ -299,16 +296,7 @@ public:
     }
 
     /// True while the server process exists (not reaped).
-    bool alive() {
-        if (pid_ <= 0) return false;
-        int status = 0;
-        const pid_t r = ::waitpid(pid_, &status, WNOHANG);
-        if (r == pid_) {
-            pid_ = -1;
-            return false;
-        }
-        return true;
-    }
+    bool alive() noexcept { return server_.running(); }
 
     /// Stops the server (as stop()) and starts it again on the same port and datadir.
     void restart() {
@@ -317,21 +305,7 @@ public:
     }
 
     /// Stops the server: SIGTERM, wait; SIGKILL after 60 s.
-    void stop() noexcept {
-        if (pid_ <= 0) return;
-        ::kill(pid_, SIGTERM);
-        int status = 0;
-        for (int i = 0; i < 6000; ++i) {
-            if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-                pid_ = -1;
-                return;
-            }
-            ::usleep(10000);
-        }
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, &status, 0);
-        pid_ = -1;
-    }
+    void stop() noexcept { server_.stop(); }
 
 private:
     static unsigned free_port() {
@@ -383,41 +357,17 @@ private:
         if (!c) throw std::runtime_error("cannot write " + config_file().string());
     }
 
-    // Runs argv with the server's environment; returns the pid (stdout+stderr to `log`).
-    pid_t spawn(const std::vector<std::string>& argv, const std::filesystem::path& log, bool with_env) const {
-        std::vector<std::string> env_store;
-        for (char** e = environ; *e; ++e) env_store.emplace_back(*e);
+    // Starts argv (stdout+stderr to `log`), with the server's extra environment if `with_env`.
+    process spawn(const std::vector<std::string>& argv, const std::filesystem::path& log, bool with_env) const {
+        std::vector<std::string> env;
         if (with_env)
             for (const auto& [k, v] : opt_.environment) {
                 std::string val = v;
                 for (std::size_t at; (at = val.find("{dir}")) != std::string::npos;)
                     val.replace(at, 5, dir_.path().string());
-                env_store.push_back(k + "=" + val);
+                env.push_back(k + "=" + val);
             }
-        std::vector<char*> envp;
-        for (auto& s : env_store) envp.push_back(s.data());
-        envp.push_back(nullptr);
-        std::vector<std::string> args = argv;
-        std::vector<char*> argp;
-        for (auto& s : args) argp.push_back(s.data());
-        argp.push_back(nullptr);
-        posix_spawn_file_actions_t fa;
-        posix_spawn_file_actions_init(&fa);
-        posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-        posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-        posix_spawn_file_actions_adddup2(&fa, 1, 2);
-        pid_t pid = -1;
-        const int rc = ::posix_spawn(&pid, argp[0], &fa, nullptr, argp.data(), envp.data());
-        posix_spawn_file_actions_destroy(&fa);
-        if (rc != 0) throw std::runtime_error("cannot start " + argv[0] + ": " + std::strerror(rc));
-        return pid;
-    }
-
-    static int wait_exit(pid_t pid) {
-        int status = 0;
-        while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-        }
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+        return process::start({argv, std::move(env), log, {}});
     }
 
     static std::string tail_of(const std::filesystem::path& p) {
@@ -430,24 +380,24 @@ private:
 
     void run_install_db() {
         const auto log = dir_.path() / "install-db.log";
-        const pid_t pid = spawn({"/usr/bin/mariadb-install-db", "--defaults-file=" + config_file().string(),
-                                 "--auth-root-authentication-method=normal", "--skip-test-db"},
-                                log, false);
-        if (int rc = wait_exit(pid); rc != 0)
+        auto install = spawn({"/usr/bin/mariadb-install-db", "--defaults-file=" + config_file().string(),
+                              "--auth-root-authentication-method=normal", "--skip-test-db"},
+                             log, false);
+        if (int rc = install.wait(); rc != 0)
             throw std::runtime_error("mariadb-install-db failed (exit " + std::to_string(rc) + "):\n" + tail_of(log) +
                                      error_log_tail(60));
     }
 
     void start() {
-        pid_ = spawn({"/usr/sbin/mariadbd", "--defaults-file=" + config_file().string()},
-                     dir_.path() / "run" / "mariadbd.out", true);
+        server_ = spawn({"/usr/sbin/mariadbd", "--defaults-file=" + config_file().string()},
+                        dir_.path() / "run" / "mariadbd.out", true);
         // Liveness guard only (not a timed assertion): give up after ~120 s of pings.
         for (int i = 0; i < 1200; ++i) {
             if (!alive())
                 throw std::runtime_error("mariadbd exited during startup; error log tail:\n" + error_log_tail());
-            const pid_t ping = spawn({"/usr/bin/mariadb-admin", "--defaults-file=" + config_file().string(), "ping"},
-                                     dir_.path() / "ping.log", false);
-            if (wait_exit(ping) == 0) return;
+            auto ping = spawn({"/usr/bin/mariadb-admin", "--defaults-file=" + config_file().string(), "ping"},
+                              dir_.path() / "ping.log", false);
+            if (ping.wait() == 0) return;
             ::usleep(100000);
         }
         stop();
@@ -460,7 +410,7 @@ private:
     uid_t uid_ = 0;
     gid_t gid_ = 0;
     unsigned port_ = 0;
-    pid_t pid_ = -1;
+    process server_;
 };
 
 }  // namespace rowcast::test

@@ -20,15 +20,13 @@
 // Thread-safety: one test thread per server object.
 #pragma once
 
+#include "process.hpp"
 #include "temp_dir.hpp"
 
 #include <algorithm>
 #include <array>
 #include <cctype>
-#include <cerrno>
-#include <csignal>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -38,14 +36,9 @@
 #include <vector>
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <spawn.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
-
-extern char** environ;
 
 namespace rowcast::test {
 
@@ -86,7 +79,7 @@ public:
 
     const std::filesystem::path& dir() const noexcept { return dir_.path(); }
     unsigned port() const noexcept { return port_; }
-    pid_t pid() const noexcept { return pid_; }
+    pid_t pid() const noexcept { return named_.pid(); }
     std::filesystem::path key_file(const std::string& name = "rowcast-key") const {
         return dir_.path() / ("key-" + name + ".conf");
     }
@@ -141,32 +134,10 @@ public:
         return serial;
     }
 
-    bool alive() {
-        if (pid_ <= 0) return false;
-        int status = 0;
-        if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-            pid_ = -1;
-            return false;
-        }
-        return true;
-    }
+    bool alive() noexcept { return named_.running(); }
 
     /// SIGTERM, wait; SIGKILL after 60 s.
-    void stop() noexcept {
-        if (pid_ <= 0) return;
-        ::kill(pid_, SIGTERM);
-        int status = 0;
-        for (int i = 0; i < 6000; ++i) {
-            if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-                pid_ = -1;
-                return;
-            }
-            ::usleep(10000);
-        }
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, &status, 0);
-        pid_ = -1;
-    }
+    void stop() noexcept { named_.stop(); }
 
     std::string log_tail() const {
         std::string s = slurp(log_file());
@@ -245,32 +216,11 @@ private:
 
     // Runs a program to completion, stdout+stderr to `out`; returns its exit status.
     static int run(const std::vector<std::string>& argv, const std::filesystem::path& out) {
-        const pid_t pid = spawn(argv, out);
-        int status = 0;
-        while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-        }
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-    }
-
-    static pid_t spawn(const std::vector<std::string>& argv, const std::filesystem::path& out) {
-        std::vector<std::string> args = argv;
-        std::vector<char*> argp;
-        for (auto& s : args) argp.push_back(s.data());
-        argp.push_back(nullptr);
-        posix_spawn_file_actions_t fa;
-        posix_spawn_file_actions_init(&fa);
-        posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-        posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-        posix_spawn_file_actions_adddup2(&fa, 1, 2);
-        pid_t pid = -1;
-        const int rc = ::posix_spawn(&pid, argp[0], &fa, nullptr, argp.data(), environ);
-        posix_spawn_file_actions_destroy(&fa);
-        if (rc != 0) throw std::runtime_error("cannot start " + argv[0] + ": " + std::strerror(rc));
-        return pid;
+        return run_process({argv, {}, out, {}});
     }
 
     void start() {
-        pid_ = spawn({"/usr/sbin/named", "-f", "-4", "-c", (dir_.path() / "named.conf").string()}, log_file());
+        named_ = process::start({{"/usr/sbin/named", "-f", "-4", "-c", (dir_.path() / "named.conf").string()}, {}, log_file(), {}});
         // Liveness guard only: give up after ~120 s.
         for (int i = 0; i < 600; ++i) {
             if (!alive()) throw std::runtime_error("named exited during startup:\n" + log_tail());
@@ -284,7 +234,7 @@ private:
     temp_dir dir_;
     named_server_options opt_;
     unsigned port_ = 0;
-    pid_t pid_ = -1;
+    process named_;
 };
 
 }  // namespace rowcast::test
