@@ -135,18 +135,15 @@ inline result<checkpoint_record> parse(std::string_view text, std::string_view w
     const std::string_view last = text.substr(last_start + 1, text.size() - last_start - 2);
     constexpr std::string_view end_key = "end crc32=";
     if (!last.starts_with(end_key)) return fail(errc::truncated, "checkpoint file is incomplete (no end line)");
-    std::uint32_t stored = 0;
     const std::string_view hex = last.substr(end_key.size());
-    auto [p, ec] = std::from_chars(hex.data(), hex.data() + hex.size(), stored, 16);
-    if (ec != std::errc{} || p != hex.data() + hex.size() || hex.size() != 8)
-        return fail(errc::invalid_value, "malformed end line '" + std::string(last) + "'");
-    const std::uint32_t computed = detail::binlog::crc32(body.data(), body.size());
-    if (computed != stored) {
-        char m[96];
-        std::snprintf(m, sizeof m, "checksum mismatch (stored %08x, computed %08x): the file is damaged",
-                      static_cast<unsigned>(stored), static_cast<unsigned>(computed));
-        return fail(errc::invalid_value, m);
-    }
+    const bool hex_ok = hex.size() == 8 && hex.find_first_not_of("0123456789abcdef") == std::string_view::npos;
+    if (!hex_ok) return fail(errc::invalid_value, "malformed end line '" + std::string(last) + "'");
+    char computed[9];
+    std::snprintf(computed, sizeof computed, "%08x",
+                  static_cast<unsigned>(detail::binlog::crc32(body.data(), body.size())));
+    if (hex != computed)
+        return fail(errc::invalid_value, "checksum mismatch (stored " + std::string(hex) + ", computed " + computed +
+                                             "): the file is damaged");
     // Lines of the body.
     checkpoint_record r;
     bool have_file = false, have_offset = false, have_gtid = false;

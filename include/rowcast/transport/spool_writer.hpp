@@ -78,6 +78,27 @@ inline std::uint64_t next_spool_stamp() noexcept {
     } while (!last.compare_exchange_weak(prev, next, std::memory_order_relaxed));
     return next;
 }
+/// Creates `name` in the directory `dfd` (named `dir` in errors) with O_EXCL, sets its mode,
+/// writes `bytes`, fsyncs it if `sync`, and closes it. On failure the file is removed.
+inline result<void> spool_write_file(int dfd, const std::string& dir, const std::string& name,
+                                     std::string_view bytes, mode_t mode, bool sync) {
+    unique_fd fd(::openat(dfd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    if (!fd) return os_error(errno, "spool", dir + "/" + name, "cannot create spool file");
+    auto fail = [&](int err, std::string_view what) {
+        fd.reset();
+        ::unlinkat(dfd, name.c_str(), 0);
+        return os_error(err, "spool", dir + "/" + name, what);
+    };
+    if (::fchmod(fd.get(), mode) != 0) return fail(errno, "cannot set file mode");
+    if (int err = write_all(fd.get(), bytes)) return fail(err, "cannot write spool file");
+    if (sync && ::fsync(fd.get()) != 0) return fail(errno, "cannot fsync spool file");
+    if (::close(fd.release()) != 0) {
+        const int err = errno;
+        ::unlinkat(dfd, name.c_str(), 0);
+        return os_error(err, "spool", dir + "/" + name, "cannot close spool file");
+    }
+    return {};
+}
 }  // namespace detail
 
 template <event_codec Codec>
@@ -102,51 +123,59 @@ public:
     result<std::string> write(const event& e) {
         thread_local std::string buffer;
         buffer.clear();
-        {
-            std::lock_guard lock(state_->mutex);
-            state_->codec.encode(e, buffer);
-        }
+        encode(e, buffer);
         return write_encoded(buffer);
     }
 
     /// Writes already encoded bytes (one event in this writer's codec) as one file.
     result<std::string> write_encoded(std::string_view bytes) {
+        const std::string final_name = next_name();
+        const std::string tmp_name = "." + final_name + ".tmp";
+        const int dfd = state_->dir.get();
+        const std::string& dir = state_->dir_name;
+        auto w = detail::spool_write_file(dfd, dir, tmp_name, bytes, state_->options.file_mode,
+                                          state_->options.durability != spool_durability::none);
+        if (!w) return w.error_value();
+        if (::renameat(dfd, tmp_name.c_str(), dfd, final_name.c_str()) != 0) {
+            const int err = errno;
+            ::unlinkat(dfd, tmp_name.c_str(), 0);
+            return detail::os_error(err, "spool", dir + "/" + final_name, "cannot rename spool file into place");
+        }
+        if (state_->options.durability == spool_durability::file_and_directory) {
+            if (auto r = sync_directory(); !r) return r.error_value();
+        }
+        return final_name;
+    }
+
+    /// A fresh final file name (see the top of this header); takes the next
+    /// sequence number. For producers that place files themselves, such as
+    /// spool_txn_writer, which renames staged files to these names.
+    std::string next_name() {
         const std::uint64_t seq = state_->sequence.fetch_add(1, std::memory_order_relaxed) + 1;
         char name[96];
         std::snprintf(name, sizeof name, "%019llu-%012llu-%ld.%.*s",
                       static_cast<unsigned long long>(detail::next_spool_stamp()),
                       static_cast<unsigned long long>(seq), static_cast<long>(::getpid()),
                       static_cast<int>(std::string_view(Codec::name).size()), std::string_view(Codec::name).data());
-        const std::string final_name = name;
-        const std::string tmp_name = "." + final_name + ".tmp";
-        const int dfd = state_->dir.get();
-        const std::string& dir = state_->dir_name;
-
-        detail::unique_fd fd(::openat(dfd, tmp_name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-        if (!fd) return detail::os_error(errno, "spool", dir + "/" + tmp_name, "cannot create spool file");
-        auto fail = [&](int err, std::string_view what) {
-            fd.reset();
-            ::unlinkat(dfd, tmp_name.c_str(), 0);
-            return detail::os_error(err, "spool", dir + "/" + tmp_name, what);
-        };
-        if (::fchmod(fd.get(), state_->options.file_mode) != 0) return fail(errno, "cannot set file mode");
-        if (int err = detail::write_all(fd.get(), bytes)) return fail(err, "cannot write spool file");
-        if (state_->options.durability != spool_durability::none && ::fsync(fd.get()) != 0)
-            return fail(errno, "cannot fsync spool file");
-        if (::close(fd.release()) != 0) {
-            const int err = errno;
-            ::unlinkat(dfd, tmp_name.c_str(), 0);
-            return detail::os_error(err, "spool", dir + "/" + tmp_name, "cannot close spool file");
-        }
-        if (::renameat(dfd, tmp_name.c_str(), dfd, final_name.c_str()) != 0) {
-            const int err = errno;
-            ::unlinkat(dfd, tmp_name.c_str(), 0);
-            return detail::os_error(err, "spool", dir + "/" + final_name, "cannot rename spool file into place");
-        }
-        if (state_->options.durability == spool_durability::file_and_directory && ::fsync(dfd) != 0)
-            return detail::os_error(errno, "spool", dir, "cannot fsync spool directory");
-        return final_name;
+        return name;
     }
+
+    /// Encodes `e` with this writer's codec, appending to `out` (serialised with write()).
+    void encode(const event& e, std::string& out) {
+        std::lock_guard lock(state_->mutex);
+        state_->codec.encode(e, out);
+    }
+
+    /// fsyncs the spool directory (io_error naming it on failure).
+    result<void> sync_directory() {
+        if (::fsync(state_->dir.get()) != 0)
+            return detail::os_error(errno, "spool", state_->dir_name, "cannot fsync spool directory");
+        return {};
+    }
+
+    /// The open spool directory (owned by the writer; valid while it lives).
+    int directory_fd() const noexcept { return state_->dir.get(); }
+    const std::string& directory_name() const noexcept { return state_->dir_name; }
 
     const spool_writer_options& options() const noexcept { return state_->options; }
 
