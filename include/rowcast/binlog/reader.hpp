@@ -2,8 +2,9 @@
 // MySQL 5.6+/8.x and MariaDB 10.x).
 //
 // `file_reader::open(path)` checks the magic ("\xfe" "bin"); `next(ev)` reads
-// one event at a time into an internal buffer (memory: one event plus a 256 KiB
-// read-ahead buffer, whatever the file size), learns the checksum algorithm
+// one event at a time, in place in a 256 KiB read-ahead buffer (an event larger
+// than that gets a buffer of its size; memory does not depend on the file size),
+// learns the checksum algorithm
 // from FORMAT_DESCRIPTION and verifies each event's CRC32 when the server wrote
 // one. `ev.body` excludes the 19-byte common header and the CRC32 trailer.
 //
@@ -98,17 +99,17 @@ public:
         return r;
     }
 
-    /// Reads the next event. Returns false at the clean end of the file.
+    /// Reads the next event. Returns false at the clean end of the file. The event is
+    /// read in place in the read-ahead buffer when it fits (up to 256 KiB), else into a
+    /// buffer of its size; ev.body is valid until the next call.
     result<bool> next(raw_event& ev) {
         if (failed_) return error::make(errc::invalid_value, "binlog", file_, "reader used after an error");
-        unsigned char hdr[header_size];
-        std::size_t got = 0;
-        auto rc = fill(hdr, header_size, got);
-        if (!rc) return fail(rc.error_value());
-        if (got == 0) return false;
-        if (got < header_size)
-            return fail(make(errc::truncated, "file ends inside an event header (" + std::to_string(got) + " of 19 bytes)"));
-        parse_header(hdr, ev);
+        auto av = ensure(header_size);
+        if (!av) return fail(av.error_value());
+        if (*av == 0) return false;
+        if (*av < header_size)
+            return fail(make(errc::truncated, "file ends inside an event header (" + std::to_string(*av) + " of 19 bytes)"));
+        parse_header(ra_.get() + ra_pos_, ev);
         ev.offset = offset_;
         const std::uint32_t min = header_size + (alg_ == checksum_alg::crc32 ? 4 : 0);
         if (ev.size < min || ev.size > opt_.max_event_size)
@@ -117,18 +118,29 @@ public:
             ev.next_position != static_cast<std::uint32_t>(offset_ + ev.size))
             return fail(make(errc::invalid_value, "event end position " + std::to_string(ev.next_position) +
                                                       " disagrees with its length " + std::to_string(ev.size)));
-        buf_.resize(ev.size);
-        std::memcpy(buf_.data(), hdr, header_size);
-        rc = fill(reinterpret_cast<unsigned char*>(buf_.data()) + header_size, ev.size - header_size, got);
-        if (!rc) return fail(rc.error_value());
-        if (got < ev.size - header_size)
+        unsigned char* p = nullptr;
+        std::size_t got = 0;
+        if (ev.size <= ra_size) {  // in place
+            av = ensure(ev.size);
+            if (!av) return fail(av.error_value());
+            got = std::min<std::size_t>(*av, ev.size);
+            p = ra_.get() + ra_pos_;
+            if (got == ev.size) ra_pos_ += ev.size;
+        } else {  // larger than the read-ahead buffer: a buffer of its own
+            buf_.resize(ev.size);
+            auto rc = fill(reinterpret_cast<unsigned char*>(buf_.data()), ev.size, got);
+            if (!rc) return fail(rc.error_value());
+            p = reinterpret_cast<unsigned char*>(buf_.data());
+        }
+        if (got < ev.size)
             return fail(make(errc::truncated, "file ends inside a " + std::string(to_string(static_cast<event_type>(ev.type))) +
-                                                  " event (" + std::to_string(header_size + got) + " of " +
-                                                  std::to_string(ev.size) + " bytes)"));
+                                                  " event (" + std::to_string(got) + " of " + std::to_string(ev.size) +
+                                                  " bytes)"));
         std::size_t body_end = ev.size;
         bool has_crc = alg_ == checksum_alg::crc32;
-        if (ev.type == static_cast<std::uint8_t>(event_type::format_description)) {
-            std::string_view body(buf_.data() + header_size, ev.size - header_size);
+        const bool fde = ev.type == static_cast<std::uint8_t>(event_type::format_description);
+        if (fde) {
+            std::string_view body(reinterpret_cast<const char*>(p) + header_size, ev.size - header_size);
             if (fde_has_checksum_alg(body)) {
                 if (body.size() < 57 + 5) return fail(make(errc::invalid_value, "FORMAT_DESCRIPTION too short"));
                 const auto a = static_cast<std::uint8_t>(body[body.size() - 5]);
@@ -144,15 +156,14 @@ public:
         }
         if (has_crc) {
             if (ev.size < header_size + 4) return fail(make(errc::invalid_value, "event too short for its CRC32"));
-            const auto* p = reinterpret_cast<const unsigned char*>(buf_.data());
             const std::uint32_t stored = detail::binlog::load_le32(p + ev.size - 4);
             if (opt_.verify_checksum) {
                 // The server computes a FORMAT_DESCRIPTION's CRC with LOG_EVENT_BINLOG_IN_USE_F
                 // (0x1) clear and sets that flag in the file while the binlog is open.
-                const bool fde = ev.type == static_cast<std::uint8_t>(event_type::format_description);
-                if (fde && (buf_[17] & 1)) buf_[17] = static_cast<char>(buf_[17] & ~1);
+                const unsigned char flags_lo = p[17];
+                if (fde) p[17] = static_cast<unsigned char>(flags_lo & ~1u);
                 const std::uint32_t calc = detail::binlog::crc32(p, ev.size - 4);
-                if (fde) buf_[17] = static_cast<char>(hdr[17]);
+                p[17] = flags_lo;
                 if (calc != stored) {
                     ++crc_errors_;
                     return fail(make(errc::invalid_value, "CRC32 mismatch (stored " + hex(stored) + ", computed " +
@@ -161,7 +172,7 @@ public:
             }
             body_end = ev.size - 4;
         }
-        ev.body = std::string_view(buf_.data() + header_size, body_end - header_size);
+        ev.body = std::string_view(reinterpret_cast<const char*>(p) + header_size, body_end - header_size);
         offset_ += ev.size;
         ++events_;
         return true;
@@ -188,6 +199,27 @@ private:
     error fail(error e) {
         failed_ = true;
         return e;
+    }
+    // Makes at least n (<= ra_size) bytes available at ra_pos_ (moving the unread rest to the
+    // front of the buffer and reading more); returns how many are available (< n only at EOF).
+    result<std::size_t> ensure(std::size_t n) {
+        if (!ra_) ra_ = std::make_unique<unsigned char[]>(ra_size);
+        if (ra_len_ - ra_pos_ >= n) return ra_len_ - ra_pos_;
+        if (ra_pos_ > 0) {
+            std::memmove(ra_.get(), ra_.get() + ra_pos_, ra_len_ - ra_pos_);
+            ra_len_ -= ra_pos_;
+            ra_pos_ = 0;
+        }
+        while (ra_len_ < n) {
+            const ssize_t r = ::read(fd_.get(), ra_.get() + ra_len_, ra_size - ra_len_);
+            if (r < 0) {
+                if (errno == EINTR) continue;
+                return detail::os_error(errno, "binlog", file_, "read failed");
+            }
+            if (r == 0) break;
+            ra_len_ += static_cast<std::size_t>(r);
+        }
+        return ra_len_ - ra_pos_;
     }
     // Copies up to n bytes from the file (through the read-ahead buffer); got < n only at EOF.
     result<void> fill(unsigned char* dst, std::size_t n, std::size_t& got) {

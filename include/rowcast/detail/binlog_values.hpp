@@ -95,6 +95,19 @@ inline void latin1_to_utf8(std::string_view in, std::string& out) {
     }
 }
 
+/// True if every byte is below 0x80.
+inline bool is_ascii(std::string_view s) noexcept {
+    std::size_t i = 0;
+    std::uint64_t acc = 0;
+    for (; i + 8 <= s.size(); i += 8) {
+        std::uint64_t w = 0;
+        std::memcpy(&w, s.data() + i, 8);
+        acc |= w;
+    }
+    for (; i < s.size(); ++i) acc |= static_cast<unsigned char>(s[i]);
+    return (acc & 0x8080808080808080ULL) == 0;
+}
+
 /// Converts text bytes in `cs` to UTF-8. utf8mb3/utf8mb4/ascii are kept byte for byte.
 inline std::string to_utf8(charset_kind cs, std::string_view in, std::string& out) {
     switch (cs) {
@@ -579,6 +592,10 @@ inline std::string decode_value(cursor& c, const rowcast::binlog::wire_column& w
             case charset_kind::ascii:
             case charset_kind::binary: v = text_view{data}; return {};
             case charset_kind::latin1:
+                if (is_ascii(data)) {  // ASCII is the same in latin1 and UTF-8
+                    v = text_view{data};
+                    return {};
+                }
                 latin1_to_utf8(data, scratch);
                 v = text_view{a.store(scratch)};
                 return {};
