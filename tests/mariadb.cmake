@@ -33,7 +33,12 @@ if(TARGET rowcast::binlog AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/test_binlog_liv
   rowcast_mariadb_test(test_binlog_live SOURCES test_binlog_live.cpp LIBS rowcast::binlog)  # binlog parser vs SELECT
 endif()
 if(TARGET rowcast::binlog AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/test_binlog_stream.cpp)
-  rowcast_mariadb_test(test_binlog_stream SOURCES test_binlog_stream.cpp LIBS rowcast::binlog)  # replication stream
+  if(ROWCAST_BUILD_EXAMPLES AND TARGET rowcast::json AND TARGET rowcast::yaml)  # also drives rowcast-binlog (examples/)
+    rowcast_mariadb_test(test_binlog_stream SOURCES test_binlog_stream.cpp LIBS rowcast::binlog DEPENDS rowcast-binlog
+                         DEFINES ROWCAST_BINLOG_EXE="$<TARGET_FILE:rowcast-binlog>")
+  else()
+    rowcast_mariadb_test(test_binlog_stream SOURCES test_binlog_stream.cpp LIBS rowcast::binlog)  # replication stream
+  endif()
 endif()
 
 # The loadable function and the trigger generator are built under examples/.

@@ -25,7 +25,13 @@
 #include <set>
 #include <thread>
 
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
+
+extern char** environ;
 
 namespace rb = rowcast::binlog;
 namespace mp = rowcast::detail::mysql;
@@ -543,5 +549,92 @@ TEST(BinlogStream, UnixSocketAndStopAtEnd) {
     EXPECT_EQ(rows_events, 1u);
     EXPECT_EQ(s->file(), f.binlog_files().front());
 }
+
+#ifdef ROWCAST_BINLOG_EXE
+// rowcast-binlog in follow mode: --stop-at-end prints the rows; a live run stopped by SIGTERM
+// saves its checkpoint, and the next run resumes from it (only the new rows).
+struct child {
+    pid_t pid = -1;
+    child(std::vector<std::string> args, const std::filesystem::path& out) {
+        args.insert(args.begin(), ROWCAST_BINLOG_EXE);
+        std::vector<char*> argp;
+        for (auto& a : args) argp.push_back(a.data());
+        argp.push_back(nullptr);
+        posix_spawn_file_actions_t fa;
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        posix_spawn_file_actions_addopen(&fa, 2, (out.string() + ".err").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        EXPECT_EQ(::posix_spawn(&pid, argp[0], &fa, nullptr, argp.data(), environ), 0);
+        posix_spawn_file_actions_destroy(&fa);
+    }
+    int wait() {
+        int st = 0;
+        ::waitpid(pid, &st, 0);
+        pid = -1;
+        return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    }
+    ~child() {
+        if (pid > 0) {
+            ::kill(pid, SIGKILL);
+            wait();
+        }
+    }
+};
+
+std::string slurp(const std::filesystem::path& p) {
+    std::ifstream in(p);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+std::size_t count(const std::string& s, std::string_view what) {
+    std::size_t n = 0;
+    for (auto at = s.find(what); at != std::string::npos; at = s.find(what, at + 1)) ++n;
+    return n;
+}
+
+TEST(RowcastBinlogFollow, StopAtEndSigtermAndCheckpoint) {
+    server_fixture f;
+    f.root.query("CREATE TABLE app.t (id INT PRIMARY KEY, name VARCHAR(40))");
+    f.root.query("CREATE TABLE app.other (id INT PRIMARY KEY)");
+    for (int i = 1; i <= 5; ++i) f.root.query("INSERT INTO app.t VALUES (" + std::to_string(i) + ", 'n" + std::to_string(i) + "')");
+    f.root.query("INSERT INTO app.other VALUES (1)");
+    const auto dir = f.server.dir();
+    const std::vector<std::string> common = {"--host", "127.0.0.1", "--port", std::to_string(f.server.port()), "--user", "repl",
+                                             "--password", "s3cret", "--table", "app.t", "--heartbeat-ms", "200"};
+    // runs to the end of the binlog; returns the exit code and stdout (stderr beside it in <name>.err)
+    auto to_end = [&](std::vector<std::string> a, const std::string& name) {
+        a.push_back("--stop-at-end");
+        child c(a, dir / name);
+        const int rc = c.wait();
+        return std::make_pair(rc, slurp(dir / name));
+    };
+    auto [rc1, out1] = to_end(common, "out1");
+    ASSERT_EQ(rc1, 0) << slurp(dir / "out1.err");
+    EXPECT_EQ(count(out1, "\"operation\":\"insert\""), 5u) << out1;
+    EXPECT_NE(out1.find("\"n5\""), std::string::npos);
+    auto args = common;
+    args.insert(args.end(), {"--checkpoint", (dir / "cp").string()});
+    {
+        child c(args, dir / "out2");
+        for (int i = 0; i < 200 && slurp(dir / "out2").find("\"n5\"") == std::string::npos; ++i) std::this_thread::sleep_for(50ms);
+        ::kill(c.pid, SIGTERM);
+        ASSERT_EQ(c.wait(), 0) << slurp(dir / "out2.err");
+        EXPECT_EQ(count(slurp(dir / "out2"), "\"operation\":\"insert\""), 5u);
+        EXPECT_TRUE(std::filesystem::exists(dir / "cp"));
+    }
+    for (int i = 6; i <= 8; ++i) f.root.query("INSERT INTO app.t VALUES (" + std::to_string(i) + ", 'n" + std::to_string(i) + "')");
+    auto [rc3, out3] = to_end(args, "out3");
+    ASSERT_EQ(rc3, 0) << slurp(dir / "out3.err");
+    EXPECT_EQ(count(out3, "\"operation\":\"insert\""), 3u) << out3;
+    EXPECT_EQ(out3.find("\"n5\""), std::string::npos);
+    auto [rc4, out4] = to_end({"--host", "127.0.0.1", "--port", std::to_string(f.server.port()), "--user", "repl",
+                               "--password", "bad"},
+                              "out4");
+    EXPECT_EQ(rc4, 1);
+    EXPECT_NE(slurp(dir / "out4.err").find("server error 1045"), std::string::npos) << slurp(dir / "out4.err");
+}
+#endif
 
 }  // namespace
