@@ -6,6 +6,13 @@
 // hand-written messages rowcast must read (the smpl-repl JSON, the tmod YAML).
 // The text codecs are written only when their component is part of this build
 // (ROWCAST_SEEDS_JSON, ROWCAST_SEEDS_YAML, set by tests/fuzz/CMakeLists.txt).
+// With the dns component (ROWCAST_SEEDS_DNS), <out>/dns/ gets what fuzz_dns reads:
+// UPDATE requests and queries from rowcast's own builder (unsigned and TSIG-signed),
+// replies as BIND sends them (NOERROR, REFUSED, YXRRSET, NXRRSET, NOTAUTH, NOTZONE,
+// signed with fuzz_dns's key over its request MAC so verification runs to the end;
+// BADSIG/BADKEY unsigned, BADTIME signed with the server time), query answers with
+// compression pointers (A, AAAA, PTR, CNAME, SOA), a TC reply, replies cut short,
+// and BIND key files (every algorithm, several keys, comments).
 #include "support/random_event.hpp"
 #include "support/sample_events.hpp"
 
@@ -16,6 +23,11 @@
 #endif
 #ifdef ROWCAST_SEEDS_YAML
 #include <rowcast/codec/yaml.hpp>
+#endif
+#ifdef ROWCAST_SEEDS_DNS
+#include <rowcast/dns/key.hpp>
+#include <rowcast/dns/message.hpp>
+#include <rowcast/dns/tsig.hpp>
 #endif
 
 #include <cstdio>
@@ -57,6 +69,159 @@ long write_corpus(Codec codec, const fs::path& dir, std::string_view prefix, con
     return n;
 }
 
+#ifdef ROWCAST_SEEDS_DNS
+namespace dns = rowcast::dns;
+
+// What fuzz_dns verifies replies with (keep in step with tests/fuzz/fuzz_dns.cpp).
+const dns::tsig_key fuzz_key{"rowcast-key", dns::tsig_algorithm::hmac_sha256, std::string(32, 'k')};
+constexpr std::string_view fuzz_request_mac = "0123456789abcdef0123456789abcdef";
+constexpr std::uint64_t fuzz_time = 1700000000;
+
+// Signs a reply as a server does (RFC 8945 §5.3): MAC over the request MAC (length-prefixed),
+// the reply, and the TSIG variables; appends the TSIG record. Without `with_mac`: an unsigned
+// TSIG carrying only `error` (what BIND sends with BADSIG/BADKEY).
+void sign_reply(std::string& msg, std::uint16_t error, std::string_view other, bool with_mac) {
+    std::string mac;
+    if (with_mac) {
+        std::string buf;
+        dns::detail::put16(buf, static_cast<std::uint16_t>(fuzz_request_mac.size()));
+        buf += fuzz_request_mac;
+        buf += msg;
+        dns::detail::put_variables(buf, fuzz_key, fuzz_time, 300, error, other);
+        mac = dns::detail::hmac(fuzz_key, buf);
+    }
+    std::string rr;
+    (void)dns::encode_name(fuzz_key.name, rr, true);
+    dns::detail::put16(rr, dns::rr_type::tsig);
+    dns::detail::put16(rr, dns::rr_class::any);
+    dns::detail::put32(rr, 0);
+    std::string rd;
+    (void)dns::encode_name(dns::to_string(fuzz_key.algorithm), rd, true);
+    dns::detail::put16(rd, static_cast<std::uint16_t>(fuzz_time >> 32));
+    dns::detail::put32(rd, static_cast<std::uint32_t>(fuzz_time & 0xffffffffu));
+    dns::detail::put16(rd, 300);
+    dns::detail::put16(rd, static_cast<std::uint16_t>(mac.size()));
+    rd += mac;
+    rd += msg.substr(0, 2);  // original ID
+    dns::detail::put16(rd, error);
+    dns::detail::put16(rd, static_cast<std::uint16_t>(other.size()));
+    rd += other;
+    dns::detail::put16(rr, static_cast<std::uint16_t>(rd.size()));
+    rr += rd;
+    msg += rr;
+    dns::detail::set16(msg, 10, static_cast<std::uint16_t>(((static_cast<unsigned char>(msg[10]) << 8) |
+                                                             static_cast<unsigned char>(msg[11])) + 1));
+}
+
+// The reply header and question/zone section of `request` (counts of the other sections zero).
+std::string reply_to(const std::string& request, std::uint16_t rcode, bool tc = false) {
+    std::string r = request.substr(0, 12);
+    const std::uint16_t flags = static_cast<std::uint16_t>(((static_cast<unsigned char>(request[2]) << 8) | 0x8000 |
+                                                            (tc ? 0x0200 : 0) | 0x0400 | rcode));
+    dns::detail::set16(r, 2, flags);
+    for (std::size_t at : {6u, 8u, 10u}) dns::detail::set16(r, at, 0);
+    // The question (or zone) section: the request's first name + type + class.
+    std::size_t p = 12;
+    while (p < request.size() && request[p] != 0) p += 1 + static_cast<unsigned char>(request[p]);
+    r += request.substr(12, p + 5 - 12);
+    return r;
+}
+
+// Appends an answer record whose owner is a pointer to the question name (offset 12).
+void add_answer(std::string& msg, std::uint16_t type, std::string_view rdata) {
+    msg += '\xc0';
+    msg += '\x0c';
+    dns::detail::put16(msg, type);
+    dns::detail::put16(msg, dns::rr_class::in);
+    dns::detail::put32(msg, 300);
+    dns::detail::put16(msg, static_cast<std::uint16_t>(rdata.size()));
+    msg += rdata;
+    dns::detail::set16(msg, 6, static_cast<std::uint16_t>(((static_cast<unsigned char>(msg[6]) << 8) |
+                                                            static_cast<unsigned char>(msg[7])) + 1));
+}
+
+long write_dns_corpus(const fs::path& dir) {
+    fs::create_directories(dir);
+    long n = 0;
+    bool ok = true;
+    auto put = [&](std::string_view kind, std::string_view bytes) {
+        ok = write_file(dir / (std::string(kind) + "-" + std::to_string(n++)), bytes) && ok;
+    };
+    // Requests from the builder.
+    dns::update_message ins("example.test");
+    ins.require_no_rrset("h1.example.test", dns::rr_type::cname);
+    ins.add("h1.example.test", dns::rr_type::a, 300, dns::rdata::a("192.0.2.1").value());
+    dns::update_message mv("example.test");
+    mv.require_record("h1.example.test", dns::rr_type::a, dns::rdata::a("192.0.2.1").value());
+    mv.remove("h1.example.test", dns::rr_type::a, dns::rdata::a("192.0.2.1").value());
+    mv.add("h2.example.test", dns::rr_type::aaaa, 300, dns::rdata::aaaa("2001:db8::2").value());
+    dns::update_message ptr("2.0.192.in-addr.arpa");
+    ptr.remove("1.2.0.192.in-addr.arpa", dns::rr_type::ptr, dns::rdata::name("h1.example.test").value());
+    ptr.add("1.2.0.192.in-addr.arpa", dns::rr_type::ptr, 300, dns::rdata::name("h2.example.test").value());
+    ptr.remove_rrset("9.2.0.192.in-addr.arpa", dns::rr_type::ptr);
+    ptr.remove_name("8.2.0.192.in-addr.arpa");
+    ptr.require_name("7.2.0.192.in-addr.arpa");
+    ptr.require_no_name("6.2.0.192.in-addr.arpa");
+    dns::update_message big("example.test");
+    for (int i = 0; i < 40; ++i)
+        big.add("bulk" + std::to_string(i) + ".example.test", dns::rr_type::a, 300, dns::rdata::a("10.0.0.1").value());
+    std::vector<std::string> requests;
+    for (const auto* u : {&ins, &mv, &ptr, &big}) requests.push_back(u->encode(0x1234).value());
+    requests.push_back(dns::encode_query(0x4321, "h1.example.test", dns::rr_type::a).value());
+    requests.push_back(dns::encode_query(0x4322, "1.2.0.192.in-addr.arpa", dns::rr_type::ptr).value());
+    for (auto& r : requests) {
+        put("request", r);
+        std::string signed_req = r;
+        (void)dns::tsig_sign(signed_req, fuzz_key, fuzz_time);
+        put("request-signed", signed_req);
+    }
+    // Update replies, signed over fuzz_dns's request MAC.
+    for (std::uint16_t rcode : {0, 5, 7, 8, 9, 10, 2}) {
+        std::string r = reply_to(requests[1], rcode);
+        put("reply", r);
+        sign_reply(r, 0, {}, true);
+        put("reply-signed", r);
+    }
+    std::string badsig = reply_to(requests[0], 9), badkey = badsig, badtime = badsig;
+    sign_reply(badsig, 16, {}, false);
+    sign_reply(badkey, 17, {}, false);
+    sign_reply(badtime, 18, std::string("\x00\x00\x65\x53\xf1\x00", 6), true);
+    put("reply-badsig", badsig);
+    put("reply-badkey", badkey);
+    put("reply-badtime", badtime);
+    // Query answers with compression pointers.
+    std::string a = reply_to(requests[4], 0);
+    add_answer(a, dns::rr_type::a, dns::rdata::a("192.0.2.1").value());
+    add_answer(a, dns::rr_type::aaaa, dns::rdata::aaaa("2001:db8::1").value());
+    add_answer(a, dns::rr_type::cname, std::string("\x05" "alias" "\xc0\x0f", 8));  // "alias" + pointer to "example.test"
+    std::string soa = "\x02ns\xc0\x0f\x0ahostmaster\xc0\x0f";
+    dns::detail::put32(soa, 7);
+    for (int i = 0; i < 4; ++i) dns::detail::put32(soa, 3600);
+    add_answer(a, dns::rr_type::soa, soa);
+    put("answer", a);
+    std::string a_signed = a;
+    sign_reply(a_signed, 0, {}, true);
+    put("answer-signed", a_signed);
+    std::string p = reply_to(requests[5], 0);
+    add_answer(p, dns::rr_type::ptr, dns::rdata::name("h1.example.test").value());
+    put("answer-ptr", p);
+    put("reply-tc", reply_to(requests[3], 0, true));
+    put("nxdomain", reply_to(requests[4], 3));
+    // Cut short: inside the header, the question, an answer, the TSIG.
+    for (std::size_t cut : {std::size_t{5}, std::size_t{20}, a.size() - 3})
+        if (cut < a.size()) put("truncated", a.substr(0, cut));
+    put("truncated-tsig", a_signed.substr(0, a_signed.size() - 10));
+    // Key files as tsig-keygen writes them.
+    const char* algs[] = {"hmac-sha1", "hmac-sha224", "hmac-sha256", "hmac-sha384", "hmac-sha512"};
+    for (const char* alg : algs)
+        put("key", std::string("key \"rowcast-key\" {\n\talgorithm ") + alg +
+                       ";\n\tsecret \"a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s=\";\n};\n");
+    put("key-several", "# comment\n// another\nkey \"a\" { algorithm hmac-sha256; secret \"AAAA\"; };\n"
+                       "/* block */ key b. { algorithm hmac-sha512; secret \"c2VjcmV0\"; };\n");
+    return ok ? n : -1;
+}
+#endif
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -89,6 +254,9 @@ int main(int argc, char** argv) {
     report("yaml", write_corpus(rowcast::yaml_codec{}, out / "yaml", "event", events));
     fs::create_directories(out / "yaml");
     ok = write_file(out / "yaml" / "tmod", rowcast::test::tmod_message) && ok;
+#endif
+#ifdef ROWCAST_SEEDS_DNS
+    report("dns", write_dns_corpus(out / "dns"));
 #endif
     return ok ? 0 : 1;
 }
