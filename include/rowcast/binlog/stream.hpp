@@ -18,10 +18,10 @@
 //   auto r = f.run(my_handler, my_store);   // returns after f.stop(), or on a fatal error
 //
 // Server requirements: binlog_format=ROW (checked at connect: a clear error
-// otherwise), log_bin on; the user needs REPLICATION SLAVE (and REPLICATION
-// CLIENT, or BINLOG MONITOR on MariaDB, when no start file is given: the first
-// file is found with SHOW BINARY LOGS). Authentication: mysql_native_password
-// only (an auth-switch to it is followed; other plugins are a clear error).
+// otherwise), log_bin on; the user needs REPLICATION SLAVE (the stream runs
+// only SELECT @@global.…, SET @… and the dump command). Authentication:
+// mysql_native_password only (an auth-switch to it is followed; other plugins
+// are a clear error).
 //
 // Positions: an event's header carries its *end* offset (log_pos); the resume
 // position is the end of the last event group whose handler callbacks
@@ -248,7 +248,7 @@ struct stream_options {
     /// This replica's server id: must differ from the server's and from other replicas'
     /// (the server drops an older dump connection with the same id).
     std::uint32_t server_id = 4242;
-    /// Start file; empty: the first file listed by SHOW BINARY LOGS. Ignored in GTID mode.
+    /// Start file; empty: the server's first binlog file (its oldest). Ignored in GTID mode.
     std::string file;
     std::uint64_t position = 4;          ///< start offset in `file` (an event boundary; 4 = the file start)
     /// GTID mode when set: the state already applied (MariaDB "0-1-42,…" sent as
@@ -407,6 +407,7 @@ public:
 private:
     std::string describe_start() const {
         if (opt_.gtid) return "GTID position '" + *opt_.gtid + "'";
+        if (file_.empty()) return "the server's first binlog at " + std::to_string(opt_.position);
         return "'" + file_ + "' at " + std::to_string(opt_.position);
     }
     error fail(error e) {
@@ -484,15 +485,9 @@ private:
                 if (!r) return r;
             }
         }
-        std::string file = opt_.file;
-        if (!opt_.gtid && file.empty()) {
-            auto logs = conn_.query("SHOW BINARY LOGS");
-            if (!logs) return logs.error_value();
-            if (logs->rows.empty() || logs->rows[0].empty() || !logs->rows[0][0])
-                return error::make(errc::invalid_value, "binlog", where(), "SHOW BINARY LOGS lists no file");
-            file = *logs->rows[0][0];
-        }
-        file_ = opt_.gtid ? std::string{} : file;
+        // An empty file name asks the server for its first binlog; the artificial ROTATE names it.
+        const std::string file = opt_.gtid ? std::string{} : opt_.file;
+        file_ = file;
         if (opt_.register_replica) {
             std::string a;
             detail::mysql::put_le(a, opt_.server_id, 4);
@@ -529,7 +524,7 @@ private:
             detail::mysql::put_le(a, pos, 4);
             detail::mysql::put_le(a, flags, 2);
             detail::mysql::put_le(a, opt_.server_id, 4);
-            a += opt_.gtid ? std::string{} : file;
+            a += file;
             r = conn_.command(detail::mysql::com_binlog_dump, a);
         }
         if (!r) return r;
