@@ -219,10 +219,10 @@ private:
             for (std::size_t i = 0; i < src.size(); ++i) detail::binlog::assign_owning(dst[i], src[i]);
         } else if constexpr (std::is_same_v<V, value_view>) {
             dst.resize(src.size());
-            for (std::size_t i = 0; i < src.size(); ++i) dst[i] = detail::binlog::store_view(src[i], arena_);
+            for (std::size_t i = 0; i < src.size(); ++i) detail::binlog::store_view(dst[i], src[i], arena_);
         } else {
             dst.resize(src.size());
-            for (std::size_t i = 0; i < src.size(); ++i) dst[i] = detail::binlog::store_view(to_view(src[i]), arena_);
+            for (std::size_t i = 0; i < src.size(); ++i) detail::binlog::store_view(dst[i], to_view(src[i]), arena_);
         }
     }
     template <class V>

@@ -901,6 +901,7 @@ inline std::string parser::decode_image(detail::binlog::cursor& c, const table_i
                 continue;
             }
         }
+        if (detail::binlog::decode_common(c, t.wire[i], col.type, out[i])) continue;
         auto e = detail::binlog::decode_value(c, t.wire[i], col.type, out[i], arena_, scratch_);
         if (!e.empty()) return "column " + std::to_string(i + 1) + " `" + col.name + "`: " + e;
     }

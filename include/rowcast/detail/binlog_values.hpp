@@ -133,12 +133,23 @@ inline std::size_t decimal_size(int precision, int scale) noexcept {
     return static_cast<std::size_t>((intg / 9) * 4 + dig2bytes[intg % 9] + (scale / 9) * 4 + dig2bytes[scale % 9]);
 }
 
-/// Decodes a packed DECIMAL(precision, scale) to exact text.
-inline std::string decode_decimal(cursor& c, int precision, int scale, std::string& out) {
-    if (precision < 1 || precision > 65 || scale < 0 || scale > 38 || scale > precision)
-        return "bad DECIMAL precision/scale";
+/// Room for the text of any DECIMAL: sign, 65 digits, point.
+inline constexpr std::size_t decimal_text_max = 72;
+
+/// Decodes a packed DECIMAL(precision, scale) to exact text in `out`; returns the text's
+/// length, or 0 with `error` set.
+inline std::size_t decode_decimal_chars(cursor& c, int precision, int scale, char (&out)[decimal_text_max],
+                                        const char*& error) noexcept {
+    error = nullptr;
+    if (precision < 1 || precision > 65 || scale < 0 || scale > 38 || scale > precision) {
+        error = "bad DECIMAL precision/scale";
+        return 0;
+    }
     const std::size_t n = decimal_size(precision, scale);
-    if (!c.has(n)) return "DECIMAL value truncated";
+    if (!c.has(n)) {
+        error = "DECIMAL value truncated";
+        return 0;
+    }
     unsigned char buf[40];
     std::memcpy(buf, c.here(), n);
     c.skip(n);
@@ -148,37 +159,55 @@ inline std::string decode_decimal(cursor& c, int precision, int scale, std::stri
     for (std::size_t i = 0; i < n; ++i) buf[i] ^= mask;
     cursor d(buf, n);
     const int intg = precision - scale;
-    char ip[72], fp[48];  // at most 65 integer and 38 fraction digits
-    std::size_t ipn = 0, fpn = 0;
-    auto group = [&](int digits, char* dst, std::size_t& len) -> bool {
-        const int bytes = digits == 9 ? 4 : dig2bytes[digits];
-        if (bytes == 0) return true;
+    // out: [sign][integer digits (leading zeros stripped)][. fraction digits]
+    char digits[decimal_text_max];
+    std::size_t nd = 0;
+    bool ok = true;
+    auto group = [&](int g) {
+        const int bytes = g == 9 ? 4 : dig2bytes[g];
+        if (bytes == 0) return;
         std::uint64_t v = 0;
-        if (!d.be(static_cast<std::size_t>(bytes), v)) return false;
-        if (v >= pow10_u32[digits]) return false;
-        put_digits(dst + len, static_cast<std::uint32_t>(v), digits);
-        len += static_cast<std::size_t>(digits);
-        return true;
+        if (!d.be(static_cast<std::size_t>(bytes), v) || v >= pow10_u32[g]) {
+            ok = false;
+            return;
+        }
+        put_digits(digits + nd, static_cast<std::uint32_t>(v), g);
+        nd += static_cast<std::size_t>(g);
     };
-    if (!group(intg % 9, ip, ipn)) return "corrupt DECIMAL digits";
-    for (int i = 0; i < intg / 9; ++i)
-        if (!group(9, ip, ipn)) return "corrupt DECIMAL digits";
-    for (int i = 0; i < scale / 9; ++i)
-        if (!group(9, fp, fpn)) return "corrupt DECIMAL digits";
-    if (!group(scale % 9, fp, fpn)) return "corrupt DECIMAL digits";
-    std::size_t z = 0;
-    while (z + 1 < ipn && ip[z] == '0') ++z;
-    std::string_view ipv = ipn == 0 ? std::string_view("0") : std::string_view(ip + z, ipn - z);
-    bool all_zero = ipv == "0";
-    for (std::size_t k = 0; k < fpn && all_zero; ++k)
-        if (fp[k] != '0') all_zero = false;
-    out.clear();
-    if (negative && !all_zero) out += '-';
-    out += ipv;
-    if (scale > 0) {
-        out += '.';
-        out.append(fp, fpn);
+    group(intg % 9);
+    for (int i = 0; i < intg / 9; ++i) group(9);
+    const std::size_t ipn = nd;
+    for (int i = 0; i < scale / 9; ++i) group(9);
+    group(scale % 9);
+    if (!ok) {
+        error = "corrupt DECIMAL digits";
+        return 0;
     }
+    std::size_t z = 0;
+    while (z + 1 < ipn && digits[z] == '0') ++z;
+    bool all_zero = true;
+    for (std::size_t k = z; k < nd && all_zero; ++k)
+        if (digits[k] != '0') all_zero = false;
+    std::size_t len = 0;
+    if (negative && !all_zero) out[len++] = '-';
+    if (ipn == 0) out[len++] = '0';
+    std::memcpy(out + len, digits + z, ipn - z);
+    len += ipn - z;
+    if (scale > 0) {
+        out[len++] = '.';
+        std::memcpy(out + len, digits + ipn, nd - ipn);
+        len += nd - ipn;
+    }
+    return len;
+}
+
+/// Decodes a packed DECIMAL(precision, scale) to exact text.
+inline std::string decode_decimal(cursor& c, int precision, int scale, std::string& out) {
+    char text[decimal_text_max];
+    const char* error = nullptr;
+    const std::size_t n = decode_decimal_chars(c, precision, scale, text, error);
+    if (error) return error;
+    out.assign(text, n);
     return {};
 }
 
@@ -538,6 +567,84 @@ inline bool is_blob_sql_type(sql_type t) noexcept {
            t == sql_type::mediumblob || t == sql_type::longblob;
 }
 
+/// An n-byte integer (1-8) read little-endian: unsigned, or sign-extended.
+inline void set_integer(value_view& v, std::uint64_t u, std::size_t n, bool is_unsigned) noexcept {
+    if (is_unsigned) {
+        v = u;
+        return;
+    }
+    const unsigned shift = static_cast<unsigned>(64 - 8 * n);
+    std::int64_t s = 0;
+    const std::uint64_t x = u << shift;
+    std::memcpy(&s, &x, 8);
+    v = s >> shift;
+}
+
+/// Text whose bytes are UTF-8 as logged (utf8mb4, utf8mb3, ASCII), not a binary-like SQL type.
+inline bool is_plain_utf8(const rowcast::binlog::wire_column& w, const column_type& ct) noexcept {
+    const charset_kind cs = charset_of(w.collation);
+    return (cs == charset_kind::utf8mb4 || cs == charset_kind::utf8mb3 || cs == charset_kind::ascii) &&
+           !is_blob_sql_type(ct.type) && ct.type != sql_type::json && ct.type != sql_type::uuid &&
+           ct.type != sql_type::inet6 && ct.type != sql_type::inet4;
+}
+
+/// The most common column types (integers, DOUBLE, UTF-8 VARCHAR/CHAR, DATETIME2, TIMESTAMP2)
+/// without building any error text: true when `v` holds the value; false, with nothing
+/// consumed, for other types and on any problem (decode_value then decodes or reports it).
+inline bool decode_common(cursor& c, const rowcast::binlog::wire_column& w, const column_type& ct,
+                          value_view& v) noexcept {
+    const std::size_t start = c.pos;
+    switch (w.type) {
+        case t_tiny: case t_short: case t_int24: case t_long: case t_longlong: {
+            static constexpr unsigned char width[] = {0, 1, 2, 4, 0, 0, 0, 0, 8, 3};
+            std::uint64_t u = 0;
+            if (!c.le(width[w.type], u)) return false;
+            set_integer(v, u, width[w.type], ct.is_unsigned);
+            return true;
+        }
+        case t_double: {
+            std::uint64_t u = 0;
+            if (!c.le(8, u)) return false;
+            double d;
+            std::memcpy(&d, &u, 8);
+            v = d;
+            return true;
+        }
+        case t_varchar: case t_var_string: case t_string: {
+            if (!is_plain_utf8(w, ct)) return false;
+            std::uint64_t len = 0;
+            std::string_view data;
+            if (!c.le(w.length < 256 ? 1 : 2, len) || !c.bytes(static_cast<std::size_t>(len), data)) {
+                c.pos = start;
+                return false;
+            }
+            v = text_view{data};
+            return true;
+        }
+        case t_datetime2: {
+            datetime dt;
+            if (!decode_datetime2(c, w.meta, dt).empty()) {
+                c.pos = start;
+                return false;
+            }
+            v = dt;
+            return true;
+        }
+        case t_timestamp2: {
+            std::uint64_t secs = 0, raw = 0;
+            std::int64_t us = 0;
+            std::size_t nb = 0;
+            if (w.meta > 6 || !c.be(4, secs) || !read_frac(c, w.meta, us, raw, nb) || us > 999999) {
+                c.pos = start;
+                return false;
+            }
+            v = timestamp{static_cast<std::int64_t>(secs) * 1000000 + us};
+            return true;
+        }
+        default: return false;
+    }
+}
+
 /// Decodes one non-NULL value of column `w` (with SQL type `ct`) at `c` into the view `v`.
 /// Strings point into the cursor's buffer when the bytes are usable as they are (UTF-8/ASCII
 /// text, binary data, MariaDB JSON, GEOMETRY WKB), into the column list for ENUM names, and
@@ -547,14 +654,7 @@ inline std::string decode_value(cursor& c, const rowcast::binlog::wire_column& w
     auto integer = [&](std::size_t n) -> std::string {
         std::uint64_t u = 0;
         if (!c.le(n, u)) return "integer truncated";
-        if (ct.is_unsigned) v = u;
-        else {
-            const unsigned shift = static_cast<unsigned>(64 - 8 * n);
-            std::int64_t s = 0;
-            const std::uint64_t x = u << shift;
-            std::memcpy(&s, &x, 8);
-            v = s >> shift;
-        }
+        set_integer(v, u, n, ct.is_unsigned);
         return {};
     };
     auto length_prefixed = [&](std::size_t lenbytes, std::string_view& data) -> std::string {
@@ -627,9 +727,11 @@ inline std::string decode_value(cursor& c, const rowcast::binlog::wire_column& w
             return {};
         }
         case t_newdecimal: {
-            auto e = decode_decimal(c, w.meta >> 8, w.meta & 0xff, scratch);
-            if (!e.empty()) return e;
-            v = decimal_view{a.store(scratch)};
+            char text[decimal_text_max];
+            const char* error = nullptr;
+            const std::size_t n = decode_decimal_chars(c, w.meta >> 8, w.meta & 0xff, text, error);
+            if (error) return error;
+            v = decimal_view{a.store(std::string_view(text, n))};
             return {};
         }
         case t_year: {

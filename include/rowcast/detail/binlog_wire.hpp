@@ -8,6 +8,7 @@
 #include <rowcast/error.hpp>
 #include <rowcast/version.hpp>
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -112,6 +113,17 @@ inline std::uint32_t crc32_zlib(std::uint32_t crc, const unsigned char* b, std::
     return static_cast<std::uint32_t>(c);
 }
 
+/// Byte-at-a-time CRC-32 table (reflected polynomial 0xedb88320), for short tails.
+inline constexpr auto crc32_table = [] {
+    std::array<std::uint32_t, 256> t{};
+    for (std::uint32_t i = 0; i < 256; ++i) {
+        std::uint32_t c = i;
+        for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xedb88320u ^ (c >> 1) : c >> 1;
+        t[i] = c;
+    }
+    return t;
+}();
+
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define ROWCAST_BINLOG_CRC32_CLMUL 1
 /// CRC-32 by folding with carry-less multiplication (PCLMULQDQ), after Gopal, Ozturk et al.,
@@ -178,8 +190,9 @@ inline std::uint32_t crc32(const void* data, std::size_t n) noexcept {
 #ifdef ROWCAST_BINLOG_CRC32_CLMUL
     if (n >= 64 && crc32_has_clmul()) {
         const std::size_t head = n & ~std::size_t{15};
-        const std::uint32_t c = ~crc32_clmul_fold(b, head, ~std::uint32_t{0});
-        return crc32_zlib(c, b + head, n - head);
+        std::uint32_t state = crc32_clmul_fold(b, head, ~std::uint32_t{0});
+        for (std::size_t i = head; i < n; ++i) state = crc32_table[(state ^ b[i]) & 0xff] ^ (state >> 8);  // < 16 bytes
+        return ~state;
     }
 #endif
     return crc32_zlib(0, b, n);
