@@ -40,6 +40,11 @@ if(TARGET rowcast::binlog AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/test_binlog_str
     rowcast_mariadb_test(test_binlog_stream SOURCES test_binlog_stream.cpp LIBS rowcast::binlog)  # replication stream
   endif()
 endif()
+if(TARGET rowcast::binlog AND ROWCAST_BUILD_EXAMPLES AND TARGET rowcast::json AND TARGET rowcast::yaml
+   AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/test_binlog_resume.cpp)  # kill -9 rowcast-binlog --spool, exactly once
+  rowcast_mariadb_test(test_binlog_resume SOURCES test_binlog_resume.cpp LIBS rowcast::binlog DEPENDS rowcast-binlog
+                       DEFINES ROWCAST_BINLOG_EXE="$<TARGET_FILE:rowcast-binlog>")
+endif()
 
 # The loadable function and the trigger generator are built under examples/.
 set(ROWCAST_MARIADB_SERVER_INCLUDE /usr/include/mariadb/server CACHE PATH "MariaDB server headers (mysql.h for UDFs)")

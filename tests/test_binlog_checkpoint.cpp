@@ -4,6 +4,7 @@
 // under kill -9, staging recovery after a crash at each step, and a follower
 // process killed at random moments that still delivers every transaction once.
 #include <rowcast/binlog/checkpoint.hpp>
+#include <rowcast/binlog/handler.hpp>
 #include <rowcast/binlog/spool_sink.hpp>
 #include <rowcast/codec/binary.hpp>
 #include <rowcast/transport/spool_txn_writer.hpp>
@@ -16,6 +17,7 @@
 #include <algorithm>
 #include <csignal>
 #include <fstream>
+#include <functional>
 #include <random>
 #include <set>
 #include <sstream>
@@ -470,6 +472,37 @@ TEST(SpoolSink, RollbackAndStandaloneDdlAreGroupEnds) {
     std::vector<event> want{ddl};
     want.insert(want.end(), t.begin(), t.end());
     EXPECT_EQ(published_events(d.spool()), want);
+}
+
+// The documented use: event_adapter over std::ref(sink), the sink as the checkpoint store.
+TEST(SpoolSink, EventAdapterStagesThroughAReference) {
+    fixture_dirs d;
+    auto sink = sink_t::open(sink_options(d.root())).value();
+    static_assert(binlog::checkpoint_store<sink_t>);
+    binlog::event_adapter adapter(std::ref(sink));
+    static_assert(binlog::handler<decltype(adapter)>);
+    const event row = test::small_insert();
+    binlog::table_info table;
+    table.schema = row.schema;
+    table.table = row.table;
+    table.columns = row.columns;
+    binlog::txn_info t;
+    t.id = "0-1-7";
+    t.file = "binlog.000001";
+    ASSERT_TRUE(adapter.begin(t));
+    ASSERT_TRUE(adapter.insert(t, table, binlog::image(row.after)));
+    ASSERT_TRUE(adapter.insert(t, table, binlog::image(row.after)));
+    EXPECT_EQ(staged(d.spool()).size(), 2u);  // begin, first row (the adapter holds the last row back)
+    ASSERT_TRUE(adapter.commit(t));
+    ASSERT_TRUE(sink.save(after(7)));
+    const auto got = published_events(d.spool());
+    ASSERT_EQ(got.size(), 4u);
+    EXPECT_EQ(got[0].kind, event_kind::begin);
+    EXPECT_EQ(got[1].after, row.after);
+    EXPECT_TRUE(got[2].transaction.last);
+    EXPECT_EQ(got[3].kind, event_kind::commit);
+    EXPECT_EQ(got[3].transaction.id, "0-1-7");
+    EXPECT_EQ(sink.load().value().value(), after(7));
 }
 
 TEST(SpoolSink, DamagedCheckpointStopsOpenAndTouchesNothing) {

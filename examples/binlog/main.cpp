@@ -22,6 +22,12 @@
 //     --gtid STATE                start after this GTID state ("0-1-42,…" MariaDB, "uuid:1-42" MySQL)
 //     --checkpoint FILE           resume from FILE if it exists; save the position there after
 //                                 every transaction (atomic; see docs/binlog.md)
+//     --spool DIR                 write the events (in --format) into the spool directory DIR
+//                                 instead of stdout, each committed transaction exactly once
+//                                 across kill -9 and restarts (needs --checkpoint; see
+//                                 docs/binlog.md "Checkpoints and resume")
+//     --spool-durability D        none|file|full (default full): fsyncs of staged files, the
+//                                 checkpoint and the directories (full survives a power loss)
 //     --stop-at-end               stop at the current end of the binlog instead of waiting
 //     --heartbeat-ms N            heartbeat period asked of the server (default 5000; 0 = none)
 //   SIGINT/SIGTERM stop following cleanly (the checkpoint is saved).
@@ -30,6 +36,7 @@
 // where and why), 2 usage.
 #include <rowcast/binlog/checkpoint.hpp>
 #include <rowcast/binlog/parser.hpp>
+#include <rowcast/binlog/spool_sink.hpp>
 #include <rowcast/binlog/stream.hpp>
 #include <rowcast/codec/binary.hpp>
 #include <rowcast/codec/json.hpp>
@@ -54,7 +61,8 @@ int usage(const char* msg) {
                  "       [--start-position N] [--stop-position N] [--statements-as-ddl] [--no-checksum-verify] FILE...\n"
                  "   or: rowcast-binlog (--host H [--port N] | --socket PATH) [--user U] [--password P] [--server-id N]\n"
                  "       [--start-file F] [--start-position N] [--gtid STATE] [--checkpoint FILE] [--stop-at-end]\n"
-                 "       [--heartbeat-ms N] [--format …] [--schema DB]... [--table T]...\n",
+                 "       [--heartbeat-ms N] [--spool DIR [--spool-durability none|file|full]] [--format …]\n"
+                 "       [--schema DB]... [--table T]...\n",
                  msg);
     return 2;
 }
@@ -80,6 +88,27 @@ void print_stats(const rowcast::binlog::parser_stats& st) {
                  static_cast<unsigned long long>(st.skipped_ignorable));
 }
 
+// Follows into a spool directory, exactly once (binlog/spool_sink.hpp): `write` (the
+// output function the adapter's sink calls) stages into the spool sink, which is also
+// the follower's checkpoint store.
+template <class Codec, class Adapter>
+rowcast::result<void> follow_into_spool(rowcast::binlog::follower& f, Adapter& adapter,
+                                        std::function<rowcast::result<void>(const rowcast::event&)>& write,
+                                        rowcast::binlog::spool_sink_options so) {
+    auto sink = rowcast::binlog::spool_sink<Codec>::open(std::move(so));
+    if (!sink) return sink.error_value();
+    const auto& rec = sink->recovery();
+    if (rec.published > 0 || rec.removed > 0)
+        std::fprintf(stderr, "rowcast-binlog: spool recovery: %zu staged events published (checkpointed before a crash), "
+                             "%zu removed (not checkpointed; delivered again)\n", rec.published, rec.removed);
+    write = [&s = *sink](const rowcast::event& e) { return s(e); };
+    auto r = f.run(adapter, *sink);
+    write = [](const rowcast::event&) -> rowcast::result<void> {  // the sink is gone
+        return rowcast::error::make(rowcast::errc::io_error, "binlog", "spool", "spool sink closed");
+    };
+    return r;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -94,6 +123,8 @@ int main(int argc, char** argv) {
     rowcast::binlog::follower_options fo;
     fo.stream.connection.host.clear();
     std::string checkpoint;
+    std::string spool;
+    rowcast::spool_durability spool_durability = rowcast::spool_durability::file_and_directory;
     if (const char* pw = std::getenv("MYSQL_PWD")) fo.stream.connection.password = pw;
     if (const char* u = std::getenv("USER")) fo.stream.connection.user = u;
     for (int i = 1; i < argc; ++i) {
@@ -123,7 +154,7 @@ int main(int argc, char** argv) {
             ro.verify_checksum = false;
             fo.stream.verify_checksum = false;
         } else if (a == "--host" || a == "--socket" || a == "--user" || a == "--password" || a == "--start-file" ||
-                   a == "--gtid" || a == "--checkpoint") {
+                   a == "--gtid" || a == "--checkpoint" || a == "--spool") {
             const char* v = next();
             if (!v) return usage((a + " needs a value").c_str());
             if (a == "--host") fo.stream.connection.host = v;
@@ -132,7 +163,14 @@ int main(int argc, char** argv) {
             else if (a == "--password") fo.stream.connection.password = v;
             else if (a == "--start-file") fo.stream.file = v;
             else if (a == "--gtid") fo.stream.gtid = v;
+            else if (a == "--spool") spool = v;
             else checkpoint = v;
+        } else if (a == "--spool-durability") {
+            const std::string v = next() ? argv[i] : "";
+            if (v == "none") spool_durability = rowcast::spool_durability::none;
+            else if (v == "file") spool_durability = rowcast::spool_durability::file;
+            else if (v == "full") spool_durability = rowcast::spool_durability::file_and_directory;
+            else return usage("--spool-durability needs none, file or full");
         } else if (a == "--port") {
             if (!parse_number(next(), n) || n == 0 || n > 65535) return usage("--port needs a port number");
             fo.stream.connection.port = static_cast<std::uint16_t>(n);
@@ -158,6 +196,8 @@ int main(int argc, char** argv) {
         return usage("--gtid and --start-file/--start-position exclude each other");
     if (!follow && (!checkpoint.empty() || fo.stream.gtid || !fo.stream.file.empty()))
         return usage("--checkpoint, --gtid and --start-file need --host or --socket");
+    if (!spool.empty() && (!follow || checkpoint.empty()))
+        return usage("--spool needs --host or --socket and --checkpoint (the spool and the checkpoint commit together)");
     if (follow && start_given) fo.stream.position = start;
     if (follow && fo.stream.connection.host.empty()) fo.stream.connection.host = "localhost";
 
@@ -211,7 +251,15 @@ int main(int argc, char** argv) {
         sigaction(SIGINT, &sa, nullptr);
         sigaction(SIGTERM, &sa, nullptr);
         rowcast::result<void> r;
-        if (!checkpoint.empty()) {
+        if (!spool.empty()) {
+            rowcast::binlog::spool_sink_options so;
+            so.spool.directory = spool;
+            so.spool.durability = spool_durability;
+            so.checkpoint = checkpoint;
+            if (format == "json") r = follow_into_spool<rowcast::json_codec>(f, adapter, write, std::move(so));
+            else if (format == "yaml") r = follow_into_spool<rowcast::yaml_codec>(f, adapter, write, std::move(so));
+            else r = follow_into_spool<rowcast::binary_codec>(f, adapter, write, std::move(so));
+        } else if (!checkpoint.empty()) {
             rowcast::binlog::state_file store(checkpoint);
             r = f.run(adapter, store);
         } else {
