@@ -40,6 +40,7 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -875,13 +876,20 @@ inline std::string parser::decode_image(detail::binlog::cursor& c, const table_i
         }
     }
     std::size_t count = 0;
-    for (std::size_t i = 0; i < n; ++i) count += (static_cast<unsigned char>(present[i / 8]) >> (i % 8)) & 1;
+    for (std::size_t b = 0; b < (n + 7) / 8; ++b) {
+        unsigned byte = static_cast<unsigned char>(present[b]);
+        if (b == n / 8) byte &= (1u << (n % 8)) - 1;  // bits beyond the last column
+        count += static_cast<std::size_t>(std::popcount(byte));
+    }
     std::string_view nulls;
     if (!c.bytes((count + 7) / 8, nulls)) return "row null bitmap truncated";
-    out.assign(n, value_view{});
+    out.resize(n);  // every element is assigned below
     std::size_t k = 0;
     for (std::size_t i = 0; i < n; ++i) {
-        if (!((static_cast<unsigned char>(present[i / 8]) >> (i % 8)) & 1)) continue;  // absent
+        if (!((static_cast<unsigned char>(present[i / 8]) >> (i % 8)) & 1)) {
+            out[i] = absent{};
+            continue;
+        }
         const bool is_null = (static_cast<unsigned char>(nulls[k / 8]) >> (k % 8)) & 1;
         ++k;
         if (is_null) {

@@ -31,18 +31,12 @@ public:
     }
     /// Uninitialised room for n bytes (n > 0), valid until reset().
     char* alloc(std::size_t n) {
-        if (n > block_size / 4) {  // large: a block of its own, freed at reset()
-            big_.push_back(std::make_unique<char[]>(n));
-            return big_.back().get();
+        if (cur_ < blocks_.size() && n <= block_size - used_) [[likely]] {
+            char* p = blocks_[cur_].get() + used_;
+            used_ += n;
+            return p;
         }
-        if (cur_ >= blocks_.size() || used_ + n > block_size) {
-            if (cur_ < blocks_.size() && used_ > 0) ++cur_;
-            if (cur_ >= blocks_.size()) blocks_.push_back(std::make_unique<char[]>(block_size));
-            used_ = 0;
-        }
-        char* p = blocks_[cur_].get() + used_;
-        used_ += n;
-        return p;
+        return alloc_slow(n);
     }
     void reset() noexcept {
         cur_ = 0;
@@ -51,6 +45,17 @@ public:
     }
 
 private:
+    char* alloc_slow(std::size_t n) {
+        if (n > block_size / 4) {  // large: a block of its own, freed at reset()
+            big_.push_back(std::make_unique<char[]>(n));
+            return big_.back().get();
+        }
+        if (cur_ < blocks_.size() && used_ > 0) ++cur_;
+        if (cur_ >= blocks_.size()) blocks_.push_back(std::make_unique<char[]>(block_size));
+        used_ = n;
+        return blocks_[cur_].get();
+    }
+
     static constexpr std::size_t block_size = 16 * 1024;
     std::vector<std::unique_ptr<char[]>> blocks_, big_;
     std::size_t cur_ = 0, used_ = 0;

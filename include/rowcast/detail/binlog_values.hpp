@@ -133,6 +133,23 @@ inline std::size_t decimal_size(int precision, int scale) noexcept {
     return static_cast<std::size_t>((intg / 9) * 4 + dig2bytes[intg % 9] + (scale / 9) * 4 + dig2bytes[scale % 9]);
 }
 
+/// Writes v (< 10^width) as exactly `width` digits, two at a time.
+inline void put_group(char* p, std::uint32_t v, int width) noexcept {
+    static constexpr char pairs[] =
+        "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+        "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+        "8081828384858687888990919293949596979899";
+    int i = width;
+    while (i >= 2) {
+        const std::uint32_t r = v % 100;
+        v /= 100;
+        i -= 2;
+        p[i] = pairs[2 * r];
+        p[i + 1] = pairs[2 * r + 1];
+    }
+    if (i == 1) p[0] = static_cast<char>('0' + v);
+}
+
 /// Room for the text of any DECIMAL: sign, 65 digits, point.
 inline constexpr std::size_t decimal_text_max = 72;
 
@@ -171,7 +188,7 @@ inline std::size_t decode_decimal_chars(cursor& c, int precision, int scale, cha
             ok = false;
             return;
         }
-        put_digits(digits + nd, static_cast<std::uint32_t>(v), g);
+        put_group(digits + nd, static_cast<std::uint32_t>(v), g);
         nd += static_cast<std::size_t>(g);
     };
     group(intg % 9);
