@@ -338,6 +338,10 @@ TEST(BinlogStream, StartsAtAGtidOrAFileOffset) {
     auto st = f.root.rows("SHOW MASTER STATUS");
     const std::string file = *st[0][0];
     const std::uint64_t offset = std::stoull(*st[0][1]);
+    auto now = rb::current_server_position(f.conn());
+    ASSERT_TRUE(now) << now.error_value().message;
+    EXPECT_EQ(*now, (rb::position{file, offset, *f.root.scalar("SELECT @@global.gtid_binlog_pos")}));
+    EXPECT_EQ(now->gtid, gtid);
     for (int i = 100; i < 110; ++i) f.root.query("INSERT INTO app.t VALUES (" + std::to_string(i) + ", 'y', 2, NOW())");
 
     // follows to the end from a start and returns the resume position; only the last 10 rows are seen
@@ -700,6 +704,11 @@ TEST(RowcastBinlogFollow, StopAtEndSigtermAndCheckpoint) {
     ASSERT_EQ(rc3, 0) << slurp(dir / "out3.err");
     EXPECT_EQ(count(out3, "\"operation\":\"insert\""), 3u) << out3;
     EXPECT_EQ(out3.find("\"n5\""), std::string::npos);
+    auto now = common;
+    now.push_back("--start-at-current");  // nothing has happened since
+    auto [rc5, out5] = to_end(now, "out5");
+    ASSERT_EQ(rc5, 0) << slurp(dir / "out5.err");
+    EXPECT_EQ(count(out5, "\"operation\""), 0u) << out5;
     auto [rc4, out4] = to_end({"--host", "127.0.0.1", "--port", std::to_string(f.server.port()), "--user", "repl",
                                "--password", "bad"},
                               "out4");

@@ -29,6 +29,9 @@
 //     --spool-durability D        none|file|full (default full): fsyncs of staged files, the
 //                                 checkpoint and the directories (full survives a power loss)
 //     --stop-at-end               stop at the current end of the binlog instead of waiting
+//     --start-at-current          without a saved checkpoint, start at the server's current end
+//                                 (only changes made from now on; needs BINLOG MONITOR /
+//                                 REPLICATION CLIENT for SHOW MASTER STATUS)
 //     --heartbeat-ms N            heartbeat period asked of the server (default 5000; 0 = none)
 //   SIGINT/SIGTERM stop following cleanly (the checkpoint is saved).
 // Column names come from TABLE_MAP metadata (binlog_row_metadata=FULL); "@1", "@2"… otherwise.
@@ -61,7 +64,7 @@ int usage(const char* msg) {
                  "       [--start-position N] [--stop-position N] [--statements-as-ddl] [--no-checksum-verify] FILE...\n"
                  "   or: rowcast-binlog (--host H [--port N] | --socket PATH) [--user U] [--password P] [--server-id N]\n"
                  "       [--start-file F] [--start-position N] [--gtid STATE] [--checkpoint FILE] [--stop-at-end]\n"
-                 "       [--heartbeat-ms N] [--spool DIR [--spool-durability none|file|full]] [--format …]\n"
+                 "       [--start-at-current] [--heartbeat-ms N] [--spool DIR [--spool-durability none|file|full]] [--format …]\n"
                  "       [--schema DB]... [--table T]...\n",
                  msg);
     return 2;
@@ -123,6 +126,7 @@ int main(int argc, char** argv) {
     rowcast::binlog::follower_options fo;
     fo.stream.connection.host.clear();
     std::string checkpoint;
+    bool start_at_current = false;
     std::string spool;
     rowcast::spool_durability spool_durability = rowcast::spool_durability::file_and_directory;
     if (const char* pw = std::getenv("MYSQL_PWD")) fo.stream.connection.password = pw;
@@ -182,6 +186,8 @@ int main(int argc, char** argv) {
             fo.stream.heartbeat_period = std::chrono::milliseconds(n);
         } else if (a == "--stop-at-end") {
             fo.stream.stop_at_end = true;
+        } else if (a == "--start-at-current") {
+            start_at_current = true;
         } else if (!a.empty() && a[0] == '-') {
             return usage(("unknown option " + a).c_str());
         } else {
@@ -198,6 +204,9 @@ int main(int argc, char** argv) {
         return usage("--checkpoint, --gtid and --start-file need --host or --socket");
     if (!spool.empty() && (!follow || checkpoint.empty()))
         return usage("--spool needs --host or --socket and --checkpoint (the spool and the checkpoint commit together)");
+    if (follow && start_at_current && (fo.stream.gtid || !fo.stream.file.empty() || start_given))
+        return usage("--start-at-current excludes --gtid, --start-file and --start-position");
+    if (!follow && start_at_current) return usage("--start-at-current needs --host or --socket");
     if (follow && start_given) fo.stream.position = start;
     if (follow && fo.stream.connection.host.empty()) fo.stream.connection.host = "localhost";
 
@@ -243,6 +252,15 @@ int main(int argc, char** argv) {
 
     if (follow) {
         fo.parser = po;
+        if (start_at_current) {  // a saved checkpoint still wins: run() resumes from it
+            auto now = rowcast::binlog::current_server_position(fo.stream.connection);
+            if (!now) {
+                std::fprintf(stderr, "rowcast-binlog: %s\n", now.error_value().message.c_str());
+                return 1;
+            }
+            fo.stream.file = now->file;
+            fo.stream.position = now->offset;
+        }
         rowcast::binlog::follower f(fo);
         g_follower = &f;
         struct sigaction sa {};

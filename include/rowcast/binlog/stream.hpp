@@ -551,6 +551,34 @@ private:
     bool stopped_at_open_ = false;
 };
 
+/// The end of the server's binlog now: SHOW MASTER STATUS's file and position (SHOW BINARY
+/// LOG STATUS on MySQL 8.4+) and the GTID position of what it has logged (MariaDB
+/// @@global.gtid_binlog_pos, MySQL @@global.gtid_executed). Start a stream there to see
+/// only changes made from now on. Needs REPLICATION CLIENT (MySQL) or BINLOG MONITOR
+/// (MariaDB). Errors as stream::open(); binary logging off is `unsupported`.
+inline result<position> current_server_position(const connect_options& o) {
+    auto c = detail::mysql::connection::open(o, "binlog");
+    if (!c) return c.error_value();
+    auto st = c->query("SHOW MASTER STATUS");
+    if (!st && c->last_server_error().code == 1064) st = c->query("SHOW BINARY LOG STATUS");
+    if (!st) return st.error_value();
+    if (st->rows.empty() || st->rows[0].size() < 2 || !st->rows[0][0] || !st->rows[0][1])
+        return error::make(errc::unsupported, "binlog", o.socket.empty() ? o.host + ":" + std::to_string(o.port) : o.socket,
+                           "SHOW MASTER STATUS is empty: binary logging is off (log_bin)");
+    position p;
+    p.file = *st->rows[0][0];
+    p.offset = std::strtoull(st->rows[0][1]->c_str(), nullptr, 10);
+    auto g = c->query(c->mariadb() ? "SELECT @@global.gtid_binlog_pos" : "SELECT @@global.gtid_executed");
+    if (!g) return g.error_value();
+    if (!g->rows.empty() && !g->rows[0].empty() && g->rows[0][0]) {
+        std::string v = *g->rows[0][0];
+        std::erase(v, '\n');
+        p.gtid = std::move(v);
+    }
+    c->close();
+    return p;
+}
+
 // ---------------------------------------------------------------------------
 // follower
 
