@@ -505,6 +505,22 @@ TEST(SpoolSink, EventAdapterStagesThroughAReference) {
     EXPECT_EQ(sink.load().value().value(), after(7));
 }
 
+TEST(SpoolSink, CheckpointInsideTheSpoolMustBeHidden) {
+    fixture_dirs d;
+    auto o = sink_options(d.root());
+    o.checkpoint = d.spool() / "checkpoint";
+    auto s = sink_t::open(o);
+    ASSERT_FALSE(s);
+    EXPECT_NE(s.error_value().message.find("must not be in the spool directory"), std::string::npos)
+        << s.error_value().message;
+    o.checkpoint = d.spool() / ".checkpoint";
+    auto h = sink_t::open(o);
+    ASSERT_TRUE(h) << h.error_value().message;
+    for (const auto& e : transaction(1)) ASSERT_TRUE((*h)(e));
+    ASSERT_TRUE(h->save(after(1)));
+    EXPECT_EQ(published_events(d.spool()), transaction(1));
+}
+
 TEST(SpoolSink, DamagedCheckpointStopsOpenAndTouchesNothing) {
     fixture_dirs d;
     {

@@ -34,6 +34,9 @@
 //   rowcast::binlog::follower f(options);
 //   f.run(adapter, sink);   // resumes from the checkpoint, saves per options.checkpoint
 //
+// The state file must not be a visible file of the spool directory (open() refuses
+// it: a consumer would take it for an event); a name starting with '.' there is fine.
+//
 // Errors: from open() the state file's load errors (a damaged checkpoint stops
 // everything: nothing is published or removed) and the spool's; staging, saving and
 // publishing return io_error naming the file.
@@ -52,6 +55,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <system_error>
 #include <utility>
 
 ROWCAST_NAMESPACE_BEGIN
@@ -67,6 +71,15 @@ class spool_sink {
 public:
     /// Loads the checkpoint, locks the staging name and recovers staged files (see above).
     static result<spool_sink> open(spool_sink_options opt, Codec codec = Codec{}) {
+        // A consumer of the spool would take the state file for a (foreign) event file.
+        std::error_code ec;
+        const auto cp_dir = opt.checkpoint.parent_path().empty() ? std::filesystem::path(".")
+                                                                 : opt.checkpoint.parent_path();
+        if (std::filesystem::equivalent(cp_dir, opt.spool.directory, ec) &&
+            !opt.checkpoint.filename().string().starts_with("."))
+            return error::make(errc::invalid_value, "checkpoint", opt.checkpoint.string(),
+                               "the checkpoint file must not be in the spool directory "
+                               "(a consumer would take it for an event); put it elsewhere or name it .<name>");
         state_file state(opt.checkpoint, opt.spool.durability);
         auto rec = state.load_record();
         if (!rec) return rec.error_value();
