@@ -537,6 +537,40 @@ TEST(BinlogStream, MySql8PayloadEventsThroughTheStream) {
     EXPECT_GE(fl.decode_stats().rows, 100u);
 }
 
+// A 20 MB row (one rows event over 16 MiB: the packet continues over two physical packets)
+// and a switch to binlog_checksum=NONE in the middle (the next file's FORMAT_DESCRIPTION says so).
+TEST(BinlogStream, EventsOver16MiBAndAChecksumChange) {
+    server_fixture f({"max_allowed_packet=64M"});
+    f.root.query("CREATE TABLE app.big (id INT PRIMARY KEY, body LONGTEXT)");
+    f.root.query("INSERT INTO app.big VALUES (1, 'small')");
+    f.root.query("SET GLOBAL binlog_checksum = NONE");  // rotates to a file without CRC32
+    f.root.query("INSERT INTO app.big VALUES (2, REPEAT('x', 20 * 1024 * 1024))");
+    f.root.query("SET GLOBAL binlog_checksum = CRC32");
+    f.root.query("INSERT INTO app.big VALUES (3, 'again')");
+
+    struct sizes {
+        std::map<std::int64_t, std::size_t> len;
+        void begin(const rb::txn_info&) {}
+        void commit(const rb::txn_info&) {}
+        void rollback(const rb::txn_info&) {}
+        void insert(const rb::txn_info&, const rb::table_info&, rb::image a) {
+            len[std::get<std::int64_t>(a[0])] = std::get<text>(a[1]).utf8.size();
+        }
+        void delete_row(const rb::txn_info&, const rb::table_info&, rb::image) {}
+        void update_before(const rb::txn_info&, const rb::table_info&, rb::image) {}
+        void update_after(const rb::txn_info&, const rb::table_info&, rb::image) {}
+        void ddl(const rb::txn_info&, std::string_view, std::string_view) {}
+    } h;
+    rb::follower fl(f.follow(true));
+    auto r = fl.run(h);
+    ASSERT_TRUE(r) << r.error_value().message;
+    ASSERT_EQ(h.len.size(), 3u);
+    EXPECT_EQ(h.len[1], 5u);
+    EXPECT_EQ(h.len[2], 20u * 1024 * 1024);
+    EXPECT_EQ(h.len[3], 5u);
+    EXPECT_GE(f.binlog_files().size(), 3u);
+}
+
 std::string open_error(const rb::stream_options& o) {
     auto s = rb::stream::open(o);
     if (s) {
