@@ -101,6 +101,12 @@ struct cursor {
     }
 };
 
+/// A little-endian 32-bit load, byte by byte (compiles to one load on little-endian machines).
+inline std::uint32_t load_le32_bytes(const unsigned char* p) noexcept {
+    return static_cast<std::uint32_t>(p[0]) | static_cast<std::uint32_t>(p[1]) << 8 |
+           static_cast<std::uint32_t>(p[2]) << 16 | static_cast<std::uint32_t>(p[3]) << 24;
+}
+
 /// CRC-32 (zlib's polynomial) continuing from `crc` (0 to start), with zlib's crc32().
 inline std::uint32_t crc32_zlib(std::uint32_t crc, const unsigned char* b, std::size_t n) noexcept {
     uLong c = crc;
@@ -113,16 +119,38 @@ inline std::uint32_t crc32_zlib(std::uint32_t crc, const unsigned char* b, std::
     return static_cast<std::uint32_t>(c);
 }
 
-/// Byte-at-a-time CRC-32 table (reflected polynomial 0xedb88320), for short tails.
-inline constexpr auto crc32_table = [] {
-    std::array<std::uint32_t, 256> t{};
+/// CRC-32 tables for slicing by 8 (reflected polynomial 0xedb88320): t[0] is the byte-at-a-time
+/// table, t[k][i] the CRC of byte i followed by k zero bytes. For short tails.
+inline constexpr auto crc32_tables = [] {
+    std::array<std::array<std::uint32_t, 256>, 8> t{};
     for (std::uint32_t i = 0; i < 256; ++i) {
         std::uint32_t c = i;
         for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xedb88320u ^ (c >> 1) : c >> 1;
-        t[i] = c;
+        t[0][i] = c;
     }
+    for (std::size_t k = 1; k < 8; ++k)
+        for (std::size_t i = 0; i < 256; ++i) t[k][i] = (t[k - 1][i] >> 8) ^ t[0][t[k - 1][i] & 0xff];
     return t;
 }();
+
+/// Continues the inverted CRC register `state` over n bytes: 8 at a time, then 4, then 1
+/// (words assembled from bytes: no alignment requirement).
+inline std::uint32_t crc32_sliced(std::uint32_t state, const unsigned char* p, std::size_t n) noexcept {
+    const auto& t = crc32_tables;
+    for (; n >= 8; p += 8, n -= 8) {
+        const std::uint32_t lo = load_le32_bytes(p) ^ state, hi = load_le32_bytes(p + 4);
+        state = t[7][lo & 0xff] ^ t[6][(lo >> 8) & 0xff] ^ t[5][(lo >> 16) & 0xff] ^ t[4][lo >> 24] ^
+                t[3][hi & 0xff] ^ t[2][(hi >> 8) & 0xff] ^ t[1][(hi >> 16) & 0xff] ^ t[0][hi >> 24];
+    }
+    if (n >= 4) {
+        const std::uint32_t w = load_le32_bytes(p) ^ state;
+        state = t[3][w & 0xff] ^ t[2][(w >> 8) & 0xff] ^ t[1][(w >> 16) & 0xff] ^ t[0][w >> 24];
+        p += 4;
+        n -= 4;
+    }
+    for (; n > 0; ++p, --n) state = t[0][(state ^ *p) & 0xff] ^ (state >> 8);
+    return state;
+}
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define ROWCAST_BINLOG_CRC32_CLMUL 1
@@ -191,8 +219,7 @@ inline std::uint32_t crc32(const void* data, std::size_t n) noexcept {
     if (n >= 64 && crc32_has_clmul()) {
         const std::size_t head = n & ~std::size_t{15};
         std::uint32_t state = crc32_clmul_fold(b, head, ~std::uint32_t{0});
-        for (std::size_t i = head; i < n; ++i) state = crc32_table[(state ^ b[i]) & 0xff] ^ (state >> 8);  // < 16 bytes
-        return ~state;
+        return ~crc32_sliced(state, b + head, n - head);  // < 16 bytes
     }
 #endif
     return crc32_zlib(0, b, n);
