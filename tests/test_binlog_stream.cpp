@@ -153,6 +153,20 @@ TEST(GtidState, MySqlSetsMergeAndEncode) {
     EXPECT_EQ(rb::gtid_state::parse("")->encode_mysql(), std::string(8, '\0'));
 }
 
+TEST(GtidState, DumpCommandArguments) {
+    const std::string plain = rb::dump_arguments(4242, true, "binlog.000007", 1234);
+    EXPECT_EQ(plain, std::string("\xd2\x04\x00\x00" "\x01\x00" "\x92\x10\x00\x00" "binlog.000007", 23));
+    auto g = rb::gtid_state::parse("3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5");
+    ASSERT_TRUE(g);
+    const std::string set = g->encode_mysql();
+    const std::string gtid = rb::dump_gtid_arguments(7, false, *g);
+    std::string want("\x04\x00" "\x07\x00\x00\x00" "\x00\x00\x00\x00" "\x04\x00\x00\x00\x00\x00\x00\x00", 18);
+    mp::put_le(want, set.size(), 4);
+    want += set;
+    EXPECT_EQ(gtid, want);
+    EXPECT_EQ(set.size(), 8u + 16u + 8u + 16u);
+}
+
 // ---------------------------------------------------------------------------
 // live tests
 

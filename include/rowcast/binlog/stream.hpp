@@ -270,6 +270,32 @@ struct stream_options {
     std::uint32_t max_event_size = 1u << 30;  ///< larger events are an error (bytes)
 };
 
+/// COM_BINLOG_DUMP's arguments (after the command byte 0x12): position (4), flags (2;
+/// BINLOG_DUMP_NON_BLOCK = 1 with stop_at_end), server id (4), file name (rest).
+inline std::string dump_arguments(std::uint32_t server_id, bool stop_at_end, std::string_view file, std::uint64_t pos) {
+    std::string a;
+    detail::mysql::put_le(a, pos, 4);
+    detail::mysql::put_le(a, stop_at_end ? 1 : 0, 2);
+    detail::mysql::put_le(a, server_id, 4);
+    a += file;
+    return a;
+}
+
+/// COM_BINLOG_DUMP_GTID's arguments (after 0x1e): flags (2; BINLOG_THROUGH_GTID = 4, plus
+/// NON_BLOCK = 1 with stop_at_end), server id (4), file name length (4) = 0, position (8) = 4,
+/// GTID set length (4) and the set (gtid_state::encode_mysql()).
+inline std::string dump_gtid_arguments(std::uint32_t server_id, bool stop_at_end, const gtid_state& g) {
+    std::string a;
+    detail::mysql::put_le(a, 4u | (stop_at_end ? 1u : 0u), 2);
+    detail::mysql::put_le(a, server_id, 4);
+    detail::mysql::put_le(a, 0, 4);
+    detail::mysql::put_le(a, 4, 8);
+    const std::string set = g.encode_mysql();
+    detail::mysql::put_le(a, set.size(), 4);
+    a += set;
+    return a;
+}
+
 /// One replication connection. Obtain with open(), read with next().
 class stream {
 public:
@@ -505,27 +531,13 @@ private:
             if (!p) return p.error_value();
             if (!p->empty() && static_cast<unsigned char>((*p)[0]) == 0xFF) return conn_.server_failure(*p, "COM_REGISTER_SLAVE");
         }
-        constexpr std::uint16_t dump_non_block = 0x01, dump_through_gtid = 0x04;
-        const std::uint16_t flags = opt_.stop_at_end ? dump_non_block : 0;
-        std::string a;
         if (opt_.gtid && !maria) {
-            detail::mysql::put_le(a, flags | dump_through_gtid, 2);
-            detail::mysql::put_le(a, opt_.server_id, 4);
-            detail::mysql::put_le(a, 0, 4);  // no file name
-            detail::mysql::put_le(a, 4, 8);
-            const std::string set = g.encode_mysql();
-            detail::mysql::put_le(a, set.size(), 4);
-            a += set;
-            r = conn_.command(detail::mysql::com_binlog_dump_gtid, a);
+            r = conn_.command(detail::mysql::com_binlog_dump_gtid, dump_gtid_arguments(opt_.server_id, opt_.stop_at_end, g));
         } else {
             const std::uint64_t pos = opt_.gtid ? 4 : opt_.position;
             if (pos > 0xFFFFFFFFu)
                 return error::make(errc::limit_exceeded, "binlog", where(), "start position over 4 GiB (COM_BINLOG_DUMP has 32 bits)");
-            detail::mysql::put_le(a, pos, 4);
-            detail::mysql::put_le(a, flags, 2);
-            detail::mysql::put_le(a, opt_.server_id, 4);
-            a += file;
-            r = conn_.command(detail::mysql::com_binlog_dump, a);
+            r = conn_.command(detail::mysql::com_binlog_dump, dump_arguments(opt_.server_id, opt_.stop_at_end, file, pos));
         }
         if (!r) return r;
         position_ = opt_.gtid ? 4 : opt_.position;
