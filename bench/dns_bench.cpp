@@ -2,7 +2,7 @@
 // measured in the same run against one private named on loopback (tests/support/named_server.hpp),
 // and the delay from an event entering the spool to its name resolving at named at a steady rate.
 //
-//   rowcast-bench-dns [--events N] [--single N] [--rate R] [--seconds S]
+//   rowcast-bench-dns [--events N] [--single N] [--rate R] [--seconds S] [--records-per-message N]
 //
 //   single-update rate  the dns::client sending one A record per UPDATE message, sequentially
 //                       (what nsupdate does: BIND fsyncs its journal per message)
@@ -59,7 +59,7 @@ double seconds_since(clk::time_point t) { return std::chrono::duration<double>(c
 }  // namespace
 
 int main(int argc, char** argv) {
-    int events = 20000, single = 2000, rate = 200, secs = 10;
+    int events = 20000, single = 2000, rate = 200, secs = 10, per_message = 0;
     bool smoke = false;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
@@ -68,9 +68,11 @@ int main(int argc, char** argv) {
         else if (a == "--single") single = num();
         else if (a == "--rate") rate = num();
         else if (a == "--seconds") secs = num();
+        else if (a == "--records-per-message") per_message = num();
         else if (a == "--smoke") smoke = true;
         else {
-            std::fprintf(stderr, "usage: rowcast-bench-dns [--events N] [--single N] [--rate R] [--seconds S] [--smoke]\n");
+            std::fprintf(stderr, "usage: rowcast-bench-dns [--events N] [--single N] [--rate R] [--seconds S] "
+                                 "[--records-per-message N] [--smoke]\n");
             return 2;
         }
     }
@@ -100,6 +102,7 @@ int main(int argc, char** argv) {
     so.tables = {{"inventory", "hosts", "hostname", "ip", ""}};
     so.forward_zones = {"example.test"};
     so.reverse_zones = {"10.in-addr.arpa"};
+    if (per_message > 0) so.max_records_per_message = static_cast<std::size_t>(per_message);
     auto sink = dns::sink::create(so, co).value();
     rowcast::test::temp_dir spool("rowcast-bench-dns");
     {

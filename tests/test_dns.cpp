@@ -908,3 +908,25 @@ TEST_F(SinkTest, RejectionsOfAHeldBatchAreReportedOnce) {
     EXPECT_EQ(server_->dig("85.2.0.192.in-addr.arpa", "PTR"), Strings{"q5.example.test."});
     EXPECT_TRUE(server_->dig("83.2.0.192.in-addr.arpa", "PTR").empty());
 }
+
+// Long names: a batch whose records would not fit one 64 KiB message is split by size, not only
+// by record count.
+TEST_F(SinkTest, BatchOfLongNamesIsSplitBySize) {
+    using namespace sinktest;
+    auto s = make_sink();
+    const std::string tail = std::string(63, 'a') + "." + std::string(63, 'b') + "." + std::string(63, 'c');
+    auto host = [&](int i) {
+        std::string first = "h" + std::to_string(1000 + i);
+        first += std::string(40 - first.size(), 'x');
+        return first + "." + tail;
+    };
+    std::vector<rowcast::event> ev;
+    for (int i = 1; i <= 200; ++i) ev.push_back(ins(i, host(i), "192.0.2." + std::to_string(i)));
+    auto r = s.apply(ev);
+    ASSERT_TRUE(r) << r.error_value().message;
+    EXPECT_TRUE(rejected_.empty());
+    EXPECT_GE(s.stats().messages, 3u);  // 200 x (prerequisite + add) of ~250-octet names > 64 KiB
+    EXPECT_EQ(server_->dig(host(1) + ".example.test", "A"), Strings{"192.0.2.1"});
+    EXPECT_EQ(server_->dig(host(200) + ".example.test", "A"), Strings{"192.0.2.200"});
+    EXPECT_EQ(server_->dig("200.2.0.192.in-addr.arpa", "PTR"), Strings{host(200) + ".example.test."});
+}

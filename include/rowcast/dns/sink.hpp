@@ -15,8 +15,9 @@
 // by looking at the zone), so replaying events after a crash converges.
 //
 // Batching: apply(span) puts the records of all events of one zone into as few
-// UPDATE messages as `max_records_per_message` allows, in event order (updates
-// inside a message are applied in order, so per-name order holds).
+// UPDATE messages as `max_records_per_message` (1,000) and 60,000 bytes allow,
+// in event order (updates inside a message are applied in order, so per-name
+// order holds).
 //
 // Prerequisites: every add carries "no CNAME at h" (BIND silently ignores an A
 // added beside a CNAME); an update that moves a record carries "h1 A ip1 is
@@ -88,7 +89,8 @@ struct sink_options {
     std::vector<std::string> forward_zones;  ///< the first completes relative host names
     std::vector<std::string> reverse_zones;  ///< under in-addr.arpa / ip6.arpa; PTRs outside them are not sent
     std::uint32_t ttl = 300;                 ///< seconds, for A, AAAA and PTR
-    std::size_t max_records_per_message = 400;
+    /// Update records per message (a message also stays under 60,000 bytes whatever this says).
+    std::size_t max_records_per_message = 1000;
     bool guard_cname = true;                 ///< prereq "no CNAME at h" on every add
     /// prereq "h1 A|AAAA ip1 is there" on updates that move a record, so a record changed
     /// outside this table is reported (errc::conflict) instead of being overwritten.
@@ -318,9 +320,13 @@ private:
             for (std::size_t from = 0; from < list.size();) {
                 update_message u(zone);
                 std::set<rrset_key> touched;
-                std::size_t to = from;
-                while (to < list.size() && (to == from || u.updates().size() + 2 <= opt_.max_records_per_message))
+                std::size_t to = from, bytes = wire_estimate(u);
+                while (to < list.size() && (to == from || (u.updates().size() + 2 <= opt_.max_records_per_message &&
+                                                           bytes + max_change_bytes <= max_message_bytes))) {
+                    const std::size_t np = u.prerequisites().size(), nu = u.updates().size();
                     forward_ops(u, changes[list[to++]], zone, touched, nullptr);
+                    bytes += wire_estimate(u, np, nu);
+                }
                 dedupe_prerequisites(u);
                 auto r = send(u);
                 if (!r && is_prerequisite_failure(r.error_value())) {
@@ -329,9 +335,12 @@ private:
                     ++stats_.fallbacks;
                     for (std::size_t k = from; k < to; ++k) {
                         const change& c = changes[list[k]];
-                        std::vector<const change*> later;
-                        for (std::size_t j = k + 1; j < list.size(); ++j) later.push_back(&changes[list[j]]);
-                        auto ok = send_resolved(c, zone, later);
+                        auto later_starts_from_ours = [&] {  // a later event of the batch starts from c's new state
+                            for (std::size_t j = k + 1; j < list.size(); ++j)
+                                if (c.after && changes[list[j]].before && *changes[list[j]].before == *c.after) return true;
+                            return false;
+                        };
+                        auto ok = send_resolved(c, zone, later_starts_from_ours);
                         if (!ok) return ok.error_value();
                         if (!*ok) failed.insert(c.index);
                     }
@@ -357,11 +366,14 @@ private:
         for (const auto& [zone, ops] : rev) {
             for (std::size_t from = 0; from < ops.size();) {
                 update_message u(zone);
-                std::size_t to = from;
-                for (; to < ops.size() && u.updates().size() < opt_.max_records_per_message; ++to) {
+                std::size_t to = from, bytes = wire_estimate(u);
+                for (; to < ops.size() && (to == from || (u.updates().size() < opt_.max_records_per_message &&
+                                                          bytes + max_change_bytes <= max_message_bytes));
+                     ++to) {
                     const binding& b = *ops[to].second;
                     auto target = rdata::name(b.host);
                     if (!target) return target.error_value();
+                    bytes += b.reverse_name.size() + 2 + 10 + target->size();
                     if (ops[to].first) u.add(b.reverse_name, rr_type::ptr, opt_.ttl, std::move(*target));
                     else u.remove(b.reverse_name, rr_type::ptr, std::move(*target));
                 }
@@ -388,6 +400,23 @@ private:
             stats_.records += u.updates().size();
         }
         return r;
+    }
+
+    // Messages stay under this many bytes (the 65,535-byte limit less room for the TSIG record).
+    static constexpr std::size_t max_message_bytes = 60000;
+    // The most one change adds: a delete, an add and three prerequisites with 255-octet names.
+    static constexpr std::size_t max_change_bytes = 5 * (255 + 10 + 16);
+
+    // An upper bound of the wire size of u's records from the given positions on (uncompressed
+    // names: text length + 2), plus the header and zone when counting from the start.
+    static std::size_t wire_estimate(const update_message& u, std::size_t from_pre = 0, std::size_t from_upd = 0) {
+        std::size_t n = from_pre == 0 && from_upd == 0 ? 12 + u.zone().size() + 6 : 0;
+        auto add = [&](const std::vector<record>& list, std::size_t from) {
+            for (std::size_t i = from; i < list.size(); ++i) n += list[i].name.size() + 2 + 10 + list[i].rdata.size();
+        };
+        add(u.prerequisites(), from_pre);
+        add(u.updates(), from_upd);
+        return n;
     }
 
     static bool is_prerequisite_failure(const rowcast::error& e) noexcept {
@@ -434,7 +463,8 @@ private:
     // Sends the forward operations of one change alone; a prerequisite failure is resolved by
     // looking at the zone (dns-updates.md): true = applied (or already in the zone, or superseded by
     // a later event of the same batch), false = rejected (reported), error = server/network failure.
-    result<bool> send_resolved(const change& c, const std::string& zone, const std::vector<const change*>& later) {
+    template <class LaterCheck>
+    result<bool> send_resolved(const change& c, const std::string& zone, LaterCheck&& later_starts_from_ours) {
         std::vector<std::string> cas;  // the whole old RRset, for a compare-and-swap retry
         for (int attempt = 0; attempt < 3; ++attempt) {
             update_message one(zone);
@@ -477,13 +507,12 @@ private:
             const bool guarded = opt_.guard_updates && c.before && c.after;
             if (guarded && !has_before) {
                 // The old record is gone and the new one is not there.
-                for (const change* l : later)
-                    if (l->before && *l->before == *c.after) {
-                        ++stats_.superseded;
-                        log(1, "update " + c.before->host + " -> " + c.after->host + " " + c.after->address +
-                                   ": the zone has moved on and a later event of the batch continues from it (a replay)");
-                        return true;
-                    }
+                if (later_starts_from_ours()) {
+                    ++stats_.superseded;
+                    log(1, "update " + c.before->host + " -> " + c.after->host + " " + c.after->address +
+                               ": the zone has moved on and a later event of the batch continues from it (a replay)");
+                    return true;
+                }
                 ++stats_.conflicts;
                 std::string what = "the zone holds " + c.before->host + " " + type_name(c.before->type()) + " " +
                                    list_of(now_before) + ", not " + c.before->address + " as the table had it";
