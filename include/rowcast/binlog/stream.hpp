@@ -313,8 +313,8 @@ public:
     /// Like open(), on an existing object: after a failure, retryable() and
     /// stop_requested() classify it.
     result<void> connect(const stream_options& o, int stop_fd = -1) {
+        *this = stream{};
         opt_ = o;
-        retryable_ = false;
         auto c = detail::mysql::connection::open(o.connection, "binlog", stop_fd);
         if (!c) {
             classify_open_failure(c.error_value());

@@ -416,7 +416,7 @@ private:
         fd_.reset(::socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
         if (!fd_) return os_error(errno, component_, where_, "socket failed");
         if (::connect(fd_.get(), addr, len) == 0) return {};
-        if (errno != EINPROGRESS && errno != EAGAIN) return os_error(errno, component_, where_, "cannot connect");
+        if (errno != EINPROGRESS) return os_error(errno, component_, where_, "cannot connect");  // AF_UNIX EAGAIN: backlog full
         auto w = wait(POLLOUT, timeout, "connecting");
         if (!w) return w;
         int err = 0;
