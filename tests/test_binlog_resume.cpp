@@ -2,7 +2,8 @@
 // private MariaDB while a workload of many small transactions runs; it is killed
 // with SIGKILL at random moments and restarted from its checkpoint each time. In
 // the end the spool holds every committed transaction's events exactly once, in
-// commit order, whole, and nothing of the rolled-back ones (label "mariadb").
+// commit order, whole, and nothing of the rolled-back ones (label "mariadb"), with
+// file+offset positions and with GTID positions.
 #include "support/mariadb_server.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
@@ -119,7 +120,8 @@ std::size_t staged_files(const std::filesystem::path& dir) {
     return n;
 }
 
-TEST(BinlogResume, Kill9MidStreamEveryCommittedTransactionOnceInOrder) {
+// `mode_args`: extra rowcast-binlog options selecting the position mode.
+void kill9_resume(const std::vector<std::string>& mode_args) {
     mariadb_server server;
     auto root = server.connect();
     root.query("CREATE USER repl@'%' IDENTIFIED VIA mysql_native_password USING PASSWORD('pw')");
@@ -137,6 +139,7 @@ TEST(BinlogResume, Kill9MidStreamEveryCommittedTransactionOnceInOrder) {
         std::vector<std::string> a = {ROWCAST_BINLOG_EXE, "--host", "127.0.0.1", "--port", std::to_string(server.port()),
                                       "--user", "repl", "--password", "pw", "--heartbeat-ms", "200", "--format",
                                       "binary", "--spool", spool.string(), "--checkpoint", checkpoint.string()};
+        a.insert(a.end(), mode_args.begin(), mode_args.end());
         if (stop_at_end) a.push_back("--stop-at-end");
         return process::start({a, {}, log, {}});
     };
@@ -213,6 +216,16 @@ TEST(BinlogResume, Kill9MidStreamEveryCommittedTransactionOnceInOrder) {
     std::printf("%d kills (%d while the workload ran), %zu restarts recovered staged files; "
                 "%zu transactions and DDLs delivered exactly once\n",
                 kills, kills_during_workload, recoveries, got.size());
+    if (!mode_args.empty()) {  // GTID mode: the checkpoint holds the GTID state
+        const std::string cp = slurp(checkpoint);
+        EXPECT_NE(cp.find("\ngtid=0-101-"), std::string::npos) << cp;
+    }
 }
+
+// File + offset positions (the follower starts at the oldest binlog).
+TEST(BinlogResume, Kill9MidStreamEveryCommittedTransactionOnceInOrder) { kill9_resume({}); }
+
+// GTID positions: an empty start state means "from the oldest binlog, in GTID mode".
+TEST(BinlogResume, Kill9MidStreamInGtidMode) { kill9_resume({"--gtid", ""}); }
 
 }  // namespace
