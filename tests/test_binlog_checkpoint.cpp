@@ -371,6 +371,27 @@ TEST(SpoolTxnWriter, RecoverPublishesTheTokensFilesAndRemovesTheRest) {
     EXPECT_EQ(w.recover("").value().removed, 0u);
 }
 
+TEST(SpoolTxnWriter, RecoverRefusesAGapInTheCommittedFiles) {
+    fixture_dirs d;
+    std::string token;
+    {
+        auto w = spool_txn_writer<binary_codec>::open({.directory = d.spool()}).value();
+        for (const auto& e : transaction(1)) ASSERT_TRUE(w.stage(e));
+        token = w.mark(4);
+    }
+    auto names = staged(d.spool());
+    ASSERT_EQ(names.size(), 4u);
+    std::filesystem::remove(d.spool() / names[2]);  // "lost"
+    auto w = spool_txn_writer<binary_codec>::open({.directory = d.spool()}).value();
+    auto r = w.recover(token);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error_value().message.find("are missing"), std::string::npos) << r.error_value().message;
+    EXPECT_EQ(staged(d.spool()).size(), 3u);  // nothing touched
+    EXPECT_TRUE(published(d.spool()).empty());
+    std::filesystem::remove(d.spool() / names[3]);  // the tail missing is a loss too
+    EXPECT_FALSE(w.recover(token));
+}
+
 // --- spool_sink: crash at each step ---------------------------------------------
 
 TEST(SpoolSink, CrashBeforeTheCheckpointDeliversNothing) {

@@ -32,8 +32,9 @@
 // released when the writer is destroyed or the process dies.
 //
 // Errors: io_error naming the file and errno; open() as spool_writer::open();
-// recover() invalid_value for a token or staged name it cannot parse (the files
-// are left alone).
+// recover() invalid_value for a token or staged name it cannot parse, or when
+// staged files the token covers are missing (lost by a power loss below
+// file_and_directory); the files are left alone then.
 //
 // Thread-safety: one thread at a time.
 #pragma once
@@ -227,6 +228,18 @@ public:
         std::sort(publish_list.begin(), publish_list.end(), [](const staged& a, const staged& b) {
             return a.ordinal < b.ordinal;
         });
+        // publish() goes in order, so what is left of a committed run is a contiguous suffix
+        // ending at the token's ordinal; anything else means staged files were lost.
+        if (!publish_list.empty()) {
+            const std::uint64_t first = publish_list.front().ordinal;
+            if (publish_list.back().ordinal != token_n || token_n - first + 1 != publish_list.size())
+                return error::make(errc::invalid_value, "spool", dir,
+                                   "staged files of the committed token '" + std::string(token) +
+                                       "' are missing (" + std::to_string(publish_list.size()) + " present from ordinal " +
+                                       std::to_string(first) + "): lost, e.g. by a power loss with a durability "
+                                       "below file_and_directory; nothing was published or removed (remove the "
+                                       "'.stage-" + opt_.name + "-' files to accept the loss)");
+        }
         spool_recovery out;
         for (const auto& s : publish_list) {
             auto r = publish_file(s.file);
