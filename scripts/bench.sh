@@ -3,7 +3,10 @@
 #
 # Builds rowcast-bench-codecs in Release, runs it with repetitions, prints the table of
 # ratios to the baselines (median events/s of codec / baseline, target, PASS/FAIL) and
-# writes the chart of event (a) hosts_update.
+# writes the chart of event (a) hosts_update. Then (BINLOG=1, the default) the binlog
+# decoding benchmark rowcast-bench-binlog: mariadb-binlog -vv vs rowcast on the ~80 MB
+# big_200k binlog (generated once on a private MariaDB, cached in $BUILD_DIR/bench-data),
+# BINLOG_REPETITIONS interleaved runs, and peak RSS; its medians join the report.
 #
 # Usage: scripts/bench.sh [extra Google Benchmark flags, e.g. --benchmark_filter=hosts_update]
 # Environment:
@@ -13,6 +16,8 @@
 #   REPETITIONS  --benchmark_repetitions               (default: 5)
 #   JOBS         parallel compile jobs                 (default: 2)
 #   STRICT=1     exit 1 if a target is missed (off by default: benchmarks are reports, not tests)
+#   BINLOG=0     skip the binlog benchmark (it needs the binlog component, mariadbd and mariadb-binlog)
+#   BINLOG_REPETITIONS  interleaved runs of the binlog comparison (default: 5)
 # Installs what it needs from Debian on a fresh machine (apt-get; root or sudo).
 set -euo pipefail
 
@@ -27,6 +32,8 @@ jobs="${JOBS:-2}"
 # --- Debian packages (scripts/packages.sh: apt-get only what is missing) -------------------
 . scripts/packages.sh
 packages=(build-essential cmake libbenchmark-dev nlohmann-json3-dev libyaml-cpp-dev python3)
+binlog="${BINLOG:-1}"
+[[ "$binlog" == 1 ]] && packages+=(zlib1g-dev libzstd-dev libmariadb-dev mariadb-server mariadb-client)
 [[ -n "$chart" ]] && packages+=(gnuplot-nox)
 rowcast_need_packages "${packages[@]}" >&2
 
@@ -34,6 +41,7 @@ rowcast_need_packages "${packages[@]}" >&2
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DROWCAST_BUILD_BENCH=ON \
   -DROWCAST_BUILD_TESTS=OFF -DROWCAST_BUILD_EXAMPLES=OFF -DROWCAST_INSTALL=OFF >/dev/null
 cmake --build "$build_dir" --target rowcast-bench-codecs -j "$jobs"
+[[ "$binlog" == 1 ]] && cmake --build "$build_dir" --target rowcast-bench-binlog -j "$jobs"
 
 # --- run ------------------------------------------------------------------------------------
 mkdir -p "$out_dir"
@@ -49,8 +57,20 @@ echo "bench.sh: load before: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo
   "$@" >"$out_dir/codec_bench.stdout.json"
 echo "bench.sh: load after: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')" >&2
 
+binlog_result="$out_dir/binlog_bench.json"
+if [[ "$binlog" == 1 ]]; then
+  echo "bench.sh: binlog benchmark (the first run generates the 80 MB binlog on a private MariaDB)..." >&2
+  "$build_dir/bench/rowcast-bench-binlog" \
+    --benchmark_filter='VsMariadbBinlog|PeakRss' \
+    --benchmark_repetitions="${BINLOG_REPETITIONS:-5}" \
+    --benchmark_format=json \
+    --benchmark_out="$binlog_result" >"$out_dir/binlog_bench.stdout.json"
+  echo "bench.sh: load after the binlog benchmark: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')" >&2
+fi
+
 # --- report ---------------------------------------------------------------------------------
 report_args=("$result" --markdown "$out_dir/ratios.md")
 [[ -n "$chart" ]] && report_args+=(--chart "$chart")
+[[ "$binlog" == 1 ]] && report_args+=(--binlog "$binlog_result")
 [[ "${STRICT:-}" == 1 ]] && report_args+=(--strict)
 python3 scripts/bench_report.py "${report_args[@]}"

@@ -2,7 +2,7 @@
 """Report of rowcast-bench-codecs (Google Benchmark JSON output): medians, ratios, chart.
 
 Usage: bench_report.py RESULT.json [--event hosts_update] [--markdown FILE] [--chart FILE.svg]
-                       [--strict]
+                       [--binlog BINLOG.json] [--strict]
 
 Reads the JSON that Google Benchmark writes with --benchmark_out (any version >= 1.5:
 with repetitions and --benchmark_report_aggregates_only it uses the "median" aggregates;
@@ -11,6 +11,11 @@ reference event, the median events/s, MB/s and ns/event of each benchmark, then 
 table of ratios to the baselines for one event (default: (a) hosts_update) with the
 targets of the codec issue, PASS/FAIL. Writes the same tables as Markdown (--markdown)
 and a bar chart of events/s for that event with gnuplot (--chart; log scale).
+
+With --binlog, also the binlog decoding figures of rowcast-bench-binlog's JSON: the medians of
+VsMariadbBinlog's counters (MB/s of mariadb-binlog -vv and of each rowcast path, measured
+interleaved in one run, and their ratios) against issue 5's targets (owning events >= 10x,
+views >= 25x), and PeakRss (peak RSS of fresh processes for a ~20 MB prefix and the whole file).
 
 The exit status is 0 whatever the ratios are, unless --strict (then 1 if a target is
 missed); 2 if the input cannot be used. Standard library only.
@@ -269,12 +274,64 @@ plot '{data}' using 0:2:3:xtic(1) with boxes lc palette notitle, \\
     return True
 
 
+# (label, ratio counter, MB/s counter, target or None)
+BINLOG_ROWS = [
+    ("owning events (parser + event_adapter)", "ratio_events", "events_MBps", 10.0),
+    ("views (parser + event_view_adapter)", "ratio_views", "views_MBps", 25.0),
+    ("view handler (parser only, views)", "ratio_handler_views", "handler_views_MBps", None),
+    ("reader only (framing + CRC32)", "ratio_reader", "reader_MBps", None),
+]
+
+
+def binlog_report(path):
+    """(lines, markdown lines, targets missed) for rowcast-bench-binlog's JSON."""
+    doc = load(path)
+    iters, aggs = {}, {}  # run name -> {counter: [values]} of the runs, and of the "median" aggregates
+    for b in doc["benchmarks"]:
+        if not isinstance(b, dict) or b.get("error_occurred"):
+            continue
+        if b.get("run_type") == "aggregate" and b.get("aggregate_name") != "median":
+            continue
+        into = aggs if b.get("run_type") == "aggregate" else iters
+        name = run_name(b).split("/")[0]
+        for k, v in b.items():
+            if isinstance(v, (int, float)) and (k.endswith("MBps") or "ratio_" in k or k.endswith("MiB")
+                                                or k.endswith("_MB")):
+                into.setdefault(name, {}).setdefault(k, []).append(float(v))
+    counters = {n: aggs.get(n) or iters.get(n, {}) for n in set(iters) | set(aggs)}
+    med = {n: {k: statistics.median(v) for k, v in c.items()} for n, c in counters.items()}
+    vs, rss = med.get("VsMariadbBinlog", {}), med.get("PeakRss", {})
+    runs = len(iters.get("VsMariadbBinlog", {}).get("ratio_events", [])) or 1
+    headers = ["path", "MB/s", "ratio to mariadb-binlog", "target", "result", "CPU-time ratio"]
+    rows, missed = [], 0
+    base = vs.get("mariadb_binlog_MBps")
+    rows.append(["mariadb-binlog --base64-output=decode-rows -vv", f"{base:.1f}" if base else "n/a", "1", "", "", "1"])
+    for label, rk, mk, target in BINLOG_ROWS:
+        r, m = vs.get(rk), vs.get(mk)
+        ok = r is not None and (target is None or r >= target)
+        if target is not None and not ok:
+            missed += 1
+        c = vs.get("cpu_" + rk)
+        rows.append([label, f"{m:.0f}" if m else "n/a", f"{r:.1f}x" if r else "n/a",
+                     f">= {target:g}x" if target else "", ("PASS" if ok else "FAIL") if target else "",
+                     f"{c:.1f}x" if c else "n/a"])
+    title = f"binlog decoding, {vs.get('file_MB', 0):.1f} MB file (medians of {runs} interleaved runs)"
+    rheaders = ["peak RSS (fresh process)", f"~{rss.get('small_file_MB', 0):.0f} MB file",
+                f"{rss.get('full_file_MB', 0):.0f} MB file"]
+    rrows = [[m, f"{rss[m + '_small_MiB']:.1f} MiB" if m + "_small_MiB" in rss else "n/a",
+              f"{rss[m + '_full_MiB']:.1f} MiB" if m + "_full_MiB" in rss else "n/a"] for m in ("events", "views")]
+    lines = [f"\n== {title} ==", table(headers, rows), "", table(rheaders, rrows)]
+    md = [f"### {title}", "", md_table(headers, rows), "", md_table(rheaders, rrows), ""]
+    return lines, md, missed
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("result", help="Google Benchmark JSON (--benchmark_out)")
     ap.add_argument("--event", default="hosts_update", help="event the ratios are taken on")
     ap.add_argument("--markdown", help="also write the tables as Markdown to this file")
     ap.add_argument("--chart", help="write a bar chart (.svg or .png) with gnuplot")
+    ap.add_argument("--binlog", help="rowcast-bench-binlog JSON: add the binlog decoding figures")
     ap.add_argument("--strict", action="store_true", help="exit 1 if a target is missed")
     args = ap.parse_args()
 
@@ -311,13 +368,19 @@ def main():
         print(table(rheaders, other))
         md += [f"Same ratios on {ev} (targets apply to {args.event} only):", "", md_table(rheaders, other), ""]
 
+    binlog_missed = 0
+    if args.binlog:
+        lines, bmd, binlog_missed = binlog_report(args.binlog)
+        print("\n".join(lines))
+        md += bmd
+        print(f"{2 - binlog_missed} of 2 binlog targets met.")
     if args.markdown:
         with open(args.markdown, "w", encoding="utf-8") as f:
             f.write("\n".join(md) + "\n")
     if args.chart and chart(results, args.event, args.chart):
         print(f"\nchart: {args.chart}")
     print(f"\n{len(RATIOS) - missed} of {len(RATIOS)} targets met on {args.event}.")
-    sys.exit(1 if args.strict and missed else 0)
+    sys.exit(1 if args.strict and (missed or binlog_missed) else 0)
 
 
 if __name__ == "__main__":

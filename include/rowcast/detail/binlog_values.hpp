@@ -167,53 +167,66 @@ inline std::size_t decode_decimal_chars(cursor& c, int precision, int scale, cha
         error = "DECIMAL value truncated";
         return 0;
     }
-    unsigned char buf[40];
-    std::memcpy(buf, c.here(), n);
+    const unsigned char* in = c.here();
     c.skip(n);
-    const bool negative = (buf[0] & 0x80) == 0;
-    buf[0] ^= 0x80;
-    const unsigned char mask = negative ? 0xff : 0x00;
-    for (std::size_t i = 0; i < n; ++i) buf[i] ^= mask;
-    cursor d(buf, n);
-    const int intg = precision - scale;
-    // out: [sign][integer digits (leading zeros stripped)][. fraction digits]
-    char digits[decimal_text_max];
-    std::size_t nd = 0;
-    bool ok = true;
-    auto group = [&](int g) {
+    const bool negative = (in[0] & 0x80) == 0;
+    const unsigned mask = negative ? 0xffu : 0x00u;  // negative numbers are stored complemented
+    std::size_t off = 0;
+    auto read = [&](int g, std::uint32_t& v) -> bool {  // one group of g digits, big-endian
         const int bytes = g == 9 ? 4 : dig2bytes[g];
-        if (bytes == 0) return;
-        std::uint64_t v = 0;
-        if (!d.be(static_cast<std::size_t>(bytes), v) || v >= pow10_u32[g]) {
-            ok = false;
-            return;
+        v = 0;
+        for (int k = 0; k < bytes; ++k) {
+            unsigned b = in[off + static_cast<std::size_t>(k)] ^ mask;
+            if (off + static_cast<std::size_t>(k) == 0) b ^= 0x80;  // the sign bit
+            v = v << 8 | b;
         }
-        put_group(digits + nd, static_cast<std::uint32_t>(v), g);
-        nd += static_cast<std::size_t>(g);
+        off += static_cast<std::size_t>(bytes);
+        return v < pow10_u32[g];
     };
-    group(intg % 9);
-    for (int i = 0; i < intg / 9; ++i) group(9);
-    const std::size_t ipn = nd;
-    for (int i = 0; i < scale / 9; ++i) group(9);
-    group(scale % 9);
+    char* o = out;
+    if (negative) *o++ = '-';  // taken back below if the value is zero
+    bool started = false, nonzero = false;
+    auto int_group = [&](int g) -> bool {
+        std::uint32_t v = 0;
+        if (g == 0) return true;
+        if (!read(g, v)) return false;
+        if (started) {
+            put_group(o, v, g);
+            o += g;
+        } else if (v != 0) {  // the first non-zero group: no leading zeros
+            int w = 1;
+            while (w < 9 && v >= pow10_u32[w]) ++w;
+            put_group(o, v, w);
+            o += w;
+            started = true;
+        }
+        return true;
+    };
+    auto frac_group = [&](int g) -> bool {
+        std::uint32_t v = 0;
+        if (g == 0) return true;
+        if (!read(g, v)) return false;
+        put_group(o, v, g);
+        o += g;
+        nonzero |= v != 0;
+        return true;
+    };
+    const int intg = precision - scale;
+    bool ok = int_group(intg % 9);
+    for (int i = 0; ok && i < intg / 9; ++i) ok = int_group(9);
+    if (!started) *o++ = '0';
+    nonzero |= started;
+    if (scale > 0) *o++ = '.';
+    for (int i = 0; ok && i < scale / 9; ++i) ok = frac_group(9);
+    if (ok) ok = frac_group(scale % 9);
     if (!ok) {
         error = "corrupt DECIMAL digits";
         return 0;
     }
-    std::size_t z = 0;
-    while (z + 1 < ipn && digits[z] == '0') ++z;
-    bool all_zero = true;
-    for (std::size_t k = z; k < nd && all_zero; ++k)
-        if (digits[k] != '0') all_zero = false;
-    std::size_t len = 0;
-    if (negative && !all_zero) out[len++] = '-';
-    if (ipn == 0) out[len++] = '0';
-    std::memcpy(out + len, digits + z, ipn - z);
-    len += ipn - z;
-    if (scale > 0) {
-        out[len++] = '.';
-        std::memcpy(out + len, digits + ipn, nd - ipn);
-        len += nd - ipn;
+    std::size_t len = static_cast<std::size_t>(o - out);
+    if (negative && !nonzero) {  // -0.00 is 0.00
+        std::memmove(out, out + 1, len - 1);
+        --len;
     }
     return len;
 }
