@@ -86,21 +86,19 @@ void check(const result<rb::parser_stats>& r) {
     if (!r) throw std::runtime_error(r.error_value().message);
 }
 
-tally run_events(const std::string& file) {
+// Decodes `file` through Adapter (event_adapter or event_view_adapter) into a touching sink.
+template <class Event, template <class> class Adapter>
+tally run_adapter(const std::string& file) {
     tally t;
-    rb::event_adapter ad([&t](const event& e) { touch(e, t); });
+    auto sink = [&t](const Event& e) { touch(e, t); };
+    Adapter<decltype(sink)> ad(sink);
     check(rb::read_file(file, ad));
     (void)ad.finish();
     return t;
 }
 
-tally run_views(const std::string& file) {
-    tally t;
-    rb::event_view_adapter ad([&t](const event_view& e) { touch(e, t); });
-    check(rb::read_file(file, ad));
-    (void)ad.finish();
-    return t;
-}
+tally run_events(const std::string& file) { return run_adapter<event, rb::event_adapter>(file); }
+tally run_views(const std::string& file) { return run_adapter<event_view, rb::event_view_adapter>(file); }
 
 struct counting_view_handler {
     tally t;
