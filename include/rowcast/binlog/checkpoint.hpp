@@ -26,7 +26,7 @@
 //     file=mariadb-bin.000003
 //     offset=1234
 //     gtid=0-1-42
-//     staged=1795352710000000123-4711:42   (optional, opaque: see spool_sink.hpp)
+//     staged=1795352710000000123_4711:42   (optional, opaque: see spool_sink.hpp)
 //     end crc32=1a2b3c4d
 // Values must not contain a newline, carriage return or NUL (save() refuses them).
 //
