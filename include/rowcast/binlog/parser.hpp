@@ -109,6 +109,8 @@ public:
     void reset() noexcept {
         tables_.clear();
         table_raw_.clear();
+        last_table_ = nullptr;
+        last_raw_ = nullptr;
         gtid_.clear();
         txn_id_.clear();
         annotate_.clear();
@@ -424,6 +426,10 @@ private:
     std::uint64_t payload_offset_ = 0;
     std::unordered_map<std::uint64_t, table_ptr> tables_;
     std::unordered_map<std::uint64_t, std::string> table_raw_;
+    // The last TABLE_MAP's table and bytes (elements of the maps above; unordered_map
+    // elements keep their address): saves the hash lookups of the usual map-then-rows pair.
+    const table_info* last_table_ = nullptr;
+    const std::string* last_raw_ = nullptr;
     std::string gtid_;
     std::string txn_id_;
     std::string annotate_;
@@ -508,8 +514,16 @@ inline result<void> parser::on_table_map(detail::binlog::cursor& c) {
     if (!c.le(idlen, table_id) || !c.le_as(flags)) return bad(errc::truncated, "TABLE_MAP post-header truncated");
     // Same bytes as the last map for this id: keep the shared description.
     {
+        if (last_table_ && last_table_->table_id == table_id && *last_raw_ == cur_->body) return {};  // the usual case
         auto it = table_raw_.find(table_id);
-        if (it != table_raw_.end() && it->second == cur_->body && tables_.count(table_id)) return {};
+        if (it != table_raw_.end() && it->second == cur_->body) {
+            auto tt = tables_.find(table_id);
+            if (tt != tables_.end()) {
+                last_table_ = tt->second.get();
+                last_raw_ = &it->second;
+                return {};
+            }
+        }
     }
     auto t = std::make_shared<table_info>();
     t->table_id = table_id;
@@ -852,7 +866,10 @@ inline result<void> parser::on_table_map(detail::binlog::cursor& c) {
         // MariaDB types the wire cannot show: leave as logged (binary). A provider may refine them.
     }
     t->columns = make_columns(std::move(cols));
-    table_raw_[table_id].assign(cur_->body);
+    auto& raw = table_raw_[table_id];
+    raw.assign(cur_->body);
+    last_table_ = t.get();
+    last_raw_ = &raw;
     tables_[table_id] = std::move(t);
     return {};
 }
@@ -938,10 +955,14 @@ result<void> parser::on_rows(detail::binlog::cursor& c, event_type type, H& h) {
         std::uint16_t extra = 0;
         if (!c.le_as(extra) || extra < 2 || !c.skip(extra - 2u)) return bad(errc::truncated, "rows event extra data truncated");
     }
-    auto it = tables_.find(table_id);
-    if (it == tables_.end())
-        return bad(errc::missing_field, "rows event for table id " + std::to_string(table_id) + " without a TABLE_MAP");
-    const table_info& t = *it->second;
+    const table_info* tp = last_table_ && last_table_->table_id == table_id ? last_table_ : nullptr;
+    if (!tp) {
+        auto it = tables_.find(table_id);
+        if (it == tables_.end())
+            return bad(errc::missing_field, "rows event for table id " + std::to_string(table_id) + " without a TABLE_MAP");
+        tp = it->second.get();
+    }
+    const table_info& t = *tp;
     std::uint64_t width = 0;
     if (!c.packed(width)) return bad(errc::truncated, "rows event column count truncated");
     if (width != t.wire.size())
