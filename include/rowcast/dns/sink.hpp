@@ -250,6 +250,9 @@ public:
             return r;
         }
         std::stable_sort(pending_.begin(), pending_.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+        // One report per event (a change spanning two forward zones is resolved in each).
+        pending_.erase(std::unique(pending_.begin(), pending_.end(), [](const auto& a, const auto& b) { return a.first == b.first; }),
+                       pending_.end());
         for (auto& p : pending_) {  // in event order
             ++stats_.rejected;
             log(2, "rejected " + std::string(to_string(events[p.first].kind)) + " on " + events[p.first].schema + "." +
