@@ -65,7 +65,22 @@ private:
 /// variant whole, then redirects its string in place (cheaper than building a new variant).
 inline void store_view(value_view& dst, const value_view& v, arena& a) {
     dst = v;
-    switch (dst.kind()) {
+    // Conditional branches first (predictable per column), the indirect switch only for rare kinds.
+    constexpr unsigned with_string = 1u << static_cast<unsigned>(value_kind::decimal) |
+                                     1u << static_cast<unsigned>(value_kind::text) |
+                                     1u << static_cast<unsigned>(value_kind::bytes) |
+                                     1u << static_cast<unsigned>(value_kind::enumeration) |
+                                     1u << static_cast<unsigned>(value_kind::set) |
+                                     1u << static_cast<unsigned>(value_kind::json) |
+                                     1u << static_cast<unsigned>(value_kind::geometry);
+    const auto k = dst.kind();
+    if (!((with_string >> static_cast<unsigned>(k)) & 1u)) return;
+    if (k == value_kind::text) {
+        auto& x = *std::get_if<text_view>(&dst);
+        x.utf8 = a.store(x.utf8);
+        return;
+    }
+    switch (k) {
         case value_kind::decimal: { auto& x = *std::get_if<decimal_view>(&dst); x.digits = a.store(x.digits); break; }
         case value_kind::text: { auto& x = *std::get_if<text_view>(&dst); x.utf8 = a.store(x.utf8); break; }
         case value_kind::bytes: { auto& x = *std::get_if<bytes_view>(&dst); x.data = a.store(x.data); break; }
