@@ -11,7 +11,7 @@
 #include "support/mariadb_server.hpp"
 
 #include <rowcast/binlog/parser.hpp>
-#include <rowcast/binlog/stream.hpp>
+#include <rowcast/binlog/follower.hpp>
 #include <rowcast/detail/mysql_protocol.hpp>
 
 #include <gtest/gtest.h>

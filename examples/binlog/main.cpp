@@ -40,7 +40,7 @@
 #include <rowcast/binlog/checkpoint.hpp>
 #include <rowcast/binlog/parser.hpp>
 #include <rowcast/binlog/spool_sink.hpp>
-#include <rowcast/binlog/stream.hpp>
+#include <rowcast/binlog/follower.hpp>
 #include <rowcast/codec/binary.hpp>
 #include <rowcast/codec/json.hpp>
 #include <rowcast/codec/yaml.hpp>

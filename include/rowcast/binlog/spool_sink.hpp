@@ -5,7 +5,7 @@
 //   - an event sink for `event_adapter` (operator()(const event&)): every event of
 //     a transaction is *staged* in the spool directory (spool_txn_writer: hidden
 //     names that consumers ignore);
-//   - a `checkpoint_store` for the follower (stream.hpp): save(p) makes the staged
+//   - a `checkpoint_store` for the follower (follower.hpp): save(p) makes the staged
 //     transactions that ended before p durable, writes the state file {p, token
 //     of those staged files} atomically, and only then publishes them (renames
 //     them to ordinary spool names, in order). load() returns the saved position.

@@ -1,0 +1,373 @@
+// rowcast/binlog/follower.hpp: follow a running server as a replica:
+// stream (stream.hpp) -> parser -> handler, with the resume position, reconnects
+// with bounded exponential backoff, dead-peer detection by heartbeats,
+// checkpoints (checkpoint.hpp) and stop().
+//
+//   rowcast::binlog::follower_options o;
+//   o.stream.connection = {.host = "db1", .port = 3306, .user = "repl", .password = pw};
+//   o.stream.gtid = "0-1-100";          // or o.stream.file = "binlog.000042", o.stream.position = 4
+//   rowcast::binlog::follower f(o);
+//   auto r = f.run(my_handler, my_store);   // returns after f.stop(), or on a fatal error
+//
+// Positions and errors: see stream.hpp. The follower retries transport errors
+// and server errors that mean "try again later" (1040, 1053, 1077, 1152-1161,
+// 1927); everything else ends run().
+//
+// Thread-safety: run() runs on one thread; stop() may be called from any thread
+// or a signal handler; current_position() and stats() from any thread.
+#pragma once
+
+#include <rowcast/binlog/checkpoint.hpp>
+#include <rowcast/binlog/gtid.hpp>
+#include <rowcast/binlog/handler.hpp>
+#include <rowcast/binlog/parser.hpp>
+#include <rowcast/binlog/stream.hpp>
+#include <rowcast/detail/fd.hpp>
+#include <rowcast/error.hpp>
+#include <rowcast/version.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+ROWCAST_NAMESPACE_BEGIN
+namespace binlog {
+
+// ---------------------------------------------------------------------------
+// follower
+
+/// When the follower saves its position to a checkpoint store. A save happens
+/// after a transaction (or standalone DDL) whose callbacks succeeded when either
+/// rule is due, and always when run() returns.
+struct checkpoint_policy {
+    std::uint64_t every_transactions = 1;        ///< save after this many transactions (0 = not by count)
+    std::chrono::milliseconds every{0};          ///< save when this long has passed since the last save (0 = not by time)
+};
+
+struct follower_options {
+    stream_options stream;   ///< server, credentials, start position (used when the store has none)
+    parser_options parser;
+    checkpoint_policy checkpoint;
+    std::chrono::milliseconds backoff_initial{200};  ///< first wait before reconnecting
+    std::chrono::milliseconds backoff_max{10000};    ///< the wait doubles up to this
+    /// Consecutive failed connection attempts before run() gives up with the last
+    /// error (0 = retry forever). A connection that delivered an event resets the count.
+    unsigned max_retries = 0;
+};
+
+struct follower_stats {
+    std::uint64_t connects = 0;        ///< successful connections (the first included)
+    std::uint64_t reconnects = 0;      ///< connections after a loss
+    std::uint64_t events = 0;          ///< events received (heartbeats included)
+    std::uint64_t heartbeats = 0;
+    std::uint64_t transactions = 0;    ///< transactions and standalone DDL handled
+    std::uint64_t interrupted = 0;     ///< transactions reported as interrupted rollbacks
+    std::uint64_t checkpoints = 0;     ///< successful store.save() calls
+};
+
+/// No checkpoint store (run(h) without one).
+struct no_checkpoint_store {
+    result<std::optional<position>> load() { return std::optional<position>{}; }
+    result<void> save(const position&) { return {}; }
+};
+
+/// Follows a server: stream -> parser -> handler, reconnecting after losses.
+/// The handler sees each transaction once, whole, unless the connection breaks
+/// inside it: then it gets rollback(t) with t.interrupted = true (rows of that
+/// transaction already passed to it must be discarded), and the transaction is
+/// delivered again whole after reconnecting, resuming from the last handled one.
+class follower {
+public:
+    explicit follower(follower_options o) : opt_(std::move(o)), parser_(opt_.parser) {
+        stop_fd_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+        stop_errno_ = stop_fd_ ? 0 : errno;
+    }
+    follower(const follower&) = delete;
+    follower& operator=(const follower&) = delete;
+
+    /// Runs until stop(), the end of the binlog (stream.stop_at_end), or a fatal error.
+    template <class H>
+        requires handler<H>
+    result<void> run(H& h) {
+        no_checkpoint_store none;
+        return run(h, none);
+    }
+
+    /// Same, resuming from store.load() when it holds a position and saving to it
+    /// according to follower_options::checkpoint. A failing save ends run() with its error.
+    template <class H, checkpoint_store S>
+        requires handler<H>
+    result<void> run(H& h, S& store);
+
+    /// Asks run() to return (after reporting a transaction in progress as interrupted and
+    /// saving the checkpoint). Async-signal-safe; the follower stays stopped.
+    void stop() noexcept {
+        stop_.store(true);
+        if (stop_fd_) {
+            const std::uint64_t one = 1;
+            [[maybe_unused]] const auto n = ::write(stop_fd_.get(), &one, sizeof one);
+        }
+    }
+    bool stop_requested() const noexcept { return stop_.load(); }
+
+    /// Where a restart would resume (the last handled transaction's end, GTID state in GTID mode).
+    position current_position() const {
+        std::lock_guard<std::mutex> l(mu_);
+        return pos_;
+    }
+    follower_stats stats() const {
+        std::lock_guard<std::mutex> l(mu_);
+        return stats_;
+    }
+    /// The last error that caused a reconnect (empty message if none).
+    error last_error() const {
+        std::lock_guard<std::mutex> l(mu_);
+        return last_error_;
+    }
+    const parser_stats& decode_stats() const noexcept { return parser_.stats(); }
+
+private:
+    template <class H>
+    struct tracker {
+        follower& f;
+        H& h;
+        bool in_txn = false;
+        std::uint32_t server_id = 0, timestamp = 0;
+
+        result<void> begin(const txn_info& t) {
+            in_txn = true;
+            server_id = t.server_id;
+            timestamp = t.timestamp;
+            return invoke_callback([&] { return h.begin(t); });
+        }
+        result<void> commit(const txn_info& t) { return end(t, false); }
+        result<void> rollback(const txn_info& t) { return end(t, true); }
+        result<void> insert(const txn_info& t, const table_info& tb, image a) {
+            return invoke_callback([&] { return h.insert(t, tb, a); });
+        }
+        result<void> delete_row(const txn_info& t, const table_info& tb, image b) {
+            return invoke_callback([&] { return h.delete_row(t, tb, b); });
+        }
+        result<void> update_before(const txn_info& t, const table_info& tb, image b) {
+            return invoke_callback([&] { return h.update_before(t, tb, b); });
+        }
+        result<void> update_after(const txn_info& t, const table_info& tb, image a) {
+            return invoke_callback([&] { return h.update_after(t, tb, a); });
+        }
+        result<void> ddl(const txn_info& t, std::string_view schema, std::string_view stmt) {
+            auto r = invoke_callback([&] { return h.ddl(t, schema, stmt); });
+            if (r && !in_txn) f.on_boundary(t.gtid);
+            return r;
+        }
+        result<void> end(const txn_info& t, bool rb) {
+            result<void> r;
+            if (rb && f.interrupting_) {
+                txn_info u = t;
+                u.interrupted = true;
+                r = invoke_callback([&] { return h.rollback(u); });
+            } else {
+                r = rb ? invoke_callback([&] { return h.rollback(t); }) : invoke_callback([&] { return h.commit(t); });
+            }
+            in_txn = false;
+            if (r && !f.interrupting_) f.on_boundary(t.gtid);
+            return r;
+        }
+    };
+
+    void on_boundary(std::string_view gtid) {
+        std::lock_guard<std::mutex> l(mu_);
+        pos_.file = parser_.file();
+        if (cur_ && cur_->next_position != 0) pos_.offset = cur_->next_position;
+        if (gtid_mode_ && !gtid.empty() && state_.add(gtid)) pos_.gtid = state_.str();
+        ++stats_.transactions;
+        ++unsaved_;
+    }
+
+    // The connection broke inside a transaction: a synthetic QUERY "ROLLBACK" through the
+    // parser reports it (with its id and the next sequence number) as interrupted.
+    template <class H>
+    result<void> interrupt(tracker<H>& t) {
+        if (!t.in_txn && !parser_.in_transaction()) return {};
+        std::string ev(13, '\0');  // thread id, exec time, db length 0, error code, status length 0
+        ev += '\0';                // empty database name
+        ev += "ROLLBACK";
+        raw_event r;
+        r.type = static_cast<std::uint8_t>(event_type::query);
+        r.server_id = t.server_id;
+        r.timestamp = t.timestamp;
+        r.offset = pos_.offset;
+        r.size = static_cast<std::uint32_t>(header_size + ev.size());
+        r.body = ev;
+        cur_ = nullptr;
+        interrupting_ = true;
+        auto res = parser_.feed(r, t);
+        interrupting_ = false;
+        t.in_txn = false;
+        {
+            std::lock_guard<std::mutex> l(mu_);
+            ++stats_.interrupted;
+        }
+        return res;
+    }
+
+    template <class S>
+    result<void> save(S& store, bool force) {
+        using clock = std::chrono::steady_clock;
+        if (unsaved_ == 0) return {};
+        const auto now = clock::now();
+        const bool by_count = opt_.checkpoint.every_transactions > 0 && unsaved_ >= opt_.checkpoint.every_transactions;
+        const bool by_time = opt_.checkpoint.every.count() > 0 && now - last_save_ >= opt_.checkpoint.every;
+        if (!force && !by_count && !by_time) return {};
+        auto r = store.save(current_position());
+        if (!r) return r;
+        unsaved_ = 0;
+        last_save_ = now;
+        std::lock_guard<std::mutex> l(mu_);
+        ++stats_.checkpoints;
+        return {};
+    }
+
+    // Waits before reconnecting; false if stop() was called meanwhile.
+    bool backoff(std::chrono::milliseconds& wait) {
+        pollfd p{stop_fd_.get(), POLLIN, 0};
+        const int ms = static_cast<int>(wait.count());
+        while (::poll(&p, 1, ms) < 0 && errno == EINTR) {
+        }
+        wait = std::min(wait * 2, opt_.backoff_max);
+        return !stop_requested();
+    }
+
+    void note_error(const error& e) {
+        std::lock_guard<std::mutex> l(mu_);
+        last_error_ = e;
+    }
+
+    follower_options opt_;
+    parser parser_;
+    detail::unique_fd stop_fd_;
+    int stop_errno_ = 0;
+    std::atomic<bool> stop_{false};
+    mutable std::mutex mu_;
+    position pos_;                       // guarded by mu_
+    follower_stats stats_;               // guarded by mu_
+    error last_error_;                   // guarded by mu_
+    gtid_state state_;
+    bool gtid_mode_ = false;
+    const raw_event* cur_ = nullptr;
+    bool interrupting_ = false;
+    std::uint64_t unsaved_ = 0;
+    std::uint64_t heartbeats_before_ = 0;  // heartbeats of earlier connections
+    std::chrono::steady_clock::time_point last_save_ = std::chrono::steady_clock::now();
+};
+
+template <class H, checkpoint_store S>
+    requires handler<H>
+result<void> follower::run(H& h, S& store) {
+    if (!stop_fd_) return detail::os_error(stop_errno_, "binlog", "follower", "eventfd failed");
+    {
+        std::lock_guard<std::mutex> l(mu_);
+        pos_ = position{opt_.stream.file, opt_.stream.position, opt_.stream.gtid.value_or("")};
+    }
+    gtid_mode_ = opt_.stream.gtid.has_value();
+    auto loaded = store.load();
+    if (!loaded) return loaded.error_value();
+    if (*loaded) {
+        std::lock_guard<std::mutex> l(mu_);
+        pos_ = **loaded;
+        if (!pos_.gtid.empty()) gtid_mode_ = true;
+    }
+    {
+        auto g = gtid_state::parse(pos_.gtid);
+        if (!g) return g.error_value();
+        state_ = std::move(*g);
+    }
+    tracker<H> t{*this, h};
+    auto finish = [&](result<void> r) -> result<void> {
+        auto s = save(store, true);
+        if (!r) return r;
+        return s;
+    };
+    std::chrono::milliseconds wait = opt_.backoff_initial;
+    unsigned failures = 0;
+    while (!stop_requested()) {
+        stream_options so = opt_.stream;
+        {
+            std::lock_guard<std::mutex> l(mu_);
+            so.file = pos_.file;
+            so.position = pos_.offset;
+            if (gtid_mode_) so.gtid = pos_.gtid;
+            else so.gtid.reset();
+        }
+        stream s;
+        auto c = s.connect(so, stop_fd_.get());
+        if (!c) {
+            if (s.stop_requested() || stop_requested()) break;
+            if (!s.retryable() || (opt_.max_retries > 0 && ++failures >= opt_.max_retries)) return finish(c.error_value());
+            note_error(c.error_value());
+            if (!backoff(wait)) break;
+            continue;
+        }
+        {
+            std::lock_guard<std::mutex> l(mu_);
+            if (++stats_.connects > 1) ++stats_.reconnects;
+        }
+        parser_.reset();
+        t.in_txn = false;
+        raw_event ev;
+        for (;;) {
+            auto n = s.next(ev);
+            if (!n) {
+                auto ir = interrupt(t);
+                parser_.reset();
+                if (!ir) return finish(ir);
+                if (s.stop_requested() || stop_requested()) return finish({});
+                if (!s.retryable()) return finish(n.error_value());
+                note_error(n.error_value());
+                if (opt_.max_retries > 0 && ++failures >= opt_.max_retries) return finish(n.error_value());
+                if (!backoff(wait)) return finish({});
+                break;
+            }
+            if (!*n) {  // end of the binlog (stop_at_end)
+                auto ir = interrupt(t);
+                return finish(ir);
+            }
+            failures = 0;
+            wait = opt_.backoff_initial;
+            if (parser_.file() != s.file()) parser_.set_file(s.file());
+            cur_ = &ev;
+            auto r = parser_.feed(ev, t);
+            cur_ = nullptr;
+            if (!r) return finish(r);
+            {
+                std::lock_guard<std::mutex> l(mu_);
+                ++stats_.events;
+                stats_.heartbeats = heartbeats_before_ + s.heartbeats();
+                if (ev.type == static_cast<std::uint8_t>(event_type::rotate) && !t.in_txn && !s.next_file().empty()) {
+                    // between transactions a ROTATE moves the resume point to the new file
+                    if (pos_.file != s.next_file() || pos_.offset != s.position()) {
+                        pos_.file = s.next_file();
+                        pos_.offset = s.position();
+                        ++unsaved_;
+                    }
+                }
+            }
+            auto sv = save(store, false);
+            if (!sv) return sv;
+        }
+        heartbeats_before_ += s.heartbeats();
+    }
+    return finish({});
+}
+
+}  // namespace binlog
+ROWCAST_NAMESPACE_END
