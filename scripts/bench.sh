@@ -31,14 +31,16 @@ jobs="${JOBS:-2}"
 
 # --- Debian packages (scripts/packages.sh: apt-get only what is missing) -------------------
 . scripts/packages.sh
-packages=(build-essential cmake libbenchmark-dev nlohmann-json3-dev libyaml-cpp-dev python3)
+packages=(build-essential cmake libbenchmark-dev nlohmann-json3-dev libyaml-cpp-dev libssl-dev python3)
 binlog="${BINLOG:-1}"
 [[ "$binlog" == 1 ]] && packages+=(zlib1g-dev libzstd-dev libmariadb-dev mariadb-server mariadb-client)
 [[ -n "$chart" ]] && packages+=(gnuplot-nox)
 rowcast_need_packages "${packages[@]}" >&2
 
 # --- build ----------------------------------------------------------------------------------
-cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DROWCAST_BUILD_BENCH=ON \
+components="json;yaml;dns"
+[[ "$binlog" == 1 ]] && components+=";binlog"
+cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DROWCAST_BUILD_BENCH=ON "-DROWCAST_COMPONENTS=$components" \
   -DROWCAST_BUILD_TESTS=OFF -DROWCAST_BUILD_EXAMPLES=OFF -DROWCAST_INSTALL=OFF >/dev/null
 cmake --build "$build_dir" --target rowcast-bench-codecs -j "$jobs"
 [[ "$binlog" == 1 ]] && cmake --build "$build_dir" --target rowcast-bench-binlog -j "$jobs"

@@ -21,7 +21,8 @@ rowcast_need_packages build-essential cmake nlohmann-json3-dev libyaml-cpp-dev \
     mariadb-server mariadb-client libmariadb-dev libmariadbd-dev libssl-dev bind9 bind9-dnsutils
 
 build=${BUILD_DIR:-build-demo}
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release \
+# Only the components the demo uses (no binlog: it needs no zstd), also over an older build dir.
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release "-DROWCAST_COMPONENTS=json;yaml;dns" \
     -DROWCAST_BUILD_EXAMPLES=ON -DROWCAST_BUILD_TESTS=OFF -DROWCAST_BUILD_BENCH=OFF -DROWCAST_INSTALL=OFF
 cmake --build "$build" -j"${JOBS:-2}" --target rowcast-demo rowcast_udf rowcast-triggers rowcast-spool-tail rowcast-dns
 build=$(cd "$build" && pwd)
@@ -87,6 +88,14 @@ durability = file
 on_error = fail
 EOF
 sql() { mariadb --defaults-file="$work/my.cnf" "$@"; }
+# changes: runs each line of standard input as one statement, echoing it first.
+changes() {
+    echo "changes:"
+    while read -r stmt; do
+        echo "  mariadb> $stmt"
+        sql -e "$stmt"
+    done
+}
 
 mariadb-install-db --defaults-file="$work/my.cnf" --auth-root-authentication-method=normal \
     --skip-test-db >"$work/install-db.log" 2>&1 || { cat "$work/install-db.log"; exit 1; }
@@ -117,11 +126,7 @@ out="$work/events.jsonl"
 "$build/examples/rowcast-spool-tail" "$work/spool" --codec json --count 5 --idle-exit 20 >"$out" &
 tail_pid=$!
 
-echo "changes:"
-while read -r stmt; do
-    echo "  mariadb> $stmt"
-    sql -e "$stmt"
-done <<'EOF'
+changes <<'EOF'
 INSERT INTO inventory.hosts (mac, ip, hostname) VALUES ('00:00:00:01:02:03', '192.0.2.3', 'www')
 INSERT INTO inventory.hosts (mac, ip, hostname) VALUES ('00:00:00:01:02:04', NULL, 'mail')
 INSERT INTO inventory.hosts (mac, ip, hostname) VALUES ('00:00:00:01:02:05', '2001:db8::5', 'ns1')
@@ -188,11 +193,7 @@ spool:
 YAML
 "$build/examples/rowcast-dns" "$dns/rowcast-dns.yaml" 2>"$dns/rowcast-dns.log" &
 dns_pid=$!
-echo "changes:"
-while read -r stmt; do
-    echo "  mariadb> $stmt"
-    sql -e "$stmt"
-done <<'SQL'
+changes <<'SQL'
 INSERT INTO inventory.hosts (mac, ip, hostname) VALUES ('00:00:00:01:02:06', '192.0.2.6', 'web')
 INSERT INTO inventory.hosts (mac, ip, hostname) VALUES ('00:00:00:01:02:07', '192.0.2.7', 'db')
 INSERT INTO inventory.hosts (mac, ip, hostname) VALUES ('00:00:00:01:02:08', '192.0.2.300', 'broken')
