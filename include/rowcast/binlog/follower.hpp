@@ -10,8 +10,8 @@
 //   auto r = f.run(my_handler, my_store);   // returns after f.stop(), or on a fatal error
 //
 // Positions and errors: see stream.hpp. The follower retries transport errors
-// and server errors that mean "try again later" (1040, 1053, 1077, 1152-1161,
-// 1927); everything else ends run().
+// and server errors that mean "try again later" (1040, 1053, 1077, 1079,
+// 1152-1161, 1317, 1927); everything else ends run().
 //
 // Thread-safety: run() runs on one thread; stop() may be called from any thread
 // or a signal handler; current_position() and stats() from any thread.
@@ -61,7 +61,9 @@ struct follower_options {
     std::chrono::milliseconds backoff_initial{200};  ///< first wait before reconnecting
     std::chrono::milliseconds backoff_max{10000};    ///< the wait doubles up to this
     /// Consecutive failed connection attempts before run() gives up with the last
-    /// error (0 = retry forever). A connection that delivered an event resets the count.
+    /// error (0 = retry forever). A connection that delivered a transaction resets the count
+    /// (and the backoff); events the server sends at every connect (ROTATE, FORMAT_DESCRIPTION,
+    /// heartbeats) do not.
     unsigned max_retries = 0;
 };
 
@@ -191,6 +193,7 @@ private:
         if (gtid_mode_ && !gtid.empty() && state_.add(gtid)) pos_.gtid = state_.str();
         ++stats_.transactions;
         ++unsaved_;
+        ++boundaries_;
     }
 
     // The connection broke inside a transaction: a synthetic QUERY "ROLLBACK" through the
@@ -266,6 +269,7 @@ private:
     const raw_event* cur_ = nullptr;
     bool interrupting_ = false;
     std::uint64_t unsaved_ = 0;
+    std::uint64_t boundaries_ = 0;  // transactions handled since construction (run() thread only)
     std::uint64_t heartbeats_before_ = 0;  // heartbeats of earlier connections
     std::chrono::steady_clock::time_point last_save_ = std::chrono::steady_clock::now();
 };
@@ -341,13 +345,16 @@ result<void> follower::run(H& h, S& store) {
                 auto ir = interrupt(t);
                 return finish(ir);
             }
-            failures = 0;
-            wait = opt_.backoff_initial;
             if (parser_.file() != s.file()) parser_.set_file(s.file());
             cur_ = &ev;
+            const std::uint64_t boundaries = boundaries_;
             auto r = parser_.feed(ev, t);
             cur_ = nullptr;
             if (!r) return finish(r);
+            if (boundaries_ != boundaries) {  // progress: a transaction handled (not just ROTATE/FDE/heartbeats)
+                failures = 0;
+                wait = opt_.backoff_initial;
+            }
             {
                 std::lock_guard<std::mutex> l(mu_);
                 ++stats_.events;
