@@ -1,4 +1,4 @@
-// The replication stream (binlog/stream.hpp) and its client protocol
+// The replication stream (binlog/stream.hpp, follower.hpp, gtid.hpp) and its client protocol
 // (detail/mysql_protocol.hpp). Unit tests: packets split at 16 MiB in both
 // directions, the GTID state and MySQL's COM_BINLOG_DUMP_GTID set encoding.
 // Against private MariaDB servers (label "mariadb"): the stream decodes to the

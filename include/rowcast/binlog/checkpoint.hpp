@@ -30,7 +30,7 @@
 //     end crc32=1a2b3c4d
 // Values must not contain a newline, carriage return or NUL (save() refuses them).
 //
-// GTID sets are tracked by the follower (stream.hpp, gtid_state); here the gtid
+// GTID sets are tracked by the follower (follower.hpp; gtid_state in gtid.hpp); here the gtid
 // is an opaque line of text.
 //
 // Errors: [rowcast.checkpoint.io_error] <path>: <what>: <strerror> for the file

@@ -58,7 +58,7 @@ struct txn_info {
     std::uint32_t timestamp = 0;  ///< event timestamp (seconds since the epoch, UTC)
     bool non_transactional = false;  ///< commit of a group with no XID (see above)
     bool xa = false;            ///< commit/rollback of an XA transaction (XA PREPARE / XA ROLLBACK)
-    /// rollback only, from the replication follower (stream.hpp): the stream broke inside this
+    /// rollback only, from the replication follower (follower.hpp): the stream broke inside this
     /// transaction; it is delivered again whole after reconnecting. Its rows already reported
     /// must be discarded (the server did not roll anything back).
     bool interrupted = false;

@@ -169,7 +169,7 @@ public:
         const auto b0 = static_cast<unsigned char>(pk[0]);
         if (b0 == 0xFE && pk.size() < 9) return false;
         if (b0 == 0xFF) return fail(conn_.server_failure(pk, "binlog dump from " + describe_start()));
-        if (b0 != 0x00) return fail(conn_.protocol_error("unexpected packet 0x" + std::to_string(b0) + " in the binlog stream"));
+        if (b0 != 0x00) return fail(conn_.protocol_error("unexpected packet type " + std::to_string(b0) + " in the binlog stream"));
         pk.remove_prefix(1);
         if (pk.size() < header_size) return fail(conn_.protocol_error("event shorter than its header"));
         parse_header(reinterpret_cast<const unsigned char*>(pk.data()), ev);

@@ -47,11 +47,11 @@ public:
 private:
     char* alloc_slow(std::size_t n) {
         if (n > block_size / 4) {  // large: a block of its own, freed at reset()
-            big_.push_back(std::make_unique<char[]>(n));
+            big_.push_back(std::make_unique_for_overwrite<char[]>(n));
             return big_.back().get();
         }
         if (cur_ < blocks_.size() && used_ > 0) ++cur_;
-        if (cur_ >= blocks_.size()) blocks_.push_back(std::make_unique<char[]>(block_size));
+        if (cur_ >= blocks_.size()) blocks_.push_back(std::make_unique_for_overwrite<char[]>(block_size));
         used_ = n;
         return blocks_[cur_].get();
     }
