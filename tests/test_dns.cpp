@@ -614,6 +614,7 @@ protected:
     void SetUp() override {
         named_server_options o;
         o.forward_records = {"alias IN CNAME ns"};
+        o.other_records = {"cn IN CNAME ns.example.test."};
         server_ = std::make_unique<named_server>(o);
     }
     void TearDown() override { server_.reset(); }
@@ -627,7 +628,7 @@ protected:
         if (!k) k = (*load_key_file(server_->key_file()))[0];
         sink_options s;
         s.tables = {{"inventory", "hosts", "hostname", "ip", "mac"}};
-        s.forward_zones = {"example.test"};
+        s.forward_zones = forward_zones_;
         s.reverse_zones = {"2.0.192.in-addr.arpa", "8.b.d.0.1.0.0.2.ip6.arpa"};
         s.ttl = 120;
         s.on_rejected = [this](const rowcast::event& e, const rowcast::error& err) { rejected_.push_back({e, err}); };
@@ -648,6 +649,16 @@ protected:
         return k;
     }
 
+    // Changes a record as another client would (outside the table).
+    void change_behind_our_back(sink& s, const std::string& zone, const std::string& host, const char* from, const char* to) {
+        client other(s.dns_client().options());
+        update_message u(zone);
+        u.remove(host, rr_type::a, *rdata::a(from));
+        if (to) u.add(host, rr_type::a, 120, *rdata::a(to));
+        ASSERT_TRUE(other.send_update(u));
+    }
+
+    std::vector<std::string> forward_zones_{"example.test"};
     std::unique_ptr<named_server> server_;
     std::vector<rejected_event> rejected_;
     std::vector<std::string> logs_;
@@ -903,6 +914,9 @@ TEST_F(SinkTest, RejectionsOfAHeldBatchAreReportedOnce) {
     EXPECT_TRUE(is(rejected_[1].err, errc::cname_conflict)) << rejected_[1].err.message;
     EXPECT_TRUE(is(rejected_[2].err, errc::invalid_address)) << rejected_[2].err.message;
     EXPECT_EQ(s.stats().rejected, 3u);
+    // The three refused tries are not counted: the stats are those of one application.
+    EXPECT_EQ(s.stats().events, ev.size());
+    EXPECT_EQ(s.stats().messages, 3u);  // q1 and q5 resent alone after the batch failed on alias's CNAME, one PTR message
     EXPECT_EQ(server_->dig("q1.example.test", "A"), Strings{"192.0.2.81"});
     EXPECT_EQ(server_->dig("q5.example.test", "A"), Strings{"192.0.2.85"});
     EXPECT_EQ(server_->dig("85.2.0.192.in-addr.arpa", "PTR"), Strings{"q5.example.test."});
@@ -929,4 +943,95 @@ TEST_F(SinkTest, BatchOfLongNamesIsSplitBySize) {
     EXPECT_EQ(server_->dig(host(1) + ".example.test", "A"), Strings{"192.0.2.1"});
     EXPECT_EQ(server_->dig(host(200) + ".example.test", "A"), Strings{"192.0.2.200"});
     EXPECT_EQ(server_->dig("200.2.0.192.in-addr.arpa", "PTR"), Strings{host(200) + ".example.test."});
+}
+
+// A host moved to another forward zone (issue 4 §2: "forward change in one atomic message" cannot
+// hold across zones): sent alone, add first; a quarantined event changes neither zone, whichever
+// zone sorts first; replay converges.
+TEST_F(SinkTest, HostMovedToAnotherForwardZone) {
+    using namespace sinktest;
+    forward_zones_ = {"example.test", "other.test"};
+    auto s = make_sink();
+    ASSERT_TRUE(s.apply(std::vector<rowcast::event>{ins(1, "x1", "192.0.2.91"), ins(2, "x2", "192.0.2.92"),
+                                                    ins(3, "x3.other.test", "192.0.2.93"), ins(4, "x4", "192.0.2.94"),
+                                                    ins(5, "x5", "192.0.2.95")}));
+    ASSERT_TRUE(rejected_.empty());
+    // x1's record changed outside the table; x3's (in other.test, the zone that sorts last) too.
+    change_behind_our_back(s, "example.test", "x1.example.test", "192.0.2.91", "192.0.2.99");
+    change_behind_our_back(s, "other.test", "x3.other.test", "192.0.2.93", "192.0.2.98");
+
+    auto r = s.apply(std::vector<rowcast::event>{
+        upd(1, "x1", "192.0.2.91", "x1.other.test", "192.0.2.91"),   // old zone's guard fails: conflict
+        upd(2, "x2", "192.0.2.92", "cn.other.test", "192.0.2.92"),   // CNAME at the new name
+        upd(3, "x3.other.test", "192.0.2.93", "x3", "192.0.2.93"),   // old zone (sorts last) fails: conflict
+        upd(4, "x4", "192.0.2.94", "x4.other.test", "192.0.2.96"),   // moves
+        upd(5, "x5", "192.0.2.95", "x5.other.test", "192.0.2.95"),   // moves, then back with a new address
+        upd(5, "x5.other.test", "192.0.2.95", "x5", "192.0.2.97")});
+    ASSERT_TRUE(r) << r.error_value().message;
+    ASSERT_EQ(rejected_.size(), 3u);
+    EXPECT_TRUE(is(rejected_[0].err, errc::conflict)) << rejected_[0].err.message;
+    EXPECT_TRUE(is(rejected_[1].err, errc::cname_conflict)) << rejected_[1].err.message;
+    EXPECT_TRUE(is(rejected_[2].err, errc::conflict)) << rejected_[2].err.message;
+    // Rejected: neither zone changed, PTRs untouched.
+    EXPECT_TRUE(server_->dig("x1.other.test", "A").empty());
+    EXPECT_EQ(server_->dig("x1.example.test", "A"), Strings{"192.0.2.99"});
+    EXPECT_EQ(server_->dig("x2.example.test", "A"), Strings{"192.0.2.92"});
+    EXPECT_EQ(server_->dig("92.2.0.192.in-addr.arpa", "PTR"), Strings{"x2.example.test."});
+    EXPECT_TRUE(server_->dig("x3.example.test", "A").empty());
+    EXPECT_EQ(server_->dig("x3.other.test", "A"), Strings{"192.0.2.98"});
+    EXPECT_EQ(server_->dig("93.2.0.192.in-addr.arpa", "PTR"), Strings{"x3.other.test."});
+    // Applied, in event order.
+    EXPECT_TRUE(server_->dig("x4.example.test", "A").empty());
+    EXPECT_EQ(server_->dig("x4.other.test", "A"), Strings{"192.0.2.96"});
+    EXPECT_TRUE(server_->dig("94.2.0.192.in-addr.arpa", "PTR").empty());
+    EXPECT_EQ(server_->dig("96.2.0.192.in-addr.arpa", "PTR"), Strings{"x4.other.test."});
+    EXPECT_TRUE(server_->dig("x5.other.test", "A").empty());
+    EXPECT_EQ(server_->dig("x5.example.test", "A"), Strings{"192.0.2.97"});
+    EXPECT_EQ(server_->dig("97.2.0.192.in-addr.arpa", "PTR"), Strings{"x5.example.test."});
+    EXPECT_TRUE(server_->dig("95.2.0.192.in-addr.arpa", "PTR").empty());
+
+    // Replay of the moves converges to the same zones.
+    const auto fwd = server_->axfr("example.test"), other = server_->axfr("other.test"),
+               rev = server_->axfr("2.0.192.in-addr.arpa");
+    rejected_.clear();
+    ASSERT_TRUE(s.apply(std::vector<rowcast::event>{upd(4, "x4", "192.0.2.94", "x4.other.test", "192.0.2.96"),
+                                                    upd(5, "x5", "192.0.2.95", "x5.other.test", "192.0.2.95"),
+                                                    upd(5, "x5.other.test", "192.0.2.95", "x5", "192.0.2.97")}));
+    EXPECT_TRUE(rejected_.empty()) << rejected_.front().err.message;
+    EXPECT_EQ(server_->axfr("example.test"), fwd);
+    EXPECT_EQ(server_->axfr("other.test"), other);
+    EXPECT_EQ(server_->axfr("2.0.192.in-addr.arpa"), rev);
+
+    // A crash between the two messages of a move (the add went to the new zone, the delete not):
+    // the replay completes it.
+    ASSERT_TRUE(s.apply(ins(6, "x6", "192.0.2.86")));
+    client other_client(s.dns_client().options());
+    update_message half("other.test");
+    half.add("x6.other.test", rr_type::a, 120, *rdata::a("192.0.2.86"));
+    ASSERT_TRUE(other_client.send_update(half));
+    ASSERT_TRUE(s.apply(upd(6, "x6", "192.0.2.86", "x6.other.test", "192.0.2.86")));
+    EXPECT_TRUE(rejected_.empty()) << rejected_.front().err.message;
+    EXPECT_TRUE(server_->dig("x6.example.test", "A").empty());
+    EXPECT_EQ(server_->dig("x6.other.test", "A"), Strings{"192.0.2.86"});
+    EXPECT_EQ(server_->dig("86.2.0.192.in-addr.arpa", "PTR"), Strings{"x6.other.test."});
+}
+
+// An event counted as superseded by a later one of its batch (a replayed chain) is a conflict when
+// that later event is itself rejected: no PTR is invented for it.
+TEST_F(SinkTest, SupersededByARejectedEventIsAConflict) {
+    using namespace sinktest;
+    auto s = make_sink();
+    ASSERT_TRUE(s.apply(ins(1, "s1", "192.0.2.31")));
+    change_behind_our_back(s, "example.test", "s1.example.test", "192.0.2.31", "192.0.2.39");
+    ASSERT_TRUE(s.apply(std::vector<rowcast::event>{upd(1, "s1", "192.0.2.31", "s1", "192.0.2.32"),
+                                                    upd(1, "s1", "192.0.2.32", "s1", "192.0.2.33")}));
+    ASSERT_EQ(rejected_.size(), 2u);
+    EXPECT_TRUE(is(rejected_[0].err, errc::conflict)) << rejected_[0].err.message;
+    EXPECT_TRUE(is(rejected_[1].err, errc::conflict)) << rejected_[1].err.message;
+    EXPECT_EQ(s.stats().superseded, 0u);
+    EXPECT_EQ(s.stats().conflicts, 2u);
+    EXPECT_EQ(server_->dig("s1.example.test", "A"), Strings{"192.0.2.39"});
+    EXPECT_TRUE(server_->dig("32.2.0.192.in-addr.arpa", "PTR").empty());
+    EXPECT_TRUE(server_->dig("33.2.0.192.in-addr.arpa", "PTR").empty());
+    EXPECT_EQ(server_->dig("31.2.0.192.in-addr.arpa", "PTR"), Strings{"s1.example.test."});
 }

@@ -20,7 +20,6 @@
 #include <thread>
 
 #include <fcntl.h>
-#include <spawn.h>
 #include <sys/wait.h>
 
 using namespace rowcast;
@@ -66,26 +65,12 @@ int consumer_main(const char* mode, const char* spool, const char* log_path) {
     return 0;
 }();
 
-pid_t start_consumer(const std::string& mode, const std::filesystem::path& spool, const std::filesystem::path& log) {
-    std::vector<std::string> env;
-    for (char** e = environ; *e; ++e) env.emplace_back(*e);
-    env.push_back("ROWCAST_TEST_CONSUMER=" + mode);
-    env.push_back("ROWCAST_TEST_SPOOL=" + spool.string());
-    env.push_back("ROWCAST_TEST_LOG=" + log.string());
-    std::vector<char*> envp;
-    for (auto& s : env) envp.push_back(s.data());
-    envp.push_back(nullptr);
-    std::string exe = "/proc/self/exe", arg0 = "consumer";
-    char* argv[] = {arg0.data(), nullptr};
-    pid_t pid = -1;
-    if (::posix_spawn(&pid, exe.c_str(), nullptr, nullptr, argv, envp.data()) != 0) return -1;
-    return pid;
-}
-
-int wait_for(pid_t pid) {
-    int st = 0;
-    ::waitpid(pid, &st, 0);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -WTERMSIG(st);
+test::process start_consumer(const std::string& mode, const std::filesystem::path& spool, const std::filesystem::path& log) {
+    return test::process::start({{"/proc/self/exe"},
+                                 {"ROWCAST_TEST_CONSUMER=" + mode, "ROWCAST_TEST_SPOOL=" + spool.string(),
+                                  "ROWCAST_TEST_LOG=" + log.string()},
+                                 {},
+                                 {}});
 }
 
 // --- What the workers did -------------------------------------------------------------------
@@ -121,8 +106,7 @@ TEST(TriggerPath, TenThousandChangesFromFourConnectionsSurviveConsumerKills) {
     const value point = geometry{4326, *c.scalar("SELECT ST_AsBinary(ST_GeomFromText('POINT(1 2)', 4326))")};
 
     const auto log = db.server().dir() / "delivered.log";
-    pid_t consumer = start_consumer("forever", db.spool(), log);
-    ASSERT_GT(consumer, 0);
+    auto consumer = start_consumer("forever", db.spool(), log);
 
     constexpr int workers = 4;
     constexpr int ops_per_worker = 2500;
@@ -230,21 +214,20 @@ TEST(TriggerPath, TenThousandChangesFromFourConnectionsSurviveConsumerKills) {
             dropped_bad_files = true;
             continue;
         }
-        ::kill(consumer, SIGKILL);
-        EXPECT_EQ(wait_for(consumer), -SIGKILL);
+        consumer.signal(SIGKILL);
+        EXPECT_EQ(consumer.wait(), 128 + SIGKILL);
         ++kills;
         consumer = start_consumer("forever", db.spool(), log);
-        ASSERT_GT(consumer, 0);
     }
     for (auto& t : threads) t.join();
     for (const auto& e : worker_errors) ASSERT_EQ(e, "");
     ASSERT_EQ(done_ops.load(), total_ops);
     EXPECT_EQ(kills, 2);
     // The last kill, then a consumer that drains the spool and exits.
-    ::kill(consumer, SIGKILL);
-    wait_for(consumer);
+    consumer.signal(SIGKILL);
+    consumer.wait();
     consumer = start_consumer("drain", db.spool(), log);
-    ASSERT_EQ(wait_for(consumer), 0);
+    ASSERT_EQ(consumer.wait(), 0);
 
     // The spool is empty; the bad files are in quarantine with their reasons.
     EXPECT_EQ(db.spool_files(), 0u);

@@ -4,8 +4,9 @@
 // tsig-keygen (by default one hmac-sha256 key "rowcast-key", plus any extra
 // keys asked for), writes named.conf (listen-on 127.0.0.1 port P only, no
 // IPv6, recursion/notify/DNSSEC validation off, every path inside the folder)
-// and three primary zones:
+// and five primary zones:
 //   example.test                forward zone, update-policy grants each key zonesub A AAAA
+//   other.test                  a second forward zone (hosts moving between zones), the same policy
 //   2.0.192.in-addr.arpa        IPv4 reverse zone (192.0.2.0/24), zonesub PTR
 //   10.in-addr.arpa             IPv4 reverse zone (10.0.0.0/8, for bulk tests), zonesub PTR
 //   8.b.d.0.1.0.0.2.ip6.arpa    IPv6 reverse zone (2001:db8::/32), zonesub PTR
@@ -52,11 +53,14 @@ struct named_server_options {
     std::vector<named_key_spec> keys{{"rowcast-key", "hmac-sha256"}};
     /// Extra records for the forward zone file (relative to example.test), e.g. "alias CNAME target".
     std::vector<std::string> forward_records;
+    /// Extra records for the second forward zone (relative to other.test).
+    std::vector<std::string> other_records;
 };
 
 class named_server {
 public:
     static constexpr const char* forward_zone = "example.test";
+    static constexpr const char* other_zone = "other.test";
     static constexpr const char* reverse4_zone = "2.0.192.in-addr.arpa";
     static constexpr const char* reverse6_zone = "8.b.d.0.1.0.0.2.ip6.arpa";
     static constexpr const char* reverse10_zone = "10.in-addr.arpa";
@@ -184,6 +188,7 @@ private:
             for (const auto& r : extra) z << r << "\n";
         };
         zone(forward_zone, opt_.forward_records);
+        zone(other_zone, opt_.other_records);
         zone(reverse4_zone, {});
         zone(reverse6_zone, {});
         zone(reverse10_zone, {});
@@ -209,6 +214,7 @@ private:
             c << "  };\n};\n";
         };
         zone(forward_zone, "A AAAA");
+        zone(other_zone, "A AAAA");
         zone(reverse4_zone, "PTR");
         zone(reverse6_zone, "PTR");
         zone(reverse10_zone, "PTR");

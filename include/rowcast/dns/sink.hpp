@@ -29,15 +29,28 @@
 //   - the zone already holds the event's target state (new record there, old
 //     one gone): counted as applied (a replay after a crash), PTR sent;
 //   - old record gone, new one absent, and a later event of the same batch
-//     starts from the new state: superseded (a replayed chain of updates);
+//     starts from the new state: superseded (a replayed chain of updates).
+//     If that later event is itself rejected, the earlier one is a conflict too;
 //   - old record gone, new one absent otherwise: changed outside this table,
 //     rejected with errc::conflict naming what the zone holds; nothing sent;
 //   - old record there beside other records of the RRset (several rows share a
-//     name): sent again requiring the whole RRset as seen (compare-and-swap),
-//     up to 3 tries, then conflict.
+//     name): sent again requiring the whole RRset as seen (compare-and-swap).
+//   After 3 tries that keep failing (the RRset changing under us, a CNAME that
+//   comes and goes) the event is a conflict; so is a zone record that cannot be
+//   read back as an address. A rejected event's PTRs are not sent.
+// Host moved to another forward zone (h1 in zone A, h2 in zone B): no single
+// message can hold both, so the change is sent alone, in event order between
+// the batches around it: the old record is looked up first (guard_updates: if
+// it is not as the table had it, resolved as above and nothing is sent), then
+// the add goes to zone B (a CNAME there rejects the event before anything
+// changed), then the guarded delete to zone A. A crash between the two leaves
+// the old record in place, so the replay sends both again and converges. (If
+// that delete then fails 3 times, the event is a conflict while zone B already
+// holds the new record; the reason names both.)
 // Rejections are reported once per apply() that succeeds (a batch held by a
 // server refusal and retried reports its bad events once, on the try that
-// goes through).
+// goes through); `stats()` likewise counts a held batch once, when it goes
+// through (messages a failed try did send are sent and counted again then).
 //
 // Validation before sending: host names are letters, digits and hyphens,
 // labels 1-63 octets without leading/trailing hyphen, <= 253 characters, made
@@ -244,8 +257,11 @@ public:
     /// bad event once (on the try that succeeds), never once per try.
     result<void> apply(std::span<const event> events) {
         pending_.clear();
+        const sink_stats before = stats_;
         auto r = apply_events(events);
         if (!r) {
+            // The batch is held and will be given again: count it once, on the try that succeeds.
+            stats_ = before;
             pending_.clear();
             return r;
         }
@@ -308,55 +324,44 @@ private:
             if (!c.before && !c.after) continue;
             changes.push_back(std::move(c));
         }
-        // Forward zones: one op list per zone, in event order.
-        std::set<std::size_t> failed;  // indexes of events rejected during sending (their PTRs are not sent)
-        std::map<std::string, std::vector<std::size_t>> by_zone;  // zone -> change positions
-        for (std::size_t k = 0; k < changes.size(); ++k) {
-            std::set<std::string> zones;
-            if (changes[k].before) zones.insert(changes[k].before->forward_zone);
-            if (changes[k].after) zones.insert(changes[k].after->forward_zone);
-            for (const auto& z : zones) by_zone[z].push_back(k);
-        }
-        for (const auto& zone_list : by_zone) {
-            const std::string& zone = zone_list.first;
-            const std::vector<std::size_t>& list = zone_list.second;
-            for (std::size_t from = 0; from < list.size();) {
-                update_message u(zone);
-                std::set<rrset_key> touched;
-                std::size_t to = from, bytes = wire_estimate(u);
-                while (to < list.size() && (to == from || (u.updates().size() + 2 <= opt_.max_records_per_message &&
-                                                           bytes + max_change_bytes <= max_message_bytes))) {
-                    const std::size_t np = u.prerequisites().size(), nu = u.updates().size();
-                    forward_ops(u, changes[list[to++]], zone, touched, nullptr);
-                    bytes += wire_estimate(u, np, nu);
-                }
-                dedupe_prerequisites(u);
-                auto r = send(u);
-                if (!r && is_prerequisite_failure(r.error_value())) {
-                    // One event's prerequisite failed (or the zone already holds some events' state):
-                    // send them one by one and resolve each failure by looking at the zone.
-                    ++stats_.fallbacks;
-                    for (std::size_t k = from; k < to; ++k) {
-                        const change& c = changes[list[k]];
-                        auto later_starts_from_ours = [&] {  // a later event of the batch starts from c's new state
-                            for (std::size_t j = k + 1; j < list.size(); ++j)
-                                if (c.after && changes[list[j]].before && *changes[list[j]].before == *c.after) return true;
-                            return false;
-                        };
-                        auto ok = send_resolved(c, zone, later_starts_from_ours);
-                        if (!ok) return ok.error_value();
-                        if (!*ok) failed.insert(c.index);
-                    }
-                } else if (!r) {
-                    return r.error_value();
-                }
-                from = to;
+        // Forward zones, in event order. A change whose old and new names lie in different forward
+        // zones cannot be one atomic message: it is sent alone, between the batches before and after
+        // it (see send_cross_zone()); the other changes touch one zone each and are batched per zone.
+        std::vector<bool> failed(changes.size());            // rejected while sending: no PTR sent
+        std::vector<std::size_t> superseded_by(changes.size(), no_change);
+        for (std::size_t from = 0; from < changes.size();) {
+            if (crosses_zones(changes[from])) {
+                auto r = send_cross_zone(changes, from, failed, superseded_by);
+                if (!r) return r;
+                ++from;
+                continue;
             }
+            std::size_t to = from;
+            while (to < changes.size() && !crosses_zones(changes[to])) ++to;
+            auto r = send_forward_run(changes, from, to, failed, superseded_by);
+            if (!r) return r;
+            from = to;
+        }
+        // A change counted as superseded by a later one that was itself rejected is resolved on its
+        // own merits: its old record is gone and its new one absent, so the zone was changed outside
+        // this table (backwards, so that chains of superseded changes follow their last link).
+        for (std::size_t k = changes.size(); k-- > 0;) {
+            const std::size_t j = superseded_by[k];
+            if (j == no_change || !failed[j]) continue;
+            failed[k] = true;
+            --stats_.superseded;
+            ++stats_.conflicts;
+            const change& c = changes[k];
+            reject(c.index, make_error(errc::conflict, "update of host '" + c.before->host + "'",
+                                       "the zone holds neither " + c.before->host + " " + c.before->address +
+                                           " nor " + c.after->host + " " + c.after->address +
+                                           ", and the later event that continued from it was rejected; not applied"));
         }
         // Reverse zones, after the forward ones.
         std::map<std::string, std::vector<std::pair<bool, const binding*>>> rev;  // zone -> (add?, binding)
-        for (const auto& c : changes) {
-            if (failed.count(c.index)) continue;
+        for (std::size_t k = 0; k < changes.size(); ++k) {
+            if (failed[k]) continue;
+            const change& c = changes[k];
             if (c.before) {
                 if (c.before->reverse_zone.empty()) ++stats_.ptr_skipped;
                 else rev[c.before->reverse_zone].push_back({false, &*c.before});
@@ -376,13 +381,110 @@ private:
                     const binding& b = *ops[to].second;
                     auto target = rdata::name(b.host);
                     if (!target) return target.error_value();
-                    bytes += b.reverse_name.size() + 2 + 10 + target->size();
+                    const std::size_t nu = u.updates().size();
                     if (ops[to].first) u.add(b.reverse_name, rr_type::ptr, opt_.ttl, std::move(*target));
                     else u.remove(b.reverse_name, rr_type::ptr, std::move(*target));
+                    bytes += wire_estimate(u, u.prerequisites().size(), nu);
                 }
                 if (auto r = send(u); !r) return r.error_value();
                 from = to;
             }
+        }
+        return {};
+    }
+
+    static constexpr std::size_t no_change = static_cast<std::size_t>(-1);
+
+    static bool crosses_zones(const change& c) noexcept {
+        return c.before && c.after && c.before->forward_zone != c.after->forward_zone;
+    }
+
+    // The position of the first change after k that starts from k's new state (a replayed chain of
+    // updates), or no_change.
+    static std::size_t successor_of(const std::vector<change>& changes, std::size_t k) {
+        if (!changes[k].after) return no_change;
+        for (std::size_t j = k + 1; j < changes.size(); ++j)
+            if (changes[j].before && *changes[j].before == *changes[k].after) return j;
+        return no_change;
+    }
+
+    // Changes [from, to), each inside one forward zone: batched per zone, in event order.
+    result<void> send_forward_run(const std::vector<change>& changes, std::size_t from_k, std::size_t to_k,
+                                  std::vector<bool>& failed, std::vector<std::size_t>& superseded_by) {
+        std::map<std::string, std::vector<std::size_t>> by_zone;  // zone -> change positions
+        for (std::size_t k = from_k; k < to_k; ++k)
+            by_zone[changes[k].after ? changes[k].after->forward_zone : changes[k].before->forward_zone].push_back(k);
+        for (const auto& [zone, list] : by_zone) {
+            for (std::size_t from = 0; from < list.size();) {
+                update_message u(zone);
+                std::set<rrset_key> touched;
+                std::size_t to = from, bytes = wire_estimate(u);
+                while (to < list.size() && (to == from || (u.updates().size() + 2 <= opt_.max_records_per_message &&
+                                                           bytes + max_change_bytes <= max_message_bytes))) {
+                    const std::size_t np = u.prerequisites().size(), nu = u.updates().size();
+                    forward_ops(u, changes[list[to++]], zone, touched, nullptr);
+                    bytes += wire_estimate(u, np, nu);
+                }
+                dedupe_prerequisites(u);
+                auto r = send(u);
+                if (!r && is_prerequisite_failure(r.error_value())) {
+                    // One event's prerequisite failed (or the zone already holds some events' state):
+                    // send them one by one and resolve each failure by looking at the zone.
+                    ++stats_.fallbacks;
+                    for (std::size_t i = from; i < to; ++i) {
+                        const std::size_t k = list[i];
+                        auto ok = send_resolved(changes[k], zone, successor_of(changes, k), superseded_by[k]);
+                        if (!ok) return ok.error_value();
+                        if (!*ok) failed[k] = true;
+                    }
+                } else if (!r) {
+                    return r.error_value();
+                }
+                from = to;
+            }
+        }
+        return {};
+    }
+
+    // A change moving a record from one forward zone to another (h1 in zone A, h2 in zone B): two
+    // messages. With guard_updates the old record is looked up first: if it is not as the table had
+    // it, the change is resolved as a failed prerequisite would be (already applied, superseded or a
+    // conflict) and nothing is sent. Otherwise the add goes to zone B first (a CNAME there rejects
+    // the change before anything changed), then the guarded delete to zone A. Add first makes a
+    // replay converge: after a crash between the two messages the old record is still there and
+    // the change is simply sent again. If the old record changes between the look-up and the delete,
+    // the zone holds the new record and the change counts as applied (as in one zone).
+    result<void> send_cross_zone(const std::vector<change>& changes, std::size_t k, std::vector<bool>& failed,
+                                 std::vector<std::size_t>& superseded_by) {
+        const change& c = changes[k];
+        const std::size_t next = successor_of(changes, k);
+        if (opt_.guard_updates) {
+            auto now = client_.lookup(c.before->host, c.before->type());
+            if (!now) return now.error_value();
+            if (!holds(*now, c.before->address)) {
+                std::vector<std::string> cas;
+                auto v = resolve(c, next, superseded_by[k], cas);
+                if (!v) return v.error_value();
+                if (*v == verdict::rejected) failed[k] = true;
+                if (*v != verdict::retry) return {};
+                // retry: the old record came back meanwhile; go on and send.
+            }
+        }
+        auto added = send_resolved(c, c.after->forward_zone, next, superseded_by[k]);
+        if (!added) return added.error_value();
+        if (!*added) {
+            failed[k] = true;
+            return {};
+        }
+        if (superseded_by[k] != no_change) return {};
+        const std::size_t reported = pending_.size();
+        auto removed = send_resolved(c, c.before->forward_zone, next, superseded_by[k]);
+        if (!removed) return removed.error_value();
+        if (!*removed) {
+            failed[k] = true;
+            for (std::size_t i = reported; i < pending_.size(); ++i)
+                pending_[i].second.message += "; " + c.after->host + " " + type_name(c.after->type()) + " " +
+                                              c.after->address + " was already added in zone " + c.after->forward_zone;
         }
         return {};
     }
@@ -463,12 +565,15 @@ private:
         return s;
     }
 
-    // Sends the forward operations of one change alone; a prerequisite failure is resolved by
-    // looking at the zone (dns-updates.md): true = applied (or already in the zone, or superseded by
-    // a later event of the same batch), false = rejected (reported), error = server/network failure.
-    template <class LaterCheck>
-    result<bool> send_resolved(const change& c, const std::string& zone, LaterCheck&& later_starts_from_ours) {
+    enum class verdict { applied, superseded, rejected, retry };
+
+    // Sends the forward operations of `c` that belong to `zone`, alone; a prerequisite failure is
+    // resolved by looking at the zone (resolve()): true = applied (or already in the zone, or
+    // superseded by the later change `next`: then `superseded_by` = next), false = rejected
+    // (reported), error = server/network failure. Up to 3 tries, then a conflict.
+    result<bool> send_resolved(const change& c, const std::string& zone, std::size_t next, std::size_t& superseded_by) {
         std::vector<std::string> cas;  // the whole old RRset, for a compare-and-swap retry
+        std::string why;               // why the last try was not final
         for (int attempt = 0; attempt < 3; ++attempt) {
             update_message one(zone);
             std::set<rrset_key> touched;
@@ -476,69 +581,96 @@ private:
             auto r = send(one);
             if (r) return true;
             if (!is_prerequisite_failure(r.error_value())) return r.error_value();
-            // Prerequisite failed: look at the zone.
-            if (c.after && opt_.guard_cname) {
-                auto cname = client_.lookup(c.after->host, rr_type::cname);
-                if (!cname) return cname.error_value();
-                if (!cname->empty()) {
-                    reject(c.index, make_error(errc::cname_conflict, "host '" + c.after->host + "'",
-                                               "a CNAME (to " + cname->front() + ") exists at the name; no address added"));
-                    return false;
-                }
-            }
-            std::vector<std::string> now_before, now_after;
-            if (c.before) {
-                auto l = client_.lookup(c.before->host, c.before->type());
-                if (!l) return l.error_value();
-                now_before = std::move(*l);
-            }
-            if (c.after) {
-                auto l = client_.lookup(c.after->host, c.after->type());
-                if (!l) return l.error_value();
-                now_after = std::move(*l);
-            }
-            const bool has_after = !c.after || holds(now_after, c.after->address);
-            const bool has_before = c.before && holds(now_before, c.before->address);
-            if (has_after && !has_before) {
-                ++stats_.already_applied;
-                log(1, "the zone already holds " + (c.after ? c.after->host + " " + type_name(c.after->type()) + " " +
-                                                                  c.after->address
-                                                            : "the deletion of " + c.before->host) +
-                           ": counted as applied (a replay)");
-                return true;
-            }
-            const bool guarded = opt_.guard_updates && c.before && c.after;
-            if (guarded && !has_before) {
-                // The old record is gone and the new one is not there.
-                if (later_starts_from_ours()) {
-                    ++stats_.superseded;
-                    log(1, "update " + c.before->host + " -> " + c.after->host + " " + c.after->address +
-                               ": the zone has moved on and a later event of the batch continues from it (a replay)");
-                    return true;
-                }
-                ++stats_.conflicts;
-                std::string what = "the zone holds " + c.before->host + " " + type_name(c.before->type()) + " " +
-                                   list_of(now_before) + ", not " + c.before->address + " as the table had it";
-                if (c.after && (c.after->host != c.before->host || c.after->type() != c.before->type()))
-                    what += "; " + c.after->host + " " + type_name(c.after->type()) + " " + list_of(now_after);
-                what += " (changed outside this table?); update to " + c.after->host + " " + c.after->address + " not applied";
-                reject(c.index, make_error(errc::conflict, "update of host '" + c.before->host + "'", what));
-                return false;
-            }
-            if (guarded) {
-                // The old record is there beside others (several rows share the name): require the whole RRset.
-                cas.clear();
-                for (const auto& t : now_before) {
-                    auto rd = c.before->v6 ? rdata::aaaa(t) : rdata::a(t);
-                    if (rd) cas.push_back(std::move(*rd));
-                }
-            }
-            // else: an insert whose CNAME went away meanwhile: send again.
+            why = r.error_value().message;
+            auto v = resolve(c, next, superseded_by, cas, &why);
+            if (!v) return v.error_value();
+            if (*v != verdict::retry) return *v != verdict::rejected;
         }
         ++stats_.conflicts;
         reject(c.index, make_error(errc::conflict, "host '" + (c.after ? c.after->host : c.before->host) + "'",
-                                   "prerequisites kept failing while the zone changed under us; not applied"));
+                                   "prerequisites failed 3 times while the zone changed under us (last: " + why +
+                                       "); not applied"));
         return false;
+    }
+
+    // After a failed prerequisite (or, for a change across zones, before sending), looks at the zone
+    // and decides (dns-updates.md): the zone holds the target state (applied); the old record is
+    // gone, the new one absent and the later change `next` continues from the new state
+    // (superseded: `superseded_by` = next); a CNAME at the new name or something else in the zone
+    // (rejected, reported); the old record is there beside other records of its RRset (retry with
+    // `cas` = the whole RRset, compare-and-swap) or a CNAME went away meanwhile (retry). `why`, when
+    // given, is set to the reason of a retry.
+    result<verdict> resolve(const change& c, std::size_t next, std::size_t& superseded_by, std::vector<std::string>& cas,
+                            std::string* why = nullptr) {
+        if (c.after && opt_.guard_cname) {
+            auto cname = client_.lookup(c.after->host, rr_type::cname);
+            if (!cname) return cname.error_value();
+            if (!cname->empty()) {
+                reject(c.index, make_error(errc::cname_conflict, "host '" + c.after->host + "'",
+                                           "a CNAME (to " + cname->front() + ") exists at the name; no address added"));
+                return verdict::rejected;
+            }
+        }
+        std::vector<std::string> now_before, now_after;
+        if (c.before) {
+            auto l = client_.lookup(c.before->host, c.before->type());
+            if (!l) return l.error_value();
+            now_before = std::move(*l);
+        }
+        if (c.after) {
+            auto l = client_.lookup(c.after->host, c.after->type());
+            if (!l) return l.error_value();
+            now_after = std::move(*l);
+        }
+        const bool has_after = !c.after || holds(now_after, c.after->address);
+        const bool has_before = c.before && holds(now_before, c.before->address);
+        if (has_after && !has_before) {
+            ++stats_.already_applied;
+            log(1, "the zone already holds " + (c.after ? c.after->host + " " + type_name(c.after->type()) + " " +
+                                                              c.after->address
+                                                        : "the deletion of " + c.before->host) +
+                       ": counted as applied (a replay)");
+            return verdict::applied;
+        }
+        const bool guarded = opt_.guard_updates && c.before && c.after;
+        if (guarded && !has_before) {
+            // The old record is gone and the new one is not there.
+            if (next != no_change) {
+                ++stats_.superseded;
+                superseded_by = next;
+                log(1, "update " + c.before->host + " -> " + c.after->host + " " + c.after->address +
+                           ": the zone has moved on and a later event of the batch continues from it (a replay)");
+                return verdict::superseded;
+            }
+            ++stats_.conflicts;
+            std::string what = "the zone holds " + c.before->host + " " + type_name(c.before->type()) + " " +
+                               list_of(now_before) + ", not " + c.before->address + " as the table had it";
+            if (c.after->host != c.before->host || c.after->type() != c.before->type())
+                what += "; " + c.after->host + " " + type_name(c.after->type()) + " " + list_of(now_after);
+            what += " (changed outside this table?); update to " + c.after->host + " " + c.after->address + " not applied";
+            reject(c.index, make_error(errc::conflict, "update of host '" + c.before->host + "'", what));
+            return verdict::rejected;
+        }
+        if (guarded) {
+            // The old record is there beside others (several rows share the name): require the whole RRset.
+            cas.clear();
+            for (const auto& t : now_before) {
+                auto rd = c.before->v6 ? rdata::aaaa(t) : rdata::a(t);
+                if (!rd) {
+                    ++stats_.conflicts;
+                    reject(c.index, make_error(errc::conflict, "update of host '" + c.before->host + "'",
+                                               "the zone's record " + c.before->host + " " + type_name(c.before->type()) +
+                                                   " '" + t + "' cannot be read back as an address (" +
+                                                   rd.error_value().message + "); update not applied"));
+                    return verdict::rejected;
+                }
+                cas.push_back(std::move(*rd));
+            }
+            if (why) *why = "the RRset " + c.before->host + " " + type_name(c.before->type()) + " held " + list_of(now_before);
+        } else if (why) {
+            *why = c.after ? "a CNAME at " + c.after->host + " went away meanwhile" : *why;
+        }
+        return verdict::retry;
     }
 
     // The same prerequisite twice is harmless but wasteful; rebuilds the message without repeats.
