@@ -48,6 +48,13 @@ ROWCAST_NAMESPACE_BEGIN
 namespace binlog {
 
 /// Context of one callback. Views are valid during the call only.
+/// Row callbacks: what the parser knows of the rows after this one (txn_info::rows_after).
+enum class rows_after : std::uint8_t {
+    unknown,  ///< the next event was not seen yet
+    more,     ///< more rows of this transaction follow (in this event, or a TABLE_MAP/rows event is next)
+    none,     ///< the transaction ends next (XID / XA_PREPARE): this is its last row
+};
+
 struct txn_info {
     std::string_view id;        ///< transaction id: the GTID if the server logs one, else "<file>:<offset of begin>"
     std::uint64_t sequence = 0; ///< 1-based number of this callback since the parser started (FlexCDC's GSN)
@@ -62,6 +69,10 @@ struct txn_info {
     /// transaction; it is delivered again whole after reconnecting. Its rows already reported
     /// must be discarded (the server did not roll anything back).
     bool interrupted = false;
+    /// Row callbacks only (update_before/update_after of one row carry the same value).
+    /// event_adapter emits a row at once when this is known, and holds it back to the next
+    /// callback (copying a view row) only when it is unknown.
+    binlog::rows_after rows_after = binlog::rows_after::unknown;
 };
 
 using image = std::span<const value>;
@@ -114,8 +125,9 @@ result<void> invoke_callback(F&& f) {
 namespace detail_a {
 // The event adapters' shared implementation: S = std::string builds owning events
 // (strings and images assigned into reused events: no allocation once capacities
-// have grown), S = std::string_view builds event_views (the held-back row event's
-// strings are copied into the adapter's arena, so it survives the next rows event).
+// have grown), S = std::string_view builds event_views (a row event held back past
+// its callback has its strings copied into the adapter's arena, so it survives the
+// next rows event; one emitted at once points where the parser's views point).
 template <class Sink, class S>
 class event_adapter_base {
 public:
@@ -157,11 +169,12 @@ public:
         return r;
     }
     template <class V>
-    result<void> update_after(const txn_info&, const table_info&, std::span<const V> after) {
+    result<void> update_after(const txn_info& t, const table_info&, std::span<const V> after) {
         if (!has_held_ || !pending_after_)
             return error::make(errc::invalid_value, "binlog", "adapter", "update_after without update_before");
-        set_image(held_.after, after);
+        set_image(held_.after, after, !direct_);
         pending_after_ = false;
+        if (direct_) return flush(t.rows_after == rows_after::none);
         return {};
     }
     result<void> ddl(const txn_info& t, std::string_view schema, std::string_view statement) {
@@ -180,7 +193,8 @@ public:
 private:
     static constexpr bool owning = std::is_same_v<S, std::string>;
 
-    // Owning: assign (reusing capacity). Views of the held row: copy into the arena.
+    // Owning: assign (reusing capacity). Views: copied into the arena when `keep` (a row held
+    // past its callback), else the view itself.
     void set(S& dst, std::string_view src, bool keep) {
         if constexpr (owning) {
             (void)keep;
@@ -211,34 +225,48 @@ private:
         }
     }
     template <class V>
-    void set_image(std::vector<basic_value<S>>& dst, std::span<const V> src) {
+    void set_image(std::vector<basic_value<S>>& dst, std::span<const V> src, bool keep) {
         if constexpr (owning && std::is_same_v<V, value>) {
+            (void)keep;
             dst.assign(src.begin(), src.end());  // element-wise assignment: strings keep their capacity
         } else if constexpr (owning) {
+            (void)keep;
             dst.resize(src.size());
             for (std::size_t i = 0; i < src.size(); ++i) detail::binlog::assign_owning(dst[i], src[i]);
         } else if constexpr (std::is_same_v<V, value_view>) {
+            if (!keep) {
+                dst.assign(src.begin(), src.end());
+                return;
+            }
             dst.resize(src.size());
             for (std::size_t i = 0; i < src.size(); ++i) detail::binlog::store_view(dst[i], src[i], arena_);
         } else {
             dst.resize(src.size());
-            for (std::size_t i = 0; i < src.size(); ++i) detail::binlog::store_view(dst[i], to_view(src[i]), arena_);
+            for (std::size_t i = 0; i < src.size(); ++i)
+                if (keep) detail::binlog::store_view(dst[i], to_view(src[i]), arena_);
+                else dst[i] = to_view(src[i]);
         }
     }
+    // A row: emitted at once when the parser knows what follows it (t.rows_after; an update
+    // once its after image came), else held back until the next callback says whether it was
+    // the transaction's last (a held view row is copied into the arena, as its views expire).
     template <class V>
     result<void> row(event_kind k, const txn_info& t, const table_info& tb, std::span<const V> img, bool is_after) {
         auto r = flush(false);
         if (!r) return r;
-        fill(held_, k, t, true);
-        set(held_.schema, tb.schema, true);
-        set(held_.table, tb.table, true);
+        direct_ = t.rows_after != rows_after::unknown;
+        const bool keep = !direct_;
+        fill(held_, k, t, keep);
+        set(held_.schema, tb.schema, keep);
+        set(held_.table, tb.table, keep);
         if (held_.columns != tb.columns) held_.columns = tb.columns;
         held_.transaction.position = position_++;
-        set_image(is_after ? held_.after : held_.before, img);
+        set_image(is_after ? held_.after : held_.before, img, keep);
         if (k == event_kind::insert) held_.before.clear();
         if (k == event_kind::delete_) held_.after.clear();  // update: update_after sets it
         has_held_ = true;
         pending_after_ = false;
+        if (direct_ && k != event_kind::update) return flush(t.rows_after == rows_after::none);
         return {};
     }
     result<void> flush(bool last) {
@@ -264,6 +292,7 @@ private:
     event_type held_, out_;  // reused: the sink sees them during its call only
     bool has_held_ = false;
     bool pending_after_ = false;
+    bool direct_ = false;  // the held row is emitted by its own callbacks (its views are not copied)
     std::uint32_t position_ = 0;
     [[no_unique_address]] std::conditional_t<owning, std::monostate, detail::binlog::arena> arena_{};
 };
@@ -271,9 +300,11 @@ private:
 
 /// A handler that builds rowcast events and passes each to `sink(const event&)`
 /// (the sink may return void or result<void>; the event is valid during the call:
-/// the adapter reuses it, copy it to keep it). Row events are held back by one
-/// so the transaction's last row event carries transaction.last = true; memory
-/// stays one event. Events: begin, insert/update/delete (update = one event with
+/// the adapter reuses it, copy it to keep it). The transaction's last row event
+/// carries transaction.last = true: a row event is emitted at once when the parser
+/// knows whether more rows follow (txn_info::rows_after: read_file() knows it for
+/// all but the row before a read-ahead boundary, a QUERY "COMMIT" or a DDL), else
+/// it is held back until the next callback; memory stays one event. Events: begin, insert/update/delete (update = one event with
 /// both images), commit or rollback, ddl. transaction.id is the txn_info id,
 /// transaction.position counts the rows within the transaction from 0,
 /// source = {file, offset of the rows event, GTID, server id}, commit_time = the
@@ -290,8 +321,8 @@ event_adapter(Sink) -> event_adapter<Sink>;
 
 /// The view form of event_adapter: passes `rowcast::event_view`s to `sink(const event_view&)`,
 /// the same events with the same fields. Valid during the sink's call only: strings point
-/// into the binlog event, the parser's arena, the txn_info, or (for the held-back row event)
-/// the adapter's own arena, which is reset after each row event is emitted. Use
+/// into the binlog event, the parser's arena, the txn_info, the table_info, or (for a row
+/// event held back, see event_adapter) the adapter's own arena, which is reset after each row event is emitted. Use
 /// rowcast::to_owning() to keep one.
 template <class Sink>
 class event_view_adapter : public detail_a::event_adapter_base<Sink, std::string_view> {

@@ -226,8 +226,27 @@ private:
 
     std::uint64_t event_offset() const noexcept { return in_payload_ ? payload_offset_ : cur_->offset; }
 
-    txn_info info() {
+    // What follows the last row of the current rows event, from the next event's type when the
+    // source knows it (raw_event::next_type): a TABLE_MAP, an annotation or another rows event
+    // means more rows of this transaction; XID or XA_PREPARE ends it with no more rows.
+    rows_after rows_after_event() const noexcept {
+        using et = event_type;
+        switch (static_cast<et>(cur_->next_type)) {
+            case et::table_map: case et::annotate_rows: case et::rows_query:
+            case et::write_rows_v1: case et::update_rows_v1: case et::delete_rows_v1:
+            case et::write_rows_v2: case et::update_rows_v2: case et::delete_rows_v2:
+            case et::write_rows_compressed_v1: case et::update_rows_compressed_v1: case et::delete_rows_compressed_v1:
+            case et::write_rows_compressed_v2: case et::update_rows_compressed_v2: case et::delete_rows_compressed_v2:
+            case et::partial_update_rows:
+                return rows_after::more;
+            case et::xid: case et::xa_prepare: return rows_after::none;
+            default: return rows_after::unknown;
+        }
+    }
+
+    txn_info info(rows_after next = rows_after::unknown) {
         txn_info t;
+        t.rows_after = next;
         t.id = txn_id_;
         t.sequence = ++sequence_;
         t.gtid = gtid_;
@@ -997,18 +1016,19 @@ result<void> parser::on_rows(detail::binlog::cursor& c, event_type type, H& h) {
         if (rows.pos == row_start)  // no column in the image: the event cannot be a list of rows
             return bad(errc::invalid_value, where() + ": a row image with no columns");
         ++stats_.rows;
+        const rows_after next = rows.left() ? rows_after::more : rows_after_event();
         result<void> r;
         if (is_write) {
-            auto ti = info();
+            auto ti = info(next);
             r = deliver<H>([&](auto img) { return h.insert(ti, t, img); }, before_, own_before_);
         } else if (is_update) {
-            auto ti = info();
+            auto ti = info(next);
             r = deliver<H>([&](auto img) { return h.update_before(ti, t, img); }, before_, own_before_);
             if (!r) return r;
-            auto ta = info();
+            auto ta = info(next);
             r = deliver<H>([&](auto img) { return h.update_after(ta, t, img); }, after_, own_after_);
         } else {
-            auto ti = info();
+            auto ti = info(next);
             r = deliver<H>([&](auto img) { return h.delete_row(ti, t, img); }, before_, own_before_);
         }
         if (!r) return r;
@@ -1108,6 +1128,7 @@ result<void> parser::on_payload(detail::binlog::cursor& c, H& h) {
         inner.offset = outer_off;
         inner.body = std::string_view(buf.data() + used + header_size, inner.size - header_size);
         used += inner.size;
+        if (buf.size() - used >= header_size) inner.next_type = static_cast<std::uint8_t>(buf[used + 4]);
         if (inner.type == static_cast<std::uint8_t>(event_type::transaction_payload) ||
             inner.type == static_cast<std::uint8_t>(event_type::format_description))
             return bad(errc::invalid_value, "TRANSACTION_PAYLOAD holds a nested payload or FORMAT_DESCRIPTION");

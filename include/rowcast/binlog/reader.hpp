@@ -7,6 +7,8 @@
 // learns the checksum algorithm
 // from FORMAT_DESCRIPTION and verifies each event's CRC32 when the server wrote
 // one. `ev.body` excludes the 19-byte common header and the CRC32 trailer.
+// `ev.next_type` is the type of the following event when its header is already in
+// the read-ahead buffer (0 otherwise).
 //
 // Errors (result<bool> holds an error; the reader is then unusable):
 //   [rowcast.binlog.bad_magic]      <file>: not a binlog file
@@ -60,6 +62,7 @@ inline void parse_header(const unsigned char* p, raw_event& ev) noexcept {
     c.le(4, v); ev.size = static_cast<std::uint32_t>(v);
     c.le(4, v); ev.next_position = static_cast<std::uint32_t>(v);
     c.le(2, v); ev.flags = static_cast<std::uint16_t>(v);
+    ev.next_type = 0;
 }
 
 /// Whether a FORMAT_DESCRIPTION body (after the common header, CRC included)
@@ -173,6 +176,8 @@ public:
             body_end = ev.size - 4;
         }
         ev.body = std::string_view(reinterpret_cast<const char*>(p) + header_size, body_end - header_size);
+        // Peek at the next event's type when its header is already read (never reads: that could move p).
+        ev.next_type = ra_len_ - ra_pos_ >= header_size ? ra_[ra_pos_ + 4] : 0;
         offset_ += ev.size;
         ++events_;
         return true;

@@ -133,6 +133,10 @@ struct raw_event {
     std::uint16_t flags = 0;
     std::uint64_t offset = 0;      ///< file offset of the event's first byte
     std::string_view body;
+    /// Type code of the event that follows, when the source already holds its header
+    /// (file_reader does, except at a read-ahead boundary); 0 = unknown. The parser uses it
+    /// to tell row callbacks whether more rows follow (txn_info::rows_after).
+    std::uint8_t next_type = 0;
 };
 
 /// The decoding-relevant description of one column as the server logged it.

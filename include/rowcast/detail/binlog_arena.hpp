@@ -82,7 +82,6 @@ inline void store_view(value_view& dst, const value_view& v, arena& a) {
     }
     switch (k) {
         case value_kind::decimal: { auto& x = *std::get_if<decimal_view>(&dst); x.digits = a.store(x.digits); break; }
-        case value_kind::text: { auto& x = *std::get_if<text_view>(&dst); x.utf8 = a.store(x.utf8); break; }
         case value_kind::bytes: { auto& x = *std::get_if<bytes_view>(&dst); x.data = a.store(x.data); break; }
         case value_kind::enumeration: { auto& x = *std::get_if<enum_value_view>(&dst); x.name = a.store(x.name); break; }
         case value_kind::set: { auto& x = *std::get_if<set_value_view>(&dst); x.names = a.store(x.names); break; }
