@@ -1076,3 +1076,61 @@ TEST(BinlogViews, RowsEmittedAtOnceEqualRowsHeldBack) {
     EXPECT_GT(rows, 200u);
     EXPECT_GT(known * 10, rows * 8) << known << " of " << rows << " rows with rows_after known";
 }
+
+// The checksum step that file_reader and the replication stream share (checksum_step).
+TEST(BinlogChecksum, ContinuedCrcEqualsZlib) {
+    std::mt19937 rng(7);
+    std::string data(5000, '\0');
+    for (auto& c : data) c = static_cast<char>(rng());
+    const auto* u = reinterpret_cast<const unsigned char*>(data.data());
+    for (std::size_t n : {0u, 1u, 15u, 19u, 63u, 64u, 65u, 200u, 4999u})
+        for (std::size_t cut : {std::size_t{0}, std::size_t{19}, n / 2, n}) {
+            if (cut > n) continue;
+            const auto whole = static_cast<std::uint32_t>(::crc32(0L, u, static_cast<uInt>(n)));
+            EXPECT_EQ(rowcast::detail::binlog::crc32(rowcast::detail::binlog::crc32(u, cut), u + cut, n - cut), whole)
+                << n << " cut at " << cut;
+        }
+}
+
+TEST(BinlogChecksum, FormatDescriptionAlgorithmAndInUseFlag) {
+    const auto path = fixtures + "/mariadb/01_all_types.binlog";
+    NEED(path);
+    std::ifstream in(path, std::ios::binary);
+    std::string file((std::istreambuf_iterator<char>(in)), {});
+    ASSERT_GT(file.size(), 4u + 19u);
+    rb::raw_event h;
+    rb::parse_header(reinterpret_cast<const unsigned char*>(file.data() + 4), h);
+    ASSERT_EQ(h.type, static_cast<std::uint8_t>(rb::event_type::format_description));
+    std::string fde = file.substr(4, h.size);
+    auto step = [](const std::string& ev, rb::checksum_alg& alg) {
+        return rb::checksum_step(reinterpret_cast<const unsigned char*>(ev.data()), ev.size(), alg, true,
+                                 [](rowcast::errc e, std::string_view what) {
+                                     return rowcast::error::make(e, "binlog", "test", what);
+                                 });
+    };
+    auto alg = rb::checksum_alg::undefined;
+    auto r = step(fde, alg);
+    ASSERT_TRUE(r) << r.error_value().message;
+    EXPECT_EQ(*r, fde.size() - 4);
+    EXPECT_EQ(alg, rb::checksum_alg::crc32);
+    // The server sets LOG_EVENT_BINLOG_IN_USE_F in an open binlog without changing the CRC.
+    std::string in_use = fde;
+    in_use[17] = static_cast<char>(in_use[17] | 1);
+    EXPECT_TRUE(step(in_use, alg));
+    // Any other changed byte is a CRC32 mismatch.
+    std::string flipped = fde;
+    flipped[30] = static_cast<char>(flipped[30] ^ 0x10);
+    r = step(flipped, alg);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error_value().message.find("CRC32 mismatch (stored 0x"), std::string::npos) << r.error_value().message;
+    // An unknown algorithm (with a CRC that matches): unsupported, never guessed.
+    std::string unknown = fde;
+    unknown[unknown.size() - 5] = 7;
+    const auto crc = static_cast<std::uint32_t>(::crc32(0L, reinterpret_cast<const unsigned char*>(unknown.data()),
+                                                        static_cast<uInt>(unknown.size() - 4)));
+    for (int i = 0; i < 4; ++i) unknown[unknown.size() - 4 + static_cast<std::size_t>(i)] = static_cast<char>(crc >> (8 * i));
+    r = step(unknown, alg);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error_value().code, make_error_code(rowcast::errc::unsupported)) << r.error_value().message;
+    EXPECT_NE(r.error_value().message.find("unknown checksum algorithm 7"), std::string::npos);
+}

@@ -83,6 +83,49 @@ inline bool fde_has_checksum_alg(std::string_view body) noexcept {
     return v >= 50601;
 }
 
+/// The checksum step of one whole event (`size` bytes at `p`, common header included), shared
+/// by file_reader and the replication stream: a FORMAT_DESCRIPTION sets `alg` from its
+/// checksum byte (an unknown algorithm is errc::unsupported); when events carry CRC32 the
+/// trailer is checked if `verify` (the FORMAT_DESCRIPTION's CRC is computed with its
+/// LOG_EVENT_BINLOG_IN_USE_F flag clear, as the server does: the server sets it in the file
+/// while the binlog is open). `fail(errc, what)` makes the caller's error (it knows where).
+/// Returns the end of the body: `size`, or `size - 4` when a checksum trailer is there.
+template <class Fail>
+result<std::size_t> checksum_step(const unsigned char* p, std::size_t size, checksum_alg& alg, bool verify, Fail&& fail) {
+    std::size_t body_end = size;
+    const bool fde = p[4] == static_cast<std::uint8_t>(event_type::format_description);
+    if (fde) {
+        std::string_view body(reinterpret_cast<const char*>(p) + header_size, size - header_size);
+        if (fde_has_checksum_alg(body)) {
+            if (body.size() < 57 + 5) return fail(errc::invalid_value, "FORMAT_DESCRIPTION too short");
+            const auto a = static_cast<std::uint8_t>(body[body.size() - 5]);
+            if (a != 0 && a != 1 && a != 255) return fail(errc::unsupported, "unknown checksum algorithm " + std::to_string(a));
+            alg = a == 1 ? checksum_alg::crc32 : checksum_alg::off;
+            body_end = size - 4;  // the FDE always reserves the checksum bytes
+        } else {
+            alg = checksum_alg::off;
+        }
+    }
+    if (alg != checksum_alg::crc32) return body_end;
+    if (size < header_size + 4) return fail(errc::invalid_value, "event too short for its CRC32");
+    if (verify) {
+        const std::uint32_t stored = detail::binlog::load_le32(p + size - 4);
+        std::uint32_t calc = 0;
+        if (fde) {
+            unsigned char hdr[header_size];
+            std::memcpy(hdr, p, header_size);
+            hdr[17] = static_cast<unsigned char>(hdr[17] & ~1u);
+            calc = detail::binlog::crc32(detail::binlog::crc32(hdr, header_size), p + header_size, size - 4 - header_size);
+        } else {
+            calc = detail::binlog::crc32(p, size - 4);
+        }
+        if (calc != stored)
+            return fail(errc::invalid_value, "CRC32 mismatch (stored " + detail::binlog::hex32(stored) + ", computed " +
+                                                 detail::binlog::hex32(calc) + ")");
+    }
+    return size - 4;
+}
+
 class file_reader {
 public:
     /// Opens `path` and checks the magic.
@@ -139,43 +182,10 @@ public:
             return fail(make(errc::truncated, "file ends inside a " + std::string(to_string(static_cast<event_type>(ev.type))) +
                                                   " event (" + std::to_string(got) + " of " + std::to_string(ev.size) +
                                                   " bytes)"));
-        std::size_t body_end = ev.size;
-        bool has_crc = alg_ == checksum_alg::crc32;
-        const bool fde = ev.type == static_cast<std::uint8_t>(event_type::format_description);
-        if (fde) {
-            std::string_view body(reinterpret_cast<const char*>(p) + header_size, ev.size - header_size);
-            if (fde_has_checksum_alg(body)) {
-                if (body.size() < 57 + 5) return fail(make(errc::invalid_value, "FORMAT_DESCRIPTION too short"));
-                const auto a = static_cast<std::uint8_t>(body[body.size() - 5]);
-                if (a != 0 && a != 1 && a != 255)
-                    return fail(make(errc::unsupported, "unknown checksum algorithm " + std::to_string(a)));
-                alg_ = a == 1 ? checksum_alg::crc32 : checksum_alg::off;
-                has_crc = alg_ == checksum_alg::crc32;
-                body_end = ev.size - 4;  // the FDE always reserves the checksum bytes
-            } else {
-                alg_ = checksum_alg::off;
-                has_crc = false;
-            }
-        }
-        if (has_crc) {
-            if (ev.size < header_size + 4) return fail(make(errc::invalid_value, "event too short for its CRC32"));
-            const std::uint32_t stored = detail::binlog::load_le32(p + ev.size - 4);
-            if (opt_.verify_checksum) {
-                // The server computes a FORMAT_DESCRIPTION's CRC with LOG_EVENT_BINLOG_IN_USE_F
-                // (0x1) clear and sets that flag in the file while the binlog is open.
-                const unsigned char flags_lo = p[17];
-                if (fde) p[17] = static_cast<unsigned char>(flags_lo & ~1u);
-                const std::uint32_t calc = detail::binlog::crc32(p, ev.size - 4);
-                p[17] = flags_lo;
-                if (calc != stored) {
-                    ++crc_errors_;
-                    return fail(make(errc::invalid_value, "CRC32 mismatch (stored " + hex(stored) + ", computed " +
-                                                              hex(calc) + ")"));
-                }
-            }
-            body_end = ev.size - 4;
-        }
-        ev.body = std::string_view(reinterpret_cast<const char*>(p) + header_size, body_end - header_size);
+        auto body_end = checksum_step(p, ev.size, alg_, opt_.verify_checksum,
+                                      [this](errc e, std::string_view what) { return make(e, what); });
+        if (!body_end) return fail(body_end.error_value());
+        ev.body = std::string_view(reinterpret_cast<const char*>(p) + header_size, *body_end - header_size);
         // Peek at the next event's type when its header is already read (never reads: that could move p).
         ev.next_type = ra_len_ - ra_pos_ >= header_size ? ra_[ra_pos_ + 4] : 0;
         offset_ += ev.size;
@@ -192,12 +202,6 @@ public:
 private:
     file_reader() = default;
 
-    static std::string hex(std::uint32_t v) {
-        static constexpr char d[] = "0123456789abcdef";
-        std::string s = "0x";
-        for (int i = 7; i >= 0; --i) s += d[(v >> (4 * i)) & 15];
-        return s;
-    }
     error make(errc e, std::string_view what) const {
         return error::make(e, "binlog", file_ + " at offset " + std::to_string(offset_), what);
     }
@@ -269,7 +273,6 @@ private:
     std::string buf_;
     std::uint64_t offset_ = 0;
     std::uint64_t events_ = 0;
-    std::uint64_t crc_errors_ = 0;
     checksum_alg alg_ = checksum_alg::undefined;
     bool failed_ = false;
 };

@@ -40,7 +40,6 @@
 #include <rowcast/error.hpp>
 #include <rowcast/version.hpp>
 
-#include <zlib.h>
 
 #include <algorithm>
 #include <chrono>
@@ -179,40 +178,16 @@ public:
         if (ev.size > opt_.max_event_size) return fail(conn_.protocol_error("event larger than max_event_size"));
         ev.offset = ev.next_position >= ev.size ? ev.next_position - ev.size : 0;
         const auto type = static_cast<event_type>(ev.type);
-        std::size_t body_end = pk.size();
-        bool has_crc = alg_ == checksum_alg::crc32;
-        if (type == event_type::format_description) {
-            std::string_view body = pk.substr(header_size);
-            if (fde_has_checksum_alg(body)) {
-                if (body.size() < 57 + 5) return fail(conn_.protocol_error("FORMAT_DESCRIPTION too short"));
-                const auto a = static_cast<std::uint8_t>(body[body.size() - 5]);
-                alg_ = a == 1 ? checksum_alg::crc32 : checksum_alg::off;
-                body_end = pk.size() - 4;
-            } else {
-                alg_ = checksum_alg::off;
-            }
-            has_crc = alg_ == checksum_alg::crc32;
-        }
-        if (has_crc) {
-            if (pk.size() < header_size + 4) return fail(conn_.protocol_error("event too short for its CRC32"));
-            if (opt_.verify_checksum) {
-                const auto* u = reinterpret_cast<const unsigned char*>(pk.data());
-                const std::uint32_t stored = detail::binlog::load_le32(u + pk.size() - 4);
-                unsigned char hdr[header_size];
-                std::memcpy(hdr, u, header_size);
-                if (type == event_type::format_description) hdr[17] = static_cast<unsigned char>(hdr[17] & ~1u);  // BINLOG_IN_USE
-                uLong c = ::crc32(0L, Z_NULL, 0);
-                c = ::crc32(c, hdr, header_size);
-                c = ::crc32_z(c, u + header_size, pk.size() - 4 - header_size);
-                if (static_cast<std::uint32_t>(c) != stored)
-                    return fail(error::make(errc::invalid_value, "binlog",
-                                            file_ + " at offset " + std::to_string(ev.offset) + " (" +
-                                                std::string(to_string(type)) + ")",
-                                            "CRC32 mismatch in the replication stream"));
-            }
-            body_end = pk.size() - 4;
-        }
-        ev.body = pk.substr(header_size, body_end - header_size);
+        // The stream's events need not be written in place: the check works on a const packet.
+        auto body_end = checksum_step(reinterpret_cast<const unsigned char*>(pk.data()), pk.size(), alg_,
+                                      opt_.verify_checksum, [&](errc e, std::string_view what) {
+                                          return error::make(e, "binlog",
+                                                             file_ + " at offset " + std::to_string(ev.offset) + " (" +
+                                                                 std::string(to_string(type)) + ", replication stream)",
+                                                             what);
+                                      });
+        if (!body_end) return fail(body_end.error_value());
+        ev.body = pk.substr(header_size, *body_end - header_size);
         const bool artificial = (ev.flags & flag_artificial) || ev.next_position == 0;
         if (type == event_type::rotate) {
             detail::binlog::cursor c(ev.body);

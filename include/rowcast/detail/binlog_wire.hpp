@@ -102,7 +102,7 @@ struct cursor {
 };
 
 /// A little-endian 32-bit load, byte by byte (compiles to one load on little-endian machines).
-inline std::uint32_t load_le32_bytes(const unsigned char* p) noexcept {
+inline std::uint32_t load_le32(const unsigned char* p) noexcept {
     return static_cast<std::uint32_t>(p[0]) | static_cast<std::uint32_t>(p[1]) << 8 |
            static_cast<std::uint32_t>(p[2]) << 16 | static_cast<std::uint32_t>(p[3]) << 24;
 }
@@ -138,12 +138,12 @@ inline constexpr auto crc32_tables = [] {
 inline std::uint32_t crc32_sliced(std::uint32_t state, const unsigned char* p, std::size_t n) noexcept {
     const auto& t = crc32_tables;
     for (; n >= 8; p += 8, n -= 8) {
-        const std::uint32_t lo = load_le32_bytes(p) ^ state, hi = load_le32_bytes(p + 4);
+        const std::uint32_t lo = load_le32(p) ^ state, hi = load_le32(p + 4);
         state = t[7][lo & 0xff] ^ t[6][(lo >> 8) & 0xff] ^ t[5][(lo >> 16) & 0xff] ^ t[4][lo >> 24] ^
                 t[3][hi & 0xff] ^ t[2][(hi >> 8) & 0xff] ^ t[1][(hi >> 16) & 0xff] ^ t[0][hi >> 24];
     }
     if (n >= 4) {
-        const std::uint32_t w = load_le32_bytes(p) ^ state;
+        const std::uint32_t w = load_le32(p) ^ state;
         state = t[3][w & 0xff] ^ t[2][(w >> 8) & 0xff] ^ t[1][(w >> 16) & 0xff] ^ t[0][w >> 24];
         p += 4;
         n -= 4;
@@ -211,24 +211,32 @@ inline bool crc32_has_clmul() noexcept {
 }
 #endif
 
-/// CRC-32 of n bytes as binlog events carry it (zlib's crc32 of the bytes). Uses carry-less
-/// multiplication when the CPU has it (about 10x zlib 1.2.13 on long inputs), else zlib.
-inline std::uint32_t crc32(const void* data, std::size_t n) noexcept {
+/// CRC-32 of n bytes as binlog events carry it (zlib's crc32 of the bytes), continuing from
+/// `crc` (the CRC of the bytes before; 0 to start). Uses carry-less multiplication when the CPU
+/// has it (about 10x zlib 1.2.13 on long inputs), else zlib.
+inline std::uint32_t crc32(std::uint32_t crc, const void* data, std::size_t n) noexcept {
     const auto* b = static_cast<const unsigned char*>(data);
 #ifdef ROWCAST_BINLOG_CRC32_CLMUL
     if (n >= 64 && crc32_has_clmul()) {
         const std::size_t head = n & ~std::size_t{15};
-        std::uint32_t state = crc32_clmul_fold(b, head, ~std::uint32_t{0});
+        std::uint32_t state = crc32_clmul_fold(b, head, ~crc);
         return ~crc32_sliced(state, b + head, n - head);  // < 16 bytes
     }
+    if (n < 64) return ~crc32_sliced(~crc, b, n);
 #endif
-    return crc32_zlib(0, b, n);
+    return crc32_zlib(crc, b, n);
+}
+inline std::uint32_t crc32(const void* data, std::size_t n) noexcept { return crc32(0, data, n); }
+
+/// "0x" and 8 hex digits.
+inline std::string hex32(std::uint32_t v) {
+    static constexpr char d[] = "0123456789abcdef";
+    std::string s = "0x";
+    for (int i = 7; i >= 0; --i) s += d[(v >> (4 * i)) & 15];
+    return s;
 }
 
-inline std::uint32_t load_le32(const unsigned char* p) noexcept {
-    return static_cast<std::uint32_t>(p[0]) | static_cast<std::uint32_t>(p[1]) << 8 |
-           static_cast<std::uint32_t>(p[2]) << 16 | static_cast<std::uint32_t>(p[3]) << 24;
-}
+
 
 /// MariaDB's compressed block (binlog_buf_uncompress): a header byte 0x8N
 /// (N = number of big-endian length bytes, 1-4), the uncompressed length,
