@@ -99,6 +99,74 @@ TEST(MysqlProtocol, OutOfOrderSequenceIsAnError) {
     EXPECT_NE(got.error_value().message.find("out of order"), std::string::npos);
 }
 
+// A logical packet joined from 16 MiB continuations is refused once it would pass the limit,
+// before the next part is read or allocated.
+TEST(MysqlProtocol, JoinedPacketOverTheLimitIsRefused) {
+    auto [a, b] = socket_pair();
+    b.set_max_message(mp::max_packet + 1000);
+    const std::string payload(2 * mp::max_packet, 'q');
+    std::thread w([&, &a = a] { (void)a.write_packet(payload); });  // fails once b stops reading
+    auto got = b.read_packet();
+    ASSERT_FALSE(got);
+    EXPECT_NE(got.error_value().message.find("exceeds the limit of " + std::to_string(mp::max_packet + 1000) + " bytes"),
+              std::string::npos)
+        << got.error_value().message;
+    ::shutdown(b.fd(), SHUT_RDWR);
+    w.join();
+    // Under the limit, the same join works.
+    auto [c, d] = socket_pair();
+    d.set_max_message(2 * mp::max_packet + 1);
+    std::thread w2([&, &c = c] { ASSERT_TRUE(c.write_packet(payload)); });
+    auto ok = d.read_packet();
+    w2.join();
+    ASSERT_TRUE(ok) << ok.error_value().message;
+    EXPECT_EQ(ok->size(), payload.size());
+}
+
+// connect_timeout bounds the whole open(): a server that trickles its handshake one byte every
+// 50 ms (each read succeeds in time) is given up at the deadline, not served forever. The host
+// is a name (resolved on the helper thread).
+TEST(MysqlProtocol, ConnectTimeoutIsOneDeadline) {
+    detail::unique_fd ls(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    ASSERT_TRUE(ls);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::bind(ls.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+    socklen_t sl = sizeof sa;
+    ASSERT_EQ(::getsockname(ls.get(), reinterpret_cast<sockaddr*>(&sa), &sl), 0);
+    ASSERT_EQ(::listen(ls.get(), 4), 0);
+    std::atomic<bool> done{false};
+    std::thread server([&] {
+        detail::unique_fd c(::accept4(ls.get(), nullptr, nullptr, SOCK_CLOEXEC));
+        const char hdr[4] = {static_cast<char>(0xff), 0, 0, 0};  // a 255-byte handshake packet, trickled
+        (void)!::send(c.get(), hdr, 4, MSG_NOSIGNAL);
+        for (int i = 0; i < 255 && !done; ++i) {
+            std::this_thread::sleep_for(50ms);
+            (void)!::send(c.get(), "\x0a", 1, MSG_NOSIGNAL);
+        }
+    });
+    mp::connect_options o;
+    o.host = "localhost";
+    o.port = ntohs(sa.sin_port);
+    o.connect_timeout = 600ms;
+    mp::open_failure why;
+    auto c = mp::connection::open(o, "test", -1, &why);
+    done = true;
+    server.join();
+    ASSERT_FALSE(c);
+    EXPECT_NE(c.error_value().message.find("connect_timeout of 600 ms reached"), std::string::npos)
+        << c.error_value().message;
+    EXPECT_FALSE(why.stop_requested);
+    EXPECT_EQ(why.server.code, 0);
+
+    // A name that does not resolve: a clear error naming the resolution.
+    o.host = "no-such-host.invalid";
+    c = mp::connection::open(o, "test");
+    ASSERT_FALSE(c);
+    EXPECT_TRUE(c.error_value().message.find("resolv") != std::string::npos) << c.error_value().message;
+}
+
 TEST(MysqlProtocol, ErrPacketNamesNumberStateAndMessage) {
     const std::string err = std::string("\xff\x15\x04#28000Access denied for user 'x'", 35);
     auto e = mp::parse_err(err);

@@ -138,12 +138,14 @@ public:
     result<void> connect(const stream_options& o, int stop_fd = -1) {
         *this = stream{};
         opt_ = o;
-        auto c = detail::mysql::connection::open(o.connection, "binlog", stop_fd);
+        detail::mysql::open_failure why;
+        auto c = detail::mysql::connection::open(o.connection, "binlog", stop_fd, &why);
         if (!c) {
-            classify_open_failure(c.error_value());
+            classify_open_failure(c.error_value(), why);
             return c.error_value();
         }
         conn_ = std::move(*c);
+        conn_.set_max_message(std::size_t{o.max_event_size} + 1);  // the OK byte before each event
         auto r = setup();
         if (!r) classify(r.error_value());
         return r;
@@ -248,15 +250,10 @@ private:
         if (code != 0) retryable_ = retryable_server_error(code);
         else retryable_ = e.code == make_error_code(errc::io_error);
     }
-    void classify_open_failure(const error& e) {
-        // the connection object is gone: decide from the message
-        retryable_ = e.code == make_error_code(errc::io_error);
-        stopped_at_open_ = e.message.find("stop requested") != std::string::npos;
-        const auto at = e.message.find("server error ");
-        if (at != std::string::npos) {
-            const int code = std::atoi(e.message.c_str() + at + 13);
-            retryable_ = retryable_server_error(static_cast<std::uint16_t>(code));
-        }
+    void classify_open_failure(const error& e, const detail::mysql::open_failure& why) {
+        stopped_at_open_ = why.stop_requested;
+        if (why.server.code != 0) retryable_ = retryable_server_error(why.server.code);
+        else retryable_ = e.code == make_error_code(errc::io_error);
     }
 
     static std::string sql_quote(std::string_view s) {

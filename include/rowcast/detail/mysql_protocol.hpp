@@ -6,6 +6,14 @@
 // socket; connect and read timeouts with poll(2); an optional "stop" file
 // descriptor (an eventfd) ends any wait with stop_requested().
 //
+// connect_timeout is one deadline for the whole of open(): name resolution, the
+// TCP/Unix connect to each address in turn, the handshake and authentication. A
+// numeric address is used as it is; a host name is resolved by getaddrinfo on a
+// helper thread, waited for until the deadline (a resolver that hangs longer is
+// left to finish on its own; its result is then freed, no descriptor is kept).
+// read_packet() refuses a logical packet larger than set_max_message() (default
+// 1 GiB + 1 KiB, above the server's max_allowed_packet limit) before allocating it.
+//
 // Errors: [rowcast.<component>.io_error] for the transport (connect refused,
 // timeout, connection closed), [rowcast.<component>.invalid_value] "server
 // error N (SQLSTATE): message" for an ERR packet (server_error() keeps the
@@ -25,9 +33,13 @@
 #include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <system_error>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -36,6 +48,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -164,7 +177,8 @@ struct connect_options {
     std::string socket;              ///< Unix socket path; takes precedence over host/port
     std::string user;
     std::string password;
-    std::chrono::milliseconds connect_timeout{10000};  ///< TCP/Unix connect plus the handshake
+    /// One deadline for name resolution, connect, handshake and authentication (0 = none)
+    std::chrono::milliseconds connect_timeout{10000};
     std::chrono::milliseconds read_timeout{60000};     ///< no byte for this long: an error (0 = wait forever)
 };
 
@@ -174,22 +188,36 @@ struct result_set {
     std::vector<std::vector<std::optional<std::string>>> rows;
 };
 
+/// Why open() failed, for callers that decide whether to retry.
+struct open_failure {
+    bool stop_requested = false;  ///< the stop descriptor ended a wait
+    server_error server;          ///< the server's ERR packet (code 0 if the failure was not one)
+};
+
 /// An authenticated client connection. Move-only; one thread at a time.
 class connection {
 public:
     connection() = default;
 
-    /// Connects, reads the handshake and authenticates. `stop_fd` (>= 0) ends any wait when readable.
-    static result<connection> open(const connect_options& o, std::string component, int stop_fd = -1) {
+    /// Connects, reads the handshake and authenticates, all within o.connect_timeout.
+    /// `stop_fd` (>= 0) ends any wait when readable. On failure, `why` (if given) says
+    /// whether a stop was requested and which server error ended it.
+    static result<connection> open(const connect_options& o, std::string component, int stop_fd = -1,
+                                   open_failure* why = nullptr) {
         connection c;
         c.component_ = std::move(component);
         c.where_ = o.socket.empty() ? o.host + ":" + std::to_string(o.port) : o.socket;
         c.stop_fd_ = stop_fd;
         c.read_timeout_ = o.connect_timeout;
+        if (o.connect_timeout.count() > 0) c.deadline_ = std::chrono::steady_clock::now() + o.connect_timeout;
+        c.connect_timeout_ = o.connect_timeout;
         auto r = c.dial(o);
-        if (!r) return r.error_value();
-        r = c.handshake(o);
-        if (!r) return r.error_value();
+        if (r) r = c.handshake(o);
+        if (!r) {
+            if (why) *why = {c.stopped_, c.last_err_};
+            return r.error_value();
+        }
+        c.deadline_.reset();
         c.read_timeout_ = o.read_timeout;
         return c;
     }
@@ -213,6 +241,8 @@ public:
     /// True if the last failure was caused by the stop descriptor.
     bool stop_requested() const noexcept { return stopped_; }
     void set_read_timeout(std::chrono::milliseconds t) noexcept { read_timeout_ = t; }
+    /// Largest logical packet read_packet() accepts (bytes).
+    void set_max_message(std::size_t n) noexcept { max_message_ = n; }
 
     /// Sends one logical packet (split into 16 MiB physical packets), using and advancing the sequence id.
     result<void> write_packet(std::string_view payload) {
@@ -254,6 +284,9 @@ public:
                                        std::to_string(seq_) + ")");
             ++seq_;
             const std::size_t old = buf_.size();
+            if (n > max_message_ - old)
+                return protocol_error("packet of more than " + std::to_string(old + n) + " bytes exceeds the limit of " +
+                                      std::to_string(max_message_) + " bytes");
             buf_.resize(old + n);
             r = read_exact(reinterpret_cast<unsigned char*>(buf_.data()) + old, n);
             if (!r) return r.error_value();
@@ -351,16 +384,24 @@ public:
 private:
     error io(std::string_view what) const { return error::make(errc::io_error, component_, where_, what); }
 
-    // Waits for the socket to be ready (POLLIN/POLLOUT) within `timeout` (0 = forever), or the stop fd.
+    // Waits for the socket to be ready (POLLIN/POLLOUT) within `timeout` (0 = forever) and the
+    // connect deadline, or the stop fd.
     result<void> wait(short events, std::chrono::milliseconds timeout, std::string_view doing) {
-        pollfd fds[2] = {{fd_.get(), events, 0}, {stop_fd_, POLLIN, 0}};
+        return wait_fd(fd_.get(), events, timeout, doing);
+    }
+    result<void> wait_fd(int fd, short events, std::chrono::milliseconds timeout, std::string_view doing) {
+        using clock = std::chrono::steady_clock;
+        pollfd fds[2] = {{fd, events, 0}, {stop_fd_, POLLIN, 0}};
         const nfds_t n = stop_fd_ >= 0 ? 2 : 1;
-        const auto deadline = std::chrono::steady_clock::now() + timeout;
+        std::optional<clock::time_point> until;
+        if (timeout.count() > 0) until = clock::now() + timeout;
+        const bool by_deadline = deadline_ && (!until || *deadline_ <= *until);
+        if (by_deadline) until = deadline_;
         for (;;) {
             int ms = -1;
-            if (timeout.count() > 0) {
-                const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-                ms = static_cast<int>(std::max<std::int64_t>(0, left.count()));
+            if (until) {
+                const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*until - clock::now());
+                ms = static_cast<int>(std::clamp<std::int64_t>(left.count(), 0, 1 << 30));
             }
             const int rc = ::poll(fds, n, ms);
             if (rc < 0) {
@@ -372,12 +413,55 @@ private:
                 return io("stop requested");
             }
             if (rc == 0) {
-                if (timeout.count() > 0 && std::chrono::steady_clock::now() >= deadline)
+                if (until && clock::now() >= *until) {
+                    if (by_deadline)
+                        return io(std::string(doing) + ": connect_timeout of " + std::to_string(connect_timeout_.count()) +
+                                  " ms reached (name resolution, connect, handshake and authentication)");
                     return io(std::string(doing) + ": timed out after " + std::to_string(timeout.count()) + " ms");
+                }
                 continue;
             }
             if (fds[0].revents) return {};
         }
+    }
+
+    // getaddrinfo for a host name, on a helper thread, waited for within the connect deadline.
+    struct resolution {
+        std::mutex m;
+        addrinfo* res = nullptr;
+        int rc = EAI_AGAIN;
+        unique_fd done;  // eventfd, written when the result is in
+        ~resolution() {
+            if (res) ::freeaddrinfo(res);
+        }
+    };
+    result<std::shared_ptr<resolution>> resolve(const std::string& host, const std::string& port, addrinfo hints) {
+        auto st = std::make_shared<resolution>();
+        hints.ai_flags |= AI_NUMERICHOST;
+        if (int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &st->res); rc == 0) return st;
+        hints.ai_flags &= ~AI_NUMERICHOST;
+        st->done.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+        if (!st->done) return os_error(errno, component_, where_, "eventfd failed");
+        try {
+            std::thread([st, host, port, hints] {
+                addrinfo* res = nullptr;
+                const int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &res);
+                {
+                    std::lock_guard lock(st->m);
+                    st->res = res;
+                    st->rc = rc;
+                }
+                const std::uint64_t one = 1;
+                (void)!::write(st->done.get(), &one, sizeof one);
+            }).detach();
+        } catch (const std::system_error& e) {
+            return io(std::string("cannot start the name resolution: ") + e.what());
+        }
+        auto w = wait_fd(st->done.get(), POLLIN, std::chrono::milliseconds(0), "resolving '" + host + "'");
+        if (!w) return w.error_value();
+        std::lock_guard lock(st->m);
+        if (st->rc != 0) return io("cannot resolve the host: " + std::string(::gai_strerror(st->rc)));
+        return st;
     }
 
     result<void> send_all(std::string_view data) {
@@ -437,16 +521,13 @@ private:
         addrinfo hints{};
         hints.ai_family = AF_UNSPEC;
         hints.ai_socktype = SOCK_STREAM;
-        addrinfo* res = nullptr;
-        const std::string port = std::to_string(o.port);
-        if (int rc = ::getaddrinfo(o.host.c_str(), port.c_str(), &hints, &res); rc != 0)
-            return io(std::string("cannot resolve the host: ") + ::gai_strerror(rc));
+        auto res = resolve(o.host, std::to_string(o.port), hints);
+        if (!res) return res.error_value();
         result<void> last = io("no address");
-        for (addrinfo* a = res; a; a = a->ai_next) {
+        for (addrinfo* a = (*res)->res; a; a = a->ai_next) {
             last = connect_fd(a->ai_family, a->ai_addr, a->ai_addrlen, o.connect_timeout);
-            if (last || stopped_) break;
+            if (last || stopped_ || (deadline_ && std::chrono::steady_clock::now() >= *deadline_)) break;
         }
-        ::freeaddrinfo(res);
         if (last && o.socket.empty()) {
             int one = 1;
             ::setsockopt(fd_.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -554,6 +635,9 @@ private:
     std::string buf_;
     server_error last_err_;
     std::chrono::milliseconds read_timeout_{60000};
+    std::optional<std::chrono::steady_clock::time_point> deadline_;  // open()'s connect_timeout
+    std::chrono::milliseconds connect_timeout_{0};
+    std::size_t max_message_ = (std::size_t{1} << 30) + 1024;
     bool stopped_ = false;
 };
 
