@@ -33,8 +33,12 @@
 //
 // Errors: io_error naming the file and errno; open() as spool_writer::open();
 // recover() invalid_value for a token or staged name it cannot parse, or when
-// staged files the token covers are missing (lost by a power loss below
-// file_and_directory); the files are left alone then.
+// some of the staged files the token covers are missing (lost by a power loss
+// below file_and_directory: publish() goes in order, so what is left of a
+// committed run must be a contiguous run ending at the token's ordinal); the
+// files are left alone then. The loss of *all* of them cannot be told from their
+// having been published before the crash (consumers may have taken them since),
+// so it is not detected: use file_and_directory where a power loss matters.
 //
 // Thread-safety: one thread at a time.
 #pragma once
@@ -139,7 +143,8 @@ public:
     std::string mark(std::uint64_t n) const { return run_ + ":" + std::to_string(n); }
 
     /// Publishes the staged files with ordinals published()+1 … n (n <= last_staged()),
-    /// in order. Returns how many. A failure leaves the rest staged (call again).
+    /// in order. Returns how many. A failure leaves the rest staged, or the renames not
+    /// yet fsynced: call again (the next call completes the directory fsync too).
     result<std::size_t> publish(std::uint64_t n) {
         n = std::min(n, last_staged_);
         std::size_t count = 0;
@@ -148,10 +153,12 @@ public:
             if (!r) return r.error_value();
             ++published_;
             ++count;
+            renames_unsynced_ = true;
         }
-        if (count > 0 && opt_.durability == spool_durability::file_and_directory) {
+        if (renames_unsynced_ && opt_.durability == spool_durability::file_and_directory) {
             if (auto r = writer_.sync_directory(); !r) return r.error_value();
         }
+        renames_unsynced_ = false;
         return count;
     }
 
@@ -206,7 +213,7 @@ public:
         const std::string suffix = "." + std::string(Codec::name);
         while (const dirent* ent = ::readdir(d)) {
             const std::string_view n = ent->d_name;
-            if (!n.starts_with(prefix) || n == ".stage-" + opt_.name + ".lock") continue;
+            if (!n.starts_with(prefix)) continue;  // (the lock file is ".stage-<name>.lock")
             // <prefix><run>-<ordinal>.<ext>
             const std::string_view rest = n.substr(prefix.size());
             const std::size_t dash = rest.rfind('-');
@@ -289,6 +296,7 @@ private:
     std::uint64_t last_staged_ = 0;
     std::uint64_t published_ = 0;
     std::uint64_t synced_ = 0;
+    bool renames_unsynced_ = false;  // publish() renamed files whose directory fsync has not succeeded yet
 };
 
 ROWCAST_NAMESPACE_END
