@@ -764,6 +764,12 @@ TEST(BinlogValues, JsonDiffOperations) {
     EXPECT_NE(apply(R"({"a": 1})", diff(0, "$.zz", std::string("\x04\x00", 2)), out), "");  // replace of a missing key
     EXPECT_NE(apply(R"({"a": 1})", diff(7, "$.a", ""), out), "");                         // unknown operation
     EXPECT_NE(apply("not json", diff(2, "$.a", ""), out), "");
+    // Keys are unescaped by the JSON reader: a surrogate pair is one code point (matching the
+    // UTF-8 key of a path), and a bad \u escape is an error.
+    EXPECT_EQ(apply(R"({"\ud83d\ude00": 1, "b": 2})", diff(0, "$.\"\xf0\x9f\x98\x80\"", std::string("\x05\x07\x00", 3)), out), "");
+    EXPECT_NE(out.find(": 7"), std::string::npos) << out;
+    EXPECT_NE(apply(R"({"\uZZ12": 1})", diff(2, "$.a", ""), out), "");
+    EXPECT_NE(apply(R"({"\ud83d": 1})", diff(2, "$.a", ""), out), "");  // lone high surrogate
     // MySQL binary JSON: {"a": [1, "s"]} as a small object
     const std::string arr = std::string("\x02\x00\x0c\x00", 4) + std::string("\x05\x01\x00", 3) +
                             std::string("\x0c\x0a\x00", 3) + std::string("\x01s", 2);

@@ -921,7 +921,10 @@ inline std::string parser::decode_image(detail::binlog::cursor& c, const table_i
     if (!c.bytes((count + 7) / 8, nulls)) return "row null bitmap truncated";
     out.resize(n);  // every element is assigned below
     std::size_t k = 0;
+    std::size_t json_seen = 0;  // JSON columns before column i (their index in partial_bits)
     for (std::size_t i = 0; i < n; ++i) {
+        const std::size_t j = json_seen;
+        if (!partial_bits.empty()) json_seen += t.wire[i].type == detail::binlog::t_json;
         if (!((static_cast<unsigned char>(present[i / 8]) >> (i % 8)) & 1)) {
             out[i] = absent{};
             continue;
@@ -934,8 +937,6 @@ inline std::string parser::decode_image(detail::binlog::cursor& c, const table_i
         }
         const auto& col = (*t.columns)[i];
         if (!partial_bits.empty() && t.wire[i].type == detail::binlog::t_json) {
-            std::size_t j = 0;  // index of this column among the JSON columns
-            for (std::size_t k = 0; k < i; ++k) j += t.wire[k].type == detail::binlog::t_json;
             if ((static_cast<unsigned char>(partial_bits[j / 8]) >> (j % 8)) & 1) {
                 const auto* base = i < before_.size() ? std::get_if<json_text_view>(&before_[i]) : nullptr;
                 if (!base) return "column " + std::to_string(i + 1) + " `" + col.name + "`: a JSON diff without a before value";

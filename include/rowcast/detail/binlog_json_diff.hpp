@@ -10,6 +10,7 @@
 
 #include <rowcast/detail/binlog_values.hpp>
 #include <rowcast/detail/binlog_wire.hpp>
+#include <rowcast/detail/json_read.hpp>
 #include <rowcast/version.hpp>
 
 #include <memory>
@@ -42,43 +43,18 @@ struct jparser {
     void ws() {
         while (i < s.size() && (s[i] == ' ' || s[i] == '\n' || s[i] == '\t' || s[i] == '\r')) ++i;
     }
+    // A JSON string at s[i], checked and unescaped by the project's JSON reader (UTF-8, escapes,
+    // \u hex digits, surrogate pairs); `raw` gets the token with its quotes.
     bool string_token(std::string& raw, std::string* decoded) {
         if (i >= s.size() || s[i] != '"') return false;
-        const std::size_t start = i++;
-        while (i < s.size() && s[i] != '"') {
-            if (s[i] == '\\') {
-                if (i + 1 >= s.size()) return false;
-                if (decoded) {
-                    const char e = s[i + 1];
-                    switch (e) {
-                        case 'n': *decoded += '\n'; break;
-                        case 't': *decoded += '\t'; break;
-                        case 'r': *decoded += '\r'; break;
-                        case 'b': *decoded += '\b'; break;
-                        case 'f': *decoded += '\f'; break;
-                        case 'u': {
-                            if (i + 5 >= s.size()) return false;
-                            unsigned v = 0;
-                            for (std::size_t k = 2; k < 6; ++k) {
-                                const char h = s[i + k];
-                                v = v * 16 + static_cast<unsigned>(h >= 'a' ? h - 'a' + 10 : h >= 'A' ? h - 'A' + 10 : h - '0');
-                            }
-                            append_utf8(*decoded, v);
-                            i += 4;
-                            break;
-                        }
-                        default: *decoded += e;
-                    }
-                }
-                i += 2;
-                continue;
-            }
-            if (decoded) *decoded += s[i];
-            ++i;
-        }
-        if (i >= s.size()) return false;
-        ++i;
-        raw.assign(s.substr(start, i - start));
+        detail::json_reader r;
+        r.s = s.data() + i;
+        r.n = s.size() - i;
+        detail::json_str js;
+        if (!r.read_string(js)) return false;
+        raw.assign(s.substr(i, r.i));
+        if (decoded) detail::assign_json_str(*decoded, js);
+        i += r.i;
         return true;
     }
     bool value(jnode& n) {
