@@ -28,11 +28,8 @@
 #include <fcntl.h>
 #include <pwd.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-
-extern char** environ;
 
 namespace rb = rowcast::binlog;
 namespace mp = rowcast::detail::mysql;
@@ -746,33 +743,10 @@ TEST(BinlogStream, UnixSocketAndStopAtEnd) {
 #ifdef ROWCAST_BINLOG_EXE
 // rowcast-binlog in follow mode: --stop-at-end prints the rows; a live run stopped by SIGTERM
 // saves its checkpoint, and the next run resumes from it (only the new rows).
-struct child {
-    pid_t pid = -1;
-    child(std::vector<std::string> args, const std::filesystem::path& out) {
-        args.insert(args.begin(), ROWCAST_BINLOG_EXE);
-        std::vector<char*> argp;
-        for (auto& a : args) argp.push_back(a.data());
-        argp.push_back(nullptr);
-        posix_spawn_file_actions_t fa;
-        posix_spawn_file_actions_init(&fa);
-        posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        posix_spawn_file_actions_addopen(&fa, 2, (out.string() + ".err").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        EXPECT_EQ(::posix_spawn(&pid, argp[0], &fa, nullptr, argp.data(), environ), 0);
-        posix_spawn_file_actions_destroy(&fa);
-    }
-    int wait() {
-        int st = 0;
-        ::waitpid(pid, &st, 0);
-        pid = -1;
-        return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    }
-    ~child() {
-        if (pid > 0) {
-            ::kill(pid, SIGKILL);
-            wait();
-        }
-    }
-};
+test::process run_binlog(std::vector<std::string> args, const std::filesystem::path& out) {
+    args.insert(args.begin(), ROWCAST_BINLOG_EXE);
+    return test::process::start({std::move(args), {}, out, out.string() + ".err"});
+}
 
 std::string slurp(const std::filesystem::path& p) {
     std::ifstream in(p);
@@ -799,7 +773,7 @@ TEST(RowcastBinlogFollow, StopAtEndSigtermAndCheckpoint) {
     // runs to the end of the binlog; returns the exit code and stdout (stderr beside it in <name>.err)
     auto to_end = [&](std::vector<std::string> a, const std::string& name) {
         a.push_back("--stop-at-end");
-        child c(a, dir / name);
+        auto c = run_binlog(a, dir / name);
         const int rc = c.wait();
         return std::make_pair(rc, slurp(dir / name));
     };
@@ -810,9 +784,9 @@ TEST(RowcastBinlogFollow, StopAtEndSigtermAndCheckpoint) {
     auto args = common;
     args.insert(args.end(), {"--checkpoint", (dir / "cp").string()});
     {
-        child c(args, dir / "out2");
+        auto c = run_binlog(args, dir / "out2");
         for (int i = 0; i < 200 && slurp(dir / "out2").find("\"n5\"") == std::string::npos; ++i) std::this_thread::sleep_for(50ms);
-        ::kill(c.pid, SIGTERM);
+        c.signal(SIGTERM);
         ASSERT_EQ(c.wait(), 0) << slurp(dir / "out2.err");
         EXPECT_EQ(count(slurp(dir / "out2"), "\"operation\":\"insert\""), 5u);
         EXPECT_TRUE(std::filesystem::exists(dir / "cp"));
