@@ -47,7 +47,6 @@
 ROWCAST_NAMESPACE_BEGIN
 namespace binlog {
 
-/// Context of one callback. Views are valid during the call only.
 /// Row callbacks: what the parser knows of the rows after this one (txn_info::rows_after).
 enum class rows_after : std::uint8_t {
     unknown,  ///< the next event was not seen yet
@@ -55,6 +54,7 @@ enum class rows_after : std::uint8_t {
     none,     ///< the transaction ends next (XID / XA_PREPARE): this is its last row
 };
 
+/// Context of one callback. Views are valid during the call only.
 struct txn_info {
     std::string_view id;        ///< transaction id: the GTID if the server logs one, else "<file>:<offset of begin>"
     std::uint64_t sequence = 0; ///< 1-based number of this callback since the parser started (FlexCDC's GSN)
@@ -304,8 +304,8 @@ private:
 /// carries transaction.last = true: a row event is emitted at once when the parser
 /// knows whether more rows follow (txn_info::rows_after: read_file() knows it for
 /// all but the row before a read-ahead boundary, a QUERY "COMMIT" or a DDL), else
-/// it is held back until the next callback; memory stays one event. Events: begin, insert/update/delete (update = one event with
-/// both images), commit or rollback, ddl. transaction.id is the txn_info id,
+/// it is held back until the next callback; memory stays one event. Events: begin,
+/// insert/update/delete (update = one event with both images), commit or rollback, ddl. transaction.id is the txn_info id,
 /// transaction.position counts the rows within the transaction from 0,
 /// source = {file, offset of the rows event, GTID, server id}, commit_time = the
 /// event timestamp, sequence = the parser's sequence number. It accepts both
