@@ -12,7 +12,7 @@
 
 #include <rowcast/binlog/parser.hpp>
 #include <rowcast/binlog/follower.hpp>
-#include <rowcast/detail/mysql_protocol.hpp>
+#include <rowcast/mysql/detail/protocol.hpp>
 
 #include <gtest/gtest.h>
 

@@ -37,7 +37,7 @@
 #include <rowcast/codec/binary.hpp>
 #include <rowcast/codec/json.hpp>
 #include <rowcast/codec/yaml.hpp>
-#include <rowcast/detail/fd.hpp>
+#include <rowcast/os/detail/fd.hpp>
 #include <rowcast/dns/key.hpp>
 #include <rowcast/dns/sink.hpp>
 #include <rowcast/transport/spool_reader.hpp>

@@ -349,9 +349,9 @@ std::string_view arg_bytes(const UDF_ARGS* a, unsigned i) noexcept {
 }
 
 bool parse_operation(std::string_view op, event_kind& k) noexcept {
-    if (udf::detail_::iequals(op, "insert") || udf::detail_::iequals(op, "i")) k = event_kind::insert;
-    else if (udf::detail_::iequals(op, "update") || udf::detail_::iequals(op, "u")) k = event_kind::update;
-    else if (udf::detail_::iequals(op, "delete") || udf::detail_::iequals(op, "d")) k = event_kind::delete_;
+    if (udf::detail::iequals(op, "insert") || udf::detail::iequals(op, "i")) k = event_kind::insert;
+    else if (udf::detail::iequals(op, "update") || udf::detail::iequals(op, "u")) k = event_kind::update;
+    else if (udf::detail::iequals(op, "delete") || udf::detail::iequals(op, "d")) k = event_kind::delete_;
     else return false;
     return true;
 }

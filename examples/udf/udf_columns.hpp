@@ -32,7 +32,7 @@ namespace rowcast::udf {
 /// The UDF argument result types we distinguish (mirrors Item_result, without the server header).
 enum class arg_kind { string, real, integer, decimal, other };
 
-namespace detail_ {
+namespace detail {
 
 inline char lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
@@ -109,11 +109,11 @@ inline bool number(cursor& c, std::uint32_t& v) {
     return true;
 }
 
-}  // namespace detail_
+}  // namespace detail
 
 /// Parses one descriptor into `col`. Returns false with `err` set on malformed input.
 inline bool parse_descriptor(std::string_view d, column& col, std::string& err) {
-    using namespace detail_;
+    using namespace detail;
     col = column{};
     cursor c{d};
     c.skip_ws();
@@ -316,7 +316,7 @@ inline bool parse_descriptor(std::string_view d, column& col, std::string& err) 
     return true;
 }
 
-namespace detail_ {
+namespace detail {
 
 template <class T>
 bool parse_int(std::string_view s, T& v) {
@@ -382,7 +382,7 @@ inline bool epoch_decimal_to_us(std::string_view s, std::int64_t& us) {
     return true;
 }
 
-}  // namespace detail_
+}  // namespace detail
 
 /// Converts one argument to the column's typed value. `bytes` is the argument's
 /// value as the server passes it: for integer arguments the 8 bytes of a long
@@ -390,7 +390,7 @@ inline bool epoch_decimal_to_us(std::string_view s, std::int64_t& us) {
 /// A null argument must be handled by the caller (null_value). Returns false
 /// with `err` naming the column on a value that does not fit the type.
 inline bool convert_argument(const column& col, arg_kind k, std::string_view bytes, value& out, std::string& err) {
-    using namespace detail_;
+    using namespace detail;
     const column_type& t = col.type;
     auto bad = [&](std::string_view what) {
         err = "column `" + col.name + "` (" + std::string(to_string(t.type)) + "): " + std::string(what);

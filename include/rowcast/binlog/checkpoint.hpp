@@ -41,8 +41,8 @@
 // must not save to the same state file.
 #pragma once
 
-#include <rowcast/detail/binlog_wire.hpp>
-#include <rowcast/detail/fd.hpp>
+#include <rowcast/binlog/detail/wire.hpp>
+#include <rowcast/os/detail/fd.hpp>
 #include <rowcast/error.hpp>
 #include <rowcast/transport/spool_writer.hpp>
 #include <rowcast/version.hpp>
@@ -89,7 +89,8 @@ struct checkpoint_record {
     friend bool operator==(const checkpoint_record&, const checkpoint_record&) = default;
 };
 
-namespace detail_checkpoint {
+}  // namespace binlog
+namespace detail::checkpoint {
 inline constexpr std::string_view magic = "rowcast-binlog-checkpoint";
 inline constexpr std::string_view version_line = "rowcast-binlog-checkpoint 1";
 
@@ -97,7 +98,7 @@ inline bool bad_value_char(std::string_view v) noexcept {
     return v.find_first_of(std::string_view("\n\r\0", 3)) != std::string_view::npos;
 }
 
-inline std::string serialize(const checkpoint_record& r) {
+inline std::string serialize(const ::rowcast::binlog::checkpoint_record& r) {
     std::string s;
     s.reserve(128 + r.pos.file.size() + r.pos.gtid.size() + r.staged.size());
     s += version_line;
@@ -121,7 +122,7 @@ inline std::string serialize(const checkpoint_record& r) {
 }
 
 /// Parses a whole state file's contents. `where` names the file in errors.
-inline result<checkpoint_record> parse(std::string_view text, std::string_view where) {
+inline result<::rowcast::binlog::checkpoint_record> parse(std::string_view text, std::string_view where) {
     auto fail = [&](errc e, std::string_view what) {
         return error::make(e, "checkpoint", where, std::string(what) + " (the file is kept; fix or remove it)");
     };
@@ -145,7 +146,7 @@ inline result<checkpoint_record> parse(std::string_view text, std::string_view w
         return fail(errc::invalid_value, "checksum mismatch (stored " + std::string(hex) + ", computed " + computed +
                                              "): the file is damaged");
     // Lines of the body.
-    checkpoint_record r;
+    ::rowcast::binlog::checkpoint_record r;
     bool have_file = false, have_offset = false, have_gtid = false;
     std::size_t pos = 0;
     int line_no = 0;
@@ -186,7 +187,8 @@ inline result<checkpoint_record> parse(std::string_view text, std::string_view w
     if (!have_gtid) return fail(errc::missing_field, "no gtid= line");
     return r;
 }
-}  // namespace detail_checkpoint
+}  // namespace detail::checkpoint
+namespace binlog {
 
 /// The checkpoint store for one file on disk (see the top of this header).
 class state_file {
@@ -231,7 +233,7 @@ public:
                 return error::make(errc::limit_exceeded, "checkpoint", where,
                                    "checkpoint file is larger than 1 MiB: not a checkpoint (the file is kept)");
         }
-        auto r = detail_checkpoint::parse(text, where);
+        auto r = detail::checkpoint::parse(text, where);
         if (!r) return r.error_value();
         return std::optional<checkpoint_record>{std::move(*r)};
     }
@@ -241,10 +243,10 @@ public:
     result<void> save_record(const checkpoint_record& r) {
         const std::string where = path_.string();
         for (std::string_view v : {std::string_view(r.pos.file), std::string_view(r.pos.gtid), std::string_view(r.staged)})
-            if (detail_checkpoint::bad_value_char(v))
+            if (detail::checkpoint::bad_value_char(v))
                 return error::make(errc::invalid_value, "checkpoint", where,
                                    "a value to save contains a newline, carriage return or NUL");
-        const std::string text = detail_checkpoint::serialize(r);
+        const std::string text = detail::checkpoint::serialize(r);
         std::filesystem::path dir = path_.parent_path();
         if (dir.empty()) dir = ".";
         const std::string dir_name = dir.string();

@@ -22,7 +22,7 @@
 #include <rowcast/binlog/handler.hpp>
 #include <rowcast/binlog/parser.hpp>
 #include <rowcast/binlog/stream.hpp>
-#include <rowcast/detail/fd.hpp>
+#include <rowcast/os/detail/fd.hpp>
 #include <rowcast/error.hpp>
 #include <rowcast/version.hpp>
 

@@ -7,7 +7,7 @@
 // Thread-safety: a value type; no shared state.
 #pragma once
 
-#include <rowcast/detail/mysql_protocol.hpp>
+#include <rowcast/mysql/detail/protocol.hpp>
 #include <rowcast/error.hpp>
 #include <rowcast/version.hpp>
 

@@ -28,7 +28,7 @@
 #pragma once
 
 #include <rowcast/binlog/types.hpp>
-#include <rowcast/detail/binlog_arena.hpp>
+#include <rowcast/binlog/detail/arena.hpp>
 #include <rowcast/error.hpp>
 #include <rowcast/event.hpp>
 #include <rowcast/version.hpp>
@@ -122,7 +122,9 @@ result<void> invoke_callback(F&& f) {
     }
 }
 
-namespace detail_a {
+}  // namespace binlog
+namespace detail::binlog {
+using namespace ::rowcast::binlog;  // the public binlog types, unqualified
 // The event adapters' shared implementation: S = std::string builds owning events
 // (strings and images assigned into reused events: no allocation once capacities
 // have grown), S = std::string_view builds event_views (a row event held back past
@@ -296,7 +298,8 @@ private:
     std::uint32_t position_ = 0;
     [[no_unique_address]] std::conditional_t<owning, std::monostate, detail::binlog::arena> arena_{};
 };
-}  // namespace detail_a
+}  // namespace detail::binlog
+namespace binlog {
 
 /// A handler that builds rowcast events and passes each to `sink(const event&)`
 /// (the sink may return void or result<void>; the event is valid during the call:
@@ -312,9 +315,9 @@ private:
 /// owning images and view images (the parser drives it with views and it copies
 /// the values into its reused event: no allocation per value in steady state).
 template <class Sink>
-class event_adapter : public detail_a::event_adapter_base<Sink, std::string> {
+class event_adapter : public detail::binlog::event_adapter_base<Sink, std::string> {
 public:
-    explicit event_adapter(Sink sink) : detail_a::event_adapter_base<Sink, std::string>(std::move(sink)) {}
+    explicit event_adapter(Sink sink) : detail::binlog::event_adapter_base<Sink, std::string>(std::move(sink)) {}
 };
 template <class Sink>
 event_adapter(Sink) -> event_adapter<Sink>;
@@ -325,9 +328,9 @@ event_adapter(Sink) -> event_adapter<Sink>;
 /// event held back, see event_adapter) the adapter's own arena, which is reset after each row event is emitted. Use
 /// rowcast::to_owning() to keep one.
 template <class Sink>
-class event_view_adapter : public detail_a::event_adapter_base<Sink, std::string_view> {
+class event_view_adapter : public detail::binlog::event_adapter_base<Sink, std::string_view> {
 public:
-    explicit event_view_adapter(Sink sink) : detail_a::event_adapter_base<Sink, std::string_view>(std::move(sink)) {}
+    explicit event_view_adapter(Sink sink) : detail::binlog::event_adapter_base<Sink, std::string_view>(std::move(sink)) {}
 };
 template <class Sink>
 event_view_adapter(Sink) -> event_view_adapter<Sink>;

@@ -30,9 +30,9 @@
 #include <rowcast/binlog/reader.hpp>
 #include <rowcast/binlog/schema_provider.hpp>
 #include <rowcast/binlog/types.hpp>
-#include <rowcast/detail/binlog_json_diff.hpp>
-#include <rowcast/detail/binlog_values.hpp>
-#include <rowcast/detail/binlog_wire.hpp>
+#include <rowcast/binlog/detail/json_diff.hpp>
+#include <rowcast/binlog/detail/values.hpp>
+#include <rowcast/binlog/detail/wire.hpp>
 #include <rowcast/error.hpp>
 #include <rowcast/value.hpp>
 #include <rowcast/version.hpp>
@@ -74,7 +74,9 @@ struct parser_stats {
     std::uint64_t ddl = 0;
 };
 
-namespace detail_p {
+}  // namespace binlog
+namespace detail::binlog {
+using namespace ::rowcast::binlog;  // the public binlog types, unqualified
 inline std::string trim_query(std::string_view q) {
     while (!q.empty() && (q.front() == ' ' || q.front() == '\n' || q.front() == '\t' || q.front() == '\r')) q.remove_prefix(1);
     while (!q.empty() && (q.back() == ' ' || q.back() == '\n' || q.back() == '\t' || q.back() == '\r' || q.back() == '\0'))
@@ -92,7 +94,8 @@ inline bool starts_with_word(std::string_view q, std::string_view w) {
     const char n = q[w.size()];
     return !((n >= 'A' && n <= 'Z') || (n >= 'a' && n <= 'z') || (n >= '0' && n <= '9') || n == '_');
 }
-}  // namespace detail_p
+}  // namespace detail::binlog
+namespace binlog {
 
 class parser {
 public:
@@ -339,8 +342,8 @@ private:
             if (!e.empty()) return bad(errc::invalid_value, "compressed QUERY: " + e);
             q = inflated;
         }
-        const std::string query = detail_p::trim_query(q);
-        using detail_p::starts_with_word;
+        const std::string query = detail::binlog::trim_query(q);
+        using detail::binlog::starts_with_word;
         if (starts_with_word(query, "BEGIN") || starts_with_word(query, "XA START") ||
             starts_with_word(query, "START TRANSACTION")) {
             if (in_txn_) return {};  // MariaDB: the GTID already began it
@@ -464,7 +467,9 @@ private:
 // ---------------------------------------------------------------------------
 // TABLE_MAP
 
-namespace detail_p {
+}  // namespace binlog
+namespace detail::binlog {
+using namespace ::rowcast::binlog;  // the public binlog types, unqualified
 
 inline sql_type blob_type(std::uint32_t lenbytes, bool binary) {
     switch (lenbytes) {
@@ -523,7 +528,8 @@ inline bool compatible(const wire_column& w, const column_type& p) {
     }
 }
 
-}  // namespace detail_p
+}  // namespace detail::binlog
+namespace binlog {
 
 inline result<void> parser::on_table_map(detail::binlog::cursor& c) {
     using namespace detail::binlog;
@@ -633,8 +639,8 @@ inline result<void> parser::on_table_map(detail::binlog::cursor& c) {
     std::vector<std::uint32_t> char_coll, es_coll;  // per character / enum-set column, in order
     std::size_t n_char = 0, n_es = 0;
     for (const auto& w : t->wire) {
-        if (detail_p::is_character_wire(w.type)) ++n_char;
-        if (detail_p::is_enum_set_wire(w.type)) ++n_es;
+        if (detail::binlog::is_character_wire(w.type)) ++n_char;
+        if (detail::binlog::is_enum_set_wire(w.type)) ++n_es;
     }
     auto read_default_charset = [&](cursor& v, std::size_t count, std::vector<std::uint32_t>& out) -> bool {
         std::uint64_t dflt = 0;
@@ -684,7 +690,7 @@ inline result<void> parser::on_table_map(detail::binlog::cursor& c) {
                 have_signed = true;
                 std::size_t k = 0;
                 for (std::size_t i = 0; i < n; ++i) {
-                    if (!detail_p::is_numeric_wire(t->wire[i].type)) continue;
+                    if (!detail::binlog::is_numeric_wire(t->wire[i].type)) continue;
                     if (k / 8 >= val.size()) { ok = false; break; }
                     uns[i] = (static_cast<unsigned char>(val[k / 8]) >> (7 - k % 8)) & 1;
                     ++k;
@@ -753,10 +759,10 @@ inline result<void> parser::on_table_map(detail::binlog::cursor& c) {
         col.name = have_names ? names[i] : "@" + std::to_string(i + 1);
         w.is_unsigned = uns[i];
         ct.is_unsigned = uns[i];
-        if (detail_p::is_character_wire(w.type)) {
+        if (detail::binlog::is_character_wire(w.type)) {
             if (ci < char_coll.size()) w.collation = char_coll[ci];
             ++ci;
-        } else if (detail_p::is_enum_set_wire(w.type)) {
+        } else if (detail::binlog::is_enum_set_wire(w.type)) {
             if (ei < es_coll.size()) w.collation = es_coll[ei];
             ++ei;
         }
@@ -794,7 +800,7 @@ inline result<void> parser::on_table_map(detail::binlog::cursor& c) {
                 ct.type = binary ? sql_type::binary : sql_type::char_;
                 ct.length = w.length / mb;
                 break;
-            case t_blob: ct.type = detail_p::blob_type(w.length, binary); break;
+            case t_blob: ct.type = detail::binlog::blob_type(w.length, binary); break;
             case t_json: ct.type = sql_type::json; break;
             case t_geometry: {
                 ct.type = sql_type::geometry;
@@ -844,7 +850,7 @@ inline result<void> parser::on_table_map(detail::binlog::cursor& c) {
                 const auto& pc = (**pr)[*pi];
                 const auto pt = pc.type.type;
                 if ((pt == sql_type::uuid || pt == sql_type::inet6 || pt == sql_type::inet4 || pt == sql_type::json) &&
-                    detail_p::compatible(t->wire[i], pc.type) &&
+                    detail::binlog::compatible(t->wire[i], pc.type) &&
                     (pt == sql_type::json || t->wire[i].length == (pt == sql_type::inet4 ? 4u : 16u)))
                     cols[i].type.type = pt;
             }
@@ -860,7 +866,7 @@ inline result<void> parser::on_table_map(detail::binlog::cursor& c) {
                                                 " columns, the schema provider " + std::to_string(p ? p->size() : 0));
         for (std::size_t i = 0; i < n; ++i) {
             const auto& pc = (*p)[i];
-            if (!detail_p::compatible(t->wire[i], pc.type))
+            if (!detail::binlog::compatible(t->wire[i], pc.type))
                 return bad(errc::type_mismatch, "`" + t->schema + "`.`" + t->table + "` column " + std::to_string(i + 1) + " `" +
                                                     pc.name + "`: the provider says " + std::string(to_string(pc.type.type)) +
                                                     ", the binlog logged type " + std::to_string(t->wire[i].type));

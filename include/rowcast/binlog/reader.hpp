@@ -22,8 +22,8 @@
 #pragma once
 
 #include <rowcast/binlog/types.hpp>
-#include <rowcast/detail/binlog_wire.hpp>
-#include <rowcast/detail/fd.hpp>
+#include <rowcast/binlog/detail/wire.hpp>
+#include <rowcast/os/detail/fd.hpp>
 #include <rowcast/error.hpp>
 #include <rowcast/version.hpp>
 

@@ -35,8 +35,8 @@
 #include <rowcast/binlog/gtid.hpp>
 #include <rowcast/binlog/reader.hpp>
 #include <rowcast/binlog/types.hpp>
-#include <rowcast/detail/binlog_wire.hpp>
-#include <rowcast/detail/mysql_protocol.hpp>
+#include <rowcast/binlog/detail/wire.hpp>
+#include <rowcast/mysql/detail/protocol.hpp>
 #include <rowcast/error.hpp>
 #include <rowcast/version.hpp>
 

@@ -26,7 +26,7 @@
 
 #include <rowcast/codec/concept.hpp>
 #include <rowcast/column.hpp>
-#include <rowcast/detail/binary_wire.hpp>
+#include <rowcast/codec/detail/binary/wire.hpp>
 #include <rowcast/error.hpp>
 #include <rowcast/event.hpp>
 #include <rowcast/value.hpp>

@@ -26,8 +26,8 @@
 #pragma once
 
 #include <rowcast/codec/concept.hpp>
-#include <rowcast/detail/json_decode.hpp>
-#include <rowcast/detail/json_write.hpp>
+#include <rowcast/codec/detail/json/decode.hpp>
+#include <rowcast/codec/detail/json/write.hpp>
 #include <rowcast/error.hpp>
 #include <rowcast/event.hpp>
 #include <rowcast/version.hpp>

@@ -27,8 +27,8 @@
 #pragma once
 
 #include <rowcast/codec/concept.hpp>
-#include <rowcast/detail/yaml_emit.hpp>
-#include <rowcast/detail/yaml_parse.hpp>
+#include <rowcast/codec/detail/yaml/emit.hpp>
+#include <rowcast/codec/detail/yaml/parse.hpp>
 #include <rowcast/error.hpp>
 #include <rowcast/event.hpp>
 #include <rowcast/version.hpp>

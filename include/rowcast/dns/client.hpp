@@ -21,7 +21,7 @@
 // and counters); use one client per thread.
 #pragma once
 
-#include <rowcast/detail/fd.hpp>
+#include <rowcast/os/detail/fd.hpp>
 #include <rowcast/dns/errc.hpp>
 #include <rowcast/dns/key.hpp>
 #include <rowcast/dns/message.hpp>
@@ -283,7 +283,7 @@ private:
                 return make_error(errc::network, where, std::string("connect: ") + std::strerror(w < 0 ? -w : err));
         }
         std::string out;
-        detail::put16(out, static_cast<std::uint16_t>(wire.size()));
+        detail::dns::put16(out, static_cast<std::uint16_t>(wire.size()));
         out += wire;
         for (std::size_t sent = 0; sent < out.size();) {
             const ssize_t n = ::send(fd.get(), out.data() + sent, out.size() - sent, MSG_NOSIGNAL);

@@ -92,17 +92,20 @@ constexpr std::string_view to_string(errc e) noexcept {
     return "unknown";
 }
 
-namespace detail {
+}  // namespace dns
+namespace detail::dns {
+using namespace ::rowcast::dns;  // the public dns types, unqualified
 class dns_category_impl final : public std::error_category {
 public:
     const char* name() const noexcept override { return "rowcast.dns"; }
-    std::string message(int ev) const override { return std::string(to_string(static_cast<errc>(ev))); }
+    std::string message(int ev) const override { return std::string(to_string(static_cast<::rowcast::dns::errc>(ev))); }
 };
-}  // namespace detail
+}  // namespace detail::dns
+namespace dns {
 
 /// The "rowcast.dns" error category.
 inline const std::error_category& error_category() noexcept {
-    static const detail::dns_category_impl instance;
+    static const detail::dns::dns_category_impl instance;
     return instance;
 }
 

@@ -102,7 +102,9 @@ inline result<void> encode_name(std::string_view name, std::string& out, bool lo
     return {};
 }
 
-namespace detail {
+}  // namespace dns
+namespace detail::dns {
+using namespace ::rowcast::dns;  // the public dns types, unqualified
 inline void put16(std::string& o, std::uint16_t v) {
     o += static_cast<char>(v >> 8);
     o += static_cast<char>(v & 0xff);
@@ -115,7 +117,8 @@ inline void set16(std::string& o, std::size_t at, std::uint16_t v) {
     o[at] = static_cast<char>(v >> 8);
     o[at + 1] = static_cast<char>(v & 0xff);
 }
-}  // namespace detail
+}  // namespace detail::dns
+namespace dns {
 
 /// RDATA builders.
 namespace rdata {
@@ -194,26 +197,26 @@ public:
     result<std::string> encode(std::uint16_t id) const {
         std::string o;
         o.reserve(64 + 40 * (pre_.size() + upd_.size()));
-        detail::put16(o, id);
-        detail::put16(o, static_cast<std::uint16_t>(opcode_update << 11));
-        detail::put16(o, 1);
-        detail::put16(o, static_cast<std::uint16_t>(pre_.size()));
-        detail::put16(o, static_cast<std::uint16_t>(upd_.size()));
-        detail::put16(o, 0);
+        detail::dns::put16(o, id);
+        detail::dns::put16(o, static_cast<std::uint16_t>(opcode_update << 11));
+        detail::dns::put16(o, 1);
+        detail::dns::put16(o, static_cast<std::uint16_t>(pre_.size()));
+        detail::dns::put16(o, static_cast<std::uint16_t>(upd_.size()));
+        detail::dns::put16(o, 0);
         if (pre_.size() > 65535 || upd_.size() > 65535)
             return make_error(errc::message_too_large, "update of " + zone_, "too many records");
         if (auto r = encode_name(zone_, o); !r) return r.error_value();
-        detail::put16(o, rr_type::soa);
-        detail::put16(o, rr_class::in);
+        detail::dns::put16(o, rr_type::soa);
+        detail::dns::put16(o, rr_class::in);
         for (const auto* list : {&pre_, &upd_})
             for (const auto& rr : *list) {
                 if (auto r = encode_name(rr.name, o); !r)
                     return make_error(errc::invalid_name, "update of " + zone_, "'" + rr.name + "': " + r.error_value().message);
-                detail::put16(o, rr.type);
-                detail::put16(o, rr.klass);
-                detail::put32(o, rr.ttl);
+                detail::dns::put16(o, rr.type);
+                detail::dns::put16(o, rr.klass);
+                detail::dns::put32(o, rr.ttl);
                 if (rr.rdata.size() > 65535) return make_error(errc::message_too_large, "update of " + zone_, "RDATA over 65535 bytes");
-                detail::put16(o, static_cast<std::uint16_t>(rr.rdata.size()));
+                detail::dns::put16(o, static_cast<std::uint16_t>(rr.rdata.size()));
                 o += rr.rdata;
             }
         if (o.size() > 65535 - 512) return make_error(errc::message_too_large, "update of " + zone_, std::to_string(o.size()) + " bytes");
@@ -228,15 +231,15 @@ private:
 /// Wire form of a query (RD clear) for `name`/`type`.
 inline result<std::string> encode_query(std::uint16_t id, std::string_view name, std::uint16_t type) {
     std::string o;
-    detail::put16(o, id);
-    detail::put16(o, 0);
-    detail::put16(o, 1);
-    detail::put16(o, 0);
-    detail::put16(o, 0);
-    detail::put16(o, 0);
+    detail::dns::put16(o, id);
+    detail::dns::put16(o, 0);
+    detail::dns::put16(o, 1);
+    detail::dns::put16(o, 0);
+    detail::dns::put16(o, 0);
+    detail::dns::put16(o, 0);
     if (auto r = encode_name(name, o); !r) return r.error_value();
-    detail::put16(o, type);
-    detail::put16(o, rr_class::in);
+    detail::dns::put16(o, type);
+    detail::dns::put16(o, rr_class::in);
     return o;
 }
 
@@ -278,7 +281,9 @@ struct parsed_message {
     std::optional<parsed_tsig> tsig;
 };
 
-namespace detail {
+}  // namespace dns
+namespace detail::dns {
+using namespace ::rowcast::dns;  // the public dns types, unqualified
 class wire_reader {
 public:
     explicit wire_reader(std::span<const std::uint8_t> m) : m_(m) {}
@@ -349,12 +354,13 @@ private:
 };
 
 inline std::string lower(std::string s) { return canonical_name(s); }
-}  // namespace detail
+}  // namespace detail::dns
+namespace dns {
 
 /// Parses a DNS message. Errors: reply_malformed (with the byte offset).
 inline result<parsed_message> parse_message(std::span<const std::uint8_t> wire) {
     parsed_message m;
-    detail::wire_reader r(wire);
+    detail::dns::wire_reader r(wire);
     auto bad = [&](std::string_view what) {
         return make_error(errc::reply_malformed, "at byte " + std::to_string(r.pos), what);
     };
@@ -387,9 +393,9 @@ inline result<parsed_message> parse_message(std::span<const std::uint8_t> wire) 
                 if (s != 2 || i + 1 != counts[s]) return bad("TSIG record not last in the additional section");
                 parsed_tsig t;
                 t.offset = start;
-                t.key_name = detail::lower(rr.name);
+                t.key_name = detail::dns::lower(rr.name);
                 std::size_t p = rd_start;
-                detail::wire_reader tr(wire.first(rd_start + rdlen));
+                detail::dns::wire_reader tr(wire.first(rd_start + rdlen));
                 tr.pos = p;
                 std::string alg;
                 std::uint16_t hi = 0, mac_len = 0, olen = 0;
@@ -398,7 +404,7 @@ inline result<parsed_message> parse_message(std::span<const std::uint8_t> wire) 
                     !tr.bytes(mac_len, t.mac) || !tr.u16(t.original_id) || !tr.u16(t.error) || !tr.u16(olen) ||
                     !tr.bytes(olen, t.other) || tr.pos != rd_start + rdlen)
                     return bad("malformed TSIG RDATA");
-                t.algorithm = detail::lower(alg);
+                t.algorithm = detail::dns::lower(alg);
                 t.time_signed = (static_cast<std::uint64_t>(hi) << 32) | lo;
                 m.tsig = std::move(t);
                 continue;
@@ -413,11 +419,11 @@ inline result<parsed_message> parse_message(std::span<const std::uint8_t> wire) 
                 ::inet_ntop(AF_INET6, rr.rdata.data(), buf, sizeof buf);
                 rr.text = buf;
             } else if (rdlen > 0 && (rr.type == rr_type::ptr || rr.type == rr_type::cname || rr.type == rr_type::ns)) {
-                detail::wire_reader nr(wire.first(rd_start + rdlen));
+                detail::dns::wire_reader nr(wire.first(rd_start + rdlen));
                 nr.pos = rd_start;
                 if (!nr.name(rr.text) || nr.pos != rd_start + rdlen) return bad("malformed name in RDATA");
             } else if (rdlen > 0 && rr.type == rr_type::soa) {
-                detail::wire_reader nr(wire.first(rd_start + rdlen));
+                detail::dns::wire_reader nr(wire.first(rd_start + rdlen));
                 nr.pos = rd_start;
                 std::string mname, rname;
                 std::uint32_t serial = 0;

@@ -37,7 +37,9 @@ namespace tsig_error {
 inline constexpr std::uint16_t none = 0, badsig = 16, badkey = 17, badtime = 18, badtrunc = 22;
 }
 
-namespace detail {
+}  // namespace dns
+namespace detail::dns {
+using namespace ::rowcast::dns;  // the public dns types, unqualified
 inline const EVP_MD* evp_of(tsig_algorithm a) noexcept {
     switch (a) {
         case tsig_algorithm::hmac_sha1: return EVP_sha1();
@@ -72,7 +74,8 @@ inline void put_variables(std::string& o, const tsig_key& key, std::uint64_t tim
     put16(o, static_cast<std::uint16_t>(other.size()));
     o += other;
 }
-}  // namespace detail
+}  // namespace detail::dns
+namespace dns {
 
 /// Signs `msg` in place (appends TSIG, ARCOUNT+1). Returns the MAC.
 /// Errors: invalid_name (bad key name), message_too_large.
@@ -81,33 +84,33 @@ inline result<std::string> tsig_sign(std::string& msg, const tsig_key& key, std:
     if (msg.size() < 12) return make_error(errc::reply_malformed, "tsig_sign", "message shorter than a header");
     std::string buf = msg;
     if (auto r = rdata::name(key.name); !r) return r.error_value();
-    detail::put_variables(buf, key, time_signed, fudge, 0, {});
-    std::string mac = detail::hmac(key, buf);
+    detail::dns::put_variables(buf, key, time_signed, fudge, 0, {});
+    std::string mac = detail::dns::hmac(key, buf);
     if (mac.empty()) return make_error(errc::key_file, "tsig_sign", "HMAC failed");
     const std::uint16_t id = static_cast<std::uint16_t>((static_cast<unsigned char>(msg[0]) << 8) |
                                                         static_cast<unsigned char>(msg[1]));
     std::string rr;
     (void)encode_name(key.name, rr, true);
-    detail::put16(rr, rr_type::tsig);
-    detail::put16(rr, rr_class::any);
-    detail::put32(rr, 0);
+    detail::dns::put16(rr, rr_type::tsig);
+    detail::dns::put16(rr, rr_class::any);
+    detail::dns::put32(rr, 0);
     std::string rd;
     (void)encode_name(to_string(key.algorithm), rd, true);
-    detail::put16(rd, static_cast<std::uint16_t>(time_signed >> 32));
-    detail::put32(rd, static_cast<std::uint32_t>(time_signed & 0xffffffffu));
-    detail::put16(rd, fudge);
-    detail::put16(rd, static_cast<std::uint16_t>(mac.size()));
+    detail::dns::put16(rd, static_cast<std::uint16_t>(time_signed >> 32));
+    detail::dns::put32(rd, static_cast<std::uint32_t>(time_signed & 0xffffffffu));
+    detail::dns::put16(rd, fudge);
+    detail::dns::put16(rd, static_cast<std::uint16_t>(mac.size()));
     rd += mac;
-    detail::put16(rd, id);
-    detail::put16(rd, 0);
-    detail::put16(rd, 0);
-    detail::put16(rr, static_cast<std::uint16_t>(rd.size()));
+    detail::dns::put16(rd, id);
+    detail::dns::put16(rd, 0);
+    detail::dns::put16(rd, 0);
+    detail::dns::put16(rr, static_cast<std::uint16_t>(rd.size()));
     rr += rd;
     if (msg.size() + rr.size() > 65535) return make_error(errc::message_too_large, "tsig_sign", "signed message over 65535 bytes");
     msg += rr;
     const auto ar = static_cast<std::uint16_t>(((static_cast<unsigned char>(msg[10]) << 8) |
                                                 static_cast<unsigned char>(msg[11])) + 1);
-    detail::set16(msg, 10, ar);
+    detail::dns::set16(msg, 10, ar);
     return mac;
 }
 
@@ -131,26 +134,26 @@ inline result<void> tsig_verify(std::span<const std::uint8_t> wire, const parsed
     // Digest: request MAC (length-prefixed), reply with original ID and ARCOUNT-1, TSIG variables.
     std::string buf;
     buf.reserve(wire.size() + request_mac.size() + 64);
-    detail::put16(buf, static_cast<std::uint16_t>(request_mac.size()));
+    detail::dns::put16(buf, static_cast<std::uint16_t>(request_mac.size()));
     buf += request_mac;
     const std::size_t msg_at = buf.size();
     buf.append(reinterpret_cast<const char*>(wire.data()), t.offset);
-    detail::set16(buf, msg_at, t.original_id);
-    detail::set16(buf, msg_at + 10, static_cast<std::uint16_t>(m.arcount - 1));
+    detail::dns::set16(buf, msg_at, t.original_id);
+    detail::dns::set16(buf, msg_at + 10, static_cast<std::uint16_t>(m.arcount - 1));
     // Variables with the reply's own values.
     std::string vars;
     (void)encode_name(t.key_name, vars, true);
-    detail::put16(vars, rr_class::any);
-    detail::put32(vars, 0);
+    detail::dns::put16(vars, rr_class::any);
+    detail::dns::put32(vars, 0);
     (void)encode_name(t.algorithm, vars, true);
-    detail::put16(vars, static_cast<std::uint16_t>(t.time_signed >> 32));
-    detail::put32(vars, static_cast<std::uint32_t>(t.time_signed & 0xffffffffu));
-    detail::put16(vars, t.fudge);
-    detail::put16(vars, t.error);
-    detail::put16(vars, static_cast<std::uint16_t>(t.other.size()));
+    detail::dns::put16(vars, static_cast<std::uint16_t>(t.time_signed >> 32));
+    detail::dns::put32(vars, static_cast<std::uint32_t>(t.time_signed & 0xffffffffu));
+    detail::dns::put16(vars, t.fudge);
+    detail::dns::put16(vars, t.error);
+    detail::dns::put16(vars, static_cast<std::uint16_t>(t.other.size()));
     vars += t.other;
     buf += vars;
-    const std::string mac = detail::hmac(key, buf);
+    const std::string mac = detail::dns::hmac(key, buf);
     if (mac.empty() || t.mac.size() != mac.size() || CRYPTO_memcmp(mac.data(), t.mac.data(), mac.size()) != 0)
         return make_error(errc::reply_bad_mac, where, "the reply's TSIG MAC does not verify (outcome unknown)");
     if (t.error == tsig_error::badtime) {

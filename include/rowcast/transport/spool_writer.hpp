@@ -28,7 +28,7 @@
 #pragma once
 
 #include <rowcast/codec/concept.hpp>
-#include <rowcast/detail/fd.hpp>
+#include <rowcast/os/detail/fd.hpp>
 #include <rowcast/error.hpp>
 #include <rowcast/event.hpp>
 #include <rowcast/version.hpp>

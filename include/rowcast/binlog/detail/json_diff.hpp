@@ -8,9 +8,9 @@
 // keys first, then bytewise), so the result renders as MySQL would.
 #pragma once
 
-#include <rowcast/detail/binlog_values.hpp>
-#include <rowcast/detail/binlog_wire.hpp>
-#include <rowcast/detail/json_read.hpp>
+#include <rowcast/binlog/detail/values.hpp>
+#include <rowcast/binlog/detail/wire.hpp>
+#include <rowcast/codec/detail/json/read.hpp>
 #include <rowcast/version.hpp>
 
 #include <memory>

@@ -8,8 +8,8 @@
 
 #include <rowcast/binlog/types.hpp>
 #include <rowcast/column.hpp>
-#include <rowcast/detail/binlog_arena.hpp>
-#include <rowcast/detail/binlog_wire.hpp>
+#include <rowcast/binlog/detail/arena.hpp>
+#include <rowcast/binlog/detail/wire.hpp>
 #include <rowcast/detail/text.hpp>
 #include <rowcast/value.hpp>
 #include <rowcast/version.hpp>

@@ -5,7 +5,7 @@
 #pragma once
 
 #include <rowcast/detail/text.hpp>
-#include <rowcast/detail/yaml_emit.hpp>
+#include <rowcast/codec/detail/yaml/emit.hpp>
 #include <rowcast/error.hpp>
 #include <rowcast/event.hpp>
 #include <rowcast/version.hpp>

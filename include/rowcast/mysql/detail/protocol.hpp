@@ -21,7 +21,7 @@
 // other than mysql_native_password.
 #pragma once
 
-#include <rowcast/detail/fd.hpp>
+#include <rowcast/os/detail/fd.hpp>
 #include <rowcast/error.hpp>
 #include <rowcast/version.hpp>
 

@@ -5,7 +5,7 @@
 #pragma once
 
 #include <rowcast/column.hpp>
-#include <rowcast/detail/json_write.hpp>
+#include <rowcast/codec/detail/json/write.hpp>
 #include <rowcast/detail/text.hpp>
 #include <rowcast/error.hpp>
 #include <rowcast/event.hpp>
