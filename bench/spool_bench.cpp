@@ -150,7 +150,7 @@ void SpoolVsRaw(benchmark::State& state) {
 spool_reader_options quiet(const std::filesystem::path& p) {
     spool_reader_options o;
     o.directory = p;
-    o.log = [](log_level, std::string_view m) { std::fprintf(stderr, "%.*s\n", static_cast<int>(m.size()), m.data()); };
+    o.log = [](log_level, std::string_view, std::string_view m) { std::fprintf(stderr, "%.*s\n", static_cast<int>(m.size()), m.data()); };
     return o;
 }
 

@@ -780,7 +780,7 @@ TEST_F(SinkTest, ServerRefusalIsAnErrorToRetryNotARejection) {
     auto r = bad_sink.apply(ev);
     ASSERT_FALSE(r);
     EXPECT_TRUE(is(r.error_value(), errc::notauth_badsig)) << r.error_value().message;
-    EXPECT_TRUE(is_transient(r.error_value()));
+    EXPECT_TRUE(rowcast::dns::is_transient(r.error_value()));
     EXPECT_TRUE(rejected_.empty());
     EXPECT_TRUE(server_->dig("held1.example.test", "A").empty());
     auto good_sink = make_sink(good);

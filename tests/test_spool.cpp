@@ -36,7 +36,7 @@ spool_reader_options quiet(const std::filesystem::path& dir, std::vector<std::st
     o.retry_initial = std::chrono::milliseconds(1);
     o.retry_max = std::chrono::milliseconds(4);
     o.lost_directory_poll = std::chrono::milliseconds(5);
-    o.log = [logs](log_level, std::string_view m) {
+    o.log = [logs](log_level, std::string_view, std::string_view m) {
         if (logs) logs->emplace_back(m);
     };
     return o;
@@ -69,7 +69,7 @@ TEST(SpoolWriter, WritesAtomicallyWithSortableNames) {
     temp_dir dir;
     auto w = spool_writer<binary_codec>::open({dir.path(), spool_durability::none}).value();
     std::vector<std::string> names;
-    for (int i = 0; i < 50; ++i) names.push_back(w.write(numbered(static_cast<std::uint64_t>(i))).value());
+    for (int i = 0; i < 50; ++i) names.push_back(w.write_file(numbered(static_cast<std::uint64_t>(i))).value());
     EXPECT_TRUE(std::is_sorted(names.begin(), names.end()));
     EXPECT_EQ(files_in(dir.path()), 50u);
     for (const auto& n : names) {
@@ -83,7 +83,7 @@ TEST(SpoolWriter, FileModeIgnoresUmask) {
     temp_dir dir;
     const mode_t old = ::umask(0077);
     auto w = spool_writer<binary_codec>::open({dir.path(), spool_durability::file, 0644}).value();
-    auto name = w.write(numbered(1)).value();
+    auto name = w.write_file(numbered(1)).value();
     ::umask(old);
     struct stat st {};
     ASSERT_EQ(::stat((dir.path() / name).c_str(), &st), 0);
@@ -110,7 +110,7 @@ TEST(SpoolWriter, NamesNeverCollideAcrossThreads) {
     std::vector<std::vector<std::string>> names(4);
     for (int t = 0; t < 4; ++t)
         threads.emplace_back([&, t] {
-            for (int i = 0; i < 250; ++i) names[t].push_back(w.write(numbered(static_cast<std::uint64_t>(i), t)).value());
+            for (int i = 0; i < 250; ++i) names[t].push_back(w.write_file(numbered(static_cast<std::uint64_t>(i), t)).value());
         });
     for (auto& t : threads) t.join();
     std::set<std::string> all;
@@ -125,13 +125,13 @@ TEST(SpoolWriter, NamesNeverCollideAcrossThreads) {
 TEST(SpoolReader, DeliversWaitingFilesInOrderThenFollowsNewOnes) {
     temp_dir dir;
     auto w = spool_writer<binary_codec>::open({dir.path(), spool_durability::none}).value();
-    for (std::uint64_t i = 0; i < 20; ++i) (void)w.write(numbered(i)).value();
+    for (std::uint64_t i = 0; i < 20; ++i) ASSERT_TRUE(w.write(numbered(i)));
     auto r = spool_reader<binary_codec>::open(quiet(dir.path())).value();
     EXPECT_EQ(r.pending(), 20u);
     std::vector<std::uint64_t> got;
     auto h = [&](const event& e) { got.push_back(e.sequence); };
     drain(r, h, 20);
-    for (std::uint64_t i = 20; i < 40; ++i) (void)w.write(numbered(i)).value();
+    for (std::uint64_t i = 20; i < 40; ++i) ASSERT_TRUE(w.write(numbered(i)));
     drain(r, h, 40);
     ASSERT_EQ(got.size(), 40u);
     for (std::uint64_t i = 0; i < 40; ++i) EXPECT_EQ(got[i], i);
@@ -143,7 +143,7 @@ TEST(SpoolReader, FillsSourceFileAndKeepsEventIntact) {
     auto w = spool_writer<binary_codec>::open({dir.path(), spool_durability::none}).value();
     event orig = test::hosts_update();
     orig.source.file.clear();
-    auto name = w.write(orig).value();
+    auto name = w.write_file(orig).value();
     auto r = spool_reader<binary_codec>::open(quiet(dir.path())).value();
     std::vector<event> got;
     drain(r, [&](const event& e) { got.push_back(e); }, 1);
@@ -156,7 +156,7 @@ TEST(SpoolReader, FillsSourceFileAndKeepsEventIntact) {
 TEST(SpoolReader, BatchHandlerGetsUpToMaxBatch) {
     temp_dir dir;
     auto w = spool_writer<binary_codec>::open({dir.path(), spool_durability::none}).value();
-    for (std::uint64_t i = 0; i < 25; ++i) (void)w.write(numbered(i)).value();
+    for (std::uint64_t i = 0; i < 25; ++i) ASSERT_TRUE(w.write(numbered(i)));
     auto o = quiet(dir.path());
     o.max_batch = 10;
     auto r = spool_reader<binary_codec>::open(o).value();
@@ -174,7 +174,7 @@ TEST(SpoolReader, BatchHandlerGetsUpToMaxBatch) {
 TEST(SpoolReader, HandlerFailureIsRetriedNeverSkipped) {
     temp_dir dir;
     auto w = spool_writer<binary_codec>::open({dir.path(), spool_durability::none}).value();
-    for (std::uint64_t i = 0; i < 5; ++i) (void)w.write(numbered(i)).value();
+    for (std::uint64_t i = 0; i < 5; ++i) ASSERT_TRUE(w.write(numbered(i)));
     std::vector<std::string> logs;
     auto r = spool_reader<binary_codec>::open(quiet(dir.path(), &logs)).value();
     std::vector<std::uint64_t> got;
@@ -201,7 +201,7 @@ TEST(SpoolReader, HandlerFailureIsRetriedNeverSkipped) {
 TEST(SpoolReader, QuarantinesUndecodableAndForeignFilesAndGoesOn) {
     temp_dir dir;
     auto w = spool_writer<binary_codec>::open({dir.path(), spool_durability::none}).value();
-    (void)w.write(numbered(1)).value();
+    ASSERT_TRUE(w.write(numbered(1)));
     std::ofstream(dir.path() / "0000000000000000001-000000000001-1.binary") << "garbage, not a rowcast event";
     std::ofstream(dir.path() / "README.txt") << "someone's notes";
     std::ofstream(dir.path() / ".hidden-temp") << "partial";
@@ -211,7 +211,7 @@ TEST(SpoolReader, QuarantinesUndecodableAndForeignFilesAndGoesOn) {
     std::vector<std::uint64_t> got;
     auto h = [&](const event& e) { got.push_back(e.sequence); };
     drain(r, h, 1);
-    (void)w.write(numbered(2)).value();
+    ASSERT_TRUE(w.write(numbered(2)));
     drain(r, h, 2);
     EXPECT_EQ(got, (std::vector<std::uint64_t>{1, 2}));
     EXPECT_EQ(r.stats().quarantined, 2u);
@@ -234,7 +234,7 @@ TEST(SpoolReader, QuarantinesUndecodableAndForeignFilesAndGoesOn) {
 TEST(SpoolReader, MoveToDone) {
     temp_dir dir;
     auto w = spool_writer<binary_codec>::open({dir.path(), spool_durability::none}).value();
-    auto name = w.write(numbered(1)).value();
+    auto name = w.write_file(numbered(1)).value();
     auto o = quiet(dir.path());
     o.after = spool_after::move_to_done;
     auto r = spool_reader<binary_codec>::open(o).value();
@@ -251,7 +251,7 @@ TEST(SpoolReader, InotifyOverflowMeansRescanNotLoss) {
     auto r = spool_reader<binary_codec>::open(quiet(dir.path())).value();
     auto w = spool_writer<binary_codec>::open({dir.path(), spool_durability::none}).value();
     const std::size_t n = max_queued + 500;
-    for (std::uint64_t i = 0; i < n; ++i) (void)w.write(numbered(i)).value();
+    for (std::uint64_t i = 0; i < n; ++i) ASSERT_TRUE(w.write(numbered(i)));
     std::uint64_t next = 0;
     bool in_order = true;
     drain(r, [&](std::span<const event> b) {
@@ -278,7 +278,7 @@ TEST(SpoolReader, DirectoryRemovedAndRecreated) {
     EXPECT_TRUE(r.directory_lost());
     std::filesystem::create_directory(spool);
     auto w = spool_writer<binary_codec>::open({spool, spool_durability::none}).value();
-    (void)w.write(numbered(7)).value();
+    ASSERT_TRUE(w.write(numbered(7)));
     drain(r, h, 1);
     EXPECT_EQ(got, (std::vector<std::uint64_t>{7}));
     bool reported = false;
@@ -292,7 +292,7 @@ TEST(SpoolReader, RunLoopStopsOnRequest) {
     auto w = spool_writer<binary_codec>::open({dir.path(), spool_durability::none}).value();
     std::atomic<int> got{0};
     std::jthread t([&](std::stop_token st) { ASSERT_TRUE(r.run([&](const event&) { ++got; }, st)); });
-    for (std::uint64_t i = 0; i < 10; ++i) (void)w.write(numbered(i)).value();
+    for (std::uint64_t i = 0; i < 10; ++i) ASSERT_TRUE(w.write(numbered(i)));
     for (int i = 0; i < 1000 && got < 10; ++i) ::usleep(2000);
     t.request_stop();
     t.join();
@@ -309,7 +309,7 @@ TEST(SpoolReader, SurvivesKill9) {
     constexpr std::uint64_t total = 600;
     {
         auto w = spool_writer<binary_codec>::open({spool, spool_durability::file}).value();
-        for (std::uint64_t i = 0; i < total; ++i) (void)w.write(numbered(i)).value();
+        for (std::uint64_t i = 0; i < total; ++i) ASSERT_TRUE(w.write(numbered(i)));
     }
     auto consume = [&](bool forever) {
         const pid_t pid = ::fork();

@@ -264,7 +264,7 @@ int run(config c) {
     ro.max_batch = c.max_batch;
     ro.retry_initial = std::chrono::milliseconds(50);
     ro.retry_max = std::chrono::milliseconds(c.retry_max_ms);
-    ro.log = [](rowcast::log_level l, std::string_view m) {
+    ro.log = [](rowcast::log_level l, std::string_view, std::string_view m) {
         static constexpr const char* names[] = {"debug", "info", "warning", "error"};
         if (l != rowcast::log_level::debug) logf(names[static_cast<int>(l)], "spool: " + std::string(m));
     };

@@ -16,6 +16,7 @@
 
 #include <rowcast/version.hpp>
 
+#include <cerrno>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -38,6 +39,7 @@ enum class errc : int {
     trailing_data,          ///< bytes left over after a complete item where none are allowed
     io_error,               ///< an operating-system call failed (errno in the message)
     unsupported,            ///< a feature or kind this component cannot handle
+    unavailable,            ///< a peer or resource cannot serve now (refused, reset, timed out, busy): retry later
 };
 
 namespace detail {
@@ -57,6 +59,7 @@ public:
             case errc::trailing_data: return "trailing data";
             case errc::io_error: return "I/O error";
             case errc::unsupported: return "unsupported";
+            case errc::unavailable: return "unavailable";
         }
         return "unknown rowcast error";
     }
@@ -85,8 +88,70 @@ constexpr std::string_view to_string(errc e) noexcept {
         case errc::trailing_data: return "trailing_data";
         case errc::io_error: return "io_error";
         case errc::unsupported: return "unsupported";
+        case errc::unavailable: return "unavailable";
     }
     return "unknown";
+}
+
+/// Error conditions that span every error category (compare with `==`:
+/// `e.code == rowcast::condition::transient`).
+///
+/// transient: the operation failed because of the moment, not because of its
+/// input: retrying the same operation later may succeed, and the data must be
+/// kept for that retry, never dropped. Which codes are transient:
+///   - rowcast category: io_error (an operating-system call failed: disk full,
+///     permissions being fixed, a directory being recreated) and unavailable;
+///     every other rowcast code is about the content and is permanent;
+///   - generic and system categories (errno values): EAGAIN, EINTR, EBUSY, ENOSPC,
+///     EDQUOT, EMFILE, ENFILE, ENOMEM, ENOBUFS, EIO, ECONNREFUSED, ECONNRESET,
+///     ECONNABORTED, EPIPE, ETIMEDOUT, EHOSTUNREACH, EHOSTDOWN, ENETUNREACH,
+///     ENETDOWN, ENETRESET, ESHUTDOWN, ENOTCONN, EINPROGRESS, EALREADY;
+///   - other rowcast categories (e.g. "rowcast.dns") say so themselves by
+///     overriding std::error_category::equivalent(int, const std::error_condition&);
+///   - any other category: not transient.
+enum class condition : int {
+    transient = 1,
+};
+
+namespace detail {
+inline bool transient_errno(int e) noexcept {
+    switch (e) {
+        case EAGAIN: case EINTR: case EBUSY: case ENOSPC: case EDQUOT: case EMFILE: case ENFILE:
+        case ENOMEM: case ENOBUFS: case EIO: case ECONNREFUSED: case ECONNRESET: case ECONNABORTED:
+        case EPIPE: case ETIMEDOUT: case EHOSTUNREACH: case EHOSTDOWN: case ENETUNREACH: case ENETDOWN:
+        case ENETRESET: case ESHUTDOWN: case ENOTCONN: case EINPROGRESS: case EALREADY:
+            return true;
+        default:
+            return false;
+    }
+}
+
+class condition_category_impl final : public std::error_category {
+public:
+    const char* name() const noexcept override { return "rowcast.condition"; }
+    std::string message(int ev) const override {
+        return ev == static_cast<int>(condition::transient) ? "transient failure: retry later" : "unknown condition";
+    }
+    bool equivalent(const std::error_code& code, int cond) const noexcept override {
+        if (cond != static_cast<int>(condition::transient)) return false;
+        const auto& cat = code.category();
+        if (cat == rowcast::error_category())
+            return code.value() == static_cast<int>(errc::io_error) ||
+                   code.value() == static_cast<int>(errc::unavailable);
+        if (cat == std::generic_category() || cat == std::system_category()) return transient_errno(code.value());
+        return false;
+    }
+};
+}  // namespace detail
+
+/// The category of rowcast::condition (name "rowcast.condition").
+inline const std::error_category& condition_category() noexcept {
+    static const detail::condition_category_impl instance;
+    return instance;
+}
+
+inline std::error_condition make_error_condition(condition c) noexcept {
+    return {static_cast<int>(c), condition_category()};
 }
 
 /// An error: a code for programs and a message for people.
@@ -166,7 +231,12 @@ private:
     bool ok_ = true;
 };
 
+/// True if retrying later may succeed (see rowcast::condition::transient).
+inline bool is_transient(const error& e) noexcept { return e.code == make_error_condition(condition::transient); }
+
 ROWCAST_NAMESPACE_END
 
 template <>
 struct std::is_error_code_enum<rowcast::errc> : std::true_type {};
+template <>
+struct std::is_error_condition_enum<rowcast::condition> : std::true_type {};

@@ -68,6 +68,35 @@ constexpr bool is_row_event(event_kind k) noexcept {
     return k == event_kind::insert || k == event_kind::update || k == event_kind::delete_;
 }
 
+/// Why a transaction ended as it did: the typed reading of a commit or rollback
+/// event's `statement`, which carries it on the wire (so every codec and every
+/// existing consumer sees the same text):
+///   none               ""                   an ordinary COMMIT / ROLLBACK
+///   non_transactional  "non-transactional"  commit of a group with no XID: only
+///                                           non-transactional tables changed (MariaDB
+///                                           logs them even when the client rolled back)
+///   xa_prepare         "XA PREPARE"         commit: the prepared part of an XA transaction
+///   interrupted        "interrupted"        rollback: the source lost the transaction
+///                                           midway; it is delivered again whole
+enum class end_cause : std::uint8_t { none, non_transactional, xa_prepare, interrupted };
+
+constexpr std::string_view to_string(end_cause c) noexcept {
+    switch (c) {
+        case end_cause::none: return "";
+        case end_cause::non_transactional: return "non-transactional";
+        case end_cause::xa_prepare: return "XA PREPARE";
+        case end_cause::interrupted: return "interrupted";
+    }
+    return "";
+}
+
+/// The end cause a commit/rollback statement text names (none for any other text).
+constexpr end_cause parse_end_cause(std::string_view statement) noexcept {
+    for (end_cause c : {end_cause::non_transactional, end_cause::xa_prepare, end_cause::interrupted})
+        if (statement == to_string(c)) return c;
+    return end_cause::none;
+}
+
 /// Where an event came from: binlog file + offset and/or GTID, or a spool file name.
 template <class S>
 struct basic_source_position {
@@ -105,6 +134,11 @@ struct basic_event {
     basic_source_position<S> source;
     time_point commit_time{};      ///< when the source committed it (UTC, µs); epoch if unknown
     time_point capture_time{};     ///< when rowcast captured it (UTC, µs); epoch if unknown
+
+    /// commit and rollback events: why the transaction ended (see end_cause); none otherwise.
+    end_cause cause() const noexcept {
+        return kind == event_kind::commit || kind == event_kind::rollback ? parse_end_cause(statement) : end_cause::none;
+    }
 
     /// Number of columns (0 if no column list).
     std::size_t column_count() const noexcept { return columns ? columns->size() : 0; }

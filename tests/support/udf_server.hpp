@@ -57,7 +57,7 @@ public:
         o.directory = spool_;
         o.retry_initial = std::chrono::milliseconds(1);
         o.retry_max = std::chrono::milliseconds(4);
-        o.log = [this](log_level, std::string_view m) { logs.emplace_back(m); };
+        o.log = [this](log_level, std::string_view, std::string_view m) { logs.emplace_back(m); };
         auto r = spool_reader<Codec>::open(o).value();
         std::vector<event> got;
         auto h = [&](std::span<const event> b) { got.insert(got.end(), b.begin(), b.end()); };

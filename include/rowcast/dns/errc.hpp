@@ -99,6 +99,23 @@ class dns_category_impl final : public std::error_category {
 public:
     const char* name() const noexcept override { return "rowcast.dns"; }
     std::string message(int ev) const override { return std::string(to_string(static_cast<::rowcast::dns::errc>(ev))); }
+    // rowcast::condition::transient: every DNS error except those about the event's or the
+    // configuration's content (dns::is_transient below).
+    bool equivalent(int ev, const std::error_condition& c) const noexcept override {
+        if (c == make_error_condition(rowcast::condition::transient)) {
+            switch (static_cast<::rowcast::dns::errc>(ev)) {
+                case ::rowcast::dns::errc::invalid_name:
+                case ::rowcast::dns::errc::invalid_address:
+                case ::rowcast::dns::errc::bad_event:
+                case ::rowcast::dns::errc::bad_config:
+                case ::rowcast::dns::errc::message_too_large:
+                    return false;
+                default:
+                    return true;
+            }
+        }
+        return default_error_condition(ev) == c;
+    }
 };
 }  // namespace detail::dns
 namespace dns {
@@ -127,18 +144,12 @@ inline bool is(const rowcast::error& e, errc c) noexcept { return e.code == make
 
 /// Errors that mean "the request was not applied because of the server or the
 /// network, not because of its content": retry later, never drop the event.
+/// For a DNS error this is rowcast::is_transient(e) (the category maps its codes to
+/// rowcast::condition::transient); any other error counts as transient here, since the
+/// sink only sees those from the network and the operating system.
 inline bool is_transient(const rowcast::error& e) noexcept {
     if (e.code.category() != error_category()) return true;
-    switch (static_cast<errc>(e.code.value())) {
-        case errc::invalid_name:
-        case errc::invalid_address:
-        case errc::bad_event:
-        case errc::bad_config:
-        case errc::message_too_large:
-            return false;
-        default:
-            return true;
-    }
+    return rowcast::is_transient(e);
 }
 
 }  // namespace dns

@@ -19,22 +19,36 @@
 //  - the directory being removed is reported (log + `directory_lost()`); the
 //    reader polls for it to reappear, then rescans and goes on.
 //
-// Handlers: either `R(const event&)` or, for batches of up to max_batch events,
-// `R(std::span<const event>)`, where R is void (success unless it throws),
-// bool (false: failure) or result<void>. An exception thrown by the handler
-// counts as a failure (logged with what()). If the event has no source file,
-// the reader fills `source.file` with the spool file's name.
+// It is an event_source (pipeline/source.hpp): process(sink) hands batches of up
+// to max_batch events to any event_sink; a sink's error is returned by process()
+// with the files kept, in order, for the next call (rowcast::run() retries
+// transient errors after a backoff and stops on the others: nothing is skipped).
 //
-// Driving it: `run(handler, stop_token)` blocks until stopped; or, from your own
-// poll/epoll loop, wait for `native_handle()` to be readable or `next_timeout()`
-// to expire, then call `process(handler)`.
+// Handlers (the callback form): either `R(const event&)` or, for batches of up to
+// max_batch events, `R(std::span<const event>)`, where R is void (success unless it
+// throws), bool (false: failure) or result<void>. An exception thrown by the handler
+// counts as a failure (logged with what()). A failing handler is retried by the
+// reader itself (see above). If the event has no source file, the reader fills
+// `source.file` with the spool file's name.
+//
+// Driving it: `rowcast::run(reader, sink, stop_token)` or `run(handler,
+// stop_token)` block until stopped; or, from your own poll/epoll loop, wait for
+// `native_handle()` to be readable or `next_timeout()` to expire, then call
+// `process(sink)` or `process(handler)`.
+//
+// Statistics: stats() (spool_reader_stats, visitable: rowcast/stats.hpp).
 //
 // Thread-safety: one thread at a time per reader. `run` may be stopped from
 // another thread through the stop_token.
 #pragma once
 
+#include <rowcast/backoff.hpp>
 #include <rowcast/codec/concept.hpp>
+#include <rowcast/log.hpp>
 #include <rowcast/os/detail/fd.hpp>
+#include <rowcast/pipeline/run.hpp>
+#include <rowcast/pipeline/sink.hpp>
+#include <rowcast/stats.hpp>
 #include <rowcast/error.hpp>
 #include <rowcast/event.hpp>
 #include <rowcast/version.hpp>
@@ -66,8 +80,6 @@
 
 ROWCAST_NAMESPACE_BEGIN
 
-enum class log_level { debug, info, warning, error };
-
 /// What happens to a file once its event has been handled.
 enum class spool_after { remove, move_to_done };
 
@@ -78,11 +90,11 @@ struct spool_reader_options {
     std::filesystem::path quarantine_directory;  ///< default: <directory>/quarantine
     std::size_t max_batch = 64;                  ///< events per batch-handler call (>= 1)
     std::size_t max_file_size = 64u << 20;       ///< bytes; larger files are quarantined
-    std::chrono::milliseconds retry_initial{100};
-    std::chrono::milliseconds retry_max{30000};
+    std::chrono::milliseconds retry_initial{100};  ///< handler retries: first wait (doubles per failure)
+    std::chrono::milliseconds retry_max{30000};    ///< handler retries: longest wait
     std::chrono::milliseconds lost_directory_poll{500};
-    /// Log sink; default writes "rowcast spool <level>: <message>" lines to stderr.
-    std::function<void(log_level, std::string_view)> log;
+    /// Log sink (component "spool"); default: the process-wide hook (rowcast/log.hpp).
+    log_sink log;
 };
 
 /// Counters since open().
@@ -91,6 +103,16 @@ struct spool_reader_stats {
     std::uint64_t quarantined = 0;  ///< files moved to quarantine
     std::uint64_t failures = 0;     ///< handler failures (each is retried)
     std::uint64_t rescans = 0;      ///< full directory scans (open, overflow, directory back)
+    std::uint64_t pending = 0;      ///< gauge: files known and not yet delivered
+
+    template <class V>
+    void visit(V&& v) const {
+        v(detail::counter("delivered", delivered, "events handed to the sink or handler successfully"));
+        v(detail::counter("quarantined", quarantined, "files moved to quarantine"));
+        v(detail::counter("failures", failures, "sink or handler failures (each is retried)"));
+        v(detail::counter("rescans", rescans, "full directory scans"));
+        v(detail::gauge("pending", static_cast<std::int64_t>(pending), "files known and not yet delivered"));
+    }
 };
 
 template <class H>
@@ -98,29 +120,6 @@ concept spool_batch_handler = std::invocable<H&, std::span<const event>>;
 template <class H>
 concept spool_event_handler = std::invocable<H&, const event&>;
 
-namespace detail {
-template <class F, class... A>
-result<void> invoke_handler(F& f, A&&... a) {
-    using R = std::invoke_result_t<F&, A...>;
-    try {
-        if constexpr (std::is_void_v<R>) {
-            std::invoke(f, std::forward<A>(a)...);
-            return {};
-        } else if constexpr (std::is_same_v<R, bool>) {
-            if (std::invoke(f, std::forward<A>(a)...)) return {};
-            return error::make(errc::unsupported, "spool", "handler", "returned false");
-        } else {
-            static_assert(std::is_same_v<R, result<void>>,
-                          "a spool handler returns void, bool or rowcast::result<void>");
-            return std::invoke(f, std::forward<A>(a)...);
-        }
-    } catch (const std::exception& ex) {
-        return error::make(errc::unsupported, "spool", "handler", std::string("threw: ") + ex.what());
-    } catch (...) {
-        return error::make(errc::unsupported, "spool", "handler", "threw a non-standard exception");
-    }
-}
-}  // namespace detail
 
 template <event_codec Codec>
 class spool_reader {
@@ -132,12 +131,6 @@ public:
         if (opt.max_batch == 0) opt.max_batch = 1;
         if (opt.done_directory.empty()) opt.done_directory = opt.directory / "done";
         if (opt.quarantine_directory.empty()) opt.quarantine_directory = opt.directory / "quarantine";
-        if (!opt.log)
-            opt.log = [](log_level l, std::string_view m) {
-                static constexpr const char* names[] = {"debug", "info", "warning", "error"};
-                std::fprintf(stderr, "rowcast spool %s: %.*s\n", names[static_cast<int>(l)],
-                             static_cast<int>(m.size()), m.data());
-            };
         spool_reader r(std::move(opt), std::move(codec));
         r.state_->inotify.reset(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
         if (!r.state_->inotify) return detail::os_error(errno, "spool", "inotify_init1", "cannot create inotify instance");
@@ -169,6 +162,34 @@ public:
     template <class Handler>
         requires spool_batch_handler<Handler> || spool_event_handler<Handler>
     result<std::size_t> process(Handler&& handler) {
+        return step([&](std::span<const event> batch) -> result<void> {
+            if constexpr (spool_batch_handler<Handler>) return detail::invoke_to_result("spool", "handler", handler, batch);
+            else return detail::invoke_to_result("spool", "handler", handler, batch.front());
+        }, spool_batch_handler<Handler> ? s_max_batch() : 1, true);
+    }
+
+    /// event_source step: delivers the queued events whose turn has come to `sink`, in
+    /// batches of up to max_batch. Returns how many; a sink error is returned as it is,
+    /// the batch's files kept for the next call (no backoff of its own: the caller's).
+    template <event_sink Sink>
+    result<std::size_t> process(Sink& sink) {
+        return step([&](std::span<const event> batch) { return sink.write(batch); }, s_max_batch(), false);
+    }
+
+    /// event_source: runs rowcast::run(*this, sink, stop, opt).
+    template <event_sink Sink>
+    result<void> run(Sink& sink, std::stop_token stop, const run_options& opt = {}) {
+        return rowcast::run(*this, sink, std::move(stop), opt);
+    }
+
+    /// event_source: a spool is never done (it waits for new files).
+    bool done() const noexcept { return false; }
+
+private:
+    std::size_t s_max_batch() const noexcept { return state_->options.max_batch; }
+
+    template <class Deliver>
+    result<std::size_t> step(Deliver&& deliver, std::size_t limit, bool own_retry) {
         auto& s = *state_;
         if (s.watch < 0) {
             if (auto ok = attach(); !ok) return std::size_t{0};  // still missing: logged once
@@ -188,7 +209,7 @@ public:
         std::size_t delivered = 0;
         while (!s.pending.empty() && s.watch >= 0) {
             if (clock::now() < s.retry_at) break;
-            auto r = deliver_one_batch(handler);
+            auto r = deliver_one_batch(deliver, limit, own_retry);
             if (!r) return r.error_value();
             if (*r == 0 && s.retry_at > clock::now()) break;  // failed, backing off
             delivered += *r;
@@ -196,6 +217,7 @@ public:
         return delivered;
     }
 
+public:
     /// Blocks, delivering events, until `stop` is requested. Returns an error
     /// only if process() does.
     template <class Handler>
@@ -222,7 +244,12 @@ public:
     /// Number of files known and not yet delivered.
     std::size_t pending() const noexcept { return state_->pending.size(); }
     bool directory_lost() const noexcept { return state_->watch < 0; }
-    const spool_reader_stats& stats() const noexcept { return state_->stats; }
+    /// Counters since open() (a snapshot; the pending gauge is filled in).
+    spool_reader_stats stats() const noexcept {
+        spool_reader_stats st = state_->stats;
+        st.pending = state_->pending.size();
+        return st;
+    }
     const spool_reader_options& options() const noexcept { return state_->options; }
 
 private:
@@ -237,7 +264,7 @@ private:
         bool lost_logged = false;
         std::set<std::string> pending;
         clock::time_point retry_at{};
-        std::chrono::milliseconds backoff{0};
+        rowcast::backoff retry;
         spool_reader_stats stats;
         std::vector<event> batch;
         std::vector<std::string> batch_names;
@@ -248,9 +275,10 @@ private:
         state_->dir_name = opt.directory.string();
         state_->options = std::move(opt);
         state_->codec = std::move(codec);
+        state_->retry = rowcast::backoff({.initial = state_->options.retry_initial, .max = state_->options.retry_max});
     }
 
-    void log(log_level l, const std::string& m) const { state_->options.log(l, m); }
+    void log(log_level l, const std::string& m) const { rowcast::log(state_->options.log, l, "spool", m); }
 
     // (Re)opens the directory, adds the inotify watch and rescans.
     result<void> attach() {
@@ -419,11 +447,11 @@ private:
 
     // Loads up to max_batch events in name order and hands them to the handler.
     // Returns the number delivered (0 with retry_at in the future on failure).
-    template <class Handler>
-    result<std::size_t> deliver_one_batch(Handler& handler) {
+    // With own_retry a failed delivery backs off (retry_at) and returns 0; without, the
+    // delivery's error is returned (the files stay pending, in order).
+    template <class Deliver>
+    result<std::size_t> deliver_one_batch(Deliver& deliver, std::size_t limit, bool own_retry) {
         auto& s = *state_;
-        constexpr bool batch_mode = spool_batch_handler<Handler>;
-        const std::size_t limit = batch_mode ? s.options.max_batch : 1;
         s.batch.clear();
         s.batch_names.clear();
         for (auto it = s.pending.begin(); it != s.pending.end() && s.batch.size() < limit;) {
@@ -443,20 +471,18 @@ private:
             ++it;
         }
         if (s.batch.empty()) return std::size_t{0};
-        result<void> ok = [&] {
-            if constexpr (batch_mode) return detail::invoke_handler(handler, std::span<const event>(s.batch));
-            else return detail::invoke_handler(handler, std::as_const(s.batch.front()));
-        }();
+        result<void> ok = deliver(std::span<const event>(s.batch));
         if (!ok) {
             ++s.stats.failures;
-            backoff();
-            log(log_level::warning, "handler failed for " + s.batch_names.front() +
-                                        (s.batch.size() > 1 ? " (+" + std::to_string(s.batch.size() - 1) + " more)" : "") +
-                                        ": " + ok.error_value().message + "; retrying in " +
-                                        std::to_string(s.backoff.count()) + " ms");
+            const std::string what = "delivery failed for " + s.batch_names.front() +
+                                     (s.batch.size() > 1 ? " (+" + std::to_string(s.batch.size() - 1) + " more)" : "") +
+                                     ": " + ok.error_value().message;
+            if (!own_retry) return ok.error_value();  // the files stay pending, in order
+            const auto wait = backoff();
+            log(log_level::warning, what + "; retrying in " + std::to_string(wait.count()) + " ms");
             return std::size_t{0};
         }
-        s.backoff = std::chrono::milliseconds(0);
+        s.retry.reset();
         s.retry_at = {};
         s.stats.delivered += s.batch.size();
         for (const auto& n : s.batch_names) {
@@ -471,10 +497,11 @@ private:
         return s.batch.size();
     }
 
-    void backoff() {
+    std::chrono::milliseconds backoff() {
         auto& s = *state_;
-        s.backoff = s.backoff.count() == 0 ? s.options.retry_initial : std::min(s.backoff * 2, s.options.retry_max);
-        s.retry_at = clock::now() + s.backoff;
+        const auto wait = s.retry.next().value_or(s.options.retry_max);  // unlimited attempts: always a value
+        s.retry_at = clock::now() + wait;
+        return wait;
     }
 
     std::unique_ptr<state> state_;

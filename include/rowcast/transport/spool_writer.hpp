@@ -31,6 +31,7 @@
 #include <rowcast/os/detail/fd.hpp>
 #include <rowcast/error.hpp>
 #include <rowcast/event.hpp>
+#include <rowcast/pipeline/sink.hpp>
 #include <rowcast/version.hpp>
 
 #include <atomic>
@@ -41,6 +42,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -120,12 +122,24 @@ public:
     }
 
     /// Encodes `e` and writes it as one file. Returns the file's name (not the full path).
-    result<std::string> write(const event& e) {
+    result<std::string> write_file(const event& e) {
         thread_local std::string buffer;
         buffer.clear();
         encode(e, buffer);
         return write_encoded(buffer);
     }
+
+    /// event_sink (pipeline/sink.hpp): write_file() without the name.
+    result<void> write(const event& e) {
+        auto r = write_file(e);
+        if (!r) return r.error_value();
+        return {};
+    }
+    /// event_sink: one file per event, in order; stops at the first failure (the events
+    /// before it are written).
+    result<void> write(std::span<const event> batch) { return write_each(*this, batch); }
+    /// event_sink: nothing is buffered (each write() is on disk as its durability says).
+    result<void> flush() { return {}; }
 
     /// Writes already encoded bytes (one event in this writer's codec) as one file.
     result<std::string> write_encoded(std::string_view bytes) {
