@@ -1,6 +1,6 @@
 // Binlog decoding benchmark (issue 5 §6): rowcast against mariadb-binlog on the same file.
 //
-// The file: ../shared/fixtures/binlog/workloads/big_200k.sql run against a private MariaDB
+// The file: tests/data/binlog/workloads/big_200k.sql run against a private MariaDB
 // (tests/support/mariadb_server.hpp): 200,000 single-row events (100k INSERT, 60k UPDATE,
 // 40k DELETE, each with its TABLE_MAP), about 80 MB. It is generated once and cached as
 //   $ROWCAST_BENCH_CACHE (default <build dir>/bench-data)/big_200k-<FNV-1a 64 of the SQL>.binlog

@@ -16,6 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/packages.sh
+. scripts/mariadb-private.sh
 
 rowcast_need_packages build-essential cmake nlohmann-json3-dev libyaml-cpp-dev \
     mariadb-server mariadb-client libmariadb-dev libmariadbd-dev libssl-dev bind9 bind9-dnsutils
@@ -34,7 +35,6 @@ echo
 echo "==== 2. the trigger path: MariaDB -> triggers -> rowcast_udf -> spool -> rowcast-spool-tail"
 work=$(mktemp -d /tmp/rowcast-demo-XXXXXX)
 chmod 0755 "$work"
-server_pid=""
 tail_pid=""
 named_pid=""
 dns_pid=""
@@ -45,42 +45,15 @@ cleanup() {
         kill "$named_pid" 2>/dev/null || true
         wait "$named_pid" 2>/dev/null || true
     fi
-    if [ -n "$server_pid" ]; then
-        kill "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-    fi
+    rowcast_mariadb_stop
     rm -rf "$work"
 }
 trap cleanup EXIT
 
-mkdir -p "$work"/{data,plugin,spool,tmp,run}
+mkdir -p "$work/plugin"
 for f in /usr/lib/mysql/plugin/*; do ln -s "$f" "$work/plugin/"; done
 cp "$build/examples/udf/rowcast_udf.so" "$work/plugin/"
-port=$(( 20000 + RANDOM % 20000 ))
-user_line=""
-if [ "$(id -u)" -eq 0 ]; then
-    user_line="user=mysql"  # mariadbd refuses to run as root; the spool must be writable by mysql
-    chown mysql:mysql "$work"/{data,spool,tmp,run}
-fi
-cat >"$work/my.cnf" <<EOF
-[mariadbd]
-$user_line
-datadir=$work/data
-socket=$work/run/mariadb.sock
-pid-file=$work/run/mariadb.pid
-log_error=$work/error.log
-tmpdir=$work/tmp
-plugin_dir=$work/plugin
-port=$port
-bind-address=127.0.0.1
-skip-name-resolve
-server_id=101
-log_bin=$work/data/binlog
-binlog_format=ROW
-[client]
-socket=$work/run/mariadb.sock
-user=root
-EOF
+rowcast_mariadb_own "$work/spool"  # the UDF writes the spool as the server's user
 cat >"$work/rowcast-udf.conf" <<EOF
 spool_directory = $work/spool
 codec = json
@@ -97,16 +70,9 @@ changes() {
     done
 }
 
-mariadb-install-db --defaults-file="$work/my.cnf" --auth-root-authentication-method=normal \
-    --skip-test-db >"$work/install-db.log" 2>&1 || { cat "$work/install-db.log"; exit 1; }
-ROWCAST_UDF_CONFIG="$work/rowcast-udf.conf" mariadbd --defaults-file="$work/my.cnf" >"$work/server.out" 2>&1 &
-server_pid=$!
-for _ in $(seq 1 100); do
-    mariadb-admin --defaults-file="$work/my.cnf" ping >/dev/null 2>&1 && break
-    sleep 0.1
-done
-mariadb-admin --defaults-file="$work/my.cnf" ping >/dev/null || { tail -20 "$work/error.log"; exit 1; }
-echo "private MariaDB $(sql -N -e 'SELECT VERSION()') on $work/run/mariadb.sock and 127.0.0.1:$port"
+ROWCAST_UDF_CONFIG="$work/rowcast-udf.conf" rowcast_mariadb_start "$work" plugin_dir="$work/plugin" \
+    log_bin="$work/data/binlog" binlog_format=ROW
+echo "private MariaDB $(sql -N -e 'SELECT VERSION()') on $work/run/mariadb.sock and 127.0.0.1:$rowcast_mariadb_port"
 
 sql <<'EOF'
 CREATE FUNCTION rowcast_event RETURNS INTEGER SONAME 'rowcast_udf.so';

@@ -31,11 +31,11 @@ fi
 
 rm -rf "$build/seeds"
 "$build/tests/fuzz/rowcast-make-seeds" "$build/seeds"
-# fuzz_binlog's seeds: the small binlog fixtures (whole files), when the shared tree is there.
+# fuzz_binlog's seeds: the small binlog fixtures of tests/data/binlog (whole files).
 mkdir -p "$build/seeds/binlog"
-for f in ../shared/fixtures/binlog/mariadb/0[234]_*.binlog ../shared/fixtures/binlog/mysql/*/log.bin \
-         ../shared/fixtures/binlog/mysql/*/binlog.0*; do
-    if [ -f "$f" ]; then n=${f#../shared/fixtures/binlog/}; cp "$f" "$build/seeds/binlog/${n//\//_}"; fi
+for f in tests/data/binlog/mariadb/0[234]_*.binlog tests/data/binlog/mysql/*/log.bin \
+         tests/data/binlog/mysql/*/binlog.0*; do
+    n=${f#tests/data/binlog/}; cp "$f" "$build/seeds/binlog/${n//\//_}"
 done
 
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

@@ -1,4 +1,4 @@
-// Binlog file parser: the shared fixtures (MariaDB 10.11 and MySQL 5.7/8.0
+// Binlog file parser: the fixtures in tests/data/binlog (MariaDB 10.11 and MySQL 5.7/8.0
 // files), the MySQL 8.0.40 file from mariadb-test-data (TRANSACTION_PAYLOAD),
 // values cross-checked against the fixtures' SQL and mariadb-binlog -vv output;
 // schema provider checks; corrupted and truncated copies; the event adapter.
@@ -40,15 +40,22 @@ inline void PrintTo(const value& v, std::ostream* os) {
 
 namespace {
 
-const std::string fixtures = ROWCAST_BINLOG_FIXTURES;
+// The fixture tree: tests/data/binlog in the repository, or the environment's
+// ROWCAST_BINLOG_FIXTURES (a tree written by scripts/make-binlog-fixtures.sh).
+std::string fixture_dir() {
+    const char* e = std::getenv("ROWCAST_BINLOG_FIXTURES");
+    return e && *e ? e : ROWCAST_BINLOG_FIXTURES;
+}
+const std::string fixtures = fixture_dir();
+// Not in the repository: installed by the Debian package mariadb-test-data (scripts/test.sh).
 const std::string mdev_file = "/usr/share/mysql/mysql-test/std_data/mdev35643_mysql_80_binlog.000001";
 
 bool exists(const std::string& p) { return std::filesystem::exists(p); }
 
-#define NEED(path)                                                  \
-    do {                                                            \
-        if (!exists(path)) GTEST_SKIP() << "fixture missing: " << path; \
-    } while (0)
+// A missing fixture fails the test (never a skip), naming the file.
+#define NEED(path)                                                                         \
+    ASSERT_TRUE(exists(path)) << "fixture missing: " << (path)                             \
+                              << ((path) == mdev_file ? " (Debian package mariadb-test-data)" : "")
 
 struct row {
     std::string kind;  // begin commit rollback insert delete update ddl
@@ -672,6 +679,7 @@ TEST(BinlogFiles, CorruptedCopiesFailCleanly) {
     EXPECT_GT(crc_errors, 100u);
     // Without CRCs (fixture 04), or with verification off: random damage never crashes.
     const auto p4 = fixtures + "/mariadb/04_no_checksum.binlog";
+    NEED(p4);
     const std::string d4 = read_all(p4);
     for (int i = 0; i < 400; ++i) {
         std::string d = i % 2 ? d4 : data;
@@ -910,8 +918,21 @@ std::vector<std::string> all_binlog_fixtures() {
         }
     }
     std::sort(files.begin(), files.end());
-    if (exists(mdev_file)) files.push_back(mdev_file);
+    files.push_back(mdev_file);
     return files;
+}
+
+// Fails the calling test (through ASSERT_NO_FATAL_FAILURE) unless every fixture is there:
+// 4 MariaDB and 8 MySQL files in the tree, and the MySQL 8.0.40 file.
+void check_fixture_list(const std::vector<std::string>& files) {
+    std::size_t mariadb = 0, mysql = 0;
+    for (const auto& f : files) {
+        mariadb += f.rfind(fixtures + "/mariadb/", 0) == 0;
+        mysql += f.rfind(fixtures + "/mysql/", 0) == 0;
+    }
+    ASSERT_GE(mariadb, 4u) << "too few MariaDB binlogs (*.binlog) under " << fixtures << "/mariadb";
+    ASSERT_GE(mysql, 8u) << "too few MySQL binlogs (log.bin, binlog.0*) under " << fixtures << "/mysql";
+    for (const auto& f : files) NEED(f);
 }
 
 // A view handler that copies every view into a collector row (to_owning) during the call.
@@ -941,6 +962,7 @@ std::string outcome(const result<rb::parser_stats>& r) { return r ? "ok" : r.err
 
 TEST(BinlogViews, ViewDecodingEqualsOwningDecodingOnEveryFixture) {
     const auto files = all_binlog_fixtures();
+    ASSERT_NO_FATAL_FAILURE(check_fixture_list(files));
     ASSERT_GE(files.size(), 13u);
     std::size_t values = 0;
     for (const auto& f : files) {
@@ -972,7 +994,9 @@ TEST(BinlogViews, ViewDecodingEqualsOwningDecodingOnEveryFixture) {
 }
 
 TEST(BinlogViews, EventViewAdapterEqualsEventAdapterOnEveryFixture) {
-    for (const auto& f : all_binlog_fixtures()) {
+    const auto files = all_binlog_fixtures();
+    ASSERT_NO_FATAL_FAILURE(check_fixture_list(files));
+    for (const auto& f : files) {
         SCOPED_TRACE(f);
         std::vector<event> owning, from_views;
         rb::event_adapter a([&](const event& e) { owning.push_back(e); });
@@ -1034,7 +1058,9 @@ result<void> read_without_hints(const std::string& path, H& h) {
 
 TEST(BinlogViews, RowsEmittedAtOnceEqualRowsHeldBack) {
     std::size_t known = 0, rows = 0;
-    for (const auto& f : all_binlog_fixtures()) {
+    const auto files = all_binlog_fixtures();
+    ASSERT_NO_FATAL_FAILURE(check_fixture_list(files));
+    for (const auto& f : files) {
         SCOPED_TRACE(f);
         std::vector<event> hinted, held, hinted_views, held_views;
         rb::event_adapter a([&](const event& e) { hinted.push_back(e); });

@@ -586,7 +586,8 @@ TEST(BinlogStream, DeadPeerDetectedByMissingHeartbeats) {
 // to the same events as the file read from disk.
 TEST(BinlogStream, MySql8PayloadEventsThroughTheStream) {
     const std::filesystem::path mysql_file = "/usr/share/mysql/mysql-test/std_data/mdev35643_mysql_80_binlog.000001";
-    if (!std::filesystem::exists(mysql_file)) GTEST_SKIP() << "missing " << mysql_file << " (Debian mariadb-test-data)";
+    ASSERT_TRUE(std::filesystem::exists(mysql_file))
+        << "missing " << mysql_file << " (Debian package mariadb-test-data, installed by scripts/test.sh)";
     server_fixture f;
     const auto first = f.server.dir() / "binlog" / f.binlog_files().front();
     f.server.stop();
