@@ -474,10 +474,10 @@ private:
         result<void> ok = deliver(std::span<const event>(s.batch));
         if (!ok) {
             ++s.stats.failures;
-            const std::string what = "delivery failed for " + s.batch_names.front() +
+            if (!own_retry) return ok.error_value();  // the files stay pending, in order
+            const std::string what = "handler failed for " + s.batch_names.front() +
                                      (s.batch.size() > 1 ? " (+" + std::to_string(s.batch.size() - 1) + " more)" : "") +
                                      ": " + ok.error_value().message;
-            if (!own_retry) return ok.error_value();  // the files stay pending, in order
             const auto wait = backoff();
             log(log_level::warning, what + "; retrying in " + std::to_string(wait.count()) + " ms");
             return std::size_t{0};
