@@ -4,6 +4,7 @@
 // under kill -9, staging recovery after a crash at each step, and a follower
 // process killed at random moments that still delivers every transaction once.
 #include <rowcast/binlog/checkpoint.hpp>
+#include <rowcast/binlog/detail/wire.hpp>  // crc32: hand-made state files
 #include <rowcast/binlog/handler.hpp>
 #include <rowcast/binlog/spool_sink.hpp>
 #include <rowcast/codec/binary.hpp>
@@ -156,7 +157,7 @@ TEST(StateFile, RoundTrip) {
     EXPECT_FALSE(std::filesystem::exists(dir.path() / ".pos.tmp"));
 
     // With a staged token, and MySQL GTID sets with '=' and ':' in values.
-    const checkpoint_record rec{{"binlog.000001", 4, "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5:7=x"}, "123_45:6"};
+    const binlog::checkpoint_record rec{{"binlog.000001", 4, "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5:7=x"}, "123_45:6"};
     ASSERT_TRUE(f.save_record(rec));
     EXPECT_EQ(f.load_record().value().value(), rec);
     EXPECT_EQ(f.load().value().value(), rec.pos);

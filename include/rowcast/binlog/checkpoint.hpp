@@ -41,8 +41,7 @@
 // must not save to the same state file.
 #pragma once
 
-#include <rowcast/binlog/detail/wire.hpp>
-#include <rowcast/os/detail/fd.hpp>
+#include <rowcast/pipeline/checkpoint.hpp>
 #include <rowcast/error.hpp>
 #include <rowcast/transport/spool_writer.hpp>
 #include <rowcast/version.hpp>
@@ -89,115 +88,59 @@ struct checkpoint_record {
     friend bool operator==(const checkpoint_record&, const checkpoint_record&) = default;
 };
 
-}  // namespace binlog
-namespace detail::checkpoint {
-inline constexpr std::string_view magic = "rowcast-binlog-checkpoint";
-inline constexpr std::string_view version_line = "rowcast-binlog-checkpoint 1";
-
-inline bool bad_value_char(std::string_view v) noexcept {
-    return v.find_first_of(std::string_view("\n\r\0", 3)) != std::string_view::npos;
+/// The cursor text of a position (pipeline/checkpoint.hpp): "file=<f>\noffset=<n>\ngtid=<g>".
+/// The file name and the GTID set must not contain a newline, carriage return or NUL.
+inline std::string to_cursor(const position& p) {
+    return "file=" + p.file + "\noffset=" + std::to_string(p.offset) + "\ngtid=" + p.gtid;
 }
 
-inline std::string serialize(const ::rowcast::binlog::checkpoint_record& r) {
-    std::string s;
-    s.reserve(128 + r.pos.file.size() + r.pos.gtid.size() + r.staged.size());
-    s += version_line;
-    s += "\nfile=";
-    s += r.pos.file;
-    s += "\noffset=";
-    s += std::to_string(r.pos.offset);
-    s += "\ngtid=";
-    s += r.pos.gtid;
-    s += '\n';
-    if (!r.staged.empty()) {
-        s += "staged=";
-        s += r.staged;
-        s += '\n';
-    }
-    char tail[32];
-    std::snprintf(tail, sizeof tail, "end crc32=%08x\n",
-                  static_cast<unsigned>(detail::binlog::crc32(s.data(), s.size())));
-    s += tail;
-    return s;
-}
-
-/// Parses a whole state file's contents. `where` names the file in errors.
-inline result<::rowcast::binlog::checkpoint_record> parse(std::string_view text, std::string_view where) {
+/// Parses to_cursor()'s text (lines in that order, each once). `where` names the file in errors.
+inline result<position> parse_cursor(std::string_view c, std::string_view where) {
     auto fail = [&](errc e, std::string_view what) {
         return error::make(e, "checkpoint", where, std::string(what) + " (the file is kept; fix or remove it)");
     };
-    if (text.empty()) return fail(errc::truncated, "checkpoint file is empty");
-    if (!text.starts_with(magic)) return fail(errc::bad_magic, "not a rowcast binlog checkpoint file");
-    // The last line: "end crc32=xxxxxxxx\n".
-    if (text.back() != '\n') return fail(errc::truncated, "checkpoint file is incomplete (no final end line)");
-    const std::size_t last_start = text.rfind('\n', text.size() - 2);
-    if (last_start == std::string_view::npos) return fail(errc::truncated, "checkpoint file is incomplete (no end line)");
-    const std::string_view body = text.substr(0, last_start + 1);
-    const std::string_view last = text.substr(last_start + 1, text.size() - last_start - 2);
-    constexpr std::string_view end_key = "end crc32=";
-    if (!last.starts_with(end_key)) return fail(errc::truncated, "checkpoint file is incomplete (no end line)");
-    const std::string_view hex = last.substr(end_key.size());
-    const bool hex_ok = hex.size() == 8 && hex.find_first_not_of("0123456789abcdef") == std::string_view::npos;
-    if (!hex_ok) return fail(errc::invalid_value, "malformed end line '" + std::string(last) + "'");
-    char computed[9];
-    std::snprintf(computed, sizeof computed, "%08x",
-                  static_cast<unsigned>(detail::binlog::crc32(body.data(), body.size())));
-    if (hex != computed)
-        return fail(errc::invalid_value, "checksum mismatch (stored " + std::string(hex) + ", computed " + computed +
-                                             "): the file is damaged");
-    // Lines of the body.
-    ::rowcast::binlog::checkpoint_record r;
+    position p;
     bool have_file = false, have_offset = false, have_gtid = false;
     std::size_t pos = 0;
-    int line_no = 0;
-    while (pos < body.size()) {
-        const std::size_t nl = body.find('\n', pos);
-        const std::string_view line = body.substr(pos, nl - pos);
+    while (pos <= c.size()) {
+        const std::size_t nl = std::min(c.find('\n', pos), c.size());
+        const std::string_view line = c.substr(pos, nl - pos);
         pos = nl + 1;
-        ++line_no;
-        if (line_no == 1) {
-            if (line != version_line)
-                return fail(errc::unsupported_version, "unsupported checkpoint version line '" + std::string(line) + "'");
-            continue;
-        }
         const std::size_t eq = line.find('=');
-        if (eq == std::string_view::npos)
-            return fail(errc::invalid_value, "line " + std::to_string(line_no) + " is not key=value");
-        const std::string_view key = line.substr(0, eq), value = line.substr(eq + 1);
+        const std::string_view key = line.substr(0, eq), value = eq == std::string_view::npos ? "" : line.substr(eq + 1);
         if (key == "file" && !have_file) {
-            r.pos.file = value;
+            p.file = value;
             have_file = true;
         } else if (key == "offset" && !have_offset) {
-            auto [q, ec2] = std::from_chars(value.data(), value.data() + value.size(), r.pos.offset);
-            if (ec2 != std::errc{} || q != value.data() + value.size() || value.empty())
+            auto [q, ec] = std::from_chars(value.data(), value.data() + value.size(), p.offset);
+            if (ec != std::errc{} || q != value.data() + value.size() || value.empty())
                 return fail(errc::invalid_value, "offset '" + std::string(value) + "' is not a number");
             have_offset = true;
         } else if (key == "gtid" && !have_gtid) {
-            r.pos.gtid = value;
+            p.gtid = value;
             have_gtid = true;
-        } else if (key == "staged" && r.staged.empty() && !value.empty()) {
-            r.staged = value;
         } else {
-            return fail(errc::invalid_value, "unexpected or repeated key '" + std::string(key) + "' on line " +
-                                                 std::to_string(line_no));
+            return fail(errc::invalid_value, "unexpected or repeated key '" + std::string(key) + "'");
         }
     }
     if (!have_file) return fail(errc::missing_field, "no file= line");
     if (!have_offset) return fail(errc::missing_field, "no offset= line");
     if (!have_gtid) return fail(errc::missing_field, "no gtid= line");
-    return r;
+    return p;
 }
-}  // namespace detail::checkpoint
-namespace binlog {
 
-/// The checkpoint store for one file on disk (see the top of this header).
+/// The checkpoint store for one file on disk (see the top of this header): a
+/// rowcast::checkpoint_file in the "rowcast-binlog-checkpoint" format whose cursor is
+/// a position.
 class state_file {
 public:
+    static constexpr std::size_t max_size = checkpoint_file::max_size;  ///< larger files are refused by load()
+
     /// No I/O happens here; errors come from load() and save(). The file's
     /// directory must exist and be writable when save() is called.
     explicit state_file(std::filesystem::path path,
                         spool_durability durability = spool_durability::file_and_directory)
-        : path_(std::move(path)), durability_(durability) {}
+        : file_(std::move(path), durability, detail::checkpoint::binlog_v01) {}
 
     /// The saved position, std::nullopt if the file does not exist, or an error
     /// (I/O, or a damaged file: see the top of this header).
@@ -213,76 +156,29 @@ public:
 
     /// The saved record, including the staged tag.
     result<std::optional<checkpoint_record>> load_record() const {
-        const std::string where = path_.string();
-        rowcast::detail::unique_fd fd(::open(where.c_str(), O_RDONLY | O_CLOEXEC));
-        if (!fd) {
-            if (errno == ENOENT) return std::optional<checkpoint_record>{};
-            return rowcast::detail::os_error(errno, "checkpoint", where, "cannot open checkpoint file");
-        }
-        std::string text;
-        char buf[4096];
-        for (;;) {
-            const ssize_t n = ::read(fd.get(), buf, sizeof buf);
-            if (n < 0) {
-                if (errno == EINTR) continue;
-                return rowcast::detail::os_error(errno, "checkpoint", where, "cannot read checkpoint file");
-            }
-            if (n == 0) break;
-            text.append(buf, static_cast<std::size_t>(n));
-            if (text.size() > max_size)
-                return error::make(errc::limit_exceeded, "checkpoint", where,
-                                   "checkpoint file is larger than 1 MiB: not a checkpoint (the file is kept)");
-        }
-        auto r = detail::checkpoint::parse(text, where);
+        auto r = file_.load();
         if (!r) return r.error_value();
-        return std::optional<checkpoint_record>{std::move(*r)};
+        if (!*r) return std::optional<checkpoint_record>{};
+        auto p = parse_cursor((*r)->cursor, file_.path().string());
+        if (!p) return p.error_value();
+        return std::optional<checkpoint_record>{checkpoint_record{std::move(*p), std::move((*r)->staged)}};
     }
 
     /// Saves `r` atomically: temporary file, fsync, rename, fsync of the directory
     /// (as the durability setting says).
     result<void> save_record(const checkpoint_record& r) {
-        const std::string where = path_.string();
         for (std::string_view v : {std::string_view(r.pos.file), std::string_view(r.pos.gtid), std::string_view(r.staged)})
-            if (detail::checkpoint::bad_value_char(v))
-                return error::make(errc::invalid_value, "checkpoint", where,
+            if (v.find_first_of(std::string_view("\n\r\0", 3)) != std::string_view::npos)
+                return error::make(errc::invalid_value, "checkpoint", file_.path().string(),
                                    "a value to save contains a newline, carriage return or NUL");
-        const std::string text = detail::checkpoint::serialize(r);
-        std::filesystem::path dir = path_.parent_path();
-        if (dir.empty()) dir = ".";
-        const std::string dir_name = dir.string();
-        const std::string tmp = (dir / ("." + path_.filename().string() + ".tmp")).string();
-        rowcast::detail::unique_fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-        if (!fd) return rowcast::detail::os_error(errno, "checkpoint", tmp, "cannot create temporary checkpoint file");
-        auto fail = [&](int err, std::string_view what) {
-            fd.reset();
-            ::unlink(tmp.c_str());
-            return rowcast::detail::os_error(err, "checkpoint", tmp, what);
-        };
-        if (int err = rowcast::detail::write_all(fd.get(), text)) return fail(err, "cannot write checkpoint file");
-        if (durability_ != spool_durability::none && ::fsync(fd.get()) != 0)
-            return fail(errno, "cannot fsync checkpoint file");
-        if (::close(fd.release()) != 0) return fail(errno, "cannot close checkpoint file");
-        if (::rename(tmp.c_str(), where.c_str()) != 0) {
-            const int err = errno;
-            ::unlink(tmp.c_str());
-            return rowcast::detail::os_error(err, "checkpoint", where, "cannot rename checkpoint file into place");
-        }
-        if (durability_ == spool_durability::file_and_directory) {
-            rowcast::detail::unique_fd dfd(::open(dir_name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-            if (!dfd || ::fsync(dfd.get()) != 0)
-                return rowcast::detail::os_error(errno, "checkpoint", dir_name, "cannot fsync checkpoint directory");
-        }
-        return {};
+        return file_.save({to_cursor(r.pos), r.staged});
     }
 
-    const std::filesystem::path& path() const noexcept { return path_; }
-    spool_durability durability() const noexcept { return durability_; }
-
-    static constexpr std::size_t max_size = 1 << 20;  ///< larger files are refused by load()
+    const std::filesystem::path& path() const noexcept { return file_.path(); }
+    spool_durability durability() const noexcept { return file_.durability_setting(); }
 
 private:
-    std::filesystem::path path_;
-    spool_durability durability_;
+    checkpoint_file file_;
 };
 
 static_assert(checkpoint_store<state_file>);

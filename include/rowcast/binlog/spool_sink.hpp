@@ -1,7 +1,9 @@
 // rowcast/binlog/spool_sink.hpp: exactly-once delivery of binlog transactions
 // into a spool directory, with the checkpoint that makes a restart resume there.
 //
-// `spool_sink<Codec>` is two things at once:
+// `binlog::spool_sink<Codec>` is rowcast::spool_sink (transport/spool_sink.hpp, the
+// generic transactional sink into a spool) seen through binlog positions instead of
+// opaque cursors, with the state file format of checkpoint.hpp. It is two things at once:
 //   - an event sink for `event_adapter` (operator()(const event&)): every event of
 //     a transaction is *staged* in the spool directory (spool_txn_writer: hidden
 //     names that consumers ignore);
@@ -48,6 +50,7 @@
 #include <rowcast/codec/concept.hpp>
 #include <rowcast/error.hpp>
 #include <rowcast/event.hpp>
+#include <rowcast/transport/spool_sink.hpp>
 #include <rowcast/transport/spool_txn_writer.hpp>
 #include <rowcast/version.hpp>
 
@@ -66,54 +69,28 @@ struct spool_sink_options {
     std::filesystem::path checkpoint;     ///< the state file (its directory must exist)
 };
 
+/// rowcast::spool_sink (transport/spool_sink.hpp) with the binlog state file format and
+/// positions in place of cursors: the follower's checkpoint_store and the event adapter's sink.
 template <event_codec Codec>
 class spool_sink {
 public:
     /// Loads the checkpoint, locks the staging name and recovers staged files (see above).
     static result<spool_sink> open(spool_sink_options opt, Codec codec = Codec{}) {
-        // A consumer of the spool would take the state file for a (foreign) event file.
-        std::error_code ec;
-        const auto cp_dir = opt.checkpoint.parent_path().empty() ? std::filesystem::path(".")
-                                                                 : opt.checkpoint.parent_path();
-        if (std::filesystem::equivalent(cp_dir, opt.spool.directory, ec) &&
-            !opt.checkpoint.filename().string().starts_with("."))
-            return error::make(errc::invalid_value, "checkpoint", opt.checkpoint.string(),
-                               "the checkpoint file must not be in the spool directory "
-                               "(a consumer would take it for an event); put it elsewhere or name it .<name>");
-        state_file state(opt.checkpoint, opt.spool.durability);
-        auto rec = state.load_record();
-        if (!rec) return rec.error_value();
-        auto w = spool_txn_writer<Codec>::open(opt.spool, std::move(codec));
-        if (!w) return w.error_value();
-        auto r = w->recover(*rec ? (*rec)->staged : std::string_view{});
-        if (!r) return r.error_value();
+        const std::string where = opt.checkpoint.string();
+        auto inner = rowcast::spool_sink<Codec>::open(
+            {std::move(opt.spool), std::move(opt.checkpoint), detail::checkpoint::binlog_v01}, std::move(codec));
+        if (!inner) return inner.error_value();
         std::optional<position> pos;
-        if (*rec) pos = std::move((*rec)->pos);
-        return spool_sink(std::move(state), std::move(*w), std::move(pos), *r);
+        if (auto c = inner->load_cursor(); c && *c) {
+            auto p = parse_cursor(**c, where);
+            if (!p) return p.error_value();
+            pos = std::move(*p);
+        }
+        return spool_sink(std::move(*inner), std::move(pos));
     }
 
     /// Stages one event (the event_adapter's sink). See "Group ends" above.
-    result<void> operator()(const event& e) {
-        if (e.kind == event_kind::rollback && e.statement == "interrupted") {
-            in_txn_ = false;
-            return writer_.discard_after(group_end_);
-        }
-        auto s = writer_.stage(e);
-        if (!s) return s.error_value();
-        switch (e.kind) {
-            case event_kind::begin: in_txn_ = true; break;
-            case event_kind::commit:
-            case event_kind::rollback:
-                in_txn_ = false;
-                group_end_ = *s;
-                break;
-            case event_kind::ddl:
-                if (!in_txn_) group_end_ = *s;
-                break;
-            default: break;
-        }
-        return {};
-    }
+    result<void> operator()(const event& e) { return inner_.write(e); }
 
     /// The position saved last (by this sink or before the restart); nullopt if none.
     result<std::optional<position>> load() { return saved_; }
@@ -122,30 +99,24 @@ public:
     /// sync staged files, save {p, token} atomically, publish. A failure after the
     /// state file was written is completed by the next save() or by open().
     result<void> save(const position& p) {
-        if (auto r = writer_.sync(); !r) return r;
-        if (auto r = state_.save_record({p, writer_.mark(group_end_)}); !r) return r;
+        if (auto r = inner_.publish(to_cursor(p)); !r) return r;
         saved_ = p;
-        auto n = writer_.publish(group_end_);
-        if (!n) return n.error_value();
         return {};
     }
 
     /// What open() found: staged files published (committed before a crash) and removed.
-    const spool_recovery& recovery() const noexcept { return recovery_; }
-    const state_file& checkpoint_file() const noexcept { return state_; }
+    const spool_recovery& recovery() const noexcept { return inner_.recovery(); }
     /// Staged files published so far by this sink (recovery not included).
-    std::uint64_t published() const noexcept { return writer_.published(); }
+    std::uint64_t published() const noexcept { return inner_.published(); }
+    /// The generic transactional sink underneath.
+    rowcast::spool_sink<Codec>& transactional() noexcept { return inner_; }
 
 private:
-    spool_sink(state_file s, spool_txn_writer<Codec> w, std::optional<position> p, spool_recovery rec)
-        : state_(std::move(s)), writer_(std::move(w)), saved_(std::move(p)), recovery_(rec) {}
+    spool_sink(rowcast::spool_sink<Codec> inner, std::optional<position> p)
+        : inner_(std::move(inner)), saved_(std::move(p)) {}
 
-    state_file state_;
-    spool_txn_writer<Codec> writer_;
+    rowcast::spool_sink<Codec> inner_;
     std::optional<position> saved_;
-    spool_recovery recovery_;
-    std::uint64_t group_end_ = 0;  // ordinal of the last staged event that ended a group
-    bool in_txn_ = false;
 };
 
 }  // namespace binlog

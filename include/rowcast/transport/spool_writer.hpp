@@ -28,6 +28,7 @@
 #pragma once
 
 #include <rowcast/codec/concept.hpp>
+#include <rowcast/os/atomic_file.hpp>
 #include <rowcast/os/detail/fd.hpp>
 #include <rowcast/error.hpp>
 #include <rowcast/event.hpp>
@@ -53,12 +54,8 @@
 
 ROWCAST_NAMESPACE_BEGIN
 
-/// How much a spool write waits for the disk.
-enum class spool_durability {
-    none,                ///< write + rename; no fsync
-    file,                ///< fsync the file before renaming it into place
-    file_and_directory,  ///< fsync the file, rename, fsync the directory
-};
+/// How much a spool write waits for the disk (rowcast::durability, os/atomic_file.hpp).
+using spool_durability = durability;
 
 struct spool_writer_options {
     std::filesystem::path directory;

@@ -1,0 +1,100 @@
+// rowcast/os/atomic_file.hpp: small files replaced atomically (checkpoints, state),
+// and how much a write waits for the disk.
+//
+// write_file_atomically(path, bytes, d): the bytes go to ".<name>.tmp" in the same
+// directory, which is fsynced (unless d is none) and renamed over `path`; with
+// file_and_directory the directory is fsynced too. After a kill -9 or a power loss
+// (file_and_directory) at any instant, `path` holds the old or the new contents,
+// whole. read_small_file(path, max): the whole file, std::nullopt if it does not
+// exist, an error if it cannot be read or is larger than `max` bytes.
+//
+// Errors: io_error "[rowcast.<component>.io_error] <path>: <what>: <strerror>";
+// limit_exceeded for a file over `max`. `component` names the caller in messages.
+//
+// Thread-safety: the functions are reentrant; two writers of one path must be
+// serialised by the caller (they would share the temporary file).
+#pragma once
+
+#include <rowcast/error.hpp>
+#include <rowcast/os/detail/fd.hpp>
+#include <rowcast/version.hpp>
+
+#include <cerrno>
+#include <cstddef>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+ROWCAST_NAMESPACE_BEGIN
+
+/// How much a write waits for the disk.
+enum class durability {
+    none,                ///< write + rename; no fsync (survives a crash of the process, not of the machine)
+    file,                ///< fsync the file before renaming it into place
+    file_and_directory,  ///< fsync the file, rename, fsync the directory (survives a power loss)
+};
+
+/// Replaces `path` with `bytes` atomically (see the top of this header).
+inline result<void> write_file_atomically(const std::filesystem::path& path, std::string_view bytes, durability d,
+                                          mode_t mode = 0644, std::string_view component = "os") {
+    const std::string where = path.string();
+    std::filesystem::path dir = path.parent_path();
+    if (dir.empty()) dir = ".";
+    const std::string tmp = (dir / ("." + path.filename().string() + ".tmp")).string();
+    detail::unique_fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
+    if (!fd) return detail::os_error(errno, component, tmp, "cannot create temporary file");
+    auto fail = [&](int err, std::string_view what) {
+        fd.reset();
+        ::unlink(tmp.c_str());
+        return detail::os_error(err, component, tmp, what);
+    };
+    if (::fchmod(fd.get(), mode) != 0) return fail(errno, "cannot set file mode");
+    if (int err = detail::write_all(fd.get(), bytes)) return fail(err, "cannot write file");
+    if (d != durability::none && ::fsync(fd.get()) != 0) return fail(errno, "cannot fsync file");
+    if (::close(fd.release()) != 0) return fail(errno, "cannot close file");
+    if (::rename(tmp.c_str(), where.c_str()) != 0) {
+        const int err = errno;
+        ::unlink(tmp.c_str());
+        return detail::os_error(err, component, where, "cannot rename file into place");
+    }
+    if (d == durability::file_and_directory) {
+        const std::string dir_name = dir.string();
+        detail::unique_fd dfd(::open(dir_name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!dfd || ::fsync(dfd.get()) != 0)
+            return detail::os_error(errno, component, dir_name, "cannot fsync directory");
+    }
+    return {};
+}
+
+/// The whole contents of `path`; std::nullopt if it does not exist (see the top of this header).
+inline result<std::optional<std::string>> read_small_file(const std::filesystem::path& path, std::size_t max,
+                                                          std::string_view component = "os") {
+    const std::string where = path.string();
+    detail::unique_fd fd(::open(where.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) {
+        if (errno == ENOENT) return std::optional<std::string>{};
+        return detail::os_error(errno, component, where, "cannot open file");
+    }
+    std::string text;
+    char buf[4096];
+    for (;;) {
+        const ssize_t n = ::read(fd.get(), buf, sizeof buf);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return detail::os_error(errno, component, where, "cannot read file");
+        }
+        if (n == 0) break;
+        text.append(buf, static_cast<std::size_t>(n));
+        if (text.size() > max)
+            return error::make(errc::limit_exceeded, component, where,
+                               "file is larger than " + std::to_string(max) + " bytes (the file is kept)");
+    }
+    return std::optional<std::string>{std::move(text)};
+}
+
+ROWCAST_NAMESPACE_END
