@@ -16,10 +16,11 @@ cd "$(dirname "$0")/.."
 # libzstd-dev, zlib1g-dev: the binlog component; mariadb-test-data: the MySQL 8.0.40 binlog
 # /usr/share/mysql/mysql-test/std_data/mdev35643_mysql_80_binlog.000001 that test_binlog_files and
 # test_binlog_stream read (every other file the tests read is in tests/data/).
+# libcli11-dev: the programs' command-line parser (examples/, header-only).
 rowcast_need_packages build-essential cmake git \
     libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev libyaml-cpp-dev \
     mariadb-server libmariadb-dev libmariadbd-dev libssl-dev bind9 bind9-dnsutils \
-    libzstd-dev zlib1g-dev mariadb-test-data
+    libzstd-dev zlib1g-dev mariadb-test-data libcli11-dev
 
 build=${BUILD_DIR:-build}
 jobs=${JOBS:-2}

@@ -137,7 +137,7 @@ void kill9_resume(const std::vector<std::string>& mode_args) {
     const auto log = work / "rowcast-binlog.log";
     auto start_follower = [&](bool stop_at_end) {
         std::vector<std::string> a = {ROWCAST_BINLOG_EXE, "--host", "127.0.0.1", "--port", std::to_string(server.port()),
-                                      "--user", "repl", "--password", "pw", "--heartbeat-ms", "200", "--format",
+                                      "--user", "repl", "--password", "pw", "--heartbeat-ms", "200", "--codec",
                                       "binary", "--spool", spool.string(), "--checkpoint", checkpoint.string()};
         a.insert(a.end(), mode_args.begin(), mode_args.end());
         if (stop_at_end) a.push_back("--stop-at-end");

@@ -9,6 +9,7 @@
 #include <rowcast/transport/spool_writer.hpp>
 #include <rowcast/transport/stream_sink.hpp>
 
+#include "support/decode_all.hpp"
 #include "support/random_event.hpp"
 #include "support/sample_events.hpp"
 #include "support/temp_dir.hpp"
@@ -29,6 +30,7 @@
 #include <unistd.h>
 
 using namespace rowcast;
+using rowcast::test::decode_all;
 
 static_assert(event_sink<stream_sink<json_codec>>);
 static_assert(event_sink<stream_sink<yaml_codec>>);
@@ -80,22 +82,6 @@ std::vector<event> sample_stream(std::size_t n, std::uint64_t seed = 7) {
     std::vector<event> v;
     for (std::size_t i = 0; i < n; ++i) v.push_back(gen.next());
     return v;
-}
-
-template <class Codec>
-std::vector<event> decode_all(std::string_view in, Codec codec = Codec{}) {
-    std::vector<event> out;
-    while (!in.empty()) {
-        event e;
-        auto n = codec.decode(in, e);
-        if (!n) {
-            ADD_FAILURE() << n.error_value().message;
-            break;
-        }
-        out.push_back(std::move(e));
-        in.remove_prefix(*n);
-    }
-    return out;
 }
 
 template <class Codec>

@@ -7,7 +7,9 @@
 // smpl-repl JSON message, which carries no types, and shows what rowcast makes
 // of it. Exit status 1 if any round trip or decode fails.
 //
-// Run it with scripts/demo.sh (builds target rowcast-demo and runs it).
+// Run it with scripts/demo.sh (builds target rowcast-demo and runs it). Options: --help, --version.
+#include "../common/cli.hpp"
+
 #include <rowcast/rowcast.hpp>        // core + binary codec, no third-party dependency
 #include <rowcast/codec/json.hpp>     // rowcast::json component (nlohmann_json)
 #include <rowcast/codec/yaml.hpp>     // rowcast::yaml component (yaml-cpp)
@@ -159,7 +161,12 @@ bool show(const char* title, Codec codec, const rowcast::event& e, bool binary =
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+    CLI::App app("Shows the smpl-repl sample change as one typed rowcast event in every codec and checks each round "
+                 "trip (exit status 1 if one fails).",
+                 "rowcast-demo");
+    rowcast_cli::setup(app);
+    if (auto status = rowcast_cli::parse(app, argc, argv)) return *status;
     std::printf("rowcast %s demo: the smpl-repl sample change as one typed event\n\n", rowcast::version_string);
     const rowcast::event e = sample_event();
     print_event(e);

@@ -1,140 +1,114 @@
 // rowcast-spool-tail: follows a spool directory and prints each event as it arrives
-// (JSON lines by default), removing the files it printed. A small consumer built
-// from rowcast::spool_reader, used by the README's main-job command.
+// (JSON Lines by default), removing the files it printed: spool_reader ->
+// filtered_sink -> stream_sink(stdout) through rowcast::run. docs/programs.md.
 //
-//   rowcast-spool-tail DIR [--codec json|yaml|binary] [--format json|debezium|yaml]
-//                          [--keep] [--count N] [--idle-exit SECONDS]
-//
-// --keep moves printed files to DIR/done instead of removing them; --count exits
-// after N events; --idle-exit exits after that many seconds without an event.
-// Exit status: 0 on success (or SIGINT/SIGTERM), 2 on bad usage, 1 on errors.
-#include <rowcast/codec/binary.hpp>
-#include <rowcast/codec/json.hpp>
-#include <rowcast/codec/yaml.hpp>
+//   rowcast-spool-tail [--codec C] [--output-codec C] [--envelope E] [--keep] [--count N]
+//                      [--idle-exit SECONDS] [filters] DIR
+#include "../common/cli.hpp"
+
+#include <rowcast/codec/by_name.hpp>
+#include <rowcast/pipeline/filter.hpp>
+#include <rowcast/pipeline/run.hpp>
 #include <rowcast/transport/spool_reader.hpp>
+#include <rowcast/transport/stream_sink.hpp>
 
-#include <atomic>
-#include <chrono>
-#include <csignal>
+#include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <optional>
+#include <span>
 #include <string>
-#include <string_view>
 
-#include <poll.h>
+#include <unistd.h>
 
 namespace {
 
-std::atomic<bool> stop_requested{false};
-extern "C" void on_signal(int) { stop_requested = true; }
-
 struct options {
     std::string dir;
-    std::string codec = "json";
-    std::string format = "json";
+    std::string spool_codec = "json";
+    rowcast_cli::codec_choice output;
     bool keep = false;
     std::optional<std::uint64_t> count;
-    std::optional<int> idle_exit;
+    std::optional<unsigned> idle_exit;
 };
 
-int usage(const char* msg) {
-    std::fprintf(stderr,
-                 "rowcast-spool-tail: %s\n"
-                 "usage: rowcast-spool-tail DIR [--codec json|yaml|binary] [--format json|debezium|yaml]\n"
-                 "                          [--keep] [--count N] [--idle-exit SECONDS]\n",
-                 msg);
-    return 2;
-}
+// Counts what is printed, marks activity for --idle-exit, and ends the run at --count:
+// the event after the last one wanted is refused (its file stays in the spool).
+template <class Sink>
+struct counting_sink {
+    Sink& out;
+    rowcast_cli::signal_stop& stop;
+    std::optional<std::uint64_t> limit;
+    std::uint64_t printed = 0;
 
-template <class Codec>
-int follow(const options& o) {
+    rowcast::result<void> write(const rowcast::event& e) { return write(std::span<const rowcast::event>(&e, 1)); }
+    rowcast::result<void> write(std::span<const rowcast::event> batch) {
+        if (limit && printed + batch.size() > *limit) {
+            stop.source().request_stop();
+            return rowcast::error::make(rowcast::errc::unavailable, "spool-tail", "--count", "enough events printed");
+        }
+        if (auto r = out.write(batch); !r) return r;
+        printed += batch.size();
+        stop.touch();
+        if (limit && printed >= *limit) stop.source().request_stop();
+        return {};
+    }
+    rowcast::result<void> flush() { return out.flush(); }
+};
+
+template <class SpoolCodec, class OutCodec>
+int follow(const CLI::App& app, const options& o, rowcast::event_filter filter, SpoolCodec spool_codec,
+           OutCodec out_codec) {
+    rowcast_cli::signal_stop stop(o.idle_exit ? std::optional(std::chrono::seconds(*o.idle_exit)) : std::nullopt);
     rowcast::spool_reader_options ro;
     ro.directory = o.dir;
     ro.after = o.keep ? rowcast::spool_after::move_to_done : rowcast::spool_after::remove;
-    auto reader = rowcast::spool_reader<Codec>::open(ro);
-    if (!reader) {
-        std::fprintf(stderr, "rowcast-spool-tail: %s\n", reader.error_value().message.c_str());
-        return 1;
-    }
-    rowcast::json_codec json{{.envelope = o.format == "debezium" ? rowcast::json_envelope::debezium
-                                                                 : rowcast::json_envelope::rowcast}};
-    rowcast::yaml_codec yaml;
-    std::string out;
-    std::uint64_t printed = 0;
-    auto handler = [&](const rowcast::event& e) {
-        out.clear();
-        if (o.format == "yaml") yaml.encode(e, out);
-        else {
-            json.encode(e, out);
-            out += '\n';
-        }
-        if (std::fwrite(out.data(), 1, out.size(), stdout) != out.size() || std::fflush(stdout) != 0)
-            return false;  // stdout closed: keep the file, report the failure
-        ++printed;
-        return true;
+    if (o.count) ro.max_batch = 1;  // --count stops exactly after N events
+    auto reader = rowcast::spool_reader<SpoolCodec>::open(ro, std::move(spool_codec));
+    if (!reader) return rowcast_cli::runtime_error(app, reader.error_value().message);
+
+    rowcast::stream_sink out(STDOUT_FILENO, std::move(out_codec));
+    counting_sink<decltype(out)> counted{out, stop, o.count};
+    rowcast::filtered_sink sink(std::move(filter), counted);
+    rowcast::run_options run_opt;
+    run_opt.log = [&stop](rowcast::log_level l, std::string_view c, std::string_view m) {
+        if (!stop.token().stop_requested()) rowcast::log(l, c, m);  // not the refusal that ends --count
     };
-    auto last_event = std::chrono::steady_clock::now();
-    while (!stop_requested && (!o.count || printed < *o.count)) {
-        const std::uint64_t before = printed;
-        auto r = reader->process(handler);
-        if (!r) {
-            std::fprintf(stderr, "rowcast-spool-tail: %s\n", r.error_value().message.c_str());
-            return 1;
-        }
-        if (printed != before) last_event = std::chrono::steady_clock::now();
-        else if (o.idle_exit && std::chrono::steady_clock::now() - last_event > std::chrono::seconds(*o.idle_exit))
-            break;
-        if (o.count && printed >= *o.count) break;
-        pollfd p{reader->native_handle(), POLLIN, 0};
-        const auto t = reader->next_timeout().count();
-        ::poll(&p, 1, t < 0 || t > 200 ? 200 : static_cast<int>(t));
-    }
+    auto r = rowcast::run(*reader, sink, stop.token(), run_opt);
     std::fprintf(stderr, "rowcast-spool-tail: %llu events printed, %llu quarantined\n",
-                 static_cast<unsigned long long>(printed),
+                 static_cast<unsigned long long>(counted.printed),
                  static_cast<unsigned long long>(reader->stats().quarantined));
-    return 0;
+    if (!r) return rowcast_cli::runtime_error(app, r.error_value().message);
+    return rowcast_cli::exit_ok;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+    CLI::App app("Follows a rowcast spool directory and prints each event as it arrives (JSON Lines by default), "
+                 "removing the files it printed.",
+                 "rowcast-spool-tail");
+    rowcast_cli::setup(app, "Example: rowcast-spool-tail /var/spool/rowcast --table=app.hosts --envelope=debezium");
     options o;
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view a = argv[i];
-        auto next = [&]() -> const char* { return i + 1 < argc ? argv[++i] : nullptr; };
-        if (a == "--codec") {
-            const char* v = next();
-            if (!v) return usage("--codec needs a value");
-            o.codec = v;
-        } else if (a == "--format") {
-            const char* v = next();
-            if (!v) return usage("--format needs a value");
-            o.format = v;
-        } else if (a == "--keep") {
-            o.keep = true;
-        } else if (a == "--count") {
-            const char* v = next();
-            if (!v) return usage("--count needs a number");
-            o.count = std::strtoull(v, nullptr, 10);
-        } else if (a == "--idle-exit") {
-            const char* v = next();
-            if (!v) return usage("--idle-exit needs a number of seconds");
-            o.idle_exit = std::atoi(v);
-        } else if (!a.empty() && a[0] == '-') {
-            return usage(("unknown option " + std::string(a)).c_str());
-        } else if (o.dir.empty()) {
-            o.dir = a;
-        } else {
-            return usage("only one directory");
-        }
-    }
-    if (o.dir.empty()) return usage("no spool directory given");
-    if (o.format != "json" && o.format != "debezium" && o.format != "yaml") return usage("unknown --format");
-    std::signal(SIGINT, on_signal);
-    std::signal(SIGTERM, on_signal);
-    if (o.codec == "json") return follow<rowcast::json_codec>(o);
-    if (o.codec == "yaml") return follow<rowcast::yaml_codec>(o);
-    if (o.codec == "binary") return follow<rowcast::binary_codec>(o);
-    return usage("unknown --codec");
+    rowcast::filter_rules rules;
+    app.add_option("DIR", o.dir, "The spool directory")->required();
+    rowcast_cli::add_codec_option(app, o.spool_codec, "Codec of the spool's files: json, yaml or binary");
+    rowcast_cli::add_codec_option(app, o.output.codec, "Codec of what is printed: json (JSON Lines), yaml or binary",
+                                  "--output-codec");
+    rowcast_cli::add_envelope_option(app, o.output.envelope);
+    app.add_flag("--keep", o.keep, "Move printed files to DIR/done instead of removing them");
+    app.add_option("--count", o.count, "Exit after printing N events")->check(CLI::PositiveNumber)->type_name("N");
+    app.add_option("--idle-exit", o.idle_exit, "Exit after SECONDS without an event")->type_name("SECONDS");
+    rowcast_cli::add_filter_options(app, rules);
+    if (auto status = rowcast_cli::parse(app, argc, argv)) return *status;
+
+    auto spool = rowcast::parse_codec_spec(o.spool_codec);
+    auto output = o.output.spec();
+    if (!output) return rowcast_cli::usage_error(app, output.error_value().message);
+    auto filter = rowcast::event_filter::make(rules);
+    if (!filter) return rowcast_cli::usage_error(app, filter.error_value().message);
+    return rowcast::with_codec(*spool, [&]<class SpoolCodec>(SpoolCodec in) {
+        return rowcast::with_codec(*output, [&]<class OutCodec>(OutCodec out) {
+            return follow(app, o, *filter, std::move(in), std::move(out));
+        });
+    });
 }

@@ -1,0 +1,222 @@
+// examples/common/cli.hpp: the command-line conventions every rowcast program
+// shares (CLI11), so a flag means the same in each of them (docs/programs.md):
+//
+//   --help (stdout, exit 0), --version (rowcast::version_string, exit 0), --opt=value;
+//   exit status 0 success (also when stopped by SIGINT/SIGTERM), 1 runtime error, 2 usage error;
+//   --codec json|yaml|binary, --envelope rowcast|debezium       (rowcast/codec/by_name.hpp)
+//   --schema/--exclude-schema, --table/--exclude-table,
+//   --column/--exclude-column                                    (rowcast/pipeline/filter.hpp)
+//   --durability none|file|file_and_directory (full = file_and_directory)
+//   -h/--host, -P/--port, -u/--user, -p/--password (MYSQL_PWD), -S/--socket: as the mysql client
+//
+// Program support, not library: the programs include it from examples/common.
+#pragma once
+
+#include <rowcast/codec/by_name.hpp>
+#include <rowcast/log.hpp>
+#include <rowcast/os/atomic_file.hpp>
+#include <rowcast/pipeline/filter.hpp>
+#include <rowcast/version.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <pthread.h>
+#include <signal.h>
+
+namespace rowcast_cli {
+
+/// The exit statuses of every program.
+enum exit_status : int { exit_ok = 0, exit_failure = 1, exit_usage = 2 };
+
+inline constexpr const char* exit_footer =
+    "Exit status: 0 success (also when stopped by SIGINT/SIGTERM), 1 runtime error, 2 usage error.\n"
+    "Options take their value as --opt value or --opt=value. Documentation: docs/programs.md.";
+
+/// An App with the shared conventions: --help (no -h: that is --host where a program connects),
+/// --version, the exit-status footer.
+inline void setup(CLI::App& app, const std::string& extra_footer = {}) {
+    app.set_help_flag("--help", "Print this help and exit");
+    app.set_version_flag("--version", std::string(app.get_name()) + " " + rowcast::version_string,
+                         "Print the version and exit");
+    app.footer(extra_footer.empty() ? std::string(exit_footer) : extra_footer + "\n\n" + exit_footer);
+}
+
+/// Parses argv; returns an exit status when the program should end now (help, version:
+/// 0 after printing to stdout; a usage error: 2 after a message on stderr).
+inline std::optional<int> parse(CLI::App& app, int argc, char** argv) {
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        if (e.get_exit_code() == 0) {
+            app.exit(e, std::cout, std::cerr);
+            return exit_ok;
+        }
+        // An unknown option is the more useful message than a missing positional it displaced.
+        const auto rest = app.remaining();
+        std::string message = e.what();
+        if (dynamic_cast<const CLI::RequiredError*>(&e) && !rest.empty()) {
+            message = rest.size() > 1 ? "The following arguments were not expected:" : "The following argument was not expected:";
+            for (const auto& r : rest) message += " " + r;
+        }
+        std::cerr << app.get_name() << ": " << message << "\nRun with --help for more information.\n";
+        return exit_usage;
+    }
+    return std::nullopt;
+}
+
+/// A usage error found after parsing (options that exclude each other…): message, exit 2.
+inline int usage_error(const CLI::App& app, const std::string& message) {
+    std::cerr << app.get_name() << ": " << message << "\nRun with --help for more information.\n";
+    return exit_usage;
+}
+
+/// A runtime error: message, exit 1.
+inline int runtime_error(const CLI::App& app, const std::string& message) {
+    std::cerr << app.get_name() << ": " << message << "\n";
+    return exit_failure;
+}
+
+// --- codec -------------------------------------------------------------------------
+
+// A CLI11 check through a rowcast parse function: its error message (listing the accepted names) is the usage error.
+template <auto Parse>
+CLI::Validator name_check(const char* what) {
+    return CLI::Validator(
+        [](std::string& s) -> std::string {
+            auto r = Parse(s);
+            return r ? std::string() : r.error_value().message;
+        },
+        "", what);
+}
+inline CLI::Validator codec_name_check() { return name_check<&rowcast::parse_codec_name>("codec"); }
+inline CLI::Validator envelope_name_check() { return name_check<&rowcast::parse_envelope_name>("envelope"); }
+
+struct codec_choice {
+    std::string codec = "json";
+    std::string envelope;  // empty: rowcast
+    /// The spec; the error (a debezium envelope with yaml…) is a usage error.
+    rowcast::result<rowcast::codec_spec> spec() const { return rowcast::parse_codec_spec(codec, envelope); }
+};
+
+/// --codec (the codec of the events the program reads or writes on its wire: `what` says which).
+inline CLI::Option* add_codec_option(CLI::App& app, std::string& codec, const std::string& what,
+                                     const std::string& name = "--codec") {
+    return app.add_option(name, codec, what)->check(codec_name_check())->type_name("json|yaml|binary")->capture_default_str();
+}
+
+/// --envelope: the JSON envelope of what the program writes.
+inline CLI::Option* add_envelope_option(CLI::App& app, std::string& envelope) {
+    return app.add_option("--envelope", envelope, "JSON envelope of the events written: rowcast (default) or debezium")
+        ->check(envelope_name_check())
+        ->type_name("rowcast|debezium");
+}
+
+// --- filters -------------------------------------------------------------------------
+
+/// The filter options; each repeatable and comma-separated ("--table a.b,c.d").
+inline void add_filter_options(CLI::App& app, rowcast::filter_rules& r) {
+    const char* group = "Filters (globs * and ?; see docs/filters.md)";
+    auto add = [&](const char* name, std::vector<std::string>& v, const char* help) {
+        app.add_option(name, v, help)->delimiter(',')->allow_extra_args(false)->type_name("PATTERN")->group(group);
+    };
+    add("--schema", r.include_schemas, "Only events of these schemas (repeatable)");
+    add("--exclude-schema", r.exclude_schemas, "No events of these schemas");
+    add("--table", r.include_tables, "Only rows and DDL of these tables: db.table or table (repeatable)");
+    add("--exclude-table", r.exclude_tables, "No rows or DDL of these tables");
+    add("--column", r.include_columns, "Keep only these columns of their tables: db.table.column");
+    add("--exclude-column", r.exclude_columns, "Remove these columns: db.table.column, table.column or column");
+}
+
+// --- durability -------------------------------------------------------------------------
+
+inline CLI::Option* add_durability_option(CLI::App& app, rowcast::durability& d, const std::string& what) {
+    static const std::map<std::string, rowcast::durability> names = {
+        {"none", rowcast::durability::none},
+        {"file", rowcast::durability::file},
+        {"file_and_directory", rowcast::durability::file_and_directory},
+        {"full", rowcast::durability::file_and_directory},
+    };
+    return app.add_option("--durability", d, what + ": none, file or file_and_directory (default; 'full' is accepted for it)")
+        ->transform(CLI::CheckedTransformer(names).description(""))
+        ->type_name("none|file|file_and_directory")
+        ->default_str("file_and_directory");
+}
+
+// --- connection (as the mysql client names them) -------------------------------------------
+
+struct connection_flags {
+    std::string host, socket, user, password;
+    std::uint16_t port = 3306;
+    CLI::Option* host_opt = nullptr;
+    CLI::Option* socket_opt = nullptr;
+    bool given() const { return (host_opt && host_opt->count() > 0) || (socket_opt && socket_opt->count() > 0); }
+};
+
+inline void add_connection_options(CLI::App& app, connection_flags& c) {
+    const char* group = "Connection (as the mysql client)";
+    if (const char* u = std::getenv("USER")) c.user = u;
+    c.host_opt = app.add_option("-h,--host", c.host, "Server host name or address")->group(group);
+    c.socket_opt = app.add_option("-S,--socket", c.socket, "Server Unix socket (instead of --host)")->group(group);
+    app.add_option("-P,--port", c.port, "Server TCP port")->check(CLI::Range(1, 65535))->capture_default_str()->group(group);
+    app.add_option("-u,--user", c.user, "User name (default: $USER)")->group(group);
+    app.add_option("-p,--password", c.password, "Password (also from the environment variable MYSQL_PWD)")
+        ->envname("MYSQL_PWD")
+        ->group(group);
+}
+
+// --- signals ------------------------------------------------------------------------------
+
+/// Requests `stop` when SIGINT or SIGTERM arrives: the signals are blocked in every thread
+/// (construct it before starting other threads) and taken by a helper thread with sigtimedwait,
+/// so nothing runs in signal-handler context. Also ends the run after `idle` without activity
+/// when set (touch() marks activity; call it from the run's thread).
+class signal_stop {
+public:
+    explicit signal_stop(std::optional<std::chrono::seconds> idle = std::nullopt) : idle_(idle) {
+        sigemptyset(&set_);
+        sigaddset(&set_, SIGINT);
+        sigaddset(&set_, SIGTERM);
+        pthread_sigmask(SIG_BLOCK, &set_, nullptr);
+        touch();
+        thread_ = std::jthread([this](std::stop_token self) {
+            const timespec tick{0, 100 * 1000 * 1000};
+            while (!self.stop_requested() && !source_.stop_requested()) {
+                if (sigtimedwait(&set_, nullptr, &tick) > 0) source_.request_stop();
+                if (idle_ && std::chrono::steady_clock::now().time_since_epoch().count() - last_.load() >
+                                 std::chrono::duration_cast<std::chrono::steady_clock::duration>(*idle_).count())
+                    source_.request_stop();
+            }
+        });
+    }
+    ~signal_stop() {
+        thread_.request_stop();
+        thread_.join();
+        pthread_sigmask(SIG_UNBLOCK, &set_, nullptr);
+    }
+    signal_stop(const signal_stop&) = delete;
+    signal_stop& operator=(const signal_stop&) = delete;
+
+    std::stop_token token() const noexcept { return source_.get_token(); }
+    std::stop_source& source() noexcept { return source_; }
+    void touch() noexcept { last_.store(std::chrono::steady_clock::now().time_since_epoch().count()); }
+
+private:
+    sigset_t set_{};
+    std::optional<std::chrono::seconds> idle_;
+    std::atomic<std::chrono::steady_clock::rep> last_{0};
+    std::stop_source source_;
+    std::jthread thread_;
+};
+
+}  // namespace rowcast_cli

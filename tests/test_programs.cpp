@@ -1,0 +1,319 @@
+// The programs (examples/), each run as a child process: the shared command-line
+// conventions (docs/programs.md) and what each program does with its options.
+//   every program: --help on stdout with exit 0, --version with exit 0, an unknown
+//   option exits 2 with a message on stderr, --opt=value is accepted;
+//   rowcast-spool-tail: a spool round trip in every codec pair, --count, the filters
+//   (no empty BEGIN/COMMIT pair), --keep, runtime errors exit 1;
+//   rowcast-binlog: --table=db.t on a fixture, envelopes and codecs, no empty pairs,
+//   usage errors, --max-retries against a closed port ends with exit 1 and the reason.
+#include <rowcast/codec/binary.hpp>
+#include <rowcast/codec/json.hpp>
+#include <rowcast/codec/yaml.hpp>
+#include <rowcast/transport/spool_writer.hpp>
+
+#include "support/decode_all.hpp"
+#include "support/process.hpp"
+#include "support/sample_events.hpp"
+#include "support/temp_dir.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+using namespace rowcast;
+using rowcast::test::decode_all;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::map<std::string, std::string> programs() {
+    std::map<std::string, std::string> m;
+    std::stringstream in(ROWCAST_PROGRAMS);
+    std::string item;
+    while (std::getline(in, item, ','))
+        if (auto eq = item.find('='); eq != std::string::npos) m[item.substr(0, eq)] = item.substr(eq + 1);
+    return m;
+}
+
+std::string slurp(const fs::path& p) {
+    std::ifstream f(p, std::ios::binary);
+    return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+}
+
+struct outcome {
+    int status = -1;
+    std::string out, err;
+};
+
+// Runs `program` with `args` to completion (a liveness guard of 60 s, not a timed assertion).
+outcome run(const std::string& program, std::vector<std::string> args, std::vector<std::string> env = {}) {
+    static int n = 0;
+    test::temp_dir dir("rowcast-programs");
+    const auto out = dir.path() / ("out" + std::to_string(++n)), err = dir.path() / ("err" + std::to_string(n));
+    const auto exe = programs().at(program);
+    args.insert(args.begin(), exe);
+    auto p = test::process::start({args, env, out, err});
+    auto st = p.wait_for(std::chrono::seconds(60));
+    outcome o;
+    o.status = st ? *st : p.stop(SIGKILL);
+    o.out = slurp(out);
+    o.err = slurp(err);
+    return o;
+}
+
+std::size_t count(const std::string& s, const std::string& what) {
+    std::size_t n = 0;
+    for (auto p = s.find(what); p != std::string::npos; p = s.find(what, p + what.size())) ++n;
+    return n;
+}
+
+std::vector<std::string> kinds(const std::vector<event>& v) {
+    std::vector<std::string> k;
+    for (const auto& e : v) k.push_back(std::string(to_string(e.kind)) + (e.table.empty() ? "" : ":" + e.table));
+    return k;
+}
+
+event marker(event_kind k) {
+    event e;
+    e.kind = k;
+    return e;
+}
+
+event row(std::string schema, std::string table, std::uint64_t seq) {
+    event e = test::small_insert();
+    e.schema = std::move(schema);
+    e.table = std::move(table);
+    e.sequence = seq;
+    e.source.file.clear();
+    return e;
+}
+
+// Two transactions: one touching app.hosts and app.log, one only app.log.
+std::vector<event> two_transactions() {
+    return {marker(event_kind::begin), row("app", "hosts", 1), row("app", "log", 2), marker(event_kind::commit),
+            marker(event_kind::begin), row("app", "log", 3), marker(event_kind::commit)};
+}
+
+template <class Codec>
+void write_spool(const fs::path& dir, const std::vector<event>& events) {
+    auto w = spool_writer<Codec>::open({dir, spool_durability::none}).value();
+    for (const auto& e : events) ASSERT_TRUE(w.write(e));
+}
+
+std::size_t files_in(const fs::path& dir) {
+    std::size_t n = 0;
+    for (const auto& f : fs::directory_iterator(dir))
+        if (f.is_regular_file()) ++n;
+    return n;
+}
+
+const std::string fixture = std::string(ROWCAST_BINLOG_FIXTURES) + "/mariadb/01_all_types.binlog";
+
+}  // namespace
+
+// --- every program -------------------------------------------------------------------------
+
+class EveryProgram : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(EveryProgram, HelpGoesToStdoutWithExitZero) {
+    const auto o = run(GetParam(), {"--help"});
+    EXPECT_EQ(o.status, 0) << o.err;
+    EXPECT_NE(o.out.find("Usage: " + GetParam()), std::string::npos) << o.out;
+    EXPECT_NE(o.out.find("--version"), std::string::npos) << o.out;
+    EXPECT_NE(o.out.find("Exit status: 0 success"), std::string::npos) << o.out;
+    EXPECT_EQ(o.err, "");
+}
+
+TEST_P(EveryProgram, VersionWithExitZero) {
+    const auto o = run(GetParam(), {"--version"});
+    EXPECT_EQ(o.status, 0) << o.err;
+    EXPECT_EQ(o.out, GetParam() + " " + rowcast::version_string + "\n");
+}
+
+TEST_P(EveryProgram, UnknownOptionExitsTwoWithAMessage) {
+    const auto o = run(GetParam(), {"--no-such-option"});
+    EXPECT_EQ(o.status, 2);
+    EXPECT_NE(o.err.find("--no-such-option"), std::string::npos) << o.err;
+    EXPECT_NE(o.err.find("--help"), std::string::npos) << o.err;
+    EXPECT_EQ(o.out, "");
+    const auto x = run(GetParam(), {"--help", "--no-such-option"});
+    EXPECT_EQ(x.status, 0) << "help wins, as documented";
+}
+
+INSTANTIATE_TEST_SUITE_P(Programs, EveryProgram, ::testing::ValuesIn([] {
+                             std::vector<std::string> names;
+                             for (const auto& [name, path] : programs()) names.push_back(name);
+                             return names;
+                         }()),
+                         [](const auto& info) {
+                             std::string s = info.param;
+                             for (auto& c : s)
+                                 if (c == '-') c = '_';
+                             return s;
+                         });
+
+// --- rowcast-spool-tail ----------------------------------------------------------------------
+
+TEST(SpoolTail, EveryCodecPairRoundTrips) {
+    const std::vector<std::string> codecs = {"json", "yaml", "binary"};
+    const std::vector<event> events = two_transactions();
+    for (const auto& in : codecs)
+        for (const auto& out : codecs) {
+            test::temp_dir dir;
+            if (in == "json") write_spool<json_codec>(dir.path(), events);
+            if (in == "yaml") write_spool<yaml_codec>(dir.path(), events);
+            if (in == "binary") write_spool<binary_codec>(dir.path(), events);
+            const auto o = run("rowcast-spool-tail", {"--codec=" + in, "--output-codec", out, "--count=7", dir.path().string()});
+            ASSERT_EQ(o.status, 0) << in << "->" << out << ": " << o.err;
+            std::vector<event> got = out == "json"   ? decode_all<json_codec>(o.out)
+                                     : out == "yaml" ? decode_all<yaml_codec>(o.out)
+                                                     : decode_all<binary_codec>(o.out);
+            ASSERT_EQ(got.size(), events.size()) << in << "->" << out;
+            for (std::size_t i = 0; i < got.size(); ++i) {
+                got[i].source.file.clear();  // the reader names the spool file
+                EXPECT_EQ(got[i], events[i]) << in << "->" << out << " #" << i;
+            }
+            if (out == "json") {
+                EXPECT_EQ(count(o.out, "\n"), events.size());
+            }
+            EXPECT_EQ(files_in(dir.path()), 0u);
+            EXPECT_NE(o.err.find("7 events printed, 0 quarantined"), std::string::npos) << o.err;
+        }
+}
+
+TEST(SpoolTail, FiltersLeaveNoEmptyTransactionAndRemoveColumns) {
+    test::temp_dir dir;
+    write_spool<json_codec>(dir.path(), two_transactions());
+    const auto o = run("rowcast-spool-tail", {dir.path().string(), "--table=app.hosts", "--exclude-column=qty",
+                                              "--idle-exit=1"});
+    ASSERT_EQ(o.status, 0) << o.err;
+    const auto got = decode_all<json_codec>(o.out);
+    EXPECT_EQ(kinds(got), (std::vector<std::string>{"begin", "insert:hosts", "commit"})) << o.out;
+    ASSERT_EQ(got.size(), 3u);
+    ASSERT_TRUE(got[1].columns);
+    for (const auto& c : *got[1].columns) EXPECT_NE(c.name, "qty");
+    EXPECT_EQ(files_in(dir.path()), 0u);  // filtered events are consumed too
+}
+
+TEST(SpoolTail, CountStopsExactlyAndLeavesTheRest) {
+    test::temp_dir dir;
+    write_spool<binary_codec>(dir.path(), two_transactions());
+    const auto o = run("rowcast-spool-tail", {"--codec", "binary", "--count", "3", "--envelope=debezium",
+                                              "--keep", dir.path().string()});
+    ASSERT_EQ(o.status, 0) << o.err;
+    EXPECT_EQ(count(o.out, "\n"), 3u) << o.out;
+    EXPECT_EQ(count(o.out, "\"op\":\"c\""), 2u) << o.out;  // the Debezium envelope
+    EXPECT_EQ(files_in(dir.path()), 4u);
+    EXPECT_EQ(files_in(dir.path() / "done"), 3u);
+    EXPECT_EQ(o.err.find("retrying"), std::string::npos) << o.err;
+}
+
+TEST(SpoolTail, UsageAndRuntimeErrors) {
+    test::temp_dir dir;
+    auto o = run("rowcast-spool-tail", {"--codec=xml", dir.path().string()});
+    EXPECT_EQ(o.status, 2);
+    EXPECT_NE(o.err.find("unknown codec 'xml' (accepted: json, yaml, binary)"), std::string::npos) << o.err;
+    o = run("rowcast-spool-tail", {"--output-codec=yaml", "--envelope=debezium", dir.path().string()});
+    EXPECT_EQ(o.status, 2);
+    EXPECT_NE(o.err.find("the debezium envelope is for the json codec"), std::string::npos) << o.err;
+    o = run("rowcast-spool-tail", {"--table=a.b.c", dir.path().string()});
+    EXPECT_EQ(o.status, 2);
+    EXPECT_NE(o.err.find("include_tables 'a.b.c'"), std::string::npos) << o.err;
+    o = run("rowcast-spool-tail", {});
+    EXPECT_EQ(o.status, 2);
+    o = run("rowcast-spool-tail", {"--format=yaml", dir.path().string()});  // removed: --output-codec / --envelope
+    EXPECT_EQ(o.status, 2);
+    o = run("rowcast-spool-tail", {(dir.path() / "missing").string(), "--idle-exit=1"});
+    EXPECT_EQ(o.status, 1) << o.err;
+    EXPECT_NE(o.err.find("missing"), std::string::npos) << o.err;
+}
+
+// --- rowcast-binlog ---------------------------------------------------------------------------
+
+TEST(Binlog, TableFilterOnAFixtureHasNoEmptyTransactions) {
+    const auto all = run("rowcast-binlog", {fixture});
+    ASSERT_EQ(all.status, 0) << all.err;
+    const auto kv = run("rowcast-binlog", {"--table=fx.kv", fixture});
+    ASSERT_EQ(kv.status, 0) << kv.err;
+    const auto got = decode_all<json_codec>(kv.out);
+    ASSERT_FALSE(got.empty());
+    bool rows = false;
+    for (std::size_t i = 0; i < got.size(); ++i) {
+        if (is_row_event(got[i].kind)) {
+            rows = true;
+            EXPECT_EQ(got[i].schema + "." + got[i].table, "fx.kv");
+        }
+        if (got[i].kind == event_kind::begin) {
+            ASSERT_LT(i + 1, got.size());
+            EXPECT_NE(got[i + 1].kind, event_kind::commit) << "empty BEGIN/COMMIT at " << i;
+        }
+        if (got[i].kind == event_kind::ddl) {
+            EXPECT_TRUE(got[i].statement.find("kv") != std::string::npos || got[i].schema == "fx") << got[i].statement;
+        }
+    }
+    EXPECT_TRUE(rows);
+    EXPECT_LT(got.size(), decode_all<json_codec>(all.out).size());
+    // the same filter spelled with a space and as two repeatable options
+    const auto spaced = run("rowcast-binlog", {"--table", "fx.kv", "--table", "fx.nothing", fixture});
+    EXPECT_EQ(spaced.out, kv.out);
+}
+
+TEST(Binlog, EveryEnvelopeAndCodec) {
+    const auto dbz = run("rowcast-binlog", {"--table=fx.nt", "--envelope=debezium", fixture});
+    ASSERT_EQ(dbz.status, 0) << dbz.err;
+    EXPECT_NE(dbz.out.find("\"op\":\"c\""), std::string::npos) << dbz.out;
+    EXPECT_NE(dbz.out.find("nontrans survives"), std::string::npos);
+    const auto rc = run("rowcast-binlog", {"--table=fx.nt", "--envelope=rowcast", fixture});
+    ASSERT_EQ(rc.status, 0);
+    EXPECT_NE(rc.out.find("\"operation\":\"insert\""), std::string::npos);
+    const auto json = decode_all<json_codec>(rc.out);
+    const auto yaml = run("rowcast-binlog", {"--table=fx.nt", "--codec=yaml", fixture});
+    ASSERT_EQ(yaml.status, 0);
+    EXPECT_EQ(decode_all<yaml_codec>(yaml.out), json);
+    const auto bin = run("rowcast-binlog", {"--table=fx.nt", "--codec", "binary", fixture});
+    ASSERT_EQ(bin.status, 0);
+    EXPECT_EQ(decode_all<binary_codec>(bin.out), json);
+    EXPECT_EQ(decode_all<json_codec>(dbz.out), json);  // the decoder reads either envelope
+}
+
+TEST(Binlog, UsageErrorsExitTwo) {
+    for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+             {},                                                  // nothing to read
+             {"--codec=yaml", "--envelope=debezium", fixture},    // envelope without json
+             {"--durability=sometimes", "-h", "127.0.0.1"},       // unknown durability
+             {"--format=json", fixture},                          // removed: --codec
+             {"-h", "127.0.0.1", fixture},                        // files and a server
+             {"--spool=/tmp", "-h", "127.0.0.1"},                 // --spool without --checkpoint
+             {"--gtid=0-1-1", fixture},                           // follow options without a server
+             {"--port=0", "-h", "127.0.0.1"}}) {
+        const auto o = run("rowcast-binlog", args);
+        EXPECT_EQ(o.status, 2) << ::testing::PrintToString(args) << o.err;
+        EXPECT_FALSE(o.err.empty());
+    }
+}
+
+TEST(Binlog, ConnectFailureWithMaxRetriesEndsWithExitOneAndTheReason) {
+    // A port nothing listens on: bind one, read its number, close it.
+    int s = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    socklen_t len = sizeof a;
+    ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
+    const int port = ntohs(a.sin_port);
+    ::close(s);
+    const auto o = run("rowcast-binlog", {"-h", "127.0.0.1", "-P", std::to_string(port), "-u", "repl",
+                                          "--max-retries=2", "--durability=full"},
+                       {"MYSQL_PWD=x"});
+    EXPECT_EQ(o.status, 1) << o.err;
+    EXPECT_NE(o.err.find("refused"), std::string::npos) << o.err;
+}
