@@ -1,6 +1,9 @@
 # Install rules: headers, one export set per target (so a consumer's
 # find_package pulls a component's dependency only when that component is
 # requested), package config + version file. Header-only: ARCH_INDEPENDENT, under share/.
+# The docs go to share/doc/rowcast (component docs); the programs (component programs,
+# bin/) and the loadable function (component udf, ROWCAST_UDF_INSTALL_DIR) are installed
+# by examples/CMakeLists.txt when they are built. docs/programs.md "Install".
 include(CMakePackageConfigHelpers)
 
 set(ROWCAST_CMAKE_DIR "${CMAKE_INSTALL_DATADIR}/cmake/rowcast")
@@ -25,3 +28,6 @@ write_basic_package_version_file(
 install(FILES "${PROJECT_BINARY_DIR}/rowcast-config.cmake" "${PROJECT_BINARY_DIR}/rowcast-config-version.cmake"
               "${PROJECT_SOURCE_DIR}/cmake/rowcast-find-zstd.cmake"
         DESTINATION "${ROWCAST_CMAKE_DIR}")
+
+install(DIRECTORY "${PROJECT_SOURCE_DIR}/docs/" DESTINATION "${CMAKE_INSTALL_DOCDIR}" COMPONENT docs)
+install(FILES "${PROJECT_SOURCE_DIR}/README.md" DESTINATION "${CMAKE_INSTALL_DOCDIR}" COMPONENT docs)
