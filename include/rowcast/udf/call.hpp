@@ -22,6 +22,7 @@
 #pragma once
 
 #include <rowcast/column.hpp>
+#include <rowcast/detail/error_context.hpp>
 #include <rowcast/error.hpp>
 #include <rowcast/event.hpp>
 #include <rowcast/transport/spool_writer.hpp>
@@ -45,12 +46,7 @@
 
 ROWCAST_NAMESPACE_BEGIN
 namespace detail::udf {
-// "[rowcast.udf.x] <what>" -> "[rowcast.udf.x] <where>: <what>".
-inline error with_where(error e, std::string_view where) {
-    const std::size_t at = e.message.find("] ");
-    e.message.insert(at == std::string::npos ? 0 : at + 2, std::string(where) + ": ");
-    return e;
-}
+using rowcast::detail::with_where;
 inline std::string argument_name(std::size_t index) { return "argument " + std::to_string(index + 1); }
 }  // namespace detail::udf
 
