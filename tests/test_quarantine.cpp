@@ -90,6 +90,46 @@ TEST(Quarantine, MovesFilesInAndReportsVanishedSources) {
     EXPECT_EQ(names_in(q.directory()), (std::set<std::string>{"bad.json", "bad.json.reason", "bad.json-2", "bad.json-2.reason"}));
 }
 
+TEST(Quarantine, LargeFilesAreComparedAndMovedInChunksAlsoAcrossFileSystems) {
+    test::temp_dir d("rowcast-quarantine");
+    quarantine q(d.path() / "q");
+    std::string big(300000, 'a');  // several 64 KiB chunks
+    for (std::size_t i = 0; i < big.size(); i += 7) big[i] = static_cast<char>('a' + i % 26);
+    std::string big2 = big;
+    big2[200000] = '!';  // differs only in a late chunk
+    // A source on another file system when there is one (/dev/shm is tmpfs): rename fails with
+    // EXDEV and the file is copied; on the same file system it is renamed. Both must give the same.
+    std::filesystem::path src_dir = d.path();
+    struct stat a {}, b {};
+    if (::stat("/dev/shm", &b) == 0 && ::stat(d.path().c_str(), &a) == 0 && a.st_dev != b.st_dev &&
+        ::access("/dev/shm", W_OK) == 0)
+        src_dir = "/dev/shm";
+    const auto src = src_dir / ("rowcast-quarantine-src-" + std::to_string(::getpid()));
+    std::ofstream(src, std::ios::binary) << big;
+    auto m = q.move_in(src, "big", "too large");
+    ASSERT_TRUE(m) << m.error_value().message;
+    EXPECT_EQ(m->status, quarantine_status::stored);
+    EXPECT_FALSE(std::filesystem::exists(src));
+    EXPECT_EQ(slurp(m->path), big);
+    std::ofstream(src, std::ios::binary) << big2;
+    auto m2 = q.move_in(src, "big", "too large");
+    ASSERT_TRUE(m2) << m2.error_value().message;
+    EXPECT_EQ(m2->path.filename(), "big-2");
+    std::ofstream(src, std::ios::binary) << big;
+    auto m3 = q.move_in(src, "big", "too large");
+    ASSERT_TRUE(m3);
+    EXPECT_EQ(m3->status, quarantine_status::already_present);
+    EXPECT_EQ(m3->path.filename(), "big");
+    EXPECT_FALSE(std::filesystem::exists(src));
+    EXPECT_EQ(q.store("big", big2, "r")->path.filename(), "big-2");  // store compares in chunks too
+    EXPECT_EQ(q.store("big", big2, "r")->status, quarantine_status::already_present);
+    // A symbolic link is moved as the link, never followed.
+    std::filesystem::create_symlink(d.path() / "q" / "big", d.path() / "link");
+    auto l = q.move_in(d.path() / "link", "link", "a symbolic link");
+    ASSERT_TRUE(l) << l.error_value().message;
+    EXPECT_TRUE(std::filesystem::is_symlink(l->path));
+}
+
 TEST(Quarantine, EventsAreNamedAfterTheirSourceFile) {
     test::temp_dir d("rowcast-quarantine");
     quarantine q(d.path() / "q");

@@ -19,6 +19,8 @@
 // not a plain file name", "[rowcast.quarantine.io_error] <path>: <what>:
 // <strerror>" (directory cannot be created, file cannot be written or moved).
 // A move_in() whose source has vanished is not an error: status source_missing.
+// Files are compared and copied in 64 KiB chunks, never read whole (a file may be
+// in quarantine for being too large); a symbolic link is moved as the link.
 //
 // Thread-safety: one thread at a time per directory (the free-name search and
 // the write are not atomic against another writer in the same directory).
@@ -31,7 +33,9 @@
 #include <rowcast/version.hpp>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -67,7 +71,7 @@ public:
 
     /// Writes `content` as an entry under `name` (or name-2, …) with `reason`.
     result<quarantine_entry> store(std::string_view name, std::string_view content, std::string_view reason) {
-        auto slot = free_slot(name, content);
+        auto slot = free_slot(name, [&](int fd) { return same_as(fd, content); });
         if (!slot || slot->status == quarantine_status::already_present) return slot;
         if (auto r = write_reason(slot->path, reason); !r) return r.error_value();
         if (auto r = write_file(slot->path, content); !r) return r.error_value();
@@ -75,14 +79,16 @@ public:
     }
 
     /// Moves the file `from` into the quarantine under `name` (or name-2, …) with `reason`.
-    /// The source is renamed (same file system) when possible, else copied and removed.
+    /// The source is renamed (same file system) when possible, else copied and removed. The
+    /// file is never read into memory whole (it may be in quarantine for being too large).
     result<quarantine_entry> move_in(const std::filesystem::path& from, std::string_view name, std::string_view reason) {
-        std::string content;
-        if (int err = read_file(from, content); err != 0) {
-            if (err == ENOENT) return quarantine_entry{{}, quarantine_status::source_missing};
-            return detail::os_error(err, "quarantine", from.string(), "cannot read file to quarantine");
+        detail::unique_fd src(::open(from.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+        if (!src) {
+            if (errno == ENOENT) return quarantine_entry{{}, quarantine_status::source_missing};
+            if (errno != ELOOP) return detail::os_error(errno, "quarantine", from.string(), "cannot open file to quarantine");
         }
-        auto slot = free_slot(name, content);
+        // A symbolic link is moved as the link (never followed): compared by nothing, stored anew.
+        auto slot = free_slot(name, [&](int fd) { return src && same_files(fd, src.get()); });
         if (!slot) return slot;
         if (slot->status == quarantine_status::already_present) {
             if (::unlink(from.c_str()) != 0 && errno != ENOENT)
@@ -96,8 +102,8 @@ public:
             ::unlink(reason_path(slot->path).c_str());
             return quarantine_entry{{}, quarantine_status::source_missing};
         }
-        if (err != EXDEV) return detail::os_error(err, "quarantine", from.string(), "cannot move file to " + dir_.string());
-        if (auto r = write_file(slot->path, content); !r) return r.error_value();
+        if (err != EXDEV || !src) return detail::os_error(err, "quarantine", from.string(), "cannot move file to " + dir_.string());
+        if (auto r = copy_file(src.get(), slot->path); !r) return r.error_value();
         if (::unlink(from.c_str()) != 0 && errno != ENOENT)
             return detail::os_error(errno, "quarantine", from.string(), "cannot remove file copied to quarantine");
         return slot;
@@ -109,30 +115,60 @@ public:
     }
 
 private:
+    static constexpr std::size_t chunk = 65536;
+
     static bool plain_name(std::string_view n) noexcept {
         return !n.empty() && n != "." && n != ".." && n.find('/') == std::string_view::npos &&
                n.find('\0') == std::string_view::npos;
     }
 
-    // Reads a whole file; 0 or an errno.
-    static int read_file(const std::filesystem::path& p, std::string& out) {
-        detail::unique_fd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-        if (!fd) return errno;
-        out.clear();
-        char buf[65536];
-        for (;;) {
-            const ssize_t n = ::read(fd.get(), buf, sizeof buf);
-            if (n < 0) {
-                if (errno == EINTR) continue;
-                return errno;
+    // Reads up to n bytes (fewer only at the end of the file); -1 on error.
+    static ssize_t read_some(int fd, char* buf, std::size_t n) noexcept {
+        std::size_t got = 0;
+        while (got < n) {
+            const ssize_t r = ::read(fd, buf + got, n - got);
+            if (r < 0 && errno == EINTR) continue;
+            if (r < 0) return -1;
+            if (r == 0) break;
+            got += static_cast<std::size_t>(r);
+        }
+        return static_cast<ssize_t>(got);
+    }
+
+    // Does the file open as `fd` hold exactly `content`? (Read in chunks.)
+    static bool same_as(int fd, std::string_view content) {
+        struct stat st {};
+        if (::fstat(fd, &st) != 0 || static_cast<std::uint64_t>(st.st_size) != content.size()) return false;
+        std::string buf(chunk, '\0');
+        for (std::size_t at = 0;;) {
+            const ssize_t n = read_some(fd, buf.data(), chunk);
+            if (n < 0) return false;
+            if (n == 0) return at == content.size();
+            if (content.compare(at, static_cast<std::size_t>(n), buf.data(), static_cast<std::size_t>(n)) != 0) return false;
+            at += static_cast<std::size_t>(n);
+        }
+    }
+
+    // Do the two open files hold the same bytes? Reads `b` from its start (pread: its offset stays).
+    static bool same_files(int a, int b) {
+        struct stat sa {}, sb {};
+        if (::fstat(a, &sa) != 0 || ::fstat(b, &sb) != 0 || sa.st_size != sb.st_size) return false;
+        std::string ba(chunk, '\0'), bb(chunk, '\0');
+        for (off_t at = 0;;) {
+            const ssize_t na = read_some(a, ba.data(), chunk);
+            ssize_t nb;
+            while ((nb = ::pread(b, bb.data(), static_cast<std::size_t>(na < 0 ? 0 : na), at)) < 0 && errno == EINTR) {
             }
-            if (n == 0) return 0;
-            out.append(buf, static_cast<std::size_t>(n));
+            if (na < 0 || nb != na) return false;
+            if (na == 0) return true;
+            if (std::memcmp(ba.data(), bb.data(), static_cast<std::size_t>(na)) != 0) return false;
+            at += na;
         }
     }
 
     // Creates the directory, then finds <name>, <name>-2, … not taken by other content.
-    result<quarantine_entry> free_slot(std::string_view name, std::string_view content) {
+    template <class Same>
+    result<quarantine_entry> free_slot(std::string_view name, Same&& same) {
         if (!plain_name(name))
             return error::make(errc::invalid_value, "quarantine", std::string(name.substr(0, 80)), "not a plain file name");
         std::error_code ec;
@@ -141,12 +177,25 @@ private:
         if (::mkdir(dir_.c_str(), 0750) != 0 && errno != EEXIST)
             return detail::os_error(errno, "quarantine", dir_.string(), "cannot create quarantine directory");
         std::filesystem::path p = dir_ / std::string(name);
-        std::string existing;
         for (int n = 2;; ++n) {
-            const int err = read_file(p, existing);
-            if (err == ENOENT) return quarantine_entry{p, quarantine_status::stored};
-            if (err == 0 && existing == content) return quarantine_entry{p, quarantine_status::already_present};
+            detail::unique_fd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+            if (!fd && errno == ENOENT) return quarantine_entry{p, quarantine_status::stored};  // (a link: ELOOP, taken)
+            if (fd && same(fd.get())) return quarantine_entry{p, quarantine_status::already_present};
             p = dir_ / (std::string(name) + "-" + std::to_string(n));
+        }
+    }
+
+    result<void> copy_file(int src, const std::filesystem::path& to) {
+        detail::unique_fd out(::open(to.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, file_mode_));
+        if (!out) return detail::os_error(errno, "quarantine", to.string(), "cannot write quarantine file");
+        if (::lseek(src, 0, SEEK_SET) != 0) return detail::os_error(errno, "quarantine", to.string(), "cannot rewind file to copy");
+        std::string buf(chunk, '\0');
+        for (;;) {
+            const ssize_t n = read_some(src, buf.data(), chunk);
+            if (n < 0) return detail::os_error(errno, "quarantine", to.string(), "cannot read file to copy");
+            if (n == 0) return {};
+            if (int err = detail::write_all(out.get(), std::string_view(buf.data(), static_cast<std::size_t>(n))); err != 0)
+                return detail::os_error(err, "quarantine", to.string(), "cannot write quarantine file");
         }
     }
 
