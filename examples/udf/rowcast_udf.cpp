@@ -173,7 +173,11 @@ bool common_init(UDF_INIT* initid, char* message, const char* function, std::uni
     }
     auto o = output::open(*cfg);
     if (!o) {
-        init_failure(message, function, spool_reason_first(o.error_value().message) + " (config " + cfg->file + ")");
+        const rowcast::error& e = o.error_value();
+        init_failure(message, function,
+                     e.code == make_error_code(errc::unsupported)  // "<config file>: codec … is not built in …"
+                         ? without_code(e.message)
+                         : spool_reason_first(e.message) + " (config " + cfg->file + ")");
         return false;
     }
     const std::size_t max_event_size = cfg->max_event_size;
