@@ -4,6 +4,8 @@
 #   rowcast::binlog zlib + zstd + OpenSSL::Crypto (Debian: zlib1g-dev libzstd-dev libssl-dev;
 #                  libcrypto's SHA1 for the replication stream's mysql_native_password)
 #   rowcast::dns   OpenSSL::Crypto (Debian: libssl-dev): RFC 2136 updates with TSIG
+#                  (rowcast/dns/config_yaml.hpp, the YAML service config, also needs rowcast::yaml:
+#                  link both; no separate target, the two components together are what it needs)
 set(ROWCAST_BUILT_COMPONENTS "")
 
 macro(_rowcast_component_missing name dep package)

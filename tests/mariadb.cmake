@@ -67,7 +67,6 @@ else()
     elseif(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/${t}.cpp)
       rowcast_mariadb_test(${t} SOURCES ${t}.cpp LIBS ${_rowcast_udf_libs}
                            DEPENDS rowcast_udf rowcast-triggers DEFINES ${_rowcast_udf_defs})
-      target_include_directories(${t} PRIVATE ${PROJECT_SOURCE_DIR}/examples)  # "udf/udf_columns.hpp"
     endif()
   endforeach()
 endif()

@@ -224,3 +224,110 @@ TEST(Triggers, GeneratedAndInvisibleColumns) {
     EXPECT_EQ(events[1].after, (std::vector<value>{std::int64_t{4}, std::int64_t{8}, std::int64_t{5}, std::int64_t{7}}));
     EXPECT_EQ(events[1].before, events[0].after);
 }
+
+// --- The generator's SQL on its own (no server): rowcast/udf/triggers.hpp -----------------------
+#include <rowcast/udf/columns.hpp>
+#include <rowcast/udf/triggers.hpp>
+
+namespace {
+udf::table_description sample_table() {
+    udf::table_description t;
+    t.schema = "inv";
+    t.table = "hosts";
+    t.columns = {{"id", "bigint(20) unsigned", "bigint", "", false, true, false},
+                 {"flags", "bit(3)", "bit", "", true, false, false},
+                 {"seen", "timestamp(6)", "timestamp", "", true, false, false},
+                 {"name", "varchar(20)", "varchar", "latin1", true, false, false},
+                 {"doc", "longtext", "longtext", "utf8mb4", true, false, false}};
+    const std::vector<std::string> checks = {"json_valid(`doc`)", "`id` > 0"};
+    udf::mark_json_columns(t.columns, checks);
+    return t;
+}
+}  // namespace
+
+TEST(TriggerSql, QuotesIdentifiersAndStringsForAnySqlMode) {
+    EXPECT_EQ(udf::quote_identifier("a`b"), "`a``b`");
+    EXPECT_EQ(udf::quote_identifier("größe"), "`größe`");
+    EXPECT_EQ(udf::quote_string("it's"), "'it''s'");
+    EXPECT_EQ(udf::quote_string("a\\b"), "X'615C62'");
+    EXPECT_EQ(udf::quote_string(std::string("\n", 1)), "X'0A'");
+    EXPECT_EQ(udf::quote_string(""), "''");
+}
+
+TEST(TriggerSql, NamesFitSixtyFourCharactersWithAHash) {
+    EXPECT_EQ(udf::trigger_name("rowcast_", "hosts", "ai"), "rowcast_hosts_ai");
+    const std::string long_table(70, 'x');
+    const std::string n = udf::trigger_name("rowcast_", long_table, "au");
+    EXPECT_EQ(n.size(), 64u);
+    EXPECT_EQ(n.rfind("rowcast_xxx", 0), 0u);
+    EXPECT_EQ(n.substr(n.size() - 3), "_au");
+    EXPECT_NE(n, udf::trigger_name("rowcast_", long_table + "y", "au"));  // the hash tells them apart
+    // Multi-byte names are cut at a character boundary and counted in characters.
+    std::string unicode;
+    for (int i = 0; i < 60; ++i) unicode += "é";
+    const std::string u = udf::trigger_name("rowcast_", unicode, "ad");
+    std::size_t chars = 0;
+    for (unsigned char c : u) chars += (c & 0xC0) != 0x80;
+    EXPECT_EQ(chars, 64u);
+    EXPECT_TRUE(rowcast::detail::valid_utf8(u));
+    EXPECT_EQ(udf::trigger_names("t", {}), (std::vector<std::string>{"rowcast_t_ai", "rowcast_t_au", "rowcast_t_ad"}));
+}
+
+TEST(TriggerSql, DescriptorsAndValueExpressionsPerType) {
+    const auto t = sample_table();
+    EXPECT_TRUE(t.columns[4].json);
+    EXPECT_FALSE(t.columns[3].json);
+    EXPECT_EQ(udf::column_descriptor(t.columns[0]), "`id` bigint(20) unsigned not null primary key");
+    EXPECT_EQ(udf::column_descriptor(t.columns[3]), "`name` varchar(20) character set latin1");
+    EXPECT_EQ(udf::column_descriptor(t.columns[4]), "`doc` json");
+    EXPECT_EQ(udf::value_expression(t.columns[0], "NEW"), "NEW.`id`");
+    EXPECT_EQ(udf::value_expression(t.columns[1], "OLD"), "OLD.`flags` + 0");
+    EXPECT_EQ(udf::value_expression(t.columns[2], "NEW"),
+              "IF(NEW.`seen` IS NULL, NULL, IFNULL(UNIX_TIMESTAMP(NEW.`seen`), 0))");
+    EXPECT_EQ(udf::value_expression(t.columns[3], "NEW"), "CONVERT(NEW.`name` USING utf8mb4)");
+    EXPECT_EQ(udf::value_expression(t.columns[4], "NEW"), "NEW.`doc`");
+    // Every descriptor the generator writes is one rowcast_event() parses back.
+    for (const auto& c : t.columns) {
+        auto parsed = udf::parse_descriptor(udf::column_descriptor(c));
+        ASSERT_TRUE(parsed) << parsed.error_value().message;
+        EXPECT_EQ(parsed->name, c.name);
+        EXPECT_EQ(parsed->primary_key, c.primary_key);
+        EXPECT_EQ(parsed->nullable, c.nullable);
+    }
+}
+
+TEST(TriggerSql, PlansCreateRefusalAlongsideAndDrop) {
+    auto t = sample_table();
+    auto plan = udf::plan_create(t, {});
+    ASSERT_TRUE(plan.refused_for.empty());
+    ASSERT_EQ(plan.statements.size(), 3u);
+    EXPECT_EQ(plan.statements[0].rfind("CREATE OR REPLACE TRIGGER `inv`.`rowcast_hosts_ai`\nAFTER INSERT ON `inv`.`hosts` "
+                                       "FOR EACH ROW\nBEGIN\n  IF `rowcast_event`('inv', 'hosts', 'insert',\n"
+                                       "      '`id` bigint(20) unsigned not null primary key', NULL, NEW.`id`",
+                                       0),
+              0u)
+        << plan.statements[0];
+    EXPECT_NE(plan.statements[1].find("'`id` bigint(20) unsigned not null primary key', OLD.`id`, NEW.`id`"),
+              std::string::npos);
+    EXPECT_NE(plan.statements[2].find("OLD.`id`, NULL"), std::string::npos);
+    EXPECT_NE(plan.statements[2].find("SIGNAL SQLSTATE '45000'"), std::string::npos);
+    // Our own triggers already there do not block; another one does, unless alongside.
+    t.triggers = {{"rowcast_hosts_ai", "INSERT", "AFTER", 1}, {"audit_ai", "INSERT", "AFTER", 2},
+                  {"check_bu", "UPDATE", "BEFORE", 1}};
+    plan = udf::plan_create(t, {});
+    EXPECT_TRUE(plan.statements.empty());
+    EXPECT_EQ(udf::describe_triggers(plan.refused_for), "`audit_ai` (AFTER INSERT), `check_bu` (BEFORE UPDATE)");
+    udf::trigger_options alongside;
+    alongside.alongside = true;
+    alongside.function = "my_event";
+    plan = udf::plan_create(t, alongside);
+    ASSERT_EQ(plan.statements.size(), 3u);
+    EXPECT_NE(plan.statements[0].find("FOR EACH ROW FOLLOWS `audit_ai`"), std::string::npos);
+    EXPECT_EQ(plan.statements[1].find("FOLLOWS"), std::string::npos);  // a BEFORE trigger is not followed
+    EXPECT_NE(plan.statements[0].find("IF `my_event`("), std::string::npos);
+    EXPECT_EQ(udf::drop_statements(t, {}, true),
+              (std::vector<std::string>{"DROP TRIGGER IF EXISTS `inv`.`rowcast_hosts_ai`"}));
+    EXPECT_EQ(udf::drop_statements(t, {}, false).size(), 3u);
+    const std::vector<std::string> stmts = {"A", "B"};
+    EXPECT_EQ(udf::trigger_script("inv", stmts), "-- generated by rowcast-triggers for schema `inv`\nDELIMITER ;;\nA;;\nB;;\nDELIMITER ;\n");
+}

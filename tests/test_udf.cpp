@@ -502,65 +502,85 @@ TEST(Udf, TriggerFormsThatFailTheStatement) {
     EXPECT_EQ(db.spool_files(), 0u);
 }
 
-// --- The descriptor parser and argument conversion on their own (no server) -----------------
-#include "udf/udf_columns.hpp"
+// --- The library parts on their own (no server): rowcast/udf/{columns,call,config,spool_output}.hpp
+#include <rowcast/udf/call.hpp>
+#include <rowcast/udf/columns.hpp>
+#include <rowcast/udf/config.hpp>
+#include <rowcast/udf/spool_output.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+namespace {
+column parsed(std::string_view d) {
+    auto c = udf::parse_descriptor(d);
+    EXPECT_TRUE(c) << d << ": " << (c ? "" : c.error_value().message);
+    return c ? *c : column{};
+}
+std::string as_int(long long x) { return std::string(reinterpret_cast<const char*>(&x), sizeof x); }
+}  // namespace
 
 TEST(UdfDescriptor, ParsesColumnDefinitions) {
-    column c;
-    std::string err;
-    ASSERT_TRUE(udf::parse_descriptor("`id` bigint(20) unsigned not null primary key", c, err)) << err;
+    column c = parsed("`id` bigint(20) unsigned not null primary key");
     EXPECT_EQ(c.name, "id");
     EXPECT_EQ(c.type.type, sql_type::bigint);
     EXPECT_TRUE(c.type.is_unsigned);
     EXPECT_FALSE(c.nullable);
     EXPECT_TRUE(c.primary_key);
-    ASSERT_TRUE(udf::parse_descriptor("`we``ird name` ENUM('a','b''c','d\\\\e') CHARACTER SET latin1 pk", c, err)) << err;
+    c = parsed("`we``ird name` ENUM('a','b''c','d\\\\e') CHARACTER SET latin1 pk");
     EXPECT_EQ(c.name, "we`ird name");
     EXPECT_EQ(c.type.members, (std::vector<std::string>{"a", "b'c", "d\\e"}));
     EXPECT_EQ(c.type.charset, "latin1");
     EXPECT_TRUE(c.primary_key);
-    ASSERT_TRUE(udf::parse_descriptor("plain decimal(65,30)", c, err)) << err;
+    c = parsed("plain decimal(65,30)");
     EXPECT_EQ(c.type.precision, 65);
     EXPECT_EQ(c.type.scale, 30);
-    ASSERT_TRUE(udf::parse_descriptor("`f` float(30)", c, err)) << err;
-    EXPECT_EQ(c.type.type, sql_type::double_);
-    ASSERT_TRUE(udf::parse_descriptor("`g` multipolygon", c, err)) << err;
-    EXPECT_EQ(c.type.geometry_type, "multipolygon");
+    EXPECT_EQ(parsed("`f` float(30)").type.type, sql_type::double_);
+    EXPECT_EQ(parsed("`g` multipolygon").type.geometry_type, "multipolygon");
     for (const char* bad : {"", "`x", "`x` ", "`x` nonsense", "`x` int(", "`x` bit(65)", "`x` time(7)",
                             "`x` enum", "`x` enum('a'", "`x` int primary", "`x` int not", "`x` int extra",
                             "`x` decimal(66,2)", "``` int"}) {
-        EXPECT_FALSE(udf::parse_descriptor(bad, c, err)) << bad;
-        EXPECT_FALSE(err.empty()) << bad;
+        auto r = udf::parse_descriptor(bad);
+        ASSERT_FALSE(r) << bad;
+        EXPECT_EQ(r.error_value().message.rfind("[rowcast.udf.", 0), 0u) << r.error_value().message;
     }
+    // The message names the column and what is wrong.
+    auto r = udf::parse_descriptor("`x` nonsense");
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error_value().message, "[rowcast.udf.syntax_error] column `x`: unknown type 'nonsense'");
+    EXPECT_EQ(r.error_value().code, make_error_code(errc::syntax_error));
+    r = udf::parse_descriptor("`x` bit(65)");
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error_value().message, "[rowcast.udf.invalid_value] column `x`: BIT width must be 1-64");
 }
 
 TEST(UdfDescriptor, ConvertsArgumentsAndRejectsMisfits) {
-    column c;
-    std::string err;
-    value v;
-    auto as_int = [](long long x) { return std::string(reinterpret_cast<const char*>(&x), sizeof x); };
-    ASSERT_TRUE(udf::parse_descriptor("`u` bigint unsigned", c, err));
-    ASSERT_TRUE(udf::convert_argument(c, udf::arg_kind::integer, as_int(-1), v, err)) << err;
-    EXPECT_EQ(v, value(std::uint64_t{UINT64_MAX}));
-    ASSERT_TRUE(udf::convert_argument(c, udf::arg_kind::decimal, "18446744073709551615", v, err)) << err;
-    EXPECT_EQ(v, value(std::uint64_t{UINT64_MAX}));
-    EXPECT_FALSE(udf::convert_argument(c, udf::arg_kind::string, "1.5", v, err));
-    EXPECT_FALSE(udf::convert_argument(c, udf::arg_kind::integer, "short", v, err));  // wrong size, no overread
-    ASSERT_TRUE(udf::parse_descriptor("`b` bit(3)", c, err));
-    EXPECT_FALSE(udf::convert_argument(c, udf::arg_kind::integer, as_int(8), v, err));
-    ASSERT_TRUE(udf::convert_argument(c, udf::arg_kind::string, std::string("\x05", 1), v, err));
-    EXPECT_EQ(v, value(bit{5, 3}));
-    ASSERT_TRUE(udf::parse_descriptor("`s` set('a','b','c')", c, err));
-    ASSERT_TRUE(udf::convert_argument(c, udf::arg_kind::integer, as_int(5), v, err));
-    EXPECT_EQ(v, value(set_value{"a,c", 5}));
-    EXPECT_FALSE(udf::convert_argument(c, udf::arg_kind::integer, as_int(8), v, err));
-    ASSERT_TRUE(udf::parse_descriptor("`t` timestamp(6)", c, err));
-    ASSERT_TRUE(udf::convert_argument(c, udf::arg_kind::decimal, "1795352710.654321", v, err));
-    EXPECT_EQ(v, value(timestamp{1795352710654321}));
-    ASSERT_TRUE(udf::convert_argument(c, udf::arg_kind::string, "2026-11-22 13:05:10.654321", v, err));
-    EXPECT_EQ(v, value(timestamp{1795352710654321}));
-    ASSERT_TRUE(udf::parse_descriptor("`g` geometry", c, err));
-    EXPECT_FALSE(udf::convert_argument(c, udf::arg_kind::string, "abc", v, err));
+    auto ok = [](const column& c, udf::arg_kind k, std::string_view bytes) {
+        auto r = udf::convert_argument(c, k, bytes);
+        EXPECT_TRUE(r) << c.name << ": " << (r ? "" : r.error_value().message);
+        return r ? *r : value{};
+    };
+    auto fails = [](const column& c, udf::arg_kind k, std::string_view bytes) {
+        auto r = udf::convert_argument(c, k, bytes);
+        return !r && r.error_value().code == make_error_code(errc::invalid_value) &&
+               r.error_value().message.find("column `" + c.name + "`") != std::string::npos;
+    };
+    column c = parsed("`u` bigint unsigned");
+    EXPECT_EQ(ok(c, udf::arg_kind::integer, as_int(-1)), value(std::uint64_t{UINT64_MAX}));
+    EXPECT_EQ(ok(c, udf::arg_kind::decimal, "18446744073709551615"), value(std::uint64_t{UINT64_MAX}));
+    EXPECT_TRUE(fails(c, udf::arg_kind::string, "1.5"));
+    EXPECT_TRUE(fails(c, udf::arg_kind::integer, "short"));  // wrong size, no overread
+    c = parsed("`b` bit(3)");
+    EXPECT_TRUE(fails(c, udf::arg_kind::integer, as_int(8)));
+    EXPECT_EQ(ok(c, udf::arg_kind::string, std::string("\x05", 1)), value(bit{5, 3}));
+    c = parsed("`s` set('a','b','c')");
+    EXPECT_EQ(ok(c, udf::arg_kind::integer, as_int(5)), value(set_value{"a,c", 5}));
+    EXPECT_TRUE(fails(c, udf::arg_kind::integer, as_int(8)));
+    c = parsed("`t` timestamp(6)");
+    EXPECT_EQ(ok(c, udf::arg_kind::decimal, "1795352710.654321"), value(timestamp{1795352710654321}));
+    EXPECT_EQ(ok(c, udf::arg_kind::string, "2026-11-22 13:05:10.654321"), value(timestamp{1795352710654321}));
+    c = parsed("`g` geometry");
+    EXPECT_TRUE(fails(c, udf::arg_kind::string, "abc"));
     // Random bytes against every type never crash and never read out of bounds (run under
     // ROWCAST_SANITIZE for the proof).
     std::mt19937 rng(7);
@@ -568,17 +588,141 @@ TEST(UdfDescriptor, ConvertsArgumentsAndRejectsMisfits) {
                            "time(6)", "datetime(6)", "timestamp", "enum('x','y')", "set('x','y')", "json", "blob",
                            "varchar(5)", "point", "uuid"};
     for (const char* t : types) {
-        ASSERT_TRUE(udf::parse_descriptor(std::string("`c` ") + t, c, err)) << t;
+        auto pc = udf::parse_descriptor(std::string("`c` ") + t);
+        ASSERT_TRUE(pc) << t;
         for (int i = 0; i < 300; ++i) {
             std::string bytes(rng() % 24, '\0');
             for (auto& b : bytes) b = static_cast<char>(rng());
             const auto k = static_cast<udf::arg_kind>(rng() % 5);
-            (void)udf::convert_argument(c, k, bytes, v, err);
+            (void)udf::convert_argument(*pc, k, bytes);
         }
     }
     for (int i = 0; i < 2000; ++i) {
         std::string d = "`c` ";
         for (std::size_t n = rng() % 30; n > 0; --n) d += "(),'` enumsetintdecimal0123456789\\"[rng() % 35];
-        (void)udf::parse_descriptor(d, c, err);
+        (void)udf::parse_descriptor(d);
     }
+}
+
+TEST(UdfEventBuilder, BuildsTypedEventsFromArguments) {
+    udf::column_cache cache;
+    udf::event_builder b(1 << 20, cache);
+    const std::string id = as_int(7);
+    std::vector<udf::argument> args = {
+        {udf::arg_kind::string, "inv"},  {udf::arg_kind::string, "hosts"}, {udf::arg_kind::string, "U"},
+        {udf::arg_kind::string, "`id` int pk"}, {udf::arg_kind::integer, id}, {udf::arg_kind::integer, id},
+        {udf::arg_kind::string, "`ip` varchar(45)"}, {udf::arg_kind::string, "", true}, {udf::arg_kind::string, "192.0.2.1"},
+    };
+    auto e = b.build(args);
+    ASSERT_TRUE(e) << e.error_value().message;
+    EXPECT_EQ(e->kind, event_kind::update);
+    EXPECT_EQ(e->schema, "inv");
+    EXPECT_EQ(e->table, "hosts");
+    ASSERT_EQ(e->columns->size(), 2u);
+    EXPECT_TRUE((*e->columns)[0].primary_key);
+    EXPECT_EQ(e->before, (std::vector<value>{value(std::int64_t{7}), value(null_value{})}));
+    EXPECT_EQ(e->after, (std::vector<value>{value(std::int64_t{7}), value(text{"192.0.2.1"})}));
+    EXPECT_NE(e->sequence, 0u);
+    EXPECT_NE(e->capture_time.time_since_epoch().count(), 0);
+    // The same descriptors again: the same column list (cached), a later sequence.
+    auto e2 = b.build(args);
+    ASSERT_TRUE(e2);
+    EXPECT_EQ(e2->columns, e->columns);
+    EXPECT_GT(e2->sequence, e->sequence);
+    udf::event_builder other(1 << 20, cache);
+    EXPECT_EQ(other.build(args)->columns, e->columns);  // shared through the cache
+
+    auto error_of = [&](std::vector<udf::argument> a, std::size_t max = 1 << 20) {
+        udf::event_builder eb(max, cache);
+        auto r = eb.build(a);
+        return r ? std::string("(no error)") : r.error_value().message;
+    };
+    auto with = [&](std::size_t i, udf::argument x) {
+        auto a = args;
+        a[i] = x;
+        return a;
+    };
+    EXPECT_EQ(error_of(with(0, {udf::arg_kind::string, "", true})), "[rowcast.udf.invalid_value] argument 1: schema is NULL");
+    EXPECT_EQ(error_of(with(2, {udf::arg_kind::string, "merge"})),
+              "[rowcast.udf.invalid_value] argument 3: operation must be insert, update or delete, not 'merge'");
+    EXPECT_EQ(error_of(with(6, {udf::arg_kind::string, "", true})),
+              "[rowcast.udf.invalid_value] column descriptor (argument 7) is NULL");
+    EXPECT_EQ(error_of(with(6, {udf::arg_kind::string, "`ip` varchr"})),
+              "[rowcast.udf.syntax_error] argument 7: column `ip`: unknown type 'varchr'");
+    EXPECT_EQ(error_of(with(5, {udf::arg_kind::string, "abc"})),
+              "[rowcast.udf.invalid_value] argument 6 (new value, table `inv`.`hosts`): column `id` (int): "
+              "not an integer: 'abc'");
+    EXPECT_EQ(error_of({args.begin(), args.begin() + 5}).rfind("[rowcast.udf.unsupported] expected 3 + 3*N arguments, got 5", 0), 0u);
+    EXPECT_EQ(error_of(args, 20), "[rowcast.udf.limit_exceeded] event of 61 bytes of values exceeds max_event_size 20");
+    EXPECT_FALSE(udf::event_builder::check_descriptor(3, "`x` intt"));
+    EXPECT_TRUE(udf::event_builder::check_descriptor(3, "`x` int"));
+    EXPECT_EQ(udf::parse_operation("Delete"), event_kind::delete_);
+    EXPECT_EQ(udf::parse_operation("i"), event_kind::insert);
+    EXPECT_FALSE(udf::parse_operation("upsert"));
+}
+
+TEST(UdfConfig, ParsesEveryKeyAndNamesFileAndLineOnErrors) {
+    auto c = udf::parse_config("# comment\n; other\n\n spool_directory = /var/spool/x \ncodec=binary\n"
+                               "durability = file_and_directory\nfile_mode = 0600\non_error = continue\n"
+                               "max_event_size = 4096\n",
+                               "/etc/r.conf");
+    ASSERT_TRUE(c) << c.error_value().message;
+    EXPECT_EQ(c->file, "/etc/r.conf");
+    EXPECT_EQ(c->spool_directory, "/var/spool/x");
+    EXPECT_EQ(c->codec, "binary");
+    EXPECT_EQ(c->durability, spool_durability::file_and_directory);
+    EXPECT_EQ(c->file_mode, 0600u);
+    EXPECT_FALSE(c->fail_on_error);
+    EXPECT_EQ(c->max_event_size, 4096u);
+    auto d = udf::parse_config("spool_directory = /s\n", "f");
+    ASSERT_TRUE(d);
+    EXPECT_EQ(d->codec, "json");
+    EXPECT_EQ(d->durability, spool_durability::file);
+    EXPECT_TRUE(d->fail_on_error);
+    auto err = [](std::string_view text) {
+        auto r = udf::parse_config(text, "f.conf");
+        return r ? std::string("(no error)") : r.error_value().message;
+    };
+    EXPECT_EQ(err("spool_directory = /s\ncodec = xml\n"), "[rowcast.udf.invalid_value] f.conf:2: codec 'xml': not json|yaml|binary");
+    EXPECT_EQ(err("spool_directory = s\n"), "[rowcast.udf.invalid_value] f.conf:1: spool_directory: not an absolute path");
+    EXPECT_EQ(err("spool_directory\n"), "[rowcast.udf.syntax_error] f.conf:1: expected key = value");
+    EXPECT_EQ(err("colour = red\n"), "[rowcast.udf.invalid_value] f.conf:1: unknown key 'colour'");
+    EXPECT_EQ(err("file_mode = 0999\n"), "[rowcast.udf.invalid_value] f.conf:1: file_mode '0999': not octal like 0640");
+    EXPECT_EQ(err("max_event_size = 10\n"), "[rowcast.udf.invalid_value] f.conf:1: max_event_size '10': not 1024-1073741824");
+    EXPECT_EQ(err("durability = full\n"), "[rowcast.udf.invalid_value] f.conf:1: durability 'full': not none|file|file_and_directory");
+    EXPECT_EQ(err("on_error = ignore\n"), "[rowcast.udf.invalid_value] f.conf:1: on_error 'ignore': not fail|continue");
+    EXPECT_EQ(err("codec = json\n"), "[rowcast.udf.missing_field] f.conf: spool_directory is not set");
+    auto missing = udf::load_config("/nonexistent/rowcast-udf.conf");
+    ASSERT_FALSE(missing);
+    EXPECT_EQ(missing.error_value().message.rfind("[rowcast.udf.io_error] /nonexistent/rowcast-udf.conf: cannot read: No such file", 0), 0u);
+}
+
+TEST(UdfSpoolOutput, OpensTheNamedCodecAndRefusesOthers) {
+    const auto dir = std::filesystem::temp_directory_path() / ("rowcast-udf-out-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    udf::config c;
+    c.file = "t.conf";
+    c.spool_directory = dir.string();
+    c.codec = "yaml";
+    auto refused = udf::spool_output<binary_codec, json_codec>::open(c);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error_value().message, "[rowcast.udf.unsupported] t.conf: codec yaml is not built in (built in: binary, json)");
+    c.codec = "json";
+    auto out = udf::spool_output<binary_codec, json_codec>::open(c);
+    ASSERT_TRUE(out) << out.error_value().message;
+    EXPECT_EQ(out->codec_name(), "json");
+    event e;
+    e.kind = event_kind::insert;
+    e.schema = "s";
+    e.table = "t";
+    e.columns = make_columns({parsed("`id` int")});
+    e.after = {value(std::int64_t{1})};
+    ASSERT_TRUE(out->write(e));
+    std::size_t files = 0;
+    for (const auto& f : std::filesystem::directory_iterator(dir)) files += f.path().extension() == ".json";
+    EXPECT_EQ(files, 1u);
+    c.spool_directory = (dir / "missing").string();
+    EXPECT_FALSE((udf::spool_output<binary_codec, json_codec>::open(c)));
+    std::filesystem::remove_all(dir);
 }

@@ -12,12 +12,16 @@
 //
 // Exit codes: 0 done; 1 usage; 2 connection or query error; 3 refused (existing triggers);
 // 4 schema or table not found.
+//
+// The SQL itself (names, descriptors, value expressions, quoting, refusal and FOLLOWS) comes from
+// the library (rowcast/udf/triggers.hpp); this program reads information_schema and applies it.
+#include <rowcast/udf/triggers.hpp>
+
 #include <mysql.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -91,86 +95,7 @@ private:
     std::unique_ptr<MYSQL, mysql_closer> m_;
 };
 
-// --- Quoting for the generated SQL ----------------------------------------------------------
-// `identifier` with backticks doubled: safe for reserved words and any Unicode name.
-std::string ident(std::string_view s) {
-    std::string out = "`";
-    for (char c : s) {
-        if (c == '`') out += '`';
-        out += c;
-    }
-    return out + "`";
-}
-
-// A string literal that means the same bytes whatever the sql_mode (NO_BACKSLASH_ESCAPES or
-// not): '…' with quotes doubled when there is no backslash or control byte, else X'hex'.
-std::string sql_string(std::string_view s) {
-    bool plain = true;
-    for (unsigned char c : s) plain &= c != '\\' && c >= 0x20 && c != 0x7f;
-    if (plain) {
-        std::string out = "'";
-        for (char c : s) {
-            if (c == '\'') out += '\'';
-            out += c;
-        }
-        return out + "'";
-    }
-    static constexpr char hex[] = "0123456789ABCDEF";
-    std::string out = "X'";
-    for (unsigned char c : s) {
-        out += hex[c >> 4];
-        out += hex[c & 15];
-    }
-    return out + "'";
-}
-
-std::size_t utf8_chars(std::string_view s) {
-    std::size_t n = 0;
-    for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-    return n;
-}
-
-// rowcast_<table>_<suffix>, at most 64 characters (MariaDB's limit): long table names are cut
-// at a character boundary and get a hash of the full name.
-std::string trigger_name(const std::string& prefix, const std::string& table, const std::string& suffix) {
-    std::string name = prefix + table + "_" + suffix;
-    if (utf8_chars(name) <= 64) return name;
-    std::uint32_t h = 2166136261u;  // FNV-1a
-    for (unsigned char c : table) h = (h ^ c) * 16777619u;
-    char hs[9];
-    std::snprintf(hs, sizeof hs, "%08x", h);
-    const std::size_t budget = 64 - utf8_chars(prefix) - 1 - 8 - 1 - utf8_chars(suffix);
-    std::string cut;
-    std::size_t chars = 0;
-    for (std::size_t i = 0; i < table.size();) {
-        std::size_t len = 1;
-        const auto c = static_cast<unsigned char>(table[i]);
-        if (c >= 0xF0) len = 4;
-        else if (c >= 0xE0) len = 3;
-        else if (c >= 0xC0) len = 2;
-        if (chars + 1 > budget) break;
-        cut.append(table, i, len);
-        i += len;
-        ++chars;
-    }
-    return prefix + cut + "_" + hs + "_" + suffix;
-}
-
-// --- What the generator knows about a table ------------------------------------------------
-struct column_info {
-    std::string name;
-    std::string column_type;  // information_schema.COLUMNS.COLUMN_TYPE
-    std::string data_type;
-    std::string charset;      // empty for non-character columns
-    bool nullable = true;
-    bool primary_key = false;
-    bool json = false;        // MariaDB JSON = LONGTEXT + CHECK (json_valid(`c`))
-};
-
-struct existing_trigger {
-    std::string name, event, timing;
-    long order = 0;
-};
+using rowcast::udf::quote_identifier;
 
 struct options {
     std::string host = "127.0.0.1";
@@ -184,57 +109,6 @@ struct options {
     std::string schema;
     std::vector<std::string> tables;
 };
-
-bool utf8_compatible(const std::string& cs) {
-    return cs.empty() || cs == "utf8mb4" || cs == "utf8mb3" || cs == "utf8" || cs == "ascii" || cs == "binary";
-}
-
-// The descriptor: "`name` <column_type> [character set cs] [not null] [primary key]".
-std::string descriptor(const column_info& c) {
-    std::string d = ident(c.name) + " " + (c.json ? std::string("json") : c.column_type);
-    if (!c.json && !c.charset.empty() && c.charset != "binary") d += " character set " + c.charset;
-    if (!c.nullable) d += " not null";
-    if (c.primary_key) d += " primary key";
-    return d;
-}
-
-// How a value is passed: as-is, except BIT (as an integer), TIMESTAMP (epoch seconds, time zone
-// free; the zero TIMESTAMP as 0) and text in a non-UTF-8 character set (converted).
-std::string value_expr(const column_info& c, const std::string& image) {
-    const std::string ref = image + "." + ident(c.name);
-    if (c.data_type == "bit") return ref + " + 0";
-    if (c.data_type == "timestamp") return "IF(" + ref + " IS NULL, NULL, IFNULL(UNIX_TIMESTAMP(" + ref + "), 0))";
-    if (!c.json && !utf8_compatible(c.charset)) return "CONVERT(" + ref + " USING utf8mb4)";
-    return ref;
-}
-
-struct op {
-    const char* event;   // INSERT / UPDATE / DELETE
-    const char* name;    // insert / update / delete
-    const char* suffix;  // ai / au / ad
-    bool has_old, has_new;
-};
-constexpr op ops[] = {{"INSERT", "insert", "ai", false, true},
-                      {"UPDATE", "update", "au", true, true},
-                      {"DELETE", "delete", "ad", true, false}};
-
-std::string create_trigger_sql(const options& o, const std::string& table, const std::vector<column_info>& cols,
-                               const op& p, const std::optional<std::string>& follows) {
-    std::string s = "CREATE OR REPLACE TRIGGER " + ident(o.schema) + "." +
-                    ident(trigger_name(o.prefix, table, p.suffix)) + "\nAFTER " + p.event + " ON " +
-                    ident(o.schema) + "." + ident(table) + " FOR EACH ROW";
-    if (follows) s += " FOLLOWS " + ident(*follows);
-    s += "\nBEGIN\n  IF " + ident(o.function) + "(" + sql_string(o.schema) + ", " + sql_string(table) + ", '" +
-         p.name + "'";
-    for (const auto& c : cols) {
-        s += ",\n      " + sql_string(descriptor(c)) + ", ";
-        s += p.has_old ? value_expr(c, "OLD") : std::string("NULL");
-        s += ", ";
-        s += p.has_new ? value_expr(c, "NEW") : std::string("NULL");
-    }
-    s += ") IS NULL THEN\n    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'rowcast_event failed';\n  END IF;\nEND";
-    return s;
-}
 
 void usage(FILE* f) {
     std::fputs(
@@ -256,10 +130,43 @@ void usage(FILE* f) {
         f);
 }
 
+// The table as information_schema describes it: columns (with the primary key and MariaDB's JSON
+// columns marked) and every trigger on it.
+rowcast::udf::table_description describe(connection& db, const std::string& schema, const std::string& table) {
+    rowcast::udf::table_description t{schema, table, {}, {}};
+    const std::string where = "TABLE_SCHEMA = " + db.literal(schema) + " AND TABLE_NAME = " + db.literal(table);
+    for (auto& r : db.rows("SELECT TRIGGER_NAME, EVENT_MANIPULATION, ACTION_TIMING, ACTION_ORDER "
+                           "FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = " +
+                           db.literal(schema) + " AND EVENT_OBJECT_TABLE = " + db.literal(table) +
+                           " ORDER BY ACTION_ORDER"))
+        t.triggers.push_back({*r[0], *r[1], *r[2], std::strtol(r[3].value_or("0").c_str(), nullptr, 10)});
+    for (auto& r : db.rows("SELECT COLUMN_NAME, COLUMN_TYPE, DATA_TYPE, CHARACTER_SET_NAME, IS_NULLABLE "
+                           "FROM information_schema.COLUMNS WHERE " + where + " ORDER BY ORDINAL_POSITION")) {
+        rowcast::udf::trigger_column c;
+        c.name = *r[0];
+        c.column_type = *r[1];
+        c.data_type = *r[2];
+        c.charset = r[3].value_or("");
+        c.nullable = r[4] == "YES";
+        t.columns.push_back(std::move(c));
+    }
+    std::set<std::string> pk;
+    for (auto& r : db.rows("SELECT COLUMN_NAME FROM information_schema.STATISTICS WHERE " + where +
+                           " AND INDEX_NAME = 'PRIMARY'"))
+        pk.insert(*r[0]);
+    for (auto& c : t.columns) c.primary_key = pk.count(c.name) > 0;
+    std::vector<std::string> checks;
+    for (auto& r : db.rows("SELECT CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS WHERE "
+                           "CONSTRAINT_SCHEMA = " + db.literal(schema) + " AND TABLE_NAME = " + db.literal(table)))
+        if (r[0]) checks.push_back(*r[0]);
+    rowcast::udf::mark_json_columns(t.columns, checks);
+    return t;
+}
+
 int run(const options& o) {
     connection db(o.host, o.port, o.socket, o.user, o.password);
     if (db.rows("SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = " + db.literal(o.schema)).empty()) {
-        std::fprintf(stderr, "rowcast-triggers: schema %s not found\n", ident(o.schema).c_str());
+        std::fprintf(stderr, "rowcast-triggers: schema %s not found\n", quote_identifier(o.schema).c_str());
         return exit_not_found;
     }
     std::vector<std::string> tables = o.tables;
@@ -268,94 +175,47 @@ int run(const options& o) {
                                db.literal(o.schema) + " AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME"))
             tables.push_back(*r[0]);
         if (tables.empty()) {
-            std::fprintf(stderr, "rowcast-triggers: schema %s has no base tables\n", ident(o.schema).c_str());
+            std::fprintf(stderr, "rowcast-triggers: schema %s has no base tables\n", quote_identifier(o.schema).c_str());
             return exit_not_found;
         }
     }
+    const rowcast::udf::trigger_options to{o.function, o.prefix, o.alongside};
     std::vector<std::string> script;  // statements, in order
     int status = exit_ok;
     for (const auto& table : tables) {
-        const std::string where =
-            "TABLE_SCHEMA = " + db.literal(o.schema) + " AND TABLE_NAME = " + db.literal(table);
-        auto trow = db.rows("SELECT TABLE_TYPE FROM information_schema.TABLES WHERE " + where);
+        const std::string name = quote_identifier(o.schema) + "." + quote_identifier(table);
+        auto trow = db.rows("SELECT TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = " +
+                            db.literal(o.schema) + " AND TABLE_NAME = " + db.literal(table));
         if (trow.empty() || trow[0][0] != "BASE TABLE") {
-            std::fprintf(stderr, "rowcast-triggers: %s.%s %s\n", ident(o.schema).c_str(), ident(table).c_str(),
-                         trow.empty() ? "not found" : "is not a base table");
+            std::fprintf(stderr, "rowcast-triggers: %s %s\n", name.c_str(), trow.empty() ? "not found" : "is not a base table");
             return exit_not_found;
         }
-        // Our own triggers, by exact name.
-        std::set<std::string> ours;
-        for (const auto& p : ops) ours.insert(trigger_name(o.prefix, table, p.suffix));
-        std::vector<existing_trigger> others;
-        std::set<std::string> present_ours;
-        for (auto& r : db.rows("SELECT TRIGGER_NAME, EVENT_MANIPULATION, ACTION_TIMING, ACTION_ORDER "
-                               "FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = " +
-                               db.literal(o.schema) + " AND EVENT_OBJECT_TABLE = " + db.literal(table) +
-                               " ORDER BY ACTION_ORDER")) {
-            if (ours.count(*r[0])) present_ours.insert(*r[0]);
-            else others.push_back({*r[0], *r[1], *r[2], std::strtol(r[3].value_or("0").c_str(), nullptr, 10)});
-        }
+        const auto t = describe(db, o.schema, table);
         if (o.drop) {
-            for (const auto& name : ours)
-                if (present_ours.count(name) || !o.apply)
-                    script.push_back("DROP TRIGGER IF EXISTS " + ident(o.schema) + "." + ident(name));
+            for (auto& s : rowcast::udf::drop_statements(t, to, o.apply)) script.push_back(std::move(s));
             continue;
         }
-        if (!others.empty() && !o.alongside) {
-            std::string names;
-            for (const auto& t : others) names += (names.empty() ? "" : ", ") + ident(t.name) + " (" + t.timing + " " + t.event + ")";
+        auto plan = rowcast::udf::plan_create(t, to);
+        if (!plan.refused_for.empty()) {
             std::fprintf(stderr,
-                         "rowcast-triggers: %s.%s already has triggers: %s; refusing (use --alongside to add "
-                         "ours after them)\n",
-                         ident(o.schema).c_str(), ident(table).c_str(), names.c_str());
+                         "rowcast-triggers: %s already has triggers: %s; refusing (use --alongside to add ours after "
+                         "them)\n",
+                         name.c_str(), rowcast::udf::describe_triggers(plan.refused_for).c_str());
             status = exit_refused;
             continue;  // keep going to report every refused table
         }
-        std::vector<column_info> cols;
-        for (auto& r : db.rows("SELECT COLUMN_NAME, COLUMN_TYPE, DATA_TYPE, CHARACTER_SET_NAME, IS_NULLABLE "
-                               "FROM information_schema.COLUMNS WHERE " + where + " ORDER BY ORDINAL_POSITION")) {
-            column_info c;
-            c.name = *r[0];
-            c.column_type = *r[1];
-            c.data_type = *r[2];
-            c.charset = r[3].value_or("");
-            c.nullable = r[4] == "YES";
-            cols.push_back(std::move(c));
-        }
-        if (cols.empty()) {
-            std::fprintf(stderr, "rowcast-triggers: %s.%s has no columns visible to this user\n",
-                         ident(o.schema).c_str(), ident(table).c_str());
+        if (t.columns.empty()) {
+            std::fprintf(stderr, "rowcast-triggers: %s has no columns visible to this user\n", name.c_str());
             return exit_not_found;
         }
-        std::set<std::string> pk;
-        for (auto& r : db.rows("SELECT COLUMN_NAME FROM information_schema.STATISTICS WHERE " + where +
-                               " AND INDEX_NAME = 'PRIMARY'"))
-            pk.insert(*r[0]);
-        std::set<std::string> json_checks;
-        for (auto& r : db.rows("SELECT CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS WHERE "
-                               "CONSTRAINT_SCHEMA = " + db.literal(o.schema) + " AND TABLE_NAME = " +
-                               db.literal(table)))
-            if (r[0]) json_checks.insert(*r[0]);
-        for (auto& c : cols) {
-            c.primary_key = pk.count(c.name) > 0;
-            c.json = c.data_type == "longtext" && json_checks.count("json_valid(" + ident(c.name) + ")") > 0;
-        }
-        for (const auto& p : ops) {
-            // Alongside: ours run after the existing AFTER triggers of the same event.
-            std::optional<std::string> follows;
-            for (const auto& t : others)
-                if (t.timing == "AFTER" && t.event == p.event) follows = t.name;
-            script.push_back(create_trigger_sql(o, table, cols, p, follows));
-        }
+        for (auto& s : plan.statements) script.push_back(std::move(s));
     }
     if (status == exit_refused) return status;  // all or nothing: refuse without changing anything
     if (o.apply) {
         for (const auto& s : script) db.exec(s);
         std::fprintf(stderr, "rowcast-triggers: %zu statement(s) applied\n", script.size());
     } else {
-        std::string out = "-- generated by rowcast-triggers for schema " + ident(o.schema) + "\nDELIMITER ;;\n";
-        for (const auto& s : script) out += s + ";;\n";
-        out += "DELIMITER ;\n";
+        const std::string out = rowcast::udf::trigger_script(o.schema, script);
         std::fwrite(out.data(), 1, out.size(), stdout);
     }
     return status;

@@ -40,6 +40,7 @@ enum class errc : int {
     io_error,               ///< an operating-system call failed (errno in the message)
     unsupported,            ///< a feature or kind this component cannot handle
     unavailable,            ///< a peer or resource cannot serve now (refused, reset, timed out, busy): retry later
+    refused,                ///< a peer refused for good (authentication, permissions, its configuration): do not retry
 };
 
 namespace detail {
@@ -60,6 +61,7 @@ public:
             case errc::io_error: return "I/O error";
             case errc::unsupported: return "unsupported";
             case errc::unavailable: return "unavailable";
+            case errc::refused: return "refused for good";
         }
         return "unknown rowcast error";
     }
@@ -89,6 +91,7 @@ constexpr std::string_view to_string(errc e) noexcept {
         case errc::io_error: return "io_error";
         case errc::unsupported: return "unsupported";
         case errc::unavailable: return "unavailable";
+        case errc::refused: return "refused";
     }
     return "unknown";
 }

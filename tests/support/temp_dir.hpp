@@ -1,8 +1,10 @@
-// Test support: a private temporary directory, removed with everything in it.
+// Test support: a private temporary directory, removed with everything in it; reading a file whole.
 #pragma once
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 
@@ -26,5 +28,13 @@ public:
 private:
     std::filesystem::path path_;
 };
+
+/// The whole content of a file ("" when it cannot be read).
+inline std::string slurp(const std::filesystem::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
 
 }  // namespace rowcast::test

@@ -18,6 +18,8 @@
 #pragma once
 
 #include <rowcast/binlog/checkpoint.hpp>
+#include <rowcast/pipeline/run.hpp>
+#include <rowcast/pipeline/sink.hpp>
 #include <rowcast/binlog/gtid.hpp>
 #include <rowcast/binlog/handler.hpp>
 #include <rowcast/binlog/parser.hpp>
@@ -30,6 +32,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -136,6 +139,56 @@ public:
         std::lock_guard<std::mutex> l(mu_);
         return last_error_;
     }
+
+    // ---- event_source (pipeline/source.hpp) -------------------------------------
+    // The follower as a source for rowcast::run() or the caller's poll loop, feeding any
+    // event_sink through an event_adapter. process(sink) connects when not connected
+    // (blocking within connection.connect_timeout), then decodes the events the socket
+    // has (it waits only for the rest of a packet it started, within the read timeout).
+    // A failed connect or a lost connection is returned as the error (transient when
+    // the server may come back: rowcast::run() logs it and retries after its backoff,
+    // up to its max_attempts); the next process() connects again from the last handled
+    // transaction. A transaction the connection broke inside is discarded by a
+    // transactional_sink (discard()), or reported to a plain sink as a rollback event
+    // whose cause is end_cause::interrupted; it is delivered again whole after the
+    // reconnect. A sink error is treated the same way (the transaction is redelivered).
+    // With a transactional_sink the follower starts from its load_cursor() (binlog
+    // cursor: checkpoint.hpp to_cursor) and calls publish(to_cursor(position)) after
+    // transactions per follower_options::checkpoint, and when stopped or done: each
+    // transaction reaches the sink once, across restarts.
+    // stop() or a stop_token ends it (done() turns true; run() returns success). After
+    // rowcast::run(follower, sink, stop) returns on a stop, call process(sink) once more to
+    // publish the last position (follower.run(sink, stop) does).
+
+    /// The socket while connected; -1 otherwise (next_timeout() then says when to connect).
+    int native_handle() const noexcept { return src_.conn ? src_.conn->native_handle() : -1; }
+
+    /// Connected: time left before silence means a dead peer; disconnected: 0 (connect now).
+    std::chrono::milliseconds next_timeout() const {
+        if (src_.done) return std::chrono::milliseconds(-1);
+        if (!src_.conn) return std::chrono::milliseconds(0);
+        const auto left = src_.last_data + dead_peer_after() - std::chrono::steady_clock::now();
+        return std::max(std::chrono::milliseconds(0), std::chrono::ceil<std::chrono::milliseconds>(left));
+    }
+
+    /// True after stop(), at the end of the binlog with stream.stop_at_end, or after a
+    /// permanent error.
+    bool done() const noexcept { return src_.done || stop_requested(); }
+
+    template <event_sink Sink>
+    result<std::size_t> process(Sink& sink);
+
+    /// Blocking: rowcast::run(*this, sink, stop, opt); stop_token and stop() both end it.
+    template <event_sink Sink>
+    result<void> run(Sink& sink, std::stop_token stop, const run_options& opt = {}) {
+        std::stop_callback on_stop(stop, [this] { this->stop(); });
+        auto r = rowcast::run(*this, sink, stop, opt);
+        if (!src_.done) {  // stopped between steps: one more step publishes the position and returns
+            auto last = process(sink);
+            if (r && !last) return last.error_value();
+        }
+        return r;
+    }
     const parser_stats& decode_stats() const noexcept { return parser_.stats(); }
 
 private:
@@ -172,16 +225,9 @@ private:
             return r;
         }
         result<void> end(const txn_info& t, bool rb) {
-            result<void> r;
-            if (rb && f.interrupting_) {
-                txn_info u = t;
-                u.interrupted = true;
-                r = invoke_callback([&] { return h.rollback(u); });
-            } else {
-                r = rb ? invoke_callback([&] { return h.rollback(t); }) : invoke_callback([&] { return h.commit(t); });
-            }
+            auto r = rb ? invoke_callback([&] { return h.rollback(t); }) : invoke_callback([&] { return h.commit(t); });
             in_txn = false;
-            if (r && !f.interrupting_) f.on_boundary(t.gtid);
+            if (r && !t.interrupted) f.on_boundary(t.gtid);
             return r;
         }
     };
@@ -196,27 +242,14 @@ private:
         ++boundaries_;
     }
 
-    // The connection broke inside a transaction: a synthetic QUERY "ROLLBACK" through the
-    // parser reports it (with its id and the next sequence number) as interrupted.
+    // The connection broke inside a transaction: the parser reports it as interrupted
+    // (parser::interrupt) and forgets the connection's state.
     template <class H>
     result<void> interrupt(tracker<H>& t) {
-        if (!t.in_txn && !parser_.in_transaction()) return {};
-        std::string ev(13, '\0');  // thread id, exec time, db length 0, error code, status length 0
-        ev += '\0';                // empty database name
-        ev += "ROLLBACK";
-        raw_event r;
-        r.type = static_cast<std::uint8_t>(event_type::query);
-        r.server_id = t.server_id;
-        r.timestamp = t.timestamp;
-        r.offset = pos_.offset;
-        r.size = static_cast<std::uint32_t>(header_size + ev.size());
-        r.body = ev;
-        cur_ = nullptr;
-        interrupting_ = true;
-        auto res = parser_.feed(r, t);
-        interrupting_ = false;
+        const bool open = t.in_txn || parser_.in_transaction();
+        auto res = parser_.interrupt(t, current_position().offset);
         t.in_txn = false;
-        {
+        if (open) {
             std::lock_guard<std::mutex> l(mu_);
             ++stats_.interrupted;
         }
@@ -255,6 +288,65 @@ private:
         last_error_ = e;
     }
 
+    // The adapter's sink in event_source mode: forwards to the current process() call's sink.
+    struct source_state;
+    struct sink_forward {
+        source_state* st;
+        result<void> operator()(const event& e);
+    };
+    struct source_state {
+        source_state() : adapter(sink_forward{this}) {}
+        source_state(const source_state&) = delete;
+        source_state& operator=(const source_state&) = delete;
+        bool started = false;
+        bool done = false;
+        bool sink_failed = false;
+        std::optional<stream> conn;
+        std::chrono::steady_clock::time_point last_data{};
+        std::function<result<void>(const event&)> out;
+        event_adapter<sink_forward> adapter;
+    };
+
+    std::chrono::milliseconds dead_peer_after() const {
+        if (opt_.stream.heartbeat_period.count() > 0)
+            return opt_.stream.heartbeat_period * std::max(1u, opt_.stream.heartbeat_misses);
+        return opt_.stream.connection.read_timeout.count() > 0 ? opt_.stream.connection.read_timeout
+                                                                 : std::chrono::milliseconds(60000);
+    }
+
+    result<void> start_position() {
+        {
+            std::lock_guard<std::mutex> l(mu_);
+            pos_ = position{opt_.stream.file, opt_.stream.position, opt_.stream.gtid.value_or("")};
+        }
+        gtid_mode_ = opt_.stream.gtid.has_value();
+        return {};
+    }
+    result<void> adopt_position(const position& p) {
+        {
+            std::lock_guard<std::mutex> l(mu_);
+            pos_ = p;
+        }
+        if (!p.gtid.empty()) gtid_mode_ = true;
+        return {};
+    }
+    result<void> load_gtid_state() {
+        auto g = gtid_state::parse(current_position().gtid);
+        if (!g) return g.error_value();
+        state_ = std::move(*g);
+        return {};
+    }
+    stream_options resume_options() const {
+        stream_options so = opt_.stream;
+        std::lock_guard<std::mutex> l(mu_);
+        so.file = pos_.file;
+        so.position = pos_.offset;
+        if (gtid_mode_) so.gtid = pos_.gtid;
+        else so.gtid.reset();
+        return so;
+    }
+
+    source_state src_;
     follower_options opt_;
     parser parser_;
     detail::unique_fd stop_fd_;
@@ -267,7 +359,6 @@ private:
     gtid_state state_;
     bool gtid_mode_ = false;
     const raw_event* cur_ = nullptr;
-    bool interrupting_ = false;
     std::uint64_t unsaved_ = 0;
     std::uint64_t boundaries_ = 0;  // transactions handled since construction (run() thread only)
     std::uint64_t heartbeats_before_ = 0;  // heartbeats of earlier connections
@@ -374,6 +465,186 @@ result<void> follower::run(H& h, S& store) {
         heartbeats_before_ += s.heartbeats();
     }
     return finish({});
+}
+
+
+inline result<void> follower::sink_forward::operator()(const event& e) {
+    if (!st->out) return error::make(errc::unsupported, "binlog", "follower", "no sink (process() is not running)");
+    auto r = st->out(e);
+    if (!r) st->sink_failed = true;
+    return r;
+}
+
+template <event_sink Sink>
+result<std::size_t> follower::process(Sink& sink) {
+    auto& S = src_;
+    if (!stop_fd_) return detail::os_error(stop_errno_, "binlog", "follower", "eventfd failed");
+    if (S.done) return std::size_t{0};
+    if (!S.started) {
+        (void)start_position();
+        if constexpr (transactional_sink<Sink>) {
+            auto c = sink.load_cursor();
+            if (!c) return c.error_value();
+            if (*c) {
+                auto p = parse_cursor(**c, "the sink's saved cursor");
+                if (!p) return p.error_value();
+                (void)adopt_position(*p);
+            }
+        }
+        if (auto g = load_gtid_state(); !g) return g.error_value();
+        S.started = true;
+    }
+    std::size_t delivered = 0;
+    S.out = [&](const event& e) -> result<void> {
+        auto r = sink.write(e);
+        if (r) ++delivered;
+        return r;
+    };
+    struct out_reset {
+        source_state& s;
+        ~out_reset() { s.out = nullptr; }
+    } reset_out{S};
+    tracker<event_adapter<sink_forward>> t{*this, S.adapter};
+    t.in_txn = parser_.in_transaction();
+
+    // Publishes the position to a transactional sink (per the policy, or always when `force`).
+    auto publish = [&](bool force) -> result<void> {
+        if constexpr (transactional_sink<Sink>) {
+            using clock = std::chrono::steady_clock;
+            if (unsaved_ == 0) return {};
+            const auto now = clock::now();
+            const bool by_count = opt_.checkpoint.every_transactions > 0 && unsaved_ >= opt_.checkpoint.every_transactions;
+            const bool by_time = opt_.checkpoint.every.count() > 0 && now - last_save_ >= opt_.checkpoint.every;
+            if (!force && !by_count && !by_time) return {};
+            if (auto r = sink.publish(to_cursor(current_position())); !r) return r;
+            unsaved_ = 0;
+            last_save_ = now;
+            std::lock_guard<std::mutex> l(mu_);
+            ++stats_.checkpoints;
+        }
+        return {};
+    };
+    // The connection is gone (or the sink refused an event): the open transaction is
+    // discarded or reported interrupted, the next process() reconnects from pos_.
+    auto lose = [&](const error& why) -> result<void> {
+        if (S.conn) heartbeats_before_ += S.conn->heartbeats();
+        S.conn.reset();
+        note_error(why);
+        if constexpr (transactional_sink<Sink>) {
+            const bool open = parser_.in_transaction();
+            parser_.reset();
+            (void)S.adapter.finish();
+            if (open) {
+                std::lock_guard<std::mutex> l(mu_);
+                ++stats_.interrupted;
+            }
+            return sink.discard();
+        } else {
+            S.sink_failed = false;
+            auto r = interrupt(t);
+            if (!r && S.sink_failed) return {};  // the sink still refuses: its error is the one returned
+            return r;
+        }
+    };
+    auto finish = [&](result<void> r) -> result<std::size_t> {
+        S.done = true;
+        auto p = publish(true);
+        if (!r) return r.error_value();
+        if (!p) return p.error_value();
+        return delivered;
+    };
+
+    if (stop_requested()) return finish({});
+    if (!S.conn) {
+        stream s;
+        auto c = s.connect(resume_options(), stop_fd_.get());
+        if (!c) {
+            if (s.stop_requested() || stop_requested()) return finish({});
+            note_error(c.error_value());
+            const error& e = c.error_value();
+            if (!s.retryable()) {
+                S.done = true;
+                return error{make_error_code(errc::refused), e.message};  // not transient: run() stops
+            }
+            if (is_transient(e)) return e;
+            return error{make_error_code(errc::unavailable), e.message};  // a server error meaning "try later"
+        }
+        {
+            std::lock_guard<std::mutex> l(mu_);
+            if (++stats_.connects > 1) ++stats_.reconnects;
+        }
+        parser_.reset();
+        t.in_txn = false;
+        S.conn.emplace(std::move(s));
+        S.last_data = std::chrono::steady_clock::now();
+    }
+    raw_event ev;
+    for (std::size_t budget = 4096; budget > 0; --budget) {
+        stream& s = *S.conn;
+        pollfd p{s.native_handle(), POLLIN, 0};
+        const int rc = ::poll(&p, 1, 0);
+        if (rc < 0 && errno != EINTR) return detail::os_error(errno, "binlog", "follower", "poll failed");
+        if (rc <= 0) {
+            if (std::chrono::steady_clock::now() - S.last_data >= dead_peer_after()) {
+                const error e = error::make(errc::unavailable, "binlog", s.file(),
+                                            "no data and no heartbeat from the server for " +
+                                                std::to_string(dead_peer_after().count()) + " ms: connection lost");
+                if (auto l = lose(e); !l) return l.error_value();
+                return e;
+            }
+            break;
+        }
+        auto n = s.next(ev);
+        if (!n) {
+            const bool stopping = s.stop_requested() || stop_requested();
+            const bool retry = s.retryable();
+            const error e = n.error_value();
+            if (auto l = lose(e); !l) return l.error_value();
+            if (stopping) return finish({});
+            if (!retry) {
+                S.done = true;
+                return error{make_error_code(errc::refused), e.message};
+            }
+            if (is_transient(e)) return e;
+            return error{make_error_code(errc::unavailable), e.message};
+        }
+        if (!*n) {  // the end of the binlog (stop_at_end)
+            auto l = lose(error::make(errc::unavailable, "binlog", s.file(), "end of the binlog"));
+            return finish(l);
+        }
+        S.last_data = std::chrono::steady_clock::now();
+        if (parser_.file() != s.file()) parser_.set_file(s.file());
+        cur_ = &ev;
+        const std::uint64_t boundaries = boundaries_;
+        auto r = parser_.feed(ev, t);
+        cur_ = nullptr;
+        if (!r) {
+            if (S.sink_failed) {  // redelivered whole after a reconnect
+                S.sink_failed = false;
+                const error e = r.error_value();
+                if (auto l = lose(e); !l) return l.error_value();
+                return e;
+            }
+            S.done = true;
+            return finish(r);
+        }
+        {
+            std::lock_guard<std::mutex> l(mu_);
+            ++stats_.events;
+            stats_.heartbeats = heartbeats_before_ + s.heartbeats();
+            if (ev.type == static_cast<std::uint8_t>(event_type::rotate) && !t.in_txn && !s.next_file().empty()) {
+                if (pos_.file != s.next_file() || pos_.offset != s.position()) {
+                    pos_.file = s.next_file();
+                    pos_.offset = s.position();
+                    ++unsaved_;
+                }
+            }
+        }
+        if (boundaries_ != boundaries) {
+            if (auto pr = publish(false); !pr) return pr.error_value();
+        }
+    }
+    return delivered;
 }
 
 }  // namespace binlog

@@ -145,15 +145,15 @@ public:
         auto r = flush(true);
         if (!r) return r;
         fill(out_, event_kind::commit, t);
-        if (t.non_transactional) out_.statement = "non-transactional";
-        else if (t.xa) out_.statement = "XA PREPARE";
+        if (t.non_transactional) out_.statement = to_string(end_cause::non_transactional);
+        else if (t.xa) out_.statement = to_string(end_cause::xa_prepare);
         return emit(out_);
     }
     result<void> rollback(const txn_info& t) {
         auto r = flush(true);
         if (!r) return r;
         fill(out_, event_kind::rollback, t);
-        if (t.interrupted) out_.statement = "interrupted";
+        if (t.interrupted) out_.statement = to_string(end_cause::interrupted);
         return emit(out_);
     }
     template <class V>

@@ -124,6 +124,32 @@ public:
     }
     /// True between a reported begin() and its commit()/rollback().
     bool in_transaction() const noexcept { return in_txn_; }
+
+    /// The source lost the transaction in progress midway (a broken replication
+    /// connection): reports it to `h` as rollback(t) with t.interrupted = true (its id,
+    /// GTID, file, server id and timestamp as at its begin; t.offset = `offset`, where
+    /// the source will resume), then forgets the connection's state (reset()). Nothing
+    /// is reported when no transaction is open. The handler's rows of that transaction
+    /// must be discarded; the source delivers it again whole.
+    template <any_handler H>
+    result<void> interrupt(H& h, std::uint64_t offset) {
+        result<void> r;
+        if (in_txn_) {
+            txn_info t;
+            t.id = txn_id_;
+            t.sequence = ++sequence_;
+            t.gtid = gtid_;
+            t.file = file_;
+            t.offset = offset;
+            t.server_id = txn_server_id_;
+            t.timestamp = txn_timestamp_;
+            t.interrupted = true;
+            in_txn_ = false;
+            r = invoke_callback([&] { return h.rollback(t); });
+        }
+        reset();
+        return r;
+    }
     /// Table description for a table id from the last TABLE_MAP, or null.
     table_ptr table(std::uint64_t id) const {
         auto it = tables_.find(id);
@@ -263,6 +289,8 @@ private:
     template <class H>
     result<void> begin_txn(H& h) {
         in_txn_ = true;
+        txn_server_id_ = cur_->server_id;
+        txn_timestamp_ = cur_->timestamp;
         if (gtid_.empty()) txn_id_ = file_ + ":" + std::to_string(event_offset());
         else txn_id_ = gtid_;
         auto t = info();
@@ -456,6 +484,7 @@ private:
     std::string txn_id_;
     std::string annotate_;
     bool in_txn_ = false;
+    std::uint32_t txn_server_id_ = 0, txn_timestamp_ = 0;  // of the open transaction's begin
     bool standalone_ = false;
     std::uint64_t sequence_ = 0;
     std::vector<value_view> before_, after_;       // the row being decoded (views)

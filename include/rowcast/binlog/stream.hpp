@@ -226,6 +226,8 @@ public:
     bool stop_requested() const noexcept { return conn_.stop_requested() || stopped_at_open_; }
     /// After a failure: a transport error or a server error meaning "try again later".
     bool retryable() const noexcept { return retryable_; }
+    /// The connection's socket (readable when the server sent something); -1 before open.
+    int native_handle() const noexcept { return conn_.fd(); }
     /// The server's last ERR packet (code 0 if none).
     const detail::mysql::server_error& server_error() const noexcept { return conn_.last_server_error(); }
     /// Closes the connection (COM_QUIT).

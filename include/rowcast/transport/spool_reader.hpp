@@ -210,7 +210,10 @@ private:
         while (!s.pending.empty() && s.watch >= 0) {
             if (clock::now() < s.retry_at) break;
             auto r = deliver_one_batch(deliver, limit, own_retry);
-            if (!r) return r.error_value();
+            if (!r) {
+                if (delivered > 0) break;  // report what went; the failure comes back on the next call
+                return r.error_value();
+            }
             if (*r == 0 && s.retry_at > clock::now()) break;  // failed, backing off
             delivered += *r;
         }

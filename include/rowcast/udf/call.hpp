@@ -1,0 +1,238 @@
+// rowcast/udf/call.hpp: events from the arguments of rowcast_event() (docs/udf.md).
+//
+//   rowcast_event(schema, table, operation, desc1, old1, new1, desc2, old2, new2, …)
+//
+// The caller (the loadable function's C entry points) turns each UDF argument
+// into a `udf::argument` (kind, bytes, null) and hands the list to an
+// `event_builder`, which parses the descriptors (udf/columns.hpp; column lists
+// are cached by schema, table and descriptor text), converts every old/new
+// value to its column's type and returns the event, stamped with the capture
+// time and the trigger path's sequence (see stamp()). No server header needed.
+//
+// Errors (result<T>), "[rowcast.udf.<errc>] argument <n>: <what>" with n counted
+// from 1 as in SQL: invalid_value (a NULL schema, table, operation or
+// descriptor; an operation other than insert/update/delete; a value that does
+// not fit its column, naming old/new, the column and the table), syntax_error
+// (a descriptor that does not parse), limit_exceeded (more argument bytes than
+// max_event_size; integers and reals count 8 bytes), unsupported (a wrong
+// argument count). Nothing throws but std::bad_alloc.
+//
+// Thread-safety: an event_builder is used by one thread at a time (one per call
+// site); a column_cache may be shared by any number of threads.
+#pragma once
+
+#include <rowcast/column.hpp>
+#include <rowcast/detail/error_context.hpp>
+#include <rowcast/error.hpp>
+#include <rowcast/event.hpp>
+#include <rowcast/transport/spool_writer.hpp>
+#include <rowcast/udf/columns.hpp>
+#include <rowcast/udf/detail/columns.hpp>
+#include <rowcast/value.hpp>
+#include <rowcast/version.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+ROWCAST_NAMESPACE_BEGIN
+namespace detail::udf {
+using rowcast::detail::with_where;
+inline std::string argument_name(std::size_t index) { return "argument " + std::to_string(index + 1); }
+}  // namespace detail::udf
+
+namespace udf {
+
+/// One argument of a call, as the server passes it.
+struct argument {
+    arg_kind kind = arg_kind::string;
+    std::string_view bytes;  ///< integer/real: the 8 bytes of the long long/double; else the value's bytes
+    bool null = false;       ///< SQL NULL (bytes ignored)
+
+    /// Bytes counted against max_event_size: 8 for integers and reals, else the length; 0 when NULL.
+    std::size_t size() const noexcept {
+        if (null) return 0;
+        return kind == arg_kind::integer || kind == arg_kind::real ? 8 : bytes.size();
+    }
+};
+
+/// "insert"/"i", "update"/"u", "delete"/"d", in any case; nullopt for anything else.
+inline std::optional<event_kind> parse_operation(std::string_view op) noexcept {
+    using detail::udf::iequals;
+    if (iequals(op, "insert") || iequals(op, "i")) return event_kind::insert;
+    if (iequals(op, "update") || iequals(op, "u")) return event_kind::update;
+    if (iequals(op, "delete") || iequals(op, "d")) return event_kind::delete_;
+    return std::nullopt;
+}
+
+/// Fills what a call does not say: capture_time (now, if zero) and sequence (if 0):
+/// nanoseconds since the epoch, strictly increasing across all calls in this
+/// process (the clock that orders the spool's file names), the trigger path's GSN.
+inline void stamp(event& e) {
+    if (e.capture_time.time_since_epoch().count() == 0)
+        e.capture_time = std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
+    if (e.sequence == 0) e.sequence = detail::next_spool_stamp();
+}
+
+/// Column lists by (schema, table, descriptor text), shared by call sites and threads.
+/// Bounded: cleared when it holds max_entries lists.
+class column_cache {
+public:
+    static constexpr std::size_t max_entries = 1024;
+
+    /// The list cached under `key`, or null.
+    columns_ptr find(const std::string& key) const {
+        std::shared_lock lock(mutex_);
+        const auto it = map_.find(key);
+        return it == map_.end() ? nullptr : it->second;
+    }
+
+    void insert(const std::string& key, columns_ptr columns) {
+        std::unique_lock lock(mutex_);
+        if (map_.size() >= max_entries) map_.clear();
+        map_.emplace(key, std::move(columns));
+    }
+
+    /// One cache per process (per loaded library), never destroyed: constructed on first
+    /// use and its destructor never runs, so no static destructor can run at DROP FUNCTION
+    /// (dlclose) or server shutdown while another thread is inside a call.
+    static column_cache& process_wide() {
+        alignas(column_cache) static unsigned char storage[sizeof(column_cache)];
+        static column_cache* const cache = std::construct_at(reinterpret_cast<column_cache*>(storage));
+        return *cache;
+    }
+
+private:
+    mutable std::shared_mutex mutex_;
+    std::unordered_map<std::string, columns_ptr> map_;
+};
+
+/// Builds events from rowcast_event()'s arguments. One per call site.
+class event_builder {
+public:
+    /// `max_event_size`: bytes of argument data per event (argument::size()).
+    explicit event_builder(std::size_t max_event_size, column_cache& cache = column_cache::process_wide())
+        : max_event_size_(max_event_size), cache_(&cache) {}
+
+    /// Checks an argument count: 3 + 3*N with N >= 1.
+    static result<void> check_arity(std::size_t count) {
+        if (count >= 6 && (count - 3) % 3 == 0) return {};
+        return error::make(errc::unsupported, "udf", "",
+                           "expected 3 + 3*N arguments, got " + std::to_string(count) +
+                               ": schema, table, operation, then descriptor, old, new per column");
+    }
+
+    /// True for the positions of the arguments that are always strings (schema, table,
+    /// operation, descriptors): the server is asked to pass them as strings.
+    static bool is_text_position(std::size_t index) noexcept { return index < 3 || index % 3 == 0; }
+
+    /// Checks the descriptor at position `index` (a constant one, at init time).
+    static result<void> check_descriptor(std::size_t index, std::string_view descriptor) {
+        auto c = parse_descriptor(descriptor);
+        if (!c) return detail::udf::with_where(std::move(c.error_value()), detail::udf::argument_name(index));
+        return {};
+    }
+
+    /// The event of one call, stamped (stamp()).
+    result<event> build(std::span<const argument> args) {
+        using detail::udf::argument_name;
+        if (auto ok = check_arity(args.size()); !ok) return ok.error_value();
+        static constexpr const char* names[] = {"schema", "table", "operation"};
+        for (std::size_t i = 0; i < 3; ++i)
+            if (args[i].null) return error::make(errc::invalid_value, "udf", argument_name(i), std::string(names[i]) + " is NULL");
+        event e;
+        if (auto k = parse_operation(args[2].bytes)) e.kind = *k;
+        else
+            return error::make(errc::invalid_value, "udf", argument_name(2),
+                               "operation must be insert, update or delete, not '" + detail::udf::excerpt(args[2].bytes) + "'");
+        std::size_t total = 0;
+        for (const auto& a : args) total += a.size();
+        if (total > max_event_size_)
+            return error::make(errc::limit_exceeded, "udf", "",
+                               "event of " + std::to_string(total) + " bytes of values exceeds max_event_size " +
+                                   std::to_string(max_event_size_));
+        auto cols = columns_for(args);
+        if (!cols) return std::move(cols.error_value());
+        e.columns = std::move(*cols);
+        e.schema.assign(args[0].bytes);
+        e.table.assign(args[1].bytes);
+        const std::size_t n = e.columns->size();
+        const bool want_before = e.kind != event_kind::insert;
+        const bool want_after = e.kind != event_kind::delete_;
+        if (want_before) e.before.resize(n);
+        if (want_after) e.after.resize(n);
+        for (std::size_t c = 0; c < n; ++c) {
+            for (int img = 0; img < 2; ++img) {
+                if (img == 0 ? !want_before : !want_after) continue;
+                const std::size_t i = 3 + 3 * c + 1 + static_cast<std::size_t>(img);
+                value& v = img == 0 ? e.before[c] : e.after[c];
+                if (args[i].null) {
+                    v = null_value{};
+                    continue;
+                }
+                auto r = convert_argument((*e.columns)[c], args[i].kind, args[i].bytes);
+                if (!r)
+                    return detail::udf::with_where(std::move(r.error_value()),
+                                                   argument_name(i) + " (" + (img == 0 ? "old" : "new") +
+                                                       " value, table `" + e.schema + "`.`" + e.table + "`)");
+                v = std::move(*r);
+            }
+        }
+        stamp(e);
+        return e;
+    }
+
+private:
+    // The column list for this call's descriptors: this builder's last list if the
+    // descriptors are the same, else the shared cache, else parsed (and cached).
+    result<columns_ptr> columns_for(std::span<const argument> args) {
+        std::string& key = scratch_key_;
+        key.clear();
+        for (std::size_t i = 0; i < 2; ++i) {
+            key.append(args[i].bytes);
+            key += '\0';
+        }
+        for (std::size_t i = 3; i < args.size(); i += 3) {
+            if (args[i].null)
+                return error::make(errc::invalid_value, "udf", "",
+                                   "column descriptor (" + detail::udf::argument_name(i) + ") is NULL");
+            key += std::to_string(args[i].bytes.size());
+            key += ':';
+            key.append(args[i].bytes);
+        }
+        if (columns_ && key == key_) return columns_;
+        if (auto hit = cache_->find(key)) {
+            key_ = key;
+            columns_ = std::move(hit);
+            return columns_;
+        }
+        std::vector<column> cols;
+        cols.reserve((args.size() - 3) / 3);
+        for (std::size_t i = 3; i < args.size(); i += 3) {
+            auto c = parse_descriptor(args[i].bytes);
+            if (!c) return detail::udf::with_where(std::move(c.error_value()), detail::udf::argument_name(i));
+            cols.push_back(std::move(*c));
+        }
+        columns_ = make_columns(std::move(cols));
+        key_ = key;
+        cache_->insert(key_, columns_);
+        return columns_;
+    }
+
+    std::size_t max_event_size_;
+    column_cache* cache_;
+    std::string key_, scratch_key_;  // the last list's key; the key being built
+    columns_ptr columns_;
+};
+
+}  // namespace udf
+ROWCAST_NAMESPACE_END

@@ -1,0 +1,210 @@
+// The rowcast-dns service config on its own (no named): rowcast/dns/config_yaml.hpp (YAML
+// loading, an error naming the field and the file for every invalid field) and
+// rowcast/dns/config.hpp (the key, check_service_config, the key-reload policy).
+#include "support/temp_dir.hpp"
+
+#include <rowcast/dns/config.hpp>
+#include <rowcast/dns/config_yaml.hpp>
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <string>
+#include <vector>
+
+using namespace rowcast;
+
+namespace {
+
+const char* const secret_a = "c2VjcmV0IHRoYXQgaXMgbm90IHRoZSBvbmUgbmFtZWQga25vd3M=";
+const char* const secret_b = "YW5vdGhlciBzZWNyZXQsIHRoZSBvbmUgbmFtZWQga25vd3M=";
+
+void write_key(const std::filesystem::path& p, const char* secret, const char* name = "rowcast-key") {
+    std::ofstream(p) << "key \"" << name << "\" {\n\talgorithm hmac-sha256;\n\tsecret \"" << secret << "\";\n};\n";
+}
+
+std::string good_yaml(const std::filesystem::path& key, const std::filesystem::path& spool) {
+    return "server: 192.0.2.53\n"
+           "port: 5353\n"
+           "key_file: " + key.string() + "\n"
+           "key_name: rowcast-key\n"
+           "timeout_ms: 750\n"
+           "attempts: 4\n"
+           "ttl: 60\n"
+           "forward_zones: [example.test]\n"
+           "reverse_zones: 2.0.192.in-addr.arpa\n"
+           "tables:\n"
+           "  - {schema: inventory, table: hosts, host_column: name, address_column: addr, mac_column: mac}\n"
+           "spool:\n"
+           "  directory: " + spool.string() + "\n"
+           "  codec: json\n"
+           "  max_batch: 20\n"
+           "  retry_max_ms: 900\n"
+           "  batch_delay_ms: 0\n";
+}
+
+// Replaces the first `from` in `s` with `to`.
+std::string with(std::string s, const std::string& from, const std::string& to) {
+    const auto at = s.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    if (at != std::string::npos) s.replace(at, from.size(), to);
+    return s;
+}
+
+}  // namespace
+
+TEST(DnsConfig, LoadsEveryFieldOfAValidFile) {
+    test::temp_dir d("rowcast-dns-config");
+    write_key(d.path() / "dns.key", secret_a);
+    const auto file = d.path() / "dns.yaml";
+    std::ofstream(file) << good_yaml(d.path() / "dns.key", d.path() / "spool");
+    auto c = dns::load_service_config(file.string());
+    ASSERT_TRUE(c) << c.error_value().message;
+    EXPECT_EQ(c->file, file.string());
+    EXPECT_EQ(c->client.server, "192.0.2.53");
+    EXPECT_EQ(c->client.port, 5353);
+    EXPECT_EQ(c->client.timeout, std::chrono::milliseconds(750));
+    EXPECT_EQ(c->client.attempts, 4u);
+    EXPECT_EQ(c->sink.ttl, 60u);
+    EXPECT_EQ(c->sink.forward_zones, std::vector<std::string>{"example.test"});
+    EXPECT_EQ(c->sink.reverse_zones, std::vector<std::string>{"2.0.192.in-addr.arpa"});
+    ASSERT_EQ(c->sink.tables.size(), 1u);
+    EXPECT_EQ(c->sink.tables[0].schema, "inventory");
+    EXPECT_EQ(c->sink.tables[0].table, "hosts");
+    EXPECT_EQ(c->sink.tables[0].host_column, "name");
+    EXPECT_EQ(c->sink.tables[0].address_column, "addr");
+    EXPECT_EQ(c->sink.tables[0].mac_column, "mac");
+    EXPECT_EQ(c->key_file, (d.path() / "dns.key").string());
+    EXPECT_EQ(c->key_name, "rowcast-key");
+    EXPECT_EQ(c->spool, d.path() / "spool");
+    EXPECT_EQ(c->quarantine, d.path() / "spool" / "quarantine");  // the default
+    EXPECT_EQ(c->codec, "json");
+    EXPECT_EQ(c->max_batch, 20u);
+    EXPECT_EQ(c->retry_max, std::chrono::milliseconds(900));
+    EXPECT_EQ(c->batch_delay, std::chrono::milliseconds(0));
+    EXPECT_FALSE(c->client.key);  // read by check_service_config
+    ASSERT_TRUE(dns::check_service_config(*c));
+    ASSERT_TRUE(c->client.key);
+    EXPECT_EQ(c->client.key->name, "rowcast-key");
+
+    // The smallest file: defaults for everything else.
+    auto m = dns::parse_service_config("key_file: k\ntables: [{table: hosts}]\nspool: {directory: /s}\n", "min.yaml");
+    ASSERT_TRUE(m) << m.error_value().message;
+    EXPECT_EQ(m->client.server, "127.0.0.1");
+    EXPECT_EQ(m->client.port, 53);
+    EXPECT_EQ(m->codec, "binary");
+    EXPECT_EQ(m->max_batch, 500u);
+    EXPECT_EQ(m->retry_max, std::chrono::milliseconds(5000));
+    EXPECT_EQ(m->batch_delay, std::chrono::milliseconds(5));
+    EXPECT_EQ(m->sink.tables[0].host_column, "hostname");
+    EXPECT_EQ(m->sink.tables[0].address_column, "ip");
+    EXPECT_EQ(m->quarantine, std::filesystem::path("/s/quarantine"));
+}
+
+TEST(DnsConfig, EveryInvalidFieldNamesTheFieldAndTheFile) {
+    const std::string base = good_yaml("/k/dns.key", "/var/spool/rowcast");
+    struct bad_case {
+        std::string text, message;  // message after "[rowcast.dns.bad_config] f.yaml: "
+    };
+    const std::vector<bad_case> cases = {
+        {"server: [1, 2\n", "YAML: "},
+        {"- a\n- b\n", "the top level must be a mapping"},
+        {base + "colour: blue\n", "unknown key 'colour' in the top level"},
+        {base + "port: 70000\n", "key 'port' given twice in the top level"},
+        {with(base, "server: 192.0.2.53", "server: ns.example"), "'server' must be an IPv4 or IPv6 address, not 'ns.example'"},
+        {with(base, "server: 192.0.2.53", "server: [a]"), "'server' has a wrong type or value"},
+        {with(base, "port: 5353", "port: 0"), "'port' must be 1-65535"},
+        {with(base, "port: 5353", "port: http"), "'port' has a wrong type or value"},
+        {with(base, "key_file: /k/dns.key\n", ""), "'key_file' is required"},
+        {with(base, "key_name: rowcast-key", "key_name: {a: b}"), "'key_name' has a wrong type or value"},
+        {with(base, "timeout_ms: 750", "timeout_ms: 0"), "'timeout_ms' must be 1-600000"},
+        {with(base, "attempts: 4", "attempts: 101"), "'attempts' must be 1-100"},
+        {with(base, "ttl: 60", "ttl: -1"), "'ttl' must be 0-2147483647 seconds"},
+        {with(base, "forward_zones: [example.test]", "forward_zones: {a: b}"), "'forward_zones' must be a list"},
+        {with(base, "reverse_zones: 2.0.192.in-addr.arpa", "reverse_zones: [[x]]"), "'reverse_zones' has a wrong type or value"},
+        {with(base, "tables:\n  - {schema: inventory, table: hosts, host_column: name, address_column: addr, mac_column: mac}\n",
+              "tables: []\n"),
+         "'tables' must be a non-empty list"},
+        {with(base, "schema: inventory, table: hosts", "schema: inventory"), "a 'tables' entry has no 'table'"},
+        {with(base, "mac_column: mac}", "mac_column: mac, colour: red}"), "unknown key 'colour' in a 'tables' entry"},
+        {with(base, "host_column: name", "host_column: [a]"), "'tables.host_column' has a wrong type or value"},
+        {with(base, "spool:\n  directory: /var/spool/rowcast\n  codec: json\n  max_batch: 20\n  retry_max_ms: 900\n  batch_delay_ms: 0\n", ""),
+         "'spool' is required"},
+        {with(base, "  directory: /var/spool/rowcast\n", ""), "'spool.directory' is required"},
+        {with(base, "  codec: json", "  codec: xml"), "'spool.codec' must be binary, json or yaml"},
+        {with(base, "  codec: json", "  colour: red"), "unknown key 'colour' in 'spool'"},
+        {with(base, "max_batch: 20", "max_batch: 0"), "'spool.max_batch' must be 1-100000"},
+        {with(base, "retry_max_ms: 900", "retry_max_ms: 0"), "'spool.retry_max_ms' must be positive"},
+        {with(base, "batch_delay_ms: 0", "batch_delay_ms: 10001"), "'spool.batch_delay_ms' must be 0-10000"},
+        {with(base, "batch_delay_ms: 0", "batch_delay_ms: soon"), "'spool.batch_delay_ms' has a wrong type or value"},
+    };
+    for (const auto& c : cases) {
+        auto r = dns::parse_service_config(c.text, "f.yaml");
+        ASSERT_FALSE(r) << c.text;
+        EXPECT_EQ(r.error_value().code, dns::make_error_code(dns::errc::bad_config));
+        const std::string prefix = "[rowcast.dns.bad_config] f.yaml: ";
+        EXPECT_EQ(r.error_value().message.substr(0, prefix.size() + c.message.size()), prefix + c.message) << c.text;
+    }
+    auto missing = dns::load_service_config("/nonexistent/dns.yaml");
+    ASSERT_FALSE(missing);
+    EXPECT_EQ(missing.error_value().message, "[rowcast.dns.bad_config] /nonexistent/dns.yaml: cannot be read");
+}
+
+TEST(DnsConfig, CheckNamesTheConfigFileForKeyAndMappingErrors) {
+    test::temp_dir d("rowcast-dns-config");
+    auto c = dns::parse_service_config(good_yaml(d.path() / "none.key", "/s"), "cfg.yaml");
+    ASSERT_TRUE(c);
+    auto r = dns::check_service_config(*c);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error_value().message.rfind("[rowcast.dns.key_file] cfg.yaml: " + (d.path() / "none.key").string(), 0), 0u)
+        << r.error_value().message;
+    write_key(d.path() / "dns.key", secret_a);
+    c->key_file = (d.path() / "dns.key").string();
+    c->key_name = "other";
+    r = dns::check_service_config(*c);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error_value().message.find("no key named 'other'"), std::string::npos) << r.error_value().message;
+    c->key_name.clear();  // the only key in the file
+    c->sink.forward_zones = {"bad zone"};
+    r = dns::check_service_config(*c);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error_value().message.rfind("[rowcast.dns.", 0), 0u);
+    EXPECT_NE(r.error_value().message.find("cfg.yaml: "), std::string::npos) << r.error_value().message;
+    EXPECT_NE(r.error_value().message.find("forward zone"), std::string::npos) << r.error_value().message;
+}
+
+TEST(DnsConfig, KeyIsReloadedAfterAuthenticationFailuresOnly) {
+    test::temp_dir d("rowcast-dns-config");
+    const auto key = d.path() / "dns.key";
+    write_key(key, secret_a);
+    dns::service_config c;
+    c.key_file = key.string();
+    auto first = dns::load_key(c);
+    ASSERT_TRUE(first) << first.error_value().message;
+    dns::client_options co;
+    co.key = *first;
+    dns::client cl(co);
+
+    EXPECT_TRUE(dns::should_reload_key(dns::make_error(dns::errc::notauth_badsig, "u", "x")));
+    EXPECT_TRUE(dns::should_reload_key(dns::make_error(dns::errc::notauth_badkey, "u", "x")));
+    EXPECT_TRUE(dns::should_reload_key(dns::make_error(dns::errc::refused, "u", "x")));
+    for (auto e : {dns::errc::timeout, dns::errc::notauth_badtime, dns::errc::servfail, dns::errc::invalid_name})
+        EXPECT_FALSE(dns::should_reload_key(dns::make_error(e, "u", "x"))) << dns::to_string(e);
+
+    write_key(key, secret_b);  // the key changed on both ends
+    auto r = dns::reload_key(dns::make_error(dns::errc::timeout, "u", "x"), c, cl);
+    ASSERT_TRUE(r);
+    EXPECT_FALSE(*r);  // not an authentication failure: the old key stays
+    EXPECT_EQ(cl.options().key->secret, first->secret);
+    r = dns::reload_key(dns::make_error(dns::errc::notauth_badsig, "u", "x"), c, cl);
+    ASSERT_TRUE(r) << r.error_value().message;
+    EXPECT_TRUE(*r);
+    ASSERT_TRUE(cl.options().key);
+    EXPECT_NE(cl.options().key->secret, first->secret);
+    const auto second = cl.options().key->secret;
+    std::filesystem::remove(key);  // unreadable: an error, and the key in use stays
+    r = dns::reload_key(dns::make_error(dns::errc::notauth_badkey, "u", "x"), c, cl);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error_value().code, dns::make_error_code(dns::errc::key_file));
+    EXPECT_EQ(cl.options().key->secret, second);
+}
