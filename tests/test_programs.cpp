@@ -316,4 +316,13 @@ TEST(Binlog, ConnectFailureWithMaxRetriesEndsWithExitOneAndTheReason) {
                        {"MYSQL_PWD=x"});
     EXPECT_EQ(o.status, 1) << o.err;
     EXPECT_NE(o.err.find("refused"), std::string::npos) << o.err;
+    // every retry is logged with its reason, then the giving up
+    EXPECT_EQ(count(o.err, "Connection refused; retrying in"), 2u) << o.err;
+    EXPECT_EQ(count(o.err, "giving up after 2 tries"), 1u) << o.err;
+}
+
+TEST(Binlog, AMissingFileIsARuntimeErrorNamingIt) {
+    const auto o = run("rowcast-binlog", {"--max-retries=1", "/nonexistent/binlog.000001"});
+    EXPECT_EQ(o.status, 1) << o.err;
+    EXPECT_NE(o.err.find("/nonexistent/binlog.000001: cannot open the binlog file"), std::string::npos) << o.err;
 }

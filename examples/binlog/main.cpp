@@ -14,16 +14,16 @@
 // the server failed (the error says where and why), 2 usage.
 #include "../common/cli.hpp"
 
-#include <rowcast/binlog/checkpoint.hpp>
+#include <rowcast/binlog/file_source.hpp>
 #include <rowcast/binlog/follower.hpp>
-#include <rowcast/binlog/parser.hpp>
 #include <rowcast/binlog/spool_sink.hpp>
 #include <rowcast/codec/by_name.hpp>
+#include <rowcast/pipeline/checkpoint.hpp>
+#include <rowcast/pipeline/checkpointed_sink.hpp>
 #include <rowcast/pipeline/filter.hpp>
+#include <rowcast/pipeline/run.hpp>
 #include <rowcast/transport/stream_sink.hpp>
 
-#include <atomic>
-#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <optional>
@@ -37,24 +37,18 @@ namespace {
 struct options {
     rowcast_cli::codec_choice output;
     rowcast::filter_rules rules;
-    std::vector<std::string> files;
+    rowcast::binlog::file_source_options files;
     std::optional<std::uint64_t> start, stop;
-    rowcast::binlog::parser_options parser;
-    rowcast::binlog::reader_options reader;
+    bool no_checksum = false;
     // follow mode
     rowcast_cli::connection_flags conn;
     rowcast::binlog::follower_options follow;
     std::uint64_t heartbeat_ms = 5000;
     std::string start_file, gtid, checkpoint, spool;
     bool start_at_current = false;
+    std::optional<unsigned> max_retries;
     rowcast::durability durability = rowcast::durability::file_and_directory;
 };
-
-// The follower being run, for the signal handler (stop() is async-signal-safe).
-std::atomic<rowcast::binlog::follower*> g_follower{nullptr};
-extern "C" void on_signal(int) {
-    if (auto* f = g_follower.load()) f->stop();
-}
 
 void print_stats(const rowcast::binlog::parser_stats& st) {
     std::fprintf(stderr, "rowcast-binlog: %llu events, %llu row events, %llu rows, %llu transactions, %llu ignorable skipped\n",
@@ -63,47 +57,12 @@ void print_stats(const rowcast::binlog::parser_stats& st) {
                  static_cast<unsigned long long>(st.skipped_ignorable));
 }
 
-// Files: every event of every file through the parser into `sink`.
+// Follow mode: the follower into `sink` until stopped, the end (--stop-at-end) or a failure
+// that is not retried; every retry is logged with its reason by rowcast::run.
 template <class Sink>
-rowcast::result<void> read_files(const options& o, Sink& sink) {
-    bool emitting = true;
-    auto emit = [&](const rowcast::event& e) -> rowcast::result<void> { return emitting ? sink.write(e) : rowcast::result<void>{}; };
-    rowcast::binlog::event_adapter adapter(std::ref(emit));
-    rowcast::binlog::parser parser(o.parser);
-    for (std::size_t f = 0; f < o.files.size(); ++f) {
-        auto rd = rowcast::binlog::file_reader::open(o.files[f], o.reader);
-        if (!rd) return rd.error_value();
-        const auto slash = o.files[f].find_last_of('/');
-        parser.set_file(slash == std::string::npos ? o.files[f] : o.files[f].substr(slash + 1));
-        rowcast::binlog::raw_event ev;
-        for (;;) {
-            auto n = rd->next(ev);
-            if (!n) return n.error_value();
-            if (!*n) break;
-            if (o.stop && f + 1 == o.files.size() && ev.offset >= *o.stop) break;
-            emitting = !(o.start && f == 0 && ev.offset < *o.start);
-            if (auto r = parser.feed(ev, adapter); !r) return r;
-        }
-    }
-    (void)adapter.finish();
-    print_stats(parser.stats());
-    return sink.flush();
-}
-
-// Follow mode: the follower's events through `sink`; `store` is its checkpoint store.
-template <class Sink, class Store>
-rowcast::result<void> follow(rowcast::binlog::follower& f, Sink& sink, Store& store) {
-    auto emit = [&](const rowcast::event& e) { return sink.write(e); };
-    rowcast::binlog::event_adapter adapter(std::ref(emit));
-    g_follower = &f;
-    struct sigaction sa {};
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, nullptr);
-    sigaction(SIGTERM, &sa, nullptr);
-    auto r = f.run(adapter, store);
-    g_follower = nullptr;
-    if (auto fl = sink.flush(); r && !fl) r = fl;
+rowcast::result<void> follow(rowcast::binlog::follower& f, Sink& sink, std::stop_token stop,
+                             const rowcast::run_options& ro) {
+    auto r = f.run(sink, stop, ro);
     print_stats(f.decode_stats());
     const auto pos = f.current_position();
     const auto fs = f.stats();
@@ -116,12 +75,21 @@ rowcast::result<void> follow(rowcast::binlog::follower& f, Sink& sink, Store& st
 
 template <class Codec>
 rowcast::result<void> run(options& o, rowcast::event_filter filter, Codec codec) {
-    const bool following = o.conn.given();
-    if (!following) {
+    rowcast_cli::signal_stop stop;
+    rowcast::run_options ro;
+    // files: a sink that keeps refusing (or a file that cannot be opened) is not waited for long
+    ro.retry.max_attempts = o.max_retries.value_or(o.conn.given() ? 0 : 3);
+    if (!o.conn.given()) {
+        auto src = rowcast::binlog::file_source::open(o.files);
+        if (!src) return src.error_value();
         rowcast::stream_sink out(STDOUT_FILENO, std::move(codec), {.flush = rowcast::stream_flush::when_full});
         rowcast::filtered_sink sink(std::move(filter), out);
-        return read_files(o, sink);
+        auto r = src->run(sink, stop.token(), ro);
+        print_stats(src->stats());
+        return r;
     }
+    ro.retry.initial = o.follow.backoff_initial;
+    ro.retry.max = o.follow.backoff_max;
     rowcast::binlog::follower f(o.follow);
     if (!o.spool.empty()) {  // exactly once into the spool: staged events published with the checkpoint
         auto spool = rowcast::binlog::spool_sink<Codec>::open(
@@ -132,17 +100,18 @@ rowcast::result<void> run(options& o, rowcast::event_filter filter, Codec codec)
             std::fprintf(stderr, "rowcast-binlog: spool recovery: %zu staged events published (checkpointed before a crash), "
                                  "%zu removed (not checkpointed; delivered again)\n", rec.published, rec.removed);
         rowcast::filtered_sink sink(std::move(filter), spool->transactional());
-        return follow(f, sink, *spool);
+        return follow(f, sink, stop.token(), ro);
     }
     // stdout: each group's end is written before the checkpoint says it was handled
     rowcast::stream_sink out(STDOUT_FILENO, std::move(codec), {.flush = rowcast::stream_flush::group_end});
-    rowcast::filtered_sink sink(std::move(filter), out);
     if (!o.checkpoint.empty()) {
-        rowcast::binlog::state_file store(o.checkpoint);
-        return follow(f, sink, store);
+        auto saved = rowcast::checkpointed_sink<decltype(out)&>::open(out, rowcast::checkpoint_file(o.checkpoint));
+        if (!saved) return saved.error_value();
+        rowcast::filtered_sink sink(std::move(filter), *saved);
+        return follow(f, sink, stop.token(), ro);
     }
-    rowcast::binlog::no_checkpoint_store none;
-    return follow(f, sink, none);
+    rowcast::filtered_sink sink(std::move(filter), out);
+    return follow(f, sink, stop.token(), ro);
 }
 
 }  // namespace
@@ -157,7 +126,7 @@ int main(int argc, char** argv) {
                        "Example: MYSQL_PWD=... rowcast-binlog -h db1 -u repl --table=app.hosts --envelope=debezium "
                        "--checkpoint=/var/lib/rowcast/db1.state");
     options o;
-    app.add_option("FILE", o.files, "Binlog files, read in the order given");
+    app.add_option("FILE", o.files.files, "Binlog files, read in the order given");
     rowcast_cli::add_codec_option(app, o.output.codec,
                                   "Codec of the events written: json (JSON Lines), yaml (documents) or binary");
     rowcast_cli::add_envelope_option(app, o.output.envelope);
@@ -168,10 +137,9 @@ int main(int argc, char** argv) {
         ->type_name("N");
     app.add_option("--stop-position", o.stop, "Files: stop at the first event at offset >= N of the last file")
         ->type_name("N");
-    app.add_flag("--statements-as-ddl", o.parser.statements_as_ddl,
+    app.add_flag("--statements-as-ddl", o.files.parser.statements_as_ddl,
                  "Pass statement-based DML through as ddl events instead of failing");
-    bool no_checksum = false;
-    app.add_flag("--no-checksum-verify", no_checksum, "Do not verify CRC32 trailers");
+    app.add_flag("--no-checksum-verify", o.no_checksum, "Do not verify CRC32 trailers");
 
     rowcast_cli::add_connection_options(app, o.conn);
     const char* follow_group = "Follow mode";
@@ -198,9 +166,10 @@ int main(int argc, char** argv) {
         ->group(follow_group);
     app.add_option("--heartbeat-ms", o.heartbeat_ms, "Heartbeat period asked of the server (0 = none)")
         ->check(CLI::Range(0, 3600000))->capture_default_str()->group(follow_group);
-    app.add_option("--max-retries", o.follow.max_retries,
-                   "Give up after N consecutive failed connection attempts (0 = retry forever); the exit status is then 1")
-        ->capture_default_str()->type_name("N")->group(follow_group);
+    app.add_option("--max-retries", o.max_retries,
+                   "Retry a failed connection (or a refusing output) N times in a row, then give up with exit status 1 "
+                   "(default: following 0 = forever; files 3); each retry is logged with its reason")
+        ->type_name("N")->group(follow_group);
     if (auto status = rowcast_cli::parse(app, argc, argv)) return *status;
 
     auto spec = o.output.spec();
@@ -209,8 +178,8 @@ int main(int argc, char** argv) {
     if (!filter) return rowcast_cli::usage_error(app, filter.error_value().message);
     const bool following = o.conn.given();
     const bool position_mode = !o.start_file.empty() || o.start;
-    if (following && !o.files.empty()) return rowcast_cli::usage_error(app, "give binlog files or a server (--host/--socket), not both");
-    if (!following && o.files.empty())
+    if (following && !o.files.files.empty()) return rowcast_cli::usage_error(app, "give binlog files or a server (--host/--socket), not both");
+    if (!following && o.files.files.empty())
         return rowcast_cli::usage_error(app, "no binlog file given (or --host/--socket to follow a server)");
     if (following && o.stop) return rowcast_cli::usage_error(app, "--stop-position is for files");
     if (following && gtid->count() > 0 && position_mode)
@@ -223,8 +192,10 @@ int main(int argc, char** argv) {
     if (following && o.start_at_current && (gtid->count() > 0 || position_mode))
         return rowcast_cli::usage_error(app, "--start-at-current excludes --gtid, --start-file and --start-position");
 
-    o.reader.verify_checksum = !no_checksum;
-    so.verify_checksum = !no_checksum;
+    o.files.parser.verify_checksum = !o.no_checksum;
+    if (o.start) o.files.start_position = *o.start;
+    if (o.stop) o.files.stop_position = *o.stop;
+    so.verify_checksum = !o.no_checksum;
     so.heartbeat_period = std::chrono::milliseconds(o.heartbeat_ms);
     so.connection.host = o.conn.host.empty() ? "localhost" : o.conn.host;
     so.connection.port = o.conn.port;
@@ -234,7 +205,7 @@ int main(int argc, char** argv) {
     so.file = o.start_file;
     if (o.start && following) so.position = *o.start;
     if (gtid->count() > 0) so.gtid = o.gtid;
-    o.follow.parser = o.parser;
+    o.follow.parser = o.files.parser;
     if (following && o.start_at_current) {  // a saved checkpoint still wins: run() resumes from it
         auto now = rowcast::binlog::current_server_position(so.connection);
         if (!now) return rowcast_cli::runtime_error(app, now.error_value().message);
