@@ -12,7 +12,7 @@
 // TABLE_MAP metadata (binlog_row_metadata=FULL); "@1", "@2"… otherwise.
 // Exit status: 0 ok (also stopped by SIGINT/SIGTERM), 1 a file could not be decoded or
 // the server failed (the error says where and why), 2 usage.
-#include "../common/cli.hpp"
+#include "../common/cli_codec.hpp"
 
 #include <rowcast/binlog/file_source.hpp>
 #include <rowcast/binlog/follower.hpp>

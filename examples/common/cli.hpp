@@ -3,7 +3,7 @@
 //
 //   --help (stdout, exit 0), --version (rowcast::version_string, exit 0), --opt=value;
 //   exit status 0 success (also when stopped by SIGINT/SIGTERM), 1 runtime error, 2 usage error;
-//   --codec json|yaml|binary, --envelope rowcast|debezium       (rowcast/codec/by_name.hpp)
+//   --codec json|yaml|binary, --envelope rowcast|debezium       (cli_codec.hpp: needs the json and yaml components)
 //   --schema/--exclude-schema, --table/--exclude-table,
 //   --column/--exclude-column                                    (rowcast/pipeline/filter.hpp)
 //   --durability none|file|file_and_directory (full = file_and_directory)
@@ -12,7 +12,6 @@
 // Program support, not library: the programs include it from examples/common.
 #pragma once
 
-#include <rowcast/codec/by_name.hpp>
 #include <rowcast/log.hpp>
 #include <rowcast/os/atomic_file.hpp>
 #include <rowcast/pipeline/filter.hpp>
@@ -87,41 +86,6 @@ inline int runtime_error(const CLI::App& app, const std::string& message) {
     return exit_failure;
 }
 
-// --- codec -------------------------------------------------------------------------
-
-// A CLI11 check through a rowcast parse function: its error message (listing the accepted names) is the usage error.
-template <auto Parse>
-CLI::Validator name_check(const char* what) {
-    return CLI::Validator(
-        [](std::string& s) -> std::string {
-            auto r = Parse(s);
-            return r ? std::string() : r.error_value().message;
-        },
-        "", what);
-}
-inline CLI::Validator codec_name_check() { return name_check<&rowcast::parse_codec_name>("codec"); }
-inline CLI::Validator envelope_name_check() { return name_check<&rowcast::parse_envelope_name>("envelope"); }
-
-struct codec_choice {
-    std::string codec = "json";
-    std::string envelope;  // empty: rowcast
-    /// The spec; the error (a debezium envelope with yaml…) is a usage error.
-    rowcast::result<rowcast::codec_spec> spec() const { return rowcast::parse_codec_spec(codec, envelope); }
-};
-
-/// --codec (the codec of the events the program reads or writes on its wire: `what` says which).
-inline CLI::Option* add_codec_option(CLI::App& app, std::string& codec, const std::string& what,
-                                     const std::string& name = "--codec") {
-    return app.add_option(name, codec, what)->check(codec_name_check())->type_name("json|yaml|binary")->capture_default_str();
-}
-
-/// --envelope: the JSON envelope of what the program writes.
-inline CLI::Option* add_envelope_option(CLI::App& app, std::string& envelope) {
-    return app.add_option("--envelope", envelope, "JSON envelope of the events written: rowcast (default) or debezium")
-        ->check(envelope_name_check())
-        ->type_name("rowcast|debezium");
-}
-
 // --- filters -------------------------------------------------------------------------
 
 /// The filter options; each repeatable and comma-separated ("--table a.b,c.d").
@@ -160,6 +124,7 @@ struct connection_flags {
     std::uint16_t port = 3306;
     CLI::Option* host_opt = nullptr;
     CLI::Option* socket_opt = nullptr;
+    CLI::Option* password_opt = nullptr;  ///< count() > 0: given (or from MYSQL_PWD)
     bool given() const { return (host_opt && host_opt->count() > 0) || (socket_opt && socket_opt->count() > 0); }
 };
 
@@ -167,10 +132,11 @@ inline void add_connection_options(CLI::App& app, connection_flags& c) {
     const char* group = "Connection (as the mysql client)";
     if (const char* u = std::getenv("USER")) c.user = u;
     c.host_opt = app.add_option("-h,--host", c.host, "Server host name or address")->group(group);
+    if (!c.host.empty()) c.host_opt->capture_default_str();
     c.socket_opt = app.add_option("-S,--socket", c.socket, "Server Unix socket (instead of --host)")->group(group);
     app.add_option("-P,--port", c.port, "Server TCP port")->check(CLI::Range(1, 65535))->capture_default_str()->group(group);
     app.add_option("-u,--user", c.user, "User name (default: $USER)")->group(group);
-    app.add_option("-p,--password", c.password, "Password (also from the environment variable MYSQL_PWD)")
+    c.password_opt = app.add_option("-p,--password", c.password, "Password (also from the environment variable MYSQL_PWD)")
         ->envname("MYSQL_PWD")
         ->group(group);
 }

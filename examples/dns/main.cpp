@@ -4,6 +4,7 @@
 //
 //   rowcast-dns CONFIG.yaml          run until SIGTERM/SIGINT
 //   rowcast-dns --check CONFIG.yaml  check the config and the key file, exit
+//   rowcast-dns --help | --version   (options: examples/common/cli.hpp, docs/programs.md)
 //
 // Config: YAML, every key in rowcast/dns/config_yaml.hpp and docs/dns.md (unknown keys are errors).
 //
@@ -19,9 +20,9 @@
 // The config loader (rowcast/dns/config_yaml.hpp), the key and its reload policy
 // (rowcast/dns/config.hpp) and the quarantine (rowcast/os/quarantine.hpp) are library code;
 // this program wires them to a spool_reader and a dns::sink.
-#include <rowcast/codec/binary.hpp>
-#include <rowcast/codec/json.hpp>
-#include <rowcast/codec/yaml.hpp>
+#include "../common/cli_codec.hpp"
+
+#include <rowcast/codec/by_name.hpp>
 #include <rowcast/dns/config.hpp>
 #include <rowcast/dns/config_yaml.hpp>
 #include <rowcast/dns/sink.hpp>
@@ -147,20 +148,17 @@ int run(rowcast::dns::service_config c) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    CLI::App app("Keeps a BIND zone in step with a table: follows a rowcast spool and sends RFC 2136 updates signed "
+                 "with TSIG. The config file names the spool, its codec, the server, the key, the zones and the "
+                 "tables (docs/dns.md).",
+                 "rowcast-dns");
+    rowcast_cli::setup(app, "Example: rowcast-dns --check /etc/rowcast/dns.yaml && rowcast-dns /etc/rowcast/dns.yaml\n"
+                            "Bad config: exit 2 with 'rowcast-dns: config error: ...'. SIGTERM/SIGINT stop it (exit 0).");
     bool check = false;
     std::string path;
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view a = argv[i];
-        if (a == "--check") check = true;
-        else if (!a.empty() && a[0] == '-') {
-            std::fprintf(stderr, "rowcast-dns: unknown option %s\nusage: rowcast-dns [--check] CONFIG.yaml\n", argv[i]);
-            return 2;
-        } else path = a;
-    }
-    if (path.empty()) {
-        std::fprintf(stderr, "usage: rowcast-dns [--check] CONFIG.yaml\n");
-        return 2;
-    }
+    app.add_option("CONFIG", path, "The YAML config file")->required();
+    app.add_flag("--check", check, "Check the config and the key file, print 'config CONFIG ok' and exit");
+    if (auto status = rowcast_cli::parse(app, argc, argv)) return *status;
     auto loaded = rowcast::dns::load_service_config(path);
     if (!loaded) {
         std::fprintf(stderr, "rowcast-dns: config error: %s\n", loaded.error_value().message.c_str());
@@ -179,7 +177,10 @@ int main(int argc, char** argv) {
     sa.sa_handler = on_signal;
     ::sigaction(SIGTERM, &sa, nullptr);
     ::sigaction(SIGINT, &sa, nullptr);
-    if (c.codec == "json") return run<rowcast::json_codec>(std::move(c));
-    if (c.codec == "yaml") return run<rowcast::yaml_codec>(std::move(c));
-    return run<rowcast::binary_codec>(std::move(c));
+    auto spec = rowcast::parse_codec_spec(c.codec);
+    if (!spec) {
+        std::fprintf(stderr, "rowcast-dns: config error: %s\n", spec.error_value().message.c_str());
+        return 2;
+    }
+    return rowcast::with_codec(*spec, [&]<class Codec>(Codec) { return run<Codec>(std::move(c)); });
 }

@@ -4,7 +4,7 @@
 //
 //   rowcast-spool-tail [--codec C] [--output-codec C] [--envelope E] [--keep] [--count N]
 //                      [--idle-exit SECONDS] [filters] DIR
-#include "../common/cli.hpp"
+#include "../common/cli_codec.hpp"
 
 #include <rowcast/codec/by_name.hpp>
 #include <rowcast/pipeline/filter.hpp>

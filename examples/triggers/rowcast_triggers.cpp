@@ -10,11 +10,13 @@
 // INSERT/UPDATE/DELETE are refused unless --alongside (ours are then ordered to FOLLOW the
 // existing AFTER triggers). --drop removes only the triggers with our exact names.
 //
-// Exit codes: 0 done; 1 usage; 2 connection or query error; 3 refused (existing triggers);
-// 4 schema or table not found.
+// Exit status (docs/programs.md): 0 done; 1 runtime error (connection or query failed, refused
+// because of existing triggers, schema or table not found; the message says which); 2 usage.
 //
 // The SQL itself (names, descriptors, value expressions, quoting, refusal and FOLLOWS) comes from
 // the library (rowcast/udf/triggers.hpp); this program reads information_schema and applies it.
+#include "../common/cli.hpp"
+
 #include <rowcast/udf/triggers.hpp>
 
 #include <mysql.h>
@@ -32,7 +34,8 @@
 
 namespace {
 
-enum exit_code { exit_ok = 0, exit_usage = 1, exit_db = 2, exit_refused = 3, exit_not_found = 4 };
+// The shared statuses (examples/common/cli.hpp): every failure after the options parsed is a runtime error.
+enum exit_code { exit_ok = 0, exit_db = 1, exit_refused = 1, exit_not_found = 1 };
 
 struct db_failure : std::runtime_error {
     using std::runtime_error::runtime_error;
@@ -109,26 +112,6 @@ struct options {
     std::string schema;
     std::vector<std::string> tables;
 };
-
-void usage(FILE* f) {
-    std::fputs(
-        "usage: rowcast-triggers [options] SCHEMA [TABLE...]\n"
-        "Generates AFTER INSERT/UPDATE/DELETE triggers calling rowcast_event() with every column\n"
-        "(all base tables of SCHEMA unless TABLEs are named). Prints the SQL unless --apply.\n"
-        "  -S, --socket PATH     connect through a Unix socket\n"
-        "  -h, --host HOST       TCP host (default 127.0.0.1)\n"
-        "  -P, --port PORT       TCP port (default 3306)\n"
-        "  -u, --user USER       user (default: $USER)\n"
-        "  -p, --password PASS   password (default: $MYSQL_PWD)\n"
-        "      --apply           create (or, with --drop, drop) the triggers\n"
-        "      --drop            remove the triggers this tool creates (rowcast_<table>_ai/au/ad only)\n"
-        "      --alongside       add ours even if the table has other INSERT/UPDATE/DELETE triggers\n"
-        "      --function NAME   the loadable function to call (default rowcast_event)\n"
-        "      --help            this text\n"
-        "exit codes: 0 ok, 1 usage, 2 connection/query error, 3 refused (existing triggers),\n"
-        "            4 schema or table not found\n",
-        f);
-}
 
 // The table as information_schema describes it: columns (with the primary key and MariaDB's JSON
 // columns marked) and every trigger on it.
@@ -224,49 +207,28 @@ int run(const options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    CLI::App app("Generates AFTER INSERT/UPDATE/DELETE triggers calling rowcast_event() with every column (all base "
+                 "tables of SCHEMA unless TABLEs are named). Prints the SQL unless --apply.",
+                 "rowcast-triggers");
+    rowcast_cli::setup(app, "Example: MYSQL_PWD=... rowcast-triggers -h db1 -u admin --apply inventory hosts\n"
+                            "Runtime errors (exit 1): the connection or a query failed, a table already has other "
+                            "triggers (use --alongside), the schema or a table does not exist.");
     options o;
-    if (const char* u = std::getenv("USER")) o.user = u;
-    if (const char* p = std::getenv("MYSQL_PWD")) o.password = p;
-    std::vector<std::string> positional;
-    try {
-        for (int i = 1; i < argc; ++i) {
-            const std::string a = argv[i];
-            auto value = [&]() -> std::string {
-                if (const auto eq = a.find('='); a.rfind("--", 0) == 0 && eq != std::string::npos) return a.substr(eq + 1);
-                if (i + 1 >= argc) throw std::invalid_argument("option " + a + " needs a value");
-                return argv[++i];
-            };
-            auto is = [&](const char* s, const char* l) {
-                return a == s || a == l || (a.rfind(std::string(l) + "=", 0) == 0);
-            };
-            if (a == "--help") {
-                usage(stdout);
-                return exit_ok;
-            } else if (is("-S", "--socket")) o.socket = value();
-            else if (is("-h", "--host")) o.host = value();
-            else if (is("-P", "--port")) {
-                const std::string v = value();
-                char* end = nullptr;
-                const unsigned long p = std::strtoul(v.c_str(), &end, 10);
-                if (v.empty() || *end || p == 0 || p > 65535) throw std::invalid_argument("bad port '" + v + "'");
-                o.port = static_cast<unsigned>(p);
-            } else if (is("-u", "--user")) o.user = value();
-            else if (is("-p", "--password")) o.password = value();
-            else if (a == "--apply") o.apply = true;
-            else if (a == "--drop") o.drop = true;
-            else if (a == "--alongside") o.alongside = true;
-            else if (is("--function", "--function")) o.function = value();
-            else if (a.size() > 1 && a[0] == '-') throw std::invalid_argument("unknown option " + a);
-            else positional.push_back(a);
-        }
-        if (positional.empty()) throw std::invalid_argument("missing SCHEMA");
-    } catch (const std::invalid_argument& e) {
-        std::fprintf(stderr, "rowcast-triggers: %s\n", e.what());
-        usage(stderr);
-        return exit_usage;
-    }
-    o.schema = positional[0];
-    o.tables.assign(positional.begin() + 1, positional.end());
+    rowcast_cli::connection_flags conn;
+    conn.host = o.host;
+    rowcast_cli::add_connection_options(app, conn);
+    app.add_flag("--apply", o.apply, "Create (or, with --drop, drop) the triggers instead of printing the SQL");
+    app.add_flag("--drop", o.drop, "Remove the triggers this tool creates (rowcast_<table>_ai/au/ad only)");
+    app.add_flag("--alongside", o.alongside, "Add ours even if the table has other INSERT/UPDATE/DELETE triggers");
+    app.add_option("--function", o.function, "The loadable function to call")->capture_default_str();
+    app.add_option("SCHEMA", o.schema, "The schema")->required();
+    app.add_option("TABLE", o.tables, "Its tables (default: all its base tables)");
+    if (auto status = rowcast_cli::parse(app, argc, argv)) return *status;
+    o.host = conn.host;
+    o.port = conn.port;
+    o.socket = conn.socket;
+    o.user = conn.user;
+    if (conn.password_opt->count() > 0) o.password = conn.password;
     try {
         mysql_library_init(0, nullptr, nullptr);
         const int rc = run(o);
