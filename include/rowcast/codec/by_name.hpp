@@ -6,7 +6,8 @@
 //   if (!spec) { usage(spec.error_value().message); }
 //   rowcast::with_codec(*spec, [&]<class Codec>(Codec codec) { return follow(std::move(codec)); });
 //
-// Names: codecs "json", "yaml", "binary" (Codec::name of each codec class);
+// Names: codecs "json", "yaml", "binary" (Codec::name of each codec class; the names
+// alone, without the codecs, are codec/names.hpp);
 // JSON envelopes "rowcast" (the default) and "debezium" (json_envelope).
 // Names are matched exactly (lower case).
 //
@@ -25,6 +26,7 @@
 
 #include <rowcast/codec/binary.hpp>
 #include <rowcast/codec/json.hpp>
+#include <rowcast/codec/names.hpp>
 #include <rowcast/codec/yaml.hpp>
 #include <rowcast/error.hpp>
 #include <rowcast/version.hpp>
@@ -37,17 +39,9 @@
 
 ROWCAST_NAMESPACE_BEGIN
 
-/// The codecs a name can choose.
-enum class codec_kind { json, yaml, binary };
-
-/// The accepted codec names, in the order of codec_kind.
-inline constexpr std::array<std::string_view, 3> codec_names = {json_codec::name, yaml_codec::name,
-                                                                 binary_codec::name};
 /// The accepted JSON envelope names, in the order of json_envelope.
 inline constexpr std::array<std::string_view, 2> envelope_names = {"rowcast", "debezium"};
 
-/// "json", "yaml", "binary".
-constexpr std::string_view to_string(codec_kind k) noexcept { return codec_names[static_cast<std::size_t>(k)]; }
 /// "rowcast", "debezium".
 constexpr std::string_view to_string(json_envelope e) noexcept { return envelope_names[static_cast<std::size_t>(e)]; }
 
@@ -58,31 +52,9 @@ struct codec_spec {
     friend bool operator==(const codec_spec&, const codec_spec&) = default;
 };
 
-namespace detail::by_name {
-template <std::size_t N>
-std::string accepted(const std::array<std::string_view, N>& names) {
-    std::string s = "(accepted: ";
-    for (std::size_t i = 0; i < N; ++i) {
-        if (i) s += ", ";
-        s += names[i];
-    }
-    s += ')';
-    return s;
-}
-
-template <class Enum, std::size_t N>
-result<Enum> parse(std::string_view what, std::string_view name, const std::array<std::string_view, N>& names) {
-    for (std::size_t i = 0; i < N; ++i)
-        if (names[i] == name) return static_cast<Enum>(i);
-    return error::make(errc::invalid_value, "codec", what,
-                       "unknown " + std::string(what) + " '" + std::string(name) + "' " + accepted(names));
-}
-}  // namespace detail::by_name
-
-/// Parses "json", "yaml" or "binary".
-inline result<codec_kind> parse_codec_name(std::string_view name) {
-    return detail::by_name::parse<codec_kind>("codec", name, codec_names);
-}
+static_assert(codec_names[static_cast<std::size_t>(codec_kind::json)] == json_codec::name &&
+              codec_names[static_cast<std::size_t>(codec_kind::yaml)] == yaml_codec::name &&
+              codec_names[static_cast<std::size_t>(codec_kind::binary)] == binary_codec::name);
 
 /// Parses "rowcast" or "debezium".
 inline result<json_envelope> parse_envelope_name(std::string_view name) {

@@ -35,6 +35,7 @@
 // Thread-safety: free functions on their arguments only.
 #pragma once
 
+#include <rowcast/codec/names.hpp>
 #include <rowcast/dns/config.hpp>
 #include <rowcast/dns/errc.hpp>
 #include <rowcast/error.hpp>
@@ -150,7 +151,7 @@ inline ::rowcast::dns::service_config read_service_config(const YAML::Node& root
                        ? std::filesystem::path(yaml_scalar<std::string>(sp["quarantine_directory"], "spool.quarantine_directory"))
                        : c.spool / "quarantine";
     yaml_optional(sp, "codec", "spool.codec", c.codec);
-    if (c.codec != "binary" && c.codec != "json" && c.codec != "yaml")
+    if (!parse_codec_name(c.codec))
         throw config_problem{"'spool.codec' must be binary, json or yaml"};
     if (sp["max_batch"])
         c.max_batch = static_cast<std::size_t>(yaml_ranged<long>(sp["max_batch"], "spool.max_batch", 1, 100000, "1-100000"));

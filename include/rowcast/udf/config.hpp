@@ -23,6 +23,7 @@
 // Thread-safety: free functions; default_config_path() reads the environment.
 #pragma once
 
+#include <rowcast/codec/names.hpp>
 #include <rowcast/error.hpp>
 #include <rowcast/transport/spool_writer.hpp>
 #include <rowcast/udf/detail/columns.hpp>
@@ -87,7 +88,7 @@ inline result<config> parse_config(std::string_view text, std::string file) {
             if (val.empty() || val[0] != '/') return bad(errc::invalid_value, "spool_directory: not an absolute path");
             c.spool_directory = val;
         } else if (key == "codec") {
-            if (val != "json" && val != "yaml" && val != "binary")
+            if (!parse_codec_name(val))
                 return bad(errc::invalid_value, "codec '" + val + "': not json|yaml|binary");
             c.codec = val;
         } else if (key == "durability") {
