@@ -19,7 +19,7 @@ cd "$(dirname "$0")/.."
 . scripts/mariadb-private.sh
 
 rowcast_need_packages build-essential cmake nlohmann-json3-dev libyaml-cpp-dev \
-    mariadb-server mariadb-client libmariadb-dev libmariadbd-dev libssl-dev bind9 bind9-dnsutils
+    mariadb-server mariadb-client libmariadb-dev libmariadbd-dev libssl-dev bind9 bind9-dnsutils libcli11-dev
 
 build=${BUILD_DIR:-build-demo}
 # Only the components the demo uses (no binlog: it needs no zstd), also over an older build dir.
