@@ -34,6 +34,7 @@
 #include <rowcast/binlog/detail/values.hpp>
 #include <rowcast/binlog/detail/wire.hpp>
 #include <rowcast/error.hpp>
+#include <rowcast/stats.hpp>
 #include <rowcast/value.hpp>
 #include <rowcast/version.hpp>
 
@@ -72,6 +73,18 @@ struct parser_stats {
     std::uint64_t rows = 0;               ///< rows reported
     std::uint64_t transactions = 0;       ///< commits + rollbacks reported
     std::uint64_t ddl = 0;
+
+    /// The counters as rowcast metrics (rowcast/stats.hpp).
+    template <class V>
+    void visit(V&& v) const {
+        v(rowcast::detail::counter("events", events, "binlog events fed to the parser"));
+        v(rowcast::detail::counter("skipped_ignorable", skipped_ignorable, "unknown events skipped as ignorable"));
+        v(rowcast::detail::counter("skipped_other", skipped_other, "known events without row data"));
+        v(rowcast::detail::counter("row_events", row_events, "rows events decoded"));
+        v(rowcast::detail::counter("rows", rows, "rows reported"));
+        v(rowcast::detail::counter("transactions", transactions, "commits and rollbacks reported"));
+        v(rowcast::detail::counter("ddl", ddl, "DDL statements reported"));
+    }
 };
 
 }  // namespace binlog
