@@ -283,7 +283,7 @@ public:
 
     /// Object members: call with first=true after '{' was consumed (and enter()).
     /// Sets done at '}' (and leaves the object); otherwise reads `key` and the ':'.
-    bool member(bool& first, bool& done, json_str& key) {
+    [[gnu::always_inline]] bool member(bool& first, bool& done, json_str& key) {
         ws();
         if (i >= n) return truncated();
         char c = s[i];
