@@ -67,6 +67,7 @@
 // Thread-safety: one thread at a time per sink.
 #pragma once
 
+#include <rowcast/detail/text.hpp>
 #include <rowcast/dns/client.hpp>
 #include <rowcast/dns/errc.hpp>
 #include <rowcast/dns/message.hpp>
@@ -169,7 +170,7 @@ inline result<void> check_host_name(std::string_view h) {
 
 /// The reverse name of an address given as 4 or 16 bytes.
 inline std::string reverse_name(std::string_view raw) {
-    static constexpr char hex[] = "0123456789abcdef";
+    const char* const hex = detail::hex_lower;
     std::string out;
     if (raw.size() == 4) {
         for (int i = 3; i >= 0; --i) out += std::to_string(static_cast<unsigned char>(raw[static_cast<std::size_t>(i)])) + ".";

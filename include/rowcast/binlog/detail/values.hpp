@@ -62,23 +62,6 @@ constexpr std::string_view to_string(charset_kind k) noexcept {
     return n[static_cast<int>(k)];
 }
 
-inline void append_utf8(std::string& out, std::uint32_t cp) {
-    if (cp < 0x80) out += static_cast<char>(cp);
-    else if (cp < 0x800) {
-        out += static_cast<char>(0xc0 | (cp >> 6));
-        out += static_cast<char>(0x80 | (cp & 0x3f));
-    } else if (cp < 0x10000) {
-        out += static_cast<char>(0xe0 | (cp >> 12));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-        out += static_cast<char>(0x80 | (cp & 0x3f));
-    } else {
-        out += static_cast<char>(0xf0 | (cp >> 18));
-        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-        out += static_cast<char>(0x80 | (cp & 0x3f));
-    }
-}
-
 /// MySQL's latin1 is Windows-1252 with the five undefined bytes mapped to C1 controls.
 inline void latin1_to_utf8(std::string_view in, std::string& out) {
     static constexpr std::uint16_t c1[32] = {
@@ -324,22 +307,8 @@ inline void json_escape(std::string& out, std::string_view s) {
     out += '"';
     for (char ch : s) {
         const auto b = static_cast<unsigned char>(ch);
-        switch (ch) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            case '\b': out += "\\b"; break;
-            case '\f': out += "\\f"; break;
-            default:
-                if (b < 0x20) {
-                    static constexpr char hex[] = "0123456789abcdef";
-                    out += "\\u00";
-                    out += hex[b >> 4];
-                    out += hex[b & 15];
-                } else out += ch;
-        }
+        if (b < 0x20 || ch == '"' || ch == '\\') append_json_escape(out, b);
+        else out += ch;
     }
     out += '"';
 }
@@ -520,7 +489,7 @@ inline std::string mysql_json_to_text(std::string_view doc, std::string& out) {
 // One column value
 
 inline void format_uuid(std::string_view b, std::string& out) {
-    static constexpr char hex[] = "0123456789abcdef";
+    const char* const hex = hex_lower;
     out.clear();
     for (std::size_t i = 0; i < b.size(); ++i) {
         if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
@@ -548,7 +517,7 @@ inline void format_inet6(std::string_view b, std::string& out) {
         i = j;
     }
     if (best_len < 2) best = -1;
-    static constexpr char hex[] = "0123456789abcdef";
+    const char* const hex = hex_lower;
     for (int i = 0; i < ngroups; ++i) {
         if (i == best) {
             out += "::";

@@ -7,6 +7,7 @@
 #include <rowcast/codec/detail/binary/column_cache.hpp>
 #include <rowcast/codec/detail/binary/wire.hpp>
 #include <rowcast/column.hpp>
+#include <rowcast/detail/text.hpp>
 #include <rowcast/error.hpp>
 #include <rowcast/event.hpp>
 #include <rowcast/value.hpp>
@@ -57,11 +58,6 @@ private:
         return error::make(r.code, codec_name, "at byte " + std::to_string(r.at), r.what);
     }
 
-    static std::string hex2(unsigned c) {
-        constexpr char d[] = "0123456789abcdef";
-        return {d[(c >> 4) & 15], d[c & 15]};
-    }
-
     // Checks the header at r.p (r.end = end of input) and reads the event length.
     // With `need_all`, the whole event must be in the input.
     bool read_header(reader& r, std::size_t avail, std::uint32_t& len, bool need_all = true) const {
@@ -69,15 +65,15 @@ private:
         const unsigned char* b = r.p;
         if ((avail >= 1 && b[0] != magic0) || (avail >= 2 && b[1] != magic1))
             return r.fail(errc::bad_magic, b,
-                          "expected the magic bytes 52 43 (\"RC\"), found " + hex2(b[0]) +
-                              (avail >= 2 ? " " + hex2(b[1]) : std::string()));
+                          "expected the magic bytes 52 43 (\"RC\"), found " + hex_byte(b[0]) +
+                              (avail >= 2 ? " " + hex_byte(b[1]) : std::string()));
         if (avail >= 3 && b[2] != format_version)
             return r.fail(errc::unsupported_version, b + 2,
                           "format version " + std::to_string(b[2]) + "; this build reads version " +
                               std::to_string(format_version));
         if (avail >= 4 && b[3] != 0)
             return r.fail(errc::unsupported_version, b + 3,
-                          "header flags 0x" + hex2(b[3]) + " are unknown to format version " +
+                          "header flags 0x" + hex_byte(b[3]) + " are unknown to format version " +
                               std::to_string(format_version));
         if (avail < header_size)
             return r.fail(errc::truncated, b + avail,
