@@ -388,6 +388,25 @@ private:
         return true;
     }
 
+    // A string field (at most max_string_length bytes) into `dst`.
+    template <class S>
+    bool read_str(reader& r, S& dst, const char* what) const {
+        std::string_view s;
+        if (!r.str(s, what, opt_.max_string_length)) return false;
+        assign(dst, s);
+        return true;
+    }
+    // A varint field that must fit 32 bits.
+    static bool read_u32(reader& r, std::uint32_t& dst, const char* what) {
+        const unsigned char* at = r.p;
+        std::uint64_t u = 0;
+        if (!r.varint(u, what)) return false;
+        if (u > 0xFFFFFFFFu) [[unlikely]]
+            return bad_number(r, at, what, u, "4294967295");
+        dst = static_cast<std::uint32_t>(u);
+        return true;
+    }
+
     template <class S>
     result<std::size_t> decode_impl(std::string_view in, basic_event<S>& e) {
         using namespace detail::bin;
@@ -406,41 +425,18 @@ private:
             return make_error(r);
         }
         e.kind = static_cast<event_kind>(kind);
-        std::uint64_t u = 0, t1 = 0, t2 = 0;
-        std::string_view s;
-        const std::uint64_t maxs = opt_.max_string_length;
+        std::uint64_t t1 = 0, t2 = 0;
         if (!r.varint(e.sequence, "sequence") || !r.le(t1, "commit time") || !r.le(t2, "capture time"))
             return make_error(r);
         e.commit_time = time_point{std::chrono::microseconds{static_cast<std::int64_t>(t1)}};
         e.capture_time = time_point{std::chrono::microseconds{static_cast<std::int64_t>(t2)}};
-        if (!r.str(s, "schema", maxs)) return make_error(r);
-        assign(e.schema, s);
-        if (!r.str(s, "table", maxs)) return make_error(r);
-        assign(e.table, s);
-        if (!r.str(s, "statement", maxs)) return make_error(r);
-        assign(e.statement, s);
-        if (!r.str(s, "transaction id", maxs)) return make_error(r);
-        assign(e.transaction.id, s);
-        at = r.p;
-        if (!r.varint(u, "transaction position")) return make_error(r);
-        if (u > 0xFFFFFFFFu) [[unlikely]] {
-            bad_number(r, at, "transaction position", u, "4294967295");
+        if (!read_str(r, e.schema, "schema") || !read_str(r, e.table, "table") ||
+            !read_str(r, e.statement, "statement") || !read_str(r, e.transaction.id, "transaction id") ||
+            !read_u32(r, e.transaction.position, "transaction position") ||
+            !r.boolean(e.transaction.last, "transaction last") || !read_str(r, e.source.file, "source file") ||
+            !r.varint(e.source.offset, "source offset") || !read_str(r, e.source.gtid, "source gtid") ||
+            !read_u32(r, e.source.server_id, "server id"))
             return make_error(r);
-        }
-        e.transaction.position = static_cast<std::uint32_t>(u);
-        if (!r.boolean(e.transaction.last, "transaction last")) return make_error(r);
-        if (!r.str(s, "source file", maxs)) return make_error(r);
-        assign(e.source.file, s);
-        if (!r.varint(e.source.offset, "source offset")) return make_error(r);
-        if (!r.str(s, "source gtid", maxs)) return make_error(r);
-        assign(e.source.gtid, s);
-        at = r.p;
-        if (!r.varint(u, "server id")) return make_error(r);
-        if (u > 0xFFFFFFFFu) [[unlikely]] {
-            bad_number(r, at, "server id", u, "4294967295");
-            return make_error(r);
-        }
-        e.source.server_id = static_cast<std::uint32_t>(u);
 
         std::uint64_t block_len = 0;
         if (!r.length(block_len, "column block length", "", opt_.max_event_size, "max_event_size")) return make_error(r);
