@@ -5,6 +5,7 @@
 // on any input.
 #pragma once
 
+#include <rowcast/detail/text.hpp>
 #include <rowcast/error.hpp>
 #include <rowcast/version.hpp>
 
@@ -230,9 +231,8 @@ inline std::uint32_t crc32(const void* data, std::size_t n) noexcept { return cr
 
 /// "0x" and 8 hex digits.
 inline std::string hex32(std::uint32_t v) {
-    static constexpr char d[] = "0123456789abcdef";
     std::string s = "0x";
-    for (int i = 7; i >= 0; --i) s += d[(v >> (4 * i)) & 15];
+    for (int i = 7; i >= 0; --i) s += hex_lower[(v >> (4 * i)) & 15];
     return s;
 }
 
