@@ -72,6 +72,9 @@
 #include <rowcast/dns/errc.hpp>
 #include <rowcast/dns/message.hpp>
 #include <rowcast/event.hpp>
+#include <rowcast/log.hpp>
+#include <rowcast/pipeline/sink.hpp>
+#include <rowcast/stats.hpp>
 #include <rowcast/version.hpp>
 
 #include <algorithm>
@@ -111,8 +114,8 @@ struct sink_options {
     bool guard_updates = true;
     /// A rejected event (bad host/address, CNAME conflict) with the reason.
     std::function<void(const event&, const rowcast::error&)> on_rejected;
-    /// Log lines (level 0 debug .. 3 error); default: none.
-    std::function<void(int, std::string_view)> log;
+    /// Log sink (component "dns"); default: the process-wide hook (rowcast/log.hpp).
+    log_sink log;
 };
 
 struct sink_stats {
@@ -127,6 +130,23 @@ struct sink_stats {
     std::uint64_t already_applied = 0;  ///< prerequisite failed, the zone already held the event's state
     std::uint64_t superseded = 0;  ///< prerequisite failed, a later event of the batch continues from the zone
     std::uint64_t conflicts = 0;   ///< prerequisite failed, the zone holds something else (rejected)
+
+    /// The counters as rowcast metrics (rowcast/stats.hpp).
+    template <class V>
+    void visit(V&& v) const {
+        using rowcast::detail::counter;
+        v(counter("events", events, "row events of mapped tables seen"));
+        v(counter("ignored", ignored, "events of other tables and non-row events"));
+        v(counter("unchanged", unchanged, "updates without a host or address change"));
+        v(counter("rejected", rejected, "events rejected (bad host or address, conflict)"));
+        v(counter("messages", messages, "UPDATE messages that succeeded"));
+        v(counter("records", records, "update records in them"));
+        v(counter("ptr_skipped", ptr_skipped, "addresses outside every reverse zone"));
+        v(counter("fallbacks", fallbacks, "batched messages resent event by event"));
+        v(counter("already_applied", already_applied, "failed prerequisites: the zone already held the state"));
+        v(counter("superseded", superseded, "failed prerequisites: a later event continues from the zone"));
+        v(counter("conflicts", conflicts, "failed prerequisites: the zone holds something else"));
+    }
 };
 
 /// One host/address pair, validated and normalised.
@@ -232,6 +252,14 @@ public:
 
     /// Applies one event.
     result<void> apply(const event& e) { return apply(std::span<const event>(&e, 1)); }
+
+    /// event_sink (pipeline/sink.hpp): apply(). A refused write has changed no zone
+    /// record it would not change again on the retry (see the header comment).
+    result<void> write(const event& e) { return apply(e); }
+    /// event_sink: apply() of the batch, batched into as few UPDATE messages as it allows.
+    result<void> write(std::span<const event> events) { return apply(events); }
+    /// event_sink: nothing is held back (each apply() returns once the server answered).
+    result<void> flush() { return {}; }
 
     /// Applies events in order (see the header comment for batching, prerequisite
     /// failures and errors). Rejections are reported through `on_rejected` only

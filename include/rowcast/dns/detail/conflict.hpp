@@ -72,7 +72,7 @@ inline result<verdict> resolve(sink_core& s, const change& c, std::size_t next, 
     const bool has_before = c.before && holds(now_before, c.before->address);
     if (has_after && !has_before) {
         ++s.stats.already_applied;
-        s.log(1, "the zone already holds " + (c.after ? c.after->host + " " + type_name(c.after->type()) + " " +
+        s.log(log_level::info, "the zone already holds " + (c.after ? c.after->host + " " + type_name(c.after->type()) + " " +
                                                             c.after->address
                                                       : "the deletion of " + c.before->host) +
                      ": counted as applied (a replay)");
@@ -84,7 +84,7 @@ inline result<verdict> resolve(sink_core& s, const change& c, std::size_t next, 
         if (next != no_change) {
             ++s.stats.superseded;
             superseded_by = next;
-            s.log(1, "update " + c.before->host + " -> " + c.after->host + " " + c.after->address +
+            s.log(log_level::info, "update " + c.before->host + " -> " + c.after->host + " " + c.after->address +
                          ": the zone has moved on and a later event of the batch continues from it (a replay)");
             return verdict::superseded;
         }

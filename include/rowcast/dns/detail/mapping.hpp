@@ -127,7 +127,7 @@ inline std::vector<change> map_events(sink_core& s, std::span<const event> event
         if (e.kind != event_kind::insert) {
             auto b = bind_image(s.opt, e.before, *cols);
             if (b && *b) c.before = std::move(**b);
-            else if (!b) s.log(0, "old image ignored: " + b.error_value().message);
+            else if (!b) s.log(log_level::debug, "old image ignored: " + b.error_value().message);
         }
         if (e.kind != event_kind::delete_) {
             auto b = bind_image(s.opt, e.after, *cols);
@@ -139,7 +139,7 @@ inline std::vector<change> map_events(sink_core& s, std::span<const event> event
         }
         if (c.before && c.after && *c.before == *c.after) {
             ++s.stats.unchanged;
-            if (s.opt.log) s.log(1, "update of " + c.after->host + " changes neither host nor address" + mac_note(e, *m) +
+            if (log_enabled(log_level::info)) s.log(log_level::info, "update of " + c.after->host + " changes neither host nor address" + mac_note(e, *m) +
                                        ": nothing to send");
             continue;
         }

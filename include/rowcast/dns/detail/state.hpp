@@ -30,8 +30,8 @@ struct sink_core {
     sink_stats stats;
     std::vector<std::pair<std::size_t, rowcast::error>> pending;  // rejections of the running apply()
 
-    void log(int level, const std::string& m) const {
-        if (opt.log) opt.log(level, m);
+    void log(log_level level, const std::string& m) const {
+        rowcast::log(opt.log, level, "dns", m);
     }
     // Kept until apply() succeeds (see sink::apply()).
     void reject(std::size_t index, rowcast::error err) { pending.emplace_back(index, std::move(err)); }
@@ -44,7 +44,7 @@ struct sink_core {
         for (auto& p : pending) {
             const event& e = events[p.first];
             ++stats.rejected;
-            log(2, "rejected " + std::string(to_string(e.kind)) + " on " + e.schema + "." + e.table + ": " + p.second.message);
+            log(log_level::warning, "rejected " + std::string(to_string(e.kind)) + " on " + e.schema + "." + e.table + ": " + p.second.message);
             if (opt.on_rejected) opt.on_rejected(e, p.second);
         }
     }
