@@ -38,6 +38,17 @@ for f in tests/data/binlog/mariadb/0[234]_*.binlog tests/data/binlog/mysql/*/log
     n=${f#tests/data/binlog/}; cp "$f" "$build/seeds/binlog/${n//\//_}"
 done
 
+# fuzz_checkpoint's seeds: a generic checkpoint and a 0.1 binlog state file (CRC lines computed here).
+mkdir -p "$build/seeds/checkpoint"
+seed_checkpoint() {
+    local body=$1 out=$2
+    printf '%send crc32=%08x\n' "$body" "$(printf '%s' "$body" | gzip -c | tail -c8 | od -An -tu4 -N4 | tr -d ' ')" >"$out"
+}
+seed_checkpoint $'rowcast-checkpoint 1\nfile=mariadb-bin.000003\noffset=1234\ngtid=0-1-42\nstaged=1795352710000000123_4711:42\n' \
+    "$build/seeds/checkpoint/generic"
+seed_checkpoint $'rowcast-binlog-checkpoint 1\nfile=binlog.000001\noffset=4\ngtid=3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5\n' \
+    "$build/seeds/checkpoint/binlog"
+
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 failed=()
 for f in "${fuzzers[@]}"; do

@@ -12,6 +12,9 @@
 
 #include <rowcast/binlog/parser.hpp>
 #include <rowcast/binlog/follower.hpp>
+#include <rowcast/codec/binary.hpp>
+#include <rowcast/pipeline/run.hpp>
+#include <rowcast/transport/spool_sink.hpp>
 #include <rowcast/mysql/detail/protocol.hpp>
 
 #include <gtest/gtest.h>
@@ -19,6 +22,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -28,6 +32,7 @@
 #include <fcntl.h>
 #include <pwd.h>
 #include <signal.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -553,6 +558,92 @@ TEST(BinlogStream, CheckpointResumesWhereItStopped) {
         EXPECT_EQ(store.saved->file, *st[0][0]);
         EXPECT_EQ(std::to_string(store.saved->offset), *st[0][1]);
     }
+}
+
+// The follower as an event_source: rowcast::run(follower, spool_sink) delivers each
+// transaction once into the spool, and a new follower resumes from the sink's cursor.
+TEST(BinlogStream, FollowerSourceIntoTransactionalSpoolResumesFromTheCursor) {
+    server_fixture f;
+    f.root.query("CREATE TABLE app.t (id INT PRIMARY KEY, name VARCHAR(40))");
+    for (int i = 1; i <= 20; ++i) f.root.query("INSERT INTO app.t VALUES (" + std::to_string(i) + ", 'a')");
+    const auto spool = f.server.dir() / "spool";
+    std::filesystem::create_directory(spool);
+    const spool_sink_options so{.spool = {.directory = spool, .durability = durability::none},
+                                .checkpoint = f.server.dir() / "cursor"};
+    auto inserts = [&] {
+        std::map<std::int64_t, int> seen;
+        for (const auto& e : std::filesystem::directory_iterator(spool)) {
+            if (!e.is_regular_file() || e.path().filename().string()[0] == '.') continue;
+            std::ifstream in(e.path(), std::ios::binary);
+            const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+            binary_codec codec;
+            auto ev = decode(codec, bytes);
+            EXPECT_TRUE(ev) << ev.error_value().message;
+            if (ev && ev->kind == event_kind::insert) ++seen[std::get<std::int64_t>(ev->after[0])];
+        }
+        return seen;
+    };
+    run_options ro;
+    ro.retry = {.initial = 20ms, .max = 100ms, .max_attempts = 20};
+    {
+        auto sink = spool_sink<binary_codec>::open(so).value();
+        auto o = f.follow(true);
+        o.checkpoint.every_transactions = 3;
+        rb::follower fl(o);
+        ASSERT_TRUE(fl.run(sink, std::stop_token{}, ro));
+        EXPECT_TRUE(fl.done());
+        EXPECT_EQ(to_cursor(fl.current_position()), sink.load_cursor().value().value());
+    }
+    auto first = inserts();
+    ASSERT_EQ(first.size(), 20u);
+    f.root.query("FLUSH BINARY LOGS");
+    for (int i = 21; i <= 25; ++i) f.root.query("INSERT INTO app.t VALUES (" + std::to_string(i) + ", 'b')");
+    {
+        auto sink = spool_sink<binary_codec>::open(so).value();
+        rb::follower fl(f.follow(true));
+        ASSERT_TRUE(rowcast::run(fl, sink, std::stop_token{}, ro));
+        auto st = f.root.rows("SHOW MASTER STATUS");
+        EXPECT_EQ(fl.current_position().file, *st[0][0]);
+    }
+    auto all = inserts();
+    ASSERT_EQ(all.size(), 25u);
+    for (const auto& [id, n] : all) EXPECT_EQ(n, 1) << "id " << id << " delivered " << n << " times";
+}
+
+// A closed port: every retry is logged with its reason, and run() gives up after
+// max_attempts with the connect error (transient), not "0 reconnects" forever.
+TEST(BinlogStream, FollowerSourceAgainstAClosedPortGivesUpWithTheReason) {
+    int port = 0;
+    {  // a port nobody listens on
+        detail::unique_fd s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        ASSERT_EQ(::bind(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+        socklen_t len = sizeof a;
+        ASSERT_EQ(::getsockname(s.get(), reinterpret_cast<sockaddr*>(&a), &len), 0);
+        port = ntohs(a.sin_port);
+    }
+    rb::follower_options o;
+    o.stream.connection.host = "127.0.0.1";
+    o.stream.connection.port = static_cast<std::uint16_t>(port);
+    o.stream.connection.connect_timeout = 2s;
+    rb::follower fl(o);
+    std::vector<std::string> logs;
+    run_options ro;
+    ro.retry = {.initial = 5ms, .max = 10ms, .max_attempts = 3};
+    ro.log = [&](log_level, std::string_view, std::string_view m) { logs.emplace_back(m); };
+    std::vector<event> got;
+    callback_sink sink([&](const event& e) { got.push_back(e); });
+    run_stats st;
+    auto r = rowcast::run(fl, sink, std::stop_token{}, ro, &st);
+    ASSERT_FALSE(r);
+    EXPECT_TRUE(is_transient(r.error_value())) << r.error_value().message;
+    EXPECT_NE(r.error_value().message.find("refused"), std::string::npos) << r.error_value().message;
+    EXPECT_EQ(st.retries, 3u);
+    ASSERT_EQ(logs.size(), 4u);  // three retries and the giving up
+    for (const auto& l : logs) EXPECT_NE(l.find("refused"), std::string::npos) << l;
+    EXPECT_TRUE(got.empty());
 }
 
 // A server that stops answering (SIGSTOP): no data and no heartbeat for 5 periods is a dead

@@ -5,8 +5,13 @@
 #include <rowcast/dns/message.hpp>
 #include <rowcast/dns/sink.hpp>
 #include <rowcast/dns/tsig.hpp>
+#include <rowcast/codec/binary.hpp>
+#include <rowcast/pipeline/run.hpp>
+#include <rowcast/transport/spool_reader.hpp>
+#include <rowcast/transport/spool_writer.hpp>
 
 #include "support/named_server.hpp"
+#include "support/temp_dir.hpp"
 
 #include <gtest/gtest.h>
 
@@ -632,7 +637,7 @@ protected:
         s.reverse_zones = {"2.0.192.in-addr.arpa", "8.b.d.0.1.0.0.2.ip6.arpa"};
         s.ttl = 120;
         s.on_rejected = [this](const rowcast::event& e, const rowcast::error& err) { rejected_.push_back({e, err}); };
-        s.log = [this](int, std::string_view m) { logs_.emplace_back(m); };
+        s.log = [this](rowcast::log_level, std::string_view, std::string_view m) { logs_.emplace_back(m); };
         client_options c;
         c.port = static_cast<std::uint16_t>(server_->port());
         c.key = k;
@@ -695,6 +700,42 @@ TEST_F(SinkTest, BadRowsAreRejectedAndNothingIsSent) {
     EXPECT_NE(rejected_[0].err.message.find("'my host'"), std::string::npos) << rejected_[0].err.message;
     EXPECT_NE(rejected_[1].err.message.find("192.0.2.300"), std::string::npos);
     EXPECT_TRUE(server_->dig("ok1.example.test", "A").empty());
+}
+
+// The DNS sink is an event_sink: a spool of events reaches the zone through one run() call.
+static_assert(rowcast::event_sink<sink>);
+static_assert(rowcast::visitable_stats<sink_stats>);
+TEST_F(SinkTest, SpoolToZoneIsOneRunCall) {
+    using namespace sinktest;
+    auto s = make_sink();
+    rowcast::test::temp_dir dir;
+    auto w = rowcast::spool_writer<rowcast::binary_codec>::open({dir.path(), rowcast::spool_durability::none}).value();
+    for (int i = 1; i <= 12; ++i) ASSERT_TRUE(w.write(ins(i, "run" + std::to_string(i), "192.0.2." + std::to_string(i))));
+    ASSERT_TRUE(w.write(ins(13, "bad host", "192.0.2.13")));  // rejected, reported, not retried
+    auto reader = rowcast::spool_reader<rowcast::binary_codec>::open({.directory = dir.path()}).value();
+    std::stop_source stop;
+    struct stop_after_all {  // the DNS sink, stopping the run once all 13 events went through
+        sink* s;
+        std::stop_source* stop;
+        std::size_t n = 0;
+        rowcast::result<void> note(rowcast::result<void> r, std::size_t k) {
+            if (r && (n += k) >= 13) stop->request_stop();
+            return r;
+        }
+        rowcast::result<void> write(const rowcast::event& e) { return note(s->write(e), 1); }
+        rowcast::result<void> write(std::span<const rowcast::event> b) { return note(s->write(b), b.size()); }
+        rowcast::result<void> flush() { return s->flush(); }
+    } out{&s, &stop};
+    auto r = rowcast::run(reader, out, stop.get_token());
+    ASSERT_TRUE(r) << r.error_value().message;
+    EXPECT_EQ(reader.pending(), 0u);
+    for (int i = 1; i <= 12; ++i)
+        EXPECT_EQ(server_->dig("run" + std::to_string(i) + ".example.test", "A"),
+                  std::vector<std::string>{"192.0.2." + std::to_string(i)});
+    ASSERT_EQ(rejected_.size(), 1u);
+    std::vector<std::string> names;
+    s.stats().visit([&](const rowcast::metric& m) { names.emplace_back(m.name); });
+    EXPECT_NE(std::find(names.begin(), names.end(), "rejected"), names.end());
 }
 
 TEST_F(SinkTest, InsertUpdateDeleteInBatches) {

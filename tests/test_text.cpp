@@ -1,4 +1,5 @@
-// Text forms shared by the text codecs: temporal values, base64, UTF-8, decimals.
+// Text forms shared by the text codecs and components: temporal values, base64, UTF-8,
+// hex digits and string escapes, decimals.
 #include <rowcast/detail/text.hpp>
 
 #include "support/random_event.hpp"
@@ -117,6 +118,39 @@ TEST(Text, Utf8) {
     EXPECT_FALSE(valid_utf8("\xED\xA0\x80"));      // surrogate
     EXPECT_FALSE(valid_utf8("\xF4\x90\x80\x80"));  // > U+10FFFF
     EXPECT_FALSE(valid_utf8("abc\xE6\x97"));       // truncated
+}
+
+TEST(Text, Utf8EncodeAndSequences) {
+    std::string s;
+    for (std::uint32_t cp : {0x24u, 0x7Fu, 0x80u, 0x7FFu, 0x800u, 0xFFFFu, 0x10000u, 0x10FFFFu}) append_utf8(s, cp);
+    EXPECT_EQ(s, "\x24\x7F\xC2\x80\xDF\xBF\xE0\xA0\x80\xEF\xBF\xBF\xF0\x90\x80\x80\xF4\x8F\xBF\xBF");
+    EXPECT_TRUE(valid_utf8(s));
+    auto seq = [](std::string_view t) {
+        const auto* p = reinterpret_cast<const unsigned char*>(t.data());
+        return utf8_seq(p, p + t.size());
+    };
+    EXPECT_EQ(seq("\xC2\x80"), 2u);
+    EXPECT_EQ(seq("\xE6\x97\xA5x"), 3u);
+    EXPECT_EQ(seq("\xF0\x9F\x98\x80"), 4u);
+    EXPECT_EQ(seq("\xC0\xAF"), 0u);      // overlong
+    EXPECT_EQ(seq("\xED\xA0\x80"), 0u);  // surrogate
+    EXPECT_EQ(seq("\xE6\x97"), 0u);      // truncated
+    EXPECT_EQ(seq("\x80"), 0u);          // continuation byte
+}
+
+TEST(Text, HexAndEscapes) {
+    EXPECT_EQ(hex_byte(0x0a), "0a");
+    EXPECT_EQ(hex_byte(0xff), "ff");
+    EXPECT_EQ(std::string_view(hex_upper, 16), "0123456789ABCDEF");
+    EXPECT_EQ(short_escape('"'), '"');
+    EXPECT_EQ(short_escape('\\'), '\\');
+    EXPECT_EQ(short_escape('\n'), 'n');
+    EXPECT_EQ(short_escape('\b'), 'b');
+    EXPECT_EQ(short_escape('\b', false), 0);  // YAML writes \x08
+    EXPECT_EQ(short_escape('a'), 0);
+    std::string out;
+    for (unsigned char c : {'"', '\\', '\b', '\f', '\n', '\r', '\t', '\0', '\x1f'}) append_json_escape(out, c);
+    EXPECT_EQ(out, R"(\"\\\b\f\n\r\t\u0000\u001f)");
 }
 
 TEST(Text, Decimal) {

@@ -77,8 +77,9 @@ int run(rowcast::dns::service_config c) {
         ++rejected_files;
         logf("warning", "quarantined " + name + ": " + err.message);
     };
-    c.sink.log = [](int level, std::string_view m) {
-        if (level >= 1) logf(level >= 3 ? "error" : level == 2 ? "warning" : "info", std::string(m));
+    c.sink.log = [](rowcast::log_level l, std::string_view, std::string_view m) {
+        using rowcast::log_level;
+        if (l >= log_level::info) logf(l == log_level::error ? "error" : l == log_level::warning ? "warning" : "info", std::string(m));
     };
     auto sink = rowcast::dns::sink::create(c.sink, c.client);
     if (!sink) {

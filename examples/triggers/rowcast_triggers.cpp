@@ -17,6 +17,7 @@
 // the library (rowcast/udf/triggers.hpp); this program reads information_schema and applies it.
 #include "../common/cli.hpp"
 
+#include <rowcast/binlog/mariadb_result.hpp>
 #include <rowcast/udf/triggers.hpp>
 
 #include <mysql.h>
@@ -45,10 +46,7 @@ struct db_failure : std::runtime_error {
 struct mysql_closer {
     void operator()(MYSQL* m) const noexcept { mysql_close(m); }
 };
-struct result_closer {
-    void operator()(MYSQL_RES* r) const noexcept { mysql_free_result(r); }
-};
-using row = std::vector<std::optional<std::string>>;
+using row = rowcast::binlog::mariadb_cells;
 
 class connection {
 public:
@@ -66,21 +64,9 @@ public:
 
     std::vector<row> rows(const std::string& sql) {
         if (mysql_real_query(m_.get(), sql.data(), sql.size()) != 0) fail(sql);
-        std::unique_ptr<MYSQL_RES, result_closer> r(mysql_store_result(m_.get()));
-        std::vector<row> out;
-        if (!r) {
-            if (mysql_field_count(m_.get()) != 0) fail(sql);
-            return out;
-        }
-        const unsigned n = mysql_num_fields(r.get());
-        while (MYSQL_ROW rr = mysql_fetch_row(r.get())) {
-            const unsigned long* len = mysql_fetch_lengths(r.get());
-            row cells(n);
-            for (unsigned i = 0; i < n; ++i)
-                if (rr[i]) cells[i] = std::string(rr[i], len[i]);
-            out.push_back(std::move(cells));
-        }
-        return out;
+        rowcast::binlog::mariadb_result r(mysql_store_result(m_.get()));
+        if (!r && mysql_field_count(m_.get()) != 0) fail(sql);
+        return r.rows();
     }
     void exec(const std::string& sql) { (void)rows(sql); }
 

@@ -1,6 +1,7 @@
 // rowcast/rowcast.hpp: the umbrella header of the core library (target
 // rowcast::rowcast): the Event model, typed values, column lists, the
-// result/error type, the codec concept and the binary codec.
+// result/error type, the codec concept and the binary codec, the shared services
+// (log hook, stats, backoff) and the pipeline concepts with run().
 //
 // It deliberately does not include the text codecs, which need third-party
 // libraries; include those where you use them and link their component:
@@ -17,3 +18,9 @@
 #include <rowcast/event.hpp>
 #include <rowcast/codec/concept.hpp>
 #include <rowcast/codec/binary.hpp>
+#include <rowcast/log.hpp>
+#include <rowcast/stats.hpp>
+#include <rowcast/backoff.hpp>
+#include <rowcast/pipeline/sink.hpp>
+#include <rowcast/pipeline/source.hpp>
+#include <rowcast/pipeline/run.hpp>

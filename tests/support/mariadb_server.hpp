@@ -24,6 +24,8 @@
 #include "process.hpp"
 #include "temp_dir.hpp"
 
+#include <rowcast/binlog/mariadb_result.hpp>
+
 #include <mysql.h>
 
 #include <array>
@@ -67,36 +69,9 @@ private:
     unsigned code_;
 };
 
-using db_row = std::vector<std::optional<std::string>>;
-
-/// Owns a MYSQL_RES*.
-class db_result {
-public:
-    explicit db_result(MYSQL_RES* r) noexcept : r_(r) {}
-    MYSQL_RES* get() const noexcept { return r_.get(); }
-    explicit operator bool() const noexcept { return r_ != nullptr; }
-
-    /// All remaining rows, binary safe.
-    std::vector<db_row> rows() {
-        std::vector<db_row> out;
-        if (!r_) return out;
-        const unsigned n = mysql_num_fields(r_.get());
-        while (MYSQL_ROW row = mysql_fetch_row(r_.get())) {
-            const unsigned long* len = mysql_fetch_lengths(r_.get());
-            db_row cells(n);
-            for (unsigned i = 0; i < n; ++i)
-                if (row[i]) cells[i] = std::string(row[i], len[i]);
-            out.push_back(std::move(cells));
-        }
-        return out;
-    }
-
-private:
-    struct closer {
-        void operator()(MYSQL_RES* r) const noexcept { mysql_free_result(r); }
-    };
-    std::unique_ptr<MYSQL_RES, closer> r_;
-};
+using db_row = binlog::mariadb_cells;
+/// Owns a MYSQL_RES*; rows() returns every remaining row.
+using db_result = binlog::mariadb_result;
 
 /// Where and as whom to connect.
 struct db_connect_options {

@@ -17,6 +17,8 @@
 // or a signal handler; current_position() and stats() from any thread.
 #pragma once
 
+#include <rowcast/backoff.hpp>
+#include <rowcast/log.hpp>
 #include <rowcast/binlog/checkpoint.hpp>
 #include <rowcast/pipeline/run.hpp>
 #include <rowcast/pipeline/sink.hpp>
@@ -77,7 +79,19 @@ struct follower_stats {
     std::uint64_t heartbeats = 0;
     std::uint64_t transactions = 0;    ///< transactions and standalone DDL handled
     std::uint64_t interrupted = 0;     ///< transactions reported as interrupted rollbacks
-    std::uint64_t checkpoints = 0;     ///< successful store.save() calls
+    std::uint64_t checkpoints = 0;     ///< successful store.save() / sink.publish() calls
+
+    /// The counters as rowcast metrics (rowcast/stats.hpp).
+    template <class V>
+    void visit(V&& v) const {
+        v(rowcast::detail::counter("connects", connects, "successful connections"));
+        v(rowcast::detail::counter("reconnects", reconnects, "connections after a loss"));
+        v(rowcast::detail::counter("events", events, "binlog events received, heartbeats included"));
+        v(rowcast::detail::counter("heartbeats", heartbeats, "heartbeats received"));
+        v(rowcast::detail::counter("transactions", transactions, "transactions and standalone DDL handled"));
+        v(rowcast::detail::counter("interrupted", interrupted, "transactions cut by a lost connection"));
+        v(rowcast::detail::counter("checkpoints", checkpoints, "positions saved or published"));
+    }
 };
 
 /// No checkpoint store (run(h) without one).
@@ -273,13 +287,15 @@ private:
         return {};
     }
 
-    // Waits before reconnecting; false if stop() was called meanwhile.
-    bool backoff(std::chrono::milliseconds& wait) {
+    // Waits the backoff's next delay before reconnecting; false if stop() was called meanwhile.
+    bool wait_before_reconnect(rowcast::backoff& b) {
         pollfd p{stop_fd_.get(), POLLIN, 0};
-        const int ms = static_cast<int>(wait.count());
+        const int ms = static_cast<int>(b.next().value_or(opt_.backoff_max).count());
+        rowcast::log(log_level::warning, "binlog",
+                     last_error().message + "; reconnecting in " + std::to_string(ms) + " ms (try " +
+                         std::to_string(b.attempts()) + ")");
         while (::poll(&p, 1, ms) < 0 && errno == EINTR) {
         }
-        wait = std::min(wait * 2, opt_.backoff_max);
         return !stop_requested();
     }
 
@@ -392,7 +408,7 @@ result<void> follower::run(H& h, S& store) {
         if (!r) return r;
         return s;
     };
-    std::chrono::milliseconds wait = opt_.backoff_initial;
+    rowcast::backoff wait({.initial = opt_.backoff_initial, .max = opt_.backoff_max});
     unsigned failures = 0;
     while (!stop_requested()) {
         stream_options so = opt_.stream;
@@ -409,7 +425,7 @@ result<void> follower::run(H& h, S& store) {
             if (s.stop_requested() || stop_requested()) break;
             if (!s.retryable() || (opt_.max_retries > 0 && ++failures >= opt_.max_retries)) return finish(c.error_value());
             note_error(c.error_value());
-            if (!backoff(wait)) break;
+            if (!wait_before_reconnect(wait)) break;
             continue;
         }
         {
@@ -429,7 +445,7 @@ result<void> follower::run(H& h, S& store) {
                 if (!s.retryable()) return finish(n.error_value());
                 note_error(n.error_value());
                 if (opt_.max_retries > 0 && ++failures >= opt_.max_retries) return finish(n.error_value());
-                if (!backoff(wait)) return finish({});
+                if (!wait_before_reconnect(wait)) return finish({});
                 break;
             }
             if (!*n) {  // end of the binlog (stop_at_end)
@@ -444,7 +460,7 @@ result<void> follower::run(H& h, S& store) {
             if (!r) return finish(r);
             if (boundaries_ != boundaries) {  // progress: a transaction handled (not just ROTATE/FDE/heartbeats)
                 failures = 0;
-                wait = opt_.backoff_initial;
+                wait.reset();
             }
             {
                 std::lock_guard<std::mutex> l(mu_);

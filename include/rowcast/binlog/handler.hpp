@@ -30,6 +30,7 @@
 #include <rowcast/binlog/types.hpp>
 #include <rowcast/binlog/detail/arena.hpp>
 #include <rowcast/error.hpp>
+#include <rowcast/pipeline/sink.hpp>
 #include <rowcast/event.hpp>
 #include <rowcast/version.hpp>
 
@@ -114,12 +115,7 @@ concept any_handler = handler<H> || view_handler<H>;
 /// Calls f() (a handler callback) and turns a void return into success.
 template <class F>
 result<void> invoke_callback(F&& f) {
-    if constexpr (std::is_void_v<decltype(f())>) {
-        f();
-        return {};
-    } else {
-        return f();
-    }
+    return rowcast::detail::call_to_result("binlog", "handler", std::forward<F>(f));
 }
 
 }  // namespace binlog
@@ -281,14 +277,7 @@ private:
         if constexpr (!owning) arena_.reset();
         return r;
     }
-    result<void> emit(const event_type& e) {
-        if constexpr (std::is_void_v<decltype(sink_(e))>) {
-            sink_(e);
-            return {};
-        } else {
-            return sink_(e);
-        }
-    }
+    result<void> emit(const event_type& e) { return rowcast::detail::call_to_result("binlog", "sink", sink_, e); }
 
     Sink sink_;
     event_type held_, out_;  // reused: the sink sees them during its call only

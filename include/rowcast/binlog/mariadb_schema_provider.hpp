@@ -15,16 +15,11 @@
 // Thread-safety: uses the caller's connection; one thread at a time.
 #pragma once
 
+#include <rowcast/binlog/mariadb_result.hpp>
 #include <rowcast/binlog/schema_provider.hpp>
 #include <rowcast/column.hpp>
 #include <rowcast/error.hpp>
 #include <rowcast/version.hpp>
-
-#if __has_include(<mysql.h>)
-#include <mysql.h>
-#else
-#include <mariadb/mysql.h>
-#endif
 
 #include <memory>
 #include <optional>
@@ -47,11 +42,11 @@ public:
             "IFNULL(NUMERIC_PRECISION,0), IFNULL(NUMERIC_SCALE,0), IFNULL(DATETIME_PRECISION,0), "
             "IFNULL(CHARACTER_MAXIMUM_LENGTH,0) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='" +
             escape(schema) + "' AND TABLE_NAME='" + escape(table) + "' ORDER BY ORDINAL_POSITION";
-        std::vector<std::vector<std::optional<std::string>>> rows;
+        std::vector<mariadb_cells> rows;
         if (auto r = run(q, rows, where); !r) return r.error_value();
         if (rows.empty()) return error::make(errc::missing_field, "binlog", where, "table not found in information_schema");
         // MariaDB's JSON is LONGTEXT with a json_valid(`col`) CHECK constraint.
-        std::vector<std::vector<std::optional<std::string>>> checks;
+        std::vector<mariadb_cells> checks;
         std::string cq = "SELECT CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA='" +
                          escape(schema) + "' AND TABLE_NAME='" + escape(table) + "'";
         if (auto r = run(cq, checks, where); !r) checks.clear();  // MySQL 8.0.16+ has no TABLE_NAME there: no JSON hint
@@ -140,23 +135,13 @@ private:
         out.resize(n);
         return out;
     }
-    result<void> run(const std::string& q, std::vector<std::vector<std::optional<std::string>>>& rows,
+    result<void> run(const std::string& q, std::vector<mariadb_cells>& rows,
                      const std::string& where) {
         if (mysql_real_query(conn_, q.data(), static_cast<unsigned long>(q.size())) != 0)
             return error::make(errc::io_error, "binlog", where, std::string("schema query failed: ") + mysql_error(conn_));
-        struct res_free {
-            void operator()(MYSQL_RES* r) const noexcept { mysql_free_result(r); }
-        };
-        std::unique_ptr<MYSQL_RES, res_free> res(mysql_store_result(conn_));
+        mariadb_result res(mysql_store_result(conn_));
         if (!res) return error::make(errc::io_error, "binlog", where, std::string("no result: ") + mysql_error(conn_));
-        const unsigned n = mysql_num_fields(res.get());
-        while (MYSQL_ROW row = mysql_fetch_row(res.get())) {
-            unsigned long* len = mysql_fetch_lengths(res.get());
-            std::vector<std::optional<std::string>> r;
-            for (unsigned i = 0; i < n; ++i)
-                r.push_back(row[i] ? std::optional<std::string>(std::string(row[i], len[i])) : std::nullopt);
-            rows.push_back(std::move(r));
-        }
+        rows = res.rows();
         return {};
     }
 

@@ -31,9 +31,11 @@
 #include <rowcast/binlog/schema_provider.hpp>
 #include <rowcast/binlog/types.hpp>
 #include <rowcast/binlog/detail/json_diff.hpp>
+#include <rowcast/binlog/detail/table_map.hpp>
 #include <rowcast/binlog/detail/values.hpp>
 #include <rowcast/binlog/detail/wire.hpp>
 #include <rowcast/error.hpp>
+#include <rowcast/stats.hpp>
 #include <rowcast/value.hpp>
 #include <rowcast/version.hpp>
 
@@ -72,6 +74,18 @@ struct parser_stats {
     std::uint64_t rows = 0;               ///< rows reported
     std::uint64_t transactions = 0;       ///< commits + rollbacks reported
     std::uint64_t ddl = 0;
+
+    /// The counters as rowcast metrics (rowcast/stats.hpp).
+    template <class V>
+    void visit(V&& v) const {
+        v(rowcast::detail::counter("events", events, "binlog events fed to the parser"));
+        v(rowcast::detail::counter("skipped_ignorable", skipped_ignorable, "unknown events skipped as ignorable"));
+        v(rowcast::detail::counter("skipped_other", skipped_other, "known events without row data"));
+        v(rowcast::detail::counter("row_events", row_events, "rows events decoded"));
+        v(rowcast::detail::counter("rows", rows, "rows reported"));
+        v(rowcast::detail::counter("transactions", transactions, "commits and rollbacks reported"));
+        v(rowcast::detail::counter("ddl", ddl, "DDL statements reported"));
+    }
 };
 
 }  // namespace binlog
@@ -446,7 +460,37 @@ private:
         return {};
     }
 
-    result<void> on_table_map(detail::binlog::cursor& c);
+    result<void> on_table_map(detail::binlog::cursor& c) {
+        const std::size_t idlen = post_header_len(event_type::table_map, 8) == 6 ? 4 : 6;
+        std::uint64_t table_id = 0;
+        std::uint16_t flags = 0;
+        if (!c.le(idlen, table_id) || !c.le_as(flags)) return bad(errc::truncated, "TABLE_MAP post-header truncated");
+        if (reuse_table_map(table_id)) return {};
+        auto t = std::make_shared<table_info>();
+        t->table_id = table_id;
+        if (auto e = detail::binlog::decode_table_map(c, opt_.provider, *t)) return bad(e->code, e->what);
+        remember_table_map(std::move(t));
+        return {};
+    }
+    // Same bytes as the last map for this id: keep the shared description.
+    bool reuse_table_map(std::uint64_t table_id) {
+        if (last_table_ && last_table_->table_id == table_id && *last_raw_ == cur_->body) return true;  // the usual case
+        auto it = table_raw_.find(table_id);
+        if (it == table_raw_.end() || it->second != cur_->body) return false;
+        auto tt = tables_.find(table_id);
+        if (tt == tables_.end()) return false;
+        last_table_ = tt->second.get();
+        last_raw_ = &it->second;
+        return true;
+    }
+    void remember_table_map(std::shared_ptr<table_info> t) {
+        const std::uint64_t table_id = t->table_id;
+        auto& raw = table_raw_[table_id];
+        raw.assign(cur_->body);
+        last_table_ = t.get();
+        last_raw_ = &raw;
+        tables_[table_id] = std::move(t);
+    }
     template <class H>
     result<void> on_rows(detail::binlog::cursor& c, event_type type, H& h);
     template <class H>
@@ -492,441 +536,6 @@ private:
     detail::binlog::arena arena_;                   // rendered values of the current row
     std::string scratch_, inflated_, merged_;
 };
-
-// ---------------------------------------------------------------------------
-// TABLE_MAP
-
-}  // namespace binlog
-namespace detail::binlog {
-using namespace ::rowcast::binlog;  // the public binlog types, unqualified
-
-inline sql_type blob_type(std::uint32_t lenbytes, bool binary) {
-    switch (lenbytes) {
-        case 1: return binary ? sql_type::tinyblob : sql_type::tinytext;
-        case 2: return binary ? sql_type::blob : sql_type::text;
-        case 3: return binary ? sql_type::mediumblob : sql_type::mediumtext;
-        default: return binary ? sql_type::longblob : sql_type::longtext;
-    }
-}
-
-inline bool is_numeric_wire(std::uint8_t t) {
-    using namespace detail::binlog;
-    return t == t_tiny || t == t_short || t == t_int24 || t == t_long || t == t_longlong || t == t_float ||
-           t == t_double || t == t_newdecimal || t == t_decimal;
-}
-inline bool is_character_wire(std::uint8_t t) {
-    using namespace detail::binlog;
-    return t == t_string || t == t_varchar || t == t_var_string || t == t_blob;
-}
-inline bool is_enum_set_wire(std::uint8_t t) {
-    using namespace detail::binlog;
-    return t == t_enum || t == t_set;
-}
-
-/// Whether a provider's declared type can be logged as this wire column.
-inline bool compatible(const wire_column& w, const column_type& p) {
-    using namespace detail::binlog;
-    switch (w.type) {
-        case t_tiny: return p.type == sql_type::tinyint;
-        case t_short: return p.type == sql_type::smallint;
-        case t_int24: return p.type == sql_type::mediumint;
-        case t_long: return p.type == sql_type::int_;
-        case t_longlong: return p.type == sql_type::bigint;
-        case t_float: return p.type == sql_type::float_;
-        case t_double: return p.type == sql_type::double_;
-        case t_newdecimal: return p.type == sql_type::decimal;
-        case t_year: return p.type == sql_type::year;
-        case t_date: case t_newdate: return p.type == sql_type::date;
-        case t_time: case t_time2: return p.type == sql_type::time;
-        case t_datetime: case t_datetime2: return p.type == sql_type::datetime;
-        case t_timestamp: case t_timestamp2: return p.type == sql_type::timestamp;
-        case t_bit: return p.type == sql_type::bit;
-        case t_enum: return p.type == sql_type::enum_;
-        case t_set: return p.type == sql_type::set;
-        case t_varchar: case t_var_string: return p.type == sql_type::varchar || p.type == sql_type::varbinary;
-        case t_string:
-            return p.type == sql_type::char_ || p.type == sql_type::binary || p.type == sql_type::uuid ||
-                   p.type == sql_type::inet6 || p.type == sql_type::inet4;
-        case t_blob:
-            return p.type == sql_type::tinyblob || p.type == sql_type::blob || p.type == sql_type::mediumblob ||
-                   p.type == sql_type::longblob || p.type == sql_type::tinytext || p.type == sql_type::text ||
-                   p.type == sql_type::mediumtext || p.type == sql_type::longtext || p.type == sql_type::json;
-        case t_json: return p.type == sql_type::json;
-        case t_geometry: return p.type == sql_type::geometry;
-        default: return false;
-    }
-}
-
-}  // namespace detail::binlog
-namespace binlog {
-
-inline result<void> parser::on_table_map(detail::binlog::cursor& c) {
-    using namespace detail::binlog;
-    const std::size_t idlen = post_header_len(event_type::table_map, 8) == 6 ? 4 : 6;
-    std::uint64_t table_id = 0;
-    std::uint16_t flags = 0;
-    if (!c.le(idlen, table_id) || !c.le_as(flags)) return bad(errc::truncated, "TABLE_MAP post-header truncated");
-    // Same bytes as the last map for this id: keep the shared description.
-    {
-        if (last_table_ && last_table_->table_id == table_id && *last_raw_ == cur_->body) return {};  // the usual case
-        auto it = table_raw_.find(table_id);
-        if (it != table_raw_.end() && it->second == cur_->body) {
-            auto tt = tables_.find(table_id);
-            if (tt != tables_.end()) {
-                last_table_ = tt->second.get();
-                last_raw_ = &it->second;
-                return {};
-            }
-        }
-    }
-    auto t = std::make_shared<table_info>();
-    t->table_id = table_id;
-    std::uint8_t len = 0;
-    std::string_view s;
-    if (!c.u8(len) || !c.bytes(len, s) || !c.skip(1)) return bad(errc::truncated, "TABLE_MAP schema name truncated");
-    t->schema.assign(s);
-    if (!c.u8(len) || !c.bytes(len, s) || !c.skip(1)) return bad(errc::truncated, "TABLE_MAP table name truncated");
-    t->table.assign(s);
-    std::uint64_t n = 0;
-    if (!c.packed(n) || n > c.left() || n > 4096) return bad(errc::invalid_value, "TABLE_MAP column count impossible");
-    std::string_view types;
-    c.bytes(static_cast<std::size_t>(n), types);
-    std::uint64_t meta_len = 0;
-    std::string_view meta;
-    if (!c.packed(meta_len) || !c.bytes(static_cast<std::size_t>(std::min<std::uint64_t>(meta_len, c.left() + 1)), meta))
-        return bad(errc::truncated, "TABLE_MAP metadata block truncated");
-    std::string_view nullbits;
-    if (!c.bytes(static_cast<std::size_t>((n + 7) / 8), nullbits)) return bad(errc::truncated, "TABLE_MAP null bitmap truncated");
-    t->wire.resize(static_cast<std::size_t>(n));
-    std::vector<column> cols(static_cast<std::size_t>(n));
-    cursor m(meta);
-    for (std::size_t i = 0; i < n; ++i) {
-        auto& w = t->wire[i];
-        w.type = static_cast<std::uint8_t>(types[i]);
-        w.nullable = (static_cast<unsigned char>(nullbits[i / 8]) >> (i % 8)) & 1;
-        std::uint64_t v = 0;
-        bool ok = true;
-        switch (w.type) {
-            case t_float: case t_double: case t_blob: case t_geometry: case t_json:
-            case t_timestamp2: case t_datetime2: case t_time2:
-            case t_tiny_blob: case t_medium_blob: case t_long_blob:
-                ok = m.le(1, v);
-                w.meta = static_cast<std::uint16_t>(v);
-                w.length = static_cast<std::uint32_t>(v);
-                if (w.type != t_json && w.type != t_geometry && w.type != t_blob && w.type != t_tiny_blob &&
-                    w.type != t_medium_blob && w.type != t_long_blob)
-                    w.length = 0;
-                if (w.type == t_tiny_blob || w.type == t_medium_blob || w.type == t_long_blob) w.type = t_blob;
-                break;
-            case t_varchar: case t_var_string:
-                ok = m.le(2, v);
-                w.meta = static_cast<std::uint16_t>(v);
-                w.length = static_cast<std::uint32_t>(v);
-                break;
-            case t_bit:
-                ok = m.le(2, v);
-                w.meta = static_cast<std::uint16_t>(v);
-                w.length = (w.meta >> 8) * 8u + (w.meta & 0xff);
-                break;
-            case t_newdecimal: {
-                std::uint8_t p = 0, sc = 0;
-                ok = m.u8(p) && m.u8(sc);
-                w.meta = static_cast<std::uint16_t>(p << 8 | sc);
-                break;
-            }
-            case t_string: case t_enum: case t_set: {
-                std::uint8_t b0 = 0, b1 = 0;
-                ok = m.u8(b0) && m.u8(b1);
-                w.meta = static_cast<std::uint16_t>(b0 << 8 | b1);
-                std::uint8_t real = b0;
-                std::uint32_t length = b1;
-                if ((real & 0x30) != 0x30) {
-                    length = b1 | (static_cast<std::uint32_t>((real & 0x30) ^ 0x30) << 4);
-                    real = static_cast<std::uint8_t>(real | 0x30);
-                }
-                if (real == t_enum || real == t_set) w.type = real;
-                else if (real != t_string && w.type == t_string)
-                    return bad(errc::unsupported, "STRING column with real type " + std::to_string(real));
-                w.length = length;
-                break;
-            }
-            default: break;  // no metadata
-        }
-        if (!ok) return bad(errc::truncated, "TABLE_MAP column metadata truncated");
-    }
-    if (m.left() != 0)
-        return bad(errc::invalid_value, "TABLE_MAP metadata block has " + std::to_string(m.left()) +
-                                            " unexplained bytes (unsupported column format)");
-
-    // Optional metadata (binlog_row_metadata).
-    std::vector<std::vector<std::string>> enum_vals, set_vals;
-    std::vector<std::uint32_t> geo;
-    std::vector<std::uint64_t> pk;
-    bool have_signed = false, have_names = false, have_pk = false;
-    std::vector<bool> uns(static_cast<std::size_t>(n), false), visible(static_cast<std::size_t>(n), true);
-    std::vector<std::string> names;
-    std::vector<std::uint32_t> char_coll, es_coll;  // per character / enum-set column, in order
-    std::size_t n_char = 0, n_es = 0;
-    for (const auto& w : t->wire) {
-        if (detail::binlog::is_character_wire(w.type)) ++n_char;
-        if (detail::binlog::is_enum_set_wire(w.type)) ++n_es;
-    }
-    auto read_default_charset = [&](cursor& v, std::size_t count, std::vector<std::uint32_t>& out) -> bool {
-        std::uint64_t dflt = 0;
-        if (!v.packed(dflt)) return false;
-        out.assign(count, static_cast<std::uint32_t>(dflt));
-        while (v.left()) {
-            std::uint64_t idx = 0, coll = 0;
-            if (!v.packed(idx) || !v.packed(coll) || idx >= count) return false;
-            out[static_cast<std::size_t>(idx)] = static_cast<std::uint32_t>(coll);
-        }
-        return true;
-    };
-    auto read_column_charset = [&](cursor& v, std::size_t count, std::vector<std::uint32_t>& out) -> bool {
-        out.clear();
-        while (v.left()) {
-            std::uint64_t coll = 0;
-            if (!v.packed(coll)) return false;
-            out.push_back(static_cast<std::uint32_t>(coll));
-        }
-        return out.size() == count;
-    };
-    auto read_strings = [&](cursor& v, std::vector<std::vector<std::string>>& out) -> bool {
-        while (v.left()) {
-            std::uint64_t cnt = 0;
-            if (!v.packed(cnt) || cnt > v.left()) return false;
-            std::vector<std::string> vals;
-            for (std::uint64_t k = 0; k < cnt; ++k) {
-                std::uint64_t l = 0;
-                std::string_view sv;
-                if (!v.packed(l) || !v.bytes(static_cast<std::size_t>(std::min<std::uint64_t>(l, v.left() + 1)), sv)) return false;
-                vals.emplace_back(sv);
-            }
-            out.push_back(std::move(vals));
-        }
-        return true;
-    };
-    while (c.left()) {
-        std::uint8_t ty = 0;
-        std::uint64_t l = 0;
-        std::string_view val;
-        if (!c.u8(ty) || !c.packed(l) || !c.bytes(static_cast<std::size_t>(std::min<std::uint64_t>(l, c.left() + 1)), val))
-            return bad(errc::truncated, "TABLE_MAP optional metadata truncated");
-        cursor v(val);
-        bool ok = true;
-        switch (ty) {
-            case 1: {  // SIGNEDNESS: one bit per numeric column, MSB first
-                have_signed = true;
-                std::size_t k = 0;
-                for (std::size_t i = 0; i < n; ++i) {
-                    if (!detail::binlog::is_numeric_wire(t->wire[i].type)) continue;
-                    if (k / 8 >= val.size()) { ok = false; break; }
-                    uns[i] = (static_cast<unsigned char>(val[k / 8]) >> (7 - k % 8)) & 1;
-                    ++k;
-                }
-                break;
-            }
-            case 2: ok = read_default_charset(v, n_char, char_coll); break;
-            case 3: ok = read_column_charset(v, n_char, char_coll); break;
-            case 4:
-                have_names = true;
-                while (v.left()) {
-                    std::uint64_t nl = 0;
-                    std::string_view nm;
-                    if (!v.packed(nl) || !v.bytes(static_cast<std::size_t>(std::min<std::uint64_t>(nl, v.left() + 1)), nm)) { ok = false; break; }
-                    names.emplace_back(nm);
-                }
-                ok = ok && names.size() == n;
-                break;
-            case 5: ok = read_strings(v, set_vals); break;
-            case 6: ok = read_strings(v, enum_vals); break;
-            case 7:
-                while (v.left()) {
-                    std::uint64_t g = 0;
-                    if (!v.packed(g)) { ok = false; break; }
-                    geo.push_back(static_cast<std::uint32_t>(g));
-                }
-                break;
-            case 8:
-                have_pk = true;
-                while (v.left()) {
-                    std::uint64_t x = 0;
-                    if (!v.packed(x) || x >= n) { ok = false; break; }
-                    pk.push_back(x);
-                }
-                break;
-            case 9:
-                have_pk = true;
-                while (v.left()) {
-                    std::uint64_t x = 0, prefix = 0;
-                    if (!v.packed(x) || !v.packed(prefix) || x >= n) { ok = false; break; }
-                    pk.push_back(x);
-                }
-                break;
-            case 10: ok = read_default_charset(v, n_es, es_coll); break;
-            case 11: ok = read_column_charset(v, n_es, es_coll); break;
-            case 12: {
-                for (std::size_t i = 0; i < n; ++i) {
-                    if (i / 8 >= val.size()) { ok = false; break; }
-                    visible[i] = (static_cast<unsigned char>(val[i / 8]) >> (7 - i % 8)) & 1;
-                }
-                break;
-            }
-            default: break;  // newer kinds: ignored
-        }
-        if (!ok) return bad(errc::invalid_value, "TABLE_MAP optional metadata field " + std::to_string(ty) + " is malformed");
-    }
-    (void)visible;
-
-    // Build the column list.
-    std::size_t ci = 0, ei = 0, en = 0, sn = 0, gi = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-        auto& w = t->wire[i];
-        auto& col = cols[i];
-        auto& ct = col.type;
-        col.nullable = w.nullable;
-        col.name = have_names ? names[i] : "@" + std::to_string(i + 1);
-        w.is_unsigned = uns[i];
-        ct.is_unsigned = uns[i];
-        if (detail::binlog::is_character_wire(w.type)) {
-            if (ci < char_coll.size()) w.collation = char_coll[ci];
-            ++ci;
-        } else if (detail::binlog::is_enum_set_wire(w.type)) {
-            if (ei < es_coll.size()) w.collation = es_coll[ei];
-            ++ei;
-        }
-        const auto cs = charset_of(w.collation);
-        ct.charset = w.collation ? std::string(to_string(cs)) : std::string();
-        const bool binary = cs == charset_kind::binary;
-        const unsigned mb = cs == charset_kind::utf8mb4 ? 4 : cs == charset_kind::utf8mb3 ? 3 : 1;
-        switch (w.type) {
-            case t_tiny: ct.type = sql_type::tinyint; break;
-            case t_short: ct.type = sql_type::smallint; break;
-            case t_int24: ct.type = sql_type::mediumint; break;
-            case t_long: ct.type = sql_type::int_; break;
-            case t_longlong: ct.type = sql_type::bigint; break;
-            case t_float: ct.type = sql_type::float_; break;
-            case t_double: ct.type = sql_type::double_; break;
-            case t_newdecimal:
-                ct.type = sql_type::decimal;
-                ct.precision = static_cast<std::uint8_t>(w.meta >> 8);
-                ct.scale = static_cast<std::uint8_t>(w.meta & 0xff);
-                break;
-            case t_year: ct.type = sql_type::year; break;
-            case t_date: case t_newdate: ct.type = sql_type::date; break;
-            case t_time: ct.type = sql_type::time; break;
-            case t_time2: ct.type = sql_type::time; ct.fsp = static_cast<std::uint8_t>(w.meta); break;
-            case t_datetime: ct.type = sql_type::datetime; break;
-            case t_datetime2: ct.type = sql_type::datetime; ct.fsp = static_cast<std::uint8_t>(w.meta); break;
-            case t_timestamp: ct.type = sql_type::timestamp; break;
-            case t_timestamp2: ct.type = sql_type::timestamp; ct.fsp = static_cast<std::uint8_t>(w.meta); break;
-            case t_bit: ct.type = sql_type::bit; ct.length = w.length; break;
-            case t_varchar: case t_var_string:
-                ct.type = binary ? sql_type::varbinary : sql_type::varchar;
-                ct.length = w.length / mb;
-                break;
-            case t_string:
-                ct.type = binary ? sql_type::binary : sql_type::char_;
-                ct.length = w.length / mb;
-                break;
-            case t_blob: ct.type = detail::binlog::blob_type(w.length, binary); break;
-            case t_json: ct.type = sql_type::json; break;
-            case t_geometry: {
-                ct.type = sql_type::geometry;
-                static constexpr const char* gnames[] = {"", "point", "linestring", "polygon", "multipoint",
-                                                        "multilinestring", "multipolygon", "geometrycollection"};
-                if (gi < geo.size() && geo[gi] < 8) ct.geometry_type = gnames[geo[gi]];
-                ++gi;
-                break;
-            }
-            case t_enum:
-            case t_set: {
-                const bool is_enum = w.type == t_enum;
-                ct.type = is_enum ? sql_type::enum_ : sql_type::set;
-                auto& src = is_enum ? enum_vals : set_vals;
-                std::size_t& k = is_enum ? en : sn;
-                if (k < src.size()) {
-                    for (auto& name : src[k]) {
-                        std::string u;
-                        if (!to_utf8(cs == charset_kind::unknown ? charset_kind::utf8mb4 : cs, name, u).empty())
-                            return bad(errc::unsupported, "ENUM/SET member names in collation " + std::to_string(w.collation));
-                        ct.members.push_back(std::move(u));
-                    }
-                }
-                ++k;
-                break;
-            }
-            default:
-                return bad(errc::unsupported, "column " + std::to_string(i + 1) + " of `" + t->schema + "`.`" + t->table +
-                                                  "` has unsupported type " + std::to_string(w.type));
-        }
-        if (w.collation != 0 && cs == charset_kind::unknown && !binary)
-            ct.charset = "collation " + std::to_string(w.collation);
-    }
-    for (auto i : pk) cols[static_cast<std::size_t>(i)].primary_key = true;
-    (void)have_pk;
-    t->names_from_metadata = have_names;
-    t->signedness_known = have_signed;
-
-    if (have_names && opt_.provider) {
-        // Names come from the binlog; a provider only refines types the wire cannot show
-        // (MariaDB UUID/INET6/INET4, JSON as LONGTEXT) for columns whose name and type agree.
-        auto pr = opt_.provider->columns(t->schema, t->table);
-        if (pr && *pr) {
-            for (std::size_t i = 0; i < n; ++i) {
-                auto pi = (*pr)->find(cols[i].name);
-                if (!pi) continue;
-                const auto& pc = (**pr)[*pi];
-                const auto pt = pc.type.type;
-                if ((pt == sql_type::uuid || pt == sql_type::inet6 || pt == sql_type::inet4 || pt == sql_type::json) &&
-                    detail::binlog::compatible(t->wire[i], pc.type) &&
-                    (pt == sql_type::json || t->wire[i].length == (pt == sql_type::inet4 ? 4u : 16u)))
-                    cols[i].type.type = pt;
-            }
-        }
-    }
-    if (!have_names && opt_.provider) {
-        auto pr = opt_.provider->columns(t->schema, t->table);
-        if (!pr) return bad(pr.error_value().code.value() == static_cast<int>(errc::io_error) ? errc::io_error : errc::missing_field,
-                            "schema provider: " + pr.error_value().message);
-        const columns_ptr& p = *pr;
-        if (!p || p->size() != n)
-            return bad(errc::type_mismatch, "`" + t->schema + "`.`" + t->table + "`: the binlog has " + std::to_string(n) +
-                                                " columns, the schema provider " + std::to_string(p ? p->size() : 0));
-        for (std::size_t i = 0; i < n; ++i) {
-            const auto& pc = (*p)[i];
-            if (!detail::binlog::compatible(t->wire[i], pc.type))
-                return bad(errc::type_mismatch, "`" + t->schema + "`.`" + t->table + "` column " + std::to_string(i + 1) + " `" +
-                                                    pc.name + "`: the provider says " + std::string(to_string(pc.type.type)) +
-                                                    ", the binlog logged type " + std::to_string(t->wire[i].type));
-            if ((pc.type.type == sql_type::uuid || pc.type.type == sql_type::inet6) && t->wire[i].length != 16)
-                return bad(errc::type_mismatch, "column `" + pc.name + "`: UUID/INET6 must be logged as 16 bytes");
-            if (pc.type.type == sql_type::inet4 && t->wire[i].length != 4)
-                return bad(errc::type_mismatch, "column `" + pc.name + "`: INET4 must be logged as 4 bytes");
-            auto& col = cols[i];
-            col.name = pc.name;
-            if (!have_pk) col.primary_key = pc.primary_key;
-            col.type.type = pc.type.type;
-            if (!have_signed) {
-                col.type.is_unsigned = pc.type.is_unsigned;
-                t->wire[i].is_unsigned = pc.type.is_unsigned;
-            }
-            if (col.type.members.empty()) col.type.members = pc.type.members;
-            if (col.type.charset.empty()) col.type.charset = pc.type.charset;
-            if (col.type.length == 0) col.type.length = pc.type.length;
-            if (col.type.geometry_type.empty()) col.type.geometry_type = pc.type.geometry_type;
-        }
-    } else if (have_names) {
-        // MariaDB types the wire cannot show: leave as logged (binary). A provider may refine them.
-    }
-    t->columns = make_columns(std::move(cols));
-    auto& raw = table_raw_[table_id];
-    raw.assign(cur_->body);
-    last_table_ = t.get();
-    last_raw_ = &raw;
-    tables_[table_id] = std::move(t);
-    return {};
-}
 
 // ---------------------------------------------------------------------------
 // Rows events

@@ -1,5 +1,6 @@
-// Internal: text forms of values shared by the text codecs (JSON, YAML):
-// numbers, temporal values (ISO 8601 with microseconds), base64, UTF-8 checks.
+// Internal: text forms of values shared by the text codecs (JSON, YAML) and the
+// components: numbers, temporal values (ISO 8601 with microseconds), base64, hex
+// digits, the escapes of quoted strings, UTF-8 checks and encoding.
 // All append_* functions append to a std::string; all parse_* functions take
 // the whole string and return false on any malformed input.
 #pragma once
@@ -321,6 +322,83 @@ inline bool decode_base64(std::string_view in, std::string& out) {
     return true;
 }
 
+// --- hex digits and escapes -----------------------------------------------------------------
+
+inline constexpr char hex_lower[] = "0123456789abcdef";
+inline constexpr char hex_upper[] = "0123456789ABCDEF";
+
+/// Two lower-case hex digits of a byte ("0a").
+inline std::string hex_byte(unsigned b) { return {hex_lower[(b >> 4) & 15], hex_lower[b & 15]}; }
+
+/// The letter of the short backslash escape JSON and YAML double-quoted strings share for
+/// an ASCII byte ('"', '\\', 'n', 'r', 't', and with `b_f` 'b' and 'f'), or 0 if none.
+constexpr char short_escape(unsigned char c, bool b_f = true) noexcept {
+    switch (c) {
+        case '"': return '"';
+        case '\\': return '\\';
+        case '\n': return 'n';
+        case '\r': return 'r';
+        case '\t': return 't';
+        case '\b': return b_f ? 'b' : 0;
+        case '\f': return b_f ? 'f' : 0;
+        default: return 0;
+    }
+}
+
+/// Appends the JSON (RFC 8259) escape of an ASCII byte that must be escaped (a control
+/// byte, '"' or '\\'): its short form, else \u00XX. `Out` has append(const char*, size_t).
+template <class Out>
+inline void append_json_escape(Out& out, unsigned char c) {
+    if (const char l = short_escape(c)) {
+        const char e[2] = {'\\', l};
+        out.append(e, 2);
+        return;
+    }
+    const char u[6] = {'\\', 'u', '0', '0', hex_lower[c >> 4], hex_lower[c & 15]};
+    out.append(u, 6);
+}
+
+// --- UTF-8 -----------------------------------------------------------------------------------
+
+/// Appends code point `cp` (<= U+10FFFF) encoded as UTF-8.
+inline void append_utf8(std::string& out, std::uint32_t cp) {
+    if (cp < 0x80) out += static_cast<char>(cp);
+    else if (cp < 0x800) {
+        out += static_cast<char>(0xC0 | (cp >> 6));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+        out += static_cast<char>(0xE0 | (cp >> 12));
+        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else {
+        out += static_cast<char>(0xF0 | (cp >> 18));
+        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+    }
+}
+
+/// Length of the valid UTF-8 sequence at p (lead byte >= 0x80, p < e), or 0 if it is not
+/// one (no overlongs, no surrogates, <= U+10FFFF).
+inline std::size_t utf8_seq(const unsigned char* p, const unsigned char* e) noexcept {
+    const unsigned c = *p;
+    std::size_t n;
+    std::uint32_t cp;
+    if ((c & 0xE0) == 0xC0) n = 1, cp = c & 0x1F;
+    else if ((c & 0xF0) == 0xE0) n = 2, cp = c & 0x0F;
+    else if ((c & 0xF8) == 0xF0) n = 3, cp = c & 0x07;
+    else return 0;
+    if (static_cast<std::size_t>(e - p) <= n) return 0;
+    for (std::size_t i = 1; i <= n; ++i) {
+        if ((p[i] & 0xC0) != 0x80) return 0;
+        cp = (cp << 6) | (p[i] & 0x3F);
+    }
+    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return n + 1;
+}
+
 /// True if `s` is well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF).
 inline bool valid_utf8(std::string_view s) noexcept {
     const auto* p = reinterpret_cast<const unsigned char*>(s.data());
@@ -335,26 +413,13 @@ inline bool valid_utf8(std::string_view s) noexcept {
                 continue;
             }
         }
-        const unsigned c = *p;
-        if (c < 0x80) {
+        if (*p < 0x80) {
             ++p;
             continue;
         }
-        std::size_t n;
-        std::uint32_t cp;
-        if ((c & 0xE0) == 0xC0) n = 1, cp = c & 0x1F;
-        else if ((c & 0xF0) == 0xE0) n = 2, cp = c & 0x0F;
-        else if ((c & 0xF8) == 0xF0) n = 3, cp = c & 0x07;
-        else return false;
-        if (static_cast<std::size_t>(e - p) <= n) return false;
-        for (std::size_t i = 1; i <= n; ++i) {
-            if ((p[i] & 0xC0) != 0x80) return false;
-            cp = (cp << 6) | (p[i] & 0x3F);
-        }
-        if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
-            (cp >= 0xD800 && cp <= 0xDFFF))
-            return false;
-        p += n + 1;
+        const std::size_t n = utf8_seq(p, e);
+        if (n == 0) return false;
+        p += n;
     }
     return true;
 }

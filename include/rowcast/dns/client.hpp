@@ -26,6 +26,7 @@
 #include <rowcast/dns/key.hpp>
 #include <rowcast/dns/message.hpp>
 #include <rowcast/dns/tsig.hpp>
+#include <rowcast/stats.hpp>
 #include <rowcast/version.hpp>
 
 #include <cerrno>
@@ -70,6 +71,18 @@ struct client_stats {
     std::uint64_t truncated = 0;  ///< TC replies (retried over TCP)
     std::uint64_t timeouts = 0;
     std::uint64_t stray = 0;      ///< UDP datagrams ignored (wrong ID or unparseable)
+
+    /// The counters as rowcast metrics (rowcast/stats.hpp).
+    template <class V>
+    void visit(V&& v) const {
+        using rowcast::detail::counter;
+        v(counter("requests", requests, "updates and queries asked for"));
+        v(counter("tries", tries, "messages sent"));
+        v(counter("tcp", tcp, "messages sent over TCP"));
+        v(counter("truncated", truncated, "truncated replies retried over TCP"));
+        v(counter("timeouts", timeouts, "tries without a valid reply in time"));
+        v(counter("stray", stray, "UDP datagrams ignored (wrong id or unparseable)"));
+    }
 };
 
 /// Maps a reply RCODE (non-zero) to a named error.

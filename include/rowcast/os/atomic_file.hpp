@@ -39,35 +39,51 @@ enum class durability {
     file_and_directory,  ///< fsync the file, rename, fsync the directory (survives a power loss)
 };
 
+namespace detail {
+/// Creates `name` in the directory `dfd` (named `dir` in errors) with O_EXCL, sets its mode,
+/// writes `bytes`, fsyncs it if `sync`, and closes it. On failure the file is removed.
+inline result<void> write_new_file(int dfd, const std::string& dir, const std::string& name,
+                                   std::string_view bytes, mode_t mode, bool sync, std::string_view component = "spool") {
+    unique_fd fd(::openat(dfd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    if (!fd) return os_error(errno, component, dir + "/" + name, "cannot create file");
+    auto fail = [&](int err, std::string_view what) {
+        fd.reset();
+        ::unlinkat(dfd, name.c_str(), 0);
+        return os_error(err, component, dir + "/" + name, what);
+    };
+    if (::fchmod(fd.get(), mode) != 0) return fail(errno, "cannot set file mode");
+    if (int err = write_all(fd.get(), bytes)) return fail(err, "cannot write file");
+    if (sync && ::fsync(fd.get()) != 0) return fail(errno, "cannot fsync file");
+    if (::close(fd.release()) != 0) {
+        const int err = errno;
+        ::unlinkat(dfd, name.c_str(), 0);
+        return os_error(err, component, dir + "/" + name, "cannot close file");
+    }
+    return {};
+}
+}  // namespace detail
+
 /// Replaces `path` with `bytes` atomically (see the top of this header).
 inline result<void> write_file_atomically(const std::filesystem::path& path, std::string_view bytes, durability d,
                                           mode_t mode = 0644, std::string_view component = "os") {
     const std::string where = path.string();
     std::filesystem::path dir = path.parent_path();
     if (dir.empty()) dir = ".";
-    const std::string tmp = (dir / ("." + path.filename().string() + ".tmp")).string();
-    detail::unique_fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
-    if (!fd) return detail::os_error(errno, component, tmp, "cannot create temporary file");
-    auto fail = [&](int err, std::string_view what) {
-        fd.reset();
-        ::unlink(tmp.c_str());
-        return detail::os_error(err, component, tmp, what);
-    };
-    if (::fchmod(fd.get(), mode) != 0) return fail(errno, "cannot set file mode");
-    if (int err = detail::write_all(fd.get(), bytes)) return fail(err, "cannot write file");
-    if (d != durability::none && ::fsync(fd.get()) != 0) return fail(errno, "cannot fsync file");
-    if (::close(fd.release()) != 0) return fail(errno, "cannot close file");
-    if (::rename(tmp.c_str(), where.c_str()) != 0) {
+    const std::string dir_name = dir.string();
+    detail::unique_fd dfd(::open(dir_name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dfd) return detail::os_error(errno, component, dir_name, "cannot open directory");
+    const std::string tmp = "." + path.filename().string() + ".tmp";
+    const std::string final_name = path.filename().string();
+    ::unlinkat(dfd.get(), tmp.c_str(), 0);  // a temporary file left by a crash
+    if (auto w = detail::write_new_file(dfd.get(), dir_name, tmp, bytes, mode, d != durability::none, component); !w)
+        return w;
+    if (::renameat(dfd.get(), tmp.c_str(), dfd.get(), final_name.c_str()) != 0) {
         const int err = errno;
-        ::unlink(tmp.c_str());
+        ::unlinkat(dfd.get(), tmp.c_str(), 0);
         return detail::os_error(err, component, where, "cannot rename file into place");
     }
-    if (d == durability::file_and_directory) {
-        const std::string dir_name = dir.string();
-        detail::unique_fd dfd(::open(dir_name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-        if (!dfd || ::fsync(dfd.get()) != 0)
-            return detail::os_error(errno, component, dir_name, "cannot fsync directory");
-    }
+    if (d == durability::file_and_directory && ::fsync(dfd.get()) != 0)
+        return detail::os_error(errno, component, dir_name, "cannot fsync directory");
     return {};
 }
 

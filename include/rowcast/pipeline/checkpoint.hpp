@@ -33,6 +33,7 @@
 // the same file.
 #pragma once
 
+#include <rowcast/detail/crc32.hpp>
 #include <rowcast/error.hpp>
 #include <rowcast/os/atomic_file.hpp>
 #include <rowcast/version.hpp>
@@ -64,16 +65,7 @@ namespace detail::checkpoint {
 inline constexpr checkpoint_format generic{};
 inline constexpr checkpoint_format binlog_v01{"rowcast-binlog-checkpoint", "rowcast binlog checkpoint"};
 
-// CRC-32 (IEEE, reflected), bitwise: checkpoints are a few hundred bytes, written
-// once per transaction at most; no table or hardware path is worth it here.
-inline std::uint32_t crc32(std::string_view s) noexcept {
-    std::uint32_t c = 0xFFFFFFFFu;
-    for (unsigned char b : s) {
-        c ^= b;
-        for (int k = 0; k < 8; ++k) c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
-    }
-    return c ^ 0xFFFFFFFFu;
-}
+inline std::uint32_t crc32(std::string_view s) noexcept { return rowcast::detail::crc32(s.data(), s.size()); }
 
 inline std::string serialize(const checkpoint_record& r, std::string_view magic) {
     std::string s;

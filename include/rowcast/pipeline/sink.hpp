@@ -91,23 +91,30 @@ result<void> write_each(Sink& sink, std::span<const event> batch, std::size_t* w
 }
 
 namespace detail {
-/// Calls a user callback and turns its return (void: success unless it throws; bool:
-/// false is a failure; result<void>) into a result<void>. An exception is a failure
-/// whose message is what(); `who` names the callback in messages.
+/// The one place a callback's return becomes a result<void>: calls f(a...); void is
+/// success, bool false a failure ("[rowcast.<component>.unsupported] <who>: returned
+/// false"), result<void> is taken as it is. Exceptions pass through.
+template <class F, class... A>
+result<void> call_to_result(std::string_view component, std::string_view who, F&& f, A&&... a) {
+    using R = std::invoke_result_t<F&&, A...>;
+    if constexpr (std::is_void_v<R>) {
+        std::invoke(std::forward<F>(f), std::forward<A>(a)...);
+        return {};
+    } else if constexpr (std::is_same_v<R, bool>) {
+        if (std::invoke(std::forward<F>(f), std::forward<A>(a)...)) return {};
+        return error::make(errc::unsupported, component, who, "returned false");
+    } else {
+        static_assert(std::is_same_v<R, result<void>>, "a callback returns void, bool or rowcast::result<void>");
+        return std::invoke(std::forward<F>(f), std::forward<A>(a)...);
+    }
+}
+
+/// call_to_result() for user code that may throw: an exception is a failure whose
+/// message is what(); `who` names the callback in messages.
 template <class F, class... A>
 result<void> invoke_to_result(std::string_view component, std::string_view who, F& f, A&&... a) {
-    using R = std::invoke_result_t<F&, A...>;
     try {
-        if constexpr (std::is_void_v<R>) {
-            std::invoke(f, std::forward<A>(a)...);
-            return {};
-        } else if constexpr (std::is_same_v<R, bool>) {
-            if (std::invoke(f, std::forward<A>(a)...)) return {};
-            return error::make(errc::unsupported, component, who, "returned false");
-        } else {
-            static_assert(std::is_same_v<R, result<void>>, "a callback returns void, bool or rowcast::result<void>");
-            return std::invoke(f, std::forward<A>(a)...);
-        }
+        return call_to_result(component, who, f, std::forward<A>(a)...);
     } catch (const std::exception& ex) {
         return error::make(errc::unsupported, component, who, std::string("threw: ") + ex.what());
     } catch (...) {

@@ -46,6 +46,7 @@
 #include <rowcast/codec/concept.hpp>
 #include <rowcast/log.hpp>
 #include <rowcast/os/detail/fd.hpp>
+#include <rowcast/os/quarantine.hpp>
 #include <rowcast/pipeline/run.hpp>
 #include <rowcast/pipeline/sink.hpp>
 #include <rowcast/stats.hpp>
@@ -411,24 +412,17 @@ private:
         return 1;
     }
 
+    // Moves a file that cannot be delivered into the quarantine (os/quarantine.hpp: the
+    // reason beside it, names kept apart, an identical earlier entry not stored twice).
     result<int> quarantine(const std::string& name, const std::string& reason) {
         auto& s = *state_;
-        const std::string qdir = s.options.quarantine_directory.string();
-        if (::mkdir(qdir.c_str(), 0750) != 0 && errno != EEXIST)
-            return detail::os_error(errno, "spool", qdir, "cannot create quarantine directory");
         const std::string from = s.dir_name + "/" + name;
-        const std::string to = qdir + "/" + name;
-        const std::string why = to + ".reason";
-        if (FILE* f = std::fopen(why.c_str(), "we")) {
-            std::fprintf(f, "%s\n", reason.c_str());
-            std::fclose(f);
-        }
-        if (::rename(from.c_str(), to.c_str()) != 0) {
-            if (errno == ENOENT) return 0;
-            return detail::os_error(errno, "spool", from, "cannot move file to quarantine " + qdir);
-        }
-        ++s.stats.quarantined;
-        log(log_level::error, "quarantined " + from + " -> " + to + ": " + reason);
+        rowcast::quarantine q(s.options.quarantine_directory);
+        auto r = q.move_in(from, name, reason);
+        if (!r) return r.error_value();
+        if (r->status == quarantine_status::source_missing) return 0;
+        if (r->status == quarantine_status::stored) ++s.stats.quarantined;
+        log(log_level::error, "quarantined " + from + " -> " + r->path.string() + ": " + reason);
         return 0;
     }
 

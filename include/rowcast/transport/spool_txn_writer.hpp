@@ -123,7 +123,7 @@ public:
     /// Stages already encoded bytes (one event in this writer's codec).
     result<std::uint64_t> stage_encoded(std::string_view bytes) {
         const std::uint64_t ord = last_staged_ + 1;
-        auto r = detail::spool_write_file(writer_.directory_fd(), writer_.directory_name(), staged_name(run_, ord),
+        auto r = detail::write_new_file(writer_.directory_fd(), writer_.directory_name(), staged_name(run_, ord),
                                           bytes, opt_.file_mode, opt_.durability != spool_durability::none);
         if (!r) return r.error_value();
         last_staged_ = ord;

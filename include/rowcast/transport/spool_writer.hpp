@@ -77,27 +77,6 @@ inline std::uint64_t next_spool_stamp() noexcept {
     } while (!last.compare_exchange_weak(prev, next, std::memory_order_relaxed));
     return next;
 }
-/// Creates `name` in the directory `dfd` (named `dir` in errors) with O_EXCL, sets its mode,
-/// writes `bytes`, fsyncs it if `sync`, and closes it. On failure the file is removed.
-inline result<void> spool_write_file(int dfd, const std::string& dir, const std::string& name,
-                                     std::string_view bytes, mode_t mode, bool sync) {
-    unique_fd fd(::openat(dfd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-    if (!fd) return os_error(errno, "spool", dir + "/" + name, "cannot create spool file");
-    auto fail = [&](int err, std::string_view what) {
-        fd.reset();
-        ::unlinkat(dfd, name.c_str(), 0);
-        return os_error(err, "spool", dir + "/" + name, what);
-    };
-    if (::fchmod(fd.get(), mode) != 0) return fail(errno, "cannot set file mode");
-    if (int err = write_all(fd.get(), bytes)) return fail(err, "cannot write spool file");
-    if (sync && ::fsync(fd.get()) != 0) return fail(errno, "cannot fsync spool file");
-    if (::close(fd.release()) != 0) {
-        const int err = errno;
-        ::unlinkat(dfd, name.c_str(), 0);
-        return os_error(err, "spool", dir + "/" + name, "cannot close spool file");
-    }
-    return {};
-}
 }  // namespace detail
 
 template <event_codec Codec>
@@ -144,7 +123,7 @@ public:
         const std::string tmp_name = "." + final_name + ".tmp";
         const int dfd = state_->dir.get();
         const std::string& dir = state_->dir_name;
-        auto w = detail::spool_write_file(dfd, dir, tmp_name, bytes, state_->options.file_mode,
+        auto w = detail::write_new_file(dfd, dir, tmp_name, bytes, state_->options.file_mode,
                                           state_->options.durability != spool_durability::none);
         if (!w) return w.error_value();
         if (::renameat(dfd, tmp_name.c_str(), dfd, final_name.c_str()) != 0) {

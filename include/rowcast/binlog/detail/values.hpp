@@ -62,23 +62,6 @@ constexpr std::string_view to_string(charset_kind k) noexcept {
     return n[static_cast<int>(k)];
 }
 
-inline void append_utf8(std::string& out, std::uint32_t cp) {
-    if (cp < 0x80) out += static_cast<char>(cp);
-    else if (cp < 0x800) {
-        out += static_cast<char>(0xc0 | (cp >> 6));
-        out += static_cast<char>(0x80 | (cp & 0x3f));
-    } else if (cp < 0x10000) {
-        out += static_cast<char>(0xe0 | (cp >> 12));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-        out += static_cast<char>(0x80 | (cp & 0x3f));
-    } else {
-        out += static_cast<char>(0xf0 | (cp >> 18));
-        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-        out += static_cast<char>(0x80 | (cp & 0x3f));
-    }
-}
-
 /// MySQL's latin1 is Windows-1252 with the five undefined bytes mapped to C1 controls.
 inline void latin1_to_utf8(std::string_view in, std::string& out) {
     static constexpr std::uint16_t c1[32] = {
@@ -324,22 +307,8 @@ inline void json_escape(std::string& out, std::string_view s) {
     out += '"';
     for (char ch : s) {
         const auto b = static_cast<unsigned char>(ch);
-        switch (ch) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            case '\b': out += "\\b"; break;
-            case '\f': out += "\\f"; break;
-            default:
-                if (b < 0x20) {
-                    static constexpr char hex[] = "0123456789abcdef";
-                    out += "\\u00";
-                    out += hex[b >> 4];
-                    out += hex[b & 15];
-                } else out += ch;
-        }
+        if (b < 0x20 || ch == '"' || ch == '\\') append_json_escape(out, b);
+        else out += ch;
     }
     out += '"';
 }
@@ -520,7 +489,7 @@ inline std::string mysql_json_to_text(std::string_view doc, std::string& out) {
 // One column value
 
 inline void format_uuid(std::string_view b, std::string& out) {
-    static constexpr char hex[] = "0123456789abcdef";
+    const char* const hex = hex_lower;
     out.clear();
     for (std::size_t i = 0; i < b.size(); ++i) {
         if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
@@ -548,7 +517,7 @@ inline void format_inet6(std::string_view b, std::string& out) {
         i = j;
     }
     if (best_len < 2) best = -1;
-    static constexpr char hex[] = "0123456789abcdef";
+    const char* const hex = hex_lower;
     for (int i = 0; i < ngroups; ++i) {
         if (i == best) {
             out += "::";
@@ -597,6 +566,9 @@ inline bool is_blob_sql_type(sql_type t) noexcept {
            t == sql_type::mediumblob || t == sql_type::longblob;
 }
 
+/// Bytes of the integer types, by wire type (TINY 1, SHORT 2, LONG 4, LONGLONG 8, INT24 3).
+inline constexpr unsigned char int_width[] = {0, 1, 2, 4, 0, 0, 0, 0, 8, 3};
+
 /// An n-byte integer (1-8) read little-endian: unsigned, or sign-extended.
 inline void set_integer(value_view& v, std::uint64_t u, std::size_t n, bool is_unsigned) noexcept {
     if (is_unsigned) {
@@ -626,10 +598,9 @@ inline bool decode_common(cursor& c, const rowcast::binlog::wire_column& w, cons
     const std::size_t start = c.pos;
     switch (w.type) {
         case t_tiny: case t_short: case t_int24: case t_long: case t_longlong: {
-            static constexpr unsigned char width[] = {0, 1, 2, 4, 0, 0, 0, 0, 8, 3};
             std::uint64_t u = 0;
-            if (!c.le(width[w.type], u)) return false;
-            set_integer(v, u, width[w.type], ct.is_unsigned);
+            if (!c.le(int_width[w.type], u)) return false;
+            set_integer(v, u, int_width[w.type], ct.is_unsigned);
             return true;
         }
         case t_double: {
@@ -675,72 +646,20 @@ inline bool decode_common(cursor& c, const rowcast::binlog::wire_column& w, cons
     }
 }
 
-/// Decodes one non-NULL value of column `w` (with SQL type `ct`) at `c` into the view `v`.
-/// Strings point into the cursor's buffer when the bytes are usable as they are (UTF-8/ASCII
-/// text, binary data, MariaDB JSON, GEOMETRY WKB), into the column list for ENUM names, and
-/// into `a` when rendered. `scratch` is working space.
-inline std::string decode_value(cursor& c, const rowcast::binlog::wire_column& w, const column_type& ct,
-                                value_view& v, arena& a, std::string& scratch) {
-    auto integer = [&](std::size_t n) -> std::string {
-        std::uint64_t u = 0;
-        if (!c.le(n, u)) return "integer truncated";
-        set_integer(v, u, n, ct.is_unsigned);
-        return {};
-    };
-    auto length_prefixed = [&](std::size_t lenbytes, std::string_view& data) -> std::string {
-        std::uint64_t len = 0;
-        if (!c.le(lenbytes, len)) return "length truncated";
-        if (!c.bytes(static_cast<std::size_t>(len), data))
-            return "value of " + std::to_string(len) + " bytes exceeds the " + std::to_string(c.left()) + " left";
-        return {};
-    };
-    auto as_text_or_bytes = [&](std::string_view data) -> std::string {
-        const charset_kind cs = charset_of(w.collation);
-        const bool special = ct.type == sql_type::uuid || ct.type == sql_type::inet6 || ct.type == sql_type::inet4;
-        // BINARY(n) is logged without its trailing 0x00 padding: restore it.
-        if (w.type == t_string && cs == charset_kind::binary && data.size() < w.length) {
-            char* p = a.alloc(w.length);
-            std::memcpy(p, data.data(), data.size());
-            std::memset(p + data.size(), 0, w.length - data.size());
-            const std::string_view padded(p, w.length);
-            if (special) return decode_padded(padded, ct, v, a, scratch);
-            v = bytes_view{padded};
-            return {};
-        }
-        if (w.type == t_string && cs == charset_kind::binary && special) return decode_padded(data, ct, v, a, scratch);
-        if (is_blob_sql_type(ct.type)) {
-            v = bytes_view{data};
-            return {};
-        }
-        if (ct.type == sql_type::json) {
-            v = json_text_view{data};  // MariaDB: JSON is LONGTEXT (utf8mb4)
-            return {};
-        }
-        switch (cs == charset_kind::unknown && w.collation == 0 ? charset_kind::utf8mb4 : cs) {
-            case charset_kind::utf8mb4:
-            case charset_kind::utf8mb3:
-            case charset_kind::ascii:
-            case charset_kind::binary: v = text_view{data}; return {};
-            case charset_kind::latin1:
-                if (is_ascii(data)) {  // ASCII is the same in latin1 and UTF-8
-                    v = text_view{data};
-                    return {};
-                }
-                latin1_to_utf8(data, scratch);
-                v = text_view{a.store(scratch)};
-                return {};
-            case charset_kind::unknown: break;
-        }
-        return "unsupported character set (collation id " + std::to_string(w.collation) + ")";
-    };
+// --- decode_value, by value kind -----------------------------------------------------------
+// Each returns an empty string on success, else what is wrong with the value.
+
+/// INT family, FLOAT, DOUBLE, DECIMAL and BIT.
+inline std::string decode_number(cursor& c, const rowcast::binlog::wire_column& w, const column_type& ct,
+                                 value_view& v, arena& a) {
+    std::uint64_t u = 0;
     switch (w.type) {
-        case t_tiny: return integer(1);
-        case t_short: return integer(2);
-        case t_int24: return integer(3);
-        case t_long: return integer(4);
-        case t_longlong: return integer(8);
+        case t_tiny: case t_short: case t_int24: case t_long: case t_longlong: {
+            if (!c.le(int_width[w.type], u)) return "integer truncated";
+            set_integer(v, u, int_width[w.type], ct.is_unsigned);
+            return {};
+        }
         case t_float: {
-            std::uint64_t u = 0;
             if (!c.le(4, u)) return "FLOAT truncated";
             const auto u32 = static_cast<std::uint32_t>(u);
             float f;
@@ -749,7 +668,6 @@ inline std::string decode_value(cursor& c, const rowcast::binlog::wire_column& w
             return {};
         }
         case t_double: {
-            std::uint64_t u = 0;
             if (!c.le(8, u)) return "DOUBLE truncated";
             double d;
             std::memcpy(&d, &u, 8);
@@ -764,6 +682,55 @@ inline std::string decode_value(cursor& c, const rowcast::binlog::wire_column& w
             v = decimal_view{a.store(std::string_view(text, n))};
             return {};
         }
+        default: {  // t_bit
+            const unsigned nbits = (w.meta >> 8) * 8u + (w.meta & 0xff);
+            if (nbits == 0 || nbits > 64) return "bad BIT width";
+            if (!c.be((nbits + 7) / 8, u)) return "BIT truncated";
+            v = bit{u, static_cast<std::uint8_t>(nbits)};
+            return {};
+        }
+    }
+}
+
+/// TIME in its pre-5.6 form (a packed decimal HHMMSS, signed 24 bits).
+inline std::string decode_old_time(cursor& c, const rowcast::binlog::wire_column& w, value_view& v) {
+    if (w.meta != 0) return "MariaDB 5.3 fractional TIME format is not supported";
+    std::uint64_t u = 0;
+    if (!c.le(3, u)) return "TIME truncated";
+    std::int64_t s = static_cast<std::int64_t>(u);
+    if (s & 0x800000) s -= 0x1000000;
+    const bool neg = s < 0;
+    const std::int64_t a_ = neg ? -s : s;
+    const std::int64_t h = a_ / 10000, m = a_ / 100 % 100, sec = a_ % 100;
+    if (m > 59 || sec > 59) return "TIME out of range";
+    const std::int64_t us = (h * 3600 + m * 60 + sec) * 1000000;
+    v = time{neg ? -us : us};
+    return {};
+}
+
+/// DATETIME in its pre-5.6 form (a decimal YYYYMMDDHHMMSS in 8 bytes).
+inline std::string decode_old_datetime(cursor& c, const rowcast::binlog::wire_column& w, value_view& v) {
+    if (w.meta != 0) return "MariaDB 5.3 fractional DATETIME format is not supported";
+    std::uint64_t u = 0;
+    if (!c.le(8, u)) return "DATETIME truncated";
+    const std::uint64_t d = u / 1000000, t = u % 1000000;
+    datetime dt;
+    if (d / 10000 > 9999) return "DATETIME out of range";
+    dt.day = {static_cast<std::uint16_t>(d / 10000), static_cast<std::uint8_t>(d / 100 % 100),
+              static_cast<std::uint8_t>(d % 100)};
+    dt.hour = static_cast<std::uint8_t>(t / 10000);
+    dt.minute = static_cast<std::uint8_t>(t / 100 % 100);
+    dt.second = static_cast<std::uint8_t>(t % 100);
+    if (dt.day.month > 12 || dt.day.day > 31 || dt.hour > 23 || dt.minute > 59 || dt.second > 59)
+        return "DATETIME out of range";
+    v = dt;
+    return {};
+}
+
+/// YEAR, DATE, TIME, DATETIME and TIMESTAMP, old and new (…2, with fractions) forms.
+inline std::string decode_temporal(cursor& c, const rowcast::binlog::wire_column& w, value_view& v) {
+    std::uint64_t u = 0;
+    switch (w.type) {
         case t_year: {
             std::uint8_t y = 0;
             if (!c.u8(y)) return "YEAR truncated";
@@ -772,7 +739,6 @@ inline std::string decode_value(cursor& c, const rowcast::binlog::wire_column& w
         }
         case t_date:
         case t_newdate: {
-            std::uint64_t u = 0;
             if (!c.le(3, u)) return "DATE truncated";
             const std::uint64_t y = u >> 9;
             if (y > 9999) return "DATE out of range";
@@ -780,20 +746,7 @@ inline std::string decode_value(cursor& c, const rowcast::binlog::wire_column& w
                      static_cast<std::uint8_t>(u & 31)};
             return {};
         }
-        case t_time: {
-            if (w.meta != 0) return "MariaDB 5.3 fractional TIME format is not supported";
-            std::uint64_t u = 0;
-            if (!c.le(3, u)) return "TIME truncated";
-            std::int64_t s = static_cast<std::int64_t>(u);
-            if (s & 0x800000) s -= 0x1000000;
-            const bool neg = s < 0;
-            const std::int64_t a_ = neg ? -s : s;
-            const std::int64_t h = a_ / 10000, m = a_ / 100 % 100, sec = a_ % 100;
-            if (m > 59 || sec > 59) return "TIME out of range";
-            const std::int64_t us = (h * 3600 + m * 60 + sec) * 1000000;
-            v = time{neg ? -us : us};
-            return {};
-        }
+        case t_time: return decode_old_time(c, w, v);
         case t_time2: {
             std::int64_t us = 0;
             auto e = decode_time2(c, w.meta, us);
@@ -801,23 +754,7 @@ inline std::string decode_value(cursor& c, const rowcast::binlog::wire_column& w
             v = time{us};
             return {};
         }
-        case t_datetime: {
-            if (w.meta != 0) return "MariaDB 5.3 fractional DATETIME format is not supported";
-            std::uint64_t u = 0;
-            if (!c.le(8, u)) return "DATETIME truncated";
-            const std::uint64_t d = u / 1000000, t = u % 1000000;
-            datetime dt;
-            if (d / 10000 > 9999) return "DATETIME out of range";
-            dt.day = {static_cast<std::uint16_t>(d / 10000), static_cast<std::uint8_t>(d / 100 % 100),
-                      static_cast<std::uint8_t>(d % 100)};
-            dt.hour = static_cast<std::uint8_t>(t / 10000);
-            dt.minute = static_cast<std::uint8_t>(t / 100 % 100);
-            dt.second = static_cast<std::uint8_t>(t % 100);
-            if (dt.day.month > 12 || dt.day.day > 31 || dt.hour > 23 || dt.minute > 59 || dt.second > 59)
-                return "DATETIME out of range";
-            v = dt;
-            return {};
-        }
+        case t_datetime: return decode_old_datetime(c, w, v);
         case t_datetime2: {
             datetime dt;
             auto e = decode_datetime2(c, w.meta, dt);
@@ -827,101 +764,159 @@ inline std::string decode_value(cursor& c, const rowcast::binlog::wire_column& w
         }
         case t_timestamp: {
             if (w.meta != 0) return "MariaDB 5.3 fractional TIMESTAMP format is not supported";
-            std::uint64_t u = 0;
             if (!c.le(4, u)) return "TIMESTAMP truncated";
             v = timestamp{static_cast<std::int64_t>(u) * 1000000};
             return {};
         }
-        case t_timestamp2: {
+        default: {  // t_timestamp2
             if (w.meta > 6) return "bad TIMESTAMP precision";
-            std::uint64_t secs = 0, raw = 0;
+            std::uint64_t raw = 0;
             std::int64_t us = 0;
             std::size_t nb = 0;
-            if (!c.be(4, secs) || !read_frac(c, w.meta, us, raw, nb)) return "TIMESTAMP truncated";
+            if (!c.be(4, u) || !read_frac(c, w.meta, us, raw, nb)) return "TIMESTAMP truncated";
             if (us > 999999) return "TIMESTAMP fraction out of range";
-            v = timestamp{static_cast<std::int64_t>(secs) * 1000000 + us};
+            v = timestamp{static_cast<std::int64_t>(u) * 1000000 + us};
             return {};
         }
-        case t_bit: {
-            const unsigned nbits = (w.meta >> 8) * 8u + (w.meta & 0xff);
-            if (nbits == 0 || nbits > 64) return "bad BIT width";
-            std::uint64_t u = 0;
-            if (!c.be((nbits + 7) / 8, u)) return "BIT truncated";
-            v = bit{u, static_cast<std::uint8_t>(nbits)};
+    }
+}
+
+/// ENUM (an index into the members) and SET (a bit mask over them).
+inline std::string decode_enum_set(cursor& c, const rowcast::binlog::wire_column& w, const column_type& ct,
+                                   value_view& v, arena& a, std::string& scratch) {
+    if (w.type == t_enum) {
+        std::uint64_t idx = 0;
+        if (w.length != 1 && w.length != 2) return "bad ENUM pack length";
+        if (!c.le(w.length, idx)) return "ENUM truncated";
+        if (idx > ct.members.size()) {
+            if (!ct.members.empty()) return "ENUM index " + std::to_string(idx) + " beyond its members";
+            v = enum_value_view{std::string_view(), static_cast<std::uint16_t>(idx)};
             return {};
         }
-        case t_enum: {
-            std::uint64_t idx = 0;
-            if (w.length != 1 && w.length != 2) return "bad ENUM pack length";
-            if (!c.le(w.length, idx)) return "ENUM truncated";
-            if (idx > ct.members.size()) {
-                if (!ct.members.empty()) return "ENUM index " + std::to_string(idx) + " beyond its members";
-                v = enum_value_view{std::string_view(), static_cast<std::uint16_t>(idx)};
+        v = enum_value_view{idx == 0 ? std::string_view() : std::string_view(ct.members[static_cast<std::size_t>(idx - 1)]),
+                            static_cast<std::uint16_t>(idx)};
+        return {};
+    }
+    std::uint64_t mask = 0;
+    if (w.length < 1 || w.length > 8) return "bad SET pack length";
+    if (!c.le(w.length, mask)) return "SET truncated";
+    scratch.clear();
+    bool first = true;
+    for (std::size_t i = 0; i < 64; ++i) {
+        if (!(mask >> i & 1)) continue;
+        if (i >= ct.members.size()) {
+            if (!ct.members.empty()) return "SET bit beyond its members";
+            continue;
+        }
+        if (!first) scratch += ',';
+        first = false;
+        scratch += ct.members[i];
+    }
+    v = set_value_view{a.store(scratch), mask};
+    return {};
+}
+
+/// The bytes of a value preceded by its length in `lenbytes` bytes.
+inline std::string read_length_prefixed(cursor& c, std::size_t lenbytes, std::string_view& data) {
+    std::uint64_t len = 0;
+    if (!c.le(lenbytes, len)) return "length truncated";
+    if (!c.bytes(static_cast<std::size_t>(len), data))
+        return "value of " + std::to_string(len) + " bytes exceeds the " + std::to_string(c.left()) + " left";
+    return {};
+}
+
+/// A CHAR/VARCHAR/BINARY/TEXT/BLOB value's bytes as the SQL type wants them: bytes,
+/// JSON text, UUID/INET text, or text converted to UTF-8 from the column's character set.
+inline std::string text_or_bytes(const rowcast::binlog::wire_column& w, const column_type& ct, std::string_view data,
+                                 value_view& v, arena& a, std::string& scratch) {
+    const charset_kind cs = charset_of(w.collation);
+    const bool special = ct.type == sql_type::uuid || ct.type == sql_type::inet6 || ct.type == sql_type::inet4;
+    // BINARY(n) is logged without its trailing 0x00 padding: restore it.
+    if (w.type == t_string && cs == charset_kind::binary && data.size() < w.length) {
+        char* p = a.alloc(w.length);
+        std::memcpy(p, data.data(), data.size());
+        std::memset(p + data.size(), 0, w.length - data.size());
+        const std::string_view padded(p, w.length);
+        if (special) return decode_padded(padded, ct, v, a, scratch);
+        v = bytes_view{padded};
+        return {};
+    }
+    if (w.type == t_string && cs == charset_kind::binary && special) return decode_padded(data, ct, v, a, scratch);
+    if (is_blob_sql_type(ct.type)) {
+        v = bytes_view{data};
+        return {};
+    }
+    if (ct.type == sql_type::json) {
+        v = json_text_view{data};  // MariaDB: JSON is LONGTEXT (utf8mb4)
+        return {};
+    }
+    switch (cs == charset_kind::unknown && w.collation == 0 ? charset_kind::utf8mb4 : cs) {
+        case charset_kind::utf8mb4:
+        case charset_kind::utf8mb3:
+        case charset_kind::ascii:
+        case charset_kind::binary: v = text_view{data}; return {};
+        case charset_kind::latin1:
+            if (is_ascii(data)) {  // ASCII is the same in latin1 and UTF-8
+                v = text_view{data};
                 return {};
             }
-            v = enum_value_view{idx == 0 ? std::string_view() : std::string_view(ct.members[static_cast<std::size_t>(idx - 1)]),
-                                static_cast<std::uint16_t>(idx)};
+            latin1_to_utf8(data, scratch);
+            v = text_view{a.store(scratch)};
             return {};
+        case charset_kind::unknown: break;
+    }
+    return "unsupported character set (collation id " + std::to_string(w.collation) + ")";
+}
+
+/// Length-prefixed values: strings and BLOBs, MySQL's binary JSON, GEOMETRY.
+inline std::string decode_string(cursor& c, const rowcast::binlog::wire_column& w, const column_type& ct,
+                                 value_view& v, arena& a, std::string& scratch) {
+    const bool varlen = w.type == t_varchar || w.type == t_var_string || w.type == t_string;
+    if (!varlen && (w.length < 1 || w.length > 4)) {
+        switch (w.type) {
+            case t_json: return "bad JSON length size";
+            case t_geometry: return "bad GEOMETRY length size";
+            default: return "bad BLOB length size";
         }
-        case t_set: {
-            std::uint64_t mask = 0;
-            if (w.length < 1 || w.length > 8) return "bad SET pack length";
-            if (!c.le(w.length, mask)) return "SET truncated";
-            scratch.clear();
-            bool first = true;
-            for (std::size_t i = 0; i < 64; ++i) {
-                if (!(mask >> i & 1)) continue;
-                if (i >= ct.members.size()) {
-                    if (!ct.members.empty()) return "SET bit beyond its members";
-                    continue;
-                }
-                if (!first) scratch += ',';
-                first = false;
-                scratch += ct.members[i];
-            }
-            v = set_value_view{a.store(scratch), mask};
-            return {};
-        }
-        case t_varchar:
-        case t_var_string:
-        case t_string: {
-            std::string_view data;
-            auto e = length_prefixed(w.length < 256 ? 1 : 2, data);
-            if (!e.empty()) return e;
-            return as_text_or_bytes(data);
-        }
-        case t_blob:
-        case t_tiny_blob:
-        case t_medium_blob:
-        case t_long_blob: {
-            if (w.length < 1 || w.length > 4) return "bad BLOB length size";
-            std::string_view data;
-            auto e = length_prefixed(w.length, data);
-            if (!e.empty()) return e;
-            return as_text_or_bytes(data);
-        }
-        case t_json: {
-            if (w.length < 1 || w.length > 4) return "bad JSON length size";
-            std::string_view data;
-            auto e = length_prefixed(w.length, data);
-            if (!e.empty()) return e;
-            e = mysql_json_to_text(data, scratch);
-            if (!e.empty()) return e;
-            v = json_text_view{a.store(scratch)};
-            return {};
-        }
-        case t_geometry: {
-            if (w.length < 1 || w.length > 4) return "bad GEOMETRY length size";
-            std::string_view data;
-            auto e = length_prefixed(w.length, data);
-            if (!e.empty()) return e;
-            if (data.size() < 4) return "GEOMETRY value shorter than its SRID";
-            cursor g(data);
-            std::uint32_t srid = 0;
-            g.le_as(srid);
-            v = geometry_view{srid, g.rest()};
-            return {};
-        }
+    }
+    std::string_view data;
+    auto e = read_length_prefixed(c, varlen ? (w.length < 256 ? 1 : 2) : w.length, data);
+    if (!e.empty()) return e;
+    if (w.type == t_json) {
+        e = mysql_json_to_text(data, scratch);
+        if (!e.empty()) return e;
+        v = json_text_view{a.store(scratch)};
+        return {};
+    }
+    if (w.type == t_geometry) {
+        if (data.size() < 4) return "GEOMETRY value shorter than its SRID";
+        cursor g(data);
+        std::uint32_t srid = 0;
+        g.le_as(srid);
+        v = geometry_view{srid, g.rest()};
+        return {};
+    }
+    return text_or_bytes(w, ct, data, v, a, scratch);
+}
+
+/// Decodes one non-NULL value of column `w` (with SQL type `ct`) at `c` into the view `v`.
+/// Strings point into the cursor's buffer when the bytes are usable as they are (UTF-8/ASCII
+/// text, binary data, MariaDB JSON, GEOMETRY WKB), into the column list for ENUM names, and
+/// into `a` when rendered. `scratch` is working space.
+inline std::string decode_value(cursor& c, const rowcast::binlog::wire_column& w, const column_type& ct,
+                                value_view& v, arena& a, std::string& scratch) {
+    switch (w.type) {
+        case t_tiny: case t_short: case t_int24: case t_long: case t_longlong:
+        case t_float: case t_double: case t_newdecimal: case t_bit:
+            return decode_number(c, w, ct, v, a);
+        case t_year: case t_date: case t_newdate: case t_time: case t_time2:
+        case t_datetime: case t_datetime2: case t_timestamp: case t_timestamp2:
+            return decode_temporal(c, w, v);
+        case t_enum: case t_set: return decode_enum_set(c, w, ct, v, a, scratch);
+        case t_varchar: case t_var_string: case t_string:
+        case t_blob: case t_tiny_blob: case t_medium_blob: case t_long_blob:
+        case t_json: case t_geometry:
+            return decode_string(c, w, ct, v, a, scratch);
         default: return "unsupported column type " + std::to_string(w.type);
     }
 }

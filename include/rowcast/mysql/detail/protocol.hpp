@@ -21,6 +21,7 @@
 // other than mysql_native_password.
 #pragma once
 
+#include <rowcast/detail/text.hpp>
 #include <rowcast/os/detail/fd.hpp>
 #include <rowcast/error.hpp>
 #include <rowcast/version.hpp>
@@ -614,15 +615,10 @@ private:
                 continue;
             }
             return error::make(errc::unsupported, component_, where_,
-                               "unsupported authentication exchange (packet 0x" + hex2(b) + ", plugin '" +
+                               "unsupported authentication exchange (packet 0x" + hex_byte(b) + ", plugin '" +
                                    std::string(plugin) + "'); only mysql_native_password is supported");
         }
         return protocol_error("authentication did not finish");
-    }
-
-    static std::string hex2(unsigned b) {
-        static constexpr char d[] = "0123456789abcdef";
-        return {d[(b >> 4) & 15], d[b & 15]};
     }
 
     unique_fd fd_;

@@ -18,6 +18,7 @@
 ROWCAST_NAMESPACE_BEGIN
 namespace detail::bin {
 
+inline constexpr std::string_view codec_name = "binary";  // in error messages
 inline constexpr unsigned char magic0 = 'R';
 inline constexpr unsigned char magic1 = 'C';
 inline constexpr std::uint8_t format_version = 1;

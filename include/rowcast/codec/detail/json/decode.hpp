@@ -19,6 +19,14 @@
 #include <string_view>
 #include <vector>
 
+// The member and element loops below take lambdas; inlining them keeps the loops as fast
+// as the hand-written ones they replace.
+#if defined(__GNUC__)
+#define ROWCAST_JSON_INLINE __attribute__((always_inline))
+#else
+#define ROWCAST_JSON_INLINE
+#endif
+
 ROWCAST_NAMESPACE_BEGIN
 namespace detail {
 
@@ -194,17 +202,45 @@ private:
         ++r_.i;
         return r_.enter();
     }
-
-    // --- top level ---
-    bool read_top() {
-        if (!open_obj("$")) return false;
+    // The one member loop: after '{' (and enter()), calls on(key) with the reader at each
+    // member's value until '}'; on() consumes the value and returns false on error.
+    template <class F>
+    [[gnu::always_inline]] bool each_member(F&& on) {
         bool first = true, done = false;
         json_str k;
-        auto& s = st_;
         while (true) {
             if (!r_.member(first, done, k)) return false;
             if (done) return true;
-            const std::string_view key = r_.text_of(k);
+            if (!on(r_.text_of(k))) return false;
+        }
+    }
+    // An object at r_.i (`path` names it in a type mismatch), member by member.
+    template <class F>
+    [[gnu::always_inline]] bool read_object(std::string_view path, F&& on) {
+        return open_obj(path) && each_member(on);
+    }
+    // The one element loop: after '[' (and enter()), calls on() with the reader at each element.
+    template <class F>
+    [[gnu::always_inline]] bool each_element(F&& on) {
+        bool first = true, done = false;
+        while (true) {
+            if (!r_.element(first, done)) return false;
+            if (done) return true;
+            if (!on()) return false;
+        }
+    }
+    // An array at r_.i, element by element; `expected` names it in a type mismatch.
+    template <class F>
+    [[gnu::always_inline]] bool read_array(std::string_view path, std::string_view expected, F&& on) {
+        if (r_.peek() != '[') return mismatch(r_.i, path, expected);
+        ++r_.i;
+        return r_.enter() && each_element(on);
+    }
+
+    // --- top level ---
+    bool read_top() {
+        auto& s = st_;
+        return read_object("$", [&](std::string_view key) ROWCAST_JSON_INLINE {
             bool ok;
             if (key_is(key, "schema")) {
                 if (r_.peek() == '{') ok = skip();  // JsonConverter's schema object
@@ -234,8 +270,8 @@ private:
             else if (key_is(key, "tableChanges")) ok = skip(), s.dbz = true;
             else if (key_is(key, "payload")) ok = range(s.payload);
             else ok = skip();
-            if (!ok) return false;
-        }
+            return ok;
+        });
     }
     template <class T>
     bool opt_int(T& v, bool& has, std::string_view path) {
@@ -248,112 +284,76 @@ private:
     }
 
     bool read_dbz_source() {
-        if (!open_obj("$.source")) return false;
-        bool first = true, done = false;
-        json_str k;
         auto& s = st_;
-        while (true) {
-            if (!r_.member(first, done, k)) return false;
-            if (done) return true;
-            const std::string_view key = r_.text_of(k);
-            bool ok, has = false;
-            if (key_is(key, "db")) ok = get_str(s.db, "$.source.db");
-            else if (key_is(key, "table")) ok = get_str(s.src_table, "$.source.table");
-            else if (key_is(key, "server_id")) ok = opt_int(s.server_id, has, "$.source.server_id");
-            else if (key_is(key, "gtid")) ok = get_str(s.gtid, "$.source.gtid");
-            else if (key_is(key, "file")) ok = get_str(s.file, "$.source.file");
-            else if (key_is(key, "pos")) ok = opt_int(s.pos, has, "$.source.pos");
-            else if (key_is(key, "query")) ok = get_str(s.query, "$.source.query");
-            else if (key_is(key, "ts_ms")) ok = opt_int(s.src_ts_ms, s.has_src_ts_ms, "$.source.ts_ms");
-            else if (key_is(key, "ts_us")) ok = opt_int(s.src_ts_us, s.has_src_ts_us, "$.source.ts_us");
-            else ok = skip();
-            if (!ok) return false;
-        }
+        return read_object("$.source", [&](std::string_view key) ROWCAST_JSON_INLINE {
+            bool has = false;
+            if (key_is(key, "db")) return get_str(s.db, "$.source.db");
+            if (key_is(key, "table")) return get_str(s.src_table, "$.source.table");
+            if (key_is(key, "server_id")) return opt_int(s.server_id, has, "$.source.server_id");
+            if (key_is(key, "gtid")) return get_str(s.gtid, "$.source.gtid");
+            if (key_is(key, "file")) return get_str(s.file, "$.source.file");
+            if (key_is(key, "pos")) return opt_int(s.pos, has, "$.source.pos");
+            if (key_is(key, "query")) return get_str(s.query, "$.source.query");
+            if (key_is(key, "ts_ms")) return opt_int(s.src_ts_ms, s.has_src_ts_ms, "$.source.ts_ms");
+            if (key_is(key, "ts_us")) return opt_int(s.src_ts_us, s.has_src_ts_us, "$.source.ts_us");
+            return skip();
+        });
     }
     bool read_dbz_tx() {
         if (r_.peek() == 'n') return r_.literal("null");
-        if (!open_obj("$.transaction")) return false;
-        bool first = true, done = false, has;
-        json_str k;
-        while (true) {
-            if (!r_.member(first, done, k)) return false;
-            if (done) return true;
-            const std::string_view key = r_.text_of(k);
-            bool ok;
-            if (key_is(key, "id")) ok = get_str(st_.tx_id, "$.transaction.id");
-            else if (key_is(key, "total_order")) ok = opt_int(st_.total_order, has, "$.transaction.total_order");
-            else ok = skip();
-            if (!ok) return false;
-        }
+        return read_object("$.transaction", [&](std::string_view key) ROWCAST_JSON_INLINE {
+            bool has;
+            if (key_is(key, "id")) return get_str(st_.tx_id, "$.transaction.id");
+            if (key_is(key, "total_order")) return opt_int(st_.total_order, has, "$.transaction.total_order");
+            return skip();
+        });
     }
 
     bool read_ext() {
         if (!open_obj("$.rowcast")) return false;
         auto& s = st_;
         s.ext = true;
-        bool first = true, done = false;
-        json_str k;
-        while (true) {
-            if (!r_.member(first, done, k)) return false;
-            if (done) return true;
-            const std::string_view key = r_.text_of(k);
-            bool ok;
+        return each_member([&](std::string_view key) ROWCAST_JSON_INLINE {
             if (key_is(key, "version")) {
                 const std::size_t at = r_.i;
                 std::uint64_t v = 0;
-                ok = get_int(v, "$.rowcast.version");
-                if (ok && v != 1)
+                if (!get_int(v, "$.rowcast.version")) return false;
+                if (v != 1)
                     return r_.fail(errc::unsupported_version, at, "$.rowcast.version",
                                    "rowcast JSON version " + std::to_string(v) + " (this build reads version 1)");
-            } else if (key_is(key, "sequence")) ok = get_int(s.x_sequence, "$.rowcast.sequence");
-            else if (key_is(key, "schema")) ok = get_str(s.x_schema, "$.rowcast.schema");
-            else if (key_is(key, "table")) ok = get_str(s.x_table, "$.rowcast.table");
-            else if (key_is(key, "transaction")) ok = read_ext_tx();
-            else if (key_is(key, "source")) ok = read_ext_source();
-            else if (key_is(key, "commit_time")) ok = get_time(s.x_commit, "$.rowcast.commit_time");
-            else if (key_is(key, "capture_time")) ok = get_time(s.x_capture, "$.rowcast.capture_time");
-            else if (key_is(key, "statement")) ok = range(s.x_statement);
-            else if (key_is(key, "types")) ok = cached_range(s.x_types, cache_types_, cache_has_types_);
-            else if (key_is(key, "columns")) ok = cached_range(s.x_columns, cache_names_, true);
-            else if (key_is(key, "keys")) ok = cached_range(s.x_keys, cache_primary_, cache_has_primary_);
-            else ok = skip();
-            if (!ok) return false;
-        }
+                return true;
+            }
+            if (key_is(key, "sequence")) return get_int(s.x_sequence, "$.rowcast.sequence");
+            if (key_is(key, "schema")) return get_str(s.x_schema, "$.rowcast.schema");
+            if (key_is(key, "table")) return get_str(s.x_table, "$.rowcast.table");
+            if (key_is(key, "transaction")) return read_ext_tx();
+            if (key_is(key, "source")) return read_ext_source();
+            if (key_is(key, "commit_time")) return get_time(s.x_commit, "$.rowcast.commit_time");
+            if (key_is(key, "capture_time")) return get_time(s.x_capture, "$.rowcast.capture_time");
+            if (key_is(key, "statement")) return range(s.x_statement);
+            if (key_is(key, "types")) return cached_range(s.x_types, cache_types_, cache_has_types_);
+            if (key_is(key, "columns")) return cached_range(s.x_columns, cache_names_, true);
+            if (key_is(key, "keys")) return cached_range(s.x_keys, cache_primary_, cache_has_primary_);
+            return skip();
+        });
     }
     bool read_ext_tx() {
-        if (!open_obj("$.rowcast.transaction")) return false;
-        bool first = true, done = false;
-        json_str k;
-        while (true) {
-            if (!r_.member(first, done, k)) return false;
-            if (done) return true;
-            const std::string_view key = r_.text_of(k);
-            bool ok;
-            if (key_is(key, "id")) ok = get_str(st_.x_tx_id, "$.rowcast.transaction.id");
-            else if (key_is(key, "position")) ok = get_int(st_.x_tx_pos, "$.rowcast.transaction.position");
-            else if (key_is(key, "last")) ok = get_bool(st_.x_tx_last, "$.rowcast.transaction.last");
-            else ok = skip();
-            if (!ok) return false;
-        }
+        return read_object("$.rowcast.transaction", [&](std::string_view key) ROWCAST_JSON_INLINE {
+            if (key_is(key, "id")) return get_str(st_.x_tx_id, "$.rowcast.transaction.id");
+            if (key_is(key, "position")) return get_int(st_.x_tx_pos, "$.rowcast.transaction.position");
+            if (key_is(key, "last")) return get_bool(st_.x_tx_last, "$.rowcast.transaction.last");
+            return skip();
+        });
     }
     bool read_ext_source() {
-        if (!open_obj("$.rowcast.source")) return false;
-        bool first = true, done = false;
-        json_str k;
-        while (true) {
-            if (!r_.member(first, done, k)) return false;
-            if (done) return true;
-            const std::string_view key = r_.text_of(k);
-            bool ok;
-            if (key_is(key, "file")) ok = get_str(st_.x_file, "$.rowcast.source.file");
-            else if (key_is(key, "offset")) ok = get_int(st_.x_offset, "$.rowcast.source.offset");
-            else if (key_is(key, "gtid")) ok = get_str(st_.x_gtid, "$.rowcast.source.gtid");
-            else if (key_is(key, "server_id")) ok = get_int(st_.x_server_id, "$.rowcast.source.server_id");
-            else ok = skip();
-            if (!ok) return false;
-        }
+        return read_object("$.rowcast.source", [&](std::string_view key) ROWCAST_JSON_INLINE {
+            if (key_is(key, "file")) return get_str(st_.x_file, "$.rowcast.source.file");
+            if (key_is(key, "offset")) return get_int(st_.x_offset, "$.rowcast.source.offset");
+            if (key_is(key, "gtid")) return get_str(st_.x_gtid, "$.rowcast.source.gtid");
+            if (key_is(key, "server_id")) return get_int(st_.x_server_id, "$.rowcast.source.server_id");
+            return skip();
+        });
     }
-
     static void put(std::string& dst, const json_ostr& o) {
         if (o.set) assign_json_str(dst, o.s);
         else dst.clear();
@@ -524,16 +524,10 @@ private:
     }
     // {"base64":"…"} -> range of the base64 string.
     bool b64_object(json_range& b64, std::string_view path) {
-        if (!open_obj(path)) return false;
-        bool first = true, done = false;
-        json_str k;
-        while (true) {
-            if (!r_.member(first, done, k)) return false;
-            if (done) break;
-            if (r_.text_of(k) == "base64") {
-                if (!range(b64)) return false;
-            } else if (!skip()) return false;
-        }
+        const bool ok = read_object(path, [&](std::string_view key) ROWCAST_JSON_INLINE {
+            return key == "base64" ? range(b64) : skip();
+        });
+        if (!ok) return false;
         if (!b64.present()) return r_.fail(errc::missing_field, r_.i, path, "no \"base64\" field");
         return true;
     }
@@ -610,13 +604,7 @@ private:
 
     bool read_names(json_range rg, std::string_view path, std::vector<column>& cols) {
         r_.i = rg.b;
-        if (r_.peek() != '[') return mismatch(rg.b, path, "an array of column names");
-        ++r_.i;
-        if (!r_.enter()) return false;
-        bool first = true, done = false;
-        while (true) {
-            if (!r_.element(first, done)) return false;
-            if (done) break;
+        const bool ok = read_array(path, "an array of column names", [&]() ROWCAST_JSON_INLINE {
             if (cols.size() >= max_columns)
                 return r_.fail(errc::limit_exceeded, r_.i, path, "more than max_columns (" + std::to_string(max_columns) + ") columns");
             if (r_.peek() != '"') return mismatch(r_.i, std::string(path) + "[" + std::to_string(cols.size()) + "]", "a column name string");
@@ -625,7 +613,9 @@ private:
             column c;
             assign_json_str(c.name, str);
             cols.push_back(std::move(c));
-        }
+            return true;
+        });
+        if (!ok) return false;
         // Duplicate names would make images ambiguous.
         names_tmp_.clear();
         for (const auto& c : cols) names_tmp_.push_back(c.name);
@@ -638,20 +628,16 @@ private:
     }
     bool read_types(json_range rg, std::vector<column>& cols) {
         r_.i = rg.b;
-        if (r_.peek() != '[') return mismatch(rg.b, "$.rowcast.types", "an array of column types");
-        ++r_.i;
-        if (!r_.enter()) return false;
-        bool first = true, done = false;
         std::size_t idx = 0;
-        while (true) {
-            if (!r_.element(first, done)) return false;
-            if (done) break;
+        const bool ok = read_array("$.rowcast.types", "an array of column types", [&]() ROWCAST_JSON_INLINE {
             if (idx >= cols.size())
                 return r_.fail(errc::invalid_value, r_.i, "$.rowcast.types",
                                "more types than the " + std::to_string(cols.size()) + " columns");
             if (!read_type(cols[idx], idx)) return false;
             ++idx;
-        }
+            return true;
+        });
+        if (!ok) return false;
         if (idx != cols.size())
             return r_.fail(errc::invalid_value, rg.b, "$.rowcast.types",
                            std::to_string(idx) + " types for " + std::to_string(cols.size()) + " columns");
@@ -659,57 +645,49 @@ private:
     }
     bool read_type(column& c, std::size_t idx) {
         const std::string path = "$.rowcast.types[" + std::to_string(idx) + "]";
-        if (!open_obj(path)) return false;
-        bool first = true, done = false, have_type = false;
-        json_str k;
+        bool have_type = false;
         column_type& t = c.type;
-        while (true) {
-            if (!r_.member(first, done, k)) return false;
-            if (done) break;
-            const std::string_view key = r_.text_of(k);
-            bool ok;
+        const bool ok = read_object(path, [&](std::string_view key) ROWCAST_JSON_INLINE {
             const std::size_t at = r_.i;
             if (key_is(key, "type")) {
                 json_ostr s;
-                ok = get_str(s, path + ".type", false);
-                if (ok) {
-                    const auto ty = parse_sql_type(r_.text_of(s.s));
-                    if (!ty)
-                        return r_.fail(errc::invalid_value, at, path + ".type",
-                                       "unknown SQL type \"" + std::string(r_.text_of(s.s).substr(0, 40)) + "\"");
-                    t.type = *ty;
-                    have_type = true;
-                }
-            } else if (key_is(key, "unsigned")) ok = get_bool(t.is_unsigned, path + ".unsigned");
-            else if (key_is(key, "nullable")) ok = get_bool(c.nullable, path + ".nullable");
-            else if (key_is(key, "length")) ok = get_int(t.length, path + ".length");
-            else if (key_is(key, "precision")) ok = get_int(t.precision, path + ".precision");
-            else if (key_is(key, "scale")) ok = get_int(t.scale, path + ".scale");
-            else if (key_is(key, "fsp")) ok = get_int(t.fsp, path + ".fsp");
-            else if (key_is(key, "charset") || key_is(key, "geometry_type")) {
+                if (!get_str(s, path + ".type", false)) return false;
+                const auto ty = parse_sql_type(r_.text_of(s.s));
+                if (!ty)
+                    return r_.fail(errc::invalid_value, at, path + ".type",
+                                   "unknown SQL type \"" + std::string(r_.text_of(s.s).substr(0, 40)) + "\"");
+                t.type = *ty;
+                have_type = true;
+                return true;
+            }
+            if (key_is(key, "unsigned")) return get_bool(t.is_unsigned, path + ".unsigned");
+            if (key_is(key, "nullable")) return get_bool(c.nullable, path + ".nullable");
+            if (key_is(key, "length")) return get_int(t.length, path + ".length");
+            if (key_is(key, "precision")) return get_int(t.precision, path + ".precision");
+            if (key_is(key, "scale")) return get_int(t.scale, path + ".scale");
+            if (key_is(key, "fsp")) return get_int(t.fsp, path + ".fsp");
+            if (key_is(key, "charset") || key_is(key, "geometry_type")) {
                 json_ostr s;
-                ok = get_str(s, path + "." + std::string(key), false);
-                if (ok) assign_json_str(key_is(key, "charset") ? t.charset : t.geometry_type, s.s);
-            } else if (key_is(key, "members")) {
-                if (r_.peek() != '[') return mismatch(at, path + ".members", "an array of strings");
-                ++r_.i;
-                ok = r_.enter();
-                bool f2 = true, d2 = false;
-                while (ok) {
-                    if (!r_.element(f2, d2)) return false;
-                    if (d2) break;
-                    if (r_.peek() != '"') return mismatch(r_.i, path + ".members", "a member name string");
-                    json_str m;
-                    if (!r_.read_string(m)) return false;
-                    if (t.members.size() >= 65535)
-                        return r_.fail(errc::limit_exceeded, r_.i, path + ".members", "more than 65535 members");
-                    assign_json_str(t.members.emplace_back(), m);
-                }
-            } else ok = skip();
-            if (!ok) return false;
-        }
+                if (!get_str(s, path + "." + std::string(key), false)) return false;
+                assign_json_str(key_is(key, "charset") ? t.charset : t.geometry_type, s.s);
+                return true;
+            }
+            if (key_is(key, "members")) return read_members(t, path + ".members");
+            return skip();
+        });
+        if (!ok) return false;
         if (!have_type) return r_.fail(errc::missing_field, r_.i, path + ".type", "no \"type\" field");
         return true;
+    }
+    bool read_members(column_type& t, const std::string& path) {
+        return read_array(path, "an array of strings", [&]() ROWCAST_JSON_INLINE {
+            if (r_.peek() != '"') return mismatch(r_.i, path, "a member name string");
+            json_str m;
+            if (!r_.read_string(m)) return false;
+            if (t.members.size() >= 65535) return r_.fail(errc::limit_exceeded, r_.i, path, "more than 65535 members");
+            assign_json_str(t.members.emplace_back(), m);
+            return true;
+        });
     }
     bool mark_primary(json_range rg, std::vector<column>& cols, std::string_view path) {
         r_.i = rg.b;
@@ -728,40 +706,28 @@ private:
         const char c = r_.peek();
         if (c == 'n') return r_.literal("null");
         if (c == '"') return mark(r_.i);
-        if (c != '[') return mismatch(r_.i, path, "a column name or an array of names");
-        ++r_.i;
-        if (!r_.enter()) return false;
-        bool first = true, done = false;
-        while (true) {
-            if (!r_.element(first, done)) return false;
-            if (done) return true;
+        return read_array(path, "a column name or an array of names", [&]() ROWCAST_JSON_INLINE {
             if (r_.peek() != '"') return mismatch(r_.i, path, "a column name string");
-            if (!mark(r_.i)) return false;
-        }
+            return mark(r_.i);
+        });
     }
     bool collect_names(json_range rg, std::string_view img, std::vector<column>& cols) {
         r_.i = rg.b;
-        if (!open_obj(std::string("$.") + std::string(img))) return false;
-        bool first = true, done = false;
-        json_str k;
-        while (true) {
-            if (!r_.member(first, done, k)) return false;
-            if (done) return true;
-            const std::string_view name = r_.text_of(k);
+        const std::string path = std::string("$.") + std::string(img);
+        return read_object(path, [&](std::string_view name) ROWCAST_JSON_INLINE {
             bool found = false;
             for (const auto& c : cols) found = found || c.name == name;
             if (!found) {
                 if (cols.size() >= max_columns)
-                    return r_.fail(errc::limit_exceeded, r_.i, std::string("$.") + std::string(img),
+                    return r_.fail(errc::limit_exceeded, r_.i, path,
                                    "more than max_columns (" + std::to_string(max_columns) + ") columns");
                 column c;
                 c.name = name;
                 cols.push_back(std::move(c));
             }
-            if (!skip()) return false;
-        }
+            return skip();
+        });
     }
-
     // --- images and values ---
     std::string vpath(std::string_view img, std::string_view col) {
         std::string p = "$.";
@@ -779,12 +745,7 @@ private:
         img.resize(n);
         seen_.assign(n, 0);
         std::size_t guess = 0;
-        bool first = true, done = false;
-        json_str k;
-        while (true) {
-            if (!r_.member(first, done, k)) return false;
-            if (done) break;
-            const std::string_view key = r_.text_of(k);
+        const bool ok = each_member([&](std::string_view key) ROWCAST_JSON_INLINE {
             std::size_t idx = guess;
             if (idx >= n || cols[idx].name != key) {
                 idx = n;
@@ -801,7 +762,9 @@ private:
             seen_[idx] = 1;
             if (!read_value(img[idx], cols[idx], name)) return false;
             guess = idx + 1;
-        }
+            return true;
+        });
+        if (!ok) return false;
         for (std::size_t j = 0; j < n; ++j)
             if (!seen_[j]) img[j] = absent{};
         return true;
@@ -1082,10 +1045,8 @@ private:
         auto& sv = slot_as<set_value>(slot);
         sv.names.clear();
         std::uint64_t m = 0;
-        bool first = true, done = false, any = false;
-        while (true) {
-            if (!r_.element(first, done)) return false;
-            if (done) break;
+        bool any = false;
+        const bool ok = each_element([&]() ROWCAST_JSON_INLINE {
             if (r_.peek() != '"') return mismatch(r_.i, vpath(img, col.name), "a member name string");
             json_str s;
             if (!r_.read_string(s)) return false;
@@ -1096,7 +1057,9 @@ private:
             any = true;
             sv.names += name;
             m |= set_bit_of(col.type, name);
-        }
+            return true;
+        });
+        if (!ok) return false;
         sv.mask = has_mask ? mask : m;
         return true;
     }
@@ -1106,12 +1069,7 @@ private:
         obj_fields f;
         ++r_.i;
         if (!r_.enter()) return false;
-        bool first = true, done = false;
-        json_str k;
-        while (true) {
-            if (!r_.member(first, done, k)) return false;
-            if (done) break;
-            const std::string_view key = r_.text_of(k);
+        const bool ok_members = each_member([&](std::string_view key) ROWCAST_JSON_INLINE {
             std::size_t* p = nullptr;
             if (key_is(key, "$type")) p = &f.type;
             else if (key_is(key, "value")) p = &f.value;
@@ -1125,8 +1083,9 @@ private:
                 if (*p != json_npos) return vinvalid(r_.i, img, col, "duplicate key \"" + std::string(key) + "\"");
                 *p = r_.i;
             } else f.other = true;
-            if (!skip()) return false;
-        }
+            return skip();
+        });
+        if (!ok_members) return false;
         const std::size_t end = r_.i;
         const value_kind nk = col.type.natural_kind();
         const bool untyped = col.type.type == sql_type::unknown;

@@ -50,23 +50,6 @@ inline std::uint32_t hex4(const char* p) noexcept {
                                       hex_value(p[3]));
 }
 
-inline void append_utf8(std::string& out, std::uint32_t cp) {
-    if (cp < 0x80) out += static_cast<char>(cp);
-    else if (cp < 0x800) {
-        out += static_cast<char>(0xC0 | (cp >> 6));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        out += static_cast<char>(0xE0 | (cp >> 12));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-        out += static_cast<char>(0xF0 | (cp >> 18));
-        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-}
-
 /// Unescapes a string validated by json_reader::read_string, appending to out.
 inline void json_unescape(std::string_view raw, std::string& out) {
     std::size_t i = 0;
@@ -283,7 +266,7 @@ public:
 
     /// Object members: call with first=true after '{' was consumed (and enter()).
     /// Sets done at '}' (and leaves the object); otherwise reads `key` and the ':'.
-    bool member(bool& first, bool& done, json_str& key) {
+    [[gnu::always_inline]] bool member(bool& first, bool& done, json_str& key) {
         ws();
         if (i >= n) return truncated();
         char c = s[i];

@@ -168,43 +168,6 @@ inline std::size_t json_plain_run(const char* p, const char* e) noexcept {
     return static_cast<std::size_t>(p - b);
 }
 
-// Length of the valid UTF-8 sequence at p (lead byte >= 0x80), or 0 if invalid.
-inline std::size_t utf8_seq(const unsigned char* p, const unsigned char* e) noexcept {
-    const unsigned c = *p;
-    std::size_t n;
-    std::uint32_t cp;
-    if ((c & 0xE0) == 0xC0) n = 1, cp = c & 0x1F;
-    else if ((c & 0xF0) == 0xE0) n = 2, cp = c & 0x0F;
-    else if ((c & 0xF8) == 0xF0) n = 3, cp = c & 0x07;
-    else return 0;
-    if (static_cast<std::size_t>(e - p) <= n) return 0;
-    for (std::size_t i = 1; i <= n; ++i) {
-        if ((p[i] & 0xC0) != 0x80) return 0;
-        cp = (cp << 6) | (p[i] & 0x3F);
-    }
-    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return n + 1;
-}
-
-inline void json_escape_char(json_sink& out, unsigned char c) {
-    switch (c) {
-        case '"': out += "\\\""; return;
-        case '\\': out += "\\\\"; return;
-        case '\b': out += "\\b"; return;
-        case '\f': out += "\\f"; return;
-        case '\n': out += "\\n"; return;
-        case '\r': out += "\\r"; return;
-        case '\t': out += "\\t"; return;
-        default: {
-            static constexpr char hex[] = "0123456789abcdef";
-            const char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-            out.append(u, 6);
-        }
-    }
-}
-
 /// Appends `s` as a quoted JSON string (RFC 8259 escapes). Returns false if `s`
 /// is not valid UTF-8; then `out` is restored to its previous size. With
 /// `replace_invalid`, invalid bytes become U+FFFD instead and it never fails.
@@ -235,7 +198,7 @@ inline bool append_json_string(json_sink& out, std::string_view s, bool replace_
             ++p;
             continue;
         }
-        json_escape_char(out, c);
+        append_json_escape(out, c);
         ++p;
     }
     out += '"';

@@ -95,10 +95,9 @@ inline bool yaml_plain_ok(std::string_view s) noexcept {
 }
 
 inline void yaml_hex_escape(std::string& out, char kind, std::uint32_t v, int digits) {
-    static constexpr char hex[] = "0123456789ABCDEF";
     out += '\\';
     out += kind;
-    for (int i = digits - 1; i >= 0; --i) out += hex[(v >> (4 * i)) & 15];
+    for (int i = digits - 1; i >= 0; --i) out += hex_upper[(v >> (4 * i)) & 15];
 }
 
 /// Writes `s` (must be valid UTF-8) as a double-quoted YAML scalar.
@@ -127,13 +126,11 @@ inline void yaml_quoted(std::string& out, std::string_view s) {
             continue;
         }
         out.append(reinterpret_cast<const char*>(run), static_cast<std::size_t>(p - run));
-        switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\t': out += "\\t"; break;
-            case '\r': out += "\\r"; break;
-            default: yaml_hex_escape(out, 'x', c, 2); break;
+        if (const char l = short_escape(static_cast<unsigned char>(c), false)) {  // \b, \f as \x08, \x0C
+            out += '\\';
+            out += l;
+        } else {
+            yaml_hex_escape(out, 'x', c, 2);
         }
         ++p;
         run = p;

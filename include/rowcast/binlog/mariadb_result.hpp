@@ -1,0 +1,124 @@
+// rowcast/binlog/mariadb_result.hpp: RAII over a libmariadb (Connector/C) result set and
+// the one loop that reads its rows. Used by mariadb_schema_provider, and by programs and
+// tests that talk to MariaDB through libmariadb. Link with -lmariadb (Debian:
+// libmariadb-dev); the rest of rowcast does not need it.
+//
+//   rowcast::binlog::mariadb_result r(mysql_store_result(conn));
+//   if (!r) ...                                   // no result set (see mysql_field_count)
+//   for (const auto& row : r)                     // row by row, cells as views
+//       use(row[0].value_or(""));
+//   auto all = r.rows();                          // or every remaining row, owned
+//
+// Cells are binary safe (lengths from mysql_fetch_lengths); SQL NULL is std::nullopt.
+// A row's views stay valid until the next row is fetched (or the result is freed).
+// Thread-safety: as libmariadb's; one thread at a time per result.
+#pragma once
+
+#include <rowcast/version.hpp>
+
+#if __has_include(<mysql.h>)
+#include <mysql.h>
+#else
+#include <mariadb/mysql.h>
+#endif
+
+#include <cstddef>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+ROWCAST_NAMESPACE_BEGIN
+namespace binlog {
+
+/// One row of a result with its cells owned (NULL -> nullopt).
+using mariadb_cells = std::vector<std::optional<std::string>>;
+
+/// The row last fetched from a mariadb_result: views into libmariadb's buffer.
+class mariadb_row {
+public:
+    mariadb_row() = default;
+    mariadb_row(MYSQL_ROW row, const unsigned long* lengths, unsigned columns) noexcept
+        : row_(row), len_(lengths), n_(columns) {}
+
+    std::size_t size() const noexcept { return n_; }
+    /// Cell `i` (< size()), or nullopt for SQL NULL.
+    std::optional<std::string_view> operator[](std::size_t i) const noexcept {
+        if (!row_[i]) return std::nullopt;
+        return std::string_view(row_[i], len_[i]);
+    }
+    /// The cells copied.
+    mariadb_cells owned() const {
+        mariadb_cells cells(n_);
+        for (std::size_t i = 0; i < n_; ++i)
+            if (row_[i]) cells[i] = std::string(row_[i], len_[i]);
+        return cells;
+    }
+
+private:
+    MYSQL_ROW row_ = nullptr;
+    const unsigned long* len_ = nullptr;
+    unsigned n_ = 0;
+};
+
+/// Owns a MYSQL_RES* (from mysql_store_result or mysql_use_result; null: no result set).
+class mariadb_result {
+public:
+    explicit mariadb_result(MYSQL_RES* r = nullptr) noexcept : r_(r) {}
+
+    MYSQL_RES* get() const noexcept { return r_.get(); }
+    explicit operator bool() const noexcept { return r_ != nullptr; }
+    unsigned columns() const noexcept { return r_ ? mysql_num_fields(r_.get()) : 0; }
+
+    /// Fetches the next row into `row`; false at the end (and on a fetch error, which
+    /// mysql_errno() of the connection reports for mysql_use_result).
+    bool next(mariadb_row& row) {
+        if (!r_) return false;
+        MYSQL_ROW cells = mysql_fetch_row(r_.get());
+        if (!cells) return false;
+        row = mariadb_row(cells, mysql_fetch_lengths(r_.get()), mysql_num_fields(r_.get()));
+        return true;
+    }
+
+    /// Every remaining row, owned.
+    std::vector<mariadb_cells> rows() {
+        std::vector<mariadb_cells> out;
+        for (const auto& row : *this) out.push_back(row.owned());
+        return out;
+    }
+
+    /// Input iteration over the remaining rows (each fetched when the iterator advances).
+    class iterator {
+    public:
+        using iterator_category = std::input_iterator_tag;
+        using value_type = mariadb_row;
+        using difference_type = std::ptrdiff_t;
+        iterator() = default;
+        explicit iterator(mariadb_result* r) : r_(r) { ++*this; }
+        const mariadb_row& operator*() const noexcept { return row_; }
+        const mariadb_row* operator->() const noexcept { return &row_; }
+        iterator& operator++() {
+            if (r_ && !r_->next(row_)) r_ = nullptr;
+            return *this;
+        }
+        void operator++(int) { ++*this; }
+        friend bool operator==(const iterator& i, std::default_sentinel_t) noexcept { return i.r_ == nullptr; }
+
+    private:
+        mariadb_result* r_ = nullptr;
+        mariadb_row row_;
+    };
+    iterator begin() { return iterator(this); }
+    std::default_sentinel_t end() const noexcept { return {}; }
+
+private:
+    struct closer {
+        void operator()(MYSQL_RES* r) const noexcept { mysql_free_result(r); }
+    };
+    std::unique_ptr<MYSQL_RES, closer> r_;
+};
+
+}  // namespace binlog
+ROWCAST_NAMESPACE_END
