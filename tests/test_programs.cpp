@@ -321,8 +321,11 @@ TEST(Binlog, ConnectFailureWithMaxRetriesEndsWithExitOneAndTheReason) {
     EXPECT_EQ(count(o.err, "giving up after 2 tries"), 1u) << o.err;
 }
 
+// A file that does not exist is permanent: no retry, exit 1 at once, naming it.
 TEST(Binlog, AMissingFileIsARuntimeErrorNamingIt) {
-    const auto o = run("rowcast-binlog", {"--max-retries=1", "/nonexistent/binlog.000001"});
+    const auto o = run("rowcast-binlog", {"/nonexistent/binlog.000001"});
     EXPECT_EQ(o.status, 1) << o.err;
-    EXPECT_NE(o.err.find("/nonexistent/binlog.000001: cannot open the binlog file"), std::string::npos) << o.err;
+    EXPECT_NE(o.err.find("[rowcast.binlog.not_found] /nonexistent/binlog.000001: no such binlog file"), std::string::npos)
+        << o.err;
+    EXPECT_EQ(o.err.find("retrying"), std::string::npos) << o.err;
 }

@@ -105,7 +105,9 @@ rowcast::result<void> run(options& o, rowcast::event_filter filter, Codec codec)
     // stdout: each group's end is written before the checkpoint says it was handled
     rowcast::stream_sink out(STDOUT_FILENO, std::move(codec), {.flush = rowcast::stream_flush::group_end});
     if (!o.checkpoint.empty()) {
-        auto saved = rowcast::checkpointed_sink<decltype(out)&>::open(out, rowcast::checkpoint_file(o.checkpoint));
+        auto saved = rowcast::checkpointed_sink<decltype(out)&>::open(
+            out, rowcast::checkpoint_file(o.checkpoint, rowcast::durability::file_and_directory,
+                                          rowcast::binlog::state_file_format));
         if (!saved) return saved.error_value();
         rowcast::filtered_sink sink(std::move(filter), *saved);
         return follow(f, sink, stop.token(), ro);

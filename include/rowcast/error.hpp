@@ -41,6 +41,7 @@ enum class errc : int {
     unsupported,            ///< a feature or kind this component cannot handle
     unavailable,            ///< a peer or resource cannot serve now (refused, reset, timed out, busy): retry later
     refused,                ///< a peer refused for good (authentication, permissions, its configuration): do not retry
+    not_found,              ///< a named input (a file given by the user, a table) does not exist
 };
 
 namespace detail {
@@ -62,6 +63,7 @@ public:
             case errc::unsupported: return "unsupported";
             case errc::unavailable: return "unavailable";
             case errc::refused: return "refused for good";
+            case errc::not_found: return "not found";
         }
         return "unknown rowcast error";
     }
@@ -92,6 +94,7 @@ constexpr std::string_view to_string(errc e) noexcept {
         case errc::unsupported: return "unsupported";
         case errc::unavailable: return "unavailable";
         case errc::refused: return "refused";
+        case errc::not_found: return "not_found";
     }
     return "unknown";
 }

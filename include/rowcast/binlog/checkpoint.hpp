@@ -88,6 +88,11 @@ struct checkpoint_record {
     friend bool operator==(const checkpoint_record&, const checkpoint_record&) = default;
 };
 
+/// The checkpoint file format of binlog state files ("rowcast-binlog-checkpoint 1", the
+/// format of rowcast 0.1): pass it to checkpoint_file, spool_sink_options::format and the like
+/// so the files stay readable by state_file and by older versions.
+inline constexpr checkpoint_format state_file_format = detail::checkpoint::binlog_v01;
+
 /// The cursor text of a position (pipeline/checkpoint.hpp): "file=<f>\noffset=<n>\ngtid=<g>".
 /// The file name and the GTID set must not contain a newline, carriage return or NUL.
 inline std::string to_cursor(const position& p) {

@@ -19,7 +19,8 @@
 // first event: whole transactions at least once. A transactional sink is told to
 // discard() the partial transaction first, so with one each transaction is
 // delivered once. Decoding errors (a damaged file) are returned as they are
-// (permanent: "[rowcast.binlog.<errc>] <file> at offset N: …").
+// (permanent: "[rowcast.binlog.<errc>] <file> at offset N: …"); so is a file that does
+// not exist (errc::not_found). Other I/O errors are transient (io_error: run() retries).
 //
 // Thread-safety: one thread at a time.
 #pragma once
@@ -34,6 +35,7 @@
 #include <rowcast/version.hpp>
 
 #include <chrono>
+#include <filesystem>
 #include <cstdint>
 #include <functional>
 #include <limits>
@@ -155,6 +157,9 @@ private:
                 reader_options ro;
                 ro.verify_checksum = opt_.parser.verify_checksum;
                 ro.check_end_positions = opt_.parser.check_end_positions;
+                std::error_code ec;
+                if (!std::filesystem::exists(opt_.files[s.file], ec) && !ec)  // permanent: not retried by run()
+                    return error::make(errc::not_found, "binlog", opt_.files[s.file], "no such binlog file");
                 auto rd = file_reader::open(opt_.files[s.file], ro);
                 if (!rd) return rd.error_value();
                 s.reader.emplace(std::move(*rd));
