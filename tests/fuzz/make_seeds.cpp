@@ -84,32 +84,32 @@ void sign_reply(std::string& msg, std::uint16_t error, std::string_view other, b
     std::string mac;
     if (with_mac) {
         std::string buf;
-        dns::detail::put16(buf, static_cast<std::uint16_t>(fuzz_request_mac.size()));
+        rowcast::detail::dns::put16(buf, static_cast<std::uint16_t>(fuzz_request_mac.size()));
         buf += fuzz_request_mac;
         buf += msg;
-        dns::detail::put_variables(buf, fuzz_key, fuzz_time, 300, error, other);
-        mac = dns::detail::hmac(fuzz_key, buf);
+        rowcast::detail::dns::put_variables(buf, fuzz_key, fuzz_time, 300, error, other);
+        mac = rowcast::detail::dns::hmac(fuzz_key, buf);
     }
     std::string rr;
     (void)dns::encode_name(fuzz_key.name, rr, true);
-    dns::detail::put16(rr, dns::rr_type::tsig);
-    dns::detail::put16(rr, dns::rr_class::any);
-    dns::detail::put32(rr, 0);
+    rowcast::detail::dns::put16(rr, dns::rr_type::tsig);
+    rowcast::detail::dns::put16(rr, dns::rr_class::any);
+    rowcast::detail::dns::put32(rr, 0);
     std::string rd;
     (void)dns::encode_name(dns::to_string(fuzz_key.algorithm), rd, true);
-    dns::detail::put16(rd, static_cast<std::uint16_t>(fuzz_time >> 32));
-    dns::detail::put32(rd, static_cast<std::uint32_t>(fuzz_time & 0xffffffffu));
-    dns::detail::put16(rd, 300);
-    dns::detail::put16(rd, static_cast<std::uint16_t>(mac.size()));
+    rowcast::detail::dns::put16(rd, static_cast<std::uint16_t>(fuzz_time >> 32));
+    rowcast::detail::dns::put32(rd, static_cast<std::uint32_t>(fuzz_time & 0xffffffffu));
+    rowcast::detail::dns::put16(rd, 300);
+    rowcast::detail::dns::put16(rd, static_cast<std::uint16_t>(mac.size()));
     rd += mac;
     rd += msg.substr(0, 2);  // original ID
-    dns::detail::put16(rd, error);
-    dns::detail::put16(rd, static_cast<std::uint16_t>(other.size()));
+    rowcast::detail::dns::put16(rd, error);
+    rowcast::detail::dns::put16(rd, static_cast<std::uint16_t>(other.size()));
     rd += other;
-    dns::detail::put16(rr, static_cast<std::uint16_t>(rd.size()));
+    rowcast::detail::dns::put16(rr, static_cast<std::uint16_t>(rd.size()));
     rr += rd;
     msg += rr;
-    dns::detail::set16(msg, 10, static_cast<std::uint16_t>(((static_cast<unsigned char>(msg[10]) << 8) |
+    rowcast::detail::dns::set16(msg, 10, static_cast<std::uint16_t>(((static_cast<unsigned char>(msg[10]) << 8) |
                                                              static_cast<unsigned char>(msg[11])) + 1));
 }
 
@@ -118,8 +118,8 @@ std::string reply_to(const std::string& request, std::uint16_t rcode, bool tc = 
     std::string r = request.substr(0, 12);
     const std::uint16_t flags = static_cast<std::uint16_t>(((static_cast<unsigned char>(request[2]) << 8) | 0x8000 |
                                                             (tc ? 0x0200 : 0) | 0x0400 | rcode));
-    dns::detail::set16(r, 2, flags);
-    for (std::size_t at : {6u, 8u, 10u}) dns::detail::set16(r, at, 0);
+    rowcast::detail::dns::set16(r, 2, flags);
+    for (std::size_t at : {6u, 8u, 10u}) rowcast::detail::dns::set16(r, at, 0);
     // The question (or zone) section: the request's first name + type + class.
     std::size_t p = 12;
     while (p < request.size() && request[p] != 0) p += 1 + static_cast<unsigned char>(request[p]);
@@ -131,12 +131,12 @@ std::string reply_to(const std::string& request, std::uint16_t rcode, bool tc = 
 void add_answer(std::string& msg, std::uint16_t type, std::string_view rdata) {
     msg += '\xc0';
     msg += '\x0c';
-    dns::detail::put16(msg, type);
-    dns::detail::put16(msg, dns::rr_class::in);
-    dns::detail::put32(msg, 300);
-    dns::detail::put16(msg, static_cast<std::uint16_t>(rdata.size()));
+    rowcast::detail::dns::put16(msg, type);
+    rowcast::detail::dns::put16(msg, dns::rr_class::in);
+    rowcast::detail::dns::put32(msg, 300);
+    rowcast::detail::dns::put16(msg, static_cast<std::uint16_t>(rdata.size()));
     msg += rdata;
-    dns::detail::set16(msg, 6, static_cast<std::uint16_t>(((static_cast<unsigned char>(msg[6]) << 8) |
+    rowcast::detail::dns::set16(msg, 6, static_cast<std::uint16_t>(((static_cast<unsigned char>(msg[6]) << 8) |
                                                             static_cast<unsigned char>(msg[7])) + 1));
 }
 
@@ -195,8 +195,8 @@ long write_dns_corpus(const fs::path& dir) {
     add_answer(a, dns::rr_type::aaaa, dns::rdata::aaaa("2001:db8::1").value());
     add_answer(a, dns::rr_type::cname, std::string("\x05" "alias" "\xc0\x0f", 8));  // "alias" + pointer to "example.test"
     std::string soa = "\x02ns\xc0\x0f\x0ahostmaster\xc0\x0f";
-    dns::detail::put32(soa, 7);
-    for (int i = 0; i < 4; ++i) dns::detail::put32(soa, 3600);
+    rowcast::detail::dns::put32(soa, 7);
+    for (int i = 0; i < 4; ++i) rowcast::detail::dns::put32(soa, 3600);
     add_answer(a, dns::rr_type::soa, soa);
     put("answer", a);
     std::string a_signed = a;
