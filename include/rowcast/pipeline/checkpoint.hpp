@@ -148,6 +148,8 @@ inline result<checkpoint_record> parse(std::string_view text, std::string_view w
         const std::size_t eq = line.find('=');
         if (eq == std::string_view::npos || eq == 0)
             return fail(errc::invalid_value, "line " + std::to_string(line_no) + " is not key=value");
+        if (line.find_first_of(std::string_view("\r\0", 2)) != std::string_view::npos)  // save() never writes them
+            return fail(errc::invalid_value, "line " + std::to_string(line_no) + " contains a carriage return or NUL");
         if (line.substr(0, eq) == "staged") {
             if (staged_seen || line.size() == eq + 1)
                 return fail(errc::invalid_value, "unexpected or repeated key 'staged' on line " + std::to_string(line_no));
