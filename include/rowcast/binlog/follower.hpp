@@ -299,6 +299,19 @@ private:
         return !stop_requested();
     }
 
+    // Counts a handled event; between transactions a ROTATE moves the resume point to the new file.
+    void note_event(const raw_event& ev, const stream& s, bool in_txn) {
+        std::lock_guard<std::mutex> l(mu_);
+        ++stats_.events;
+        stats_.heartbeats = heartbeats_before_ + s.heartbeats();
+        if (ev.type == static_cast<std::uint8_t>(event_type::rotate) && !in_txn && !s.next_file().empty() &&
+            (pos_.file != s.next_file() || pos_.offset != s.position())) {
+            pos_.file = s.next_file();
+            pos_.offset = s.position();
+            ++unsaved_;
+        }
+    }
+
     void note_error(const error& e) {
         std::lock_guard<std::mutex> l(mu_);
         last_error_ = e;
@@ -462,19 +475,7 @@ result<void> follower::run(H& h, S& store) {
                 failures = 0;
                 wait.reset();
             }
-            {
-                std::lock_guard<std::mutex> l(mu_);
-                ++stats_.events;
-                stats_.heartbeats = heartbeats_before_ + s.heartbeats();
-                if (ev.type == static_cast<std::uint8_t>(event_type::rotate) && !t.in_txn && !s.next_file().empty()) {
-                    // between transactions a ROTATE moves the resume point to the new file
-                    if (pos_.file != s.next_file() || pos_.offset != s.position()) {
-                        pos_.file = s.next_file();
-                        pos_.offset = s.position();
-                        ++unsaved_;
-                    }
-                }
-            }
+            note_event(ev, s, t.in_txn);
             auto sv = save(store, false);
             if (!sv) return sv;
         }
@@ -644,18 +645,7 @@ result<std::size_t> follower::process(Sink& sink) {
             S.done = true;
             return finish(r);
         }
-        {
-            std::lock_guard<std::mutex> l(mu_);
-            ++stats_.events;
-            stats_.heartbeats = heartbeats_before_ + s.heartbeats();
-            if (ev.type == static_cast<std::uint8_t>(event_type::rotate) && !t.in_txn && !s.next_file().empty()) {
-                if (pos_.file != s.next_file() || pos_.offset != s.position()) {
-                    pos_.file = s.next_file();
-                    pos_.offset = s.position();
-                    ++unsaved_;
-                }
-            }
-        }
+        note_event(ev, s, t.in_txn);
         if (boundaries_ != boundaries) {
             if (auto pr = publish(false); !pr) return pr.error_value();
         }

@@ -424,5 +424,20 @@ inline bool valid_utf8(std::string_view s) noexcept {
     return true;
 }
 
+/// A SET value's names: calls f(name) for each ','-separated name ("" yields none).
+template <class F>
+inline void for_each_set_name(std::string_view names, F&& f) {
+    if (names.empty()) return;
+    std::size_t start = 0;
+    for (;;) {
+        const std::size_t c = names.find(',', start);
+        if (c == std::string_view::npos) {
+            f(names.substr(start));
+            return;
+        }
+        f(names.substr(start, c - start));
+        start = c + 1;
+    }
+}
 }  // namespace detail
 ROWCAST_NAMESPACE_END

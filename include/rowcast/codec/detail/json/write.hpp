@@ -298,21 +298,6 @@ inline std::uint64_t set_bit_of(const column_type& t, std::string_view name) noe
     return 0;
 }
 
-/// Calls f(name) for each ','-separated name ("" yields none).
-template <class F>
-inline void for_each_set_name(std::string_view names, F&& f) {
-    if (names.empty()) return;
-    std::size_t start = 0;
-    for (;;) {
-        const std::size_t c = names.find(',', start);
-        if (c == std::string_view::npos) {
-            f(names.substr(start));
-            return;
-        }
-        f(names.substr(start, c - start));
-        start = c + 1;
-    }
-}
 
 inline std::uint64_t set_mask_of(const column_type& t, std::string_view names) {
     std::uint64_t m = 0;

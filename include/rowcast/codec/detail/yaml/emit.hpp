@@ -224,21 +224,6 @@ inline void yaml_float(std::string& out, F v) {
 
 inline void yaml_uint(std::string& out, std::uint64_t v) { append_number(out, v); }
 
-// Splits a SET's names on ','; "" is the empty list.
-template <class F>
-inline void split_set_names(std::string_view names, F&& f) {
-    if (names.empty()) return;
-    std::size_t start = 0;
-    for (;;) {
-        const std::size_t comma = names.find(',', start);
-        if (comma == std::string_view::npos) {
-            f(names.substr(start));
-            return;
-        }
-        f(names.substr(start, comma - start));
-        start = comma + 1;
-    }
-}
 
 inline std::uint8_t bit_column_width(const column_type& t) noexcept {
     return static_cast<std::uint8_t>(t.length == 0 ? 1 : t.length > 64 ? 64 : t.length);
@@ -258,7 +243,7 @@ inline std::size_t member_index(const column_type& t, std::string_view name) noe
 inline bool set_mask_of(const column_type& t, std::string_view names, std::uint64_t& mask) noexcept {
     mask = 0;
     bool ok = true;
-    split_set_names(names, [&](std::string_view n) {
+    for_each_set_name(names, [&](std::string_view n) {
         const std::size_t i = member_index(t, n);
         if (i == 0 || i > 64) ok = false;
         else mask |= std::uint64_t{1} << (i - 1);
@@ -353,7 +338,7 @@ inline void yaml_natural(std::string& out, int indent, const value& v) {
                 break;
             }
             out.back() = '\n';
-            split_set_names(names, [&](std::string_view n) {
+            for_each_set_name(names, [&](std::string_view n) {
                 yaml_indent(out, indent + 2);
                 out += "- ";
                 yaml_scalar(out, n);
