@@ -20,6 +20,15 @@
 // Output strings, events and views are reused across iterations (cleared, capacity kept),
 // as a hot loop would.
 //
+// Cold caches: rowcast's JSON codec keeps a one-entry cache (the encoder: the key, name
+// and type lists of the last column list, by address; the decoder: the last column list
+// decoded), which one event repeated always hits. So JSON and its nlohmann baselines also run
+// over `cycle_tables` tables in turn (operation name suffixed ".tables4"): copies of the event,
+// each its own table (`<table>_<k>`) with its own column list (column names suffixed `_<k>`),
+// one event per iteration, table k = iteration mod 4, so every iteration misses both caches.
+// Both sides do the same work on the same events; the nlohmann baseline has no cache to miss
+// (it builds the DOM every time) except the extractor's reuse of an equal column list.
+//
 // Before running, main() checks that every codec and baseline gives back the reference
 // event (exit status 1 if not), and compares the baseline DOM with what rowcast's JSON
 // codec writes (a warning on stderr if they differ). The JSON and YAML codecs are
@@ -53,6 +62,7 @@
 #include <cstring>
 #include <exception>
 #include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -63,17 +73,49 @@ using rowcast::event;
 using rowcast::event_view;
 namespace rb = rowcast::bench;
 
+/// Tables the ".tables4" benchmarks cycle through.
+constexpr int cycle_tables = 4;
+
+/// `tables` copies of `e`, each a table of its own (`<table>_<k>`) with a column list of its
+/// own (every column name suffixed `_<k>`), so that no cache keyed on the table or on the
+/// column list (by address or by content) hits when they are encoded or decoded in turn.
+std::vector<event> table_cycle(const event& e, int tables) {
+    std::vector<event> out;
+    for (int k = 0; k < tables; ++k) {
+        event x = e;
+        const std::string suffix = "_" + std::to_string(k);
+        x.table += suffix;
+        if (e.columns) {
+            std::vector<rowcast::column> cols = e.columns->columns;
+            for (auto& c : cols) c.name += suffix;
+            x.columns = rowcast::make_columns(std::move(cols));
+        }
+        out.push_back(std::move(x));
+    }
+    return out;
+}
+
 struct sample {
     const char* name;
-    event e;
+    std::vector<event> one;     ///< the reference event alone (one table: warm caches)
+    std::vector<event> tables;  ///< table_cycle() of it (cold caches)
+    const event& e() const { return one.front(); }
 };
 
+sample make_sample(const char* name, event e) {
+    auto cycle = table_cycle(e, cycle_tables);
+    return {name, {std::move(e)}, std::move(cycle)};
+}
+
 const std::vector<sample>& samples() {
-    static const std::vector<sample> s = {{"hosts_update", rowcast::test::hosts_update()},
-                                          {"small_insert", rowcast::test::small_insert()},
-                                          {"wide_insert", rowcast::test::wide_insert()}};
+    static const std::vector<sample> s = {make_sample("hosts_update", rowcast::test::hosts_update()),
+                                          make_sample("small_insert", rowcast::test::small_insert()),
+                                          make_sample("wide_insert", rowcast::test::wide_insert())};
     return s;
 }
+
+using events = std::span<const event>;
+
 
 /// events/s and MB/s of `bytes` per event; `bytes` is also reported as a counter.
 void set_throughput(benchmark::State& st, std::size_t bytes) {
@@ -85,14 +127,32 @@ void set_throughput(benchmark::State& st, std::size_t bytes) {
 // ---------------------------------------------------------------------------
 // rowcast codecs (any type with the event_codec API)
 
+// Every benchmark below takes the events it cycles through: one (the reference event,
+// warm caches) or sample::tables (cold caches). Picking the next one is the same
+// increment and compare on both sides of a comparison.
+
 template <class Codec>
-void bm_encode(benchmark::State& st, Codec codec, const event& e) {
+std::vector<std::string> encode_all(Codec codec, events es) {
+    std::vector<std::string> out(es.size());
+    for (std::size_t i = 0; i < es.size(); ++i) codec.encode(es[i], out[i]);
+    return out;
+}
+
+std::size_t mean_length(const std::vector<std::string>& texts) {
+    std::size_t total = 0;
+    for (const auto& t : texts) total += t.size();
+    return total / texts.size();
+}
+
+template <class Codec>
+void bm_encode(benchmark::State& st, Codec codec, events es) {
+    const std::size_t size = mean_length(encode_all(codec, es));
     std::string out;
-    codec.encode(e, out);
-    const std::size_t size = out.size();
+    std::size_t i = 0;
     for (auto _ : st) {
         out.clear();
-        codec.encode(e, out);
+        codec.encode(es[i], out);
+        if (++i == es.size()) i = 0;
         benchmark::DoNotOptimize(out.data());
         benchmark::ClobberMemory();
     }
@@ -100,26 +160,27 @@ void bm_encode(benchmark::State& st, Codec codec, const event& e) {
 }
 
 template <class Codec>
-void bm_decode(benchmark::State& st, Codec codec, const event& e) {
-    std::string in;
-    codec.encode(e, in);
+void bm_decode(benchmark::State& st, Codec codec, events es) {
+    const std::vector<std::string> in = encode_all(codec, es);
     event into;
+    std::size_t i = 0;
     for (auto _ : st) {
-        auto n = codec.decode(in, into);
+        auto n = codec.decode(in[i], into);
         if (!n) {
             st.SkipWithError(n.error_value().message.c_str());
             break;
         }
+        if (++i == in.size()) i = 0;
         benchmark::DoNotOptimize(into);
         benchmark::ClobberMemory();
     }
-    set_throughput(st, in.size());
+    set_throughput(st, mean_length(in));
 }
 
 template <class Codec>
-void bm_decode_view(benchmark::State& st, Codec codec, const event& e) {
+void bm_decode_view(benchmark::State& st, Codec codec, events es) {
     std::string in;
-    codec.encode(e, in);
+    codec.encode(es.front(), in);
     event_view into;
     for (auto _ : st) {
         auto n = codec.decode_view(in, into);
@@ -136,18 +197,27 @@ void bm_decode_view(benchmark::State& st, Codec codec, const event& e) {
 // ---------------------------------------------------------------------------
 // Baselines
 
-void bm_nlohmann_dump(benchmark::State& st, const event& e) {
+std::vector<std::string> nlohmann_dumps(events es) {
+    std::vector<std::string> out;
+    for (const event& e : es) out.push_back(rb::to_json(e).dump());
+    return out;
+}
+
+void bm_nlohmann_dump(benchmark::State& st, events es) {
+    const std::size_t size = mean_length(nlohmann_dumps(es));
     std::string out;
+    std::size_t i = 0;
     for (auto _ : st) {
-        out = rb::to_json(e).dump();
+        out = rb::to_json(es[i]).dump();
+        if (++i == es.size()) i = 0;
         benchmark::DoNotOptimize(out.data());
         benchmark::ClobberMemory();
     }
-    set_throughput(st, out.size());
+    set_throughput(st, size);
 }
 
-void bm_nlohmann_parse(benchmark::State& st, const event& e) {
-    const std::string in = rb::to_json(e).dump();
+void bm_nlohmann_parse(benchmark::State& st, events es) {
+    const std::string in = rb::to_json(es.front()).dump();
     for (auto _ : st) {
         rb::njson j = rb::njson::parse(in);
         benchmark::DoNotOptimize(j);
@@ -156,18 +226,20 @@ void bm_nlohmann_parse(benchmark::State& st, const event& e) {
     set_throughput(st, in.size());
 }
 
-void bm_nlohmann_parse_extract(benchmark::State& st, const event& e) {
-    const std::string in = rb::to_json(e).dump();
+void bm_nlohmann_parse_extract(benchmark::State& st, events es) {
+    const std::vector<std::string> in = nlohmann_dumps(es);
     event into;
+    std::size_t i = 0;
     for (auto _ : st) {
-        if (!rb::from_json(rb::njson::parse(in), into)) {
+        if (!rb::from_json(rb::njson::parse(in[i]), into)) {
             st.SkipWithError("nlohmann baseline: extraction failed");
             break;
         }
+        if (++i == in.size()) i = 0;
         benchmark::DoNotOptimize(into);
         benchmark::ClobberMemory();
     }
-    set_throughput(st, in.size());
+    set_throughput(st, mean_length(in));
 }
 
 std::string yaml_text(const event& e) {
@@ -176,7 +248,8 @@ std::string yaml_text(const event& e) {
     return {y.c_str(), y.size()};
 }
 
-void bm_yamlcpp_emit(benchmark::State& st, const event& e) {
+void bm_yamlcpp_emit(benchmark::State& st, events es) {
+    const event& e = es.front();
     std::size_t size = 0;
     for (auto _ : st) {
         YAML::Emitter y;
@@ -188,8 +261,8 @@ void bm_yamlcpp_emit(benchmark::State& st, const event& e) {
     set_throughput(st, size);
 }
 
-void bm_yamlcpp_load_extract(benchmark::State& st, const event& e) {
-    const std::string in = yaml_text(e);
+void bm_yamlcpp_load_extract(benchmark::State& st, events es) {
+    const std::string in = yaml_text(es.front());
     event into;
     for (auto _ : st) {
         if (!rb::from_yaml(YAML::Load(in), into)) {
@@ -202,9 +275,9 @@ void bm_yamlcpp_load_extract(benchmark::State& st, const event& e) {
     set_throughput(st, in.size());
 }
 
-void bm_memcpy(benchmark::State& st, const event& e) {
+void bm_memcpy(benchmark::State& st, events es) {
     std::string in;
-    rowcast::binary_codec{}.encode(e, in);
+    rowcast::binary_codec{}.encode(es.front(), in);
     std::string buf(in.size(), '\0');
     for (auto _ : st) {
         std::memcpy(buf.data(), in.data(), in.size());
@@ -223,28 +296,34 @@ rowcast::json_codec json_debezium() {
 
 void register_all() {
     for (const sample& s : samples()) {
-        const event* e = &s.e;
-        auto add = [&](const char* op, auto fn) {
+        // add(op, fn): fn(state, events) on the reference event alone; add_cycle: also on the
+        // table cycle, as "<op>.tables4".
+        auto add_on = [&](const std::string& op, auto fn, events es) {
             benchmark::RegisterBenchmark((std::string(s.name) + "/" + op).c_str(),
-                                         [fn, e](benchmark::State& st) { fn(st, *e); });
+                                         [fn, es](benchmark::State& st) { fn(st, es); });
+        };
+        auto add = [&](const char* op, auto fn) { add_on(op, fn, s.one); };
+        auto add_cycle = [&](const char* op, auto fn) {
+            add_on(op, fn, s.one);
+            add_on(std::string(op) + ".tables" + std::to_string(cycle_tables), fn, s.tables);
         };
 #if ROWCAST_BENCH_JSON
-        add("json.encode", [](benchmark::State& st, const event& x) { bm_encode(st, json_default(), x); });
-        add("json.decode", [](benchmark::State& st, const event& x) { bm_decode(st, json_default(), x); });
-        add("json_debezium.encode", [](benchmark::State& st, const event& x) { bm_encode(st, json_debezium(), x); });
-        add("json_debezium.decode", [](benchmark::State& st, const event& x) { bm_decode(st, json_debezium(), x); });
+        add_cycle("json.encode", [](benchmark::State& st, events x) { bm_encode(st, json_default(), x); });
+        add_cycle("json.decode", [](benchmark::State& st, events x) { bm_decode(st, json_default(), x); });
+        add("json_debezium.encode", [](benchmark::State& st, events x) { bm_encode(st, json_debezium(), x); });
+        add("json_debezium.decode", [](benchmark::State& st, events x) { bm_decode(st, json_debezium(), x); });
 #endif
 #if ROWCAST_BENCH_YAML
-        add("yaml.encode", [](benchmark::State& st, const event& x) { bm_encode(st, rowcast::yaml_codec{}, x); });
-        add("yaml.decode", [](benchmark::State& st, const event& x) { bm_decode(st, rowcast::yaml_codec{}, x); });
+        add("yaml.encode", [](benchmark::State& st, events x) { bm_encode(st, rowcast::yaml_codec{}, x); });
+        add("yaml.decode", [](benchmark::State& st, events x) { bm_decode(st, rowcast::yaml_codec{}, x); });
 #endif
-        add("binary.encode", [](benchmark::State& st, const event& x) { bm_encode(st, rowcast::binary_codec{}, x); });
-        add("binary.decode", [](benchmark::State& st, const event& x) { bm_decode(st, rowcast::binary_codec{}, x); });
+        add("binary.encode", [](benchmark::State& st, events x) { bm_encode(st, rowcast::binary_codec{}, x); });
+        add("binary.decode", [](benchmark::State& st, events x) { bm_decode(st, rowcast::binary_codec{}, x); });
         add("binary.decode_view",
-            [](benchmark::State& st, const event& x) { bm_decode_view(st, rowcast::binary_codec{}, x); });
-        add("nlohmann.dump", bm_nlohmann_dump);
+            [](benchmark::State& st, events x) { bm_decode_view(st, rowcast::binary_codec{}, x); });
+        add_cycle("nlohmann.dump", bm_nlohmann_dump);
         add("nlohmann.parse", bm_nlohmann_parse);
-        add("nlohmann.parse_extract", bm_nlohmann_parse_extract);
+        add_cycle("nlohmann.parse_extract", bm_nlohmann_parse_extract);
         add("yamlcpp.emit", bm_yamlcpp_emit);
         add("yamlcpp.load_extract", bm_yamlcpp_load_extract);
         add("memcpy", bm_memcpy);
@@ -263,52 +342,64 @@ void check(bool ok, const char* sample_name, const char* what) {
     }
 }
 
+/// Encodes and decodes every event of the sample (the reference event, then the table cycle)
+/// with one codec and into one event, in turn, as the benchmarks do (so the caches are
+/// replaced between events).
 template <class Codec>
 void check_codec(Codec codec, const sample& s, const char* what) {
-    std::string in;
-    codec.encode(s.e, in);
     event out;
-    auto n = codec.decode(in, out);
-    if (!n) std::fprintf(stderr, "rowcast-bench-codecs: %s: %s: %s\n", s.name, what, n.error_value().message.c_str());
-    check(n && *n == in.size() && out == s.e, s.name, what);
+    for (events es : {events(s.one), events(s.tables)})
+        for (const event& e : es) {
+            std::string in;
+            codec.encode(e, in);
+            auto n = codec.decode(in, out);
+            if (!n)
+                std::fprintf(stderr, "rowcast-bench-codecs: %s: %s: %s\n", s.name, what, n.error_value().message.c_str());
+            check(n && *n == in.size() && out == e, s.name, what);
+        }
+}
+
+void check_baselines(const sample& s) {
+    event out, out2;
+    for (events es : {events(s.one), events(s.tables)})
+        for (const event& e : es) try {
+                check(rb::from_json(rb::njson::parse(rb::to_json(e).dump()), out) && out == e, s.name,
+                      "nlohmann baseline");
+                check(rb::from_yaml(YAML::Load(yaml_text(e)), out2) && out2 == e, s.name, "yaml-cpp baseline");
+            } catch (const std::exception& x) {
+                std::fprintf(stderr, "rowcast-bench-codecs: %s: baseline threw: %s\n", s.name, x.what());
+                ++failures;
+            }
 }
 
 void self_check() {
     for (const sample& s : samples()) {
-        try {
-            event out;
-            check(rb::from_json(rb::njson::parse(rb::to_json(s.e).dump()), out) && out == s.e, s.name,
-                  "nlohmann baseline");
-            event out2;
-            check(rb::from_yaml(YAML::Load(yaml_text(s.e)), out2) && out2 == s.e, s.name, "yaml-cpp baseline");
-        } catch (const std::exception& x) {
-            std::fprintf(stderr, "rowcast-bench-codecs: %s: baseline threw: %s\n", s.name, x.what());
-            ++failures;
-        }
+        check_baselines(s);
         check_codec(rowcast::binary_codec{}, s, "binary_codec");
         {
             rowcast::binary_codec c;
             std::string in;
-            c.encode(s.e, in);
+            c.encode(s.e(), in);
             event_view v;
             auto n = c.decode_view(in, v);
-            check(n && *n == in.size() && rowcast::to_owning(v) == s.e, s.name, "binary_codec decode_view");
+            check(n && *n == in.size() && rowcast::to_owning(v) == s.e(), s.name, "binary_codec decode_view");
         }
 #if ROWCAST_BENCH_JSON
         check_codec(json_default(), s, "json_codec");
         check_codec(json_debezium(), s, "json_codec (debezium)");
-        {
+        for (events es : {events(s.one), events(s.tables)})
+            for (const event& e : es) {
             // Fidelity of the baseline: the DOM it builds should hold what rowcast writes.
             std::string out;
-            json_default().encode(s.e, out);
+            json_default().encode(e, out);
             const rb::njson ours = rb::njson::parse(out);
-            const rb::njson base = rb::to_json(s.e);
+            const rb::njson base = rb::to_json(e);
             if (ours != base)
                 std::fprintf(stderr,
                              "rowcast-bench-codecs: warning: %s: the nlohmann baseline DOM differs from rowcast's "
                              "JSON (patch from rowcast's to the baseline's): %s\n",
                              s.name, rb::njson::diff(ours, base).dump().c_str());
-        }
+            }
 #endif
 #if ROWCAST_BENCH_YAML
         check_codec(rowcast::yaml_codec{}, s, "yaml_codec");

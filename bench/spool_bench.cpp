@@ -2,11 +2,12 @@
 //  - SpoolWrite/<durability>: events/s written by spool_writer<binary_codec>, beside
 //    RawFileOps/<durability>: the same file operations without rowcast (create, write an
 //    equal-size buffer, [fsync], rename, [fsync dir]). Target: >= 0.8x the raw baseline.
-//  - SpoolVsRaw/<durability>: both interleaved one for one in one loop (ratio counter),
-//    the robust comparison on a file system whose speed drifts.
+//  - SpoolVsRaw/<durability>: both interleaved one for one in one loop, in alternating
+//    order (ratio counters), the robust comparison on a file system whose speed drifts.
 //  - SpoolDrain: files/s drained by spool_reader from a pre-filled spool of 100,000 files.
-//  - SpoolLatency: delay from rename to handler call at a steady 1,000 events/s
-//    (counters median_us and p99_us).
+//  - SpoolLatency: at a steady 1,000 events/s, the delay from the rename to the handler call,
+//    bounded from below by write() returning (return_median_us, return_p99_us…) and from
+//    above by the call of write() (encode + file operations + rename: write_median_us…).
 // The spool lives under $ROWCAST_BENCH_DIR (default: the system temp directory).
 #include <rowcast/codec/binary.hpp>
 #include <rowcast/transport/spool_reader.hpp>
@@ -18,7 +19,8 @@
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
-#include <atomic>
+#include <chrono>
+#include <string>
 #include <cstdio>
 #include <cstdlib>
 #include <thread>
@@ -35,11 +37,6 @@ namespace {
 std::unique_ptr<test::temp_dir> bench_dir() {
     if (const char* d = std::getenv("ROWCAST_BENCH_DIR")) setenv("TMPDIR", d, 1);
     return std::make_unique<test::temp_dir>("rowcast-bench");
-}
-
-std::int64_t now_us() {
-    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
 }
 
 // Keeps the directory from growing without bound during long runs.
@@ -106,8 +103,12 @@ void RawFileOps(benchmark::State& state) {
 
 // Spool writes and the raw file operations interleaved one for one in the same loop, so
 // that drift in the file system's speed (large here: openat alone varies 5x between runs)
-// hits both alike. Counters: spool_us and raw_us (mean per event), ratio = raw_us / spool_us
-// (spool throughput relative to the raw baseline; the target is >= 0.8).
+// hits both alike. The order alternates: even iterations write the spool file first, odd
+// ones the raw file first, so neither side always follows the other (a warm directory
+// entry, a just-flushed journal). Counters: spool_us and raw_us (mean per event over both
+// orders), ratio = raw_us / spool_us (spool throughput relative to the raw baseline; the
+// target is >= 0.8), and the same ratio from each order alone: ratio_spool_first,
+// ratio_raw_first (if they differ much, the order matters on this file system).
 void SpoolVsRaw(benchmark::State& state) {
     const auto durability = static_cast<spool_durability>(state.range(0));
     auto dir = bench_dir();
@@ -121,16 +122,26 @@ void SpoolVsRaw(benchmark::State& state) {
     const std::string payload = rowcast::encode(codec, e);
     const int dfd = ::open(raw_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     using clk = std::chrono::steady_clock;
-    clk::duration spool_t{}, raw_t{};
+    // [order][side]: order 0 = spool first, 1 = raw first; side 0 = spool, 1 = raw.
+    clk::duration t[2][2]{};
+    std::size_t rounds[2]{};
     std::size_t n = 0;
-    for (auto _ : state) {
-        const auto t0 = clk::now();
+    auto spool_write = [&] {
         if (!w.write(e)) state.SkipWithError("spool write failed");
-        const auto t1 = clk::now();
+    };
+    auto raw_write = [&] {
         if (!raw_file_write(dfd, payload, n, durability)) state.SkipWithError("raw write failed");
+    };
+    for (auto _ : state) {
+        const std::size_t order = n % 2;
+        const auto t0 = clk::now();
+        order == 0 ? spool_write() : raw_write();
+        const auto t1 = clk::now();
+        order == 0 ? raw_write() : spool_write();
         const auto t2 = clk::now();
-        spool_t += t1 - t0;
-        raw_t += t2 - t1;
+        t[order][order == 0 ? 0 : 1] += t1 - t0;
+        t[order][order == 0 ? 1 : 0] += t2 - t1;
+        ++rounds[order];
         if (++n % 1000 == 0) {
             state.PauseTiming();
             clear_dir(spool_dir);
@@ -139,11 +150,17 @@ void SpoolVsRaw(benchmark::State& state) {
         }
     }
     ::close(dfd);
-    const double spool_us = std::chrono::duration<double, std::micro>(spool_t).count() / static_cast<double>(n);
-    const double raw_us = std::chrono::duration<double, std::micro>(raw_t).count() / static_cast<double>(n);
+    auto us = [](clk::duration d, std::size_t k) {
+        return k ? std::chrono::duration<double, std::micro>(d).count() / static_cast<double>(k) : 0.0;
+    };
+    const double spool_us = us(t[0][0] + t[1][0], n), raw_us = us(t[0][1] + t[1][1], n);
     state.counters["spool_us"] = spool_us;
     state.counters["raw_us"] = raw_us;
     state.counters["ratio"] = raw_us / spool_us;
+    for (std::size_t order : {0, 1})
+        if (rounds[order])
+            state.counters[order == 0 ? "ratio_spool_first" : "ratio_raw_first"] =
+                us(t[order][1], rounds[order]) / us(t[order][0], rounds[order]);
     state.SetItemsProcessed(static_cast<std::int64_t>(n));
 }
 
@@ -176,42 +193,68 @@ void SpoolDrain(benchmark::State& state) {
     state.SetItemsProcessed(static_cast<std::int64_t>(total));
 }
 
+// At a steady `rate` for `seconds`, per event, the time points just before
+// spool_writer::write (encode + create + write + fchmod + rename), just after it returns, and
+// when the reader's handler receives the event (steady clock, one process, two threads).
+// With durability none, the rename is write()'s last system call, and the file becomes
+// visible somewhere inside it: the delay from the rename to the handler lies between
+//  - from return: handler - write() returned: a lower bound (negative when the reader had
+//    the event before the rename call returned, which happens here: the reader wakes on the
+//    rename's inotify event while the writer is still inside renameat): return_median_us,
+//    return_p99_us, return_max_us;
+//  - from write: handler - just before write(): an upper bound, and the whole path from a
+//    producer's call (encode + file operations + rename) to the consumer: write_median_us,
+//    write_p99_us, write_max_us.
+// write_call_median_us / write_call_p99_us: the duration of write() itself (the gap between
+// the two). The spool has no hook at the rename itself to time it exactly.
 void SpoolLatency(benchmark::State& state) {
     const int rate = static_cast<int>(state.range(0));
     const int seconds = static_cast<int>(state.range(1));
+    const auto total = static_cast<std::size_t>(rate) * static_cast<std::size_t>(seconds);
     auto dir = bench_dir();
-    std::vector<double> delays;
+    using clk = std::chrono::steady_clock;
+    std::vector<clk::time_point> before_write(total), after_write(total), seen(total);
     for (auto _ : state) {
         auto r = spool_reader<binary_codec>::open(quiet(dir->path())).value();
         auto w = spool_writer<binary_codec>::open({dir->path(), spool_durability::none}).value();
-        const int total = rate * seconds;
-        delays.clear();
-        delays.reserve(static_cast<std::size_t>(total));
         std::jthread producer([&] {
             event e = test::hosts_update();
-            const auto start = std::chrono::steady_clock::now();
-            for (int i = 0; i < total; ++i) {
-                std::this_thread::sleep_until(start + std::chrono::microseconds(1000000LL * i / rate));
-                e.sequence = static_cast<std::uint64_t>(i);
-                // capture_time is taken just before the write: it includes encode + file ops + rename.
-                e.capture_time = time_point{std::chrono::microseconds{now_us()}};
+            const auto start = clk::now();
+            for (std::size_t i = 0; i < total; ++i) {
+                std::this_thread::sleep_until(start + std::chrono::microseconds(1000000LL * static_cast<long long>(i) / rate));
+                e.sequence = i;
+                before_write[i] = clk::now();
                 (void)w.write(e).value();
+                after_write[i] = clk::now();
             }
         });
-        while (static_cast<int>(delays.size()) < total) {
+        std::size_t received = 0;
+        while (received < total) {
             pollfd p{r.native_handle(), POLLIN, 0};
             ::poll(&p, 1, 100);
             (void)r.process([&](const event& ev) {
-                delays.push_back(static_cast<double>(now_us() - ev.capture_time.time_since_epoch().count()));
+                if (ev.sequence < total) seen[ev.sequence] = clk::now();
+                ++received;
             });
         }
+        producer.join();  // the producer's time points are read only after this
     }
-    std::sort(delays.begin(), delays.end());
-    if (!delays.empty()) {
-        state.counters["median_us"] = delays[delays.size() / 2];
-        state.counters["p99_us"] = delays[delays.size() * 99 / 100];
-        state.counters["max_us"] = delays.back();
-    }
+    // Median, p99 and max of to[i] - from[i] in µs, as counters <prefix>median_us…
+    auto report = [&](const char* prefix, const std::vector<clk::time_point>& to,
+                      const std::vector<clk::time_point>& from) {
+        std::vector<double> us(total);
+        for (std::size_t i = 0; i < total; ++i)
+            us[i] = std::chrono::duration<double, std::micro>(to[i] - from[i]).count();
+        std::sort(us.begin(), us.end());
+        if (us.empty()) return;
+        const std::string p = prefix;
+        state.counters[p + "median_us"] = us[us.size() / 2];
+        state.counters[p + "p99_us"] = us[us.size() * 99 / 100];
+        state.counters[p + "max_us"] = us.back();
+    };
+    report("return_", seen, after_write);
+    report("write_", seen, before_write);
+    report("write_call_", after_write, before_write);
 }
 
 }  // namespace
