@@ -139,8 +139,8 @@ void SpoolVsRaw(benchmark::State& state) {
         const auto t1 = clk::now();
         order == 0 ? raw_write() : spool_write();
         const auto t2 = clk::now();
-        t[order][order == 0 ? 0 : 1] += t1 - t0;
-        t[order][order == 0 ? 1 : 0] += t2 - t1;
+        t[order][order] += t1 - t0;      // the side that went first is side `order`
+        t[order][1 - order] += t2 - t1;
         ++rounds[order];
         if (++n % 1000 == 0) {
             state.PauseTiming();
