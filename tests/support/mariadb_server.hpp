@@ -21,6 +21,7 @@
 // connection initialises the client library under std::call_once.
 #pragma once
 
+#include "free_port.hpp"
 #include "process.hpp"
 #include "temp_dir.hpp"
 
@@ -283,23 +284,6 @@ public:
     void stop() noexcept { server_.stop(); }
 
 private:
-    static unsigned free_port() {
-        const int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (s < 0) throw std::runtime_error("socket() failed");
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        a.sin_port = 0;
-        socklen_t len = sizeof a;
-        if (::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-            ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-            ::close(s);
-            throw std::runtime_error("cannot find a free loopback port");
-        }
-        ::close(s);
-        return ntohs(a.sin_port);
-    }
-
     void own(const std::filesystem::path& p) const {
         if (::chown(p.c_str(), uid_, gid_) != 0)
             throw std::runtime_error("chown " + p.string() + ": " + std::strerror(errno));

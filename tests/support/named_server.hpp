@@ -21,6 +21,7 @@
 // Thread-safety: one test thread per server object.
 #pragma once
 
+#include "free_port.hpp"
 #include "process.hpp"
 #include "temp_dir.hpp"
 
@@ -156,28 +157,6 @@ private:
         return ss.str();
     }
 
-    static unsigned free_port() {
-        // A port free for both UDP and TCP on 127.0.0.1.
-        for (int attempt = 0; attempt < 50; ++attempt) {
-            const int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-            if (s < 0) throw std::runtime_error("socket() failed");
-            sockaddr_in a{};
-            a.sin_family = AF_INET;
-            a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-            socklen_t len = sizeof a;
-            if (::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-                ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-                ::close(s);
-                continue;
-            }
-            const int t = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-            const bool tcp_ok = t >= 0 && ::bind(t, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-            if (t >= 0) ::close(t);
-            ::close(s);
-            if (tcp_ok) return ntohs(a.sin_port);
-        }
-        throw std::runtime_error("cannot find a free loopback port");
-    }
 
     void write_zones() const {
         auto zone = [&](const char* name, const std::vector<std::string>& extra) {
