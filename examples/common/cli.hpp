@@ -167,6 +167,10 @@ public:
     }
     ~signal_stop() {
         thread_.request_stop();
+        // Wake the helper out of sigtimedwait now rather than at its next 100 ms tick (a program's
+        // exit waited up to 100 ms for it: 6 % of a short rowcast-binlog run). The signal is
+        // directed at that thread, which has it blocked and takes it; the run is ending anyway.
+        pthread_kill(thread_.native_handle(), SIGTERM);
         thread_.join();
         pthread_sigmask(SIG_UNBLOCK, &set_, nullptr);
     }
