@@ -74,6 +74,14 @@ public:
 
     natsConnection* native() const noexcept { return nc_.get(); }
 
+    /// Closes the connection (its reader thread ends; the subscriptions get nothing more).
+    /// The destructor closes too; call it first where subscriptions or JetStream contexts of this
+    /// connection are destroyed before it (cnats 3.4 can touch a subscription being destroyed
+    /// while its reader thread still delivers to it: fixed upstream in cnats 3.6, nats.c#638).
+    void close() noexcept {
+        if (nc_) natsConnection_Close(nc_.get());
+    }
+
     /// A JetStream context with `o` (nullptr: defaults); owned by the caller.
     result<rowcast::detail::nats::js_ptr> jetstream(jsOptions* o = nullptr) const {
         jsCtx* js = nullptr;

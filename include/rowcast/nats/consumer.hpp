@@ -134,6 +134,9 @@ public:
 
     consumer(consumer&&) noexcept = default;
     consumer& operator=(consumer&&) = delete;
+    /// Closes the connection before the subscription goes (see connection::close()); what is
+    /// not acknowledged is delivered again by the server.
+    ~consumer() { conn_.close(); }
 
     int native_handle() const noexcept { return -1; }
     std::chrono::milliseconds next_timeout() const noexcept { return std::chrono::milliseconds(stopped_->load() ? -1 : 0); }

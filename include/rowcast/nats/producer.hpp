@@ -163,6 +163,7 @@ public:
             po.MaxWait = 1000;  // an acknowledgement handler running now returns before this does
             (void)js_PublishAsyncComplete(js_.get(), &po);
         }
+        conn_.close();  // before the JetStream context's reply subscription goes (connection::close())
     }
 
     /// Publishes one event (asynchronously; see the top of this header).
