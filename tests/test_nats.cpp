@@ -10,6 +10,7 @@
 #include <rowcast/nats/producer.hpp>
 #include <rowcast/pipeline/run.hpp>
 #include <rowcast/transport/spool_sink.hpp>
+#include <rowcast/transport/spool_writer.hpp>
 
 #include "support/nats_server.hpp"
 #include "support/process.hpp"
@@ -170,9 +171,21 @@ struct slow_sink {
     }
     result<void> write(std::span<const event> b) { return write_each(*this, b); }
     result<void> flush() { return s.flush(); }
-    result<std::optional<std::string>> load_cursor() { return s.load_cursor(); }
-    result<void> publish(std::string_view c) { return s.publish(c); }
-    result<void> discard() { return s.discard(); }
+    result<std::optional<std::string>> load_cursor()
+        requires transactional_sink<Sink>
+    {
+        return s.load_cursor();
+    }
+    result<void> publish(std::string_view c)
+        requires transactional_sink<Sink>
+    {
+        return s.publish(c);
+    }
+    result<void> discard()
+        requires transactional_sink<Sink>
+    {
+        return s.discard();
+    }
 };
 
 // Starts this test binary as a child running NatsChild.Run in `mode`.
@@ -565,9 +578,51 @@ TEST_F(Nats, KillOfTheConsumerRedeliversAndLosesNothing) {
     std::printf("%s", test::slurp(dir.path() / "child.log").c_str());
 }
 
+TEST_F(Nats, KillOfAPlainConsumerGetsRedeliveriesAndLosesNothing) {
+    const auto expected = fixture_events();
+    {
+        auto src = binlog::file_source::open({.files = {fixture}}).value();
+        auto p = nats::producer<binary_codec>::open(producer_opts(cluster(), "PLAIN", 3)).value();
+        ASSERT_TRUE(rowcast::run(src, p, std::stop_token{}, fast_retry()));
+    }
+    test::temp_dir dir;
+    std::filesystem::create_directories(dir.path() / "spool");
+    const std::vector<std::string> env = {"ROWCAST_NATS_URLS=" + urls_env(cluster()), "ROWCAST_NATS_STREAM=PLAIN",
+                                          "ROWCAST_NATS_DIR=" + dir.path().string()};
+    const auto progress = dir.path() / "progress";
+    auto written = [&] {
+        std::uint64_t n = 0;
+        std::ifstream(progress) >> n;
+        return n;
+    };
+    {
+        auto child = start_child("consumer-plain", env, dir.path() / "killed.log");
+        const auto guard = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+        // 40 events: inside the second batch of 32, written to the spool and not acknowledged.
+        while (written() < 40 && child.running() && std::chrono::steady_clock::now() < guard)
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        child.signal(SIGKILL);
+        child.wait();
+    }
+    std::filesystem::remove(progress);
+    auto last = start_child("consumer-plain", env, dir.path() / "child.log");
+    ASSERT_EQ(last.wait_for(std::chrono::seconds(60)), std::optional<int>(0)) << test::slurp(dir.path() / "child.log");
+    const std::string log = test::slurp(dir.path() / "child.log");
+    // The server delivered again what the killed consumer had fetched and not acknowledged ...
+    const auto at = log.find("redelivered=");
+    ASSERT_NE(at, std::string::npos) << log;
+    EXPECT_GT(std::stoull(log.substr(at + 12)), 0u) << log;
+    // ... and the spool has every event (at least once: a plain sink, written before the kill).
+    std::set<std::string> ids;
+    for (const auto& e : read_spool(dir.path() / "spool")) ids.insert(id_of(e));
+    for (std::size_t i = 0; i < expected.size(); ++i) EXPECT_TRUE(ids.count(id_of(expected[i]))) << i << " " << id_of(expected[i]);
+}
+
 // The child processes of the kill tests (skipped unless ROWCAST_NATS_CHILD is set):
 //   producer: fixture -> producer (slowly), exit 0 when all is acknowledged;
-//   consumer: durable "killed" -> spool_sink (slowly), exit 0 when the stream is applied.
+//   consumer: durable "killed" -> spool_sink (slowly), exit 0 when the stream is applied;
+//   consumer-plain: durable "plain" -> spool_writer (a plain sink, slowly, progress file),
+//   exit 0 when the server has nothing pending or unacknowledged for it.
 TEST(NatsChild, Run) {
     const char* mode = std::getenv("ROWCAST_NATS_CHILD");
     if (!mode) GTEST_SKIP() << "only run as a child of the kill tests";
@@ -589,6 +644,41 @@ TEST(NatsChild, Run) {
         auto r = rowcast::run(src, slow, std::stop_token{}, fast_retry());
         ASSERT_TRUE(r) << r.error_value().message;
         ASSERT_EQ(p.unacknowledged(), 0u);
+        std::_Exit(0);
+    }
+    auto report = [](const nats::consumer_stats& st) {
+        std::printf("consumer child: received=%llu redelivered=%llu skipped=%llu\n",
+                    static_cast<unsigned long long>(st.received), static_cast<unsigned long long>(st.redelivered),
+                    static_cast<unsigned long long>(st.skipped));
+        std::fflush(stdout);
+    };
+    if (std::string(mode) == "consumer-plain") {
+        auto w = spool_writer<binary_codec>::open({dir / "spool", spool_durability::none}).value();
+        nats::consumer_options o;
+        o.connection = co;
+        o.stream = stream;
+        o.durable = "plain";
+        o.ack_wait = std::chrono::milliseconds(1000);
+        o.fetch_wait = std::chrono::milliseconds(50);
+        o.batch = 32;
+        auto src = nats::consumer<binary_codec>::open(o).value();
+        slow_sink<decltype(w)> slow{w, std::chrono::microseconds(1000), dir / "progress"};
+        auto conn = nats::connection::connect(co).value();
+        auto js = conn.jetstream().value();
+        const auto guard = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+        for (;;) {
+            auto r = src.process(slow);
+            if (!r) {
+                ASSERT_TRUE(is_transient(r.error_value())) << r.error_value().message;
+            }
+            jsConsumerInfo* ci = nullptr;
+            if (js_GetConsumerInfo(&ci, js.get(), stream.c_str(), "plain", nullptr, nullptr) == NATS_OK) {
+                dn::consumer_info_ptr info(ci);
+                if (info->NumPending == 0 && info->NumAckPending == 0) break;
+            }
+            ASSERT_LT(std::chrono::steady_clock::now(), guard);
+        }
+        report(src.stats());
         std::_Exit(0);
     }
     auto sink = spool_sink<binary_codec>::open({.spool = {.directory = dir / "spool", .durability = spool_durability::none},
@@ -614,10 +704,6 @@ TEST(NatsChild, Run) {
             ASSERT_TRUE(is_transient(r.error_value())) << r.error_value().message;
         }
     }
-    std::printf("consumer child: received=%llu redelivered=%llu skipped=%llu\n",
-                static_cast<unsigned long long>(src.stats().received),
-                static_cast<unsigned long long>(src.stats().redelivered),
-                static_cast<unsigned long long>(src.stats().skipped));
-    std::fflush(stdout);
+    report(src.stats());
     std::_Exit(0);
 }

@@ -20,8 +20,9 @@
 // process(sink) fetches up to `batch` messages, waiting at most fetch_wait for the
 // first (its one bounded wait; native_handle() is -1 and next_timeout() 0), decodes
 // and delivers them. Redeliveries (a message whose acknowledgement the server did not
-// get in ack_wait, after a crash or a lost connection) of events already applied are
-// acknowledged without a second write. A sink failure: the messages not applied are
+// get in ack_wait, after a crash or a lost connection): into a transactional sink, those
+// at or below its cursor are acknowledged without a second write; into other sinks they
+// are written again (at least once). A sink failure: the messages not applied are
 // handed back (nak) and delivered again; a transient error is returned as it is
 // (rowcast::run() retries after its backoff; the pipeline holds). A permanent sink
 // error or an undecodable message is a bad message: it is delivered again up to
@@ -56,6 +57,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <deque>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <stop_token>
@@ -188,7 +190,7 @@ public:
                     give_back();
                     return f.error_value();
                 }
-                ack_held(written_);
+                ack_held(std::numeric_limits<std::uint64_t>::max());  // all written, flushed: applied
             }
         }
         return delivered;
@@ -284,14 +286,15 @@ private:
     }
     void ack(natsMsg* m) { (void)natsMsg_Ack(m, nullptr); }
 
-    // Acknowledges the held messages up to `seq` (applied).
+    // Acknowledges the held messages up to `seq` (applied; held in stream order for a
+    // transactional sink; a plain sink acknowledges all of them: max()).
     void ack_held(std::uint64_t seq) {
         while (!held_.empty() && held_.front().seq <= seq) {
             ack(held_.front().msg.get());
             held_.pop_front();
             ++stats_.applied;
         }
-        if (seq > applied_) applied_ = seq;
+        if (seq != std::numeric_limits<std::uint64_t>::max() && seq > applied_) applied_ = seq;
     }
     // The sink failed: what it has not applied is delivered again.
     void give_back() {
@@ -361,17 +364,20 @@ private:
         d::meta_ptr meta(raw);
         const std::uint64_t seq = meta->Sequence.Stream;
         if (meta->NumDelivered > 1) ++stats_.redelivered;
-        if (seq <= applied_) {  // applied before (a redelivery): acknowledge only
-            ack(m.get());
-            ++stats_.skipped;
-            return {};
+        if constexpr (transactional_sink<Sink>) {
+            // Delivered in stream order from the sink's cursor: a sequence at or below it is applied.
+            if (seq <= applied_) {  // a redelivery (its acknowledgement was lost): acknowledge only
+                ack(m.get());
+                ++stats_.skipped;
+                return {};
+            }
         }
-        if (seq <= written_) {  // written, not yet applied: acknowledge this delivery later
-            for (auto& h : held_)
-                if (h.seq == seq) h.msg = std::move(m);
-            ++stats_.skipped;
-            return {};
-        }
+        for (auto& h : held_)
+            if (h.seq == seq) {  // written, not yet applied: acknowledge this delivery later
+                h.msg = std::move(m);
+                ++stats_.skipped;
+                return {};
+            }
         // A bad message that cannot be applied: dead-letter it at the limit (or at once).
         auto bad = [&](const error& why, bool at_once) -> result<void> {
             if (at_once || meta->NumDelivered >= static_cast<std::uint64_t>(opt_.max_deliver)) {
@@ -396,7 +402,7 @@ private:
             if constexpr (transactional_sink<Sink>) {
                 (void)sink.discard();
             } else {
-                if (sink.flush()) ack_held(written_);  // the events before it are applied
+                if (sink.flush()) ack_held(std::numeric_limits<std::uint64_t>::max());  // those before it are applied
             }
             give_back();
             if (is_transient(w.error_value())) {
