@@ -204,6 +204,13 @@ std::string urls_env(const test::nats_cluster& c) {
     return s;
 }
 
+// The count a child's slow_sink wrote into its progress file (0 while there is none).
+std::uint64_t read_progress(const std::filesystem::path& p) {
+    std::uint64_t n = 0;
+    std::ifstream(p) >> n;
+    return n;
+}
+
 std::vector<std::string> split(const std::string& s) {
     std::vector<std::string> v;
     std::size_t p = 0;
@@ -292,6 +299,17 @@ protected:
     static void TearDownTestSuite() { cluster_.reset(); }
     static test::nats_cluster& cluster() { return *cluster_; }
     static nats::connection connect() { return nats::connection::connect(cluster().options()).value(); }
+    // The fixture's events into a new stream with 3 replicas.
+    static void fill_stream(const std::string& stream) {
+        auto src = binlog::file_source::open({.files = {fixture}}).value();
+        auto p = nats::producer<binary_codec>::open(producer_opts(cluster(), stream, 3)).value();
+        ASSERT_TRUE(rowcast::run(src, p, std::stop_token{}, fast_retry()));
+    }
+    // The environment of a child process (NatsChild.Run) working on `stream` in `dir`.
+    static std::vector<std::string> child_env(const std::string& stream, const std::filesystem::path& dir) {
+        return {"ROWCAST_NATS_URLS=" + urls_env(cluster()), "ROWCAST_NATS_STREAM=" + stream,
+                "ROWCAST_NATS_DIR=" + dir.string()};
+    }
     static inline std::unique_ptr<test::nats_cluster> cluster_;
 };
 
@@ -510,15 +528,10 @@ TEST_F(Nats, KillOfTheProducerLosesNothingAndDuplicatesNothing) {
     const auto expected = fixture_events();
     test::temp_dir dir;
     auto c = connect();
-    const std::vector<std::string> env = {"ROWCAST_NATS_URLS=" + urls_env(cluster()), "ROWCAST_NATS_STREAM=PKILL",
-                                          "ROWCAST_NATS_DIR=" + dir.path().string()};
+    const auto env = child_env("PKILL", dir.path());
     std::uint64_t before = 0;
     const auto progress = dir.path() / "progress";
-    auto written = [&] {
-        std::uint64_t n = 0;
-        std::ifstream(progress) >> n;
-        return n;
-    };
+    auto written = [&] { return read_progress(progress); };
     for (int round = 0; round < 3; ++round) {
         std::filesystem::remove(progress);
         auto child = start_child("producer", env, dir.path() / "child.log");
@@ -540,17 +553,12 @@ TEST_F(Nats, KillOfTheProducerLosesNothingAndDuplicatesNothing) {
         EXPECT_EQ(content.count.count(id_of(expected[i])) ? content.count.at(id_of(expected[i])) : 0, 1) << i;
 }
 
-TEST_F(Nats, KillOfTheConsumerRedeliversAndLosesNothing) {
+TEST_F(Nats, KillOfTheConsumerIntoASpoolSinkIsExactlyOnce) {
     const auto expected = fixture_events();
-    {
-        auto src = binlog::file_source::open({.files = {fixture}}).value();
-        auto p = nats::producer<binary_codec>::open(producer_opts(cluster(), "CKILL", 3)).value();
-        ASSERT_TRUE(rowcast::run(src, p, std::stop_token{}, fast_retry()));
-    }
+    fill_stream("CKILL");
     test::temp_dir dir;
     std::filesystem::create_directories(dir.path() / "spool");
-    const std::vector<std::string> env = {"ROWCAST_NATS_URLS=" + urls_env(cluster()), "ROWCAST_NATS_STREAM=CKILL",
-                                          "ROWCAST_NATS_DIR=" + dir.path().string()};
+    const auto env = child_env("CKILL", dir.path());
     auto spooled = [&] {
         std::size_t n = 0;
         for (const auto& f : std::filesystem::directory_iterator(dir.path() / "spool"))
@@ -580,21 +588,12 @@ TEST_F(Nats, KillOfTheConsumerRedeliversAndLosesNothing) {
 
 TEST_F(Nats, KillOfAPlainConsumerGetsRedeliveriesAndLosesNothing) {
     const auto expected = fixture_events();
-    {
-        auto src = binlog::file_source::open({.files = {fixture}}).value();
-        auto p = nats::producer<binary_codec>::open(producer_opts(cluster(), "PLAIN", 3)).value();
-        ASSERT_TRUE(rowcast::run(src, p, std::stop_token{}, fast_retry()));
-    }
+    fill_stream("PLAIN");
     test::temp_dir dir;
     std::filesystem::create_directories(dir.path() / "spool");
-    const std::vector<std::string> env = {"ROWCAST_NATS_URLS=" + urls_env(cluster()), "ROWCAST_NATS_STREAM=PLAIN",
-                                          "ROWCAST_NATS_DIR=" + dir.path().string()};
+    const auto env = child_env("PLAIN", dir.path());
     const auto progress = dir.path() / "progress";
-    auto written = [&] {
-        std::uint64_t n = 0;
-        std::ifstream(progress) >> n;
-        return n;
-    };
+    auto written = [&] { return read_progress(progress); };
     {
         auto child = start_child("consumer-plain", env, dir.path() / "killed.log");
         const auto guard = std::chrono::steady_clock::now() + std::chrono::seconds(30);
