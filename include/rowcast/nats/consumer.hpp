@@ -37,7 +37,7 @@
 // creation errors. process(): unavailable for lost connections and time-outs
 // (transient), the sink's errors (above).
 //
-// Thread-safety: one thread at a time; stats() from any thread.
+// Thread-safety: one thread at a time (stats() too); stop() from any thread.
 #pragma once
 
 #include <rowcast/codec/concept.hpp>

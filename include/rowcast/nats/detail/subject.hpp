@@ -208,14 +208,16 @@ inline std::string key_header(const event& e) {
     return out;
 }
 
-/// "<file>:<offset>" and, when known, " gtid=<gtid>".
+/// "<file>:<offset>" and, when known, " gtid=<gtid>"; empty when the event has neither.
 inline std::string position_header(const event& e) {
     std::string out;
-    append_header_text(out, e.source.file);
-    out += ':';
-    rowcast::detail::append_number(out, e.source.offset);
+    if (!e.source.file.empty()) {
+        append_header_text(out, e.source.file);
+        out += ':';
+        rowcast::detail::append_number(out, e.source.offset);
+    }
     if (!e.source.gtid.empty()) {
-        out += " gtid=";
+        out += out.empty() ? "gtid=" : " gtid=";
         append_header_text(out, e.source.gtid);
     }
     return out;
