@@ -6,6 +6,7 @@
 #   rowcast::dns   OpenSSL::Crypto (Debian: libssl-dev): RFC 2136 updates with TSIG
 #                  (rowcast/dns/config_yaml.hpp, the YAML service config, also needs rowcast::yaml:
 #                  link both; no separate target, the two components together are what it needs)
+#   rowcast::nats  cnats (Debian: libnats-dev; rowcast-find-cnats.cmake): JetStream producer and consumer
 set(ROWCAST_BUILT_COMPONENTS "")
 
 macro(_rowcast_component_missing name dep package)
@@ -73,5 +74,18 @@ if("binlog" IN_LIST ROWCAST_COMPONENTS)
     list(APPEND ROWCAST_BUILT_COMPONENTS binlog)
   else()
     _rowcast_component_missing(binlog "zlib, zstd and OpenSSL" "zlib1g-dev libzstd-dev libssl-dev")
+  endif()
+endif()
+
+if("nats" IN_LIST ROWCAST_COMPONENTS)
+  include(${CMAKE_CURRENT_LIST_DIR}/rowcast-find-cnats.cmake)
+  if(rowcast_cnats_FOUND)
+    add_library(rowcast_nats INTERFACE)
+    add_library(rowcast::nats ALIAS rowcast_nats)
+    set_target_properties(rowcast_nats PROPERTIES EXPORT_NAME nats)
+    target_link_libraries(rowcast_nats INTERFACE rowcast::rowcast rowcast_cnats::nats)
+    list(APPEND ROWCAST_BUILT_COMPONENTS nats)
+  else()
+    _rowcast_component_missing(nats cnats libnats-dev)
   endif()
 endif()

@@ -27,6 +27,7 @@ write_basic_package_version_file(
   ARCH_INDEPENDENT)
 install(FILES "${PROJECT_BINARY_DIR}/rowcast-config.cmake" "${PROJECT_BINARY_DIR}/rowcast-config-version.cmake"
               "${PROJECT_SOURCE_DIR}/cmake/rowcast-find-zstd.cmake"
+              "${PROJECT_SOURCE_DIR}/cmake/rowcast-find-cnats.cmake"
         DESTINATION "${ROWCAST_CMAKE_DIR}")
 
 install(DIRECTORY "${PROJECT_SOURCE_DIR}/docs/" DESTINATION "${CMAKE_INSTALL_DOCDIR}" COMPONENT docs)

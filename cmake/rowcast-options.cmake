@@ -9,10 +9,10 @@ option(ROWCAST_BUILD_BENCH "Build rowcast's benchmarks" ${PROJECT_IS_TOP_LEVEL})
 option(ROWCAST_BUILD_FUZZERS "Build libFuzzer targets (needs clang)" OFF)
 option(ROWCAST_INSTALL "Generate rowcast's install rules" ${PROJECT_IS_TOP_LEVEL})
 option(ROWCAST_SANITIZE "Build rowcast's own targets with ASan+UBSan" OFF)
-# Components to build: json (nlohmann-json3-dev), yaml (libyaml-cpp-dev), dns (libssl-dev), binlog (zlib1g-dev libzstd-dev libssl-dev).
+# Components to build: json (nlohmann-json3-dev), yaml (libyaml-cpp-dev), dns (libssl-dev), binlog (zlib1g-dev libzstd-dev libssl-dev), nats (libnats-dev).
 # With ROWCAST_REQUIRE_COMPONENTS a missing dependency is an error, otherwise the
 # component is skipped with a message.
-set(ROWCAST_COMPONENTS "json;yaml;dns;binlog" CACHE STRING "rowcast components to build")
+set(ROWCAST_COMPONENTS "json;yaml;dns;binlog;nats" CACHE STRING "rowcast components to build")
 option(ROWCAST_REQUIRE_COMPONENTS "Fail if a component's dependency is missing" ${PROJECT_IS_TOP_LEVEL})
 
 if(PROJECT_IS_TOP_LEVEL)
