@@ -18,6 +18,7 @@
 #include <atomic>
 #include <fstream>
 #include <map>
+#include <random>
 #include <thread>
 #include <set>
 #include <sstream>
@@ -301,6 +302,196 @@ TEST_F(DnsEndToEnd, WrongKeyHoldsEventsUntilTheKeyIsFixed) {
     EXPECT_NE(reasons[0].find("[rowcast.dns.invalid_address]"), std::string::npos) << reasons[0];
     EXPECT_NE(reasons[1].find("[rowcast.dns.invalid_name] host 'bad host'"), std::string::npos) << reasons[1];
     EXPECT_EQ(count("quarantined "), 2u) << slurp(log_);
+}
+
+// Issue 19 item 12: the trigger path in transactional mode (rowcast-triggers --transactional,
+// rowcast-dns --outbox). 4 connections run multi-statement transactions on a small set of rows
+// (inserts, renames, address moves, deletes), so deadlocks happen (error 1213, counted; one is
+// also made on purpose), a fifth of them roll back on purpose, duplicate inserts fail single
+// statements, and mariadbd is killed with SIGKILL half way and started again (the transactions
+// in flight roll back at recovery). Thousands of statements; at the end the zone equals the table:
+// 0 missing, 0 invented, 0 wrong. Their events were all in the spool: the gate dropped the
+// rolled-back ones.
+namespace outbox_load {
+
+struct counts {
+    std::atomic<int> statements{0}, commits{0}, rollbacks{0}, deadlocks{0}, lock_timeouts{0}, duplicates{0},
+        reconnects{0};
+};
+
+bool connection_lost(unsigned code) { return code == 0 || code >= 2000 || code == 1053 || code == 1927 || code == 1152; }
+
+std::string name_of(int id, int rev) { return "x" + std::to_string(id) + "r" + std::to_string(rev); }
+std::string ip_of(int id, int side) {
+    return "10." + std::to_string(3 + side) + "." + std::to_string(id / 250) + "." + std::to_string(id % 250 + 1);
+}
+
+// One connection's work: `txns` transactions of 2-4 statements on ids 1..`ids`.
+void worker(const rowcast::test::db_connect_options& o, unsigned seed, int txns, int ids, counts& n, std::string& failure) {
+    std::mt19937 rng(seed);
+    std::unique_ptr<rowcast::test::db_connection> c;
+    auto reconnect = [&] {
+        for (int i = 0; i < 1200; ++i) {  // liveness guard: ~120 s
+            try {
+                c = std::make_unique<rowcast::test::db_connection>(o);
+                return;
+            } catch (const rowcast::test::db_error&) {
+                ::usleep(100000);
+            }
+        }
+        throw std::runtime_error("cannot reconnect");
+    };
+    try {
+        reconnect();
+        for (int t = 0; t < txns; ++t) {
+            try {
+                c->query("BEGIN");
+                const int k = 2 + static_cast<int>(rng() % 3);
+                for (int s = 0; s < k; ++s) {
+                    const int id = 1 + static_cast<int>(rng() % static_cast<unsigned>(ids));
+                    const int rev = static_cast<int>(rng() % 1000);
+                    std::string q;
+                    switch (rng() % 4) {
+                        case 0:
+                            q = "INSERT INTO inventory.hosts (id, mac, ip, hostname) VALUES (" + std::to_string(id) +
+                                ", NULL, '" + ip_of(id, rev % 2) + "', '" + name_of(id, rev) + "')";
+                            break;
+                        case 1: q = "UPDATE inventory.hosts SET hostname = '" + name_of(id, rev) + "' WHERE id = " + std::to_string(id); break;
+                        case 2: q = "UPDATE inventory.hosts SET ip = '" + ip_of(id, rev % 2) + "' WHERE id = " + std::to_string(id); break;
+                        default: q = "DELETE FROM inventory.hosts WHERE id = " + std::to_string(id); break;
+                    }
+                    ++n.statements;
+                    try {
+                        c->query(q);
+                    } catch (const rowcast::test::db_error& e) {
+                        if (e.code() != 1062) throw;  // a duplicate key fails the statement only
+                        ++n.duplicates;
+                    }
+                }
+                if (rng() % 5 == 0) {
+                    c->query("ROLLBACK");
+                    ++n.rollbacks;
+                } else {
+                    c->query("COMMIT");
+                    ++n.commits;
+                }
+            } catch (const rowcast::test::db_error& e) {
+                if (e.code() == 1213) {
+                    ++n.deadlocks;  // the server rolled the transaction back
+                } else if (e.code() == 1205) {
+                    ++n.lock_timeouts;
+                    c->query("ROLLBACK");
+                } else if (connection_lost(e.code())) {
+                    ++n.reconnects;
+                    reconnect();
+                } else {
+                    throw;
+                }
+            }
+        }
+    } catch (const std::exception& e) {
+        failure = e.what();
+    }
+}
+
+}  // namespace outbox_load
+
+TEST_F(DnsEndToEnd, TransactionalModeZoneEqualsTableThroughRollbacksDeadlocksAndAServerKill) {
+    auto tool = rowcast::test::run_triggers_tool(
+        {"--socket", db_->server().socket().string(), "-u", "root", "--apply", "--transactional", "inventory"},
+        db_->server().dir());
+    ASSERT_EQ(tool.exit_code, 0) << tool.err;
+    const auto cfg = write_config(db_->server().dir(), *ns_, ns_->key_file(), db_->spool());
+    dns_ = start_rowcast_dns({"--outbox", "inventory.rowcast_outbox", "--socket", db_->server().socket().string(), "-u",
+                              "root", cfg},
+                             log_);
+    constexpr int ids = 40, txns = 320;
+    {
+        auto c = db_->connect();
+        for (int id = 1; id <= ids; ++id)
+            c.query("INSERT INTO inventory.hosts (id, mac, ip, hostname) VALUES (" + std::to_string(id) + ", NULL, '" +
+                    outbox_load::ip_of(id, 0) + "', '" + outbox_load::name_of(id, 0) + "')");
+    }
+    outbox_load::counts n;
+    {
+        // One deadlock for sure: a and b lock rows 1 and 2, then each wants the other's.
+        auto a = db_->connect(), b = db_->connect();
+        a.query("BEGIN");
+        b.query("BEGIN");
+        a.query("UPDATE inventory.hosts SET hostname = 'dla' WHERE id = 1");
+        b.query("UPDATE inventory.hosts SET hostname = 'dlb' WHERE id = 2");
+        unsigned a_code = 0;
+        std::thread t([&] {
+            try {
+                a.query("UPDATE inventory.hosts SET hostname = 'dla' WHERE id = 2");
+            } catch (const rowcast::test::db_error& e) {
+                a_code = e.code();
+            }
+        });
+        ::usleep(200000);  // a waits for b's lock (if b comes first, b waits and a's wait is the deadlock)
+        unsigned b_code = 0;
+        try {
+            b.query("UPDATE inventory.hosts SET hostname = 'dlb' WHERE id = 1");
+        } catch (const rowcast::test::db_error& e) {
+            b_code = e.code();
+        }
+        if (b_code == 1213) b.query("ROLLBACK");  // b is the victim: a goes on and gets row 2
+        t.join();
+        ASSERT_TRUE(a_code == 1213 || b_code == 1213) << a_code << " " << b_code;
+        n.deadlocks += 1;
+        a.query("ROLLBACK");
+        if (b_code != 1213) b.query("ROLLBACK");
+    }
+    std::string failures[4];
+    std::vector<std::thread> workers;
+    for (unsigned w = 0; w < 4; ++w)
+        workers.emplace_back(outbox_load::worker, db_->server().socket_options(), 1000 + w, txns, ids, std::ref(n),
+                             std::ref(failures[w]));
+    // mariadbd killed half way and started again.
+    ASSERT_TRUE(eventually([&] { return n.statements.load() >= 4 * txns * 3 / 2; })) << n.statements.load();
+    db_->server().kill(SIGKILL);
+    db_->server().restart();
+    for (auto& t : workers) t.join();
+    for (const auto& f : failures) ASSERT_TRUE(f.empty()) << f;
+    std::printf("workload: %d statements, %d commits, %d rollbacks, %d deadlocks (1213), %d lock timeouts, %d duplicate "
+                "keys, %d reconnects\n",
+                n.statements.load(), n.commits.load(), n.rollbacks.load(), n.deadlocks.load(), n.lock_timeouts.load(),
+                n.duplicates.load(), n.reconnects.load());
+    EXPECT_GE(n.statements.load(), 2000);
+    EXPECT_GE(n.deadlocks.load(), 1);
+    EXPECT_GE(n.rollbacks.load(), 1);
+    EXPECT_GE(n.reconnects.load(), 1);
+    ASSERT_TRUE(eventually([&] { return drained(); })) << slurp(log_);
+
+    // The zone equals the table: nothing missing, invented or wrong.
+    std::vector<std::string> fwd, rev10, rev6;
+    expected_zone(fwd, rev10, rev6);
+    std::vector<std::string> zone_fwd;
+    for (auto& l : ns_->axfr("example.test"))
+        if (l.rfind("ns.example.test.", 0) != 0) zone_fwd.push_back(l);
+    const auto zone_rev = ns_->axfr("10.in-addr.arpa");
+    auto diff = [](const std::vector<std::string>& a, const std::vector<std::string>& b) {
+        std::vector<std::string> out;
+        std::set_difference(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out));
+        return out;
+    };
+    std::sort(zone_fwd.begin(), zone_fwd.end());
+    EXPECT_EQ(diff(fwd, zone_fwd), std::vector<std::string>{}) << "missing from the zone";
+    EXPECT_EQ(diff(zone_fwd, fwd), std::vector<std::string>{}) << "invented or wrong in the zone";
+    EXPECT_EQ(diff(rev10, zone_rev), std::vector<std::string>{}) << "PTRs missing";
+    EXPECT_EQ(diff(zone_rev, rev10), std::vector<std::string>{}) << "PTRs invented or wrong";
+    EXPECT_FALSE(fwd.empty());
+
+    // SIGTERM: the gate removes the rows of what it applied; it dropped the rolled-back events.
+    EXPECT_EQ(stop_dns(SIGTERM), 0);
+    const std::string log = slurp(log_);
+    const auto at = log.find("outbox: ");
+    ASSERT_NE(at, std::string::npos) << log;
+    std::printf("rowcast-dns %s\n", log.substr(at, log.find('\n', at) - at).c_str());
+    EXPECT_EQ(log.find("outbox: 0 committed"), std::string::npos) << log;
+    EXPECT_EQ(log.find(", 0 rolled back"), std::string::npos) << log;
+    EXPECT_NE(log.find(" 0 without an outbox id"), std::string::npos) << log;
+    EXPECT_EQ(db_->connect().scalar("SELECT COUNT(*) FROM inventory.rowcast_outbox"), "0");
 }
 
 // A measurement, not a timed assertion: the delay from an INSERT's COMMIT (autocommit) to the

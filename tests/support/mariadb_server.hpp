@@ -282,6 +282,12 @@ public:
     /// Stops the server: SIGTERM, wait; SIGKILL after 60 s.
     void stop() noexcept { server_.stop(); }
 
+    /// Kills the server with `sig` (a crash: no shutdown) and reaps it; restart() brings it back.
+    void kill(int sig = SIGKILL) noexcept {
+        server_.signal(sig);
+        server_.wait();
+    }
+
 private:
     static unsigned free_port() {
         const int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
