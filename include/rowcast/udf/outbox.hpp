@@ -26,7 +26,9 @@
 //     caller has retired the batch. A crash in between leaves those rows (at most
 //     a batch; see docs/udf.md for the clean-up statement);
 //   - events without an outbox id (plain-mode triggers, rowcast_json) go on
-//     unchecked and are counted (ungated); an event whose transaction.id starts
+//     unchecked and are counted (ungated); on a try again of the batch they are
+//     known by (source.file, sequence), which the spool reader and the loadable
+//     function fill in; an event whose transaction.id starts
 //     with "outbox:" but names no valid id is refused: on_rejected (or the log),
 //     counted, not passed on.
 // An event passed on whose batch fails later in the sink is in at-least-once
@@ -56,6 +58,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -171,7 +174,13 @@ public:
                 reject(e, id.error_value());
                 continue;
             }
-            if (!*id) continue;  // no outbox id: goes with the run
+            if (!*id) {  // no outbox id: goes with the run, unless an earlier try passed it on
+                if (seen_plain_.contains(plain_key(e))) {
+                    if (auto r = pass(batch, run, i); !r) return r;
+                    run = i + 1;
+                }
+                continue;
+            }
             const std::uint64_t n = **id;
             if (seen_.contains(n)) {  // passed on or dropped by an earlier try of this batch
                 if (auto r = pass(batch, run, i); !r) return r;
@@ -210,6 +219,7 @@ public:
         removable_.insert(removable_.end(), passed_.begin(), passed_.end());
         passed_.clear();
         seen_.clear();
+        seen_plain_.clear();
         stats_.pending_removal = removable_.size();
         return {};
     }
@@ -236,6 +246,7 @@ private:
                 ++stats_.committed;
             } else {
                 ++stats_.ungated;
+                if (auto key = plain_key(batch[k]); !key.first.empty() || key.second != 0) seen_plain_.insert(std::move(key));
             }
         }
         return {};
@@ -272,6 +283,9 @@ private:
         else log(log_level::error, err.message + (e.source.file.empty() ? std::string() : " (" + e.source.file + ")"));
     }
 
+    // An event without an outbox id, told apart by its spool file name and sequence.
+    static std::pair<std::string, std::uint64_t> plain_key(const event& e) { return {e.source.file, e.sequence}; }
+
     void log(log_level l, const std::string& m) const { rowcast::log(opt_.log, l, "outbox", m); }
 
     Store* store_;
@@ -280,6 +294,7 @@ private:
     outbox_gate_stats stats_;
     std::vector<std::uint64_t> ids_, committed_;  // scratch: ids to look up; committed ones (sorted)
     std::unordered_set<std::uint64_t> seen_;      // passed on or dropped by tries of the current batch
+    std::set<std::pair<std::string, std::uint64_t>> seen_plain_;  // events without an id, likewise
     std::vector<std::uint64_t> passed_;           // passed on by tries of the current batch
     std::vector<std::uint64_t> removable_;        // rows of retired batches, to delete
 };
