@@ -643,7 +643,7 @@ TEST_F(DnsEndToEnd, DISABLED_TransactionalModeCostAgainstPlain) {
     }
     // The gate alone: 20,000 committed outbox rows, their events through the gate in batches of
     // 500 onto a sink that does nothing (one lookup and one delete per batch).
-    c.query("INSERT INTO inventory.rowcast_outbox (id) SELECT seq FROM seq_1_to_20000");
+    c.query("INSERT INTO inventory.rowcast_outbox (id) SELECT seq FROM inventory.seq_1_to_20000");
     std::vector<rowcast::event> events(20000);
     for (std::size_t i = 0; i < events.size(); ++i) events[i].transaction.id = "outbox:" + std::to_string(i + 1);
     rowcast::udf::mariadb_outbox store({.socket = db_->server().socket().string(), .user = "root", .schema = "inventory"});
