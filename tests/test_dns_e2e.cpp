@@ -4,7 +4,9 @@
 // move records; 200 deletes remove them; rowcast-dns killed with SIGKILL in the middle and
 // restarted; at the end the zones (AXFR) equal what the table says, exactly. Bad rows are
 // quarantined with reasons. A wrong key holds the events until the key file is fixed.
-// Also: bad configs exit 2 with a clear message; SIGTERM stops cleanly (exit 0).
+// Also: bad configs exit 2 with a clear message; SIGTERM stops cleanly (exit 0). Issue 19 item 12:
+// the transactional mode (outbox) keeps the zone equal to the table through rollbacks, deadlocks
+// and a mariadbd kill; the plain mode invents a record on rollback.
 #include "support/named_server.hpp"
 #include "support/process.hpp"
 #include "support/udf_server.hpp"
@@ -22,6 +24,7 @@
 #include <map>
 #include <random>
 #include <thread>
+#include <tuple>
 #include <set>
 #include <sstream>
 
@@ -318,6 +321,22 @@ TEST_F(DnsEndToEnd, PlainModeInventsARecordOnRollback) {
     EXPECT_EQ(c.scalar("SELECT COUNT(*) FROM inventory.hosts WHERE hostname = 'never-committed'"), "0");
     EXPECT_EQ(ns_->dig("never-committed.example.test", "A"), std::vector<std::string>{"10.9.0.1"});  // invented
     EXPECT_EQ(ns_->dig("committed.example.test", "A"), std::vector<std::string>{"10.9.0.2"});
+}
+
+// rowcast-dns's outbox options: a table that does not exist ends it at start (exit 1, the reason);
+// connection options without --outbox and a name that is not SCHEMA.TABLE are usage errors.
+TEST_F(DnsEndToEnd, OutboxOptionsAreChecked) {
+    const auto cfg = write_config(db_->server().dir(), *ns_, ns_->key_file(), db_->spool());
+    const std::string sock = db_->server().socket().string();
+    auto [rc, out] = run_dns({"--outbox", "inventory.nope", "-S", sock, "-u", "root", cfg}, db_->server().dir());
+    EXPECT_EQ(rc, 1) << out;
+    EXPECT_NE(out.find("[rowcast.outbox.not_found]"), std::string::npos) << out;
+    std::tie(rc, out) = run_dns({"-S", sock, cfg}, db_->server().dir());
+    EXPECT_EQ(rc, 2) << out;
+    EXPECT_NE(out.find("the connection options are for --outbox"), std::string::npos) << out;
+    std::tie(rc, out) = run_dns({"--outbox", "rowcast_outbox", "-S", sock, cfg}, db_->server().dir());
+    EXPECT_EQ(rc, 2) << out;
+    EXPECT_NE(out.find("expected SCHEMA.TABLE"), std::string::npos) << out;
 }
 
 // Issue 19 item 12: the trigger path in transactional mode (rowcast-triggers --transactional,
