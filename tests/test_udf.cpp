@@ -657,7 +657,7 @@ TEST(UdfEventBuilder, BuildsTypedEventsFromArguments) {
     EXPECT_EQ(error_of(with(5, {udf::arg_kind::string, "abc"})),
               "[rowcast.udf.invalid_value] argument 6 (new value, table `inv`.`hosts`): column `id` (int): "
               "not an integer: 'abc'");
-    EXPECT_EQ(error_of({args.begin(), args.begin() + 5}).rfind("[rowcast.udf.unsupported] expected 3 + 3*N arguments, got 5", 0), 0u);
+    EXPECT_EQ(error_of({args.begin(), args.begin() + 5}).rfind("[rowcast.udf.unsupported] expected 3 + 3*N arguments (+1: an outbox id), got 5", 0), 0u);
     EXPECT_EQ(error_of(args, 20), "[rowcast.udf.limit_exceeded] event of 61 bytes of values exceeds max_event_size 20");
     EXPECT_FALSE(udf::event_builder::check_descriptor(3, "`x` intt"));
     EXPECT_TRUE(udf::event_builder::check_descriptor(3, "`x` int"));
