@@ -39,6 +39,8 @@
 #include <csignal>
 #include <cstdio>
 #include <ctime>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
