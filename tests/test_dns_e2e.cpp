@@ -346,7 +346,7 @@ TEST_F(DnsEndToEnd, OutboxOptionsAreChecked) {
 // statements, and mariadbd is killed with SIGKILL half way and started again (the transactions
 // in flight roll back at recovery). Thousands of statements; at the end the zone equals the table:
 // 0 missing, 0 invented, 0 wrong. Their events were all in the spool: the gate dropped the
-// rolled-back ones.
+// rolled-back ones. rowcast-dns is killed with SIGKILL once too.
 namespace outbox_load {
 
 struct counts {
@@ -486,6 +486,12 @@ TEST_F(DnsEndToEnd, TransactionalModeZoneEqualsTableThroughRollbacksDeadlocksAnd
     ASSERT_TRUE(eventually([&] { return n.statements.load() >= 4 * txns * 3 / 2; })) << n.statements.load();
     db_->server().kill(SIGKILL);
     db_->server().restart();
+    // rowcast-dns killed too, later: its last batch comes again, the rows it had not removed stay.
+    ASSERT_TRUE(eventually([&] { return n.statements.load() >= 4 * txns * 3 * 3 / 4; })) << n.statements.load();
+    EXPECT_EQ(stop_dns(SIGKILL), 128 + SIGKILL);
+    dns_ = start_rowcast_dns({"--outbox", "inventory.rowcast_outbox", "--socket", db_->server().socket().string(), "-u",
+                              "root", cfg},
+                             log_);
     for (auto& t : workers) t.join();
     for (const auto& f : failures) ASSERT_TRUE(f.empty()) << f;
     std::printf("workload: %d statements, %d commits, %d rollbacks, %d deadlocks (1213), %d lock timeouts, %d duplicate "
@@ -517,7 +523,8 @@ TEST_F(DnsEndToEnd, TransactionalModeZoneEqualsTableThroughRollbacksDeadlocksAnd
     EXPECT_EQ(diff(zone_rev, rev10), std::vector<std::string>{}) << "PTRs invented or wrong";
     EXPECT_FALSE(fwd.empty());
 
-    // SIGTERM: the gate removes the rows of what it applied; it dropped the rolled-back events.
+    // SIGTERM: the gate removes the rows of what it applied; it dropped the rolled-back events. Rows
+    // of the batch the killed rowcast-dns applied last (at most max_batch = 500) may be left.
     EXPECT_EQ(stop_dns(SIGTERM), 0);
     const std::string log = slurp(log_);
     const auto at = log.find("outbox: ");
@@ -526,7 +533,9 @@ TEST_F(DnsEndToEnd, TransactionalModeZoneEqualsTableThroughRollbacksDeadlocksAnd
     EXPECT_EQ(log.find("outbox: 0 committed"), std::string::npos) << log;
     EXPECT_EQ(log.find(", 0 rolled back"), std::string::npos) << log;
     EXPECT_NE(log.find(" 0 without an outbox id"), std::string::npos) << log;
-    EXPECT_EQ(db_->connect().scalar("SELECT COUNT(*) FROM inventory.rowcast_outbox"), "0");
+    const auto left = std::stoul(db_->connect().scalar("SELECT COUNT(*) FROM inventory.rowcast_outbox").value_or("0"));
+    EXPECT_LE(left, 500u);
+    std::printf("outbox rows left by the killed rowcast-dns: %lu\n", left);
 }
 
 // A measurement, not a timed assertion: the delay from an INSERT's COMMIT (autocommit) to the
