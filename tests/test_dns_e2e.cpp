@@ -4,13 +4,17 @@
 // move records; 200 deletes remove them; rowcast-dns killed with SIGKILL in the middle and
 // restarted; at the end the zones (AXFR) equal what the table says, exactly. Bad rows are
 // quarantined with reasons. A wrong key holds the events until the key file is fixed.
-// Also: bad configs exit 2 with a clear message; SIGTERM stops cleanly (exit 0).
+// Also: bad configs exit 2 with a clear message; SIGTERM stops cleanly (exit 0). Issue 19 item 12:
+// the transactional mode (outbox) keeps the zone equal to the table through rollbacks, deadlocks
+// and a mariadbd kill; the plain mode invents a record on rollback.
 #include "support/named_server.hpp"
 #include "support/process.hpp"
 #include "support/udf_server.hpp"
 
 #include <rowcast/dns/client.hpp>
 #include <rowcast/dns/key.hpp>
+#include <rowcast/pipeline/sink.hpp>
+#include <rowcast/udf/outbox_mariadb.hpp>
 
 #include <gtest/gtest.h>
 
@@ -18,7 +22,9 @@
 #include <atomic>
 #include <fstream>
 #include <map>
+#include <random>
 #include <thread>
+#include <tuple>
 #include <set>
 #include <sstream>
 
@@ -303,6 +309,235 @@ TEST_F(DnsEndToEnd, WrongKeyHoldsEventsUntilTheKeyIsFixed) {
     EXPECT_EQ(count("quarantined "), 2u) << slurp(log_);
 }
 
+// Why the transactional mode exists: in the plain mode a rolled-back INSERT still reaches the zone.
+TEST_F(DnsEndToEnd, PlainModeInventsARecordOnRollback) {
+    start_dns(write_config(db_->server().dir(), *ns_, ns_->key_file(), db_->spool()));
+    auto c = db_->connect();
+    c.query("BEGIN");
+    c.query("INSERT INTO inventory.hosts (mac, ip, hostname) VALUES (NULL, '10.9.0.1', 'never-committed')");
+    c.query("ROLLBACK");
+    c.query("INSERT INTO inventory.hosts (mac, ip, hostname) VALUES (NULL, '10.9.0.2', 'committed')");
+    ASSERT_TRUE(eventually([&] { return drained(); })) << slurp(log_);
+    EXPECT_EQ(c.scalar("SELECT COUNT(*) FROM inventory.hosts WHERE hostname = 'never-committed'"), "0");
+    EXPECT_EQ(ns_->dig("never-committed.example.test", "A"), std::vector<std::string>{"10.9.0.1"});  // invented
+    EXPECT_EQ(ns_->dig("committed.example.test", "A"), std::vector<std::string>{"10.9.0.2"});
+}
+
+// rowcast-dns's outbox options: a table that does not exist ends it at start (exit 1, the reason);
+// connection options without --outbox and a name that is not SCHEMA.TABLE are usage errors.
+TEST_F(DnsEndToEnd, OutboxOptionsAreChecked) {
+    const auto cfg = write_config(db_->server().dir(), *ns_, ns_->key_file(), db_->spool());
+    const std::string sock = db_->server().socket().string();
+    auto [rc, out] = run_dns({"--outbox", "inventory.nope", "-S", sock, "-u", "root", cfg}, db_->server().dir());
+    EXPECT_EQ(rc, 1) << out;
+    EXPECT_NE(out.find("[rowcast.outbox.not_found]"), std::string::npos) << out;
+    std::tie(rc, out) = run_dns({"-S", sock, cfg}, db_->server().dir());
+    EXPECT_EQ(rc, 2) << out;
+    EXPECT_NE(out.find("the connection options are for --outbox"), std::string::npos) << out;
+    std::tie(rc, out) = run_dns({"--outbox", "rowcast_outbox", "-S", sock, cfg}, db_->server().dir());
+    EXPECT_EQ(rc, 2) << out;
+    EXPECT_NE(out.find("expected SCHEMA.TABLE"), std::string::npos) << out;
+}
+
+// Issue 19 item 12: the trigger path in transactional mode (rowcast-triggers --transactional,
+// rowcast-dns --outbox). 4 connections run multi-statement transactions on a small set of rows
+// (inserts, renames, address moves, deletes), so deadlocks happen (error 1213, counted; one is
+// also made on purpose), a fifth of them roll back on purpose, duplicate inserts fail single
+// statements, and mariadbd is killed with SIGKILL half way and started again (the transactions
+// in flight roll back at recovery). Thousands of statements; at the end the zone equals the table:
+// 0 missing, 0 invented, 0 wrong. Their events were all in the spool: the gate dropped the
+// rolled-back ones. rowcast-dns is killed with SIGKILL once too.
+namespace outbox_load {
+
+struct counts {
+    std::atomic<int> statements{0}, commits{0}, rollbacks{0}, deadlocks{0}, lock_timeouts{0}, duplicates{0},
+        reconnects{0};
+};
+
+bool connection_lost(unsigned code) { return code == 0 || code >= 2000 || code == 1053 || code == 1927 || code == 1152; }
+
+std::string name_of(int id, int rev) { return "x" + std::to_string(id) + "r" + std::to_string(rev); }
+std::string ip_of(int id, int side) {
+    return "10." + std::to_string(3 + side) + "." + std::to_string(id / 250) + "." + std::to_string(id % 250 + 1);
+}
+
+// One connection's work: `txns` transactions of 2-4 statements on ids 1..`ids`.
+void worker(const rowcast::test::db_connect_options& o, unsigned seed, int txns, int ids, counts& n, std::string& failure) {
+    std::mt19937 rng(seed);
+    std::unique_ptr<rowcast::test::db_connection> c;
+    auto reconnect = [&] {
+        for (int i = 0; i < 1200; ++i) {  // liveness guard: ~120 s
+            try {
+                c = std::make_unique<rowcast::test::db_connection>(o);
+                return;
+            } catch (const rowcast::test::db_error&) {
+                ::usleep(100000);
+            }
+        }
+        throw std::runtime_error("cannot reconnect");
+    };
+    try {
+        reconnect();
+        for (int t = 0; t < txns; ++t) {
+            try {
+                c->query("BEGIN");
+                const int k = 2 + static_cast<int>(rng() % 3);
+                for (int s = 0; s < k; ++s) {
+                    const int id = 1 + static_cast<int>(rng() % static_cast<unsigned>(ids));
+                    const int rev = static_cast<int>(rng() % 1000);
+                    std::string q;
+                    switch (rng() % 4) {
+                        case 0:
+                            q = "INSERT INTO inventory.hosts (id, mac, ip, hostname) VALUES (" + std::to_string(id) +
+                                ", NULL, '" + ip_of(id, rev % 2) + "', '" + name_of(id, rev) + "')";
+                            break;
+                        case 1: q = "UPDATE inventory.hosts SET hostname = '" + name_of(id, rev) + "' WHERE id = " + std::to_string(id); break;
+                        case 2: q = "UPDATE inventory.hosts SET ip = '" + ip_of(id, rev % 2) + "' WHERE id = " + std::to_string(id); break;
+                        default: q = "DELETE FROM inventory.hosts WHERE id = " + std::to_string(id); break;
+                    }
+                    ++n.statements;
+                    try {
+                        c->query(q);
+                    } catch (const rowcast::test::db_error& e) {
+                        if (e.code() != 1062) throw;  // a duplicate key fails the statement only
+                        ++n.duplicates;
+                    }
+                }
+                if (rng() % 5 == 0) {
+                    c->query("ROLLBACK");
+                    ++n.rollbacks;
+                } else {
+                    c->query("COMMIT");
+                    ++n.commits;
+                }
+            } catch (const rowcast::test::db_error& e) {
+                if (e.code() == 1213) {
+                    ++n.deadlocks;  // the server rolled the transaction back
+                } else if (e.code() == 1205) {
+                    ++n.lock_timeouts;
+                    c->query("ROLLBACK");
+                } else if (connection_lost(e.code())) {
+                    ++n.reconnects;
+                    reconnect();
+                } else {
+                    throw;
+                }
+            }
+        }
+    } catch (const std::exception& e) {
+        failure = e.what();
+    }
+}
+
+}  // namespace outbox_load
+
+TEST_F(DnsEndToEnd, TransactionalModeZoneEqualsTableThroughRollbacksDeadlocksAndAServerKill) {
+    auto tool = rowcast::test::run_triggers_tool(
+        {"--socket", db_->server().socket().string(), "-u", "root", "--apply", "--transactional", "inventory"},
+        db_->server().dir());
+    ASSERT_EQ(tool.exit_code, 0) << tool.err;
+    const auto cfg = write_config(db_->server().dir(), *ns_, ns_->key_file(), db_->spool());
+    dns_ = start_rowcast_dns({"--outbox", "inventory.rowcast_outbox", "--socket", db_->server().socket().string(), "-u",
+                              "root", cfg},
+                             log_);
+    constexpr int ids = 40, txns = 320;
+    {
+        auto c = db_->connect();
+        for (int id = 1; id <= ids; ++id)
+            c.query("INSERT INTO inventory.hosts (id, mac, ip, hostname) VALUES (" + std::to_string(id) + ", NULL, '" +
+                    outbox_load::ip_of(id, 0) + "', '" + outbox_load::name_of(id, 0) + "')");
+    }
+    outbox_load::counts n;
+    {
+        // One deadlock for sure: a and b lock rows 1 and 2, then each wants the other's.
+        auto a = db_->connect(), b = db_->connect();
+        a.query("BEGIN");
+        b.query("BEGIN");
+        a.query("UPDATE inventory.hosts SET hostname = 'dla' WHERE id = 1");
+        b.query("UPDATE inventory.hosts SET hostname = 'dlb' WHERE id = 2");
+        unsigned a_code = 0;
+        std::thread t([&] {
+            try {
+                a.query("UPDATE inventory.hosts SET hostname = 'dla' WHERE id = 2");
+            } catch (const rowcast::test::db_error& e) {
+                a_code = e.code();
+            }
+        });
+        ::usleep(200000);  // a waits for b's lock (if b comes first, b waits and a's wait is the deadlock)
+        unsigned b_code = 0;
+        try {
+            b.query("UPDATE inventory.hosts SET hostname = 'dlb' WHERE id = 1");
+        } catch (const rowcast::test::db_error& e) {
+            b_code = e.code();
+        }
+        if (b_code == 1213) b.query("ROLLBACK");  // b is the victim: a goes on and gets row 2
+        t.join();
+        ASSERT_TRUE(a_code == 1213 || b_code == 1213) << a_code << " " << b_code;
+        n.deadlocks += 1;
+        a.query("ROLLBACK");
+        if (b_code != 1213) b.query("ROLLBACK");
+    }
+    std::string failures[4];
+    std::vector<std::thread> workers;
+    for (unsigned w = 0; w < 4; ++w)
+        workers.emplace_back(outbox_load::worker, db_->server().socket_options(), 1000 + w, txns, ids, std::ref(n),
+                             std::ref(failures[w]));
+    // mariadbd killed half way and started again.
+    ASSERT_TRUE(eventually([&] { return n.statements.load() >= 4 * txns * 3 / 2; })) << n.statements.load();
+    db_->server().kill(SIGKILL);
+    db_->server().restart();
+    // rowcast-dns killed too, later: its last batch comes again, the rows it had not removed stay.
+    ASSERT_TRUE(eventually([&] { return n.statements.load() >= 4 * txns * 3 * 3 / 4; })) << n.statements.load();
+    EXPECT_EQ(stop_dns(SIGKILL), 128 + SIGKILL);
+    dns_ = start_rowcast_dns({"--outbox", "inventory.rowcast_outbox", "--socket", db_->server().socket().string(), "-u",
+                              "root", cfg},
+                             log_);
+    for (auto& t : workers) t.join();
+    for (const auto& f : failures) ASSERT_TRUE(f.empty()) << f;
+    std::printf("workload: %d statements, %d commits, %d rollbacks, %d deadlocks (1213), %d lock timeouts, %d duplicate "
+                "keys, %d reconnects\n",
+                n.statements.load(), n.commits.load(), n.rollbacks.load(), n.deadlocks.load(), n.lock_timeouts.load(),
+                n.duplicates.load(), n.reconnects.load());
+    EXPECT_GE(n.statements.load(), 2000);
+    EXPECT_GE(n.deadlocks.load(), 1);
+    EXPECT_GE(n.rollbacks.load(), 1);
+    EXPECT_GE(n.reconnects.load(), 1);
+    ASSERT_TRUE(eventually([&] { return drained(); })) << slurp(log_);
+
+    // The zone equals the table: nothing missing, invented or wrong.
+    std::vector<std::string> fwd, rev10, rev6;
+    expected_zone(fwd, rev10, rev6);
+    std::vector<std::string> zone_fwd;
+    for (auto& l : ns_->axfr("example.test"))
+        if (l.rfind("ns.example.test.", 0) != 0) zone_fwd.push_back(l);
+    const auto zone_rev = ns_->axfr("10.in-addr.arpa");
+    auto diff = [](const std::vector<std::string>& a, const std::vector<std::string>& b) {
+        std::vector<std::string> out;
+        std::set_difference(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out));
+        return out;
+    };
+    std::sort(zone_fwd.begin(), zone_fwd.end());
+    EXPECT_EQ(diff(fwd, zone_fwd), std::vector<std::string>{}) << "missing from the zone";
+    EXPECT_EQ(diff(zone_fwd, fwd), std::vector<std::string>{}) << "invented or wrong in the zone";
+    EXPECT_EQ(diff(rev10, zone_rev), std::vector<std::string>{}) << "PTRs missing";
+    EXPECT_EQ(diff(zone_rev, rev10), std::vector<std::string>{}) << "PTRs invented or wrong";
+    EXPECT_FALSE(fwd.empty());
+
+    // SIGTERM: the gate removes the rows of what it applied; it dropped the rolled-back events. Rows
+    // of the batch the killed rowcast-dns applied last (at most max_batch = 500) may be left.
+    EXPECT_EQ(stop_dns(SIGTERM), 0);
+    const std::string log = slurp(log_);
+    const auto at = log.find("outbox: ");
+    ASSERT_NE(at, std::string::npos) << log;
+    std::printf("rowcast-dns %s\n", log.substr(at, log.find('\n', at) - at).c_str());
+    EXPECT_EQ(log.find("outbox: 0 committed"), std::string::npos) << log;
+    EXPECT_EQ(log.find(", 0 rolled back"), std::string::npos) << log;
+    EXPECT_NE(log.find(" 0 without an outbox id"), std::string::npos) << log;
+    const auto left = std::stoul(db_->connect().scalar("SELECT COUNT(*) FROM inventory.rowcast_outbox").value_or("0"));
+    EXPECT_LE(left, 500u);
+    std::printf("outbox rows left by the killed rowcast-dns: %lu\n", left);
+}
+
 // A measurement, not a timed assertion: the delay from an INSERT's COMMIT (autocommit) to the
 // name resolving at named, at a steady 200 inserts/s for 5 s, printed and recorded as properties.
 TEST_F(DnsEndToEnd, DelayFromCommitToResolvingAt200PerSecond) {
@@ -360,6 +595,96 @@ TEST_F(DnsEndToEnd, DelayFromCommitToResolvingAt200PerSecond) {
                 rate, median, p99, ms.back());
     RecordProperty("median_ms", std::to_string(median));
     RecordProperty("p99_ms", std::to_string(p99));
+}
+
+// A measurement (not run by default: ~60 s; run it with --gtest_also_run_disabled_tests
+// --gtest_filter='*TransactionalModeCost*'), not a timed assertion: the plain and the transactional
+// trigger path side by side on the same servers, in 3 alternating rounds (the machine is shared:
+// single figures are noisy; the medians are printed at the end). Per mode: inserts/s of one connection (autocommit,
+// one row each: the trigger's work), events/s through rowcast-dns from a full spool (files to
+// signed updates), and the delay from COMMIT to the name resolving at 200 inserts/s.
+TEST_F(DnsEndToEnd, DISABLED_TransactionalModeCostAgainstPlain) {
+    using clk = std::chrono::steady_clock;
+    const auto cfg = write_config(db_->server().dir(), *ns_, ns_->key_file(), db_->spool());
+    rowcast::dns::client_options co;
+    co.port = static_cast<std::uint16_t>(ns_->port());
+    rowcast::dns::client q(co);
+    auto c = db_->connect();
+    int next = 0;  // row number: names and addresses never repeat across phases
+    auto insert = [&](rowcast::test::db_connection& conn) {
+        const int i = next++;
+        conn.query("INSERT INTO inventory.hosts (mac, ip, hostname) VALUES (NULL, '10." + std::to_string(3 + i / 62500) +
+                   "." + std::to_string(i / 250 % 250) + "." + std::to_string(i % 250 + 1) + "', 'c" + std::to_string(i) + "')");
+        return "c" + std::to_string(i) + ".example.test";
+    };
+    std::map<std::string, std::vector<double>> figures;  // "<mode> <what>" -> one value per round
+    for (int round = 0; round < 6; ++round) {
+        const bool transactional = round % 2 == 1;
+        const std::string mode = transactional ? "transactional" : "plain";
+        std::vector<std::string> targs = {"--socket", db_->server().socket().string(), "-u", "root", "--apply"};
+        if (transactional) targs.push_back("--transactional");
+        targs.insert(targs.end(), {"inventory", "hosts"});
+        auto tool = rowcast::test::run_triggers_tool(targs, db_->server().dir());
+        ASSERT_EQ(tool.exit_code, 0) << tool.err;
+        std::vector<std::string> args = {cfg};
+        if (transactional)
+            args = {"--outbox", "inventory.rowcast_outbox", "--socket", db_->server().socket().string(), "-u", "root", cfg};
+        // Producer: 2,000 single-row autocommit inserts, rowcast-dns not running.
+        constexpr int burst = 2000;
+        auto t0 = clk::now();
+        for (int i = 0; i < burst; ++i) insert(c);
+        const double ins_s = std::chrono::duration<double>(clk::now() - t0).count();
+        // Consumer: the full spool through rowcast-dns.
+        t0 = clk::now();
+        dns_ = start_rowcast_dns(args, log_);
+        ASSERT_TRUE(eventually([&] { return drained(); })) << slurp(log_);
+        const double drain_s = std::chrono::duration<double>(clk::now() - t0).count();
+        // Delay at 200 inserts/s: commit -> the name resolves.
+        std::vector<double> ms;
+        const auto start = clk::now();
+        for (int i = 0; i < 600; ++i) {
+            std::this_thread::sleep_until(start + std::chrono::microseconds(5000LL * i));
+            const std::string name = insert(c);
+            const auto committed = clk::now();
+            const auto give_up = committed + std::chrono::seconds(60);  // liveness guard only
+            for (;;) {
+                auto r = q.lookup(name, rowcast::dns::rr_type::a);
+                if (r && !r->empty()) break;
+                ASSERT_LT(clk::now(), give_up) << slurp(log_);
+                std::this_thread::sleep_for(std::chrono::microseconds(200));
+            }
+            ms.push_back(std::chrono::duration<double, std::milli>(clk::now() - committed).count());
+        }
+        std::sort(ms.begin(), ms.end());
+        std::printf("%s: %.0f inserts/s (1 connection, autocommit, trigger included); rowcast-dns drained %d events "
+                    "in %.2f s = %.0f events/s; delay commit -> resolves at 200/s: median %.2f ms, p99 %.2f ms\n",
+                    mode.c_str(), burst / ins_s, burst, drain_s, burst / drain_s, ms[ms.size() / 2], ms[ms.size() * 99 / 100]);
+        figures[mode + " inserts/s"].push_back(burst / ins_s);
+        figures[mode + " events/s"].push_back(burst / drain_s);
+        figures[mode + " delay median ms"].push_back(ms[ms.size() / 2]);
+        figures[mode + " delay p99 ms"].push_back(ms[ms.size() * 99 / 100]);
+        EXPECT_EQ(stop_dns(SIGTERM), 0);
+    }
+    for (auto& [what, v] : figures) {
+        std::sort(v.begin(), v.end());
+        std::printf("median of %zu rounds, %s: %.2f\n", v.size(), what.c_str(), v[v.size() / 2]);
+    }
+    // The gate alone: 20,000 committed outbox rows, their events through the gate in batches of
+    // 500 onto a sink that does nothing (one lookup and one delete per batch).
+    c.query("INSERT INTO inventory.rowcast_outbox (id) SELECT seq FROM inventory.seq_1_to_20000");
+    std::vector<rowcast::event> events(20000);
+    for (std::size_t i = 0; i < events.size(); ++i) events[i].transaction.id = "outbox:" + std::to_string(i + 1);
+    rowcast::udf::mariadb_outbox store({.socket = db_->server().socket().string(), .user = "root", .schema = "inventory"});
+    rowcast::callback_sink none([](std::span<const rowcast::event>) {});
+    rowcast::udf::outbox_gate gate(store, none);
+    const auto g0 = clk::now();
+    for (std::size_t i = 0; i < events.size(); i += 500)
+        ASSERT_TRUE(gate.write(std::span<const rowcast::event>(events).subspan(i, 500)));
+    ASSERT_TRUE(gate.flush());
+    const double gate_s = std::chrono::duration<double>(clk::now() - g0).count();
+    EXPECT_EQ(gate.stats().committed, 20000u);
+    std::printf("the gate alone: 20000 events in %.3f s = %.0f events/s (batches of 500: lookup + delete)\n", gate_s,
+                20000 / gate_s);
 }
 
 }  // namespace

@@ -5,10 +5,15 @@
 #include <rowcast/codec/binary.hpp>
 #include <rowcast/codec/json.hpp>
 #include <rowcast/codec/yaml.hpp>
+#include <rowcast/udf/outbox.hpp>
+#include <rowcast/udf/outbox_mariadb.hpp>
+#include <rowcast/udf/triggers.hpp>
 
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstring>
+#include <map>
 #include <random>
 #include <set>
 #include <thread>
@@ -652,7 +657,7 @@ TEST(UdfEventBuilder, BuildsTypedEventsFromArguments) {
     EXPECT_EQ(error_of(with(5, {udf::arg_kind::string, "abc"})),
               "[rowcast.udf.invalid_value] argument 6 (new value, table `inv`.`hosts`): column `id` (int): "
               "not an integer: 'abc'");
-    EXPECT_EQ(error_of({args.begin(), args.begin() + 5}).rfind("[rowcast.udf.unsupported] expected 3 + 3*N arguments, got 5", 0), 0u);
+    EXPECT_EQ(error_of({args.begin(), args.begin() + 5}).rfind("[rowcast.udf.unsupported] expected 3 + 3*N arguments (+1: an outbox id), got 5", 0), 0u);
     EXPECT_EQ(error_of(args, 20), "[rowcast.udf.limit_exceeded] event of 61 bytes of values exceeds max_event_size 20");
     EXPECT_FALSE(udf::event_builder::check_descriptor(3, "`x` intt"));
     EXPECT_TRUE(udf::event_builder::check_descriptor(3, "`x` int"));
@@ -726,3 +731,222 @@ TEST(UdfSpoolOutput, OpensTheNamedCodecAndRefusesOthers) {
     EXPECT_FALSE((udf::spool_output<binary_codec, json_codec>::open(c)));
     std::filesystem::remove_all(dir);
 }
+
+// --- transactional mode (issue 19 item 12) ------------------------------------------------------
+
+namespace {
+
+// The last argument names the outbox row: an integer (or its decimal text, as the server passes it).
+TEST(UdfEventBuilder, OutboxIdArgumentNamesTheRow) {
+    udf::column_cache cache;
+    udf::event_builder b(1 << 20, cache);
+    const std::string id = as_int(7);
+    std::vector<udf::argument> args = {
+        {udf::arg_kind::string, "inv"}, {udf::arg_kind::string, "hosts"}, {udf::arg_kind::string, "insert"},
+        {udf::arg_kind::string, "`id` int pk"}, {udf::arg_kind::integer, "", true}, {udf::arg_kind::integer, id},
+        {udf::arg_kind::string, "98765432101234567"}};
+    EXPECT_TRUE(udf::event_builder::check_arity(7));
+    EXPECT_FALSE(udf::event_builder::check_arity(8));
+    EXPECT_FALSE(udf::event_builder::check_arity(4));
+    EXPECT_EQ(udf::event_builder::columns_end(7), 6u);
+    EXPECT_EQ(udf::event_builder::columns_end(9), 9u);
+    auto e = b.build(args);
+    ASSERT_TRUE(e) << e.error_value().message;
+    EXPECT_EQ(e->transaction.id, "outbox:98765432101234567");
+    EXPECT_EQ(e->columns->size(), 1u);
+    EXPECT_EQ(udf::outbox_id(*e).value(), std::optional<std::uint64_t>(98765432101234567ull));
+    const std::uint64_t big = 18374686479671623680ull;  // UUID_SHORT() with server_id 255: above INT64_MAX
+    std::string raw(8, '\0');
+    std::memcpy(raw.data(), &big, 8);
+    args.back() = {udf::arg_kind::integer, raw};
+    EXPECT_EQ(b.build(args)->transaction.id, "outbox:18374686479671623680");
+    args.pop_back();
+    EXPECT_EQ(b.build(args)->transaction.id, "");  // plain mode
+    auto error_of = [&](udf::argument last) {
+        auto a = args;
+        a.push_back(last);
+        auto r = b.build(a);
+        return r ? std::string("(no error)") : r.error_value().message;
+    };
+    EXPECT_EQ(error_of({udf::arg_kind::string, "", true}), "[rowcast.udf.invalid_value] argument 7 (outbox id): is NULL");
+    EXPECT_EQ(error_of({udf::arg_kind::string, "0"}), "[rowcast.udf.invalid_value] argument 7 (outbox id): is 0");
+    EXPECT_EQ(error_of({udf::arg_kind::string, "12x"}),
+              "[rowcast.udf.invalid_value] argument 7 (outbox id): '12x' is not an id");
+    // What the gate accepts as an id.
+    event x;
+    for (const char* bad : {"outbox:", "outbox:0", "outbox:-1", "outbox:+1", "outbox:1 ", "outbox:99999999999999999999"}) {
+        x.transaction.id = bad;
+        EXPECT_FALSE(udf::outbox_id(x)) << bad;
+    }
+    x.transaction.id = "0-1-42";
+    EXPECT_EQ(udf::outbox_id(x).value(), std::nullopt);
+}
+
+// An outbox whose rows' fates the test sets: the gate's order, holding, dropping and removal.
+struct fake_outbox {
+    std::map<std::uint64_t, udf::outbox_state> rows;  // absent: rolled back
+    std::vector<std::uint64_t> removed;
+    int decides = 0;
+    std::optional<error> fail;
+    result<void> find_committed(std::span<const std::uint64_t> ids, std::vector<std::uint64_t>& out) {
+        if (fail) return *fail;
+        for (auto id : ids)
+            if (auto it = rows.find(id); it != rows.end() && it->second == udf::outbox_state::committed) out.push_back(id);
+        return {};
+    }
+    result<udf::outbox_state> decide(std::uint64_t id) {
+        ++decides;
+        if (fail) return *fail;
+        auto it = rows.find(id);
+        return it == rows.end() ? udf::outbox_state::rolled_back : it->second;
+    }
+    result<void> remove(std::span<const std::uint64_t> ids) {
+        removed.insert(removed.end(), ids.begin(), ids.end());
+        for (auto id : ids) rows.erase(id);
+        return {};
+    }
+};
+
+event outbox_event(std::uint64_t id, std::string table = "hosts") {
+    static std::uint64_t sequence = 0;
+    event e;
+    e.sequence = ++sequence;
+    e.schema = "inv";
+    e.table = std::move(table);
+    if (id) e.transaction.id = udf::outbox_transaction_id(id);
+    return e;
+}
+
+TEST(UdfOutboxGate, PassesCommittedInOrderDropsRolledBackHoldsBehindOpen) {
+    using st = udf::outbox_state;
+    fake_outbox store;
+    store.rows = {{1, st::committed}, {2, st::committed}, {4, st::open}, {5, st::committed}};
+    std::vector<std::string> got;
+    callback_sink out([&](const event& e) { got.push_back(e.transaction.id.empty() ? "plain" : e.transaction.id); });
+    std::vector<std::string> rejected;
+    udf::outbox_gate_options o;
+    o.on_rejected = [&](const event&, const error& e) { rejected.push_back(e.message); };
+    o.log = [](log_level, std::string_view, std::string_view) {};
+    udf::outbox_gate gate(store, out, o);
+    std::vector<event> batch = {outbox_event(1), outbox_event(0), outbox_event(3), outbox_event(2),
+                                outbox_event(4), outbox_event(5)};
+    batch[2].source.file = "x.binary";
+    // 1 committed, plain, 3 rolled back (dropped), 2 committed, then 4 still open: 5 waits behind it.
+    auto r = gate.write(batch);
+    ASSERT_FALSE(r);
+    EXPECT_TRUE(is_transient(r.error_value()));
+    EXPECT_NE(r.error_value().message.find("[rowcast.outbox.unavailable] row 4: its transaction is still open; holding 2"),
+              std::string::npos)
+        << r.error_value().message;
+    EXPECT_EQ(got, (std::vector<std::string>{"outbox:1", "plain", "outbox:2"}));
+    EXPECT_TRUE(store.removed.empty());  // not before the batch is done
+    // The same batch again (the reader keeps its files): nothing passed twice; 4 committed now.
+    store.rows[4] = st::committed;
+    const int decides = store.decides;
+    ASSERT_TRUE(gate.write(batch));
+    EXPECT_EQ(got, (std::vector<std::string>{"outbox:1", "plain", "outbox:2", "outbox:4", "outbox:5"}));
+    EXPECT_EQ(store.decides, decides);  // 4 and 5 were seen committed by the lookup
+    EXPECT_EQ(gate.stats().committed, 4u);
+    EXPECT_EQ(gate.stats().rolled_back, 1u);
+    EXPECT_EQ(gate.stats().ungated, 1u);
+    EXPECT_EQ(gate.stats().held, 1u);
+    EXPECT_EQ(gate.stats().pending_removal, 4u);
+    // The rows go at the next write (the batch is retired by then) or at flush.
+    std::vector<event> next = {outbox_event(9, "other"), outbox_event(0)};
+    next[0].transaction.id = "outbox:nine";
+    ASSERT_TRUE(gate.write(next));
+    EXPECT_EQ((std::set<std::uint64_t>(store.removed.begin(), store.removed.end())), (std::set<std::uint64_t>{1, 2, 4, 5}));
+    ASSERT_EQ(rejected.size(), 1u);
+    EXPECT_EQ(rejected[0], "[rowcast.outbox.invalid_value] transaction.id: 'outbox:nine' is not outbox:<decimal id>");
+    EXPECT_EQ(got.back(), "plain");
+    // A store that fails: nothing consumed, the error as it is.
+    store.rows[10] = st::committed;
+    store.fail = error::make(errc::unavailable, "outbox", "db", "gone");
+    r = gate.write(std::vector<event>{outbox_event(10)});
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error_value().message, "[rowcast.outbox.unavailable] db: gone");
+    EXPECT_EQ(got.back(), "plain");
+    store.fail.reset();
+    ASSERT_TRUE(gate.write(std::vector<event>{outbox_event(10)}));
+    EXPECT_EQ(got.back(), "outbox:10");
+    ASSERT_TRUE(gate.flush());
+    EXPECT_EQ(store.removed.back(), 10u);
+    EXPECT_EQ(gate.stats().pending_removal, 0u);
+}
+
+// The libmariadb store against a real server, with generated transactional triggers: a committed
+// change is found, an open transaction holds (bounded wait), a rolled-back transaction's and a
+// failed statement's rows are gone; removal; a lost server is a transient error.
+TEST(Udf, MariadbOutboxDecidesCommittedOpenAndRolledBack) {
+    udf_server db({"codec = binary", "durability = none"});
+    auto c = db.connect();
+    create_hosts(c);
+    c.query("DROP TRIGGER inv.hosts_ai");
+    c.query("DROP TRIGGER inv.hosts_au");
+    c.query("DROP TRIGGER inv.hosts_ad");
+    c.query(udf::outbox_table_sql("inv", "rowcast_outbox"));
+    udf::table_description t{"inv", "hosts", {}, {}};
+    t.columns = {{"id", "bigint(20) unsigned", "bigint", "", false, true, false},
+                 {"hostname", "varchar(255)", "varchar", "utf8mb4", false, false, false}};
+    udf::trigger_options to;
+    to.outbox = "rowcast_outbox";
+    for (const auto& s : udf::plan_create(t, to).statements) c.query(s);
+    c.query("INSERT INTO inv.hosts (id, hostname) VALUES (1, 'committed')");
+    auto open = db.connect();
+    open.query("BEGIN");
+    open.query("INSERT INTO inv.hosts (id, hostname) VALUES (2, 'open')");
+    c.query("BEGIN");
+    c.query("INSERT INTO inv.hosts (id, hostname) VALUES (3, 'rolled back')");
+    c.query("ROLLBACK");
+    // A statement that fails after its first row's trigger ran: that row's outbox row goes with it.
+    EXPECT_EQ(c.expect_error("INSERT INTO inv.hosts (id, hostname) VALUES (4, 'stmt'), (1, 'dup')").code(), 1062u);
+    auto events = db.take<binary_codec>(4);
+    ASSERT_EQ(events.size(), 4u);
+    std::vector<std::uint64_t> ids;
+    for (const auto& e : events) ids.push_back(udf::outbox_id(e).value().value());
+
+    udf::mariadb_outbox store({.socket = db.server().socket().string(), .user = "root", .schema = "inv", .lock_wait = 1});
+    ASSERT_TRUE(store.probe());
+    std::vector<std::uint64_t> committed;
+    ASSERT_TRUE(store.find_committed(ids, committed));
+    EXPECT_EQ(committed, std::vector<std::uint64_t>{ids[0]});
+    EXPECT_EQ(store.decide(ids[0]).value(), udf::outbox_state::committed);
+    EXPECT_EQ(store.decide(ids[1]).value(), udf::outbox_state::open);  // waited 1 s, still open
+    EXPECT_EQ(store.decide(ids[2]).value(), udf::outbox_state::rolled_back);
+    EXPECT_EQ(store.decide(ids[3]).value(), udf::outbox_state::rolled_back);
+    // The wait ends when the transaction does: committed from another thread while decide() waits.
+    udf::mariadb_outbox patient({.socket = db.server().socket().string(), .user = "root", .schema = "inv", .lock_wait = 30});
+    std::thread committer([&] {
+        ::usleep(300000);
+        open.query("COMMIT");
+    });
+    EXPECT_EQ(patient.decide(ids[1]).value(), udf::outbox_state::committed);
+    committer.join();
+    // Through the gate: only the committed ones go on, in order.
+    std::vector<value> got;
+    callback_sink out([&](const event& e) { got.push_back(e.after.at(1)); });
+    udf::outbox_gate_options go;
+    go.log = [](log_level, std::string_view, std::string_view) {};
+    udf::outbox_gate gate(store, out, go);
+    ASSERT_TRUE(gate.write(events));
+    EXPECT_EQ(got, (std::vector<value>{value(text{"committed"}), value(text{"open"})}));
+    EXPECT_EQ(gate.stats().rolled_back, 2u);
+    ASSERT_TRUE(gate.flush());
+    EXPECT_EQ(c.scalar("SELECT COUNT(*) FROM inv.rowcast_outbox"), "0");
+    // Wrong table: permanent; server gone: transient, and back once it is.
+    udf::mariadb_outbox wrong({.socket = db.server().socket().string(), .user = "root", .schema = "inv", .table = "nope"});
+    auto w = wrong.probe();
+    ASSERT_FALSE(w);
+    EXPECT_EQ(w.error_value().code, make_error_code(errc::not_found));
+    EXPECT_FALSE(is_transient(w.error_value()));
+    db.server().kill(SIGKILL);
+    auto gone = store.find_committed(ids, committed);
+    ASSERT_FALSE(gone);
+    EXPECT_TRUE(is_transient(gone.error_value())) << gone.error_value().message;
+    db.server().restart();
+    committed.clear();
+    ASSERT_TRUE(store.find_committed(ids, committed));
+    EXPECT_TRUE(committed.empty());  // removed by the gate
+}
+
+}  // namespace

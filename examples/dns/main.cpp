@@ -3,6 +3,9 @@
 // signed with TSIG (rowcast::dns::sink). See docs/dns.md.
 //
 //   rowcast-dns CONFIG.yaml          run until SIGTERM/SIGINT
+//   rowcast-dns --outbox SCHEMA.TABLE [-S socket | -h host -P port] -u user CONFIG.yaml
+//                                    transactional mode: apply an event only once its outbox
+//                                    row is committed (rowcast/udf/outbox.hpp, docs/udf.md)
 //   rowcast-dns --check CONFIG.yaml  check the config and the key file, exit
 //   rowcast-dns --help | --version   (options: examples/common/cli.hpp, docs/programs.md)
 //
@@ -28,12 +31,16 @@
 #include <rowcast/dns/sink.hpp>
 #include <rowcast/os/quarantine.hpp>
 #include <rowcast/transport/spool_reader.hpp>
+#include <rowcast/udf/outbox.hpp>
+#include <rowcast/udf/outbox_mariadb.hpp>
 
 #include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <ctime>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -57,7 +64,7 @@ void logf(const char* level, const std::string& m) {
 }
 
 template <class Codec>
-int run(rowcast::dns::service_config c) {
+int run(rowcast::dns::service_config c, std::optional<rowcast::udf::mariadb_outbox_options> outbox) {
     Codec codec;
     rowcast::quarantine quarantine(c.quarantine);
     std::uint64_t rejected_files = 0;
@@ -129,8 +136,25 @@ int run(rowcast::dns::service_config c) {
                          ", rejected " + std::to_string(sink->stats().rejected) + ")");
         return {};
     };
+    // Transactional mode: the handler sees only the events whose outbox rows are committed.
+    std::optional<rowcast::udf::mariadb_outbox> store;
+    if (outbox) {
+        store.emplace(*outbox);
+        if (auto p = store->probe(); !p) {
+            logf(rowcast::is_transient(p.error_value()) ? "warning" : "error", "outbox: " + p.error_value().message);
+            if (!rowcast::is_transient(p.error_value())) return 1;
+        }
+        logf("info", "transactional mode: outbox " + store->table());
+    }
+    rowcast::callback_sink applier(handler);
+    rowcast::udf::outbox_gate_options go;
+    go.on_rejected = c.sink.on_rejected;
+    go.log = c.sink.log;
+    std::optional<rowcast::udf::outbox_gate<rowcast::udf::mariadb_outbox, decltype(applier)>> gate;
+    if (store) gate.emplace(*store, applier, go);
+    auto gated = [&](std::span<const rowcast::event> batch) { return gate ? gate->write(batch) : handler(batch); };
     while (!stop_requested) {
-        auto r = reader->process(handler);
+        auto r = reader->process(gated);
         if (!r) {
             logf("error", r.error_value().message);
             return 1;
@@ -140,6 +164,13 @@ int run(rowcast::dns::service_config c) {
         const auto t = reader->next_timeout().count();
         if (::poll(&p, 1, t < 0 || t > 200 ? 200 : static_cast<int>(t)) > 0 && c.batch_delay.count() > 0)
             ::usleep(static_cast<useconds_t>(c.batch_delay.count()) * 1000);  // let the events arriving together gather
+    }
+    if (gate) {
+        if (auto f = gate->flush(); !f) logf("warning", "outbox rows not removed: " + f.error_value().message);
+        const auto& g = gate->stats();
+        logf("info", "outbox: " + std::to_string(g.committed) + " committed, " + std::to_string(g.rolled_back) +
+                         " rolled back (dropped), " + std::to_string(g.ungated) + " without an outbox id, " +
+                         std::to_string(g.removed) + " rows removed");
     }
     logf("info", "stopped: " + std::to_string(applied) + " events applied, " + std::to_string(rejected_files) +
                      " quarantined, " + std::to_string(reader->pending()) + " files left for the next start");
@@ -159,7 +190,32 @@ int main(int argc, char** argv) {
     std::string path;
     app.add_option("CONFIG", path, "The YAML config file")->required();
     app.add_flag("--check", check, "Check the config and the key file, print 'config CONFIG ok' and exit");
+    std::string outbox;
+    unsigned outbox_wait = 1;
+    rowcast_cli::connection_flags conn;
+    rowcast_cli::add_connection_options(app, conn);
+    app.add_option("--outbox", outbox,
+                   "Transactional mode (triggers made with rowcast-triggers --transactional): apply an event only once "
+                   "its row in this outbox table is committed, drop it when rolled back (docs/udf.md). Uses the "
+                   "connection options.")
+        ->type_name("SCHEMA.TABLE");
+    app.add_option("--outbox-wait", outbox_wait, "Seconds a check waits for an open transaction before holding")
+        ->check(CLI::Range(0, 60))
+        ->capture_default_str();
     if (auto status = rowcast_cli::parse(app, argc, argv)) return *status;
+    std::optional<rowcast::udf::mariadb_outbox_options> outbox_options;
+    if (!outbox.empty()) {
+        const auto dot = outbox.find('.');
+        if (dot == std::string::npos || dot == 0 || dot + 1 == outbox.size() || outbox.find('.', dot + 1) != std::string::npos)
+            return rowcast_cli::usage_error(app, "--outbox: expected SCHEMA.TABLE, got '" + outbox + "'");
+        outbox_options = rowcast::udf::mariadb_outbox_options{.host = conn.host, .port = conn.port, .socket = conn.socket,
+                                                              .user = conn.user, .password = conn.password,
+                                                              .schema = outbox.substr(0, dot),
+                                                              .table = outbox.substr(dot + 1), .lock_wait = outbox_wait};
+        if (outbox_options->host.empty()) outbox_options->host = "127.0.0.1";
+    } else if (conn.given()) {
+        return rowcast_cli::usage_error(app, "the connection options are for --outbox");
+    }
     auto loaded = rowcast::dns::load_service_config(path);
     if (!loaded) {
         std::fprintf(stderr, "rowcast-dns: config error: %s\n", loaded.error_value().message.c_str());
@@ -183,5 +239,5 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "rowcast-dns: config error: %s\n", spec.error_value().message.c_str());
         return 2;
     }
-    return rowcast::with_codec(*spec, [&]<class Codec>(Codec) { return run<Codec>(std::move(c)); });
+    return rowcast::with_codec(*spec, [&]<class Codec>(Codec) { return run<Codec>(std::move(c), outbox_options); });
 }

@@ -1,7 +1,7 @@
 // rowcast-triggers: generates AFTER INSERT/UPDATE/DELETE triggers that call rowcast_event()
 // (examples/udf, docs/udf.md) with every column of a table and its descriptor.
 //
-//   rowcast-triggers [connection options] [--apply] [--drop] [--alongside] SCHEMA [TABLE...]
+//   rowcast-triggers [connection options] [--apply] [--drop] [--alongside] [--transactional [--outbox T]] SCHEMA [TABLE...]
 //
 // Without --apply it prints an SQL script (for the mariadb client); with --apply it creates the
 // triggers itself. It reads information_schema.TABLES, COLUMNS, STATISTICS, CHECK_CONSTRAINTS and
@@ -9,6 +9,9 @@
 // again after an ALTER TABLE regenerates them). Tables that already have other triggers for
 // INSERT/UPDATE/DELETE are refused unless --alongside (ours are then ordered to FOLLOW the
 // existing AFTER triggers). --drop removes only the triggers with our exact names.
+// --transactional: the outbox mode (docs/udf.md): first CREATE TABLE IF NOT EXISTS for the outbox
+// (default SCHEMA.rowcast_outbox), then triggers that insert a row there and pass its id on; the
+// outbox table itself never gets triggers. --drop leaves the outbox table (it may hold rows).
 //
 // Exit status (docs/programs.md): 0 done; 1 runtime error (connection or query failed, refused
 // because of existing triggers, schema or table not found; the message says which); 2 usage.
@@ -95,6 +98,8 @@ struct options {
     bool apply = false, drop = false, alongside = false;
     std::string function = "rowcast_event";
     std::string prefix = "rowcast_";
+    bool transactional = false;
+    std::string outbox = "rowcast_outbox";
     std::string schema;
     std::vector<std::string> tables;
 };
@@ -142,17 +147,22 @@ int run(const options& o) {
     if (tables.empty()) {
         for (auto& r : db.rows("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = " +
                                db.literal(o.schema) + " AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME"))
-            tables.push_back(*r[0]);
+            if (!o.transactional || *r[0] != o.outbox) tables.push_back(*r[0]);
         if (tables.empty()) {
             std::fprintf(stderr, "rowcast-triggers: schema %s has no base tables\n", quote_identifier(o.schema).c_str());
             return exit_not_found;
         }
     }
-    const rowcast::udf::trigger_options to{o.function, o.prefix, o.alongside};
+    const rowcast::udf::trigger_options to{o.function, o.prefix, o.alongside, o.transactional ? o.outbox : "", ""};
     std::vector<std::string> script;  // statements, in order
+    if (o.transactional && !o.drop) script.push_back(rowcast::udf::outbox_table_sql(o.schema, o.outbox));
     int status = exit_ok;
     for (const auto& table : tables) {
         const std::string name = quote_identifier(o.schema) + "." + quote_identifier(table);
+        if (o.transactional && table == o.outbox) {
+            std::fprintf(stderr, "rowcast-triggers: %s is the outbox table: it gets no triggers\n", name.c_str());
+            return exit_refused;
+        }
         auto trow = db.rows("SELECT TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = " +
                             db.literal(o.schema) + " AND TABLE_NAME = " + db.literal(table));
         if (trow.empty() || trow[0][0] != "BASE TABLE") {
@@ -207,6 +217,10 @@ int main(int argc, char** argv) {
     app.add_flag("--drop", o.drop, "Remove the triggers this tool creates (rowcast_<table>_ai/au/ad only)");
     app.add_flag("--alongside", o.alongside, "Add ours even if the table has other INSERT/UPDATE/DELETE triggers");
     app.add_option("--function", o.function, "The loadable function to call")->capture_default_str();
+    app.add_flag("--transactional", o.transactional,
+                 "Outbox mode: the triggers also insert a row into an InnoDB outbox table (created if missing) so a "
+                 "consumer with the outbox gate applies only committed changes (docs/udf.md)");
+    app.add_option("--outbox", o.outbox, "The outbox table in SCHEMA (with --transactional)")->capture_default_str();
     app.add_option("SCHEMA", o.schema, "The schema")->required();
     app.add_option("TABLE", o.tables, "Its tables (default: all its base tables)");
     if (auto status = rowcast_cli::parse(app, argc, argv)) return *status;

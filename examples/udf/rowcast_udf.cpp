@@ -272,7 +272,7 @@ ROWCAST_UDF_EXPORT udf_bool rowcast_event_init(UDF_INIT* initid, UDF_ARGS* args,
         for (unsigned i = 0; i < args->arg_count; ++i)
             if (udf::event_builder::is_text_position(i)) args->arg_type[i] = STRING_RESULT;
         // Constant descriptors are checked now, so a typo fails at the first call with a clear message.
-        for (unsigned i = 3; i < args->arg_count; i += 3) {
+        for (std::size_t i = 3; i < udf::event_builder::columns_end(args->arg_count); i += 3) {
             if (!args->args[i]) continue;  // not constant: checked per call
             if (auto ok = udf::event_builder::check_descriptor(i, {args->args[i], args->lengths[i]}); !ok) {
                 set_message(message, without_code(ok.error_value().message));

@@ -283,6 +283,12 @@ public:
     /// Stops the server: SIGTERM, wait; SIGKILL after 60 s.
     void stop() noexcept { server_.stop(); }
 
+    /// Kills the server with `sig` (a crash: no shutdown) and reaps it; restart() brings it back.
+    void kill(int sig = SIGKILL) noexcept {
+        server_.signal(sig);
+        server_.wait();
+    }
+
 private:
     void own(const std::filesystem::path& p) const {
         if (::chown(p.c_str(), uid_, gid_) != 0)

@@ -1,6 +1,11 @@
 // rowcast/udf/call.hpp: events from the arguments of rowcast_event() (docs/udf.md).
 //
-//   rowcast_event(schema, table, operation, desc1, old1, new1, desc2, old2, new2, …)
+//   rowcast_event(schema, table, operation, desc1, old1, new1, desc2, old2, new2, … [, outbox_id])
+//
+// The optional last argument (transactional mode, docs/udf.md) is the id of the
+// outbox row the trigger inserted in the same transaction: an integer 1..2^64-1
+// (or its decimal text); the event then carries transaction.id = "outbox:<id>"
+// (udf/outbox.hpp), which udf::outbox_gate checks before the event goes on.
 //
 // The caller (the loadable function's C entry points) turns each UDF argument
 // into a `udf::argument` (kind, bytes, null) and hands the list to an
@@ -15,7 +20,7 @@
 // not fit its column, naming old/new, the column and the table), syntax_error
 // (a descriptor that does not parse), limit_exceeded (more argument bytes than
 // max_event_size; integers and reals count 8 bytes), unsupported (a wrong
-// argument count). Nothing throws but std::bad_alloc.
+// argument count), invalid_value (an outbox id that is NULL, 0 or not a number). Nothing throws but std::bad_alloc.
 //
 // Thread-safety: an event_builder is used by one thread at a time (one per call
 // site); a column_cache may be shared by any number of threads.
@@ -28,10 +33,13 @@
 #include <rowcast/transport/spool_writer.hpp>
 #include <rowcast/udf/columns.hpp>
 #include <rowcast/udf/detail/columns.hpp>
+#include <rowcast/udf/outbox.hpp>
 #include <rowcast/value.hpp>
 #include <rowcast/version.hpp>
 
+#include <charconv>
 #include <chrono>
+#include <cstring>
 #include <cstddef>
 #include <memory>
 #include <mutex>
@@ -123,16 +131,22 @@ public:
     explicit event_builder(std::size_t max_event_size, column_cache& cache = column_cache::process_wide())
         : max_event_size_(max_event_size), cache_(&cache) {}
 
-    /// Checks an argument count: 3 + 3*N with N >= 1.
+    /// Checks an argument count: 3 + 3*N with N >= 1, plus 1 with an outbox id at the end.
     static result<void> check_arity(std::size_t count) {
-        if (count >= 6 && (count - 3) % 3 == 0) return {};
+        if (count >= 6 && (count - 3) % 3 != 2) return {};
         return error::make(errc::unsupported, "udf", "",
-                           "expected 3 + 3*N arguments, got " + std::to_string(count) +
+                           "expected 3 + 3*N arguments (+1: an outbox id), got " + std::to_string(count) +
                                ": schema, table, operation, then descriptor, old, new per column");
     }
 
+    /// True when a call with `count` arguments ends with an outbox id.
+    static bool has_outbox_id(std::size_t count) noexcept { return count >= 7 && (count - 3) % 3 == 1; }
+
+    /// The index just after the last descriptor/old/new triple of a call with `count` arguments.
+    static std::size_t columns_end(std::size_t count) noexcept { return has_outbox_id(count) ? count - 1 : count; }
+
     /// True for the positions of the arguments that are always strings (schema, table,
-    /// operation, descriptors): the server is asked to pass them as strings.
+    /// operation, descriptors, the outbox id): the server is asked to pass them as strings.
     static bool is_text_position(std::size_t index) noexcept { return index < 3 || index % 3 == 0; }
 
     /// Checks the descriptor at position `index` (a constant one, at init time).
@@ -187,11 +201,35 @@ public:
                 v = std::move(*r);
             }
         }
+        if (has_outbox_id(args.size())) {
+            auto id = outbox_argument(args.back(), args.size() - 1);
+            if (!id) return std::move(id.error_value());
+            e.transaction.id = outbox_transaction_id(*id);
+        }
         stamp(e);
         return e;
     }
 
 private:
+    // The outbox id: an integer, or its decimal text (the server passes it as a string).
+    static result<std::uint64_t> outbox_argument(const argument& a, std::size_t index) {
+        const auto where = detail::udf::argument_name(index) + " (outbox id)";
+        if (a.null) return error::make(errc::invalid_value, "udf", where, "is NULL");
+        std::uint64_t id = 0;
+        if (a.kind == arg_kind::integer && a.bytes.size() == sizeof(long long)) {
+            long long v = 0;
+            std::memcpy(&v, a.bytes.data(), sizeof v);
+            id = static_cast<std::uint64_t>(v);  // UUID_SHORT() is unsigned: the bits as they are
+        } else {
+            const char* b = a.bytes.data();
+            const char* end = b + a.bytes.size();
+            if (a.bytes.empty() || std::from_chars(b, end, id).ptr != end)
+                return error::make(errc::invalid_value, "udf", where, "'" + detail::udf::excerpt(a.bytes) + "' is not an id");
+        }
+        if (id == 0) return error::make(errc::invalid_value, "udf", where, "is 0");
+        return id;
+    }
+
     // The column list for this call's descriptors: this builder's last list if the
     // descriptors are the same, else the shared cache, else parsed (and cached).
     result<columns_ptr> columns_for(std::span<const argument> args) {
@@ -201,7 +239,8 @@ private:
             key.append(args[i].bytes);
             key += '\0';
         }
-        for (std::size_t i = 3; i < args.size(); i += 3) {
+        const std::size_t end = columns_end(args.size());
+        for (std::size_t i = 3; i < end; i += 3) {
             if (args[i].null)
                 return error::make(errc::invalid_value, "udf", "",
                                    "column descriptor (" + detail::udf::argument_name(i) + ") is NULL");
@@ -216,8 +255,8 @@ private:
             return columns_;
         }
         std::vector<column> cols;
-        cols.reserve((args.size() - 3) / 3);
-        for (std::size_t i = 3; i < args.size(); i += 3) {
+        cols.reserve((end - 3) / 3);
+        for (std::size_t i = 3; i < end; i += 3) {
             auto c = parse_descriptor(args[i].bytes);
             if (!c) return detail::udf::with_where(std::move(c.error_value()), detail::udf::argument_name(i));
             cols.push_back(std::move(*c));

@@ -13,6 +13,13 @@
 // seconds through UNIX_TIMESTAMP, the zero TIMESTAMP as 0) and text in a
 // character set that is not UTF-8 compatible (CONVERT(… USING utf8mb4)).
 //
+// Transactional mode (trigger_options::outbox non-empty; docs/udf.md): each
+// trigger first inserts a row into an InnoDB outbox table (outbox_table_sql())
+// in the same transaction, with id = UUID_SHORT() held in a local variable, and
+// passes that id as rowcast_event()'s last argument; the event then names the
+// row (transaction.id "outbox:<id>") and a consumer behind udf::outbox_gate
+// (udf/outbox.hpp) applies it only once that row is committed.
+//
 // Quoting: identifiers are always backtick-quoted with backticks doubled;
 // string literals are '…' with quotes doubled, or X'…' when they hold a
 // backslash or a control byte, so the SQL means the same under any sql_mode.
@@ -67,7 +74,13 @@ struct trigger_options {
     /// Add ours even when the table has other INSERT/UPDATE/DELETE triggers; ours then
     /// FOLLOW the last existing AFTER trigger of the same event.
     bool alongside = false;
+    /// Transactional mode: the outbox table the triggers insert into (empty: plain mode,
+    /// the event is all a trigger writes). Create it with outbox_table_sql().
+    std::string outbox;
+    /// The outbox table's schema; empty: the schema of the table the trigger is on.
+    std::string outbox_schema;
 };
+
 
 /// `identifier`, backticks doubled: safe for reserved words and any Unicode name.
 inline std::string quote_identifier(std::string_view s) {
@@ -99,6 +112,25 @@ inline std::string quote_string(std::string_view s) {
         out += hex[c & 15];
     }
     return out + "'";
+}
+
+/// The name of the triggers' local variable holding the outbox id.
+inline constexpr std::string_view outbox_variable = "rowcast_outbox_id";
+
+/// `schema`.`table` of the outbox the triggers of `t` insert into (o.outbox non-empty).
+inline std::string outbox_table_name(const trigger_options& o, std::string_view table_schema) {
+    return quote_identifier(o.outbox_schema.empty() ? table_schema : std::string_view(o.outbox_schema)) + "." +
+           quote_identifier(o.outbox);
+}
+
+/// CREATE TABLE IF NOT EXISTS for the outbox: InnoDB (the rows must commit and roll back
+/// with the change), an id from UUID_SHORT() and the time of the insert (for clean-up of
+/// rows a crashed consumer left, see docs/udf.md).
+inline std::string outbox_table_sql(std::string_view schema, std::string_view table) {
+    return "CREATE TABLE IF NOT EXISTS " + quote_identifier(schema) + "." + quote_identifier(table) +
+           " (\n  id BIGINT UNSIGNED NOT NULL PRIMARY KEY,\n"
+           "  created TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)\n) ENGINE=InnoDB"
+           " COMMENT 'rowcast outbox: one row per change, removed once applied'";
 }
 
 /// The three row operations and what their triggers are called.
@@ -180,7 +212,11 @@ inline std::string create_trigger_sql(const table_description& t, const trigger_
                     quote_identifier(trigger_name(o.prefix, t.table, p.suffix)) + "\nAFTER " + std::string(p.event) +
                     " ON " + quote_identifier(t.schema) + "." + quote_identifier(t.table) + " FOR EACH ROW";
     if (follows) s += " FOLLOWS " + quote_identifier(*follows);
-    s += "\nBEGIN\n  IF " + quote_identifier(o.function) + "(" + quote_string(t.schema) + ", " + quote_string(t.table) +
+    s += "\nBEGIN\n";
+    if (!o.outbox.empty())
+        s += "  DECLARE " + std::string(outbox_variable) + " BIGINT UNSIGNED DEFAULT UUID_SHORT();\n  INSERT INTO " +
+             outbox_table_name(o, t.schema) + " (id) VALUES (" + std::string(outbox_variable) + ");\n";
+    s += "  IF " + quote_identifier(o.function) + "(" + quote_string(t.schema) + ", " + quote_string(t.table) +
          ", '" + std::string(p.name) + "'";
     for (const auto& c : t.columns) {
         s += ",\n      " + quote_string(column_descriptor(c)) + ", ";
@@ -188,6 +224,7 @@ inline std::string create_trigger_sql(const table_description& t, const trigger_
         s += ", ";
         s += p.has_new ? value_expression(c, "NEW") : std::string("NULL");
     }
+    if (!o.outbox.empty()) s += ",\n      " + std::string(outbox_variable);
     s += ") IS NULL THEN\n    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'rowcast_event failed';\n  END IF;\nEND";
     return s;
 }
