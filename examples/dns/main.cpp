@@ -3,7 +3,7 @@
 // signed with TSIG (rowcast::dns::sink). See docs/dns.md.
 //
 //   rowcast-dns CONFIG.yaml          run until SIGTERM/SIGINT
-//   rowcast-dns --check CONFIG.yaml  check the config and the key file, exit
+//   rowcast-dns --check CONFIG.yaml  check the config, the key file, the spool and quarantine directories, exit
 //   rowcast-dns --help | --version   (options: examples/common/cli.hpp, docs/programs.md)
 //
 // Config: YAML, every key in rowcast/dns/config_yaml.hpp and docs/dns.md (unknown keys are errors).
@@ -12,7 +12,9 @@
 // outside the table) are written to the quarantine directory as <spool file
 // name> (the event, same codec) and <name>.reason, once per event (an identical
 // file already there is not written again; another event under the same name
-// gets "-2", "-3"…); everything else goes on. Server refusals (wrong key, zone not
+// gets "-2", "-3"…); everything else goes on. A rejected event that cannot be written
+// to the quarantine (a full disk, a quarantine that is a symbolic link) holds its batch:
+// the spool files stay and the batch is tried again, nothing is removed. Server refusals (wrong key, zone not
 // served, timeouts) hold the events and retry them with backoff; after an
 // authentication failure the key file is read again, so fixing the key needs
 // no restart. Exit status: 0 after SIGTERM/SIGINT, 2 bad config, 1 runtime error.
@@ -34,6 +36,7 @@
 #include <csignal>
 #include <cstdio>
 #include <ctime>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -61,12 +64,15 @@ int run(rowcast::dns::service_config c) {
     Codec codec;
     rowcast::quarantine quarantine(c.quarantine);
     std::uint64_t rejected_files = 0;
+    std::optional<rowcast::error> quarantine_failed;  // holds the batch: its files must stay
     // The sink reports a rejected event once per batch that goes through; after a crash the same
     // batch may come again: the quarantine does not store the same bytes twice under one name.
     c.sink.on_rejected = [&](const rowcast::event& e, const rowcast::error& err) {
         auto q = rowcast::quarantine_event(quarantine, codec, e, err.message);
         if (!q) {
-            logf("error", q.error_value().message);
+            logf("error", "cannot quarantine rejected event " + rowcast::quarantine_name(e) + " (" + err.message +
+                              "): " + q.error_value().message);
+            if (!quarantine_failed) quarantine_failed = q.error_value();
             return;
         }
         const std::string name = q->path.filename().string();
@@ -121,6 +127,13 @@ int run(rowcast::dns::service_config c) {
                 logf("warning", "key not reloaded: " + k.error_value().message);
             return e;
         }
+        if (quarantine_failed) {  // a rejected event is nowhere but in its spool file: keep the batch
+            auto e = std::move(*quarantine_failed);
+            quarantine_failed.reset();
+            logf("error", "holding " + std::to_string(batch.size()) +
+                              " events in the spool until the quarantine can be written: " + e.message);
+            return e;
+        }
         if (holding) logf("info", "server accepts updates again");
         holding = false;
         applied += batch.size();
@@ -158,7 +171,9 @@ int main(int argc, char** argv) {
     bool check = false;
     std::string path;
     app.add_option("CONFIG", path, "The YAML config file")->required();
-    app.add_flag("--check", check, "Check the config and the key file, print 'config CONFIG ok' and exit");
+    app.add_flag("--check", check,
+                 "Check the config, the key file and the spool and quarantine directories, print 'config CONFIG ok' "
+                 "and exit");
     if (auto status = rowcast_cli::parse(app, argc, argv)) return *status;
     auto loaded = rowcast::dns::load_service_config(path);
     if (!loaded) {
@@ -167,6 +182,13 @@ int main(int argc, char** argv) {
     }
     rowcast::dns::service_config c = std::move(*loaded);
     if (auto ok = rowcast::dns::check_service_config(c); !ok) {
+        std::fprintf(stderr, "rowcast-dns: config error: %s\n", ok.error_value().message.c_str());
+        return 2;
+    }
+    rowcast::spool_reader_options where;  // a mistyped spool directory is an error, never created
+    where.directory = c.spool;
+    where.quarantine_directory = c.quarantine;
+    if (auto ok = rowcast::check_spool_directory(where); !ok) {
         std::fprintf(stderr, "rowcast-dns: config error: %s\n", ok.error_value().message.c_str());
         return 2;
     }

@@ -132,6 +132,19 @@ struct spool_reader_stats {
     }
 };
 
+/// Checks, creating nothing, what spool_reader::open() needs (for a program's --check): the
+/// spool directory exists and is a directory ("[rowcast.spool.io_error] <dir>: cannot open spool
+/// directory: No such file or directory"), and the quarantine directory is a real directory or
+/// can be created (quarantine::check()). Fills in the default done and quarantine directories.
+inline result<void> check_spool_directory(spool_reader_options& opt) {
+    if (opt.done_directory.empty()) opt.done_directory = opt.directory / "done";
+    if (opt.quarantine_directory.empty()) opt.quarantine_directory = opt.directory / "quarantine";
+    const std::string dir = opt.directory.string();
+    detail::unique_fd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dfd) return detail::os_error(errno, "spool", dir, "cannot open spool directory");
+    return quarantine(opt.quarantine_directory).check();
+}
+
 template <class H>
 concept spool_batch_handler = std::invocable<H&, std::span<const event>>;
 template <class H>
@@ -157,18 +170,8 @@ public:
         return r;
     }
 
-    /// Checks, creating nothing, what open() needs: the spool directory exists and is a
-    /// directory ("[rowcast.spool.io_error] <dir>: cannot open spool directory: No such file
-    /// or directory"), and the quarantine directory is a real directory or can be created
-    /// (quarantine::check()). Fills in the default done and quarantine directories.
-    static result<void> check(spool_reader_options& opt) {
-        if (opt.done_directory.empty()) opt.done_directory = opt.directory / "done";
-        if (opt.quarantine_directory.empty()) opt.quarantine_directory = opt.directory / "quarantine";
-        const std::string dir = opt.directory.string();
-        detail::unique_fd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-        if (!dfd) return detail::os_error(errno, "spool", dir, "cannot open spool directory");
-        return rowcast::quarantine(opt.quarantine_directory).check();
-    }
+    /// check_spool_directory(opt) (below).
+    static result<void> check(spool_reader_options& opt) { return check_spool_directory(opt); }
 
     /// Descriptor that becomes readable when new files may have arrived (inotify).
     int native_handle() const noexcept { return state_->inotify.get(); }
