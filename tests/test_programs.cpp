@@ -259,6 +259,7 @@ TEST(SpoolTail, FifoNamedLikeAnEventDoesNotBlockAndSigtermStops) {
     EXPECT_TRUE(printed) << "the FIFO blocked the reader: " << slurp(err);
     p.signal(SIGTERM);
     const auto st = p.wait_for(std::chrono::seconds(30));
+    if (!st) p.stop(SIGKILL, std::chrono::milliseconds(0));
     ASSERT_TRUE(st.has_value()) << "SIGTERM ignored: " << slurp(err);
     EXPECT_EQ(*st, 0) << slurp(err);
     EXPECT_NE(slurp(err).find("1 events printed, 1 quarantined"), std::string::npos) << slurp(err);

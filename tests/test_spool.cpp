@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <csignal>
 #include <fstream>
 #include <map>
@@ -572,7 +573,7 @@ TEST(SpoolReader, StaleTemporariesAreReclaimedAndReported) {
     age(".0000000000000000003-000000000001-1.binary.tmp", std::chrono::hours(1));
     for (int i = 0; i < 1000 && r2.stats().reclaimed == 0; ++i) {
         pollfd p{r2.native_handle(), POLLIN, 0};
-        ::poll(&p, 1, static_cast<int>(std::min<std::int64_t>(r2.next_timeout().count(), 20)));
+        ::poll(&p, 1, static_cast<int>(std::clamp<std::int64_t>(r2.next_timeout().count(), 0, 20)));
         ASSERT_TRUE(r2.process([](const event&) {}));
     }
     EXPECT_EQ(r2.stats().reclaimed, 1u);
