@@ -177,7 +177,8 @@ public:
     int native_handle() const noexcept { return state_->inotify.get(); }
 
     /// How long the caller's loop may sleep before calling process() again even
-    /// if native_handle() stays quiet: a retry backoff or the lost-directory poll.
+    /// if native_handle() stays quiet: a retry backoff, the lost-directory poll, or the
+    /// next sweep of stale temporaries (stale_temporary_age / 2 apart).
     /// -1 ms means "no deadline, wait for the descriptor".
     std::chrono::milliseconds next_timeout() const {
         auto& s = *state_;
