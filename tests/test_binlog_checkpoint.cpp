@@ -527,20 +527,16 @@ TEST(SpoolSink, EventAdapterStagesThroughAReference) {
     EXPECT_EQ(sink.load().value().value(), after(7));
 }
 
-TEST(SpoolSink, CheckpointInsideTheSpoolMustBeHidden) {
+TEST(SpoolSink, CheckpointInsideTheSpoolIsRefused) {
     fixture_dirs d;
     auto o = sink_options(d.root());
-    o.checkpoint = d.spool() / "checkpoint";
-    auto s = sink_t::open(o);
-    ASSERT_FALSE(s);
-    EXPECT_NE(s.error_value().message.find("must not be in the spool directory"), std::string::npos)
-        << s.error_value().message;
-    o.checkpoint = d.spool() / ".checkpoint";
-    auto h = sink_t::open(o);
-    ASSERT_TRUE(h) << h.error_value().message;
-    for (const auto& e : transaction(1)) ASSERT_TRUE((*h)(e));
-    ASSERT_TRUE(h->save(after(1)));
-    EXPECT_EQ(published_events(d.spool()), transaction(1));
+    for (const char* name : {"checkpoint", ".checkpoint"}) {  // hidden or not (issue 19 §1)
+        o.checkpoint = d.spool() / name;
+        auto s = sink_t::open(o);
+        ASSERT_FALSE(s) << name;
+        EXPECT_NE(s.error_value().message.find("must not be in the spool directory"), std::string::npos)
+            << s.error_value().message;
+    }
 }
 
 TEST(SpoolSink, DamagedCheckpointStopsOpenAndTouchesNothing) {

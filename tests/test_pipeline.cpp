@@ -13,6 +13,7 @@
 
 #include "support/sample_events.hpp"
 #include "support/temp_dir.hpp"
+#include "support/watchdog.hpp"
 
 #include <gtest/gtest.h>
 
@@ -21,6 +22,8 @@
 #include <stop_token>
 #include <string>
 #include <vector>
+
+#include <sys/stat.h>
 
 using namespace rowcast;
 using rowcast::test::temp_dir;
@@ -344,6 +347,54 @@ TEST(CheckpointFile, RoundTripAndDamage) {
         auto r = f.load();
         ASSERT_FALSE(r) << "flip at " << i;
         EXPECT_NE(r.error_value().message.find("kept"), std::string::npos) << r.error_value().message;
+    }
+}
+
+// Issue 19 §1: the checkpoint's temporary is never written through a planted link, the file gets
+// exactly mode 0640 whatever the umask, and a link or a FIFO in the checkpoint's place is refused
+// by load() (never followed, never blocked on: the load runs in a child under a liveness guard).
+TEST(CheckpointFile, PlantedLinksAndFifosAreRefusedNeverFollowed) {
+    temp_dir dir;
+    const auto victim = dir.path() / "victim";
+    std::ofstream(victim) << "precious";
+    std::filesystem::create_symlink(victim, dir.path() / ".cp.tmp");
+    checkpoint_file f(dir.path() / "cp");
+    const mode_t old = ::umask(0077);
+    auto saved = f.save({"a=1", ""});
+    ::umask(old);
+    ASSERT_TRUE(saved) << saved.error_value().message;
+    EXPECT_EQ(test::slurp(victim), "precious");
+    struct stat st {};
+    ASSERT_EQ(::lstat((dir.path() / "cp").c_str(), &st), 0);
+    EXPECT_TRUE(S_ISREG(st.st_mode));
+    EXPECT_EQ(st.st_mode & 0777, 0640u);
+    EXPECT_FALSE(std::filesystem::exists(dir.path() / ".cp.tmp"));
+    // A link in the checkpoint's place (to a valid checkpoint elsewhere): refused, not read.
+    std::filesystem::rename(dir.path() / "cp", dir.path() / "elsewhere");
+    std::filesystem::create_symlink(dir.path() / "elsewhere", dir.path() / "cp");
+    auto r = f.load();
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error_value().message.find("symbolic link"), std::string::npos) << r.error_value().message;
+    // A FIFO: an error, without blocking.
+    std::filesystem::remove(dir.path() / "cp");
+    ASSERT_EQ(::mkfifo((dir.path() / "cp").c_str(), 0600), 0);
+    const auto out = test::run_in_child([&] {
+        auto l = f.load();
+        return !l && l.error_value().message.find("a FIFO") != std::string::npos ? 0 : 1;
+    });
+    ASSERT_FALSE(out.hung) << "load() blocked on a FIFO";
+    EXPECT_EQ(out.status, 0);
+}
+
+// Issue 19 §1: a checkpoint inside the spool directory is refused even with a hidden name (whoever
+// writes the spool could replace it); the docs used to suggest ".<name>" there.
+TEST(SpoolSink, CheckpointInsideTheSpoolIsRefused) {
+    temp_dir dir;
+    for (const char* name : {"cp", ".cp"}) {
+        auto s = spool_sink<binary_codec>::open({.spool = {.directory = dir.path()}, .checkpoint = dir.path() / name});
+        ASSERT_FALSE(s) << name;
+        EXPECT_NE(s.error_value().message.find("must not be in the spool directory"), std::string::npos)
+            << s.error_value().message;
     }
 }
 

@@ -5,7 +5,10 @@
 //   rowcast-spool-tail: a spool round trip in every codec pair, --count, the filters
 //   (no empty BEGIN/COMMIT pair), --keep, runtime errors exit 1;
 //   rowcast-binlog: --table=db.t on a fixture, envelopes and codecs, no empty pairs,
-//   usage errors, --max-retries against a closed port ends with exit 1 and the reason.
+//   usage errors, --max-retries against a closed port ends with exit 1 and the reason;
+//   hostile spool contents (issue 19): a FIFO named like an event blocks neither
+//   rowcast-spool-tail nor its SIGTERM; rowcast-dns holds a rejected event whose quarantine
+//   cannot be written, and its --check refuses a missing spool directory.
 #include <rowcast/codec/binary.hpp>
 #include <rowcast/codec/json.hpp>
 #include <rowcast/codec/yaml.hpp>
@@ -27,6 +30,7 @@
 
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 using namespace rowcast;
 using rowcast::test::decode_all;
@@ -234,6 +238,135 @@ TEST(SpoolTail, UsageAndRuntimeErrors) {
     o = run("rowcast-spool-tail", {(dir.path() / "missing").string(), "--idle-exit=1"});
     EXPECT_EQ(o.status, 1) << o.err;
     EXPECT_NE(o.err.find("missing"), std::string::npos) << o.err;
+}
+
+// Issue 19 §5: a FIFO named like an event is quarantined without blocking (it used to block the
+// reader in open() for ever), the events around it are printed, and SIGTERM stops the program.
+// Liveness guards only: a hang fails the test (the child is killed), no timing is asserted.
+TEST(SpoolTail, FifoNamedLikeAnEventDoesNotBlockAndSigtermStops) {
+    test::temp_dir dir;
+    const auto spool = dir.path() / "spool";
+    fs::create_directory(spool);
+    ASSERT_EQ(::mkfifo((spool / "0000000000000000001-000000000001-1.json").c_str(), 0600), 0);
+    write_spool<json_codec>(spool, {row("app", "hosts", 1)});
+    const auto out = dir.path() / "out", err = dir.path() / "err";
+    auto p = test::process::start({{programs().at("rowcast-spool-tail"), spool.string()}, {}, out, err});
+    bool printed = false;
+    for (int i = 0; i < 3000 && !printed && p.running(); ++i) {
+        printed = count(slurp(out), "\n") == 1 && fs::is_fifo(spool / "quarantine" / "0000000000000000001-000000000001-1.json");
+        if (!printed) ::usleep(10000);
+    }
+    EXPECT_TRUE(printed) << "the FIFO blocked the reader: " << slurp(err);
+    p.signal(SIGTERM);
+    const auto st = p.wait_for(std::chrono::seconds(30));
+    if (!st) p.stop(SIGKILL, std::chrono::milliseconds(0));
+    ASSERT_TRUE(st.has_value()) << "SIGTERM ignored: " << slurp(err);
+    EXPECT_EQ(*st, 0) << slurp(err);
+    EXPECT_NE(slurp(err).find("1 events printed, 1 quarantined"), std::string::npos) << slurp(err);
+    EXPECT_NE(slurp(spool / "quarantine" / "0000000000000000001-000000000001-1.json.reason").find("a FIFO"),
+              std::string::npos);
+}
+
+// --- rowcast-dns (no DNS server needed: rejected rows are never sent) ----------------------------
+
+namespace {
+
+bool have_dns() { return programs().count("rowcast-dns") > 0; }
+
+// A config for rowcast-dns with a key file; the server's port is closed (nothing may be sent).
+std::string dns_config(const fs::path& dir, const fs::path& spool, const std::string& extra = "") {
+    std::ofstream(dir / "dns.key") << "key \"rowcast-key\" {\n\talgorithm hmac-sha256;\n\tsecret "
+                                      "\"c2VjcmV0IHRoYXQgaXMgbm90IHRoZSBvbmUgbmFtZWQga25vd3M=\";\n};\n";
+    const auto p = dir / "dns.yaml";
+    std::ofstream(p) << "server: 127.0.0.1\nport: 9\nkey_file: " << (dir / "dns.key").string() << "\n"
+                     << "forward_zones: [example.test]\n"
+                     << "tables:\n  - {schema: inventory, table: hosts, host_column: hostname, address_column: ip}\n"
+                     << "spool:\n  directory: " << spool.string() << "\n  codec: binary\n  retry_max_ms: 200\n" << extra;
+    return p.string();
+}
+
+// An insert the DNS sink rejects before sending anything (the host name has a space).
+event bad_host_insert() {
+    static const columns_ptr cols = make_columns({{"hostname", {.type = sql_type::varchar, .length = 64}, true, false},
+                                                  {"ip", {.type = sql_type::varchar, .length = 64}, false, false}});
+    event e;
+    e.kind = event_kind::insert;
+    e.schema = "inventory";
+    e.table = "hosts";
+    e.columns = cols;
+    e.after = {text{"bad host"}, text{"192.0.2.7"}};
+    return e;
+}
+
+}  // namespace
+
+// Issue 19 §6: a mistyped spool directory is a config error for --check and for a run (it used to
+// be created through the quarantine folder, and --check said "ok").
+TEST(Dns, CheckRefusesAMissingSpoolDirectory) {
+    if (!have_dns()) GTEST_SKIP() << "rowcast-dns not built";
+    test::temp_dir dir;
+    const auto cfg = dns_config(dir.path(), dir.path() / "spool-typo");
+    for (const bool check : {true, false}) {
+        auto o = check ? run("rowcast-dns", {"--check", cfg}) : run("rowcast-dns", {cfg});
+        EXPECT_EQ(o.status, 2) << o.out << o.err;
+        EXPECT_NE(o.err.find("spool-typo: cannot open spool directory: No such file or directory"), std::string::npos)
+            << o.err;
+        EXPECT_EQ(o.out.find("ok"), std::string::npos) << o.out;
+        EXPECT_FALSE(fs::exists(dir.path() / "spool-typo"));
+    }
+    fs::create_directory(dir.path() / "spool");
+    fs::create_directory_symlink(dir.path(), dir.path() / "spool" / "quarantine");
+    auto o = run("rowcast-dns", {"--check", dns_config(dir.path(), dir.path() / "spool")});
+    EXPECT_EQ(o.status, 2) << o.out << o.err;
+    EXPECT_NE(o.err.find("a symbolic link"), std::string::npos) << o.err;
+    fs::remove(dir.path() / "spool" / "quarantine");
+    o = run("rowcast-dns", {"--check", dns_config(dir.path(), dir.path() / "spool")});
+    EXPECT_EQ(o.status, 0) << o.out << o.err;
+}
+
+// Issue 19 §4: a rejected event whose quarantine cannot be written keeps its spool file (the batch
+// is held and retried); it used to be removed after "cannot write quarantine file": lost.
+TEST(Dns, RejectedEventIsKeptWhenTheQuarantineCannotBeWritten) {
+    if (!have_dns()) GTEST_SKIP() << "rowcast-dns not built";
+    test::temp_dir dir;
+    const auto spool = dir.path() / "spool", q = dir.path() / "q";
+    fs::create_directory(spool);
+    fs::create_directory(q);
+    const auto cfg = dns_config(dir.path(), spool, "  quarantine_directory: " + q.string() + "\n");
+    const auto log = dir.path() / "log";
+    auto p = test::process::start({{programs().at("rowcast-dns"), cfg}, {}, log, {}});
+    auto eventually = [&](auto pred) {
+        for (int i = 0; i < 3000 && p.running(); ++i) {
+            if (pred()) return true;
+            ::usleep(10000);
+        }
+        return pred();
+    };
+    ASSERT_TRUE(eventually([&] { return slurp(log).find("started:") != std::string::npos; })) << slurp(log);
+    // The quarantine stops being writable while the program runs: a file where its directory was.
+    fs::remove(q);
+    std::ofstream(q) << "not a directory";
+    auto w = spool_writer<binary_codec>::open({spool, spool_durability::none}).value();
+    const auto name = w.write_file(bad_host_insert()).value();
+    // Wait for the second attempt to fail too (or, with the old code, for the file to be gone).
+    ASSERT_TRUE(eventually([&] {
+        const auto l = slurp(log);
+        return count(l, "cannot quarantine rejected event") >= 2 || !fs::exists(spool / name);
+    })) << slurp(log);
+    EXPECT_TRUE(fs::exists(spool / name)) << "the rejected event was removed: " << slurp(log);
+    EXPECT_NE(slurp(log).find("holding 1 events in the spool"), std::string::npos) << slurp(log);
+    // The quarantine comes back: the event goes there with its reason, and out of the spool.
+    fs::remove(q);
+    fs::create_directory(q);
+    ASSERT_TRUE(eventually([&] { return !fs::exists(spool / name); })) << slurp(log);
+    const auto kept = decode_all<binary_codec>(slurp(q / name));
+    ASSERT_EQ(kept.size(), 1u);
+    EXPECT_EQ(kept[0].after, bad_host_insert().after);
+    EXPECT_NE(slurp(q / (name + ".reason")).find("[rowcast.dns.invalid_name]"), std::string::npos) << slurp(log);
+    p.signal(SIGTERM);
+    const auto st = p.wait_for(std::chrono::seconds(30));
+    ASSERT_TRUE(st.has_value());
+    EXPECT_EQ(*st, 0) << slurp(log);
 }
 
 // --- rowcast-binlog ---------------------------------------------------------------------------

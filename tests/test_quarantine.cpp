@@ -1,5 +1,8 @@
-// rowcast/os/quarantine.hpp: entries with reasons, no duplicates, distinct names, moves.
+// rowcast/os/quarantine.hpp: entries with reasons, no duplicates, distinct names, moves;
+// in a directory another user may write: planted links never written through, a linked
+// quarantine directory refused, FIFOs moved without blocking, exact modes (issue 19 §1, §6).
 #include "support/temp_dir.hpp"
+#include "support/watchdog.hpp"
 
 #include <rowcast/codec/binary.hpp>
 #include <rowcast/os/quarantine.hpp>
@@ -25,11 +28,11 @@ std::set<std::string> names_in(const std::filesystem::path& dir) {
 
 TEST(Quarantine, StoresEntryWithReasonOnceAndKeepsOthersApart) {
     test::temp_dir d("rowcast-quarantine");
-    quarantine q(d.path() / "deep" / "q");  // created on first use, with its parents
+    quarantine q(d.path() / "q");  // created on first use
     auto a = q.store("f.json", "event A", "[rowcast.dns.invalid_name] host 'x y'");
     ASSERT_TRUE(a) << a.error_value().message;
     EXPECT_EQ(a->status, quarantine_status::stored);
-    EXPECT_EQ(a->path, d.path() / "deep" / "q" / "f.json");
+    EXPECT_EQ(a->path, d.path() / "q" / "f.json");
     EXPECT_EQ(slurp(a->path), "event A");
     EXPECT_EQ(slurp(quarantine::reason_path(a->path)), "[rowcast.dns.invalid_name] host 'x y'\n");
     struct stat st {};
@@ -160,9 +163,101 @@ TEST(Quarantine, DirectoryThatCannotBeCreatedIsAnIoError) {
     auto r = q.store("f", "x", "y");
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error_value().code, make_error_code(errc::io_error));
-    EXPECT_EQ(r.error_value().message.rfind("[rowcast.quarantine.io_error] " + q.directory().string() +
-                                                ": cannot create quarantine directory: ",
+    EXPECT_EQ(r.error_value().message.rfind("[rowcast.quarantine.io_error] " + (d.path() / "file").string() +
+                                                ": cannot open the parent of the quarantine directory: ",
                                             0),
               0u)
         << r.error_value().message;
+    EXPECT_FALSE(q.check());
+}
+
+// Issue 19 §6: a mistyped path is an error; the quarantine never creates its parents (rowcast-dns
+// used to create a missing spool directory through them and then wait on an empty folder).
+TEST(Quarantine, MissingParentIsAnErrorAndIsNotCreated) {
+    test::temp_dir d("rowcast-quarantine");
+    quarantine q(d.path() / "spool-typo" / "quarantine");
+    auto c = q.check();
+    ASSERT_FALSE(c);
+    EXPECT_NE(c.error_value().message.find("spool-typo"), std::string::npos) << c.error_value().message;
+    EXPECT_FALSE(q.store("f", "x", "y"));
+    std::ofstream(d.path() / "f") << "x";
+    EXPECT_FALSE(q.move_in(d.path() / "f", "f", "y"));
+    EXPECT_FALSE(std::filesystem::exists(d.path() / "spool-typo"));
+    EXPECT_TRUE(std::filesystem::exists(d.path() / "f"));  // kept
+    EXPECT_TRUE(quarantine(d.path() / "q").check());       // missing, parent there: fine
+}
+
+// Issue 19 §1: links planted in the quarantine (by a user who can write it) are never written
+// through; every file gets exactly its mode whatever the umask.
+TEST(Quarantine, PlantedLinksAreNeverWrittenThroughAndModesAreExact) {
+    test::temp_dir d("rowcast-quarantine");
+    const auto victim = d.path() / "victim";
+    std::ofstream(victim) << "precious";
+    const auto q_dir = d.path() / "q";
+    std::filesystem::create_directory(q_dir);
+    std::filesystem::create_hard_link(victim, q_dir / "h.json.reason");        // a hard link to the victim
+    std::filesystem::create_symlink(victim, q_dir / "s.json.reason");          // a symbolic link to it
+    std::filesystem::create_symlink(d.path() / "created", q_dir / "n.json.reason");  // a dangling one
+    std::filesystem::create_symlink(victim, q_dir / "m.json");                 // the entry name itself
+    const mode_t old = ::umask(0077);
+    quarantine q(q_dir);
+    auto h = q.store("h.json", "event H", "why H");
+    auto s = q.store("s.json", "event S", "why S");
+    auto n = q.store("n.json", "event N", "why N");
+    auto m = q.store("m.json", "event M", "why M");
+    ::umask(old);
+    ASSERT_TRUE(h) << h.error_value().message;
+    ASSERT_TRUE(s) << s.error_value().message;
+    ASSERT_TRUE(n) << n.error_value().message;
+    ASSERT_TRUE(m) << m.error_value().message;
+    EXPECT_EQ(slurp(victim), "precious");
+    EXPECT_FALSE(std::filesystem::exists(d.path() / "created"));
+    EXPECT_EQ(slurp(q_dir / "h.json.reason"), "why H\n");
+    EXPECT_EQ(slurp(q_dir / "s.json.reason"), "why S\n");
+    EXPECT_FALSE(std::filesystem::is_symlink(q_dir / "s.json.reason"));
+    EXPECT_EQ(m->path.filename(), "m.json-2");  // the link's name is taken, never written through
+    EXPECT_EQ(slurp(m->path), "event M");
+    for (const char* f : {"h.json", "h.json.reason", "s.json.reason", "n.json.reason", "m.json-2", "m.json-2.reason"}) {
+        struct stat st {};
+        ASSERT_EQ(::lstat((q_dir / f).c_str(), &st), 0) << f;
+        EXPECT_TRUE(S_ISREG(st.st_mode)) << f;
+        EXPECT_EQ(st.st_mode & 0777, 0640u) << f;
+        EXPECT_EQ(st.st_nlink, 1u) << f;
+    }
+}
+
+// Issue 19 §1: a quarantine directory that is a symbolic link is refused: nothing is moved or
+// written where it points, the source stays.
+TEST(Quarantine, DirectoryThatIsASymbolicLinkIsRefused) {
+    test::temp_dir d("rowcast-quarantine");
+    std::filesystem::create_directory(d.path() / "elsewhere");
+    std::filesystem::create_directory_symlink(d.path() / "elsewhere", d.path() / "q");
+    quarantine q(d.path() / "q");
+    std::ofstream(d.path() / "bad.json") << "not json";
+    auto m = q.move_in(d.path() / "bad.json", "bad.json", "why");
+    ASSERT_FALSE(m);
+    EXPECT_NE(m.error_value().message.find("a symbolic link"), std::string::npos) << m.error_value().message;
+    auto s = q.store("e", "x", "y");
+    ASSERT_FALSE(s);
+    auto c = q.check();
+    ASSERT_FALSE(c);
+    EXPECT_NE(c.error_value().message.find("a symbolic link"), std::string::npos) << c.error_value().message;
+    EXPECT_TRUE(std::filesystem::is_empty(d.path() / "elsewhere"));
+    EXPECT_EQ(slurp(d.path() / "bad.json"), "not json");
+}
+
+// Issue 19 §5: a FIFO is moved as the FIFO, never opened (an open for reading would block).
+TEST(Quarantine, FifoIsMovedWithoutBlocking) {
+    test::temp_dir d("rowcast-quarantine");
+    ASSERT_EQ(::mkfifo((d.path() / "x.json").c_str(), 0600), 0);
+    quarantine q(d.path() / "q");
+    const auto out = test::run_in_child([&] {
+        auto m = q.move_in(d.path() / "x.json", "x.json", "a FIFO");
+        return m && m->status == quarantine_status::stored ? 0 : 1;
+    });
+    ASSERT_FALSE(out.hung) << "move_in blocked on the FIFO";
+    EXPECT_EQ(out.status, 0);
+    EXPECT_TRUE(std::filesystem::is_fifo(d.path() / "q" / "x.json"));
+    EXPECT_FALSE(std::filesystem::exists(d.path() / "x.json"));
+    EXPECT_EQ(slurp(d.path() / "q" / "x.json.reason"), "a FIFO\n");
 }

@@ -1,20 +1,25 @@
 // Spool transport: spool_writer + spool_reader on a real directory with real inotify.
 #include <rowcast/codec/binary.hpp>
 #include <rowcast/transport/spool_reader.hpp>
+#include <rowcast/transport/spool_txn_writer.hpp>
 #include <rowcast/transport/spool_writer.hpp>
 
 #include "support/random_event.hpp"
 #include "support/sample_events.hpp"
 #include "support/temp_dir.hpp"
+#include "support/watchdog.hpp"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <csignal>
 #include <fstream>
 #include <map>
 #include <thread>
 
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 using namespace rowcast;
@@ -357,4 +362,232 @@ TEST(SpoolReader, SurvivesKill9) {
         if (done.insert(v).second) first.push_back(v);
     EXPECT_TRUE(std::is_sorted(first.begin(), first.end()));  // order kept
     EXPECT_EQ(files_in(spool), 0u);
+}
+
+// --- hostile or broken spool contents (issue 19 §1, §5, §6, §9; issue 21) -------------------
+
+namespace {
+std::vector<std::string> names_in(const std::filesystem::path& dir) {
+    std::vector<std::string> v;
+    for (const auto& f : std::filesystem::directory_iterator(dir)) v.push_back(f.path().filename().string());
+    std::sort(v.begin(), v.end());
+    return v;
+}
+bool any_log(const std::vector<std::string>& logs, std::string_view a, std::string_view b = {}) {
+    for (const auto& l : logs)
+        if (l.find(a) != std::string::npos && l.find(b) != std::string::npos) return true;
+    return false;
+}
+}  // namespace
+
+// A FIFO, a socket and a symbolic link (to a victim file) named like events: quarantined as they
+// are, without blocking and without following the link; the real events around them delivered.
+// The reader runs in a child under a liveness guard: an open() that blocks on the FIFO is a hang.
+TEST(SpoolReader, FifoSocketAndSymlinkAreQuarantinedWithoutBlockingOrFollowing) {
+    temp_dir dir;
+    const auto spool = dir.path() / "spool";
+    std::filesystem::create_directory(spool);
+    const auto victim = dir.path() / "victim";
+    std::ofstream(victim) << "precious";
+    auto w = spool_writer<binary_codec>::open({spool, spool_durability::none}).value();
+    ASSERT_TRUE(w.write(numbered(1)));
+    ASSERT_EQ(::mkfifo((spool / "0000000000000000001-000000000001-1.binary").c_str(), 0600), 0);
+    std::filesystem::create_symlink(victim, spool / "0000000000000000002-000000000001-1.binary");
+    {
+        const int sock = ::socket(AF_UNIX, SOCK_STREAM, 0);
+        sockaddr_un a{};
+        a.sun_family = AF_UNIX;
+        const auto sp = (spool / "0000000000000000003-000000000001-1.binary").string();
+        ASSERT_LT(sp.size(), sizeof a.sun_path);
+        std::memcpy(a.sun_path, sp.c_str(), sp.size() + 1);
+        ASSERT_EQ(::bind(sock, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+        ::close(sock);
+    }
+    ASSERT_TRUE(w.write(numbered(2)));
+    const auto log_path = dir.path() / "log";
+    const auto out = test::run_in_child([&] {
+        std::vector<std::string> logs;
+        auto r = spool_reader<binary_codec>::open(quiet(spool, &logs));
+        if (!r) return 2;
+        std::vector<std::uint64_t> got;
+        for (int i = 0; i < 2000 && (got.size() < 2 || r->pending() > 0); ++i) {
+            if (!r->process([&](const event& e) { got.push_back(e.sequence); })) return 3;
+            ::usleep(1000);
+        }
+        std::ofstream f(log_path);
+        for (const auto& l : logs) f << l << "\n";
+        return got == std::vector<std::uint64_t>{1, 2} && r->stats().quarantined == 3 ? 0 : 4;
+    });
+    ASSERT_FALSE(out.hung) << "the reader blocked";
+    EXPECT_EQ(out.status, 0) << test::slurp(log_path);
+    EXPECT_EQ(test::slurp(victim), "precious");
+    const auto q = spool / "quarantine";
+    EXPECT_TRUE(std::filesystem::is_fifo(q / "0000000000000000001-000000000001-1.binary"));
+    EXPECT_TRUE(std::filesystem::is_symlink(q / "0000000000000000002-000000000001-1.binary"));
+    EXPECT_TRUE(std::filesystem::is_socket(q / "0000000000000000003-000000000001-1.binary"));
+    EXPECT_NE(test::slurp(q / "0000000000000000001-000000000001-1.binary.reason").find("a FIFO"), std::string::npos);
+    EXPECT_NE(test::slurp(q / "0000000000000000002-000000000001-1.binary.reason").find("a symbolic link"), std::string::npos);
+    EXPECT_NE(test::slurp(q / "0000000000000000003-000000000001-1.binary.reason").find("a socket"), std::string::npos);
+    EXPECT_EQ(names_in(spool), (std::vector<std::string>{"quarantine"}));
+}
+
+// Issue 21: a file holding a valid event followed by anything else is quarantined whole, never
+// delivered with the rest dropped; a second event appended counts as junk too.
+TEST(SpoolReader, ValidEventFollowedByJunkIsQuarantined) {
+    temp_dir dir;
+    binary_codec codec;
+    const std::string one = encode(codec, numbered(1));
+    std::ofstream(dir.path() / "0000000000000000001-000000000001-1.binary", std::ios::binary) << one << "junk";
+    std::ofstream(dir.path() / "0000000000000000002-000000000001-1.binary", std::ios::binary) << one << one;
+    std::ofstream(dir.path() / "0000000000000000003-000000000001-1.binary", std::ios::binary) << one << '\0';
+    std::ofstream(dir.path() / "0000000000000000004-000000000001-1.binary", std::ios::binary) << one;
+    std::vector<std::string> logs;
+    auto r = spool_reader<binary_codec>::open(quiet(dir.path(), &logs)).value();
+    std::vector<std::string> got;
+    drain(r, [&](const event& e) { got.push_back(e.source.file); }, 1);
+    EXPECT_EQ(got, (std::vector<std::string>{"0000000000000000004-000000000001-1.binary"}));
+    EXPECT_EQ(r.stats().quarantined, 3u);
+    const auto q = dir.path() / "quarantine";
+    EXPECT_EQ(test::slurp(q / "0000000000000000001-000000000001-1.binary"), one + "junk");
+    for (const char* f : {"0000000000000000001-000000000001-1.binary.reason", "0000000000000000002-000000000001-1.binary.reason",
+                          "0000000000000000003-000000000001-1.binary.reason"})
+        EXPECT_NE(test::slurp(q / f).find("bytes after the event"), std::string::npos) << f << ": " << test::slurp(q / f);
+}
+
+// Issue 21: max_file_size is a limit in bytes: a file of exactly that size is read, one byte more
+// is quarantined with the sizes in the reason (and not read into memory).
+TEST(SpoolReader, FileOverMaxFileSizeIsQuarantined) {
+    temp_dir dir;
+    binary_codec codec;
+    const std::string one = encode(codec, numbered(1));
+    std::ofstream(dir.path() / "0000000000000000001-000000000001-1.binary", std::ios::binary) << one;
+    std::ofstream(dir.path() / "0000000000000000002-000000000001-1.binary", std::ios::binary) << one << 'x';
+    auto o = quiet(dir.path());
+    o.max_file_size = one.size();
+    auto r = spool_reader<binary_codec>::open(o).value();
+    std::vector<std::uint64_t> got;
+    drain(r, [&](const event& e) { got.push_back(e.sequence); }, 1);
+    EXPECT_EQ(got, (std::vector<std::uint64_t>{1}));
+    EXPECT_EQ(r.stats().quarantined, 1u);
+    const auto reason = test::slurp(dir.path() / "quarantine" / "0000000000000000002-000000000001-1.binary.reason");
+    EXPECT_NE(reason.find("file of " + std::to_string(one.size() + 1) + " bytes exceeds max_file_size " +
+                          std::to_string(one.size())),
+              std::string::npos)
+        << reason;
+}
+
+// Issue 19 §1: a quarantine/ (or done/) that is a symbolic link is refused: nothing goes where it
+// points; the file stays in the spool and is quarantined once the directory is real.
+TEST(SpoolReader, QuarantineOrDoneThatIsASymlinkIsRefusedAndTheFileKept) {
+    temp_dir dir;
+    const auto spool = dir.path() / "spool", elsewhere = dir.path() / "elsewhere";
+    std::filesystem::create_directory(spool);
+    std::filesystem::create_directory(elsewhere);
+    std::vector<std::string> logs;
+    auto r = spool_reader<binary_codec>::open(quiet(spool, &logs)).value();
+    std::filesystem::create_directory_symlink(elsewhere, spool / "quarantine");
+    std::filesystem::create_directory_symlink(elsewhere, spool / "done");
+    std::ofstream(spool / "0000000000000000001-000000000001-1.binary") << "garbage";
+    for (int i = 0; i < 50; ++i) {
+        ASSERT_TRUE(r.process([](const event&) {}));
+        ::usleep(1000);
+    }
+    EXPECT_TRUE(std::filesystem::is_empty(elsewhere));
+    EXPECT_TRUE(std::filesystem::exists(spool / "0000000000000000001-000000000001-1.binary"));
+    EXPECT_TRUE(any_log(logs, "a symbolic link", "is kept")) << (logs.empty() ? "" : logs.back());
+    // A reader opened now refuses the linked quarantine at once.
+    auto again = spool_reader<binary_codec>::open(quiet(spool));
+    ASSERT_FALSE(again);
+    EXPECT_NE(again.error_value().message.find("a symbolic link"), std::string::npos) << again.error_value().message;
+    std::filesystem::remove(spool / "quarantine");
+    std::filesystem::create_directory(spool / "quarantine");
+    for (int i = 0; i < 2000 && r.stats().quarantined == 0; ++i) {
+        ASSERT_TRUE(r.process([](const event&) {}));
+        ::usleep(1000);
+    }
+    EXPECT_EQ(r.stats().quarantined, 1u);
+    EXPECT_TRUE(std::filesystem::exists(spool / "quarantine" / "0000000000000000001-000000000001-1.binary"));
+    // done/ as a link: the delivered file is not moved there.
+    auto w = spool_writer<binary_codec>::open({spool, spool_durability::none}).value();
+    const auto name = w.write_file(numbered(5)).value();
+    auto o = quiet(spool);
+    o.after = spool_after::move_to_done;
+    auto d = spool_reader<binary_codec>::open(o).value();
+    for (int i = 0; i < 50; ++i) (void)d.process([](const event&) {});
+    EXPECT_TRUE(std::filesystem::is_empty(elsewhere));
+    EXPECT_TRUE(std::filesystem::exists(spool / name));  // delivered, not retired: kept (at-least-once)
+}
+
+// Issue 19 §6: a missing spool directory is an error of open(), and nothing is created.
+TEST(SpoolReader, MissingDirectoryIsAnErrorAndNothingIsCreated) {
+    temp_dir dir;
+    auto o = quiet(dir.path() / "typo");
+    auto r = spool_reader<binary_codec>::open(o);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error_value().code, errc::io_error);
+    EXPECT_NE(r.error_value().message.find("typo: cannot open spool directory: No such file or directory"),
+              std::string::npos)
+        << r.error_value().message;
+    EXPECT_FALSE(spool_reader<binary_codec>::check(o));
+    EXPECT_FALSE(std::filesystem::exists(dir.path() / "typo"));
+    auto ok = quiet(dir.path());
+    EXPECT_TRUE(spool_reader<binary_codec>::check(ok));
+    EXPECT_EQ(ok.quarantine_directory, dir.path() / "quarantine");
+}
+
+// Issue 19 §9: temporaries left by a killed writer (".….tmp", older than stale_temporary_age) are
+// moved to the quarantine with a reason and reported, at open and later; fresh ones, staged files
+// and links are left alone.
+TEST(SpoolReader, StaleTemporariesAreReclaimedAndReported) {
+    temp_dir dir;
+    auto age = [&](const char* name, std::chrono::seconds old) {
+        std::ofstream(dir.path() / name) << "half an ev";
+        const auto t = std::chrono::system_clock::now() - old;
+        timespec ts[2];
+        ts[0].tv_sec = ts[1].tv_sec = std::chrono::system_clock::to_time_t(t);
+        ts[0].tv_nsec = ts[1].tv_nsec = 0;
+        ASSERT_EQ(::utimensat(AT_FDCWD, (dir.path() / name).c_str(), ts, 0), 0);
+    };
+    age(".0000000000000000001-000000000001-1.binary.tmp", std::chrono::hours(2));
+    age(".0000000000000000002-000000000001-1.binary.tmp", std::chrono::seconds(0));
+    age(".stage-txn-1_1-000000000001.binary", std::chrono::hours(2));
+    std::filesystem::create_symlink(dir.path() / "victim", dir.path() / ".old-link.tmp");
+    std::vector<std::string> logs;
+    auto o = quiet(dir.path(), &logs);
+    o.stale_temporary_age = std::chrono::seconds(600);
+    auto r = spool_reader<binary_codec>::open(o).value();
+    EXPECT_EQ(r.stats().reclaimed, 1u);
+    const auto q = dir.path() / "quarantine";
+    EXPECT_EQ(test::slurp(q / "0000000000000000001-000000000001-1.binary.tmp"), "half an ev");
+    EXPECT_NE(test::slurp(q / "0000000000000000001-000000000001-1.binary.tmp.reason").find("stale temporary file"),
+              std::string::npos);
+    EXPECT_TRUE(any_log(logs, "quarantined", ".0000000000000000001-000000000001-1.binary.tmp"));
+    EXPECT_TRUE(std::filesystem::exists(dir.path() / ".0000000000000000002-000000000001-1.binary.tmp"));
+    EXPECT_TRUE(std::filesystem::exists(dir.path() / ".stage-txn-1_1-000000000001.binary"));
+    EXPECT_TRUE(std::filesystem::is_symlink(dir.path() / ".old-link.tmp"));
+    EXPECT_EQ(r.stats().quarantined, 1u);
+    EXPECT_GE(r.next_timeout().count(), 0);  // a sweep is scheduled even with nothing pending
+    // Later: one that turns stale while the reader runs (a short age, so the next sweep comes soon).
+    o.stale_temporary_age = std::chrono::seconds(2);
+    auto r2 = spool_reader<binary_codec>::open(o).value();
+    age(".0000000000000000003-000000000001-1.binary.tmp", std::chrono::hours(1));
+    for (int i = 0; i < 1000 && r2.stats().reclaimed == 0; ++i) {
+        pollfd p{r2.native_handle(), POLLIN, 0};
+        ::poll(&p, 1, static_cast<int>(std::clamp<std::int64_t>(r2.next_timeout().count(), 0, 20)));
+        ASSERT_TRUE(r2.process([](const event&) {}));
+    }
+    EXPECT_EQ(r2.stats().reclaimed, 1u);
+    EXPECT_TRUE(std::filesystem::exists(q / "0000000000000000003-000000000001-1.binary.tmp"));
+}
+
+// Issue 19 §1: the staging lock file is never opened through a link planted in the spool.
+TEST(SpoolTxnWriter, LockFileThatIsASymlinkIsRefused) {
+    temp_dir dir;
+    const auto spool = dir.path() / "spool";
+    std::filesystem::create_directory(spool);
+    std::filesystem::create_symlink(dir.path() / "victim", spool / ".stage-txn.lock");
+    auto w = spool_txn_writer<binary_codec>::open({spool, spool_durability::none});
+    ASSERT_FALSE(w);
+    EXPECT_NE(w.error_value().message.find("symbolic link"), std::string::npos) << w.error_value().message;
+    EXPECT_FALSE(std::filesystem::exists(dir.path() / "victim"));
 }

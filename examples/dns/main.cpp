@@ -6,7 +6,7 @@
 //   rowcast-dns --outbox SCHEMA.TABLE [-S socket | -h host -P port] -u user CONFIG.yaml
 //                                    transactional mode: apply an event only once its outbox
 //                                    row is committed (rowcast/udf/outbox.hpp, docs/udf.md)
-//   rowcast-dns --check CONFIG.yaml  check the config and the key file, exit
+//   rowcast-dns --check CONFIG.yaml  check the config, the key file, the spool and quarantine directories, exit
 //   rowcast-dns --help | --version   (options: examples/common/cli.hpp, docs/programs.md)
 //
 // Config: YAML, every key in rowcast/dns/config_yaml.hpp and docs/dns.md (unknown keys are errors).
@@ -15,7 +15,9 @@
 // outside the table) are written to the quarantine directory as <spool file
 // name> (the event, same codec) and <name>.reason, once per event (an identical
 // file already there is not written again; another event under the same name
-// gets "-2", "-3"…); everything else goes on. Server refusals (wrong key, zone not
+// gets "-2", "-3"…); everything else goes on. A rejected event that cannot be written
+// to the quarantine (a full disk, a quarantine that is a symbolic link) holds its batch:
+// the spool files stay and the batch is tried again, nothing is removed. Server refusals (wrong key, zone not
 // served, timeouts) hold the events and retry them with backoff; after an
 // authentication failure the key file is read again, so fixing the key needs
 // no restart. Exit status: 0 after SIGTERM/SIGINT, 2 bad config, 1 runtime error.
@@ -68,12 +70,15 @@ int run(rowcast::dns::service_config c, std::optional<rowcast::udf::mariadb_outb
     Codec codec;
     rowcast::quarantine quarantine(c.quarantine);
     std::uint64_t rejected_files = 0;
+    std::optional<rowcast::error> quarantine_failed;  // holds the batch: its files must stay
     // The sink reports a rejected event once per batch that goes through; after a crash the same
     // batch may come again: the quarantine does not store the same bytes twice under one name.
     c.sink.on_rejected = [&](const rowcast::event& e, const rowcast::error& err) {
         auto q = rowcast::quarantine_event(quarantine, codec, e, err.message);
         if (!q) {
-            logf("error", q.error_value().message);
+            logf("error", "cannot quarantine rejected event " + rowcast::quarantine_name(e) + " (" + err.message +
+                              "): " + q.error_value().message);
+            if (!quarantine_failed) quarantine_failed = q.error_value();
             return;
         }
         const std::string name = q->path.filename().string();
@@ -126,6 +131,13 @@ int run(rowcast::dns::service_config c, std::optional<rowcast::udf::mariadb_outb
             holding = true;
             if (auto k = rowcast::dns::reload_key(e, c, sink->dns_client()); !k)
                 logf("warning", "key not reloaded: " + k.error_value().message);
+            return e;
+        }
+        if (quarantine_failed) {  // a rejected event is nowhere but in its spool file: keep the batch
+            auto e = std::move(*quarantine_failed);
+            quarantine_failed.reset();
+            logf("error", "holding " + std::to_string(batch.size()) +
+                              " events in the spool until the quarantine can be written: " + e.message);
             return e;
         }
         if (holding) logf("info", "server accepts updates again");
@@ -189,7 +201,9 @@ int main(int argc, char** argv) {
     bool check = false;
     std::string path;
     app.add_option("CONFIG", path, "The YAML config file")->required();
-    app.add_flag("--check", check, "Check the config and the key file, print 'config CONFIG ok' and exit");
+    app.add_flag("--check", check,
+                 "Check the config, the key file and the spool and quarantine directories, print 'config CONFIG ok' "
+                 "and exit");
     std::string outbox;
     unsigned outbox_wait = 1;
     rowcast_cli::connection_flags conn;
@@ -223,6 +237,13 @@ int main(int argc, char** argv) {
     }
     rowcast::dns::service_config c = std::move(*loaded);
     if (auto ok = rowcast::dns::check_service_config(c); !ok) {
+        std::fprintf(stderr, "rowcast-dns: config error: %s\n", ok.error_value().message.c_str());
+        return 2;
+    }
+    rowcast::spool_reader_options where;  // a mistyped spool directory is an error, never created
+    where.directory = c.spool;
+    where.quarantine_directory = c.quarantine;
+    if (auto ok = rowcast::check_spool_directory(where); !ok) {
         std::fprintf(stderr, "rowcast-dns: config error: %s\n", ok.error_value().message.c_str());
         return 2;
     }

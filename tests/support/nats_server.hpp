@@ -12,11 +12,13 @@
 // guard, not a timed assertion). The destructor stops them and removes the directory.
 #pragma once
 
+#include "support/free_port.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
 
 #include <rowcast/nats/connection.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <stdexcept>
@@ -82,22 +84,14 @@ private:
         process proc;
     };
 
+    // n distinct ports from free_port.hpp (below the ephemeral range: a restarted server gets its
+    // ports back even while other tests open connections).
     static std::vector<unsigned> free_ports(int n) {
-        std::vector<int> socks;
         std::vector<unsigned> ports;
-        for (int i = 0; i < n; ++i) {
-            const int s = ::socket(AF_INET, SOCK_STREAM, 0);
-            sockaddr_in a{};
-            a.sin_family = AF_INET;
-            a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-            socklen_t len = sizeof a;
-            if (s < 0 || ::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-                ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) != 0)
-                throw std::runtime_error("cannot find a free loopback port");
-            socks.push_back(s);
-            ports.push_back(ntohs(a.sin_port));
+        while (static_cast<int>(ports.size()) < n) {
+            const unsigned p = free_port();
+            if (std::find(ports.begin(), ports.end(), p) == ports.end()) ports.push_back(p);
         }
-        for (int s : socks) ::close(s);
         return ports;
     }
 

@@ -5,8 +5,11 @@
 // directory, which is fsynced (unless d is none) and renamed over `path`; with
 // file_and_directory the directory is fsynced too. After a kill -9 or a power loss
 // (file_and_directory) at any instant, `path` holds the old or the new contents,
-// whole. read_small_file(path, max): the whole file, std::nullopt if it does not
-// exist, an error if it cannot be read or is larger than `max` bytes.
+// whole. The temporary file is created exclusively (O_EXCL|O_NOFOLLOW: a planted
+// link is never followed) with exactly `mode` (fchmod). read_small_file(path, max):
+// the whole file, std::nullopt if it does not exist, an error if it cannot be read,
+// is larger than `max` bytes, or is a symbolic link or not a regular file (refused,
+// never followed or blocked on).
 //
 // Errors: io_error "[rowcast.<component>.io_error] <path>: <what>: <strerror>";
 // limit_exceeded for a file over `max`. `component` names the caller in messages.
@@ -40,18 +43,17 @@ enum class durability {
 };
 
 namespace detail {
-/// Creates `name` in the directory `dfd` (named `dir` in errors) with O_EXCL, sets its mode,
-/// writes `bytes`, fsyncs it if `sync`, and closes it. On failure the file is removed.
+/// Creates `name` in the directory `dfd` (named `dir` in errors) exclusively (create_exclusive:
+/// O_EXCL|O_NOFOLLOW, exactly `mode`), writes `bytes`, fsyncs it if `sync`, and closes it. On failure the file is removed.
 inline result<void> write_new_file(int dfd, const std::string& dir, const std::string& name,
                                    std::string_view bytes, mode_t mode, bool sync, std::string_view component = "spool") {
-    unique_fd fd(::openat(dfd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    unique_fd fd = create_exclusive(dfd, name.c_str(), mode);  // never through an existing name or link
     if (!fd) return os_error(errno, component, dir + "/" + name, "cannot create file");
     auto fail = [&](int err, std::string_view what) {
         fd.reset();
         ::unlinkat(dfd, name.c_str(), 0);
         return os_error(err, component, dir + "/" + name, what);
     };
-    if (::fchmod(fd.get(), mode) != 0) return fail(errno, "cannot set file mode");
     if (int err = write_all(fd.get(), bytes)) return fail(err, "cannot write file");
     if (sync && ::fsync(fd.get()) != 0) return fail(errno, "cannot fsync file");
     if (::close(fd.release()) != 0) {
@@ -91,11 +93,18 @@ inline result<void> write_file_atomically(const std::filesystem::path& path, std
 inline result<std::optional<std::string>> read_small_file(const std::filesystem::path& path, std::size_t max,
                                                           std::string_view component = "os") {
     const std::string where = path.string();
-    detail::unique_fd fd(::open(where.c_str(), O_RDONLY | O_CLOEXEC));
+    detail::unique_fd fd = detail::open_read_nofollow(AT_FDCWD, where.c_str());
     if (!fd) {
         if (errno == ENOENT) return std::optional<std::string>{};
+        if (errno == ELOOP)
+            return error::make(errc::io_error, component, where, "is a symbolic link (refused; the file is kept)");
         return detail::os_error(errno, component, where, "cannot open file");
     }
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) return detail::os_error(errno, component, where, "cannot stat file");
+    if (!S_ISREG(st.st_mode))
+        return error::make(errc::io_error, component, where,
+                           std::string("is ") + detail::file_type_name(st.st_mode) + ", not a regular file (the file is kept)");
     std::string text;
     char buf[4096];
     for (;;) {

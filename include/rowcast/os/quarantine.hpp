@@ -1,8 +1,9 @@
 // rowcast/os/quarantine.hpp: a quarantine directory for events (or files) that
 // cannot be delivered, each next to a "<name>.reason" file saying why.
 //
-// `quarantine q(dir)` names the directory; it is created (with its parents,
-// mode 0750) by the first store()/move_in(). Each entry is two files:
+// `quarantine q(dir)` names the directory; it is created (mode 0750, exactly) by
+// the first store()/move_in() inside its parent, which must exist (a mistyped
+// path is an error, never a new directory tree). Each entry is two files:
 //     <name>         the event's bytes (store) or the moved file (move_in)
 //     <name>.reason  one line: the reason, e.g. an error message
 // The reason is written first, the entry last, so a crash in between never
@@ -11,16 +12,27 @@
 // holds the very same bytes, nothing is written (status already_present), so a
 // replay after a crash does not quarantine the same event twice.
 //
+// Safe in a directory that another user can write (the quarantine usually sits
+// in the spool, which the database server's account writes): the directory is
+// opened with O_NOFOLLOW (a symbolic link or a file in its place is refused with
+// an error, nothing is moved); every file is created relative to it with
+// O_CREAT|O_EXCL|O_NOFOLLOW and its mode set exactly (fchmod: file_mode whatever
+// the umask), so a planted symbolic or hard link is never written through; moves
+// use renameat2(RENAME_NOREPLACE) from the source's directory descriptor; a
+// source that is not a regular file (a FIFO, a socket, a symbolic link) is moved
+// as it is, never opened or followed.
+//
 // `name` must be a plain file name: not empty, no '/', not "." or "..", no NUL;
 // quarantine_name() derives one from an event, quarantine_event() encodes and
 // stores an event.
 //
 // Errors: result<quarantine_entry>; "[rowcast.quarantine.invalid_value] <name>:
 // not a plain file name", "[rowcast.quarantine.io_error] <path>: <what>:
-// <strerror>" (directory cannot be created, file cannot be written or moved).
+// <strerror>" (directory missing parent, a link, cannot be created; file cannot
+// be written or moved; a non-regular file cannot be moved across file systems).
 // A move_in() whose source has vanished is not an error: status source_missing.
 // Files are compared and copied in 64 KiB chunks, never read whole (a file may be
-// in quarantine for being too large); a symbolic link is moved as the link.
+// in quarantine for being too large).
 //
 // Thread-safety: one thread at a time per directory (the free-name search and
 // the write are not atomic against another writer in the same directory).
@@ -71,42 +83,90 @@ public:
 
     /// Writes `content` as an entry under `name` (or name-2, …) with `reason`.
     result<quarantine_entry> store(std::string_view name, std::string_view content, std::string_view reason) {
-        auto slot = free_slot(name, [&](int fd) { return same_as(fd, content); });
-        if (!slot || slot->status == quarantine_status::already_present) return slot;
-        if (auto r = write_reason(slot->path, reason); !r) return r.error_value();
-        if (auto r = write_file(slot->path, content); !r) return r.error_value();
-        return slot;
+        if (auto bad = check_name(name); !bad) return bad.error_value();
+        auto qd = open_directory();
+        if (!qd) return qd.error_value();
+        for (int n = 1;; ++n) {
+            const std::string slot = slot_name(name, n);
+            const int taken = taken_by(qd->get(), slot, [&](int fd) { return same_as(fd, content); });
+            if (taken == same) return quarantine_entry{dir_ / slot, quarantine_status::already_present};
+            if (taken == other) continue;
+            if (auto r = write_reason(qd->get(), slot, reason); !r) return r.error_value();
+            detail::unique_fd out = detail::create_exclusive(qd->get(), slot.c_str(), file_mode_);
+            if (!out && errno == EEXIST) {  // taken meanwhile: the next name
+                ::unlinkat(qd->get(), (slot + ".reason").c_str(), 0);
+                continue;
+            }
+            if (!out) return detail::os_error(errno, "quarantine", (dir_ / slot).string(), "cannot write quarantine file");
+            if (int err = detail::write_all(out.get(), content); err != 0) {
+                out.reset();
+                ::unlinkat(qd->get(), slot.c_str(), 0);
+                return detail::os_error(err, "quarantine", (dir_ / slot).string(), "cannot write quarantine file");
+            }
+            return quarantine_entry{dir_ / slot, quarantine_status::stored};
+        }
     }
 
     /// Moves the file `from` into the quarantine under `name` (or name-2, …) with `reason`.
     /// The source is renamed (same file system) when possible, else copied and removed. The
     /// file is never read into memory whole (it may be in quarantine for being too large).
+    /// `from`'s directory is opened by path; the file itself is never followed (see above).
     result<quarantine_entry> move_in(const std::filesystem::path& from, std::string_view name, std::string_view reason) {
-        detail::unique_fd src(::open(from.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-        if (!src) {
+        const std::string parent = from.has_parent_path() ? from.parent_path().string() : std::string(".");
+        detail::unique_fd dfd(::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!dfd) {
             if (errno == ENOENT) return quarantine_entry{{}, quarantine_status::source_missing};
-            if (errno != ELOOP) return detail::os_error(errno, "quarantine", from.string(), "cannot open file to quarantine");
+            return detail::os_error(errno, "quarantine", parent, "cannot open the directory of a file to quarantine");
         }
-        // A symbolic link is moved as the link (never followed): compared by nothing, stored anew.
-        auto slot = free_slot(name, [&](int fd) { return src && same_files(fd, src.get()); });
-        if (!slot) return slot;
-        if (slot->status == quarantine_status::already_present) {
-            if (::unlink(from.c_str()) != 0 && errno != ENOENT)
-                return detail::os_error(errno, "quarantine", from.string(), "cannot remove file already in quarantine");
-            return slot;
+        return move_in(dfd.get(), from.filename().string(), name, reason);
+    }
+
+    /// move_in() of the file `from_name` in the open directory `from_dir` (the spool reader's
+    /// descriptor: nothing is resolved by path in a directory another user may write).
+    result<quarantine_entry> move_in(int from_dir, const std::string& from_name, std::string_view name,
+                                     std::string_view reason) {
+        if (auto bad = check_name(name); !bad) return bad.error_value();
+        const auto missing = quarantine_entry{{}, quarantine_status::source_missing};
+        struct stat st {};
+        if (::fstatat(from_dir, from_name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+            if (errno == ENOENT) return missing;
+            return detail::os_error(errno, "quarantine", from_name, "cannot stat file to quarantine");
         }
-        if (auto r = write_reason(slot->path, reason); !r) return r.error_value();
-        if (::rename(from.c_str(), slot->path.c_str()) == 0) return slot;
-        const int err = errno;
-        if (err == ENOENT) {  // vanished meanwhile: no entry, so no reason either
-            ::unlink(reason_path(slot->path).c_str());
-            return quarantine_entry{{}, quarantine_status::source_missing};
+        // Only a regular file is opened (to compare and, across file systems, to copy); anything
+        // else is moved as it is: a link is not followed, a FIFO not opened.
+        detail::unique_fd src;
+        if (S_ISREG(st.st_mode)) {
+            src = detail::open_read_nofollow(from_dir, from_name.c_str());
+            if (!src && errno == ENOENT) return missing;
+            if (src && (::fstat(src.get(), &st) != 0 || !S_ISREG(st.st_mode))) src.reset();  // swapped meanwhile
         }
-        if (err != EXDEV || !src) return detail::os_error(err, "quarantine", from.string(), "cannot move file to " + dir_.string());
-        if (auto r = copy_file(src.get(), slot->path); !r) return r.error_value();
-        if (::unlink(from.c_str()) != 0 && errno != ENOENT)
-            return detail::os_error(errno, "quarantine", from.string(), "cannot remove file copied to quarantine");
-        return slot;
+        auto qd = open_directory();
+        if (!qd) return qd.error_value();
+        for (int n = 1;; ++n) {
+            const std::string slot = slot_name(name, n);
+            const int taken = taken_by(qd->get(), slot, [&](int fd) { return src && same_files(fd, src.get()); });
+            if (taken == other) continue;
+            if (taken == same) {
+                if (::unlinkat(from_dir, from_name.c_str(), 0) != 0 && errno != ENOENT)
+                    return detail::os_error(errno, "quarantine", from_name, "cannot remove file already in quarantine");
+                return quarantine_entry{dir_ / slot, quarantine_status::already_present};
+            }
+            if (auto r = write_reason(qd->get(), slot, reason); !r) return r.error_value();
+            const int err = rename_noreplace(from_dir, from_name, qd->get(), slot);
+            if (err == 0) return quarantine_entry{dir_ / slot, quarantine_status::stored};
+            if (err == EEXIST || err == ENOENT) ::unlinkat(qd->get(), (slot + ".reason").c_str(), 0);
+            if (err == EEXIST) continue;  // taken meanwhile: the next name
+            if (err == ENOENT) return missing;  // vanished meanwhile: no entry, so no reason either
+            if (err != EXDEV) return detail::os_error(err, "quarantine", from_name, "cannot move file to " + dir_.string());
+            if (!src)
+                return error::make(errc::io_error, "quarantine", from_name,
+                                   std::string(detail::file_type_name(st.st_mode)) + " cannot be moved to " + dir_.string() +
+                                       " on another file system (quarantine it by hand)");
+            if (auto r = copy_file(src.get(), qd->get(), slot); !r) return r.error_value();
+            if (::unlinkat(from_dir, from_name.c_str(), 0) != 0 && errno != ENOENT)
+                return detail::os_error(errno, "quarantine", from_name, "cannot remove file copied to quarantine");
+            return quarantine_entry{dir_ / slot, quarantine_status::stored};
+        }
     }
 
     /// The reason file of an entry: <path>.reason.
@@ -114,12 +174,64 @@ public:
         return std::filesystem::path(entry.string() + ".reason");
     }
 
+    /// Checks, without creating anything, that the quarantine can be used: the directory is a
+    /// real directory (not a link), or is missing and its parent exists. The error says why not.
+    result<void> check() const {
+        struct stat st {};
+        if (::lstat(dir_.c_str(), &st) == 0) {
+            if (S_ISDIR(st.st_mode)) return {};
+            return error::make(errc::io_error, "quarantine", dir_.string(),
+                               std::string("quarantine directory is ") + detail::file_type_name(st.st_mode) +
+                                   ", not a directory (refused: it must be a real directory)");
+        }
+        if (errno != ENOENT) return detail::os_error(errno, "quarantine", dir_.string(), "cannot stat quarantine directory");
+        const auto parent = dir_.has_parent_path() ? dir_.parent_path() : std::filesystem::path(".");
+        if (::stat(parent.c_str(), &st) != 0)
+            return detail::os_error(errno, "quarantine", parent.string(), "the quarantine directory's parent is missing");
+        if (!S_ISDIR(st.st_mode))
+            return error::make(errc::io_error, "quarantine", parent.string(), "the quarantine directory's parent is not a directory");
+        return {};
+    }
+
 private:
     static constexpr std::size_t chunk = 65536;
+    static constexpr int free_slot = 0, same = 1, other = 2;
 
-    static bool plain_name(std::string_view n) noexcept {
-        return !n.empty() && n != "." && n != ".." && n.find('/') == std::string_view::npos &&
-               n.find('\0') == std::string_view::npos;
+    static result<void> check_name(std::string_view n) {
+        if (!n.empty() && n != "." && n != ".." && n.find('/') == std::string_view::npos &&
+            n.find('\0') == std::string_view::npos)
+            return {};
+        return error::make(errc::invalid_value, "quarantine", std::string(n.substr(0, 80)), "not a plain file name");
+    }
+
+    static std::string slot_name(std::string_view name, int n) {
+        return n == 1 ? std::string(name) : std::string(name) + "-" + std::to_string(n);
+    }
+
+    result<detail::unique_fd> open_directory() const {
+        return detail::open_private_directory(dir_, true, 0750, "quarantine", "quarantine directory");
+    }
+
+    // Is `slot` free, or taken by the same content, or by other content? Opened without
+    // following a link or blocking on a FIFO; anything but a regular file counts as other.
+    template <class Same>
+    static int taken_by(int qfd, const std::string& slot, Same&& is_same) {
+        struct stat st {};
+        if (::fstatat(qfd, slot.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return errno == ENOENT ? free_slot : other;
+        if (!S_ISREG(st.st_mode)) return other;
+        detail::unique_fd fd = detail::open_read_nofollow(qfd, slot.c_str());
+        if (!fd) return errno == ENOENT ? free_slot : other;
+        if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return other;
+        return is_same(fd.get()) ? same : other;
+    }
+
+    // renameat2(RENAME_NOREPLACE), or plain renameat where the file system lacks it; 0 or errno.
+    static int rename_noreplace(int from_dir, const std::string& from, int to_dir, const std::string& to) noexcept {
+        if (::renameat2(from_dir, from.c_str(), to_dir, to.c_str(), RENAME_NOREPLACE) == 0) return 0;
+        if (errno != EINVAL && errno != ENOSYS) return errno;
+        struct stat st {};
+        if (::fstatat(to_dir, to.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) return EEXIST;
+        return ::renameat(from_dir, from.c_str(), to_dir, to.c_str()) == 0 ? 0 : errno;
     }
 
     // Reads up to n bytes (fewer only at the end of the file); -1 on error.
@@ -166,50 +278,41 @@ private:
         }
     }
 
-    // Creates the directory, then finds <name>, <name>-2, … not taken by other content.
-    template <class Same>
-    result<quarantine_entry> free_slot(std::string_view name, Same&& same) {
-        if (!plain_name(name))
-            return error::make(errc::invalid_value, "quarantine", std::string(name.substr(0, 80)), "not a plain file name");
-        std::error_code ec;
-        if (const auto parent = dir_.parent_path(); !parent.empty()) std::filesystem::create_directories(parent, ec);
-        if (ec) return detail::os_error(ec.value(), "quarantine", dir_.string(), "cannot create quarantine directory");
-        if (::mkdir(dir_.c_str(), 0750) != 0 && errno != EEXIST)
-            return detail::os_error(errno, "quarantine", dir_.string(), "cannot create quarantine directory");
-        std::filesystem::path p = dir_ / std::string(name);
-        for (int n = 2;; ++n) {
-            detail::unique_fd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-            if (!fd && errno == ENOENT) return quarantine_entry{p, quarantine_status::stored};  // (a link: ELOOP, taken)
-            if (fd && same(fd.get())) return quarantine_entry{p, quarantine_status::already_present};
-            p = dir_ / (std::string(name) + "-" + std::to_string(n));
-        }
-    }
-
-    result<void> copy_file(int src, const std::filesystem::path& to) {
-        detail::unique_fd out(::open(to.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, file_mode_));
-        if (!out) return detail::os_error(errno, "quarantine", to.string(), "cannot write quarantine file");
-        if (::lseek(src, 0, SEEK_SET) != 0) return detail::os_error(errno, "quarantine", to.string(), "cannot rewind file to copy");
+    result<void> copy_file(int src, int qfd, const std::string& slot) {
+        const std::string where = (dir_ / slot).string();
+        detail::unique_fd out = detail::create_exclusive(qfd, slot.c_str(), file_mode_);
+        if (!out) return detail::os_error(errno, "quarantine", where, "cannot write quarantine file");
+        auto fail = [&](int err, std::string_view what) {
+            out.reset();
+            ::unlinkat(qfd, slot.c_str(), 0);
+            return detail::os_error(err, "quarantine", where, what);
+        };
+        if (::lseek(src, 0, SEEK_SET) != 0) return fail(errno, "cannot rewind file to copy");
         std::string buf(chunk, '\0');
         for (;;) {
             const ssize_t n = read_some(src, buf.data(), chunk);
-            if (n < 0) return detail::os_error(errno, "quarantine", to.string(), "cannot read file to copy");
+            if (n < 0) return fail(errno, "cannot read file to copy");
             if (n == 0) return {};
             if (int err = detail::write_all(out.get(), std::string_view(buf.data(), static_cast<std::size_t>(n))); err != 0)
-                return detail::os_error(err, "quarantine", to.string(), "cannot write quarantine file");
+                return fail(err, "cannot write quarantine file");
         }
     }
 
-    result<void> write_reason(const std::filesystem::path& entry, std::string_view reason) {
+    // <slot>.reason, created exclusively; a stale one (a crash between reason and entry, or
+    // something planted) is removed first: unlinkat removes a link, never what it points to.
+    result<void> write_reason(int qfd, const std::string& slot, std::string_view reason) {
+        const std::string name = slot + ".reason";
+        const std::string where = (dir_ / name).string();
+        ::unlinkat(qfd, name.c_str(), 0);
+        detail::unique_fd fd = detail::create_exclusive(qfd, name.c_str(), file_mode_);
+        if (!fd) return detail::os_error(errno, "quarantine", where, "cannot write quarantine reason file");
         std::string line(reason);
         line += '\n';
-        return write_file(reason_path(entry), line);
-    }
-
-    result<void> write_file(const std::filesystem::path& p, std::string_view data) {
-        detail::unique_fd fd(::open(p.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, file_mode_));
-        if (!fd) return detail::os_error(errno, "quarantine", p.string(), "cannot write quarantine file");
-        if (int err = detail::write_all(fd.get(), data); err != 0)
-            return detail::os_error(err, "quarantine", p.string(), "cannot write quarantine file");
+        if (int err = detail::write_all(fd.get(), line); err != 0) {
+            fd.reset();
+            ::unlinkat(qfd, name.c_str(), 0);
+            return detail::os_error(err, "quarantine", where, "cannot write quarantine reason file");
+        }
         return {};
     }
 

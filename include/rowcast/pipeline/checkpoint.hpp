@@ -9,11 +9,15 @@
 // checkpoint_file:
 //   - save() is atomic (os/atomic_file.hpp): after a kill -9 or a power loss
 //     (durability::file_and_directory) at any instant the file holds either the old
-//     or the new record, whole;
+//     or the new record, whole. The file's mode is 0640 whatever the umask; its
+//     temporary ".<name>.tmp" is created exclusively (a planted link is never
+//     followed). Keep the file in a directory only the process's user can write
+//     (such as /var/lib/rowcast), never in a spool directory;
 //   - load(): a missing file is std::nullopt; a file that exists but is not a
 //     complete, valid checkpoint (empty, torn, bit-flipped, unknown version) is an
-//     error naming the file and what is wrong. The file is left as it is: a source
-//     must never silently start from scratch over a damaged checkpoint.
+//     error naming the file and what is wrong, as is a symbolic link or a FIFO in its
+//     place (never followed). The file is left as it is: a source must never silently
+//     start from scratch over a damaged checkpoint.
 //
 // File format (text, one line each; the last line holds a CRC32 of every byte before it):
 //     <magic> 1                      "rowcast-checkpoint 1" (a format may name its own magic)
@@ -201,7 +205,7 @@ public:
         if (r.staged.find_first_of(std::string_view("\n\r\0", 3)) != std::string::npos)
             return error::make(errc::invalid_value, "checkpoint", where,
                                "the staged token contains a newline, carriage return or NUL");
-        return write_file_atomically(path_, detail::checkpoint::serialize(r, format_.magic), durability_, 0644,
+        return write_file_atomically(path_, detail::checkpoint::serialize(r, format_.magic), durability_, 0640,
                                      "checkpoint");
     }
 

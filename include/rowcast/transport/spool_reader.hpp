@@ -12,11 +12,22 @@
 //    backoff (retry_initial doubling up to retry_max), the same event first, so
 //    nothing is skipped and order is kept. kill -9 at any moment: on restart the
 //    files still there are delivered again;
-//  - a file that does not decode (or does not look like a spool file, or is
-//    larger than max_file_size) is moved to `quarantine_directory` next to a
-//    `<name>.reason` file, with a log line naming the file and the reason; the
-//    stream goes on;
-//  - the directory being removed is reported (log + `directory_lost()`); the
+//  - a file that does not decode (or holds more than one event, or does not look
+//    like a spool file, or is larger than max_file_size), and anything that is not
+//    a regular file (a symbolic link, a FIFO, a socket), is moved to
+//    `quarantine_directory` next to a `<name>.reason` file (os/quarantine.hpp),
+//    with a log line naming the file and the reason; the stream goes on. A file
+//    that cannot be quarantined (e.g. the quarantine directory is a symbolic link:
+//    refused) is kept and retried after a backoff, with the error logged;
+//  - symbolic links are never followed and FIFOs never block: files are opened
+//    relative to the directory's descriptor with O_NOFOLLOW|O_NONBLOCK and checked
+//    with fstat before reading; done/ and quarantine/ are opened the same way;
+//  - temporaries left by a writer that was killed mid-write (".….tmp", regular
+//    files older than stale_temporary_age) are moved to the quarantine with a
+//    reason and a log line (counted as `reclaimed`), at open and then every
+//    stale_temporary_age / 2 at most;
+//  - a missing spool directory is an error of open() (never created); the
+//    directory being removed later is reported (log + `directory_lost()`); the
 //    reader polls for it to reappear, then rescans and goes on.
 //
 // It is an event_source (pipeline/source.hpp): process(sink) hands batches of up
@@ -94,6 +105,9 @@ struct spool_reader_options {
     std::chrono::milliseconds retry_initial{100};  ///< handler retries: first wait (doubles per failure)
     std::chrono::milliseconds retry_max{30000};    ///< handler retries: longest wait
     std::chrono::milliseconds lost_directory_poll{500};
+    /// Temporaries (".….tmp") older than this (by modification time) are moved to the
+    /// quarantine; 0 disables. Far longer than any write takes.
+    std::chrono::seconds stale_temporary_age{3600};
     /// Log sink (component "spool"); default: the process-wide hook (rowcast/log.hpp).
     log_sink log;
 };
@@ -104,6 +118,7 @@ struct spool_reader_stats {
     std::uint64_t quarantined = 0;  ///< files moved to quarantine
     std::uint64_t failures = 0;     ///< handler failures (each is retried)
     std::uint64_t rescans = 0;      ///< full directory scans (open, overflow, directory back)
+    std::uint64_t reclaimed = 0;    ///< stale temporaries moved to quarantine
     std::uint64_t pending = 0;      ///< gauge: files known and not yet delivered
 
     template <class V>
@@ -112,9 +127,23 @@ struct spool_reader_stats {
         v(detail::counter("quarantined", quarantined, "files moved to quarantine"));
         v(detail::counter("failures", failures, "sink or handler failures (each is retried)"));
         v(detail::counter("rescans", rescans, "full directory scans"));
+        v(detail::counter("reclaimed", reclaimed, "stale temporary files moved to quarantine"));
         v(detail::gauge("pending", static_cast<std::int64_t>(pending), "files known and not yet delivered"));
     }
 };
+
+/// Checks, creating nothing, what spool_reader::open() needs (for a program's --check): the
+/// spool directory exists and is a directory ("[rowcast.spool.io_error] <dir>: cannot open spool
+/// directory: No such file or directory"), and the quarantine directory is a real directory or
+/// can be created (quarantine::check()). Fills in the default done and quarantine directories.
+inline result<void> check_spool_directory(spool_reader_options& opt) {
+    if (opt.done_directory.empty()) opt.done_directory = opt.directory / "done";
+    if (opt.quarantine_directory.empty()) opt.quarantine_directory = opt.directory / "quarantine";
+    const std::string dir = opt.directory.string();
+    detail::unique_fd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dfd) return detail::os_error(errno, "spool", dir, "cannot open spool directory");
+    return quarantine(opt.quarantine_directory).check();
+}
 
 template <class H>
 concept spool_batch_handler = std::invocable<H&, std::span<const event>>;
@@ -128,10 +157,10 @@ public:
     using clock = std::chrono::steady_clock;
 
     /// Opens the directory, starts watching it and queues the files already there.
+    /// Errors: check()'s, then io_error for inotify or the first scan.
     static result<spool_reader> open(spool_reader_options opt, Codec codec = Codec{}) {
         if (opt.max_batch == 0) opt.max_batch = 1;
-        if (opt.done_directory.empty()) opt.done_directory = opt.directory / "done";
-        if (opt.quarantine_directory.empty()) opt.quarantine_directory = opt.directory / "quarantine";
+        if (auto ok = check(opt); !ok) return ok.error_value();
         spool_reader r(std::move(opt), std::move(codec));
         r.state_->inotify.reset(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
         if (!r.state_->inotify) return detail::os_error(errno, "spool", "inotify_init1", "cannot create inotify instance");
@@ -141,19 +170,27 @@ public:
         return r;
     }
 
+    /// check_spool_directory(opt) (below).
+    static result<void> check(spool_reader_options& opt) { return check_spool_directory(opt); }
+
     /// Descriptor that becomes readable when new files may have arrived (inotify).
     int native_handle() const noexcept { return state_->inotify.get(); }
 
     /// How long the caller's loop may sleep before calling process() again even
-    /// if native_handle() stays quiet: a retry backoff or the lost-directory poll.
+    /// if native_handle() stays quiet: a retry backoff, the lost-directory poll, or the
+    /// next sweep of stale temporaries (stale_temporary_age / 2 apart).
     /// -1 ms means "no deadline, wait for the descriptor".
     std::chrono::milliseconds next_timeout() const {
         auto& s = *state_;
         if (s.watch < 0) return s.options.lost_directory_poll;
-        if (s.pending.empty()) return std::chrono::milliseconds(-1);
         const auto now = clock::now();
-        if (s.retry_at <= now) return std::chrono::milliseconds(0);
-        return std::chrono::ceil<std::chrono::milliseconds>(s.retry_at - now);
+        auto until = [&](clock::time_point t) {
+            return t <= now ? std::chrono::milliseconds(0) : std::chrono::ceil<std::chrono::milliseconds>(t - now);
+        };
+        const auto sweep = s.next_sweep == clock::time_point::max() ? std::chrono::milliseconds(-1) : until(s.next_sweep);
+        if (s.pending.empty()) return sweep;
+        const auto retry = until(s.retry_at);
+        return sweep.count() < 0 ? retry : std::min(retry, sweep);
     }
 
     /// Non-blocking step: reads inotify, then delivers every queued event whose
@@ -207,6 +244,9 @@ private:
             return std::size_t{0};
         }
         drain_inotify();
+        if (clock::now() >= s.next_sweep && s.watch >= 0) {
+            if (auto r = scan(false); !r) log(log_level::error, r.error_value().message);
+        }
         std::size_t delivered = 0;
         while (!s.pending.empty() && s.watch >= 0) {
             if (clock::now() < s.retry_at) break;
@@ -268,6 +308,7 @@ private:
         bool lost_logged = false;
         std::set<std::string> pending;
         clock::time_point retry_at{};
+        clock::time_point next_sweep = clock::time_point::max();  // of stale temporaries
         rowcast::backoff retry;
         spool_reader_stats stats;
         std::vector<event> batch;
@@ -302,7 +343,7 @@ private:
         s.lost_logged = false;
         s.watch = wd;
         s.dir = std::move(dfd);
-        auto r = rescan();
+        auto r = scan(true);
         s.dir.reset();
         return r;
     }
@@ -319,9 +360,15 @@ private:
         s.lost_logged = true;
     }
 
-    result<void> rescan() {
+    // Reads the directory: with `queue`, queues every visible file (a rescan); always, moves
+    // stale temporaries to the quarantine (with a reason) and schedules the next such sweep.
+    result<void> scan(bool queue) {
         auto& s = *state_;
-        ++s.stats.rescans;
+        if (queue) ++s.stats.rescans;
+        const auto age = s.options.stale_temporary_age;
+        s.next_sweep = age.count() > 0 ? clock::now() + std::max<std::chrono::milliseconds>(age / 2, std::chrono::seconds(1))
+                                       : clock::time_point::max();
+        std::vector<std::string> temporaries;
         const int dup = ::dup(s.dir.get());
         if (dup < 0) return detail::os_error(errno, "spool", s.dir_name, "cannot scan spool directory");
         DIR* d = ::fdopendir(dup);
@@ -332,13 +379,35 @@ private:
         std::unique_ptr<DIR, int (*)(DIR*)> guard(d, ::closedir);
         ::rewinddir(d);
         while (const dirent* ent = ::readdir(d)) {
-            if (ent->d_name[0] == '.') continue;
-            if (ent->d_type == DT_DIR) continue;
+            if (ent->d_name[0] == '.') {
+                if (age.count() > 0 && std::string_view(ent->d_name).ends_with(".tmp") &&
+                    (ent->d_type == DT_REG || ent->d_type == DT_UNKNOWN))
+                    temporaries.emplace_back(ent->d_name);
+                continue;
+            }
+            if (!queue || ent->d_type == DT_DIR) continue;
             if (ent->d_type == DT_UNKNOWN) {
                 struct stat st {};
                 if (::fstatat(s.dir.get(), ent->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || S_ISDIR(st.st_mode)) continue;
             }
             s.pending.emplace(ent->d_name);
+        }
+        guard.reset();
+        const auto cutoff = std::chrono::system_clock::now() - age;
+        for (const auto& name : temporaries) {
+            struct stat st {};
+            if (::fstatat(s.dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) continue;
+            const auto mtime = std::chrono::system_clock::time_point(
+                std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                    std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
+            if (mtime > cutoff) continue;
+            const auto old = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now() - mtime);
+            auto r = move_to_quarantine(name, name.substr(1),
+                                        "stale temporary file (" + std::to_string(st.st_size) + " bytes, unchanged for " +
+                                            std::to_string(old.count()) + " s, over stale_temporary_age " +
+                                            std::to_string(age.count()) + " s): a writer was stopped mid-write");
+            if (!r) log(log_level::error, r.error_value().message);  // kept; tried again at the next sweep
+            else if (*r) ++s.stats.reclaimed;
         }
         return {};
     }
@@ -368,7 +437,7 @@ private:
             }
             if (overflow) {
                 log(log_level::warning, "inotify queue overflow on " + s.dir_name + "; rescanning the directory");
-                if (auto r = rescan(); !r) log(log_level::error, r.error_value().message);
+                if (auto r = scan(true); !r) log(log_level::error, r.error_value().message);
             }
         }
     }
@@ -376,19 +445,23 @@ private:
     // Reads and decodes one file. Returns 1 (decoded into e), 0 (quarantined or vanished), or an error.
     result<int> load(const std::string& name, event& e) {
         auto& s = *state_;
-        detail::unique_fd fd(::openat(s.dir.get(), name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+        // Never follows a link, never blocks on a FIFO (O_NONBLOCK); the type is checked before reading.
+        detail::unique_fd fd = detail::open_read_nofollow(s.dir.get(), name.c_str());
+        struct stat st {};
         if (!fd) {
-            if (errno == ENOENT) {
+            const int err = errno;
+            if (err == ENOENT) {
                 log(log_level::warning, "spool file " + s.dir_name + "/" + name + " vanished before delivery");
                 return 0;
             }
-            if (errno == ELOOP) return quarantine(name, "a symbolic link, not a spool file");
-            return detail::os_error(errno, "spool", s.dir_name + "/" + name, "cannot open spool file");
+            if (::fstatat(s.dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode))
+                return quarantine(name, std::string(detail::file_type_name(st.st_mode)) + ", not a spool file");
+            return detail::os_error(err, "spool", s.dir_name + "/" + name, "cannot open spool file");
         }
-        struct stat st {};
         if (::fstat(fd.get(), &st) != 0)
             return detail::os_error(errno, "spool", s.dir_name + "/" + name, "cannot stat spool file");
-        if (!S_ISREG(st.st_mode)) return quarantine(name, "not a regular file");
+        if (!S_ISREG(st.st_mode))
+            return quarantine(name, std::string(detail::file_type_name(st.st_mode)) + ", not a spool file");
         if (static_cast<std::uint64_t>(st.st_size) > s.options.max_file_size)
             return quarantine(name, "file of " + std::to_string(st.st_size) + " bytes exceeds max_file_size " +
                                         std::to_string(s.options.max_file_size));
@@ -415,15 +488,26 @@ private:
     // Moves a file that cannot be delivered into the quarantine (os/quarantine.hpp: the
     // reason beside it, names kept apart, an identical earlier entry not stored twice).
     result<int> quarantine(const std::string& name, const std::string& reason) {
+        auto r = move_to_quarantine(name, name, reason);
+        if (!r) return r.error_value();
+        return 0;
+    }
+
+    // quarantine() under `as`; true if the file went to the quarantine (or was already there).
+    result<bool> move_to_quarantine(const std::string& name, const std::string& as, const std::string& reason) {
         auto& s = *state_;
         const std::string from = s.dir_name + "/" + name;
         rowcast::quarantine q(s.options.quarantine_directory);
-        auto r = q.move_in(from, name, reason);
-        if (!r) return r.error_value();
-        if (r->status == quarantine_status::source_missing) return 0;
+        auto r = q.move_in(s.dir.get(), name, as, reason);
+        if (!r) {
+            auto e = r.error_value();
+            e.message += " (" + from + " is kept and will be tried again)";
+            return e;
+        }
+        if (r->status == quarantine_status::source_missing) return false;
         if (r->status == quarantine_status::stored) ++s.stats.quarantined;
         log(log_level::error, "quarantined " + from + " -> " + r->path.string() + ": " + reason);
-        return 0;
+        return true;
     }
 
     result<void> retire(const std::string& name) {
@@ -434,11 +518,10 @@ private:
             return {};
         }
         const std::string ddir = s.options.done_directory.string();
-        if (::mkdir(ddir.c_str(), 0750) != 0 && errno != EEXIST)
-            return detail::os_error(errno, "spool", ddir, "cannot create done directory");
-        const std::string from = s.dir_name + "/" + name;
-        if (::rename(from.c_str(), (ddir + "/" + name).c_str()) != 0 && errno != ENOENT)
-            return detail::os_error(errno, "spool", from, "cannot move delivered file to " + ddir);
+        auto dd = detail::open_private_directory(s.options.done_directory, true, 0750, "spool", "done directory");
+        if (!dd) return dd.error_value();
+        if (::renameat(s.dir.get(), name.c_str(), dd->get(), name.c_str()) != 0 && errno != ENOENT)
+            return detail::os_error(errno, "spool", s.dir_name + "/" + name, "cannot move delivered file to " + ddir);
         return {};
     }
 

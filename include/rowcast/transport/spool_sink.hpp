@@ -24,8 +24,9 @@
 //   auto sink = rowcast::spool_sink<rowcast::json_codec>::open(
 //                   {.spool = {.directory = "/var/spool/rowcast"}, .checkpoint = "/var/lib/rowcast/pos"}).value();
 //
-// The checkpoint file must not be a visible file of the spool directory (open()
-// refuses it: a consumer would take it for an event); a name starting with '.' is fine.
+// The checkpoint file must not be in the spool directory (open() refuses it, hidden
+// name or not): another user may write the spool (the database server's account, for
+// the trigger path) and could replace it. Keep it where only this process's user writes.
 //
 // Errors: from open() the checkpoint's load errors (a damaged checkpoint stops
 // everything: nothing is published or removed) and the spool's; write, publish and
@@ -67,11 +68,11 @@ public:
         std::error_code ec;
         const auto cp_dir = opt.checkpoint.parent_path().empty() ? std::filesystem::path(".")
                                                                  : opt.checkpoint.parent_path();
-        if (std::filesystem::equivalent(cp_dir, opt.spool.directory, ec) &&
-            !opt.checkpoint.filename().string().starts_with("."))
+        if (std::filesystem::equivalent(cp_dir, opt.spool.directory, ec))
             return error::make(errc::invalid_value, "checkpoint", opt.checkpoint.string(),
-                               "the checkpoint file must not be in the spool directory "
-                               "(a consumer would take it for an event); put it elsewhere or name it .<name>");
+                               "the checkpoint file must not be in the spool directory (whoever may write "
+                               "the spool, such as the database server's account, could replace it); put it in "
+                               "a directory only this process's user can write, e.g. /var/lib/rowcast");
         checkpoint_file file(opt.checkpoint, opt.spool.durability, opt.format);
         auto rec = file.load();
         if (!rec) return rec.error_value();

@@ -27,8 +27,10 @@
 //
 // Names: `name` ([A-Za-z0-9_], 1..32 characters, default "txn") keeps staged files
 // of different producers in one directory apart; open() takes an exclusive lock
-// (flock on ".stage-<name>.lock" in the directory), so a second writer of the same
-// name fails with io_error instead of removing the first one's files. The lock is
+// (flock on ".stage-<name>.lock" in the directory, opened with O_NOFOLLOW: a
+// symbolic link or anything but a regular file there is refused with io_error),
+// so a second writer of the same name fails with io_error instead of removing the
+// first one's files. The lock is
 // released when the writer is destroyed or the process dies.
 //
 // Errors: io_error naming the file and errno; open() as spool_writer::open();
@@ -65,6 +67,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 ROWCAST_NAMESPACE_BEGIN
@@ -98,8 +101,20 @@ public:
         auto w = spool_writer<Codec>::open({opt.directory, opt.durability, opt.file_mode}, std::move(codec));
         if (!w) return w.error_value();
         const std::string lock_name = ".stage-" + opt.name + ".lock";
-        detail::unique_fd lock(::openat(w->directory_fd(), lock_name.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+        // Never through a link planted in the spool (O_NOFOLLOW), and only a regular file is taken.
+        detail::unique_fd lock(::openat(w->directory_fd(), lock_name.c_str(),
+                                        O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600));
+        if (!lock && errno == ELOOP)
+            return error::make(errc::io_error, "spool", dir + "/" + lock_name,
+                               "staging lock file is a symbolic link (refused; remove it)");
         if (!lock) return detail::os_error(errno, "spool", dir + "/" + lock_name, "cannot create staging lock file");
+        struct stat lst {};
+        if (::fstat(lock.get(), &lst) != 0)
+            return detail::os_error(errno, "spool", dir + "/" + lock_name, "cannot stat staging lock file");
+        if (!S_ISREG(lst.st_mode))
+            return error::make(errc::io_error, "spool", dir + "/" + lock_name,
+                               std::string("staging lock file is ") + detail::file_type_name(lst.st_mode) +
+                                   ", not a regular file (refused; remove it)");
         if (::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
             const int err = errno;
             if (err == EWOULDBLOCK)
