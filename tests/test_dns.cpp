@@ -995,6 +995,28 @@ TEST_F(SinkTest, BadRowsAreRejectedAndNothingIsSent) {
     EXPECT_TRUE(server_->dig("ok1.example.test", "A").empty());
 }
 
+// An address outside every reverse zone: its PTR is skipped (counted each time) and the gap is
+// logged once (per /24, /64 for IPv6), naming the zone that would cover it.
+TEST_F(SinkTest, ReverseZoneGapIsLoggedOncePerGap) {
+    using namespace sinktest;
+    auto s = make_sink();
+    std::vector<rowcast::event> ev = {ins(1, "gap1", "198.51.100.1"), ins(2, "gap2", "198.51.100.2"),
+                                      ins(3, "gap3", "203.0.113.5"),  ins(4, "gap4", "2001:db9::1"),
+                                      ins(5, "covered", "192.0.2.9")};
+    ASSERT_TRUE(s.apply(ev));
+    ASSERT_TRUE(s.apply(std::vector<rowcast::event>{ins(6, "gap5", "198.51.100.3")}));
+    EXPECT_EQ(s.stats().ptr_skipped, 5u);
+    std::vector<std::string> gaps;
+    for (const auto& m : logs_)
+        if (m.find("no reverse zone covers") != std::string::npos) gaps.push_back(m);
+    ASSERT_EQ(gaps.size(), 3u) << ::testing::PrintToString(logs_);
+    EXPECT_NE(gaps[0].find("198.51.100.1"), std::string::npos) << gaps[0];
+    EXPECT_NE(gaps[0].find("100.51.198.in-addr.arpa"), std::string::npos) << gaps[0];
+    EXPECT_NE(gaps[1].find("113.0.203.in-addr.arpa"), std::string::npos) << gaps[1];
+    EXPECT_NE(gaps[2].find("0.0.0.0.9.b.d.0.1.0.0.2.ip6.arpa"), std::string::npos) << gaps[2];
+    EXPECT_EQ(server_->dig("9.2.0.192.in-addr.arpa", "PTR"), Strings{"covered.example.test."});
+}
+
 // The DNS sink is an event_sink: a spool of events reaches the zone through one run() call.
 static_assert(rowcast::event_sink<sink>);
 static_assert(rowcast::visitable_stats<sink_stats>);
