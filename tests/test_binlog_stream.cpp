@@ -1113,6 +1113,42 @@ TEST(RowcastBinlogFollow, StopAtEndSigtermAndCheckpoint) {
     EXPECT_EQ(rc4, 1);
     EXPECT_NE(slurp(dir / "out4.err").find("server error 1045"), std::string::npos) << slurp(dir / "out4.err");
 }
+
+// --start-at-current --checkpoint F saves the starting position before anything else: a run
+// stopped before its first transaction keeps it, and the next run delivers what came between
+// (not the server's new end).
+TEST(RowcastBinlogFollow, StartAtCurrentSavesTheStartAtOnce) {
+    server_fixture f;
+    f.root.query("CREATE TABLE app.t (id INT PRIMARY KEY, name VARCHAR(40))");
+    f.root.query("INSERT INTO app.t VALUES (1, 'before')");
+    const auto dir = f.server.dir();
+    for (const bool spool : {false, true}) {
+        const auto cp = dir / (spool ? "cp-spool" : "cp");
+        std::vector<std::string> args = {"--host", "127.0.0.1", "--port", std::to_string(f.server.port()), "--user",
+                                         "repl", "--password", "s3cret", "--table", "app.t", "--heartbeat-ms", "200",
+                                         "--start-at-current", "--checkpoint", cp.string(), "--stop-at-end"};
+        if (spool) {
+            std::filesystem::create_directories(dir / "spool");
+            args.insert(args.end(), {"--spool", (dir / "spool").string(), "--durability", "none"});
+        }
+        const std::string tag = spool ? "s" : "o";
+        auto first = run_binlog(args, dir / ("first-" + tag));
+        ASSERT_EQ(first.wait(), 0) << slurp(dir / ("first-" + tag + ".err"));
+        EXPECT_TRUE(std::filesystem::exists(cp)) << "no checkpoint after a run without transactions";
+        const int base = spool ? 20 : 10;
+        for (int i = base; i < base + 3; ++i)
+            f.root.query("INSERT INTO app.t VALUES (" + std::to_string(i) + ", 'between')");
+        auto second = run_binlog(args, dir / ("second-" + tag));
+        ASSERT_EQ(second.wait(), 0) << slurp(dir / ("second-" + tag + ".err"));
+        const std::string err = slurp(dir / ("second-" + tag + ".err"));
+        EXPECT_NE(err.find(", 3 transactions,"), std::string::npos) << err;
+        if (!spool) {
+            const std::string out = slurp(dir / ("second-" + tag));
+            EXPECT_EQ(count(out, "\"operation\":\"insert\""), 3u) << out;
+            EXPECT_EQ(out.find("\"before\""), std::string::npos) << out;
+        }
+    }
+}
 #endif
 
 }  // namespace
