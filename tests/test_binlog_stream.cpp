@@ -12,6 +12,7 @@
 
 #include <rowcast/binlog/parser.hpp>
 #include <rowcast/binlog/follower.hpp>
+#include <rowcast/binlog/mariadb_schema_provider.hpp>
 #include <rowcast/codec/binary.hpp>
 #include <rowcast/pipeline/run.hpp>
 #include <rowcast/transport/spool_sink.hpp>
@@ -306,25 +307,29 @@ std::string result_header() {
         def += static_cast<char>(std::strlen(part));
         def += part;
     }
-    def += "\x01v";
+    def += "\x01v\x01v";  // name, org_name
     def += std::string("\x0c\x21\x00\xff\x00\x00\x00\xfd\x00\x00\x00\x00\x00", 13);
     return frame(1, "\x01") + frame(2, def) + frame(3, std::string("\xfe\x00\x00\x02\x00", 5));
 }
 
+// After login, answers the first query with `rows` rows (far more than any bound; it gives up
+// when the client goes): the reply of a hostile or broken server.
+void endless_rows(int fd, int rows) {
+    if (!fake_mysql::login(fd) || recv_packet(fd).empty()) return;
+    std::string batch = result_header();
+    std::uint8_t seq = 4;
+    for (int i = 0; i < rows; ++i) {
+        batch += frame(seq++, "\x05" "hello");
+        if (batch.size() > 60000) {
+            if (!send_all(fd, batch)) return;
+            batch.clear();
+        }
+    }
+}
+
 // A server answering the first query with endless rows: a clear limit error, not unbounded memory.
 TEST(HostileServer, EndlessRowsHitTheRowLimit) {
-    fake_mysql server([](int fd) {
-        if (!fake_mysql::login(fd) || recv_packet(fd).empty()) return;
-        std::string batch = result_header();
-        std::uint8_t seq = 4;
-        for (int i = 0; i < 2'000'000; ++i) {  // far more than any limit; gives up when the client goes
-            batch += frame(seq++, "\x05" "hello");
-            if (batch.size() > 60000) {
-                if (!send_all(fd, batch)) return;
-                batch.clear();
-            }
-        }
-    });
+    fake_mysql server([](int fd) { endless_rows(fd, 2'000'000); });
     rb::stream_options o;
     o.connection = server.options();
     auto s = rb::stream::open(o);
@@ -372,6 +377,23 @@ TEST(HostileServer, HugeErrorMessageIsCut) {
         << m.substr(0, 200);
     EXPECT_EQ(c->last_server_error().code, 1064);
     EXPECT_EQ(c->last_server_error().message.size(), mp::max_server_message + std::string("… [cut, 16000000 bytes]").size());
+}
+
+// The libmariadb side: the schema provider reads a hostile reply row by row with a bound (it
+// used mysql_store_result, which stores every row before the first is looked at).
+TEST(HostileServer, SchemaProviderBoundsEndlessRows) {
+    fake_mysql server([](int fd) { endless_rows(fd, 100'000); });
+    std::unique_ptr<MYSQL, decltype(&mysql_close)> conn(mysql_init(nullptr), &mysql_close);
+    ASSERT_TRUE(conn);
+    unsigned timeout = 30;
+    mysql_options(conn.get(), MYSQL_OPT_READ_TIMEOUT, &timeout);
+    ASSERT_TRUE(mysql_real_connect(conn.get(), "127.0.0.1", "repl", "pw", nullptr, server.port(), nullptr, 0))
+        << mysql_error(conn.get());
+    rb::mariadb_schema_provider provider(conn.get());
+    auto cols = provider.columns("app", "t");
+    ASSERT_FALSE(cols);
+    EXPECT_EQ(cols.error_value().code, make_error_code(errc::limit_exceeded)) << cols.error_value().message;
+    EXPECT_NE(cols.error_value().message.find("more than 8192 rows"), std::string::npos) << cols.error_value().message;
 }
 
 // A stop request is honoured while data keeps arriving (no wait in which poll() would see it):
