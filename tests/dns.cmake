@@ -28,7 +28,8 @@ function(rowcast_named_test name)
                        PROPERTIES LABELS named TIMEOUT 600)
 endfunction()
 
-rowcast_named_test(test_dns SOURCES test_dns.cpp)
+rowcast_named_test(test_dns SOURCES test_dns.cpp
+                   DEFINES ROWCAST_DNS_DATA="${CMAKE_CURRENT_SOURCE_DIR}/data/dns")  # TSIG known answers
 
 # End to end (labels named;mariadb): MariaDB + rowcast_udf + generated triggers -> spool ->
 # rowcast-dns -> named. Needs the MariaDB test pieces (tests/mariadb.cmake) and the examples.

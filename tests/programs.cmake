@@ -18,5 +18,8 @@ target_include_directories(test_programs PRIVATE ${PROJECT_SOURCE_DIR}/tests)
 target_compile_definitions(test_programs PRIVATE "ROWCAST_PROGRAMS=\"${_rowcast_programs}\""
                            ROWCAST_BINLOG_FIXTURES="${PROJECT_SOURCE_DIR}/tests/data/binlog")
 add_dependencies(test_programs ${_rowcast_program_targets})
+if(TARGET rowcast::binlog)
+  target_link_libraries(test_programs PRIVATE rowcast::binlog)  # reads and cuts a binlog fixture
+endif()
 rowcast_project_target(test_programs)
 gtest_discover_tests(test_programs TEST_PREFIX "test_programs." DISCOVERY_TIMEOUT 60 PROPERTIES LABELS example)

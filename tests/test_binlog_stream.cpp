@@ -12,6 +12,7 @@
 
 #include <rowcast/binlog/parser.hpp>
 #include <rowcast/binlog/follower.hpp>
+#include <rowcast/binlog/mariadb_schema_provider.hpp>
 #include <rowcast/codec/binary.hpp>
 #include <rowcast/pipeline/run.hpp>
 #include <rowcast/transport/spool_sink.hpp>
@@ -32,7 +33,9 @@
 #include <fcntl.h>
 #include <pwd.h>
 #include <signal.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -182,6 +185,239 @@ TEST(MysqlProtocol, NativePasswordScramble) {
     const auto s = mp::native_password_scramble("secret", "01234567890123456789");
     EXPECT_EQ(s.size(), 20u);
     EXPECT_NE(s, mp::native_password_scramble("secret", "11234567890123456789"));
+    // Known answers, computed independently with python3's hashlib:
+    //   sha1 = lambda b: hashlib.sha1(b).digest(); h1 = sha1(pw)
+    //   bytes(a ^ b for a, b in zip(h1, sha1(salt + sha1(h1)))).hex()
+    auto hex = [](const std::string& b) {
+        std::string h;
+        for (unsigned char c : b) h += rowcast::detail::hex_byte(c);
+        return h;
+    };
+    EXPECT_EQ(hex(s), "7abe1a8776b59e931059451f81e596a60dbbf7a8");
+    EXPECT_EQ(hex(mp::native_password_scramble("s3cret", std::string("\x01\x7f\x80\xff" "abcdefghijklmnop", 20))),
+              "ce40ec91251f99b7dc02ceec2dbbc9af03bf4458");
+}
+
+// ---------------------------------------------------------------------------
+// a hostile or broken server (a fake one on loopback, speaking just enough of the protocol)
+
+// One physical packet: 3-byte length, sequence id, payload.
+std::string frame(std::uint8_t seq, std::string_view payload) {
+    std::string f;
+    mp::put_le(f, payload.size(), 3);
+    f += static_cast<char>(seq);
+    f += payload;
+    return f;
+}
+
+bool send_all(int fd, std::string_view data) {
+    while (!data.empty()) {
+        const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+        if (n <= 0) return false;
+        data.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
+}
+
+// Reads one physical packet's payload (empty on EOF).
+std::string recv_packet(int fd) {
+    unsigned char h[4];
+    std::size_t got = 0;
+    while (got < 4) {
+        const ssize_t n = ::recv(fd, h + got, 4 - got, 0);
+        if (n <= 0) return {};
+        got += static_cast<std::size_t>(n);
+    }
+    std::string p(h[0] | (h[1] << 8) | (h[2] << 16), '\0');
+    for (got = 0; got < p.size();) {
+        const ssize_t n = ::recv(fd, p.data() + got, p.size() - got, 0);
+        if (n <= 0) return {};
+        got += static_cast<std::size_t>(n);
+    }
+    return p;
+}
+
+// A handshake v10 offering mysql_native_password.
+std::string handshake_v10() {
+    std::string h;
+    h += '\x0a';
+    h += std::string("5.5.5-10.11.0-MariaDB-fake") + '\0';
+    mp::put_le(h, 7, 4);                   // connection id
+    h += "abcdefgh";                       // scramble, part 1
+    h += '\0';
+    mp::put_le(h, mp::cap_long_password | mp::cap_long_flag | mp::cap_protocol_41 | mp::cap_transactions |
+                      mp::cap_secure_connection, 2);
+    h += '\x2d';                           // charset
+    mp::put_le(h, 2, 2);                   // status
+    mp::put_le(h, (mp::cap_plugin_auth | mp::cap_plugin_auth_lenenc) >> 16, 2);
+    h += static_cast<char>(21);            // scramble length
+    h += std::string(10, '\0');
+    h += std::string("ijklmnopqrst") + '\0';  // scramble, part 2
+    h += std::string("mysql_native_password") + '\0';
+    return h;
+}
+
+// Accepts one connection on a loopback port and runs `script` on it (in a thread).
+class fake_mysql {
+public:
+    explicit fake_mysql(std::function<void(int)> script) {
+        ls_.reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        sockaddr_in sa{};
+        sa.sin_family = AF_INET;
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t sl = sizeof sa;
+        if (::bind(ls_.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 || ::listen(ls_.get(), 4) != 0 ||
+            ::getsockname(ls_.get(), reinterpret_cast<sockaddr*>(&sa), &sl) != 0)
+            throw std::runtime_error("fake_mysql: cannot listen");
+        port_ = ntohs(sa.sin_port);
+        thread_ = std::thread([this, script = std::move(script)] {
+            detail::unique_fd c(::accept4(ls_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+            if (c) script(c.get());
+        });
+    }
+    ~fake_mysql() { thread_.join(); }
+    std::uint16_t port() const { return port_; }
+    mp::connect_options options() const {
+        mp::connect_options o;
+        o.host = "127.0.0.1";
+        o.port = port_;
+        o.user = "repl";
+        o.password = "pw";
+        o.connect_timeout = 30s;
+        o.read_timeout = 30s;
+        return o;
+    }
+    // The handshake, the client's login, then OK: the script goes on after login.
+    static bool login(int fd) {
+        if (!send_all(fd, frame(0, handshake_v10()))) return false;
+        if (recv_packet(fd).empty()) return false;
+        return send_all(fd, frame(2, std::string("\x00\x00\x00\x02\x00\x00\x00", 7)));
+    }
+
+private:
+    detail::unique_fd ls_;
+    std::uint16_t port_ = 0;
+    std::thread thread_;
+};
+
+// The reply header of a one-column text result set (column count, definition, EOF): sequence ids 1-3.
+std::string result_header() {
+    std::string def;
+    for (const char* part : {"def", "", "", ""}) {
+        def += static_cast<char>(std::strlen(part));
+        def += part;
+    }
+    def += "\x01v\x01v";  // name, org_name
+    def += std::string("\x0c\x21\x00\xff\x00\x00\x00\xfd\x00\x00\x00\x00\x00", 13);
+    return frame(1, "\x01") + frame(2, def) + frame(3, std::string("\xfe\x00\x00\x02\x00", 5));
+}
+
+// After login, answers the first query with `rows` rows (far more than any bound; it gives up
+// when the client goes): the reply of a hostile or broken server.
+void endless_rows(int fd, int rows) {
+    if (!fake_mysql::login(fd) || recv_packet(fd).empty()) return;
+    std::string batch = result_header();
+    std::uint8_t seq = 4;
+    for (int i = 0; i < rows; ++i) {
+        batch += frame(seq++, "\x05" "hello");
+        if (batch.size() > 60000) {
+            if (!send_all(fd, batch)) return;
+            batch.clear();
+        }
+    }
+}
+
+// A server answering the first query with endless rows: a clear limit error, not unbounded memory.
+TEST(HostileServer, EndlessRowsHitTheRowLimit) {
+    fake_mysql server([](int fd) { endless_rows(fd, 2'000'000); });
+    rb::stream_options o;
+    o.connection = server.options();
+    auto s = rb::stream::open(o);
+    ASSERT_FALSE(s);
+    EXPECT_EQ(s.error_value().code, make_error_code(errc::limit_exceeded)) << s.error_value().message;
+    EXPECT_NE(s.error_value().message.find("more than 10000 rows (max_result_rows)"), std::string::npos)
+        << s.error_value().message;
+}
+
+// Endless 16 MiB continuations before login: refused at the first header, not read into memory.
+TEST(HostileServer, LargePacketBeforeLoginIsRefused) {
+    fake_mysql server([](int fd) {
+        const std::string chunk(1 << 20, 'x');
+        for (int part = 0; part < 8; ++part) {  // 8 × 16 MiB at most; gives up when the client goes
+            if (!send_all(fd, std::string("\xff\xff\xff", 3) + static_cast<char>(part))) return;
+            for (int i = 0; i < 16; ++i)
+                if (!send_all(fd, chunk)) return;
+        }
+    });
+    auto c = mp::connection::open(server.options(), "test");
+    ASSERT_FALSE(c);
+    EXPECT_EQ(c.error_value().code, make_error_code(errc::limit_exceeded)) << c.error_value().message;
+    EXPECT_NE(c.error_value().message.find("exceeds the limit of " + std::to_string(mp::max_handshake_packet) +
+                                           " bytes before authentication"),
+              std::string::npos)
+        << c.error_value().message;
+}
+
+// A 16 MB error message: the error keeps its first 512 bytes, marked as cut.
+TEST(HostileServer, HugeErrorMessageIsCut) {
+    fake_mysql server([](int fd) {
+        if (!fake_mysql::login(fd) || recv_packet(fd).empty()) return;
+        std::string err("\xff\x28\x04#HY000", 9);  // error 1064
+        err += std::string(16'000'000, 'E');
+        (void)send_all(fd, frame(1, err));
+    });
+    auto c = mp::connection::open(server.options(), "test");
+    ASSERT_TRUE(c) << c.error_value().message;
+    auto r = c->query("SELECT 1");
+    ASSERT_FALSE(r);
+    const std::string& m = r.error_value().message;
+    EXPECT_LT(m.size(), 1000u);
+    EXPECT_NE(m.find("server error 1064 (HY000): " + std::string(mp::max_server_message, 'E') + "… [cut, 16000000 bytes]"),
+              std::string::npos)
+        << m.substr(0, 200);
+    EXPECT_EQ(c->last_server_error().code, 1064);
+    EXPECT_EQ(c->last_server_error().message.size(), mp::max_server_message + std::string("… [cut, 16000000 bytes]").size());
+}
+
+// The libmariadb side: the schema provider reads a hostile reply row by row with a bound (it
+// used mysql_store_result, which stores every row before the first is looked at).
+TEST(HostileServer, SchemaProviderBoundsEndlessRows) {
+    fake_mysql server([](int fd) { endless_rows(fd, 100'000); });
+    std::unique_ptr<MYSQL, decltype(&mysql_close)> conn(mysql_init(nullptr), &mysql_close);
+    ASSERT_TRUE(conn);
+    unsigned timeout = 30;
+    mysql_options(conn.get(), MYSQL_OPT_READ_TIMEOUT, &timeout);
+    ASSERT_TRUE(mysql_real_connect(conn.get(), "127.0.0.1", "repl", "pw", nullptr, server.port(), nullptr, 0))
+        << mysql_error(conn.get());
+    rb::mariadb_schema_provider provider(conn.get());
+    auto cols = provider.columns("app", "t");
+    ASSERT_FALSE(cols);
+    EXPECT_EQ(cols.error_value().code, make_error_code(errc::limit_exceeded)) << cols.error_value().message;
+    EXPECT_NE(cols.error_value().message.find("more than 8192 rows"), std::string::npos) << cols.error_value().message;
+}
+
+// A stop request is honoured while data keeps arriving (no wait in which poll() would see it):
+// the whole reply is already in the socket, and stop was asked before reading began.
+TEST(HostileServer, StopIsHonouredWhileDataFlows) {
+    int sv[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    detail::unique_fd server(sv[0]);
+    detail::unique_fd stop(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    ASSERT_TRUE(stop);
+    auto client = mp::connection::adopt(detail::unique_fd(sv[1]), "test", 10s, stop.get());
+    client.set_result_limits(0, 0);
+    std::string reply = result_header();
+    std::uint8_t seq = 4;
+    while (reply.size() < 3 * mp::stop_check_bytes / 2) reply += frame(seq++, "\x05" "hello");
+    reply += frame(seq, std::string("\xfe\x00\x00\x02\x00", 5));
+    int sndbuf = 1 << 20;
+    ::setsockopt(server.get(), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+    ASSERT_TRUE(send_all(server.get(), reply));  // fits in the socket's buffer
+    const std::uint64_t one = 1;
+    ASSERT_EQ(::write(stop.get(), &one, sizeof one), static_cast<ssize_t>(sizeof one));
+    auto r = client.query("SELECT v FROM endless");
+    ASSERT_FALSE(r) << "read " << r->rows.size() << " rows after the stop request";
+    EXPECT_TRUE(client.stop_requested()) << r.error_value().message;
 }
 
 TEST(GtidState, MariaDbPositions) {
@@ -898,6 +1134,42 @@ TEST(RowcastBinlogFollow, StopAtEndSigtermAndCheckpoint) {
                               "out4");
     EXPECT_EQ(rc4, 1);
     EXPECT_NE(slurp(dir / "out4.err").find("server error 1045"), std::string::npos) << slurp(dir / "out4.err");
+}
+
+// --start-at-current --checkpoint F saves the starting position before anything else: a run
+// stopped before its first transaction keeps it, and the next run delivers what came between
+// (not the server's new end).
+TEST(RowcastBinlogFollow, StartAtCurrentSavesTheStartAtOnce) {
+    server_fixture f;
+    f.root.query("CREATE TABLE app.t (id INT PRIMARY KEY, name VARCHAR(40))");
+    f.root.query("INSERT INTO app.t VALUES (1, 'before')");
+    const auto dir = f.server.dir();
+    for (const bool spool : {false, true}) {
+        const auto cp = dir / (spool ? "cp-spool" : "cp");
+        std::vector<std::string> args = {"--host", "127.0.0.1", "--port", std::to_string(f.server.port()), "--user",
+                                         "repl", "--password", "s3cret", "--table", "app.t", "--heartbeat-ms", "200",
+                                         "--start-at-current", "--checkpoint", cp.string(), "--stop-at-end"};
+        if (spool) {
+            std::filesystem::create_directories(dir / "spool");
+            args.insert(args.end(), {"--spool", (dir / "spool").string(), "--durability", "none"});
+        }
+        const std::string tag = spool ? "s" : "o";
+        auto first = run_binlog(args, dir / ("first-" + tag));
+        ASSERT_EQ(first.wait(), 0) << slurp(dir / ("first-" + tag + ".err"));
+        EXPECT_TRUE(std::filesystem::exists(cp)) << "no checkpoint after a run without transactions";
+        const int base = spool ? 20 : 10;
+        for (int i = base; i < base + 3; ++i)
+            f.root.query("INSERT INTO app.t VALUES (" + std::to_string(i) + ", 'between')");
+        auto second = run_binlog(args, dir / ("second-" + tag));
+        ASSERT_EQ(second.wait(), 0) << slurp(dir / ("second-" + tag + ".err"));
+        const std::string err = slurp(dir / ("second-" + tag + ".err"));
+        EXPECT_NE(err.find(", 3 transactions,"), std::string::npos) << err;
+        if (!spool) {
+            const std::string out = slurp(dir / ("second-" + tag));
+            EXPECT_EQ(count(out, "\"operation\":\"insert\""), 3u) << out;
+            EXPECT_EQ(out.find("\"before\""), std::string::npos) << out;
+        }
+    }
 }
 #endif
 

@@ -15,9 +15,14 @@
 
 #include <gtest/gtest.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <thread>
 
@@ -165,12 +170,80 @@ TEST(Wire, ParserSurvivesRandomInput) {
     }
 }
 
+// HMAC computed here with OpenSSL directly (not through rowcast's tsig code).
+std::string openssl_hmac(const EVP_MD* md, const std::string& secret, const std::string& data) {
+    unsigned char out[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    HMAC(md, secret.data(), static_cast<int>(secret.size()), reinterpret_cast<const unsigned char*>(data.data()),
+         data.size(), out, &len);
+    return std::string(reinterpret_cast<const char*>(out), len);
+}
+void be16(std::string& o, unsigned v) {
+    o += static_cast<char>((v >> 8) & 0xff);
+    o += static_cast<char>(v & 0xff);
+}
+void be32(std::string& o, std::uint32_t v) {
+    be16(o, v >> 16);
+    be16(o, v & 0xffff);
+}
+// An uncompressed wire name ("a.b" -> 1a1b0).
+std::string wire_name(const std::string& name) {
+    std::string o;
+    std::size_t at = 0;
+    while (at < name.size()) {
+        const auto dot = std::min(name.find('.', at), name.size());
+        o += static_cast<char>(dot - at);
+        o += name.substr(at, dot - at);
+        at = dot + 1;
+    }
+    return o + '\0';
+}
+// Signs `reply` as a server does (RFC 8945 §4.3.3): HMAC over the request MAC (length
+// prefixed), the reply, and the TSIG variables; appends the TSIG RR and bumps ARCOUNT.
+std::string server_sign(std::string reply, const std::string& key_name, const std::string& alg, const EVP_MD* md,
+                        const std::string& secret, const std::string& request_mac, std::uint64_t time,
+                        std::uint16_t fudge = 300, std::uint16_t error = 0) {
+    std::string vars = wire_name(key_name);
+    be16(vars, 255);  // class ANY
+    be32(vars, 0);    // TTL
+    vars += wire_name(alg);
+    be16(vars, static_cast<unsigned>(time >> 32));
+    be32(vars, static_cast<std::uint32_t>(time));
+    be16(vars, fudge);
+    be16(vars, error);
+    be16(vars, 0);  // other length
+    std::string digest;
+    be16(digest, static_cast<unsigned>(request_mac.size()));
+    digest += request_mac + reply + vars;
+    const std::string mac = openssl_hmac(md, secret, digest);
+    std::string rd = wire_name(alg);
+    be16(rd, static_cast<unsigned>(time >> 32));
+    be32(rd, static_cast<std::uint32_t>(time));
+    be16(rd, fudge);
+    be16(rd, static_cast<unsigned>(mac.size()));
+    rd += mac;
+    rd += reply.substr(0, 2);  // original ID
+    be16(rd, error);
+    be16(rd, 0);
+    std::string rr = wire_name(key_name);
+    be16(rr, 250);  // TSIG
+    be16(rr, 255);
+    be32(rr, 0);
+    be16(rr, static_cast<unsigned>(rd.size()));
+    rr += rd;
+    const unsigned ar = (static_cast<unsigned char>(reply[10]) << 8 | static_cast<unsigned char>(reply[11])) + 1;
+    reply[10] = static_cast<char>(ar >> 8);
+    reply[11] = static_cast<char>(ar & 0xff);
+    return reply + rr;
+}
+
 TEST(Tsig, SignedRequestParsesAndVerifiesWithTheSameKey) {
     tsig_key k{"rowcast-key", tsig_algorithm::hmac_sha384, std::string(48, 'k')};
     update_message u("example.test");
     u.add("h.example.test", rr_type::a, 60, *rdata::a("192.0.2.1"));
     auto w = u.encode(7);
     ASSERT_TRUE(w);
+    const std::string unsigned_request = *w;
     auto mac = tsig_sign(*w, k, 1700000000);
     ASSERT_TRUE(mac);
     EXPECT_EQ(mac->size(), 48u);
@@ -181,6 +254,183 @@ TEST(Tsig, SignedRequestParsesAndVerifiesWithTheSameKey) {
     EXPECT_EQ(p->tsig->time_signed, 1700000000u);
     EXPECT_EQ(p->tsig->mac, *mac);
     EXPECT_EQ(p->arcount, 1);
+    // The request's MAC is the HMAC an independent computation gets (request + variables).
+    std::string vars = wire_name("rowcast-key");
+    be16(vars, 255);
+    be32(vars, 0);
+    vars += wire_name("hmac-sha384");
+    be16(vars, 0);
+    be32(vars, 1700000000u);
+    be16(vars, 300);
+    be16(vars, 0);
+    be16(vars, 0);
+    EXPECT_EQ(*mac, openssl_hmac(EVP_sha384(), k.secret, unsigned_request + vars));
+    // A reply signed with the same key over this request verifies through tsig_verify; with
+    // another secret, another request MAC or another key name it does not.
+    std::string reply = unsigned_request.substr(0, 12);
+    reply[2] = static_cast<char>(reply[2] | 0x80);  // QR
+    for (int i = 4; i < 12; ++i) reply[i] = 0;      // no sections
+    const std::string signed_reply =
+        server_sign(reply, "rowcast-key", "hmac-sha384", EVP_sha384(), k.secret, *mac, 1700000005);
+    auto rp = parse_message(bytes(signed_reply));
+    ASSERT_TRUE(rp) << rp.error_value().message;
+    auto ok = tsig_verify(bytes(signed_reply), *rp, *mac, k, 1700000010);
+    EXPECT_TRUE(ok) << ok.error_value().message;
+    tsig_key other = k;
+    other.secret[0] = 'x';
+    auto bad = tsig_verify(bytes(signed_reply), *rp, *mac, other, 1700000010);
+    ASSERT_FALSE(bad);
+    EXPECT_TRUE(is(bad.error_value(), errc::reply_bad_mac)) << bad.error_value().message;
+    auto wrong_request = tsig_verify(bytes(signed_reply), *rp, std::string(48, 'm'), k, 1700000010);
+    ASSERT_FALSE(wrong_request);
+    EXPECT_TRUE(is(wrong_request.error_value(), errc::reply_bad_mac));
+    other = k;
+    other.name = "other-key";
+    auto wrong_name = tsig_verify(bytes(signed_reply), *rp, *mac, other, 1700000010);
+    ASSERT_FALSE(wrong_name);
+    EXPECT_TRUE(is(wrong_name.error_value(), errc::reply_bad_key));
+}
+
+// ---------------------------------------------------------------- TSIG known answers (BIND)
+
+// Messages signed by BIND 9 (dig, nsupdate, named): tests/data/dns/README.md.
+class TsigKnownAnswer : public ::testing::Test {
+protected:
+    static std::string read(const std::string& name) {
+        std::ifstream in(std::string(ROWCAST_DNS_DATA) + "/" + name, std::ios::binary);
+        std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        EXPECT_FALSE(s.empty()) << "missing test data " << name;
+        return s;
+    }
+    static tsig_key key() {
+        auto k = parse_key_file(
+            "key \"kat-key\" { algorithm hmac-sha256; secret \"cm93Y2FzdCB0c2lnIGtub3duLWFuc3dlciBrZXkgMDE=\"; };");
+        EXPECT_TRUE(k) << k.error_value().message;
+        return (*k)[0];
+    }
+    struct exchange {
+        std::string request, reply, request_mac;
+        parsed_message parsed_request, parsed_reply;
+    };
+    static exchange load(const std::string& name) {
+        exchange x;
+        x.request = read(name + ".request.bin");
+        x.reply = read(name + ".reply.bin");
+        auto q = parse_message(bytes(x.request));
+        EXPECT_TRUE(q && q->tsig) << name;
+        if (q) x.parsed_request = *q;
+        if (q && q->tsig) x.request_mac = q->tsig->mac;
+        auto r = parse_message(bytes(x.reply));
+        EXPECT_TRUE(r) << name;
+        if (r) x.parsed_reply = *r;
+        return x;
+    }
+    // tsig_verify of `reply` (parsed again) against the exchange's request MAC.
+    static result<void> verify(const std::string& reply, const std::string& request_mac, const tsig_key& k,
+                               std::uint64_t now) {
+        auto p = parse_message(bytes(reply));
+        if (!p) return p.error_value();
+        return tsig_verify(bytes(reply), *p, request_mac, k, now);
+    }
+    static void expect_error(const result<void>& r, errc e) {
+        ASSERT_FALSE(r) << "expected " << to_string(e);
+        EXPECT_TRUE(is(r.error_value(), e)) << r.error_value().message;
+    }
+};
+
+TEST_F(TsigKnownAnswer, RepliesSignedByNamedVerify) {
+    for (const char* name : {"query_soa", "update_a"}) {
+        auto x = load(name);
+        ASSERT_TRUE(x.parsed_reply.tsig) << name;
+        EXPECT_EQ(x.parsed_reply.rcode(), 0) << name;
+        const auto t = x.parsed_reply.tsig->time_signed;
+        EXPECT_TRUE(verify(x.reply, x.request_mac, key(), t)) << name;
+        // anywhere within the fudge of the reply's time
+        const auto fudge = x.parsed_reply.tsig->fudge;
+        EXPECT_TRUE(verify(x.reply, x.request_mac, key(), t + fudge)) << name;
+        EXPECT_TRUE(verify(x.reply, x.request_mac, key(), t - fudge)) << name;
+    }
+}
+
+// rowcast signs the request bytes dig and nsupdate sent (TSIG removed) to the same MAC and record.
+TEST_F(TsigKnownAnswer, RequestsSignLikeDigAndNsupdate) {
+    for (const char* name : {"query_soa", "update_a"}) {
+        auto x = load(name);
+        const auto& t = *x.parsed_request.tsig;
+        std::string msg = x.request.substr(0, t.offset);
+        const unsigned ar = x.parsed_request.arcount - 1u;
+        msg[10] = static_cast<char>(ar >> 8);
+        msg[11] = static_cast<char>(ar & 0xff);
+        auto mac = tsig_sign(msg, key(), t.time_signed, t.fudge);
+        ASSERT_TRUE(mac) << mac.error_value().message;
+        EXPECT_EQ(*mac, t.mac) << name;
+        EXPECT_EQ(msg, x.request) << name;
+    }
+}
+
+TEST_F(TsigKnownAnswer, EveryFailureMode) {
+    auto x = load("query_soa");
+    const auto& t = *x.parsed_reply.tsig;
+    const auto now = t.time_signed;
+    const auto k = key();
+    // unsigned: the reply without its TSIG record
+    std::string bare = x.reply.substr(0, t.offset);
+    bare[11] = static_cast<char>(bare[11] - 1);
+    expect_error(verify(bare, x.request_mac, k, now), errc::reply_unsigned);
+    // bad MAC: one bit of the MAC changed
+    const std::size_t mac_at = x.reply.find(t.mac);
+    ASSERT_NE(mac_at, std::string::npos);
+    std::string flipped = x.reply;
+    flipped[mac_at + 5] = static_cast<char>(flipped[mac_at + 5] ^ 0x01);
+    expect_error(verify(flipped, x.request_mac, k, now), errc::reply_bad_mac);
+    // truncated MAC: its first 16 bytes (MAC size and RDLENGTH shortened to match)
+    std::string cut = x.reply.substr(0, mac_at + 16) + x.reply.substr(mac_at + t.mac.size());
+    const std::size_t size_at = mac_at - 2, rdlen_at = t.offset + wire_name("kat-key").size() + 8;
+    cut[size_at] = 0;
+    cut[size_at + 1] = 16;
+    const unsigned rdlen = (static_cast<unsigned char>(x.reply[rdlen_at]) << 8 | static_cast<unsigned char>(x.reply[rdlen_at + 1])) -
+                           static_cast<unsigned>(t.mac.size() - 16);
+    cut[rdlen_at] = static_cast<char>(rdlen >> 8);
+    cut[rdlen_at + 1] = static_cast<char>(rdlen & 0xff);
+    ASSERT_TRUE(parse_message(bytes(cut)));
+    EXPECT_EQ(parse_message(bytes(cut))->tsig->mac.size(), 16u);
+    expect_error(verify(cut, x.request_mac, k, now), errc::reply_bad_mac);
+    // time outside the fudge, either way
+    expect_error(verify(x.reply, x.request_mac, k, now + t.fudge + 1), errc::reply_bad_time);
+    expect_error(verify(x.reply, x.request_mac, k, now - t.fudge - 1), errc::reply_bad_time);
+    // wrong key: another secret, another name
+    tsig_key other = k;
+    other.secret[3] = static_cast<char>(other.secret[3] ^ 0x20);
+    expect_error(verify(x.reply, x.request_mac, other, now), errc::reply_bad_mac);
+    other = k;
+    other.name = "other-key";
+    expect_error(verify(x.reply, x.request_mac, other, now), errc::reply_bad_key);
+    // wrong algorithm: the same secret with HMAC-SHA512
+    other = k;
+    other.algorithm = tsig_algorithm::hmac_sha512;
+    expect_error(verify(x.reply, x.request_mac, other, now), errc::reply_bad_key);
+    // the reply to another request (its MAC differs)
+    auto u = load("update_a");
+    expect_error(verify(x.reply, u.request_mac, k, now), errc::reply_bad_mac);
+}
+
+// named's unsigned error forms (RFC 8945 §5.3.2): BADSIG and BADKEY with an empty MAC are its verdict.
+TEST_F(TsigKnownAnswer, UnsignedBadsigAndBadkeyFromNamed) {
+    auto s = load("badsig");
+    ASSERT_TRUE(s.parsed_reply.tsig);
+    EXPECT_TRUE(s.parsed_reply.tsig->mac.empty());
+    expect_error(verify(s.reply, s.request_mac, key(), s.parsed_reply.tsig->time_signed), errc::notauth_badsig);
+    auto b = load("badkey");
+    ASSERT_TRUE(b.parsed_reply.tsig);
+    tsig_key unknown = key();
+    unknown.name = "unknown-key";
+    expect_error(verify(b.reply, b.request_mac, unknown, b.parsed_reply.tsig->time_signed), errc::notauth_badkey);
+    // An unsigned BADTIME is not one of them: BADTIME is signed (RFC 8945 §5.2.3), so this is forged.
+    std::string badtime = s.reply;
+    const std::size_t err_at = badtime.size() - 4;  // error (2), other length (2) end the record
+    ASSERT_EQ(static_cast<unsigned char>(badtime[err_at + 1]), 16u);
+    badtime[err_at + 1] = 18;
+    expect_error(verify(badtime, s.request_mac, key(), s.parsed_reply.tsig->time_signed), errc::reply_bad_mac);
 }
 
 // ---------------------------------------------------------------- against named
@@ -378,7 +628,9 @@ TEST_F(NamedTest, PrerequisitesAndCname) {
 // A UDP relay between the client and named that can tamper with replies.
 class udp_relay {
 public:
-    enum class mode { pass, flip_mac, wrong_id, drop, truncate };
+    // forge_first: an unsigned REFUSED with the request's ID (what anyone on the path can send)
+    // goes out before the real reply; forge_only: it is the only reply.
+    enum class mode { pass, flip_mac, wrong_id, drop, truncate, forge_first, forge_only };
     udp_relay(unsigned upstream, mode m) : mode_(m) {
         fd_.reset(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
         sockaddr_in a{};
@@ -425,6 +677,15 @@ private:
             const ssize_t n = ::recvfrom(fd_.get(), buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &fl);
             if (n <= 0) continue;
             ++seen_;
+            if ((mode_ == mode::forge_first || mode_ == mode::forge_only) && n >= 12) {
+                char forged[12];
+                std::memcpy(forged, buf, 12);
+                forged[2] = static_cast<char>(0x80 | (buf[2] & 0x78));  // QR, the request's opcode
+                forged[3] = 5;                                           // REFUSED
+                std::memset(forged + 4, 0, 8);
+                ::sendto(fd_.get(), forged, sizeof forged, 0, reinterpret_cast<sockaddr*>(&from), fl);
+                if (mode_ == mode::forge_only) continue;
+            }
             ::send(up.get(), buf, static_cast<std::size_t>(n), 0);
             pollfd q{up.get(), POLLIN, 0};
             if (::poll(&q, 1, 5000) <= 0) continue;
@@ -499,20 +760,52 @@ TEST_F(NamedTest, TruncatedReplyIsRetriedOverTcp) {
     EXPECT_EQ(server_->dig("truncated.example.test", "A"), Strings{"192.0.2.63"});
 }
 
+// A reply whose MAC does not verify is ignored as forged (the real one never comes here):
+// each try waits out its timeout, then the try is repeated; the error names the bad MAC.
 TEST_F(NamedTest, TamperedReplyIsRejectedAndRetried) {
     udp_relay relay(server_->port(), udp_relay::mode::flip_mac);
     auto o = opts(key());
     o.port = relay.port();
     o.attempts = 2;
+    o.timeout = std::chrono::milliseconds(300);
     client c(o);
     update_message u("example.test");
     u.add("tampered.example.test", rr_type::a, 300, *rdata::a("192.0.2.60"));
     auto r = c.send_update(u);
     ASSERT_FALSE(r);
     EXPECT_TRUE(is(r.error_value(), errc::reply_bad_mac)) << r.error_value().message;
+    EXPECT_NE(r.error_value().message.find("ignored"), std::string::npos) << r.error_value().message;
     EXPECT_EQ(c.stats().tries, 2u);
+    EXPECT_EQ(c.stats().forged, 2u);
     // The change did reach the zone: the outcome was unknown, not failed.
     EXPECT_EQ(server_->dig("tampered.example.test", "A"), Strings{"192.0.2.60"});
+}
+
+// An unsigned REFUSED racing the real reply is not the server's verdict: it is ignored
+// (counted), and the signed reply that follows it is the answer.
+TEST_F(NamedTest, ForgedUnsignedReplyIsIgnoredAndTheRealOneTaken) {
+    update_message u("example.test");
+    u.add("forged.example.test", rr_type::a, 300, *rdata::a("192.0.2.64"));
+    udp_relay relay(server_->port(), udp_relay::mode::forge_first);
+    auto o = opts(key());
+    o.port = relay.port();
+    o.attempts = 1;
+    client c(o);
+    auto r = c.send_update(u);
+    ASSERT_TRUE(r) << r.error_value().message;
+    EXPECT_EQ(c.stats().forged, 1u);
+    EXPECT_EQ(c.stats().tries, 1u);
+    EXPECT_EQ(server_->dig("forged.example.test", "A"), Strings{"192.0.2.64"});
+    // Only forged replies: no verdict, the try times out with the reason.
+    udp_relay only(server_->port(), udp_relay::mode::forge_only);
+    o.port = only.port();
+    o.timeout = std::chrono::milliseconds(300);
+    client c2(o);
+    auto r2 = c2.send_update(u);
+    ASSERT_FALSE(r2);
+    EXPECT_TRUE(is(r2.error_value(), errc::reply_unsigned)) << r2.error_value().message;
+    EXPECT_NE(r2.error_value().message.find("RCODE 5"), std::string::npos) << r2.error_value().message;
+    EXPECT_EQ(c2.stats().forged, 1u);
 }
 
 TEST_F(NamedTest, WrongIdIgnoredThenTimeout) {
@@ -700,6 +993,28 @@ TEST_F(SinkTest, BadRowsAreRejectedAndNothingIsSent) {
     EXPECT_NE(rejected_[0].err.message.find("'my host'"), std::string::npos) << rejected_[0].err.message;
     EXPECT_NE(rejected_[1].err.message.find("192.0.2.300"), std::string::npos);
     EXPECT_TRUE(server_->dig("ok1.example.test", "A").empty());
+}
+
+// An address outside every reverse zone: its PTR is skipped (counted each time) and the gap is
+// logged once (per /24, /64 for IPv6), naming the zone that would cover it.
+TEST_F(SinkTest, ReverseZoneGapIsLoggedOncePerGap) {
+    using namespace sinktest;
+    auto s = make_sink();
+    std::vector<rowcast::event> ev = {ins(1, "gap1", "198.51.100.1"), ins(2, "gap2", "198.51.100.2"),
+                                      ins(3, "gap3", "203.0.113.5"),  ins(4, "gap4", "2001:db9::1"),
+                                      ins(5, "covered", "192.0.2.9")};
+    ASSERT_TRUE(s.apply(ev));
+    ASSERT_TRUE(s.apply(std::vector<rowcast::event>{ins(6, "gap5", "198.51.100.3")}));
+    EXPECT_EQ(s.stats().ptr_skipped, 5u);
+    std::vector<std::string> gaps;
+    for (const auto& m : logs_)
+        if (m.find("no reverse zone covers") != std::string::npos) gaps.push_back(m);
+    ASSERT_EQ(gaps.size(), 3u) << ::testing::PrintToString(logs_);
+    EXPECT_NE(gaps[0].find("198.51.100.1"), std::string::npos) << gaps[0];
+    EXPECT_NE(gaps[0].find("100.51.198.in-addr.arpa"), std::string::npos) << gaps[0];
+    EXPECT_NE(gaps[1].find("113.0.203.in-addr.arpa"), std::string::npos) << gaps[1];
+    EXPECT_NE(gaps[2].find("0.0.0.0.9.b.d.0.1.0.0.2.ip6.arpa"), std::string::npos) << gaps[2];
+    EXPECT_EQ(server_->dig("9.2.0.192.in-addr.arpa", "PTR"), Strings{"covered.example.test."});
 }
 
 // The DNS sink is an event_sink: a spool of events reaches the zone through one run() call.

@@ -150,6 +150,33 @@ TEST(DnsConfig, EveryInvalidFieldNamesTheFieldAndTheFile) {
     EXPECT_EQ(missing.error_value().message, "[rowcast.dns.bad_config] /nonexistent/dns.yaml: cannot be read");
 }
 
+// A key that is a sequence or a mapping (YAML's "? [a, b]" complex keys), at every level: a
+// clear config error, never an exception out of the loader.
+TEST(DnsConfig, ComplexKeysAreAConfigError) {
+    const std::string base = good_yaml("/k/dns.key", "/var/spool/rowcast");
+    const std::vector<std::string> texts = {
+        base + "? [a, b]\n: 1\n",
+        "? [a, b]\n: 1\n" + base,
+        base + "? {a: b}\n: 1\n",
+        "? {a: b}\n: 1\n" + base,
+        "? [a, b]\n",
+        with(base, "  codec: json", "  ? [x, y]\n  : json"),
+        with(base, "  codec: json", "  ? {x: y}\n  : json"),
+        with(base, "mac_column: mac}", "mac_column: mac, ? [c, d] : e}"),
+    };
+    for (const auto& t : texts) {
+        result<dns::service_config> r = dns::make_error(dns::errc::bad_config, "", "not run");
+        EXPECT_NO_THROW(r = dns::parse_service_config(t, "f.yaml")) << t;
+        ASSERT_FALSE(r) << t;
+        EXPECT_EQ(r.error_value().code, dns::make_error_code(dns::errc::bad_config));
+        const auto& m = r.error_value().message;
+        EXPECT_TRUE(m.find("a key in ") != std::string::npos &&
+                    (m.find(" is a sequence, not a name") != std::string::npos ||
+                     m.find(" is a mapping, not a name") != std::string::npos))
+            << t << "\n" << m;
+    }
+}
+
 TEST(DnsConfig, CheckNamesTheConfigFileForKeyAndMappingErrors) {
     test::temp_dir d("rowcast-dns-config");
     auto c = dns::parse_service_config(good_yaml(d.path() / "none.key", "/s"), "cfg.yaml");

@@ -55,7 +55,14 @@ TEST(MariadbHarness, ClientIsBinarySafeAndReportsErrors) {
     c.query("CREATE USER 'u'@'127.0.0.1' IDENTIFIED BY 'pw'; GRANT SELECT ON t.* TO 'u'@'127.0.0.1'");
     db_connection tcp({.socket = "", .host = "127.0.0.1", .port = server.port(), .user = "u", .password = "pw"});
     EXPECT_EQ(tcp.scalar("SELECT COUNT(*) FROM t.b"), "1");
-    EXPECT_THROW(db_connection({.port = server.port(), .user = "u", .password = "wrong"}), db_error);
+    // A wrong password: the harness reports the server's refusal (1045), not just any failure.
+    try {
+        db_connection bad({.socket = "", .host = "127.0.0.1", .port = server.port(), .user = "u", .password = "wrong"});
+        ADD_FAILURE() << "connected with a wrong password";
+    } catch (const db_error& e) {
+        EXPECT_EQ(e.code(), 1045u) << e.what();  // ER_ACCESS_DENIED_ERROR
+        EXPECT_NE(std::string(e.what()).find("Access denied"), std::string::npos) << e.what();
+    }
 }
 
 TEST(MariadbHarness, StopsInDestructorAndCleansUp) {

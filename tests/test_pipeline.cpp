@@ -11,6 +11,7 @@
 #include <rowcast/transport/spool_sink.hpp>
 #include <rowcast/transport/spool_writer.hpp>
 
+#include "support/binlog_cut.hpp"
 #include "support/sample_events.hpp"
 #include "support/temp_dir.hpp"
 #include "support/watchdog.hpp"
@@ -186,6 +187,56 @@ TEST(Run, BinlogFileToSpool) {
         ASSERT_TRUE(e) << e.error_value().message;
         EXPECT_EQ(*e, expected[i]) << "event " << i;
     }
+}
+
+// A file cut at an event boundary inside a transaction: the incomplete final transaction is
+// reported, its rows withheld by default, or delivered and closed by a rollback "interrupted".
+TEST(Run, BinlogFileCutInsideATransactionIsReported) {
+    std::vector<event> expected;
+    binlog::event_adapter ad([&](const event& e) { expected.push_back(e); });
+    ASSERT_TRUE(binlog::read_file(fixture, ad));
+    ASSERT_TRUE(ad.finish());
+    temp_dir dir;
+    std::size_t begin_at = 0;
+    const auto cut = dir.path() / "cut.binlog";
+    ASSERT_TRUE(test::cut_inside_last_transaction(fixture, cut, expected, begin_at));
+
+    auto src = binlog::file_source::open({.files = {cut.string()}}).value();
+    recording_sink sink;
+    ASSERT_TRUE(run(src, sink, std::stop_token{}, fast_retries()));
+    ASSERT_TRUE(src.incomplete());
+    EXPECT_EQ(src.incomplete()->id, expected[begin_at].transaction.id);
+    EXPECT_EQ(src.incomplete()->offset, expected[begin_at].source.offset);
+    EXPECT_GE(src.incomplete()->events, 1u);
+    EXPECT_FALSE(src.incomplete()->delivered);
+    // Equal but for the file's name (the copy's) and, for the row before the cut, whether it was
+    // known to be its transaction's last (nothing followed it in the cut copy).
+    auto same = [](event a, const event& b) {
+        a.source.file = b.source.file;
+        a.transaction.last = b.transaction.last;
+        return a == b;
+    };
+    ASSERT_EQ(sink.got.size(), begin_at);  // everything before the cut transaction, nothing of it
+    for (std::size_t i = 0; i < begin_at; ++i) EXPECT_TRUE(same(sink.got[i], expected[i])) << i;
+
+    auto marked = binlog::file_source::open({.files = {cut.string()}, .incomplete = binlog::incomplete_policy::mark}).value();
+    recording_sink all;
+    ASSERT_TRUE(run(marked, all, std::stop_token{}, fast_retries()));
+    ASSERT_TRUE(marked.incomplete());
+    EXPECT_TRUE(marked.incomplete()->delivered);
+    ASSERT_GT(all.got.size(), begin_at + 2);
+    for (std::size_t i = 0; i + 1 < all.got.size(); ++i) EXPECT_TRUE(same(all.got[i], expected[i])) << i;
+    const event& last = all.got.back();
+    EXPECT_EQ(last.kind, event_kind::rollback);
+    EXPECT_EQ(last.cause(), end_cause::interrupted);
+    EXPECT_EQ(last.transaction.id, expected[begin_at].transaction.id);
+
+    // The whole file: nothing incomplete, every event delivered.
+    auto whole = binlog::file_source::open({.files = {fixture}}).value();
+    recording_sink full;
+    ASSERT_TRUE(run(whole, full, std::stop_token{}, fast_retries()));
+    EXPECT_FALSE(whole.incomplete());
+    EXPECT_EQ(full.got.size(), expected.size());
 }
 
 // A sink failure in the middle of a transaction: the binlog file source delivers that

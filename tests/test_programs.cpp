@@ -9,11 +9,14 @@
 //   hostile spool contents (issue 19): a FIFO named like an event blocks neither
 //   rowcast-spool-tail nor its SIGTERM; rowcast-dns holds a rejected event whose quarantine
 //   cannot be written, and its --check refuses a missing spool directory.
+#include <rowcast/binlog/handler.hpp>
+#include <rowcast/binlog/parser.hpp>
 #include <rowcast/codec/binary.hpp>
 #include <rowcast/codec/json.hpp>
 #include <rowcast/codec/yaml.hpp>
 #include <rowcast/transport/spool_writer.hpp>
 
+#include "support/binlog_cut.hpp"
 #include "support/decode_all.hpp"
 #include "support/process.hpp"
 #include "support/sample_events.hpp"
@@ -415,6 +418,31 @@ TEST(Binlog, EveryEnvelopeAndCodec) {
     ASSERT_EQ(bin.status, 0);
     EXPECT_EQ(decode_all<binary_codec>(bin.out), json);
     EXPECT_EQ(decode_all<json_codec>(dbz.out), json);  // the decoder reads either envelope
+}
+
+// A file cut inside a transaction: a warning, exit status 3, the transaction's rows withheld
+// (--incomplete=mark: printed, then a rollback "interrupted").
+TEST(Binlog, FileCutInsideATransactionExitsThree) {
+    std::vector<event> expected;
+    binlog::event_adapter ad([&](const event& e) { expected.push_back(e); });
+    ASSERT_TRUE(binlog::read_file(fixture, ad));
+    ASSERT_TRUE(ad.finish());
+    test::temp_dir dir;
+    const auto cut = dir.path() / "cut.binlog";
+    std::size_t begin_at = 0;
+    ASSERT_TRUE(test::cut_inside_last_transaction(fixture, cut, expected, begin_at));
+    const std::string txn = "\"" + expected[begin_at].transaction.id + "\"";
+    const auto held = run("rowcast-binlog", {cut.string()});
+    EXPECT_EQ(held.status, 3) << held.err;
+    EXPECT_NE(held.err.find("ends inside transaction " + expected[begin_at].transaction.id), std::string::npos) << held.err;
+    EXPECT_EQ(held.out.find(txn), std::string::npos) << "rows of the cut transaction were printed";
+    const auto marked = run("rowcast-binlog", {"--incomplete=mark", cut.string()});
+    EXPECT_EQ(marked.status, 3) << marked.err;
+    const auto last = marked.out.substr(marked.out.rfind('\n', marked.out.size() - 2) + 1);
+    EXPECT_NE(last.find("\"interrupted\""), std::string::npos) << last;
+    EXPECT_NE(last.find(txn), std::string::npos) << last;
+    const auto whole = run("rowcast-binlog", {fixture});
+    EXPECT_EQ(whole.status, 0) << whole.err;
 }
 
 TEST(Binlog, UsageErrorsExitTwo) {

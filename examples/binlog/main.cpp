@@ -11,7 +11,9 @@
 // their --exclude-… forms) are those of every program. Column names come from
 // TABLE_MAP metadata (binlog_row_metadata=FULL); "@1", "@2"… otherwise.
 // Exit status: 0 ok (also stopped by SIGINT/SIGTERM), 1 a file could not be decoded or
-// the server failed (the error says where and why), 2 usage.
+// the server failed (the error says where and why), 2 usage, 3 the files end inside a
+// transaction (its rows withheld, or with --incomplete=mark delivered and then closed by a
+// rollback "interrupted"; a warning names it).
 #include "../common/cli_codec.hpp"
 
 #include <rowcast/binlog/file_source.hpp>
@@ -26,6 +28,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,6 +36,9 @@
 #include <unistd.h>
 
 namespace {
+
+/// Files: the input ended inside a transaction (its rows withheld or marked; see --incomplete).
+constexpr int exit_incomplete = 3;
 
 struct options {
     rowcast_cli::codec_choice output;
@@ -46,6 +52,7 @@ struct options {
     std::uint64_t heartbeat_ms = 5000;
     std::string start_file, gtid, checkpoint, spool;
     bool start_at_current = false;
+    bool incomplete_seen = false;  // files: the input ended inside a transaction
     std::optional<unsigned> max_retries;
     rowcast::durability durability = rowcast::durability::file_and_directory;
 };
@@ -86,6 +93,7 @@ rowcast::result<void> run(options& o, rowcast::event_filter filter, Codec codec)
         rowcast::filtered_sink sink(std::move(filter), out);
         auto r = src->run(sink, stop.token(), ro);
         print_stats(src->stats());
+        if (r && src->incomplete()) o.incomplete_seen = true;
         return r;
     }
     ro.retry.initial = o.follow.backoff_initial;
@@ -118,7 +126,7 @@ rowcast::result<void> run(options& o, rowcast::event_filter filter, Codec codec)
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int run_main(int argc, char** argv) {
     CLI::App app("Prints binlog events as rowcast events (a structured mysqlbinlog), from binlog files or from a "
                  "running server followed as a replica.",
                  "rowcast-binlog");
@@ -142,6 +150,15 @@ int main(int argc, char** argv) {
     app.add_flag("--statements-as-ddl", o.files.parser.statements_as_ddl,
                  "Pass statement-based DML through as ddl events instead of failing");
     app.add_flag("--no-checksum-verify", o.no_checksum, "Do not verify CRC32 trailers");
+    app.add_option("--incomplete", o.files.incomplete,
+                   "Files: a transaction the input ends inside (no commit): withhold its rows (default), or mark: "
+                   "print them, then a rollback event \"interrupted\". Either way a warning and exit status 3")
+        ->transform(CLI::CheckedTransformer(std::map<std::string, rowcast::binlog::incomplete_policy>{
+                                                {"withhold", rowcast::binlog::incomplete_policy::withhold},
+                                                {"mark", rowcast::binlog::incomplete_policy::mark}})
+                        .description(""))
+        ->type_name("withhold|mark")
+        ->default_str("withhold");
 
     rowcast_cli::add_connection_options(app, o.conn);
     const char* follow_group = "Follow mode";
@@ -216,5 +233,8 @@ int main(int argc, char** argv) {
     }
     auto r = rowcast::with_codec(*spec, [&](auto codec) { return run(o, std::move(*filter), std::move(codec)); });
     if (!r) return rowcast_cli::runtime_error(app, r.error_value().message);
+    if (o.incomplete_seen) return exit_incomplete;
     return rowcast_cli::exit_ok;
 }
+
+int main(int argc, char** argv) { return rowcast_cli::guarded("rowcast-binlog", [&] { return run_main(argc, argv); }); }

@@ -23,7 +23,9 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <exception>
 #include <map>
+#include <new>
 #include <optional>
 #include <stop_token>
 #include <string>
@@ -78,6 +80,23 @@ inline std::optional<int> parse(CLI::App& app, int argc, char** argv) {
 inline int usage_error(const CLI::App& app, const std::string& message) {
     std::cerr << app.get_name() << ": " << message << "\nRun with --help for more information.\n";
     return exit_usage;
+}
+
+/// Runs a program's body: an exception that would escape it (std::bad_alloc included, e.g.
+/// under a memory limit) is reported on stderr without allocating and gives exit status 1.
+///   int main(int argc, char** argv) { return rowcast_cli::guarded("rowcast-x", [&] { return run_main(argc, argv); }); }
+template <class F>
+int guarded(const char* program, F&& body) noexcept {
+    try {
+        return body();
+    } catch (const std::bad_alloc&) {
+        std::fprintf(stderr, "%s: out of memory\n", program);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "%s: unexpected error: %s\n", program, e.what());
+    } catch (...) {
+        std::fprintf(stderr, "%s: unexpected error\n", program);
+    }
+    return exit_failure;
 }
 
 /// A runtime error: message, exit 1.

@@ -161,7 +161,7 @@ bool show(const char* title, Codec codec, const rowcast::event& e, bool binary =
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int run_main(int argc, char** argv) {
     CLI::App app("Shows the smpl-repl sample change as one typed rowcast event in every codec and checks each round "
                  "trip (exit status 1 if one fails).",
                  "rowcast-demo");
@@ -192,3 +192,5 @@ int main(int argc, char** argv) {
     std::printf("\n%s\n", ok ? "demo: all round trips ok" : "demo: FAILED");
     return ok ? 0 : 1;
 }
+
+int main(int argc, char** argv) { return rowcast_cli::guarded("rowcast-demo", [&] { return run_main(argc, argv); }); }

@@ -191,7 +191,7 @@ int run(rowcast::dns::service_config c, std::optional<rowcast::udf::mariadb_outb
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int run_main(int argc, char** argv) {
     CLI::App app("Keeps a BIND zone in step with a table: follows a rowcast spool and sends RFC 2136 updates signed "
                  "with TSIG. The config file names the spool, its codec, the server, the key, the zones and the "
                  "tables (docs/dns.md).",
@@ -262,3 +262,5 @@ int main(int argc, char** argv) {
     }
     return rowcast::with_codec(*spec, [&]<class Codec>(Codec) { return run<Codec>(std::move(c), outbox_options); });
 }
+
+int main(int argc, char** argv) { return rowcast_cli::guarded("rowcast-dns", [&] { return run_main(argc, argv); }); }

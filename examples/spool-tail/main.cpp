@@ -83,7 +83,7 @@ int follow(const CLI::App& app, const options& o, rowcast::event_filter filter, 
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int run_main(int argc, char** argv) {
     CLI::App app("Follows a rowcast spool directory and prints each event as it arrives (JSON Lines by default), "
                  "removing the files it printed.",
                  "rowcast-spool-tail");
@@ -112,3 +112,5 @@ int main(int argc, char** argv) {
         });
     });
 }
+
+int main(int argc, char** argv) { return rowcast_cli::guarded("rowcast-spool-tail", [&] { return run_main(argc, argv); }); }

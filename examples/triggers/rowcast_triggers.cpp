@@ -202,7 +202,7 @@ int run(const options& o) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int run_main(int argc, char** argv) {
     CLI::App app("Generates AFTER INSERT/UPDATE/DELETE triggers calling rowcast_event() with every column (all base "
                  "tables of SCHEMA unless TABLEs are named). Prints the SQL unless --apply.",
                  "rowcast-triggers");
@@ -239,3 +239,5 @@ int main(int argc, char** argv) {
         return exit_db;
     }
 }
+
+int main(int argc, char** argv) { return rowcast_cli::guarded("rowcast-triggers", [&] { return run_main(argc, argv); }); }

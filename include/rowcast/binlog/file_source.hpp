@@ -22,6 +22,18 @@
 // (permanent: "[rowcast.binlog.<errc>] <file> at offset N: …"); so is a file that does
 // not exist (errc::not_found). Other I/O errors are transient (io_error: run() retries).
 //
+// A file cut inside a transaction (its last events are a begin and rows, no commit;
+// e.g. copied while the server wrote it, or truncated at an event boundary): the
+// incomplete final transaction is reported by incomplete() once done(), with a
+// warning through rowcast::log. Its rows are withheld by default
+// (incomplete_policy::withhold: a transaction's events are held until its end is
+// read, at most hold_events of them; a larger transaction is delivered as it is
+// read, and if it then turns out cut it is closed by a rollback event whose cause is
+// end_cause::interrupted, as with incomplete_policy::mark). incomplete_policy::mark
+// delivers the rows as they come and ends the cut transaction with that rollback
+// event ("interrupted": a reader drops the rows). Only the end of the input is
+// checked: the last file given (a binlog transaction never spans files).
+//
 // Thread-safety: one thread at a time.
 #pragma once
 
@@ -30,6 +42,7 @@
 #include <rowcast/binlog/reader.hpp>
 #include <rowcast/error.hpp>
 #include <rowcast/event.hpp>
+#include <rowcast/log.hpp>
 #include <rowcast/pipeline/run.hpp>
 #include <rowcast/pipeline/sink.hpp>
 #include <rowcast/version.hpp>
@@ -48,12 +61,29 @@
 ROWCAST_NAMESPACE_BEGIN
 namespace binlog {
 
+/// What a file_source does with a transaction the input ends inside (see the header comment).
+enum class incomplete_policy {
+    withhold,  ///< its events are not delivered (held until the transaction's end, which never comes)
+    mark,      ///< its events are delivered, then a rollback event with end_cause::interrupted
+};
+
+/// The final transaction the input ended inside.
+struct incomplete_transaction {
+    std::string id;            ///< transaction id (GTID or "<file>:<offset>")
+    std::string file;          ///< binlog file of its begin
+    std::uint64_t offset = 0;  ///< offset of its begin
+    std::uint64_t events = 0;  ///< row events (and DDL) of it that were read
+    bool delivered = false;    ///< its events reached the sink (mark, or over hold_events), closed by a rollback "interrupted"
+};
+
 struct file_source_options {
     std::vector<std::string> files;          ///< binlog files, read in this order (at least one)
     parser_options parser;                   ///< also: verify_checksum, check_end_positions for the reader
     std::uint64_t start_position = 0;        ///< first file: deliver events at offsets >= this
     std::uint64_t stop_position = std::numeric_limits<std::uint64_t>::max();  ///< last file: stop at offsets >= this
     std::size_t events_per_step = 1024;      ///< binlog events read per process() call (>= 1)
+    incomplete_policy incomplete = incomplete_policy::withhold;  ///< a transaction the input ends inside
+    std::size_t hold_events = 100000;        ///< withhold: events of one transaction held at most (then delivered)
 };
 
 class file_source {
@@ -79,8 +109,7 @@ public:
         if (done_) return std::size_t{0};
         std::size_t delivered = 0;
         st_->out = [&](const event& e) -> result<void> {
-            if (!st_->emitting) return {};
-            if (e.kind == event_kind::begin || (e.kind == event_kind::ddl && !st_->in_txn)) st_->group_start = st_->cur;
+            if (e.kind == event_kind::begin || (e.kind == event_kind::ddl && !st_->in_txn)) st_->group_start = st_->event_at;
             auto r = sink.write(e);
             if (!r) return r;
             ++delivered;
@@ -101,7 +130,12 @@ public:
                 return n.error_value();
             }
             if (!*n) {
-                if (auto r = st_->adapter.finish(); !r) return r.error_value();
+                auto r = st_->adapter.finish();
+                if (r) r = end_of_input();
+                if (!r) {
+                    st_->out = nullptr;
+                    return r.error_value();
+                }
                 done_ = true;
                 break;
             }
@@ -117,6 +151,9 @@ public:
     }
 
     const parser_stats& stats() const noexcept { return st_->decoder.stats(); }
+
+    /// Once done(): the transaction the input ended inside, if it did.
+    const std::optional<incomplete_transaction>& incomplete() const noexcept { return incomplete_; }
 
 private:
     struct position_mark {
@@ -139,13 +176,71 @@ private:
         position_mark cur;          // the binlog event being fed
         position_mark group_start;  // begin (or standalone DDL) of the group being delivered
         position_mark resume;       // after a sink failure: deliver from here
+        position_mark event_at;     // where the event being delivered was read (a held begin: its own)
         bool emitting = true;
         bool in_txn = false;
         bool sink_failed = false;
+        // The open transaction (its begin seen, its end not yet), and its events held back.
+        incomplete_policy policy = incomplete_policy::withhold;
+        std::size_t hold_limit = 0;
+        bool open = false;
+        bool streaming = false;     // the open transaction's events go to the sink as they come
+        event open_begin;
+        position_mark open_at;
+        std::uint64_t open_events = 0;
+        std::vector<event> held;    // reused: assignment keeps the events' capacities
+        std::size_t held_n = 0;
+
+        result<void> deliver_held() {
+            for (std::size_t i = 0; i < held_n; ++i) {
+                event_at = i == 0 ? open_at : cur;
+                if (auto r = out(held[i]); !r) return r;
+            }
+            held_n = 0;
+            return {};
+        }
+        void hold(const event& e) {
+            if (held_n == held.size()) held.push_back(e);
+            else held[held_n] = e;
+            ++held_n;
+        }
     };
 
-    explicit file_source(file_source_options o) : opt_(std::move(o)), st_(std::make_unique<state>(opt_.parser)) {
+    explicit file_source(file_source_options o) : opt_(std::move(o)), st_(make_state()) {
         st_->resume = {0, opt_.start_position};
+    }
+    std::unique_ptr<state> make_state() const {
+        auto s = std::make_unique<state>(opt_.parser);
+        s->policy = opt_.incomplete;
+        s->hold_limit = opt_.hold_events;
+        return s;
+    }
+
+    // The input ended: a transaction still open is incomplete (withheld, or closed by a rollback marked interrupted).
+    result<void> end_of_input() {
+        auto& s = *st_;
+        if (!s.open) return {};
+        incomplete_transaction t;
+        t.id = s.open_begin.transaction.id;
+        t.file = s.open_begin.source.file;
+        t.offset = s.open_begin.source.offset;
+        t.events = s.open_events;
+        t.delivered = s.streaming;
+        if (s.streaming) {
+            event rb = s.open_begin;
+            rb.kind = event_kind::rollback;
+            rb.statement = std::string(to_string(end_cause::interrupted));
+            s.event_at = s.cur;
+            if (auto r = s.out(rb); !r) return r;
+        }
+        s.open = false;
+        s.held_n = 0;
+        rowcast::log(log_level::warning, "binlog",
+                     t.file + " at offset " + std::to_string(t.offset) + ": the input ends inside transaction " + t.id +
+                         " (no commit): " + std::to_string(t.events) + " row/DDL events " +
+                         (t.delivered ? "delivered, then a rollback marked \"interrupted\"" : "withheld"));
+        incomplete_ = std::move(t);
+        return {};
     }
 
     // One binlog event: true if fed, false at the end of the last file.
@@ -188,7 +283,7 @@ private:
     // After a sink failure: start again from the first file, delivering from the failed group's start.
     void rewind() {
         const position_mark from = st_->group_start;
-        st_ = std::make_unique<state>(opt_.parser);
+        st_ = make_state();
         st_->resume = from;
     }
 
@@ -196,11 +291,45 @@ private:
     std::unique_ptr<state> st_;  // stable address: the adapter's forward points at it
     raw_event ev_;
     bool done_ = false;
+    std::optional<incomplete_transaction> incomplete_;
 };
 
+// Holds a transaction's events until its end (withhold), or passes them on as they come.
 inline result<void> file_source::forward::operator()(const event& e) {
-    auto r = s->out(e);
-    if (!r) s->sink_failed = true;
+    state& st = *s;
+    if (!st.emitting) return {};
+    st.event_at = st.cur;
+    result<void> r;
+    if (e.kind == event_kind::begin) {
+        st.open = true;
+        st.open_begin = e;
+        st.open_at = st.cur;
+        st.open_events = 0;
+        st.streaming = st.policy == incomplete_policy::mark;
+        if (st.streaming) r = st.out(e);
+        else st.hold(e);
+    } else if (st.open && (e.kind == event_kind::commit || e.kind == event_kind::rollback)) {
+        st.open = false;
+        r = st.deliver_held();
+        if (r) {
+            st.event_at = st.cur;
+            r = st.out(e);
+        }
+    } else if (st.open) {
+        ++st.open_events;
+        if (!st.streaming && st.held_n >= st.hold_limit) {  // too large to hold: delivered as it comes
+            st.streaming = true;
+            r = st.deliver_held();
+        }
+        if (r) {
+            st.event_at = st.cur;
+            if (st.streaming) r = st.out(e);
+            else st.hold(e);
+        }
+    } else {
+        r = st.out(e);
+    }
+    if (!r) st.sink_failed = true;
     return r;
 }
 

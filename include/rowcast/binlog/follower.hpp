@@ -351,6 +351,11 @@ private:
         gtid_mode_ = opt_.stream.gtid.has_value();
         return {};
     }
+    // The options name where to start (a file, or a GTID state): worth saving before the first transaction.
+    bool has_start_position() const {
+        std::lock_guard<std::mutex> l(mu_);
+        return !pos_.file.empty() || !pos_.gtid.empty();
+    }
     result<void> adopt_position(const position& p) {
         {
             std::lock_guard<std::mutex> l(mu_);
@@ -415,6 +420,10 @@ result<void> follower::run(H& h, S& store) {
         if (!g) return g.error_value();
         state_ = std::move(*g);
     }
+    if (!*loaded && has_start_position()) {  // saved before anything else: a stop before the first transaction keeps it
+        auto sv = store.save(current_position());
+        if (!sv) return sv;
+    }
     tracker<H> t{*this, h};
     auto finish = [&](result<void> r) -> result<void> {
         auto s = save(store, true);
@@ -478,6 +487,11 @@ result<void> follower::run(H& h, S& store) {
             note_event(ev, s, t.in_txn);
             auto sv = save(store, false);
             if (!sv) return sv;
+            if (stop_requested()) {  // data may flow without a pause in which a wait would see the stop
+                auto ir = interrupt(t);
+                parser_.reset();
+                return finish(ir);
+            }
         }
         heartbeats_before_ += s.heartbeats();
     }
@@ -506,6 +520,12 @@ result<std::size_t> follower::process(Sink& sink) {
                 auto p = parse_cursor(**c, "the sink's saved cursor");
                 if (!p) return p.error_value();
                 (void)adopt_position(*p);
+            } else if (has_start_position()) {
+                // Saved before anything else: a stop before the first transaction keeps the start
+                // (with a start "at the server's current end", the next start would skip what came between).
+                if (auto pr = sink.publish(to_cursor(current_position())); !pr) return pr.error_value();
+                std::lock_guard<std::mutex> l(mu_);
+                ++stats_.checkpoints;
             }
         }
         if (auto g = load_gtid_state(); !g) return g.error_value();

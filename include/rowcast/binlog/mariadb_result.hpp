@@ -8,12 +8,19 @@
 //   for (const auto& row : r)                     // row by row, cells as views
 //       use(row[0].value_or(""));
 //   auto all = r.rows();                          // or every remaining row, owned
+//   auto some = r.rows(10000, "where");           // bounded: more rows is limit_exceeded
 //
+// With a result from a server that may be hostile or broken, use mysql_use_result and
+// the bounded rows(max, where): mysql_store_result holds every row in memory first.
+// Past the bound, rows() shuts the connection's socket down (the rest is not read;
+// freeing a mysql_use_result result would otherwise read every remaining row), so the
+// connection is unusable afterwards.
 // Cells are binary safe (lengths from mysql_fetch_lengths); SQL NULL is std::nullopt.
 // A row's views stay valid until the next row is fetched (or the result is freed).
 // Thread-safety: as libmariadb's; one thread at a time per result.
 #pragma once
 
+#include <rowcast/error.hpp>
 #include <rowcast/version.hpp>
 
 #if __has_include(<mysql.h>)
@@ -29,6 +36,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <sys/socket.h>
 
 ROWCAST_NAMESPACE_BEGIN
 namespace binlog {
@@ -86,6 +95,21 @@ public:
     std::vector<mariadb_cells> rows() {
         std::vector<mariadb_cells> out;
         for (const auto& row : *this) out.push_back(row.owned());
+        return out;
+    }
+
+    /// At most `max` remaining rows, owned. More: [rowcast.binlog.limit_exceeded] <where>: …,
+    /// and the connection's socket is shut down (see the header comment).
+    result<std::vector<mariadb_cells>> rows(std::size_t max, std::string_view where) {
+        std::vector<mariadb_cells> out;
+        for (const auto& row : *this) {
+            if (out.size() >= max) {
+                if (MYSQL* conn = r_->handle) ::shutdown(static_cast<int>(mysql_get_socket(conn)), SHUT_RDWR);
+                return error::make(errc::limit_exceeded, "binlog", where,
+                                   "the result has more than " + std::to_string(max) + " rows");
+            }
+            out.push_back(row.owned());
+        }
         return out;
     }
 

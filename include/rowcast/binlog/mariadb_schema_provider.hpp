@@ -11,7 +11,10 @@
 // mismatch, which the parser reports as an error (never a mislabelled row).
 //
 // Errors: [rowcast.binlog.io_error] "<schema>.<table>: <server message>" when
-// a query fails; [rowcast.binlog.missing_field] when the table does not exist.
+// a query fails; [rowcast.binlog.missing_field] when the table does not exist;
+// [rowcast.binlog.limit_exceeded] when a reply has more than max_rows rows (a
+// broken or hostile server; rows are read one by one, never all stored first, and
+// the connection is shut down: see mariadb_result.hpp).
 // Thread-safety: uses the caller's connection; one thread at a time.
 #pragma once
 
@@ -33,6 +36,9 @@ namespace binlog {
 class mariadb_schema_provider final : public schema_provider {
 public:
     /// `conn` must stay open while the provider is used (not owned).
+    /// Rows read at most per query (a table has at most 4096 columns).
+    static constexpr std::size_t max_rows = 8192;
+
     explicit mariadb_schema_provider(MYSQL* conn) noexcept : conn_(conn) {}
 
     result<columns_ptr> columns(std::string_view schema, std::string_view table) override {
@@ -139,9 +145,13 @@ private:
                      const std::string& where) {
         if (mysql_real_query(conn_, q.data(), static_cast<unsigned long>(q.size())) != 0)
             return error::make(errc::io_error, "binlog", where, std::string("schema query failed: ") + mysql_error(conn_));
-        mariadb_result res(mysql_store_result(conn_));
+        mariadb_result res(mysql_use_result(conn_));
         if (!res) return error::make(errc::io_error, "binlog", where, std::string("no result: ") + mysql_error(conn_));
-        rows = res.rows();
+        auto got = res.rows(max_rows, where);
+        if (!got) return got.error_value();
+        if (mysql_errno(conn_) != 0)
+            return error::make(errc::io_error, "binlog", where, std::string("schema query failed: ") + mysql_error(conn_));
+        rows = std::move(*got);
         return {};
     }
 

@@ -7,9 +7,18 @@
 //  - a UDP datagram whose ID does not match is ignored (keeps waiting); a TCP
 //    reply with another ID is reply_id_mismatch;
 //  - every reply of a signed request is verified (tsig_verify): ID, key,
-//    algorithm, MAC, time within the fudge;
+//    algorithm, MAC, time within the fudge. Only a verified reply, or the
+//    unsigned TSIG error forms RFC 8945 allows (BADSIG, BADKEY with an empty
+//    MAC), is the server's answer. Anything else (no TSIG, a MAC that does not
+//    verify, another key or algorithm, an unsigned BADTIME, a reply that does not
+//    parse or is not a response) may be forged by anyone who can send a datagram:
+//    it is ignored (counted in stats().forged), and the client keeps waiting for
+//    the real reply within the same try (over TCP: the next message). A try that
+//    ends without one fails with the last ignored reply's error (reply_unsigned,
+//    reply_bad_mac, …; "ignored" in the message); a verified reply signed outside
+//    the fudge (our clock is off) fails the try with reply_bad_time;
 //  - `timeout` per try, `attempts` tries in all (a timeout, a network error or
-//    a reply that fails verification is retried: updates are built to be
+//    a try without a valid reply is retried: updates are built to be
 //    idempotent); server answers (REFUSED, NOTZONE, …) are returned at once;
 //  - RCODEs map to named errors: dns::errc::refused, notzone, servfail,
 //    yxdomain, yxrrset, nxdomain, nxrrset, notauth (TSIG error 0),
@@ -70,7 +79,8 @@ struct client_stats {
     std::uint64_t tcp = 0;        ///< of which over TCP
     std::uint64_t truncated = 0;  ///< TC replies (retried over TCP)
     std::uint64_t timeouts = 0;
-    std::uint64_t stray = 0;      ///< UDP datagrams ignored (wrong ID or unparseable)
+    std::uint64_t stray = 0;      ///< UDP datagrams ignored (wrong ID)
+    std::uint64_t forged = 0;     ///< replies ignored: unsigned or failing TSIG verification, unparseable, not a response
 
     /// The counters as rowcast metrics (rowcast/stats.hpp).
     template <class V>
@@ -81,7 +91,8 @@ struct client_stats {
         v(counter("tcp", tcp, "messages sent over TCP"));
         v(counter("truncated", truncated, "truncated replies retried over TCP"));
         v(counter("timeouts", timeouts, "tries without a valid reply in time"));
-        v(counter("stray", stray, "UDP datagrams ignored (wrong id or unparseable)"));
+        v(counter("stray", stray, "UDP datagrams ignored (wrong id)"));
+        v(counter("forged", forged, "replies ignored as possibly forged (unsigned, failing TSIG verification, unparseable)"));
     }
 };
 
@@ -144,6 +155,44 @@ private:
         return static_cast<std::uint64_t>(s + opt_.clock_offset);
     }
 
+    // What one received reply is: the answer (a message or the error to return), or ignored.
+    struct reply_check {
+        std::optional<result<parsed_message>> answer;  // empty: ignored, keep waiting
+    };
+
+    // Judges one reply to request `id` (signed with `mac` when a key is set).
+    reply_check judge(const std::string& reply, std::uint16_t id, const std::string& mac, const std::string& where,
+                      bool update, std::optional<rowcast::error>& ignored) {
+        auto ignore = [&](rowcast::error e) {
+            ++stats_.forged;
+            ignored = std::move(e);
+            return reply_check{};
+        };
+        auto p = parse_message(as_bytes(reply));
+        if (!p) return ignore(make_error(errc::reply_malformed, where, p.error_value().message));
+        if (p->id != id) return {make_error(errc::reply_id_mismatch, where, "reply ID differs from the request's")};
+        if (!p->response()) return ignore(make_error(errc::reply_malformed, where, "the reply is not a response"));
+        if (p->truncated()) return {std::move(*p)};  // retried over TCP, where the reply is verified
+        if (opt_.key) {
+            auto v = tsig_verify(as_bytes(reply), *p, mac, *opt_.key, now(), where);
+            if (!v) {
+                const auto& e = v.error_value();
+                // The server's TSIG verdict (BADSIG/BADKEY may come unsigned, RFC 8945 §5.3.2;
+                // BADTIME and BADTRUNC only signed, so verified here), or an authentic reply
+                // signed outside the fudge (our clock is off): an answer.
+                if (is(e, errc::notauth_badsig) || is(e, errc::notauth_badkey) || is(e, errc::notauth_badtime) ||
+                    is(e, errc::notauth_badtrunc) || is(e, errc::reply_bad_time) || is(e, errc::other_rcode))
+                    return {e};
+                // Anything else proves nothing: anyone who can send a datagram may have made it.
+                std::string m = e.message;
+                if (p->rcode() != 0) m += " (RCODE " + std::to_string(p->rcode()) + ")";
+                return ignore({e.code, m + "; ignored as possibly forged"});
+            }
+        }
+        if (p->rcode() != 0 && !(p->rcode() == 3 && !update)) return {rcode_error(p->rcode(), where)};
+        return {std::move(*p)};
+    }
+
     template <class Encode>
     result<parsed_message> exchange(Encode&& encode, const std::string& where, bool update) {
         std::optional<rowcast::error> last;
@@ -157,46 +206,37 @@ private:
                 if (!m) return m.error_value();
                 mac = std::move(*m);
             }
+            std::optional<rowcast::error> ignored;  // the last reply of this try ignored as forged
+            std::optional<result<parsed_message>> answer;
+            auto take = [&](const std::string& reply) {
+                answer = judge(reply, id, mac, where, update, ignored).answer;
+                return answer.has_value();
+            };
             bool tcp = opt_.force_tcp || wire->size() > opt_.udp_limit;
-            std::string reply;
-            result<void> io = tcp ? tcp_exchange(*wire, id, reply, where) : udp_exchange(*wire, id, reply, where);
-            if (io && !tcp) {
-                auto p = parse_message(as_bytes(reply));
-                if (p && p->truncated()) {
-                    ++stats_.truncated;
-                    tcp = true;
-                    io = tcp_exchange(*wire, id, reply, where);
-                }
+            result<void> io = tcp ? tcp_exchange(*wire, take, where) : udp_exchange(*wire, id, take, where);
+            if (io && !tcp && *answer && (*answer)->truncated()) {
+                ++stats_.truncated;
+                tcp = true;
+                answer.reset();
+                io = tcp_exchange(*wire, take, where);
             }
             if (!io) {
-                last = io.error_value();
-                continue;  // timeout / network: retry
-            }
-            auto p = parse_message(as_bytes(reply));
-            if (!p) {
-                last = make_error(errc::reply_malformed, where, p.error_value().message);
+                // timeout / network: retry. A try that only saw forged replies says so.
+                if (ignored && is(io.error_value(), errc::timeout))
+                    last = rowcast::error{ignored->code, ignored->message + " (and no valid reply: " + io.error_value().message + ")"};
+                else
+                    last = io.error_value();
                 continue;
             }
-            if (p->id != id) return make_error(errc::reply_id_mismatch, where, "reply ID differs from the request's");
-            if (!p->response()) {
-                last = make_error(errc::reply_malformed, where, "the reply is not a response");
-                continue;
-            }
-            if (opt_.key) {
-                auto v = tsig_verify(as_bytes(reply), *p, mac, *opt_.key, now(), where);
-                if (!v) {
-                    const auto& e = v.error_value();
-                    // The server's TSIG verdict is an answer; a reply we cannot trust is retried.
-                    if (is(e, errc::notauth_badsig) || is(e, errc::notauth_badkey) || is(e, errc::notauth_badtime) ||
-                        is(e, errc::notauth_badtrunc))
-                        return e;
-                    if (is(e, errc::reply_unsigned) && p->rcode() != 0) return rcode_error(p->rcode(), where);
+            if (!*answer) {
+                const auto& e = answer->error_value();
+                if (is(e, errc::reply_bad_time)) {  // authentic, but our clock is off: the same idempotent message again
                     last = e;
                     continue;
                 }
+                return e;
             }
-            if (p->rcode() != 0 && !(p->rcode() == 3 && !update)) return rcode_error(p->rcode(), where);
-            return std::move(*p);
+            return std::move(**answer);
         }
         return last ? *last : make_error(errc::timeout, where, "no reply");
     }
@@ -238,7 +278,10 @@ private:
         }
     }
 
-    result<void> udp_exchange(const std::string& wire, std::uint16_t id, std::string& reply, const std::string& where) {
+    // Sends `wire` and passes each datagram with the request's ID to take() until it returns
+    // true (an answer) or the try's timeout passes.
+    template <class Take>
+    result<void> udp_exchange(const std::string& wire, std::uint16_t id, Take&& take, const std::string& where) {
         ++stats_.tries;
         sockaddr_storage ss{};
         socklen_t len = 0;
@@ -250,7 +293,7 @@ private:
         if (::send(fd.get(), wire.data(), wire.size(), 0) != static_cast<ssize_t>(wire.size()))
             return make_error(errc::network, where, std::string("send: ") + std::strerror(errno));
         const auto deadline = std::chrono::steady_clock::now() + opt_.timeout;
-        reply.resize(65535);
+        std::string reply(65535, '\0');
         for (;;) {
             const int w = wait_fd(fd.get(), POLLIN, deadline);
             if (w == 0) {
@@ -267,12 +310,15 @@ private:
                 ++stats_.stray;
                 continue;
             }
-            reply.resize(static_cast<std::size_t>(n));
-            return {};
+            const std::string got(reply.data(), static_cast<std::size_t>(n));
+            if (take(got)) return {};
         }
     }
 
-    result<void> tcp_exchange(const std::string& wire, std::uint16_t, std::string& reply, const std::string& where) {
+    // Sends `wire` over a new TCP connection and passes each length-prefixed reply to take()
+    // until it returns true or the try's timeout passes.
+    template <class Take>
+    result<void> tcp_exchange(const std::string& wire, Take&& take, const std::string& where) {
         ++stats_.tries;
         ++stats_.tcp;
         sockaddr_storage ss{};
@@ -312,28 +358,29 @@ private:
             }
             sent += static_cast<std::size_t>(n);
         }
-        std::string in;
-        std::size_t need = 2;
-        bool have_len = false;
         char buf[4096];
-        while (in.size() < need) {
-            const int w = wait_fd(fd.get(), POLLIN, deadline);
-            if (w == 0) return timed_out();
-            if (w < 0) return make_error(errc::network, where, std::string("poll: ") + std::strerror(-w));
-            const ssize_t n = ::recv(fd.get(), buf, std::min(sizeof buf, need - in.size()), 0);
-            if (n < 0) {
-                if (errno == EINTR || errno == EAGAIN) continue;
-                return make_error(errc::network, where, std::string("recv: ") + std::strerror(errno));
+        for (;;) {
+            std::string in;
+            std::size_t need = 2;
+            bool have_len = false;
+            while (in.size() < need) {
+                const int w = wait_fd(fd.get(), POLLIN, deadline);
+                if (w == 0) return timed_out();
+                if (w < 0) return make_error(errc::network, where, std::string("poll: ") + std::strerror(-w));
+                const ssize_t n = ::recv(fd.get(), buf, std::min(sizeof buf, need - in.size()), 0);
+                if (n < 0) {
+                    if (errno == EINTR || errno == EAGAIN) continue;
+                    return make_error(errc::network, where, std::string("recv: ") + std::strerror(errno));
+                }
+                if (n == 0) return make_error(errc::network, where, "the server closed the TCP connection");
+                in.append(buf, static_cast<std::size_t>(n));
+                if (!have_len && in.size() == 2) {
+                    need = 2 + ((static_cast<unsigned char>(in[0]) << 8) | static_cast<unsigned char>(in[1]));
+                    have_len = true;
+                }
             }
-            if (n == 0) return make_error(errc::network, where, "the server closed the TCP connection");
-            in.append(buf, static_cast<std::size_t>(n));
-            if (!have_len && in.size() == 2) {
-                need = 2 + ((static_cast<unsigned char>(in[0]) << 8) | static_cast<unsigned char>(in[1]));
-                have_len = true;
-            }
+            if (take(in.substr(2))) return {};
         }
-        reply = in.substr(2);
-        return {};
     }
 
     client_options opt_;

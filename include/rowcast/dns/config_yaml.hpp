@@ -87,6 +87,9 @@ inline void yaml_check_keys(const YAML::Node& n, const std::string& where, std::
     if (!n.IsMap()) throw config_problem{where + " must be a mapping"};
     std::set<std::string> seen;
     for (const auto& kv : n) {
+        if (!kv.first.IsScalar())  // YAML's complex keys: "? [a, b]", "? {a: b}"
+            throw config_problem{"a key in " + where + " is a " + (kv.first.IsSequence() ? "sequence" : "mapping") +
+                                 ", not a name"};
         const auto k = yaml_scalar<std::string>(kv.first, "a key in " + where);
         if (!seen.insert(k).second) throw config_problem{"key '" + k + "' given twice in " + where};
         if (std::find(allowed.begin(), allowed.end(), k) == allowed.end())

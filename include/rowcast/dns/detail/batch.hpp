@@ -89,11 +89,11 @@ inline result<void> send_reverse(sink_core& s, const std::vector<change>& change
         if (failed[k]) continue;
         const change& c = changes[k];
         if (c.before) {
-            if (c.before->reverse_zone.empty()) ++s.stats.ptr_skipped;
+            if (c.before->reverse_zone.empty()) s.ptr_skipped(*c.before);
             else rev[c.before->reverse_zone].push_back({false, &*c.before});
         }
         if (c.after) {
-            if (c.after->reverse_zone.empty()) ++s.stats.ptr_skipped;
+            if (c.after->reverse_zone.empty()) s.ptr_skipped(*c.after);
             else rev[c.after->reverse_zone].push_back({true, &*c.after});
         }
     }

@@ -13,8 +13,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -29,9 +31,34 @@ struct sink_core {
     client server;
     sink_stats stats;
     std::vector<std::pair<std::size_t, rowcast::error>> pending;  // rejections of the running apply()
+    std::set<std::string> gaps_logged;  // reverse-zone gaps already logged (see ptr_skipped())
+    static constexpr std::size_t max_gaps_logged = 1000;
 
     void log(log_level level, const std::string& m) const {
         rowcast::log(opt.log, level, "dns", m);
+    }
+    // An address no reverse zone covers: its PTR is not sent. Counted each time; logged once per
+    // gap (the address's /24, or /64 for IPv6: the reverse zone that would hold it), up to
+    // max_gaps_logged gaps, so a missing reverse zone is seen without flooding the log.
+    void ptr_skipped(const binding& b) {
+        ++stats.ptr_skipped;
+        if (gaps_logged.size() > max_gaps_logged) return;
+        std::string_view parent = b.reverse_name;  // drop 1 octet (IPv4 /24) or 16 nibbles (IPv6 /64)
+        for (int i = 0; i < (b.v6 ? 16 : 1); ++i) {
+            const auto dot = parent.find('.');
+            if (dot == std::string_view::npos) break;
+            parent.remove_prefix(dot + 1);
+        }
+        const std::string gap(parent);
+        if (!gaps_logged.insert(gap).second) return;
+        if (gaps_logged.size() > max_gaps_logged) {
+            log(log_level::warning, "more than " + std::to_string(max_gaps_logged) +
+                                        " reverse-zone gaps: further ones are not logged (counted in ptr_skipped)");
+            return;
+        }
+        log(log_level::warning, "no reverse zone covers " + b.address + " (" + b.host + "): its PTR is not sent; " +
+                                    "add a zone such as " + gap + " to reverse_zones to have PTRs under " + gap +
+                                    " (logged once per such gap; counted in ptr_skipped)");
     }
     // Kept until apply() succeeds (see sink::apply()).
     void reject(std::size_t index, rowcast::error err) { pending.emplace_back(index, std::move(err)); }

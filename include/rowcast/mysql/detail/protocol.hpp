@@ -12,7 +12,14 @@
 // helper thread, waited for until the deadline (a resolver that hangs longer is
 // left to finish on its own; its result is then freed, no descriptor is kept).
 // read_packet() refuses a logical packet larger than set_max_message() (default
-// 1 GiB + 1 KiB, above the server's max_allowed_packet limit) before allocating it.
+// 1 GiB + 1 KiB, above the server's max_allowed_packet limit) before allocating it;
+// until authentication succeeds the limit is max_handshake_packet (64 KiB): a server
+// that sends more before login is refused. query() keeps at most
+// connect_options::max_result_rows rows and max_result_bytes cell bytes (a larger
+// result is [rowcast.<component>.limit_exceeded]; the connection is then unusable).
+// A server's error message is kept to max_server_message bytes (512; the rest is cut,
+// marked "… [cut, N bytes]"). The stop descriptor is also checked while data flows
+// (at least every stop_check_bytes read), not only while waiting.
 //
 // Errors: [rowcast.<component>.io_error] for the transport (connect refused,
 // timeout, connection closed), [rowcast.<component>.invalid_value] "server
@@ -58,6 +65,12 @@ ROWCAST_NAMESPACE_BEGIN
 namespace detail::mysql {
 
 inline constexpr std::size_t max_packet = 0xFFFFFF;  // payload bytes per physical packet
+/// Largest logical packet accepted before authentication succeeds (handshake, auth switch, OK/ERR).
+inline constexpr std::size_t max_handshake_packet = 64 * 1024;
+/// Bytes of a server's error message kept (the rest is cut and marked).
+inline constexpr std::size_t max_server_message = 512;
+/// While data flows without a wait, the stop descriptor is polled after this many bytes read.
+inline constexpr std::size_t stop_check_bytes = 64 * 1024;
 
 // Capability flags.
 inline constexpr std::uint32_t cap_long_password = 1;  // CLIENT_MYSQL on MariaDB
@@ -167,7 +180,14 @@ inline server_error parse_err(std::string_view p) {
         e.sqlstate.assign(rest.substr(1, 5));
         rest.remove_prefix(6);
     }
-    e.message.assign(rest);
+    if (rest.size() > max_server_message) {
+        std::size_t keep = max_server_message;  // cut before a UTF-8 continuation byte, not inside a character
+        while (keep > 0 && (static_cast<unsigned char>(rest[keep]) & 0xC0) == 0x80) --keep;
+        e.message.assign(rest.substr(0, keep));
+        e.message += "… [cut, " + std::to_string(rest.size()) + " bytes]";
+    } else {
+        e.message.assign(rest);
+    }
     return e;
 }
 
@@ -181,6 +201,10 @@ struct connect_options {
     /// One deadline for name resolution, connect, handshake and authentication (0 = none)
     std::chrono::milliseconds connect_timeout{10000};
     std::chrono::milliseconds read_timeout{60000};     ///< no byte for this long: an error (0 = wait forever)
+    /// query(): more rows than this is limit_exceeded (0 = no limit)
+    std::size_t max_result_rows = 10000;
+    /// query(): more cell bytes (all rows) than this is limit_exceeded (0 = no limit)
+    std::size_t max_result_bytes = std::size_t{64} << 20;
 };
 
 /// One text result set: column names and rows of cells (nullopt = SQL NULL).
@@ -212,6 +236,11 @@ public:
         c.read_timeout_ = o.connect_timeout;
         if (o.connect_timeout.count() > 0) c.deadline_ = std::chrono::steady_clock::now() + o.connect_timeout;
         c.connect_timeout_ = o.connect_timeout;
+        c.max_rows_ = o.max_result_rows;
+        c.max_result_bytes_ = o.max_result_bytes;
+        const std::size_t after_login = c.max_message_;
+        c.max_message_ = max_handshake_packet;  // nothing large is due before login
+        c.authenticated_ = false;
         auto r = c.dial(o);
         if (r) r = c.handshake(o);
         if (!r) {
@@ -220,12 +249,15 @@ public:
         }
         c.deadline_.reset();
         c.read_timeout_ = o.read_timeout;
+        c.max_message_ = after_login;
         return c;
     }
 
     /// A connection over an already connected descriptor (tests; no handshake).
-    static connection adopt(unique_fd fd, std::string component, std::chrono::milliseconds read_timeout) {
+    static connection adopt(unique_fd fd, std::string component, std::chrono::milliseconds read_timeout,
+                            int stop_fd = -1) {
         connection c;
+        c.stop_fd_ = stop_fd;
         c.fd_ = std::move(fd);
         c.component_ = std::move(component);
         c.where_ = "fd";
@@ -244,6 +276,11 @@ public:
     void set_read_timeout(std::chrono::milliseconds t) noexcept { read_timeout_ = t; }
     /// Largest logical packet read_packet() accepts (bytes).
     void set_max_message(std::size_t n) noexcept { max_message_ = n; }
+    /// query()'s bounds: rows and cell bytes of one result (0 = no limit).
+    void set_result_limits(std::size_t rows, std::size_t bytes) noexcept {
+        max_rows_ = rows;
+        max_result_bytes_ = bytes;
+    }
 
     /// Sends one logical packet (split into 16 MiB physical packets), using and advancing the sequence id.
     result<void> write_packet(std::string_view payload) {
@@ -286,8 +323,10 @@ public:
             ++seq_;
             const std::size_t old = buf_.size();
             if (n > max_message_ - old)
-                return protocol_error("packet of more than " + std::to_string(old + n) + " bytes exceeds the limit of " +
-                                      std::to_string(max_message_) + " bytes");
+                return error::make(errc::limit_exceeded, component_, where_,
+                                   "packet of more than " + std::to_string(old + n) + " bytes exceeds the limit of " +
+                                       std::to_string(max_message_) + " bytes" +
+                                       (authenticated_ ? "" : " before authentication"));
             buf_.resize(old + n);
             r = read_exact(reinterpret_cast<unsigned char*>(buf_.data()) + old, n);
             if (!r) return r.error_value();
@@ -345,6 +384,7 @@ public:
         p = read_packet();  // EOF after the column definitions
         if (!p) return p.error_value();
         if (p->empty() || static_cast<unsigned char>((*p)[0]) != 0xFE) return protocol_error("no EOF after column definitions");
+        std::size_t cell_bytes = 0;
         for (;;) {
             p = read_packet();
             if (!p) return p.error_value();
@@ -352,6 +392,15 @@ public:
             const auto b = static_cast<unsigned char>((*p)[0]);
             if (b == 0xFF) return server_failure(*p, what);
             if (b == 0xFE && p->size() < 9) break;
+            if (max_rows_ > 0 && rs.rows.size() >= max_rows_)
+                return error::make(errc::limit_exceeded, component_, where_,
+                                   "the reply to " + what + " has more than " + std::to_string(max_rows_) +
+                                       " rows (max_result_rows)");
+            cell_bytes += p->size();
+            if (max_result_bytes_ > 0 && cell_bytes > max_result_bytes_)
+                return error::make(errc::limit_exceeded, component_, where_,
+                                   "the reply to " + what + " has more than " + std::to_string(max_result_bytes_) +
+                                       " bytes of rows (max_result_bytes)");
             reader row(*p);
             std::vector<std::optional<std::string>> cells;
             cells.reserve(static_cast<std::size_t>(ncols));
@@ -486,6 +535,11 @@ private:
             const ssize_t r = ::recv(fd_.get(), dst + got, n - got, MSG_DONTWAIT);
             if (r > 0) {
                 got += static_cast<std::size_t>(r);
+                since_stop_check_ += static_cast<std::size_t>(r);
+                if (since_stop_check_ >= stop_check_bytes) {
+                    since_stop_check_ = 0;
+                    if (auto s = check_stop(); !s) return s;
+                }
                 continue;
             }
             if (r == 0) return io("the server closed the connection");
@@ -493,6 +547,17 @@ private:
             if (errno != EAGAIN && errno != EWOULDBLOCK) return os_error(errno, component_, where_, "read from the server failed");
             auto w = wait(POLLIN, read_timeout_, "waiting for the server");
             if (!w) return w;
+        }
+        return {};
+    }
+
+    // A stop request made while data keeps arriving (no wait in which poll() would see it).
+    result<void> check_stop() {
+        if (stop_fd_ < 0) return {};
+        pollfd p{stop_fd_, POLLIN, 0};
+        if (::poll(&p, 1, 0) > 0 && (p.revents & POLLIN)) {
+            stopped_ = true;
+            return io("stop requested");
         }
         return {};
     }
@@ -598,7 +663,10 @@ private:
             if (!p) return p.error_value();
             if (p->empty()) return protocol_error("empty authentication reply");
             const auto b = static_cast<unsigned char>((*p)[0]);
-            if (b == 0x00) return {};
+            if (b == 0x00) {
+                authenticated_ = true;
+                return {};
+            }
             if (b == 0xFF) return server_failure(*p, "authentication as '" + o.user + "'");
             if (b == 0xFE) {  // auth switch request: plugin name, then its data
                 reader s(p->substr(1));
@@ -634,6 +702,10 @@ private:
     std::optional<std::chrono::steady_clock::time_point> deadline_;  // open()'s connect_timeout
     std::chrono::milliseconds connect_timeout_{0};
     std::size_t max_message_ = (std::size_t{1} << 30) + 1024;
+    std::size_t max_rows_ = 10000;
+    std::size_t max_result_bytes_ = std::size_t{64} << 20;
+    std::size_t since_stop_check_ = 0;
+    bool authenticated_ = true;  // adopt(): no handshake; open() clears it until the server's OK
     bool stopped_ = false;
 };
 
