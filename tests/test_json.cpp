@@ -743,6 +743,55 @@ TEST(Json, InvalidUtf8IsRefusedOrReplacedAsDocumented) {
     }
 }
 
+// Strictness the mutation check (scripts/mutate.py) found untested: raw control characters in
+// strings, broken surrogate pairs and malformed numbers are refused.
+TEST(Json, DecoderRefusesRawControlsBadSurrogatesAndBadNumbers) {
+    for (int ch = 0; ch < 0x20; ++ch) {
+        const std::string raw = std::string(R"({"operation":"insert","new":{"c":"a)") + static_cast<char>(ch) + R"(b"}})";
+        EXPECT_EQ(code_of(raw), errc::syntax_error) << ch;
+    }
+    for (const char* esc : {R"(\ud83d\u0041)", R"(\ud83d\ud83d)", R"(\ud83dx)", R"(\ude00)"})
+        EXPECT_EQ(code_of(std::string(R"({"operation":"insert","new":{"c":")") + esc + R"("}})"), errc::invalid_value) << esc;
+    for (const char* num : {"1e", "1e+", "1E-", "1.", "1.e5", "-", "-a", "+1", ".5", "01", "1ee2"})
+        EXPECT_EQ(code_of(std::string(R"({"operation":"insert","new":{"c":)") + num + "}}"), errc::syntax_error) << num;
+    // The valid forms next to them decode.
+    json_codec c;
+    const event e = dec(c, R"({"operation":"insert","new":{"a":1e5,"b":-0.5E-3,"c":0}})");
+    EXPECT_EQ(e.after, (std::vector<value>{1e5, -0.5e-3, std::int64_t{0}}));
+}
+
+// The natural forms of ENUM and SET are chosen only when they give back the exact value; both are
+// spelt as docs/value-mapping.md says.
+TEST(Json, EnumAndSetNaturalFormsAreExact) {
+    column en = col("e", sql_type::enum_), st = col("s", sql_type::set);
+    en.type.members = {"a", "b", "c"};
+    st.type.members = {"a", "b", "c"};
+    json_codec c;
+    const event e = one_row({en, st}, {enum_value{"b", 2}, set_value{"a,c", 5}});
+    const std::string s = enc(c, e);
+    EXPECT_NE(s.find(R"("new":{"e":"b","s":["a","c"]})"), std::string::npos) << s;
+    EXPECT_EQ(dec(c, s), e);
+    const event odd = one_row({en, st}, {enum_value{"b", 3}, set_value{"a,c", 6}});
+    const std::string t = enc(c, odd);
+    EXPECT_NE(t.find(R"("s":{"$type":"set","value":["a","c"],"mask":6})"), std::string::npos) << t;
+    EXPECT_EQ(dec(c, t), odd);
+}
+
+// smpl-repl's "timestamp" is the commit time truncated toward the past, also before 1970.
+TEST(Json, SqlTimestampTruncatesTowardThePast) {
+    json_codec c;
+    for (const auto& [us, want] : {std::pair{std::int64_t{-1500000}, "1969-12-31 23:59:58"},
+                                   std::pair{std::int64_t{-1000000}, "1969-12-31 23:59:59"},
+                                   std::pair{std::int64_t{1500000}, "1970-01-01 00:00:01"},
+                                   std::pair{std::int64_t{-86400000001}, "1969-12-30 23:59:59"}}) {
+        event e = one_row({col("id", sql_type::int_)}, {std::int64_t{1}});
+        e.commit_time = time_point{std::chrono::microseconds{us}};
+        const std::string s = enc(c, e);
+        EXPECT_NE(s.find(std::string(R"("timestamp":")") + want + "\""), std::string::npos) << us << ": " << s;
+        EXPECT_EQ(dec(c, s), e);
+    }
+}
+
 TEST(Json, BadInputClearErrors) {
     EXPECT_EQ(code_of(""), errc::truncated);
     EXPECT_EQ(code_of("   \n"), errc::truncated);

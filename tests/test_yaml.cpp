@@ -290,6 +290,29 @@ TEST(Yaml, HostileStrings) {
     EXPECT_NE(out.find("  c: www.example.com\n"), std::string::npos);
 }
 
+// docs/yaml.md: words that YAML 1.1 or 1.2 resolve to null, booleans or special floats (any case), and
+// numbers, are never written plain (a generic reader would not see a string). The expectation is this
+// list, not the emitter's own yaml_plain_ok.
+TEST(Yaml, ResolvableWordsAndNumbersAreQuoted) {
+    const char* words[] = {"null", "Null", "NULL", "nUlL", "~", "true", "True", "TRUE", "false", "False", "FALSE",
+                           "yes", "Yes", "YES", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF", "y", "Y",
+                           "n", "N", "nan", "NaN", "NAN", "inf", "Inf", "INF", "infinity", "Infinity", "INFINITY",
+                           ".nan", ".NaN", ".inf", "-.inf", "+.inf", "0", "-1", "+1", "1.5", "1e3", "0x1F", "0o17",
+                           "012", "1_000", "1:30", "2024-01-01"};
+    for (const char* w : words) {
+        std::string out;
+        roundtrip(one_column(text{w}), &out);
+        const YAML::Node n = YAML::Load(out);
+        EXPECT_EQ(n["new"]["c"].Tag(), "!") << w << " is written plain:\n" << out;
+        EXPECT_EQ(n["new"]["c"].as<std::string>(), w);
+    }
+    for (const char* plain : {"nulls", "yesterday", "noon", "offset", "infinite", "www.example.com", "x"}) {
+        std::string out;
+        roundtrip(one_column(text{plain}), &out);
+        EXPECT_NE(out.find(std::string("  c: ") + plain + "\n"), std::string::npos) << out;
+    }
+}
+
 TEST(Yaml, LongColumnNames) {
     for (std::size_t n : {1000u, 1100u, 5000u}) {
         event e = one_column(bytes{"ab"}, {.type = sql_type::blob}, event_kind::update);
