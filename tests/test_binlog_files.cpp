@@ -751,6 +751,19 @@ TEST(BinlogValues, DecimalAndTimeEdgeCases) {
         EXPECT_EQ(decode_decimal(cn, 5, 2, s), "");
         EXPECT_EQ(s, text);
     }
+    // A 3-digit group holding exactly 1000 is corrupt (the boundary), and so is a scale above the
+    // precision or outside 0..38.
+    unsigned char edge[] = {0x83, 0xE8, 0x17};
+    cursor ce(edge, 3);
+    EXPECT_NE(decode_decimal(ce, 5, 2, s), "");
+    unsigned char max[] = {0x83, 0xE7, 0x63};  // 999.99 is the largest DECIMAL(5,2)
+    cursor cm(max, 3);
+    EXPECT_EQ(decode_decimal(cm, 5, 2, s), "");
+    EXPECT_EQ(s, "999.99");
+    for (const auto& [p, sc] : {std::pair{2, 3}, std::pair{0, 0}, std::pair{66, 2}, std::pair{65, 39}}) {
+        cursor cb(pos, 3);
+        EXPECT_NE(decode_decimal(cb, p, sc, s), "") << p << "," << sc;
+    }
     unsigned char bad[] = {0x80, 0xff, 0xff};  // 65535 > 999 in a 3-digit group
     cursor c3(bad, 3);
     EXPECT_NE(decode_decimal(c3, 5, 2, s), "");
