@@ -60,6 +60,8 @@ def parse_mutants(text):
         elif cur is None:
             raise SystemExit(f"mutants.txt: text before the first [id] line: {line!r}")
         elif line.startswith("#"):
+            if cur.old:  # a comment after the mutant's lines starts a new section
+                continue
             cur.note = (cur.note + " " + line[1:].strip()).strip()
         elif line.startswith("- "):
             cur.old = line[2:]
