@@ -7,9 +7,10 @@ find_path(ROWCAST_MARIADB_CLIENT_INCLUDE mysql.h PATH_SUFFIXES mariadb)
 find_library(ROWCAST_MARIADB_CLIENT_LIB NAMES mariadb)
 
 if(NOT ROWCAST_MARIADBD OR NOT ROWCAST_MARIADB_CLIENT_INCLUDE OR NOT ROWCAST_MARIADB_CLIENT_LIB)
-  message(STATUS "rowcast: MariaDB tests skipped (need mariadbd and libmariadb-dev)")
+  rowcast_test_component(mariadb MISSING "need mariadbd and libmariadb-dev")
   return()
 endif()
+rowcast_test_component(mariadb FOUND)
 
 # rowcast_mariadb_test(<name> SOURCES <files...> [LIBS <targets...>] [DEPENDS <targets...>] [DEFINES <defs...>])
 function(rowcast_mariadb_test name)
@@ -50,8 +51,9 @@ endif()
 set(ROWCAST_MARIADB_SERVER_INCLUDE /usr/include/mariadb/server CACHE PATH "MariaDB server headers (mysql.h for UDFs)")
 if(NOT ROWCAST_BUILD_EXAMPLES OR NOT EXISTS ${PROJECT_SOURCE_DIR}/examples/udf/CMakeLists.txt
    OR NOT EXISTS ${ROWCAST_MARIADB_SERVER_INCLUDE}/mysql.h)
-  message(STATUS "rowcast: UDF and trigger tests skipped (need ROWCAST_BUILD_EXAMPLES and libmariadbd-dev)")
+  rowcast_test_component(udf MISSING "need ROWCAST_BUILD_EXAMPLES and libmariadbd-dev")
 else()
+  rowcast_test_component(udf FOUND)
   set(_rowcast_udf_defs ROWCAST_UDF_SO="$<TARGET_FILE:rowcast_udf>"
                         ROWCAST_TRIGGERS_EXE="$<TARGET_FILE:rowcast-triggers>")
   set(_rowcast_udf_libs "")

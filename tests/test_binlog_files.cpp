@@ -681,6 +681,7 @@ TEST(BinlogFiles, CorruptedCopiesFailCleanly) {
     const auto p4 = fixtures + "/mariadb/04_no_checksum.binlog";
     NEED(p4);
     const std::string d4 = read_all(p4);
+    std::size_t damaged_refused = 0, damaged_read = 0;
     for (int i = 0; i < 400; ++i) {
         std::string d = i % 2 ? d4 : data;
         const int flips = 1 + static_cast<int>(rng() % 4);
@@ -695,8 +696,23 @@ TEST(BinlogFiles, CorruptedCopiesFailCleanly) {
         auto st = rb::read_file(copy, c, o);
         if (!st) {
             EXPECT_EQ(st.error_value().message.rfind("[rowcast.binlog.", 0), 0u) << st.error_value().message;
+            ++damaged_refused;
+            continue;
+        }
+        // Damage the parser cannot see (inside a value) still gives well-formed rows: one value per column.
+        ++damaged_read;
+        for (const auto& r : c.rows) {
+            if (!r.columns) continue;
+            if (r.kind == "insert" || r.kind == "update") {
+                EXPECT_EQ(r.after.size(), r.columns->size()) << r.table;
+            }
+            if (r.kind == "delete" || r.kind == "update") {
+                EXPECT_EQ(r.before.size(), r.columns->size()) << r.table;
+            }
         }
     }
+    EXPECT_GT(damaged_refused, 0u);
+    EXPECT_EQ(damaged_refused + damaged_read, 400u);
 }
 
 TEST(BinlogFiles, NotABinlogAndMissingFile) {
@@ -726,6 +742,28 @@ TEST(BinlogValues, DecimalAndTimeEdgeCases) {
     cursor c2(neg, 3);
     EXPECT_EQ(decode_decimal(c2, 5, 2, s), "");
     EXPECT_EQ(s, "-1.23");
+    // Between -1 and 0 the integer part is zero: the sign must survive (-0.23, -0.01), while a
+    // negative zero (all digits zero, sign bit clear) is 0.00.
+    for (const auto& [frac, text] : {std::pair{0x17, "-0.23"}, std::pair{0x01, "-0.01"}, std::pair{0x00, "0.00"}}) {
+        unsigned char n[] = {static_cast<unsigned char>(~0x80), static_cast<unsigned char>(~0x00),
+                             static_cast<unsigned char>(~frac)};
+        cursor cn(n, 3);
+        EXPECT_EQ(decode_decimal(cn, 5, 2, s), "");
+        EXPECT_EQ(s, text);
+    }
+    // A 3-digit group holding exactly 1000 is corrupt (the boundary), and so is a scale above the
+    // precision or outside 0..38.
+    unsigned char edge[] = {0x83, 0xE8, 0x17};
+    cursor ce(edge, 3);
+    EXPECT_NE(decode_decimal(ce, 5, 2, s), "");
+    unsigned char max[] = {0x83, 0xE7, 0x63};  // 999.99 is the largest DECIMAL(5,2)
+    cursor cm(max, 3);
+    EXPECT_EQ(decode_decimal(cm, 5, 2, s), "");
+    EXPECT_EQ(s, "999.99");
+    for (const auto& [p, sc] : {std::pair{2, 3}, std::pair{0, 0}, std::pair{66, 2}, std::pair{65, 39}}) {
+        cursor cb(pos, 3);
+        EXPECT_NE(decode_decimal(cb, p, sc, s), "") << p << "," << sc;
+    }
     unsigned char bad[] = {0x80, 0xff, 0xff};  // 65535 > 999 in a 3-digit group
     cursor c3(bad, 3);
     EXPECT_NE(decode_decimal(c3, 5, 2, s), "");

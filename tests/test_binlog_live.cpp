@@ -14,6 +14,8 @@
 
 #include <map>
 #include <random>
+#include <string>
+#include <vector>
 
 namespace rb = rowcast::binlog;
 using namespace rowcast;
@@ -268,6 +270,89 @@ TEST(BinlogLive, RandomWorkloadDecodesToTheServersRows) {
             EXPECT_EQ(row[k], e) << "row " << *exp[0] << " column " << k;
         }
     }
+}
+
+// DECIMAL in every precision/scale class of the packed format (integer and fraction parts of 0-8
+// leftover digits plus whole 9-digit groups, up to DECIMAL(65,30)), with negative values between
+// -1 and 0 (-0.23, -0.000001), values just below/above -1, zeros, extremes and random digits: the
+// decoded text equals what SELECT prints.
+TEST(BinlogLive, DecimalEveryPrecisionAndScaleWithNegativeFractions) {
+    mariadb_server server;
+    auto c = server.connect();
+    c.query("CREATE DATABASE d");
+    c.query("USE d");
+    std::vector<std::pair<int, int>> ps;  // (precision, scale)
+    for (int intg : {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 17, 18, 19, 35})
+        for (int scale : {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 17, 18, 19, 30})
+            if (intg + scale >= 1 && intg + scale <= 65) ps.emplace_back(intg + scale, scale);
+    ASSERT_GE(ps.size(), 200u);
+    std::string create = "CREATE TABLE t (id INT PRIMARY KEY";
+    for (std::size_t i = 0; i < ps.size(); ++i)
+        create += ", c" + std::to_string(i) + " DECIMAL(" + std::to_string(ps[i].first) + "," +
+                  std::to_string(ps[i].second) + ")";
+    c.query(create + ") ENGINE=InnoDB");
+
+    std::mt19937_64 rng(2321);
+    auto digits = [&](int n, bool lead_nonzero) {
+        std::string d;
+        for (int k = 0; k < n; ++k) d += static_cast<char>('0' + (k == 0 && lead_nonzero ? 1 + rng() % 9 : rng() % 10));
+        return d;
+    };
+    // Value kinds: 0 -0.23-like (zero integer part, random fraction), 1 -0.000…1 (smallest negative),
+    // 2 -1.5-like, 3 largest negative (all nines), 4 random signed, 5 zero written as -0, 6 positive fraction.
+    auto literal = [&](int kind, int p, int s) -> std::string {
+        const int intg = p - s;
+        if (kind == 5) return "-0";
+        if (s == 0 && (kind == 0 || kind == 1 || kind == 6)) kind = 4;
+        if (intg == 0 && (kind == 2 || kind == 3)) kind = 0;
+        switch (kind) {
+            case 0: return "-0." + digits(s, false).substr(0, static_cast<std::size_t>(s - 1)) + "3";
+            case 1: return "-0." + std::string(static_cast<std::size_t>(s - 1), '0') + "1";
+            case 2: return "-1" + (s ? "." + digits(s, false) : std::string());
+            case 3: return "-" + std::string(static_cast<std::size_t>(intg), '9') + (s ? "." + std::string(static_cast<std::size_t>(s), '9') : "");
+            case 6: return "0." + digits(s, false);
+            default: {
+                const int k = intg ? static_cast<int>(rng() % static_cast<unsigned>(intg + 1)) : 0;
+                return std::string(rng() % 2 ? "-" : "") + (k ? digits(k, true) : "0") + (s ? "." + digits(s, false) : "");
+            }
+        }
+    };
+    std::string q = "INSERT INTO t VALUES ";
+    constexpr int kinds = 7, rows = 21;
+    for (int r = 0; r < rows; ++r) {
+        q += r ? ",(" : "(";
+        q += std::to_string(r);
+        for (const auto& [p, s] : ps) q += "," + literal(r % kinds, p, s);
+        q += ")";
+    }
+    c.query(q);
+    c.query("UPDATE t SET c0 = -c0, c20 = -c20 WHERE id % 2 = 0");  // and as an update's after image
+    c.query("FLUSH BINARY LOGS");
+    auto logs = c.rows("SHOW BINARY LOGS");
+    ASSERT_GE(logs.size(), 2u);
+    state_handler h;
+    for (std::size_t i = 0; i + 1 < logs.size(); ++i) {
+        auto st = rb::read_file((server.dir() / "binlog" / *logs[i][0]).string(), h);
+        ASSERT_TRUE(st) << st.error_value().message;
+    }
+    std::string select = "SELECT id";
+    for (std::size_t i = 0; i < ps.size(); ++i) select += ",c" + std::to_string(i);
+    const auto expected = c.rows(select + " FROM t ORDER BY id");
+    ASSERT_EQ(expected.size(), static_cast<std::size_t>(rows));
+    const auto& got = h.tables["t"];
+    ASSERT_EQ(got.size(), expected.size());
+    std::size_t negative_fractions = 0;
+    for (const auto& exp : expected) {
+        const auto it = got.find(*exp[0]);
+        ASSERT_NE(it, got.end()) << "row " << *exp[0];
+        ASSERT_EQ(it->second.size(), exp.size());
+        for (std::size_t k = 1; k < exp.size(); ++k) {
+            EXPECT_EQ(it->second[k], exp[k]) << "row " << *exp[0] << " DECIMAL(" << ps[k - 1].first << ","
+                                             << ps[k - 1].second << ")";
+            negative_fractions += exp[k] && exp[k]->starts_with("-0.");
+        }
+    }
+    EXPECT_GT(negative_fractions, 300u);
 }
 
 TEST(BinlogLive, MinimalMetadataNamesFromTheProviderAndMismatchIsAnError) {

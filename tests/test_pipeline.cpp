@@ -5,6 +5,7 @@
 #include <rowcast/binlog/handler.hpp>
 #include <rowcast/binlog/parser.hpp>
 #include <rowcast/codec/binary.hpp>
+#include <rowcast/detail/crc32.hpp>
 #include <rowcast/pipeline/checkpoint.hpp>
 #include <rowcast/pipeline/run.hpp>
 #include <rowcast/transport/spool_reader.hpp>
@@ -18,6 +19,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <stop_token>
@@ -447,6 +449,28 @@ TEST(SpoolSink, CheckpointInsideTheSpoolIsRefused) {
         EXPECT_NE(s.error_value().message.find("must not be in the spool directory"), std::string::npos)
             << s.error_value().message;
     }
+}
+
+// CRC-valid files with what save() never writes: another version, a repeated "staged" line
+// (mutation survivors ckpt-version and ckpt-staged-twice).
+TEST(CheckpointFile, RefusesOtherVersionsAndRepeatedStaged) {
+    temp_dir dir;
+    checkpoint_file f(dir.path() / "cp");
+    auto load = [&](const std::string& body) {
+        char tail[32];
+        std::snprintf(tail, sizeof tail, "end crc32=%08x\n", static_cast<unsigned>(detail::crc32(body.data(), body.size())));
+        std::ofstream(dir.path() / "cp", std::ios::trunc | std::ios::binary) << body << tail;
+        return f.load();
+    };
+    auto ok = load("rowcast-checkpoint 1\na=1\nstaged=x\n");
+    ASSERT_TRUE(ok) << ok.error_value().message;
+    EXPECT_EQ(ok->value(), (checkpoint_record{"a=1", "x"}));
+    auto v2 = load("rowcast-checkpoint 2\na=1\n");
+    ASSERT_FALSE(v2);
+    EXPECT_EQ(v2.error_value().code, make_error_code(errc::unsupported_version)) << v2.error_value().message;
+    auto twice = load("rowcast-checkpoint 1\na=1\nstaged=x\nstaged=y\n");
+    ASSERT_FALSE(twice);
+    EXPECT_NE(twice.error_value().message.find("repeated key 'staged'"), std::string::npos) << twice.error_value().message;
 }
 
 // callback_sink turns void/bool/result callables and exceptions into results.

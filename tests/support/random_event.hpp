@@ -4,7 +4,9 @@
 
 #include <rowcast/event.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <cstdint>
 #include <limits>
 #include <random>
@@ -240,11 +242,40 @@ public:
         if (e == 6) return "- yaml: [looks, like] {a: b} # comment";
         if (e == 7) return "null";
         if (e == 8) return "  spaces around  ";
+        if (e == 9 && is_text) return every_control_character();
         std::string s;
         const auto n = pick(0, is_text ? 40 : 64);
-        for (std::int64_t i = 0; i < n; ++i)
-            s += static_cast<char>(is_text ? pick(32, 126) : pick(0, 255));
+        const bool classes = is_text && e >= 16;  // a fifth of the random texts mix every code-point class
+        for (std::int64_t i = 0; i < n; ++i) {
+            if (classes) s += code_point_of_any_class();
+            else s += static_cast<char>(is_text ? pick(32, 126) : pick(0, 255));
+        }
         return s;
+    }
+
+    /// Every C0 control character (U+0000-U+001F) and DEL, in random order, between letters.
+    std::string every_control_character() {
+        std::string s;
+        std::vector<char> cs;
+        for (int c = 0; c < 0x20; ++c) cs.push_back(static_cast<char>(c));
+        cs.push_back('\x7f');
+        std::shuffle(cs.begin(), cs.end(), rng_);
+        for (char c : cs) (s += 'a') += c;
+        return s;
+    }
+
+    /// One character (UTF-8) of a random code-point class: C0 controls, DEL, quotes and backslash,
+    /// C1 controls, NBSP, U+2028/2029 (line/paragraph separators), BOM, U+FFFD, the noncharacters
+    /// U+FFFE/U+FFFF, non-BMP (4-byte) characters up to U+10FFFF, or printable ASCII.
+    std::string code_point_of_any_class() {
+        static const char* const special[] = {
+            "\"", "'", "\\", "\x7f", "\xC2\x80", "\xC2\x85", "\xC2\x9F", "\xC2\xA0", "\xE2\x80\xA8",
+            "\xE2\x80\xA9", "\xEF\xBB\xBF", "\xEF\xBF\xBD", "\xEF\xBF\xBE", "\xEF\xBF\xBF",
+            "\xF0\x90\x80\x80", "\xF0\x9F\x98\x80", "\xF4\x8F\xBF\xBF", "\xE6\x97\xA5"};
+        const int k = static_cast<int>(pick(0, 2));
+        if (k == 0) return std::string(1, static_cast<char>(pick(0, 0x1f)));
+        if (k == 1) return special[pick(0, static_cast<std::int64_t>(std::size(special)) - 1)];
+        return std::string(1, static_cast<char>(pick(32, 126)));
     }
 
     date random_date() {

@@ -10,10 +10,13 @@
 //  - encode(e, out) appends one document to `out` with a hand-written emitter
 //    (no yaml-cpp, no DOM). Strings that YAML could read as anything else are
 //    double-quoted with escapes; the output is always valid UTF-8.
+//    Every document ends with a "..." (document end) line.
 //  - decode(in, e) decodes the first document of `in` (up to the next "---" line,
 //    an optional "..." line, or the end) and returns the bytes consumed, including
-//    trailing white space; call it again on the rest for a stream. It also reads
-//    the flat legacy form of the tmod UDF (`op: ins|upd|del` + columns as keys).
+//    trailing white space; call it again on the rest for a stream. A document must
+//    end with "..." (else errc::truncated: a cut file never reads as another event),
+//    except the flat legacy form of the tmod UDF (`op: ins|upd|del` + columns as
+//    keys, no `operation`), which it also reads.
 //    Errors: "[rowcast.yaml.<errc>] at <where>: <what>", where <where> is a line
 //    and column (syntax errors, counted from the start of `in`) or a field path
 //    such as "new.id" (with the node's line and column at the end of <what>).
@@ -64,7 +67,7 @@ public:
 
     const yaml_options& options() const noexcept { return opt_; }
 
-    /// Appends `e` as one YAML document ("---\n" …, ending in '\n') to `out`. Never fails.
+    /// Appends `e` as one YAML document ("---\n" … "...\n") to `out`. Never fails.
     void encode(const event& e, std::string& out) const { detail::yaml_encode(e, out); }
 
     /// Decodes the first document of `in` into `e` (all of its fields are replaced).
@@ -86,6 +89,12 @@ public:
         } catch (const std::exception& x) {
             return error::make(errc::syntax_error, name, "at document", x.what());
         }
+        // rowcast's documents end with "..."; without it the text may be a cut one (a
+        // truncated spool file) that would decode as another event. Legacy tmod documents
+        // (a mapping with `op` and no `operation`) never had the marker.
+        if (!span->terminated && root.IsMap() && !is_legacy(root))
+            return error::make(errc::truncated, name, "at byte " + std::to_string(span->end),
+                               "the document does not end with a '...' line (truncated?)");
         try {
             auto r = build(root, e);
             if (!r) return std::move(r.error_value());
@@ -123,7 +132,7 @@ private:
         e.after = std::move(after);
 
         std::vector<column> cols;
-        const bool legacy = root["op"] && !root["operation"];
+        const bool legacy = is_legacy(root);
         YAML::Node new_img, old_img;
         bool has_new = false, has_old = false;
         if (legacy) {
@@ -156,6 +165,9 @@ private:
         }
         return validate(e, name);
     }
+
+    /// The flat tmod form: a mapping with `op` and no `operation` (docs/yaml.md).
+    static bool is_legacy(const YAML::Node& root) { return root["op"] && !root["operation"]; }
 
     static const columns_ptr& empty_columns() {
         static const columns_ptr empty = make_columns({});

@@ -675,6 +675,9 @@ inline void yaml_encode(const event& e, std::string& out) {
         out += "  types:\n";
         for (std::size_t i = 0; i < n; ++i) yaml_column_type(out, (*cols)[i]);
     }
+    // The explicit document end: the decoder requires it for rowcast's documents, so a
+    // truncated document (a cut spool file) is refused instead of read as another event.
+    out += "...\n";
 }
 
 }  // namespace detail

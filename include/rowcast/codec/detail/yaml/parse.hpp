@@ -30,6 +30,7 @@ inline constexpr std::string_view yaml_component = "yaml";
 struct yaml_doc_span {
     std::size_t end = 0;       // the document is in[0, end) (leading blank/comment lines included)
     std::size_t consumed = 0;  // bytes to report: end, plus an optional "..." line and white space
+    bool terminated = false;   // the document ended with a "..." line (rowcast's own documents must)
 };
 
 inline bool yaml_marker_at(std::string_view in, std::size_t p, std::string_view marker) noexcept {
@@ -46,6 +47,7 @@ inline std::size_t yaml_next_line(std::string_view in, std::size_t p) noexcept {
 
 /// Finds the first document of `in`: optional blank/comment/directive lines, an
 /// optional "---" line, then content up to the next "---" or "..." line or the end.
+/// `terminated` tells whether a "..." line ended it.
 inline result<yaml_doc_span> yaml_frame(std::string_view in, std::size_t max_size) {
     std::size_t p = 0;
     while (p < in.size()) {  // preamble: blank lines, comments, directives
@@ -66,7 +68,7 @@ inline result<yaml_doc_span> yaml_frame(std::string_view in, std::size_t max_siz
             break;
         }
         if (yaml_marker_at(in, p, "...")) {
-            s = {p, yaml_next_line(in, p)};
+            s = {p, yaml_next_line(in, p), true};
             break;
         }
     }
