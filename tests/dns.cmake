@@ -46,7 +46,9 @@ if(COMMAND rowcast_mariadb_test AND ROWCAST_BUILD_EXAMPLES AND EXISTS ${CMAKE_CU
                              ROWCAST_DNS_EXE="$<TARGET_FILE:rowcast-dns>")
   add_dependencies(test_dns_e2e rowcast_udf rowcast-triggers rowcast-dns)
   rowcast_project_target(test_dns_e2e)
-  gtest_discover_tests(test_dns_e2e TEST_PREFIX "test_dns_e2e." DISCOVERY_TIMEOUT 60
+  # DISABLED_TransactionalModeCostAgainstPlain is a measurement run by hand (docs/udf.md), not a test:
+  # left out of ctest so that the CI's suite check (no test "Not Run") holds.
+  gtest_discover_tests(test_dns_e2e TEST_PREFIX "test_dns_e2e." DISCOVERY_TIMEOUT 60 TEST_FILTER "-*.DISABLED_*"
                        PROPERTIES LABELS "named;mariadb" TIMEOUT 900)
   rowcast_test_component(dns-e2e FOUND)
 else()
