@@ -36,6 +36,7 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -196,6 +197,7 @@ private:
         int stage = 0;  // 0 connect message, 1 auth choice, 2 messages
         bool open = false, membership = false, close_after_flush = false, dead = false;
         std::string name, pg, in, out;
+        std::size_t used = 0;  // bytes of `in` already handled
     };
 
     void poke() {
@@ -203,7 +205,7 @@ private:
         [[maybe_unused]] auto n = ::write(wake_, &one, sizeof one);
     }
 
-    static std::uint32_t get(const std::string& s, std::size_t at, bool little) {
+    static std::uint32_t get(std::string_view s, std::size_t at, bool little) {
         std::uint32_t v = 0;
         for (int i = 0; i < 4; ++i) {
             const auto b = static_cast<std::uint32_t>(static_cast<unsigned char>(s[at + static_cast<std::size_t>(i)]));
@@ -211,9 +213,9 @@ private:
         }
         return v;
     }
-    static std::string slot(const std::string& s, std::size_t at) {
-        const std::string n = s.substr(at, 32);
-        return n.substr(0, n.find('\0'));
+    static std::string slot(std::string_view s, std::size_t at) {
+        const std::string_view n = s.substr(at, 32);
+        return std::string(n.substr(0, n.find('\0')));
     }
 
     void loop() {
@@ -296,6 +298,8 @@ private:
         }
         while (!s.dead && !crashed_ && step(s)) {
         }
+        s.in.erase(0, s.used);
+        s.used = 0;
     }
 
     // One protocol step from s.in; false when more bytes are needed.
@@ -371,34 +375,35 @@ private:
     }
 
     bool client_message(session& s) {
-        if (s.in.size() < 48) return false;
-        const bool little = (static_cast<unsigned char>(s.in[0]) & 0x80) != 0;
-        const std::uint32_t type = get(s.in, 0, little) & ~marker;
-        const auto ng = static_cast<std::int32_t>(get(s.in, 36, little));
-        const auto dl = static_cast<std::int32_t>(get(s.in, 44, little));
-        const bool hint_little = (static_cast<unsigned char>(s.in[40]) & 0x80) != 0;
-        const std::uint32_t hint = get(s.in, 40, hint_little) & ~marker;
+        const std::string_view in = std::string_view(s.in).substr(s.used);  // erased once per read
+        if (in.size() < 48) return false;
+        const bool little = (static_cast<unsigned char>(in[0]) & 0x80) != 0;
+        const std::uint32_t type = get(in, 0, little) & ~marker;
+        const auto ng = static_cast<std::int32_t>(get(in, 36, little));
+        const auto dl = static_cast<std::int32_t>(get(in, 44, little));
+        const bool hint_little = (static_cast<unsigned char>(in[40]) & 0x80) != 0;
+        const std::uint32_t hint = get(in, 40, hint_little) & ~marker;
         // Validation (protocol 4.2): a failure closes the session.
         const std::uint32_t svc = type & 0x3f, ctl = type & (join | leave | kill);
         const bool one_svc = svc != 0 && (svc & (svc - 1)) == 0, one_ctl = ctl != 0 && (ctl & (ctl - 1)) == 0;
         const long long size = static_cast<long long>(dl) + 32LL * ng;
-        if (one_svc == one_ctl || slot(s.in, 4) != s.pg || ng < 0 || ng > 100 || (hint & ~0x00ffff00u) || dl < 0 ||
+        if (one_svc == one_ctl || slot(in, 4) != s.pg || ng < 0 || ng > 100 || (hint & ~0x00ffff00u) || dl < 0 ||
             dl > 144000 || size > 143952) {
             ++violations_;
             drop(s);
             return false;
         }
         const std::size_t total = 48 + 32 * static_cast<std::size_t>(ng) + static_cast<std::size_t>(dl);
-        if (s.in.size() < total) return false;
+        if (in.size() < total) return false;
         if (size > 143152) {  // the real 5.0.1 daemon's assertion fails here
             crashed_ = true;
             return false;
         }
         std::vector<std::string> groups;
-        for (std::int32_t i = 0; i < ng; ++i) groups.push_back(slot(s.in, 48 + 32 * static_cast<std::size_t>(i)));
-        const std::string data = s.in.substr(48 + 32 * static_cast<std::size_t>(ng), static_cast<std::size_t>(dl));
-        const std::string hint_raw = s.in.substr(40, 4);
-        s.in.erase(0, total);
+        for (std::int32_t i = 0; i < ng; ++i) groups.push_back(slot(in, 48 + 32 * static_cast<std::size_t>(i)));
+        const std::string data(in.substr(48 + 32 * static_cast<std::size_t>(ng), static_cast<std::size_t>(dl)));
+        const std::string hint_raw(in.substr(40, 4));
+        s.used += total;
         if (ctl) {
             if (groups.size() != 1) {
                 ++violations_;

@@ -57,6 +57,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -131,6 +132,12 @@ public:
         for (const auto& g : o.groups)
             if (auto j = c->join(g); !j) return j.error_value();
         return consumer(std::move(o), std::move(*c), std::tuple<Codecs...>(std::move(codecs)...));
+    }
+    /// open() with default-constructed codecs.
+    static result<consumer> open(consumer_options o)
+        requires(std::default_initializable<Codecs> && ...)
+    {
+        return open(std::move(o), Codecs{}...);
     }
 
     consumer(consumer&&) noexcept = default;
