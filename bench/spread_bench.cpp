@@ -15,6 +15,7 @@
 #include <rowcast/spread/detail/wire.hpp>
 #include <rowcast/spread/producer.hpp>
 
+#include "bench_main.hpp"
 #include "support/sample_events.hpp"
 #include "support/spread_daemon.hpp"
 
@@ -181,21 +182,33 @@ void Through(benchmark::State& state) {
     for (auto _ : state) {
         const std::size_t want = delivered + events.size();
         std::atomic<bool> failed{false};
+        std::string why, writer_why;
         std::thread writer([&] {
             for (const auto& e : events)
-                if (!prod.write(e)) failed = true;
+                if (auto w = prod.write(e); !w) {
+                    writer_why = w.error_value().message;
+                    failed = true;
+                    return;
+                }
         });
         while (delivered < want && !failed) {
             auto r = src.process(sink);
             if (!r) {
-                failed = true;
+                why = r.error_value().message;
                 break;
             }
+            const auto next = src.next_timeout().count();  // 0: messages already buffered
             pollfd p{src.native_handle(), POLLIN, 0};
-            if (delivered < want && ::poll(&p, 1, 30000) == 0) failed = true;
+            if (delivered < want && ::poll(&p, 1, next < 0 ? 30000 : static_cast<int>(next)) == 0 && next < 0)
+                why = "nothing for 30 s";
+            if (!why.empty()) break;
         }
         writer.join();
-        if (failed) state.SkipWithError("producer or consumer failed");
+        if (!why.empty() || failed) {
+            const std::string msg = why.empty() ? writer_why : why;
+            state.SkipWithError(msg.c_str());
+            break;
+        }
     }
     state.SetItemsProcessed(static_cast<std::int64_t>(events.size()) * static_cast<std::int64_t>(state.iterations()));
     state.counters["lost"] = static_cast<double>(src.stats().lost);
@@ -204,21 +217,11 @@ void Through(benchmark::State& state) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::vector<char*> args;
-    bool smoke = false;
-    for (int i = 0; i < argc; ++i) {
-        if (std::strcmp(argv[i], "--smoke") == 0) smoke = true;
-        else args.push_back(argv[i]);
-    }
-    if (smoke) events_per_iteration = 500;
-    if (const char* n = std::getenv("ROWCAST_BENCH_SPREAD_EVENTS")) events_per_iteration = std::strtoul(n, nullptr, 10);
-    const double t = smoke ? 0.001 : 2.0;
-    benchmark::RegisterBenchmark("SendVsRaw", SendVsRaw)->UseManualTime()->MinTime(t)->Unit(benchmark::kMillisecond);
-    benchmark::RegisterBenchmark("Through", Through)->MinTime(t)->UseRealTime()->Unit(benchmark::kMillisecond);
-    int n = static_cast<int>(args.size());
-    benchmark::Initialize(&n, args.data());
-    benchmark::RunSpecifiedBenchmarks();
-    benchmark::Shutdown();
+    auto run = rowcast::bench::parse_run(argc, argv, "ROWCAST_BENCH_SPREAD_EVENTS", events_per_iteration, 2.0);
+    events_per_iteration = run.events;
+    benchmark::RegisterBenchmark("SendVsRaw", SendVsRaw)->UseManualTime()->MinTime(run.min_time)->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark("Through", Through)->MinTime(run.min_time)->UseRealTime()->Unit(benchmark::kMillisecond);
+    rowcast::bench::run_registered(run);
     daemon_ptr.reset();
     return 0;
 }
