@@ -17,6 +17,7 @@
 #include <rowcast/nats/consumer.hpp>
 #include <rowcast/nats/producer.hpp>
 
+#include "bench_main.hpp"
 #include "support/nats_server.hpp"
 #include "support/sample_events.hpp"
 
@@ -265,23 +266,14 @@ void Delay(benchmark::State& state) {
 
 
 int main(int argc, char** argv) {
-    std::vector<char*> args;
-    bool smoke = false;
-    for (int i = 0; i < argc; ++i) {
-        if (std::strcmp(argv[i], "--smoke") == 0) smoke = true;
-        else args.push_back(argv[i]);
-    }
-    if (smoke) events_per_iteration = 500;
-    if (const char* n = std::getenv("ROWCAST_BENCH_NATS_EVENTS")) events_per_iteration = std::strtoul(n, nullptr, 10);
-    const double t = smoke ? 0.001 : 3.0;
+    auto run = rowcast::bench::parse_run(argc, argv, "ROWCAST_BENCH_NATS_EVENTS", events_per_iteration, 3.0);
+    events_per_iteration = run.events;
+    const double t = run.min_time;
     benchmark::RegisterBenchmark("PublishVsRaw", PublishVsRaw)->Arg(1)->Arg(3)->UseManualTime()->MinTime(t)
         ->Unit(benchmark::kMillisecond);
     benchmark::RegisterBenchmark("Consume", Consume)->MinTime(t)->UseRealTime()->Unit(benchmark::kMillisecond);
     benchmark::RegisterBenchmark("Delay", Delay)->Iterations(1)->Unit(benchmark::kMillisecond);
-    int n = static_cast<int>(args.size());
-    benchmark::Initialize(&n, args.data());
-    benchmark::RunSpecifiedBenchmarks();
-    benchmark::Shutdown();
+    rowcast::bench::run_registered(run);
     cluster.reset();
     return 0;
 }

@@ -7,6 +7,8 @@
 #                  (rowcast/dns/config_yaml.hpp, the YAML service config, also needs rowcast::yaml:
 #                  link both; no separate target, the two components together are what it needs)
 #   rowcast::nats  cnats (Debian: libnats-dev; rowcast-find-cnats.cmake): JetStream producer and consumer
+# The Spread transport (rowcast/spread/) is no component: it needs no library (plain sockets) and is part
+# of rowcast::rowcast (tests/package/core_only compiles it without any component).
 set(ROWCAST_BUILT_COMPONENTS "")
 
 macro(_rowcast_component_missing name dep package)

@@ -13,8 +13,14 @@
 // BADSIG/BADKEY unsigned, BADTIME signed with the server time), query answers with
 // compression pointers (A, AAAA, PTR, CNAME, SOA), a TC reply, replies cut short,
 // and BIND key files (every algorithm, several keys, comments).
+// <out>/spread/ gets Spread daemon streams for fuzz_spread: data messages carrying rowcast's
+// envelope (whole and fragmented), membership (join, leave, network with two vs-sets),
+// transitional, self-leave, reject, a big-endian message, several messages in one stream.
 #include "support/random_event.hpp"
 #include "support/sample_events.hpp"
+#include "support/spread_daemon.hpp"
+
+#include <rowcast/spread/detail/fragment.hpp>
 
 #include <rowcast/codec/binary.hpp>
 #include <rowcast/event.hpp>
@@ -224,6 +230,65 @@ long write_dns_corpus(const fs::path& dir) {
 
 }  // namespace
 
+long write_spread_corpus(const fs::path& dir, const std::vector<rowcast::event>& events) {
+    using d = rowcast::test::spread_daemon;
+    namespace ds = rowcast::detail::spread;
+    fs::create_directories(dir);
+    long n = 0;
+    auto put = [&](const std::string& name, const std::string& bytes) {
+        if (!write_file(dir / name, bytes)) return false;
+        ++n;
+        return true;
+    };
+    auto envelope = [](std::uint64_t seq, std::uint32_t i, std::uint32_t count, std::uint32_t total, std::string_view chunk) {
+        std::string b;
+        ds::put_envelope(b, seq, i, count, total);
+        return b + std::string(chunk);
+    };
+    auto memb = [](std::uint32_t cause, const std::vector<std::vector<std::string>>& sets, std::uint32_t local) {
+        std::string body;
+        for (std::uint32_t v : {1u, 1700000000u, 3u, static_cast<std::uint32_t>(sets.size()), local}) d::put(body, v);
+        std::vector<std::string> members;
+        for (const auto& s : sets) {
+            d::put(body, static_cast<std::uint32_t>(s.size()));
+            for (const auto& m : s) {
+                d::put_name(body, m);
+                members.push_back(m);
+            }
+        }
+        return d::frame(d::reg_memb | cause, "grp", members, 0, body);
+    };
+    rowcast::binary_codec codec;
+    std::string stream;
+    for (std::size_t i = 0; i < events.size() && i < 8; ++i) {
+        const std::string e = rowcast::encode(codec, events[i]);
+        const std::string one = d::frame(d::agreed, "#prod#d1", {"rc.shop.items"}, 3,
+                                         envelope(i + 1, 0, 1, static_cast<std::uint32_t>(e.size()), e));
+        if (!put("data-" + std::to_string(i), one)) return -1;
+        stream += one;
+        if (i == 0) {  // the same event in two fragments
+            const std::string a = e.substr(0, e.size() / 2), b = e.substr(e.size() / 2);
+            const auto t = static_cast<std::uint32_t>(e.size());
+            if (!put("fragments", d::frame(d::fifo, "#prod#d1", {"g"}, 3, envelope(9, 0, 2, t, a)) +
+                                      d::frame(d::fifo, "#prod#d1", {"g"}, 3, envelope(9, 1, 2, t, b))))
+                return -1;
+        }
+    }
+    const bool ok = put("stream", stream) && put("join", memb(d::caused_by_join, {{"#a#d1"}}, 0)) &&
+                    put("leave", memb(d::caused_by_leave, {{"#b#d1"}}, 0)) &&
+                    put("network", memb(0x800, {{"#bob#d2"}, {"#alice#d1", "#cw#d1"}}, 36)) &&
+                    put("transitional", d::frame(d::transition, "grp", {}, 0, std::string(12, '\1'))) &&
+                    put("self-leave", d::frame(d::caused_by_leave, "grp", {}, 0, {})) &&
+                    put("big-endian", d::frame(d::fifo, "#x#d1", {"g", "h"}, 513, "payload", true)) &&
+                    put("reject", [] {
+                        std::string f = d::frame(0x400000, "#x#d1", {"g", "#x#d1"}, 0, "data");
+                        std::string old;
+                        d::put(old, d::agreed);
+                        return f.insert(48, old);
+                    }());
+    return ok ? n : -1;
+}
+
 int main(int argc, char** argv) {
     if (argc < 2 || argc > 3) {
         std::fprintf(stderr, "usage: %s <out dir> [random events per codec]\n", argv[0]);
@@ -258,5 +323,6 @@ int main(int argc, char** argv) {
 #ifdef ROWCAST_SEEDS_DNS
     report("dns", write_dns_corpus(out / "dns"));
 #endif
+    report("spread", write_spread_corpus(out / "spread", events));
     return ok ? 0 : 1;
 }

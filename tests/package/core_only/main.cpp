@@ -1,9 +1,15 @@
 // Package test consumer of rowcast::rowcast alone: the umbrella header and the
-// binary codec, with no JSON or YAML library anywhere in the build.
+// binary codec, with no JSON or YAML library anywhere in the build; the Spread
+// transport is part of the core (no component, no library).
 #include <rowcast/rowcast.hpp>
+#include <rowcast/spread/consumer.hpp>
+#include <rowcast/spread/producer.hpp>
 
 #include <cstdio>
 #include <string>
+
+static_assert(rowcast::event_sink<rowcast::spread::producer<rowcast::binary_codec>>);
+static_assert(rowcast::event_source<rowcast::spread::consumer<rowcast::binary_codec>>);
 
 int main() {
     using namespace rowcast;
