@@ -72,3 +72,6 @@ else()
     endif()
   endforeach()
 endif()
+if(TARGET rowcast::binlog AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/test_schema_history.cpp)
+  rowcast_mariadb_test(test_schema_history SOURCES test_schema_history.cpp LIBS rowcast::binlog)  # schema history vs ALTERs
+endif()
