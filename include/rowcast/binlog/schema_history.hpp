@@ -19,10 +19,14 @@
 //    valid from that TABLE_MAP on;
 //  - DDL: after a QUERY event that may change a table's columns (ALTER/CREATE/DROP/
 //    RENAME TABLE, CREATE/DROP INDEX, DROP DATABASE; not TRUNCATE or temporary tables),
-//    each table it names is read again from `live` and, if its columns differ from the
-//    last version (or it is gone), a version valid from the event after the DDL is
-//    added. A DDL already covered (a version at or after it: a follower resuming from an
-//    older checkpoint reads it again) is not read again.
+//    each table it names is read again from `live` and a version valid from the event
+//    after the DDL is added (null columns: the table is gone), also when the columns did
+//    not change. A DDL already covered (a version at or after it: a follower resuming
+//    from an older checkpoint reads it again) is not read again. A statement whose table
+//    names cannot be read re-reads every table the history knows.
+// Without `live` (replay) a DDL is checked instead: one that names a table after the
+// start of its history must have a version right after it, else [rowcast.binlog.not_found]
+// (the history was recorded up to an earlier point: the columns after the DDL are unknown).
 // Each new version is saved at once (atomically, os/atomic_file.hpp), before the parser
 // reports the DDL: a checkpoint saved after the DDL never points past a version the
 // file lacks.
@@ -88,7 +92,7 @@ public:
         if (h.opt_.path.empty()) return h;
         auto text = read_small_file(h.opt_.path, max_file_size, "binlog");
         if (!text) return text.error_value();
-        if (!*text) return h;
+        if (!*text) return h;  // created at the first version; an empty history refuses every table
         auto m = detail::binlog::parse_history(**text, h.opt_.path.string());
         if (!m) return m.error_value();
         h.tables_ = std::move(*m);
@@ -122,8 +126,7 @@ public:
         for (auto it = vs->rbegin(); it != vs->rend(); ++it) {
             const auto c = detail::binlog::compare_positions(it->file, it->offset, at.file, at.offset);
             if (!c)
-                return fail(errc::invalid_value, name(schema, table) + " at " + pos_text(at.file, at.offset) +
-                                                     ": not a file of the binlog sequence the history holds (" + it->file + ")");
+                return fail(errc::invalid_value, name(schema, table) + " at " + other_sequence(at, *it));
             if (*c > 0) continue;
             if (!it->columns)
                 return fail(errc::not_found, name(schema, table) + " does not exist at " + pos_text(at.file, at.offset) +
@@ -134,23 +137,25 @@ public:
                                          " is older than its schema history, which starts at " + at_text(vs->front()));
     }
 
-    /// Records the tables a DDL statement changed (with a live provider; see the top of this header).
+    /// Records the tables a DDL statement names (with a live provider), or checks that the
+    /// history covers it (without one; see the top of this header).
     result<void> on_ddl(const schema_position& at, std::string_view schema, std::string_view statement) override {
-        if (!opt_.live) return {};
         const auto targets = detail::binlog::tables_of_ddl(statement, schema);
         std::vector<std::pair<std::string, std::string>> list = targets.tables;
         for (const auto& [s, tables] : tables_)
-            if (targets.all_known || s == targets.dropped_schema)
+            if ((targets.all_known && opt_.live) || s == targets.dropped_schema)
                 for (const auto& [t, vs] : tables) list.emplace_back(s, t);
         const std::uint64_t from = at.next ? at.next : at.offset + 1;
         bool changed = false;
         for (const auto& [s, t] : list) {
             const auto* vs = versions(s, t);
+            if (!opt_.live) {
+                if (auto r = check_covered(vs, s, t, at, from, statement); !r) return r;
+                continue;
+            }
             if (vs && !vs->empty()) {
                 const auto c = detail::binlog::compare_positions(vs->back().file, vs->back().offset, at.file, from);
-                if (!c)
-                    return fail(errc::invalid_value, pos_text(at.file, at.offset) + ": not a file of the binlog sequence "
-                                                     "the history holds (" + vs->back().file + ")");
+                if (!c) return fail(errc::invalid_value, other_sequence(at, vs->back()));
                 if (*c >= 0) continue;  // covered already: this DDL was read before
             }
             auto live = opt_.live->columns(s, t);
@@ -160,11 +165,8 @@ public:
                      live.error_value().code != make_error_code(errc::not_found))
                 return error::make(errc::io_error, "binlog", pos_text(at.file, at.offset),
                                    "reading " + name(s, t) + " after a DDL for the schema history: " + live.error_value().message);
-            if (!vs || vs->empty()) {
-                if (!cols) continue;  // never seen, not there
-            } else if (same(vs->back().columns, cols)) {
-                continue;
-            }
+            if ((!vs || vs->empty()) && !cols) continue;  // never seen, not there
+            // Recorded even when the columns stay: a replay then knows the history covers this DDL.
             if (auto r = add(s, t, {std::string(at.file), from, std::string(at.gtid), cols, std::string(statement.substr(0, 256))}); !r)
                 return r;
             changed = true;
@@ -210,6 +212,25 @@ private:
     static bool same(const columns_ptr& a, const columns_ptr& b) { return a == b || (a && b && *a == *b); }
     error fail(errc e, const std::string& what) const {
         return error::make(e, "binlog", opt_.path.empty() ? std::string("schema history") : opt_.path.string(), what);
+    }
+
+    static std::string other_sequence(const schema_position& at, const schema_version& v) {
+        return pos_text(at.file, at.offset) + ": not a file of the binlog sequence the history holds (" + v.file + ")";
+    }
+    // Read only: a DDL naming a table after the start of its history must have its version,
+    // or the columns after it would be a guess.
+    result<void> check_covered(const std::vector<schema_version>* vs, std::string_view s, std::string_view t,
+                               const schema_position& at, std::uint64_t from, std::string_view statement) const {
+        if (!vs || vs->empty()) return {};  // unknown here: its TABLE_MAPs are refused
+        const auto first = detail::binlog::compare_positions(vs->front().file, vs->front().offset, at.file, from);
+        if (!first) return fail(errc::invalid_value, other_sequence(at, vs->front()));
+        if (*first >= 0) return {};  // before the history (or its first version): nothing to check
+        for (const auto& v : *vs)
+            if (detail::binlog::compare_positions(v.file, v.offset, at.file, from) == 0) return {};
+        return fail(errc::not_found, "the DDL at " + pos_text(at.file, at.offset) + " (" +
+                                         std::string(statement.substr(0, 80)) + ") changes " + name(s, t) +
+                                         ", and the schema history has no version after it (recorded up to " +
+                                         at_text(vs->back()) + "): its columns after it are unknown");
     }
 
     result<void> add(std::string_view schema, std::string_view table, schema_version v) {
