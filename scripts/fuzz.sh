@@ -48,6 +48,9 @@ seed_checkpoint $'rowcast-checkpoint 1\nfile=mariadb-bin.000003\noffset=1234\ngt
     "$build/seeds/checkpoint/generic"
 seed_checkpoint $'rowcast-binlog-checkpoint 1\nfile=binlog.000001\noffset=4\ngtid=3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5\n' \
     "$build/seeds/checkpoint/binlog"
+# a schema history (binlog/schema_history.hpp): two versions of app.t, the second "gone"
+seed_checkpoint $'rowcast-schema-history 1\nversions=2\nv=UkMBAGkAAAAGAAAAAAAAAAAAAAAAAAAAAAADYXBwAXQJZmlyc3QgdXNlAAAAEm1hcmlhZGItYmluLjAwMDAwMQQFMC0xLTUAHgMCaWQEAgFlG5QBB3V0ZjhtYjQCAXgBeQFkBkQKAgAA\nv=UkMBAEoAAAAGAAAAAAAAAAAAAAAAAAAAAAADYXBwAXQMRFJPUCBUQUJMRSB0AAAAEm1hcmlhZGItYmluLjAwMDAwMoQHAAAAAAA=\n' \
+    "$build/seeds/checkpoint/schema-history"
 
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 failed=()

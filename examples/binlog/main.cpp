@@ -9,7 +9,9 @@
 // --envelope rowcast|debezium, to stdout or (follow mode, --spool DIR --checkpoint FILE)
 // into a spool exactly once. The filter options (--schema, --table, --column and
 // their --exclude-… forms) are those of every program. Column names come from
-// TABLE_MAP metadata (binlog_row_metadata=FULL); "@1", "@2"… otherwise.
+// TABLE_MAP metadata (binlog_row_metadata=FULL); with --schema-history FILE from the
+// column lists valid at each event's position (recorded by a follower with a live schema
+// provider: docs/binlog.md "Schema history"); "@1", "@2"… otherwise.
 // Exit status: 0 ok (also stopped by SIGINT/SIGTERM), 1 a file could not be decoded or
 // the server failed (the error says where and why), 2 usage, 3 the files end inside a
 // transaction (its rows withheld, or with --incomplete=mark delivered and then closed by a
@@ -18,6 +20,7 @@
 
 #include <rowcast/binlog/file_source.hpp>
 #include <rowcast/binlog/follower.hpp>
+#include <rowcast/binlog/schema_history.hpp>
 #include <rowcast/binlog/spool_sink.hpp>
 #include <rowcast/codec/by_name.hpp>
 #include <rowcast/pipeline/checkpoint.hpp>
@@ -50,7 +53,7 @@ struct options {
     rowcast_cli::connection_flags conn;
     rowcast::binlog::follower_options follow;
     std::uint64_t heartbeat_ms = 5000;
-    std::string start_file, gtid, checkpoint, spool;
+    std::string start_file, gtid, checkpoint, spool, schema_history;
     bool start_at_current = false;
     bool incomplete_seen = false;  // files: the input ended inside a transaction
     std::optional<unsigned> max_retries;
@@ -87,6 +90,13 @@ rowcast::result<void> run(options& o, rowcast::event_filter filter, Codec codec)
     // files: a sink that keeps refusing (or a file that cannot be opened) is not waited for long
     ro.retry.max_attempts = o.max_retries.value_or(o.conn.given() ? 0 : 3);
     if (!o.conn.given()) {
+        std::optional<rowcast::binlog::schema_history> history;  // read only: nothing is recorded from files
+        if (!o.schema_history.empty()) {
+            auto h = rowcast::binlog::schema_history::open({.path = o.schema_history});
+            if (!h) return h.error_value();
+            history.emplace(std::move(*h));
+            o.files.parser.provider = &*history;
+        }
         auto src = rowcast::binlog::file_source::open(o.files);
         if (!src) return src.error_value();
         rowcast::stream_sink out(STDOUT_FILENO, std::move(codec), {.flush = rowcast::stream_flush::when_full});
@@ -150,6 +160,10 @@ static int run_main(int argc, char** argv) {
     app.add_flag("--statements-as-ddl", o.files.parser.statements_as_ddl,
                  "Pass statement-based DML through as ddl events instead of failing");
     app.add_flag("--no-checksum-verify", o.no_checksum, "Do not verify CRC32 trailers");
+    app.add_option("--schema-history", o.schema_history,
+                   "Files: column names and types from this schema history (docs/binlog.md), the version valid at "
+                   "each event's position; a table or position it does not cover is an error")
+        ->type_name("FILE");
     app.add_option("--incomplete", o.files.incomplete,
                    "Files: a transaction the input ends inside (no commit): withhold its rows (default), or mark: "
                    "print them, then a rollback event \"interrupted\". Either way a warning and exit status 3")
@@ -203,6 +217,9 @@ static int run_main(int argc, char** argv) {
     if (following && o.stop) return rowcast_cli::usage_error(app, "--stop-position is for files");
     if (following && gtid->count() > 0 && position_mode)
         return rowcast_cli::usage_error(app, "--gtid and --start-file/--start-position exclude each other");
+    if (following && !o.schema_history.empty())  // recording needs a live schema provider (libmariadb)
+        return rowcast_cli::usage_error(app, "--schema-history is for files (a history is recorded by the library's "
+                                             "follower with a live schema provider: docs/binlog.md)");
     if (!following && (!o.checkpoint.empty() || gtid->count() > 0 || !o.start_file.empty() || o.start_at_current))
         return rowcast_cli::usage_error(app, "--checkpoint, --gtid, --start-file and --start-at-current need --host or --socket");
     if (!o.spool.empty() && (!following || o.checkpoint.empty()))

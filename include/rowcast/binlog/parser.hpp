@@ -45,6 +45,7 @@
 #include <bit>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -124,10 +125,7 @@ public:
     /// FORMAT_DESCRIPTION's post-header lengths stay. The replication stream calls it
     /// after a reconnect (the server resends FORMAT_DESCRIPTION and TABLE_MAPs).
     void reset() noexcept {
-        tables_.clear();
-        table_raw_.clear();
-        last_table_ = nullptr;
-        last_raw_ = nullptr;
+        forget_table_maps();
         gtid_.clear();
         txn_id_.clear();
         annotate_.clear();
@@ -414,7 +412,13 @@ private:
              starts_with_word(query, "DELETE") || starts_with_word(query, "REPLACE") || starts_with_word(query, "LOAD")))
             return bad(errc::unsupported, "statement-based DML cannot be decoded into rows (use binlog_format=ROW): " +
                                               query.substr(0, 80));
-        // DDL
+        // DDL: a position-aware provider (schema_history.hpp) records the tables' new columns
+        // first; the cached TABLE_MAPs are forgotten (a map decoded before the DDL must not be
+        // reused after it).
+        if (opt_.provider) {
+            if (auto pr = opt_.provider->on_ddl(here(), db, query); !pr) return pr.error_value();
+        }
+        forget_table_maps();
         ++stats_.ddl;
         if (!in_txn_) txn_id_ = gtid_.empty() ? file_ + ":" + std::to_string(event_offset()) : gtid_;
         auto t = info();
@@ -424,7 +428,6 @@ private:
             gtid_.clear();
             standalone_ = false;
         }
-        // The tables' definitions may have changed: forget cached maps (ids are new after DDL anyway).
         return r;
     }
 
@@ -468,9 +471,21 @@ private:
         if (reuse_table_map(table_id)) return {};
         auto t = std::make_shared<table_info>();
         t->table_id = table_id;
-        if (auto e = detail::binlog::decode_table_map(c, opt_.provider, *t)) return bad(e->code, e->what);
+        std::optional<detail::binlog::positioned_provider> at;  // the provider asked for this position
+        if (opt_.provider) at.emplace(*opt_.provider, here());
+        if (auto e = detail::binlog::decode_table_map(c, at ? &*at : nullptr, *t)) return bad(e->code, e->what);
         remember_table_map(std::move(t));
         return {};
+    }
+    // The position of the event being decoded, for a schema provider.
+    schema_position here() const noexcept {
+        return {file_, event_offset(), in_payload_ ? 0 : cur_->next_position, gtid_};
+    }
+    void forget_table_maps() noexcept {
+        tables_.clear();
+        table_raw_.clear();
+        last_table_ = nullptr;
+        last_raw_ = nullptr;
     }
     // Same bytes as the last map for this id: keep the shared description.
     bool reuse_table_map(std::uint64_t table_id) {
