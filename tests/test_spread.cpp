@@ -246,6 +246,47 @@ TEST(SpreadClient, SeveralClientsInSeveralGroupsSeeOneOrder) {
     EXPECT_EQ(next(cs[2]).data, "end");
 }
 
+// What one test daemon cannot produce (partitions between daemons, rejects), injected as a
+// multi-daemon Spread would send it (protocol notes 6.2, 6.3).
+TEST(SpreadClient, NetworkTransitionalAndRejectMessagesAreParsed) {
+    spread_daemon d;
+    auto c = connect(d, "alice");
+    std::string gid;
+    for (std::uint32_t v : {1552775919u, 1795314712u, 1u}) spread_daemon::put(gid, v);
+    std::string body = gid;
+    spread_daemon::put(body, 2);   // two vs-sets
+    spread_daemon::put(body, 36);  // the receiver's: the second (4 + 32 bytes after the first's start)
+    spread_daemon::put(body, 1);
+    spread_daemon::put_name(body, "#bob#d2");
+    spread_daemon::put(body, 2);
+    spread_daemon::put_name(body, "#alice#testd");
+    spread_daemon::put_name(body, "#cw#d1");
+    std::string reject = spread_daemon::frame(0x400000, "#alice#testd", {"g", "#alice#testd"}, 5, "refused");
+    std::string old_type;
+    spread_daemon::put(old_type, 0x10);
+    reject.insert(48, old_type);
+    d.inject("alice", spread_daemon::frame(0x2000, "g", {}, 0, gid) +
+                          spread_daemon::frame(0x1800, "g", {"#alice#testd", "#bob#d2", "#cw#d1"}, 0, body) + reject);
+    auto t = next(c);
+    EXPECT_EQ(t.kind, spread::message_kind::transitional);
+    EXPECT_EQ(t.sender, "g");
+    EXPECT_EQ(t.gid, (spread::group_id{1552775919, 1795314712, 1}));
+    auto n = next(c);
+    EXPECT_EQ(n.kind, spread::message_kind::membership);
+    EXPECT_TRUE(n.caused_by_network());
+    EXPECT_EQ(n.groups.size(), 3u);
+    ASSERT_EQ(n.vs_sets.size(), 2u);
+    EXPECT_EQ(n.vs_sets[0], std::vector<std::string>{"#bob#d2"});
+    EXPECT_EQ(n.local_vs_set, 1u);
+    EXPECT_EQ(n.vs_sets[1], (std::vector<std::string>{"#alice#testd", "#cw#d1"}));
+    EXPECT_EQ(n.changed_member(), "");
+    auto r = next(c);
+    EXPECT_EQ(r.kind, spread::message_kind::reject);
+    EXPECT_EQ(r.type, 0x400010u);
+    EXPECT_EQ(r.groups.size(), 2u);
+    EXPECT_EQ(r.data, "refused");
+}
+
 // --- hostile daemon replies ------------------------------------------------------------------
 
 TEST(SpreadHostile, TruncatedHeaderThenCloseIsAConnectionLostMidMessage) {
