@@ -1204,3 +1204,69 @@ TEST(BinlogChecksum, FormatDescriptionAlgorithmAndInUseFlag) {
     EXPECT_EQ(r.error_value().code, make_error_code(rowcast::errc::unsupported)) << r.error_value().message;
     EXPECT_NE(r.error_value().message.find("unknown checksum algorithm 7"), std::string::npos);
 }
+
+// Issue 18 item 1, the MySQL side (no MySQL 8 binlog with GEOMETRY is at hand): a TABLE_MAP
+// built by hand after MySQL's documentation of the optional metadata (libbinlogevents
+// Table_map_event: COLUMN_CHARSET lists "character columns") and MySQL 8's sql/log_event.cc,
+// whose is_character_type() is STRING, VAR_STRING, VARCHAR and BLOB only: GEOMETRY has no
+// entry. The same bytes from a MariaDB server are malformed (MariaDB lists GEOMETRY too).
+TEST(BinlogTableMap, GeometryHasNoCharsetEntryFromMysqlButHasOneFromMariadb) {
+    using namespace rowcast::detail::binlog;
+    auto table_map = [](std::string types, std::string meta, std::string extra) {
+        std::string b = "\x02" "db" + std::string(1, '\0') + "\x01" "t" + std::string(1, '\0');
+        b += static_cast<char>(types.size());
+        b += types;
+        b += static_cast<char>(meta.size());
+        b += meta;
+        b += static_cast<char>(0xff);  // every column nullable (one null-bitmap byte for <= 8 columns)
+        return b + extra;
+    };
+    // (id INT, g GEOMETRY, a VARCHAR(10) latin1, b VARCHAR(10) utf8mb4): COLUMN_CHARSET {8, 45}
+    const std::string types("\x03\xff\x0f\x0f", 4), meta("\x04\x0a\x00\x28\x00", 5);
+    const std::string mysql_cs("\x03\x02\x08\x2d", 4), names("\x04\x09\x02id\x01g\x01" "a\x01" "b", 11);
+    const auto mysql8 = rb::parse_server_version("8.0.40"), mariadb = rb::parse_server_version("10.11.19-MariaDB-log");
+    {
+        const auto body = table_map(types, meta, mysql_cs + names);
+        cursor c(body);
+        rb::table_info t;
+        auto e0 = decode_table_map(c, nullptr, mysql8, t);
+        ASSERT_FALSE(e0) << e0->what;
+        EXPECT_EQ(t.wire[2].collation, 8u);
+        EXPECT_EQ(t.wire[3].collation, 45u);
+        EXPECT_EQ((*t.columns)[2].type.charset, "latin1");
+        EXPECT_EQ((*t.columns)[3].type.charset, "utf8mb4");
+        EXPECT_EQ((*t.columns)[1].type.type, sql_type::geometry);
+        cursor c2(body);
+        rb::table_info t2;
+        auto e = decode_table_map(c2, nullptr, mariadb, t2);
+        ASSERT_TRUE(e);
+        EXPECT_NE(e->what.find("field 3 is malformed"), std::string::npos) << e->what;
+        cursor c3(body);  // no FORMAT_DESCRIPTION seen: which count applies is unknown, so refused
+        rb::table_info t3;
+        auto e3 = decode_table_map(c3, nullptr, rb::server_flavour{}, t3);
+        ASSERT_TRUE(e3);
+        EXPECT_EQ(e3->code, errc::unsupported);
+    }
+    {   // MariaDB's bytes for the same table: {8, 63 for g... in column order: g=63, a=8, b=45}
+        const std::string mariadb_cs("\x03\x03\x3f\x08\x2d", 5);
+        const auto body = table_map(types, meta, mariadb_cs + names);
+        cursor c(body);
+        rb::table_info t;
+        ASSERT_FALSE(decode_table_map(c, nullptr, mariadb, t));
+        EXPECT_EQ(t.wire[2].collation, 8u);
+        EXPECT_EQ(t.wire[3].collation, 45u);
+        cursor c2(body);
+        rb::table_info t2;
+        EXPECT_TRUE(decode_table_map(c2, nullptr, mysql8, t2));  // one entry too many for MySQL
+    }
+    {   // GEOMETRY last, DEFAULT_CHARSET utf8mb4 with latin1 for character column 0 (MySQL)
+        const std::string types2("\x03\x0f\x0f\xff", 4), meta2("\x0a\x00\x28\x00\x04", 5);
+        const auto body = table_map(types2, meta2, std::string("\x02\x03\x2d\x00\x08", 5));
+        cursor c(body);
+        rb::table_info t;
+        ASSERT_FALSE(decode_table_map(c, nullptr, mysql8, t));
+        EXPECT_EQ(t.wire[1].collation, 8u);
+        EXPECT_EQ(t.wire[2].collation, 45u);
+        EXPECT_EQ(t.wire[3].collation, 0u);
+    }
+}

@@ -339,6 +339,7 @@ private:
         if (!c.bytes(50, server) || !c.le_as(created) || !c.u8(hlen)) return bad(errc::truncated, "FORMAT_DESCRIPTION too short");
         if (hlen != header_size) return bad(errc::unsupported, "common header length " + std::to_string(hlen));
         server_version_.assign(server.substr(0, server.find('\0')));
+        flavour_ = parse_server_version(server_version_);
         std::string_view rest = c.rest();
         if (fde_has_checksum_alg(ev_body_full())) {
             if (rest.size() < 1) return bad(errc::truncated, "FORMAT_DESCRIPTION too short");
@@ -468,7 +469,7 @@ private:
         if (reuse_table_map(table_id)) return {};
         auto t = std::make_shared<table_info>();
         t->table_id = table_id;
-        if (auto e = detail::binlog::decode_table_map(c, opt_.provider, *t)) return bad(e->code, e->what);
+        if (auto e = detail::binlog::decode_table_map(c, opt_.provider, flavour_, *t)) return bad(e->code, e->what);
         remember_table_map(std::move(t));
         return {};
     }
@@ -514,6 +515,7 @@ private:
     std::string file_;
     std::string next_file_;
     std::string server_version_;
+    server_flavour flavour_;  // from the FORMAT_DESCRIPTION (unknown before one)
     std::string post_header_;
     const raw_event* cur_ = nullptr;
     bool in_payload_ = false;
