@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -1268,5 +1269,49 @@ TEST(BinlogTableMap, GeometryHasNoCharsetEntryFromMysqlButHasOneFromMariadb) {
         EXPECT_EQ(t.wire[1].collation, 8u);
         EXPECT_EQ(t.wire[2].collation, 45u);
         EXPECT_EQ(t.wire[3].collation, 0u);
+    }
+}
+
+// Issue 18 item 3: MySQL's binary JSON doubles rendered as MySQL prints them (Json_wrapper::
+// to_string: my_gcvt(d, MY_GCVT_ARG_DOUBLE, 34), then ".0" if the text has neither '.' nor
+// 'e'). Sources of the expected texts: "1000000.0" and "1e15" are the issue's (what MySQL
+// prints where rowcast printed 1e+06 and 1e+15); the others follow my_gcvt's rules in MySQL's
+// strings/dtoa.cc ('f' form for decimal exponents -14..15 or non-integers, else 'e' without
+// '+' or padding) and were checked against MariaDB 10.11 here (`SELECT 1e15, 1e-16, ...`
+// prints a DOUBLE through the same my_gcvt; only the ".0" is JSON's).
+TEST(BinlogValues, MysqlJsonDoublesPrintAsMysql) {
+    using namespace rowcast::detail::binlog;
+    const std::pair<double, const char*> cases[] = {
+        {1e6, "1000000.0"},           {1e15, "1e15"},
+        {1e14, "100000000000000.0"},  {1e16, "1e16"},
+        {1e21, "1e21"},               {1e22, "1e22"},
+        {1e100, "1e100"},             {1.5e300, "1.5e300"},
+        {1.7976931348623157e308, "1.7976931348623157e308"},
+        {123456789012345678.0, "1.2345678901234568e17"},
+        {9007199254740992.0, "9.007199254740992e15"},
+        {1234567890123456.7, "1234567890123456.8"},
+        {123456789012345.6, "123456789012345.6"},
+        {999999999999999.9, "999999999999999.9"},
+        {0.1, "0.1"},                 {0.1 + 0.2, "0.30000000000000004"},
+        {1e-5, "0.00001"},            {1e-7, "0.0000001"},
+        {0.000123, "0.000123"},       {4.35e-10, "0.000000000435"},
+        {1e-14, "0.00000000000001"},  {1.1e-14, "0.000000000000011"},
+        {1e-15, "0.000000000000001"}, {2.5e-15, "0.0000000000000025"},
+        {1e-16, "1e-16"},             {2.2250738585072014e-308, "2.2250738585072014e-308"},
+        {5e-324, "5e-324"},           {-1.25e-7, "-0.000000125"},
+        {-1e6, "-1000000.0"},         {-0.5, "-0.5"},
+        {1.5, "1.5"},                 {3.14, "3.14"},
+        {123.456, "123.456"},         {100.0, "100.0"},
+        {0.0, "0.0"},                 {-0.0, "-0.0"},  // dtoa keeps the sign of a zero
+        {-1.7976931348623157e308, "-1.7976931348623157e308"},
+    };
+    for (const auto& [d, want] : cases) {
+        std::string doc(1, '\x0b');
+        std::uint64_t u = 0;
+        std::memcpy(&u, &d, 8);
+        for (int i = 0; i < 8; ++i) doc += static_cast<char>(u >> (8 * i));
+        std::string out;
+        ASSERT_EQ(mysql_json_to_text(doc, out), "");
+        EXPECT_EQ(out, want) << "double " << d;
     }
 }

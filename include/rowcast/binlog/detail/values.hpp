@@ -313,12 +313,63 @@ inline void json_escape(std::string& out, std::string_view s) {
     out += '"';
 }
 
-inline void append_double_json(std::string& out, double d) {
-    char buf[32];
-    auto r = std::to_chars(buf, buf + sizeof buf, d);
-    std::string_view s(buf, static_cast<std::size_t>(r.ptr - buf));
-    out += s;
-    if (s.find_first_of(".eEn") == std::string_view::npos) out += ".0";
+/// A JSON double as MySQL prints it (sql-common/json_dom.cc, Json_wrapper::to_string):
+/// my_gcvt(d, MY_GCVT_ARG_DOUBLE, MY_GCVT_MAX_FIELD_WIDTH = 34) from strings/dtoa.cc, then ".0"
+/// when the text has neither '.' nor 'e'. my_gcvt takes the shortest round-trip digits (dtoa
+/// mode 4 with 34 digits never needs fewer than the shortest, at most 17) and chooses the 'f'
+/// form when it fits and the decimal exponent is within [-14, 15] (or the number is not an
+/// integer), else the 'e' form, written without '+' and without exponent padding: 1e15, 1e-16,
+/// 1.2345678901234568e17. With 17 digits at most, neither form is ever truncated to the width.
+/// The sign of -0.0 is kept ("-0.0"), as dtoa reports it.
+inline void append_mysql_json_double(std::string& out, double d) {
+    char buf[40];
+    const auto r = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::scientific);
+    const std::string_view sci(buf, static_cast<std::size_t>(r.ptr - buf));  // [-]D[.DDD]e(+|-)XX
+    const std::size_t e = sci.find('e');
+    const bool neg = sci[0] == '-';
+    char digits[24];
+    int len = 0;
+    for (std::size_t i = neg ? 1 : 0; i < e; ++i)
+        if (sci[i] != '.') digits[len++] = sci[i];
+    while (len > 1 && digits[len - 1] == '0') --len;  // only 0 has trailing zeros here ("0e+00")
+    int exp10 = 0;
+    std::from_chars(sci.data() + e + (sci[e + 1] == '+' ? 2 : 1), sci.data() + sci.size(), exp10);
+    int decpt = digits[0] == '0' ? 1 : exp10 + 1;  // dtoa's decimal point position
+    constexpr int max_decpt_for_f = 15;             // MAX_DECPT_FOR_F_FORMAT = DBL_DIG
+    const int width = 34 - (d < 0.);                // my_gcvt takes the sign from the width first
+    const int exp_len = 1 + (decpt >= 101 || decpt <= -99) + (decpt >= 11 || decpt <= -9);
+    const bool have_space = (decpt <= 0 ? len - decpt + 2 : decpt < len ? len + 1 : decpt) <= width;
+    const bool force_e = decpt <= 0 && width <= 2 - decpt && width >= 3 + exp_len;
+    const bool f_format =
+        (have_space || (decpt <= width && (decpt >= -1 || (decpt == -2 && (len > 1 || !force_e))) && !force_e)) &&
+        (!have_space || (decpt >= -max_decpt_for_f + 1 && (decpt <= max_decpt_for_f || len > decpt)));
+    const std::size_t start = out.size();
+    if (neg) out += '-';
+    if (f_format) {
+        if (decpt <= 0) {
+            out += "0.";
+            out.append(static_cast<std::size_t>(-decpt), '0');
+        }
+        int i = 1;
+        for (; i <= len; ++i) {
+            out += digits[i - 1];
+            if (i == decpt && i < len) out += '.';
+        }
+        for (; i <= decpt; ++i) out += '0';
+    } else {
+        out += digits[0];
+        if (len > 1) {
+            out += '.';
+            out.append(digits + 1, static_cast<std::size_t>(len - 1));
+        }
+        out += 'e';
+        if (--decpt < 0) {
+            out += '-';
+            decpt = -decpt;
+        }
+        append_number(out, decpt);
+    }
+    if (out.find_first_of(".e", start) == std::string::npos) out += ".0";
 }
 
 inline bool json_varlen(cursor& c, std::uint64_t& v) {
@@ -453,7 +504,7 @@ inline std::string json_value(std::string_view doc, std::uint8_t type, std::size
             if (!c.le(8, u)) return "JSON double truncated";
             double d;
             std::memcpy(&d, &u, 8);
-            append_double_json(out, d);
+            append_mysql_json_double(out, d);
             return {};
         }
         case 0x0c: {
