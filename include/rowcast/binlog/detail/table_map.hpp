@@ -365,11 +365,11 @@ inline map_status column_type_of(const table_info& t, std::size_t i, charset_kin
             break;
         case t_year: ct.type = sql_type::year; break;
         case t_date: case t_newdate: ct.type = sql_type::date; break;
-        case t_time: ct.type = sql_type::time; break;
+        case t_time: ct.type = sql_type::time; ct.fsp = w.meta <= 6 ? static_cast<std::uint8_t>(w.meta) : 0; break;
         case t_time2: ct.type = sql_type::time; ct.fsp = static_cast<std::uint8_t>(w.meta); break;
-        case t_datetime: ct.type = sql_type::datetime; break;
+        case t_datetime: ct.type = sql_type::datetime; ct.fsp = w.meta <= 6 ? static_cast<std::uint8_t>(w.meta) : 0; break;
         case t_datetime2: ct.type = sql_type::datetime; ct.fsp = static_cast<std::uint8_t>(w.meta); break;
-        case t_timestamp: ct.type = sql_type::timestamp; break;
+        case t_timestamp: ct.type = sql_type::timestamp; ct.fsp = w.meta <= 6 ? static_cast<std::uint8_t>(w.meta) : 0; break;
         case t_timestamp2: ct.type = sql_type::timestamp; ct.fsp = static_cast<std::uint8_t>(w.meta); break;
         case t_bit: ct.type = sql_type::bit; ct.length = w.length; break;
         case t_varchar: case t_var_string:
@@ -451,15 +451,48 @@ inline map_status build_columns(table_info& t, const table_map_extra& x, const s
 // ---------------------------------------------------------------------------
 // Schema provider
 
+/// What the schema provider says of the table of `t`. The one place the parser asks it: a
+/// provider that knows the schema at a binlog position (schema history) plugs in here.
+inline result<columns_ptr> provider_columns(schema_provider& provider, const table_info& t) {
+    return provider.columns(t.schema, t.table);
+}
+
+/// MariaDB's old TIME/DATETIME/TIMESTAMP columns: the fractional-seconds precision the binlog
+/// does not carry, from the provider's column (DATETIME_PRECISION) when the types agree.
+inline void take_precision(wire_column& w, column& col, const column& pc) {
+    if (!is_old_temporal_wire(w.type) || w.meta != unknown_precision || !compatible(w, pc.type) || pc.type.fsp > 6) return;
+    w.meta = pc.type.fsp;
+    col.type.fsp = pc.type.fsp;
+}
+
+/// A collation id standing for the provider's character set of a column the binlog logged
+/// without one (binlog_row_metadata=NO_LOG, MySQL 5.7): 63 for the binary types, else the
+/// charset's default collation; `unnamed_charset` for a charset rowcast cannot convert (its
+/// values are refused, naming the charset).
+inline constexpr std::uint32_t unnamed_charset = 0xffffffffu;
+inline std::uint32_t provider_collation(const column& pc) {
+    const auto t = pc.type.type;
+    if (is_blob_sql_type(t) || t == sql_type::uuid || t == sql_type::inet6 || t == sql_type::inet4) return 63;
+    const std::string_view cs = pc.type.charset;
+    if (cs == "utf8mb4") return 45;
+    if (cs == "utf8mb3" || cs == "utf8") return 33;
+    if (cs == "latin1") return 8;
+    if (cs == "ascii") return 11;
+    if (cs == "binary") return 63;
+    return unnamed_charset;
+}
+
 /// With names from the binlog: a provider only refines types the wire cannot show (MariaDB
-/// UUID/INET6/INET4, JSON as LONGTEXT) for columns whose name and type agree.
-inline void refine_types(schema_provider& provider, const table_info& t, std::vector<column>& cols) {
-    auto pr = provider.columns(t.schema, t.table);
+/// UUID/INET6/INET4, JSON as LONGTEXT) for columns whose name and type agree, and gives the
+/// precision of MariaDB's old temporal columns.
+inline void refine_types(schema_provider& provider, table_info& t, std::vector<column>& cols) {
+    auto pr = provider_columns(provider, t);
     if (!pr || !*pr) return;
     for (std::size_t i = 0; i < cols.size(); ++i) {
         auto pi = (*pr)->find(cols[i].name);
         if (!pi) continue;
         const auto& pc = (**pr)[*pi];
+        take_precision(t.wire[i], cols[i], pc);
         const auto pt = pc.type.type;
         if ((pt == sql_type::uuid || pt == sql_type::inet6 || pt == sql_type::inet4 || pt == sql_type::json) &&
             compatible(t.wire[i], pc.type) && (pt == sql_type::json || t.wire[i].length == (pt == sql_type::inet4 ? 4u : 16u)))
@@ -486,7 +519,7 @@ inline map_status check_provider_column(const table_info& t, std::size_t i, cons
 inline map_status columns_from_provider(schema_provider& provider, table_info& t, const table_map_extra& x,
                                         std::vector<column>& cols) {
     const std::size_t n = cols.size();
-    auto pr = provider.columns(t.schema, t.table);
+    auto pr = provider_columns(provider, t);
     if (!pr)
         return map_fault{pr.error_value().code.value() == static_cast<int>(errc::io_error) ? errc::io_error : errc::missing_field,
                          "schema provider: " + pr.error_value().message};
@@ -509,6 +542,13 @@ inline map_status columns_from_provider(schema_provider& provider, table_info& t
         if (col.type.charset.empty()) col.type.charset = pc.type.charset;
         if (col.type.length == 0) col.type.length = pc.type.length;
         if (col.type.geometry_type.empty()) col.type.geometry_type = pc.type.geometry_type;
+        take_precision(t.wire[i], col, pc);
+        auto& w = t.wire[i];
+        if (is_character_wire(w.type) && w.collation == 0) {  // no charset metadata: the provider's
+            w.collation = provider_collation(pc);
+            col.type.charset = w.collation == unnamed_charset ? pc.type.charset : std::string(to_string(charset_of(w.collation)));
+            if (pc.type.length) col.type.length = pc.type.length;
+        }
     }
     return {};
 }

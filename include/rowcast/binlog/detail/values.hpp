@@ -743,9 +743,36 @@ inline std::string decode_number(cursor& c, const rowcast::binlog::wire_column& 
     }
 }
 
-/// TIME in its pre-5.6 form (a packed decimal HHMMSS, signed 24 bits).
+// MariaDB's 5.3 formats of TIME(n)/DATETIME(n)/TIMESTAMP(n), n = 1..6, logged under the old wire
+// types without n (sql/field.cc: Field_time_hires, Field_datetime_hires, Field_timestamp_hires):
+// big-endian, the value in units of 10^-n s; TIME offset by zero_point; DATETIME packed as
+// ((((year*13+month)*32+day)*24+hour)*60+minute)*60+second; TIMESTAMP 4 bytes of seconds and
+// the fraction in (n+1)/2 bytes.
+inline constexpr std::uint8_t time_hires_bytes[7] = {3, 4, 4, 5, 5, 6, 6};
+inline constexpr std::uint8_t datetime_hires_bytes[7] = {5, 6, 6, 7, 7, 8, 8};
+inline constexpr std::int64_t pow10_i64[7] = {1, 10, 100, 1000, 10000, 100000, 1000000};
+
+inline std::string old_temporal_precision(const rowcast::binlog::wire_column& w, const char* type) {
+    if (w.meta == rowcast::binlog::unknown_precision)
+        return std::string("a MariaDB ") + type + " column in the old (5.3) format: the binlog does not say its "
+               "fractional-seconds precision (0 and 1-6 are logged differently under the same type); a schema "
+               "provider (parser_options::provider) gives it";
+    return std::string("bad ") + type + " precision " + std::to_string(w.meta);
+}
+
+/// TIME in its pre-5.6 form (a packed decimal HHMMSS, signed 24 bits), or MariaDB's 5.3 TIME(n).
 inline std::string decode_old_time(cursor& c, const rowcast::binlog::wire_column& w, value_view& v) {
-    if (w.meta != 0) return "MariaDB 5.3 fractional TIME format is not supported";
+    if (w.meta > 6) return old_temporal_precision(w, "TIME");
+    if (w.meta > 0) {
+        std::uint64_t u = 0;
+        if (!c.be(time_hires_bytes[w.meta], u)) return "TIME truncated";
+        const std::int64_t unit = pow10_i64[6 - w.meta];
+        const std::int64_t zero = 3020400LL * 1000000 / unit;  // (TIME_MAX_VALUE_SECONDS + 1) s
+        const std::int64_t us = (static_cast<std::int64_t>(u) - zero) * unit;
+        if (us > 3020399999999LL || us < -3020399999999LL) return "TIME out of range";
+        v = time{us};
+        return {};
+    }
     std::uint64_t u = 0;
     if (!c.le(3, u)) return "TIME truncated";
     std::int64_t s = static_cast<std::int64_t>(u);
@@ -759,9 +786,31 @@ inline std::string decode_old_time(cursor& c, const rowcast::binlog::wire_column
     return {};
 }
 
-/// DATETIME in its pre-5.6 form (a decimal YYYYMMDDHHMMSS in 8 bytes).
+/// DATETIME in its pre-5.6 form (a decimal YYYYMMDDHHMMSS in 8 bytes), or MariaDB's 5.3 DATETIME(n).
 inline std::string decode_old_datetime(cursor& c, const rowcast::binlog::wire_column& w, value_view& v) {
-    if (w.meta != 0) return "MariaDB 5.3 fractional DATETIME format is not supported";
+    if (w.meta > 6) return old_temporal_precision(w, "DATETIME");
+    if (w.meta > 0) {
+        std::uint64_t p = 0;
+        if (!c.be(datetime_hires_bytes[w.meta], p)) return "DATETIME truncated";
+        const auto unit = static_cast<std::uint64_t>(pow10_i64[6 - w.meta]);
+        if (p > 0x7fffffffffffffffULL / unit) return "DATETIME out of range";
+        p *= unit;
+        datetime dt;
+        dt.microsecond = static_cast<std::uint32_t>(p % 1000000);
+        p /= 1000000;
+        dt.second = static_cast<std::uint8_t>(p % 60);
+        p /= 60;
+        dt.minute = static_cast<std::uint8_t>(p % 60);
+        p /= 60;
+        dt.hour = static_cast<std::uint8_t>(p % 24);
+        p /= 24;
+        const auto day = p % 32;
+        p /= 32;
+        if (p / 13 > 9999) return "DATETIME out of range";
+        dt.day = {static_cast<std::uint16_t>(p / 13), static_cast<std::uint8_t>(p % 13), static_cast<std::uint8_t>(day)};
+        v = dt;
+        return {};
+    }
     std::uint64_t u = 0;
     if (!c.le(8, u)) return "DATETIME truncated";
     const std::uint64_t d = u / 1000000, t = u % 1000000;
@@ -814,7 +863,15 @@ inline std::string decode_temporal(cursor& c, const rowcast::binlog::wire_column
             return {};
         }
         case t_timestamp: {
-            if (w.meta != 0) return "MariaDB 5.3 fractional TIMESTAMP format is not supported";
+            if (w.meta > 6) return old_temporal_precision(w, "TIMESTAMP");
+            if (w.meta > 0) {  // MariaDB 5.3 TIMESTAMP(n): big-endian seconds, then the fraction
+                std::uint64_t f = 0;
+                if (!c.be(4, u) || !c.be((w.meta + 1u) / 2, f)) return "TIMESTAMP truncated";
+                const auto us = static_cast<std::int64_t>(f) * pow10_i64[6 - w.meta];
+                if (us > 999999) return "TIMESTAMP fraction out of range";
+                v = timestamp{static_cast<std::int64_t>(u) * 1000000 + us};
+                return {};
+            }
             if (!c.le(4, u)) return "TIMESTAMP truncated";
             v = timestamp{static_cast<std::int64_t>(u) * 1000000};
             return {};
@@ -916,6 +973,7 @@ inline std::string text_or_bytes(const rowcast::binlog::wire_column& w, const co
             return {};
         case charset_kind::unknown: break;
     }
+    if (w.collation == 0xffffffffu) return "unsupported character set " + ct.charset + " (from the schema provider)";
     return "unsupported character set (collation id " + std::to_string(w.collation) + ")";
 }
 
