@@ -1315,3 +1315,35 @@ TEST(BinlogValues, MysqlJsonDoublesPrintAsMysql) {
         EXPECT_EQ(out, want) << "double " << d;
     }
 }
+
+// Issue 18 item 2, without a server: MariaDB 5.3-format values as a MariaDB 10.11 wrote them
+// (mysql56_temporal_format=OFF; bytes copied from its binlog, the values from the INSERT), the
+// precision in wire_column::meta as the schema provider sets it; unknown precision is refused.
+TEST(BinlogValues, MariadbOldTemporalFormats) {
+    using namespace rowcast::detail::binlog;
+    std::string scratch;
+    auto dec = [&](std::uint8_t type, std::uint16_t fsp, std::string in) -> std::string {
+        rowcast::binlog::wire_column w;
+        w.type = type;
+        w.meta = fsp;
+        cursor c(in);
+        value v;
+        auto e = decode_value(c, w, {}, v, scratch);
+        if (!e.empty()) return "ERROR " + e;
+        if (c.left() != 0) return "LEFTOVER";
+        return show_time(v);
+    };
+    EXPECT_EQ(dec(t_time, 2, std::string("\x11\xbb\xa5\xf4", 4)), "-12:34:56.120000");
+    EXPECT_EQ(dec(t_time, 6, std::string("\x02\xb4\xb2\x02\x7d\xc0", 6)), "-12:34:56.123456");
+    EXPECT_EQ(dec(t_time, 2, std::string("\x00\x00\x00\x01", 4)), "-838:59:59.990000");
+    EXPECT_EQ(dec(t_time, 6, std::string("\x02\xbf\x3d\xde\x7c\x01", 6)), "00:00:00.000001");
+    EXPECT_EQ(dec(t_datetime, 3, std::string("\x00\x42\x2b\xb8\x11\xc4\x93", 7)), "2024-02-29 23:59:59.123000");
+    EXPECT_EQ(dec(t_datetime, 6, std::string("\x01\x02\x7a\xc7\x05\x67\xe0\x00", 8)), "2024-02-29 23:59:59.123456");
+    EXPECT_EQ(dec(t_timestamp, 4, std::string("\x65\xe1\x1a\x7f\x04\xd2", 6)), "2024-02-29T23:59:59.123400Z");
+    EXPECT_EQ(dec(t_time, 0, std::string("\xc0\x1d\xfe", 3)), "-12:34:56.000000");  // precision 0: HHMMSS
+    EXPECT_EQ(dec(t_time, 2, std::string("\x11\xbb\xa5", 3)).rfind("ERROR TIME truncated", 0), 0u);
+    const auto refused = dec(t_time, rowcast::binlog::unknown_precision, std::string("\x11\xbb\xa5\xf4", 4));
+    EXPECT_NE(refused.find("old (5.3) format"), std::string::npos) << refused;
+    EXPECT_NE(dec(t_datetime, rowcast::binlog::unknown_precision, std::string(8, '\0')).find("schema provider"), std::string::npos);
+    EXPECT_NE(dec(t_timestamp, rowcast::binlog::unknown_precision, std::string(4, '\0')).find("schema provider"), std::string::npos);
+}
