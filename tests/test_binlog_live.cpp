@@ -4,6 +4,7 @@
 // transaction) is written; after FLUSH BINARY LOGS the server's binlog files
 // are decoded (with mariadb_schema_provider refining UUID/INET6/JSON) and the
 // table state rebuilt from the decoded rows must equal the rows SELECTed.
+#include "support/binlog_rows.hpp"
 #include "support/mariadb_server.hpp"
 
 #include <rowcast/binlog/mariadb_schema_provider.hpp>
@@ -23,47 +24,21 @@ using rowcast::test::mariadb_server;
 
 namespace {
 
-// The text MariaDB returns for a column (with the SELECT list below).
-std::optional<std::string> as_server_text(const value& v, const column& c) {
+// The text MariaDB returns for a column (with the SELECT list below): UNIX_TIMESTAMP(ts) for
+// timestamps, the shortest round-trip text for DOUBLE (compared as a number), else server_text().
+std::optional<std::string> as_server_text(const value& v, const column&) {
     std::string s;
-    return std::visit(
-        [&](const auto& x) -> std::optional<std::string> {
-            using T = std::decay_t<decltype(x)>;
-            if constexpr (std::is_same_v<T, null_value>) return std::nullopt;
-            else if constexpr (std::is_same_v<T, absent>) return std::string("<absent>");
-            else if constexpr (std::is_same_v<T, std::int64_t> || std::is_same_v<T, std::uint64_t>) return std::to_string(x);
-            else if constexpr (std::is_same_v<T, double> || std::is_same_v<T, float>) {
-                detail::append_number(s, x);
-                return s;
-            } else if constexpr (std::is_same_v<T, decimal>) return x.digits;
-            else if constexpr (std::is_same_v<T, text>) return x.utf8;
-            else if constexpr (std::is_same_v<T, bytes>) return x.data;
-            else if constexpr (std::is_same_v<T, json_text>) return x.text;
-            else if constexpr (std::is_same_v<T, date>) {
-                detail::append_date(s, x);
-                return s;
-            } else if constexpr (std::is_same_v<T, rowcast::time>) {
-                detail::append_time(s, x);  // HH:MM:SS.ffffff; the SELECT pads TIME(3) to 6 digits
-                return s;
-            } else if constexpr (std::is_same_v<T, datetime>) {
-                detail::append_datetime(s, x, ' ');
-                return s;
-            } else if constexpr (std::is_same_v<T, timestamp>) {
-                const std::int64_t sec = x.microseconds / 1000000, us = x.microseconds % 1000000;
-                char buf[40];
-                std::snprintf(buf, sizeof buf, "%lld.%06lld", static_cast<long long>(sec), static_cast<long long>(us));
-                return std::string(buf);
-            } else if constexpr (std::is_same_v<T, year>) return std::to_string(x.value);
-            else if constexpr (std::is_same_v<T, bit>) return std::to_string(x.bits);
-            else if constexpr (std::is_same_v<T, enum_value>) return x.name;
-            else if constexpr (std::is_same_v<T, set_value>) return x.names;
-            else if constexpr (std::is_same_v<T, geometry>) {
-                (void)c;
-                return std::to_string(x.srid) + ":" + x.wkb;
-            }
-            else return std::string("?");
-        },
-        v.as_variant());
+    if (const auto* x = std::get_if<timestamp>(&v)) {
+        const std::int64_t sec = x->microseconds / 1000000, us = x->microseconds % 1000000;
+        char buf[40];
+        std::snprintf(buf, sizeof buf, "%lld.%06lld", static_cast<long long>(sec), static_cast<long long>(us));
+        return std::string(buf);
+    }
+    if (const auto* d = std::get_if<double>(&v)) {
+        detail::append_number(s, *d);
+        return s;
+    }
+    return rowcast::test::server_text(v);
 }
 
 struct state_handler {

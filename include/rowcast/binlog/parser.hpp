@@ -337,6 +337,7 @@ private:
         if (!c.bytes(50, server) || !c.le_as(created) || !c.u8(hlen)) return bad(errc::truncated, "FORMAT_DESCRIPTION too short");
         if (hlen != header_size) return bad(errc::unsupported, "common header length " + std::to_string(hlen));
         server_version_.assign(server.substr(0, server.find('\0')));
+        flavour_ = parse_server_version(server_version_);
         std::string_view rest = c.rest();
         if (fde_has_checksum_alg(ev_body_full())) {
             if (rest.size() < 1) return bad(errc::truncated, "FORMAT_DESCRIPTION too short");
@@ -473,7 +474,7 @@ private:
         t->table_id = table_id;
         std::optional<detail::binlog::positioned_provider> at;  // the provider asked for this position
         if (opt_.provider) at.emplace(*opt_.provider, here());
-        if (auto e = detail::binlog::decode_table_map(c, at ? &*at : nullptr, *t)) return bad(e->code, e->what);
+        if (auto e = detail::binlog::decode_table_map(c, at ? &*at : nullptr, flavour_, *t)) return bad(e->code, e->what);
         remember_table_map(std::move(t));
         return {};
     }
@@ -529,6 +530,7 @@ private:
     std::string file_;
     std::string next_file_;
     std::string server_version_;
+    server_flavour flavour_;  // from the FORMAT_DESCRIPTION (unknown before one)
     std::string post_header_;
     const raw_event* cur_ = nullptr;
     bool in_payload_ = false;

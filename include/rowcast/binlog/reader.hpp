@@ -70,17 +70,8 @@ inline void parse_header(const unsigned char* p, raw_event& ev) noexcept {
 inline bool fde_has_checksum_alg(std::string_view body) noexcept {
     if (body.size() < 2 + 50) return false;
     std::string_view ver = body.substr(2, 50);
-    ver = ver.substr(0, ver.find('\0'));
-    unsigned parts[3] = {0, 0, 0};
-    std::size_t i = 0;
-    for (int k = 0; k < 3; ++k) {
-        while (i < ver.size() && ver[i] >= '0' && ver[i] <= '9' && parts[k] < 100000) parts[k] = parts[k] * 10 + static_cast<unsigned>(ver[i++] - '0');
-        if (i < ver.size() && ver[i] == '.') ++i;
-        else break;
-    }
-    const unsigned v = parts[0] * 10000 + parts[1] * 100 + parts[2];
-    if (ver.find("MariaDB") != std::string_view::npos) return v >= 50300;
-    return v >= 50601;
+    const auto f = parse_server_version(ver.substr(0, ver.find('\0')));
+    return f.version >= (f.mariadb ? 50300u : 50601u);
 }
 
 /// The checksum step of one whole event (`size` bytes at `p`, common header included), shared

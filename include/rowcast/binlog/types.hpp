@@ -139,10 +139,47 @@ struct raw_event {
     std::uint8_t next_type = 0;
 };
 
+/// Which server wrote a binlog, from the FORMAT_DESCRIPTION's server version string
+/// ("10.11.19-MariaDB-log", "8.0.40"). MariaDB and MySQL differ where the TABLE_MAP does
+/// not say: MariaDB counts GEOMETRY columns among the character columns of the charset
+/// metadata (MySQL does not), and MariaDB writes its 5.3 TIME/DATETIME/TIMESTAMP format with
+/// fractional seconds under the old wire types without their precision.
+struct server_flavour {
+    bool known = false;    ///< a FORMAT_DESCRIPTION was seen
+    bool mariadb = false;  ///< "MariaDB" in the version string
+    unsigned version = 0;  ///< major * 10000 + minor * 100 + patch (10.11.19 -> 101119)
+};
+
+/// Parses a server version string (the FORMAT_DESCRIPTION's, or the handshake's).
+constexpr server_flavour parse_server_version(std::string_view ver) noexcept {
+    server_flavour f;
+    f.known = true;
+    f.mariadb = ver.find("MariaDB") != std::string_view::npos;
+    unsigned parts[3] = {0, 0, 0};
+    std::size_t i = 0;
+    for (int k = 0; k < 3; ++k) {
+        while (i < ver.size() && ver[i] >= '0' && ver[i] <= '9' && parts[k] < 100000)
+            parts[k] = parts[k] * 10 + static_cast<unsigned>(ver[i++] - '0');
+        if (i < ver.size() && ver[i] == '.') ++i;
+        else break;
+    }
+    f.version = parts[0] * 10000 + parts[1] * 100 + parts[2];
+    return f;
+}
+
+/// wire_column::meta of a TIME/DATETIME/TIMESTAMP column (the pre-5.6 wire types) whose
+/// fractional-seconds precision is unknown: MariaDB logs its 5.3 format (precision 1-6) and
+/// the plain one (precision 0) under the same type without saying which. Such values are
+/// refused unless a schema provider gave the precision.
+inline constexpr std::uint16_t unknown_precision = 0xff;
+
 /// The decoding-relevant description of one column as the server logged it.
 struct wire_column {
     std::uint8_t type = 0;       ///< MYSQL_TYPE_* code from TABLE_MAP (real type for ENUM/SET strings)
-    std::uint16_t meta = 0;      ///< type metadata as a number (meaning depends on `type`)
+    /// Type metadata as a number (meaning depends on `type`). For TIME/DATETIME/TIMESTAMP (the
+    /// pre-5.6 types, which carry none): the fractional-seconds precision, 0 for MySQL, from the
+    /// schema provider for MariaDB, or `unknown_precision`.
+    std::uint16_t meta = 0;
     std::uint32_t length = 0;    ///< STRING/VARCHAR max bytes; BLOB length bytes; ENUM/SET pack length
     std::uint32_t collation = 0; ///< character set / collation id (0 if not logged)
     bool is_unsigned = false;

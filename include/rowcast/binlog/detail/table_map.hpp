@@ -46,6 +46,15 @@ inline bool is_numeric_wire(std::uint8_t t) {
            t == t_double || t == t_newdecimal || t == t_decimal;
 }
 inline bool is_character_wire(std::uint8_t t) { return t == t_string || t == t_varchar || t == t_var_string || t == t_blob; }
+/// Whether the charset metadata (fields 2 and 3) has an entry for a column of this wire type.
+/// MySQL counts the character wire types only; MariaDB (10.5+, every version that writes the
+/// field; its log_event_server.cc and the mariadb-binlog reader alike) also counts GEOMETRY,
+/// whose "base class is blob", logging it with the binary collation 63.
+inline bool in_charset_metadata(std::uint8_t t, const server_flavour& f) {
+    return is_character_wire(t) || (t == t_geometry && f.mariadb);
+}
+/// The pre-5.6 temporal wire types, logged without metadata.
+inline bool is_old_temporal_wire(std::uint8_t t) { return t == t_time || t == t_datetime || t == t_timestamp; }
 inline bool is_enum_set_wire(std::uint8_t t) { return t == t_enum || t == t_set; }
 
 /// Whether a provider's declared type can be logged as this wire column.
@@ -161,8 +170,11 @@ inline map_status read_column_meta(cursor& m, wire_column& w) {
     }
 }
 
-/// Fills `wire` (type, nullability, metadata) from the fixed part.
-inline map_status read_wire_columns(const table_map_fixed& f, std::vector<wire_column>& wire) {
+/// Fills `wire` (type, nullability, metadata) from the fixed part. Old TIME/DATETIME/TIMESTAMP
+/// columns get precision 0 from MySQL (which never logs fractions under them) and
+/// `unknown_precision` otherwise (MariaDB's 5.3 format, or no FORMAT_DESCRIPTION seen).
+inline map_status read_wire_columns(const table_map_fixed& f, const server_flavour& flavour,
+                                    std::vector<wire_column>& wire) {
     wire.resize(f.columns);
     cursor m(f.meta);
     for (std::size_t i = 0; i < f.columns; ++i) {
@@ -170,6 +182,7 @@ inline map_status read_wire_columns(const table_map_fixed& f, std::vector<wire_c
         w.type = static_cast<std::uint8_t>(f.types[i]);
         w.nullable = (static_cast<unsigned char>(f.nullbits[i / 8]) >> (i % 8)) & 1;
         if (auto e = read_column_meta(m, w)) return e;
+        if (is_old_temporal_wire(w.type)) w.meta = flavour.known && !flavour.mariadb ? 0 : unknown_precision;
     }
     if (m.left() != 0)
         return map_fault{errc::invalid_value, "TABLE_MAP metadata block has " + std::to_string(m.left()) +
@@ -296,19 +309,27 @@ inline bool read_extra_field(std::uint8_t ty, std::string_view val, const std::v
     }
 }
 
-/// Reads the optional metadata fields (type, length, value) to the end of `c`.
-inline map_status read_table_map_extra(cursor& c, const std::vector<wire_column>& wire, table_map_extra& x) {
+/// Reads the optional metadata fields (type, length, value) to the end of `c`. Which columns
+/// the charset fields describe depends on the server (in_charset_metadata): without a
+/// FORMAT_DESCRIPTION, charsets of a table with GEOMETRY columns are refused, not guessed.
+inline map_status read_table_map_extra(cursor& c, const std::vector<wire_column>& wire, const server_flavour& flavour,
+                                       table_map_extra& x) {
     x.uns.assign(wire.size(), false);
     x.visible.assign(wire.size(), true);
     std::size_t n_char = 0, n_es = 0;
+    bool geometry = false;
     for (const auto& w : wire) {
-        if (is_character_wire(w.type)) ++n_char;
+        if (in_charset_metadata(w.type, flavour)) ++n_char;
         if (is_enum_set_wire(w.type)) ++n_es;
+        geometry |= w.type == t_geometry;
     }
     while (c.left()) {
         std::uint8_t ty = 0;
         std::string_view val;
         if (!c.u8(ty) || !read_length_string(c, val)) return map_fault{errc::truncated, "TABLE_MAP optional metadata truncated"};
+        if ((ty == 2 || ty == 3) && geometry && !flavour.known)
+            return map_fault{errc::unsupported, "TABLE_MAP with GEOMETRY and charset metadata before any FORMAT_DESCRIPTION: "
+                                                "MariaDB and MySQL list GEOMETRY columns differently there"};
         if (!read_extra_field(ty, val, wire, n_char, n_es, x))
             return map_fault{errc::invalid_value, "TABLE_MAP optional metadata field " + std::to_string(ty) + " is malformed"};
     }
@@ -344,11 +365,11 @@ inline map_status column_type_of(const table_info& t, std::size_t i, charset_kin
             break;
         case t_year: ct.type = sql_type::year; break;
         case t_date: case t_newdate: ct.type = sql_type::date; break;
-        case t_time: ct.type = sql_type::time; break;
+        case t_time: ct.type = sql_type::time; ct.fsp = w.meta <= 6 ? static_cast<std::uint8_t>(w.meta) : 0; break;
         case t_time2: ct.type = sql_type::time; ct.fsp = static_cast<std::uint8_t>(w.meta); break;
-        case t_datetime: ct.type = sql_type::datetime; break;
+        case t_datetime: ct.type = sql_type::datetime; ct.fsp = w.meta <= 6 ? static_cast<std::uint8_t>(w.meta) : 0; break;
         case t_datetime2: ct.type = sql_type::datetime; ct.fsp = static_cast<std::uint8_t>(w.meta); break;
-        case t_timestamp: ct.type = sql_type::timestamp; break;
+        case t_timestamp: ct.type = sql_type::timestamp; ct.fsp = w.meta <= 6 ? static_cast<std::uint8_t>(w.meta) : 0; break;
         case t_timestamp2: ct.type = sql_type::timestamp; ct.fsp = static_cast<std::uint8_t>(w.meta); break;
         case t_bit: ct.type = sql_type::bit; ct.length = w.length; break;
         case t_varchar: case t_var_string:
@@ -396,7 +417,8 @@ inline map_status column_type_of(const table_info& t, std::size_t i, charset_kin
 
 /// Builds the column list of `t` from its wire columns and the optional metadata; sets the
 /// wire columns' signedness and collation on the way.
-inline map_status build_columns(table_info& t, const table_map_extra& x, std::vector<column>& cols) {
+inline map_status build_columns(table_info& t, const table_map_extra& x, const server_flavour& flavour,
+                                std::vector<column>& cols) {
     const std::size_t n = t.wire.size();
     cols.resize(n);
     extra_cursor at;
@@ -409,6 +431,8 @@ inline map_status build_columns(table_info& t, const table_map_extra& x, std::ve
         col.type.is_unsigned = x.uns[i];
         if (is_character_wire(w.type)) {
             if (at.ci < x.char_coll.size()) w.collation = x.char_coll[at.ci];
+            ++at.ci;
+        } else if (in_charset_metadata(w.type, flavour)) {  // MariaDB's GEOMETRY: its entry (63) is skipped
             ++at.ci;
         } else if (is_enum_set_wire(w.type)) {
             if (at.ei < x.es_coll.size()) w.collation = x.es_coll[at.ei];
@@ -427,15 +451,48 @@ inline map_status build_columns(table_info& t, const table_map_extra& x, std::ve
 // ---------------------------------------------------------------------------
 // Schema provider
 
+/// What the schema provider says of the table of `t`. The one place the parser asks it: a
+/// provider that knows the schema at a binlog position (schema history) plugs in here.
+inline result<columns_ptr> provider_columns(schema_provider& provider, const table_info& t) {
+    return provider.columns(t.schema, t.table);
+}
+
+/// MariaDB's old TIME/DATETIME/TIMESTAMP columns: the fractional-seconds precision the binlog
+/// does not carry, from the provider's column (DATETIME_PRECISION) when the types agree.
+inline void take_precision(wire_column& w, column& col, const column& pc) {
+    if (!is_old_temporal_wire(w.type) || w.meta != unknown_precision || !compatible(w, pc.type) || pc.type.fsp > 6) return;
+    w.meta = pc.type.fsp;
+    col.type.fsp = pc.type.fsp;
+}
+
+/// A collation id standing for the provider's character set of a column the binlog logged
+/// without one (binlog_row_metadata=NO_LOG, MySQL 5.7): 63 for the binary types, else the
+/// charset's default collation; `unnamed_charset` for a charset rowcast cannot convert (its
+/// values are refused, naming the charset).
+inline constexpr std::uint32_t unnamed_charset = 0xffffffffu;
+inline std::uint32_t provider_collation(const column& pc) {
+    const auto t = pc.type.type;
+    if (is_blob_sql_type(t) || t == sql_type::uuid || t == sql_type::inet6 || t == sql_type::inet4) return 63;
+    const std::string_view cs = pc.type.charset;
+    if (cs == "utf8mb4") return 45;
+    if (cs == "utf8mb3" || cs == "utf8") return 33;
+    if (cs == "latin1") return 8;
+    if (cs == "ascii") return 11;
+    if (cs == "binary") return 63;
+    return unnamed_charset;
+}
+
 /// With names from the binlog: a provider only refines types the wire cannot show (MariaDB
-/// UUID/INET6/INET4, JSON as LONGTEXT) for columns whose name and type agree.
-inline void refine_types(schema_provider& provider, const table_info& t, std::vector<column>& cols) {
-    auto pr = provider.columns(t.schema, t.table);
+/// UUID/INET6/INET4, JSON as LONGTEXT) for columns whose name and type agree, and gives the
+/// precision of MariaDB's old temporal columns.
+inline void refine_types(schema_provider& provider, table_info& t, std::vector<column>& cols) {
+    auto pr = provider_columns(provider, t);
     if (!pr || !*pr) return;
     for (std::size_t i = 0; i < cols.size(); ++i) {
         auto pi = (*pr)->find(cols[i].name);
         if (!pi) continue;
         const auto& pc = (**pr)[*pi];
+        take_precision(t.wire[i], cols[i], pc);
         const auto pt = pc.type.type;
         if ((pt == sql_type::uuid || pt == sql_type::inet6 || pt == sql_type::inet4 || pt == sql_type::json) &&
             compatible(t.wire[i], pc.type) && (pt == sql_type::json || t.wire[i].length == (pt == sql_type::inet4 ? 4u : 16u)))
@@ -462,7 +519,7 @@ inline map_status check_provider_column(const table_info& t, std::size_t i, cons
 inline map_status columns_from_provider(schema_provider& provider, table_info& t, const table_map_extra& x,
                                         std::vector<column>& cols) {
     const std::size_t n = cols.size();
-    auto pr = provider.columns(t.schema, t.table);
+    auto pr = provider_columns(provider, t);
     if (!pr)
         return map_fault{pr.error_value().code.value() == static_cast<int>(errc::io_error) ? errc::io_error : errc::missing_field,
                          "schema provider: " + pr.error_value().message};
@@ -485,21 +542,29 @@ inline map_status columns_from_provider(schema_provider& provider, table_info& t
         if (col.type.charset.empty()) col.type.charset = pc.type.charset;
         if (col.type.length == 0) col.type.length = pc.type.length;
         if (col.type.geometry_type.empty()) col.type.geometry_type = pc.type.geometry_type;
+        take_precision(t.wire[i], col, pc);
+        auto& w = t.wire[i];
+        if (is_character_wire(w.type) && w.collation == 0) {  // no charset metadata: the provider's
+            w.collation = provider_collation(pc);
+            col.type.charset = w.collation == unnamed_charset ? pc.type.charset : std::string(to_string(charset_of(w.collation)));
+            if (pc.type.length) col.type.length = pc.type.length;
+        }
     }
     return {};
 }
 
 /// The whole TABLE_MAP after table id and flags, into `t` (table_id already set).
-inline map_status decode_table_map(cursor& c, schema_provider* provider, table_info& t) {
+/// `flavour`: the server that wrote the binlog (parse_server_version of its FORMAT_DESCRIPTION).
+inline map_status decode_table_map(cursor& c, schema_provider* provider, const server_flavour& flavour, table_info& t) {
     table_map_fixed f;
     if (auto e = read_table_map_fixed(c, f)) return e;
     t.schema.assign(f.schema);
     t.table.assign(f.table);
-    if (auto e = read_wire_columns(f, t.wire)) return e;
+    if (auto e = read_wire_columns(f, flavour, t.wire)) return e;
     table_map_extra x;
-    if (auto e = read_table_map_extra(c, t.wire, x)) return e;
+    if (auto e = read_table_map_extra(c, t.wire, flavour, x)) return e;
     std::vector<column> cols;
-    if (auto e = build_columns(t, x, cols)) return e;
+    if (auto e = build_columns(t, x, flavour, cols)) return e;
     if (provider) {
         // With names from the binlog, MariaDB types the wire cannot show stay as logged
         // (binary) unless the provider refines them.

@@ -313,12 +313,63 @@ inline void json_escape(std::string& out, std::string_view s) {
     out += '"';
 }
 
-inline void append_double_json(std::string& out, double d) {
-    char buf[32];
-    auto r = std::to_chars(buf, buf + sizeof buf, d);
-    std::string_view s(buf, static_cast<std::size_t>(r.ptr - buf));
-    out += s;
-    if (s.find_first_of(".eEn") == std::string_view::npos) out += ".0";
+/// A JSON double as MySQL prints it (sql-common/json_dom.cc, Json_wrapper::to_string):
+/// my_gcvt(d, MY_GCVT_ARG_DOUBLE, MY_GCVT_MAX_FIELD_WIDTH = 34) from strings/dtoa.cc, then ".0"
+/// when the text has neither '.' nor 'e'. my_gcvt takes the shortest round-trip digits (dtoa
+/// mode 4 with 34 digits never needs fewer than the shortest, at most 17) and chooses the 'f'
+/// form when it fits and the decimal exponent is within [-14, 15] (or the number is not an
+/// integer), else the 'e' form, written without '+' and without exponent padding: 1e15, 1e-16,
+/// 1.2345678901234568e17. With 17 digits at most, neither form is ever truncated to the width.
+/// The sign of -0.0 is kept ("-0.0"), as dtoa reports it.
+inline void append_mysql_json_double(std::string& out, double d) {
+    char buf[40];
+    const auto r = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::scientific);
+    const std::string_view sci(buf, static_cast<std::size_t>(r.ptr - buf));  // [-]D[.DDD]e(+|-)XX
+    const std::size_t e = sci.find('e');
+    const bool neg = sci[0] == '-';
+    char digits[24];
+    int len = 0;
+    for (std::size_t i = neg ? 1 : 0; i < e; ++i)
+        if (sci[i] != '.') digits[len++] = sci[i];
+    while (len > 1 && digits[len - 1] == '0') --len;  // only 0 has trailing zeros here ("0e+00")
+    int exp10 = 0;
+    std::from_chars(sci.data() + e + (sci[e + 1] == '+' ? 2 : 1), sci.data() + sci.size(), exp10);
+    int decpt = digits[0] == '0' ? 1 : exp10 + 1;  // dtoa's decimal point position
+    constexpr int max_decpt_for_f = 15;             // MAX_DECPT_FOR_F_FORMAT = DBL_DIG
+    const int width = 34 - (d < 0.);                // my_gcvt takes the sign from the width first
+    const int exp_len = 1 + (decpt >= 101 || decpt <= -99) + (decpt >= 11 || decpt <= -9);
+    const bool have_space = (decpt <= 0 ? len - decpt + 2 : decpt < len ? len + 1 : decpt) <= width;
+    const bool force_e = decpt <= 0 && width <= 2 - decpt && width >= 3 + exp_len;
+    const bool f_format =
+        (have_space || (decpt <= width && (decpt >= -1 || (decpt == -2 && (len > 1 || !force_e))) && !force_e)) &&
+        (!have_space || (decpt >= -max_decpt_for_f + 1 && (decpt <= max_decpt_for_f || len > decpt)));
+    const std::size_t start = out.size();
+    if (neg) out += '-';
+    if (f_format) {
+        if (decpt <= 0) {
+            out += "0.";
+            out.append(static_cast<std::size_t>(-decpt), '0');
+        }
+        int i = 1;
+        for (; i <= len; ++i) {
+            out += digits[i - 1];
+            if (i == decpt && i < len) out += '.';
+        }
+        for (; i <= decpt; ++i) out += '0';
+    } else {
+        out += digits[0];
+        if (len > 1) {
+            out += '.';
+            out.append(digits + 1, static_cast<std::size_t>(len - 1));
+        }
+        out += 'e';
+        if (--decpt < 0) {
+            out += '-';
+            decpt = -decpt;
+        }
+        append_number(out, decpt);
+    }
+    if (out.find_first_of(".e", start) == std::string::npos) out += ".0";
 }
 
 inline bool json_varlen(cursor& c, std::uint64_t& v) {
@@ -453,7 +504,7 @@ inline std::string json_value(std::string_view doc, std::uint8_t type, std::size
             if (!c.le(8, u)) return "JSON double truncated";
             double d;
             std::memcpy(&d, &u, 8);
-            append_double_json(out, d);
+            append_mysql_json_double(out, d);
             return {};
         }
         case 0x0c: {
@@ -692,9 +743,36 @@ inline std::string decode_number(cursor& c, const rowcast::binlog::wire_column& 
     }
 }
 
-/// TIME in its pre-5.6 form (a packed decimal HHMMSS, signed 24 bits).
+// MariaDB's 5.3 formats of TIME(n)/DATETIME(n)/TIMESTAMP(n), n = 1..6, logged under the old wire
+// types without n (sql/field.cc: Field_time_hires, Field_datetime_hires, Field_timestamp_hires):
+// big-endian, the value in units of 10^-n s; TIME offset by zero_point; DATETIME packed as
+// ((((year*13+month)*32+day)*24+hour)*60+minute)*60+second; TIMESTAMP 4 bytes of seconds and
+// the fraction in (n+1)/2 bytes.
+inline constexpr std::uint8_t time_hires_bytes[7] = {3, 4, 4, 5, 5, 6, 6};
+inline constexpr std::uint8_t datetime_hires_bytes[7] = {5, 6, 6, 7, 7, 8, 8};
+inline constexpr std::int64_t pow10_i64[7] = {1, 10, 100, 1000, 10000, 100000, 1000000};
+
+inline std::string old_temporal_precision(const rowcast::binlog::wire_column& w, const char* type) {
+    if (w.meta == rowcast::binlog::unknown_precision)
+        return std::string("a MariaDB ") + type + " column in the old (5.3) format: the binlog does not say its "
+               "fractional-seconds precision (0 and 1-6 are logged differently under the same type); a schema "
+               "provider (parser_options::provider) gives it";
+    return std::string("bad ") + type + " precision " + std::to_string(w.meta);
+}
+
+/// TIME in its pre-5.6 form (a packed decimal HHMMSS, signed 24 bits), or MariaDB's 5.3 TIME(n).
 inline std::string decode_old_time(cursor& c, const rowcast::binlog::wire_column& w, value_view& v) {
-    if (w.meta != 0) return "MariaDB 5.3 fractional TIME format is not supported";
+    if (w.meta > 6) return old_temporal_precision(w, "TIME");
+    if (w.meta > 0) {
+        std::uint64_t u = 0;
+        if (!c.be(time_hires_bytes[w.meta], u)) return "TIME truncated";
+        const std::int64_t unit = pow10_i64[6 - w.meta];
+        const std::int64_t zero = 3020400LL * 1000000 / unit;  // (TIME_MAX_VALUE_SECONDS + 1) s
+        const std::int64_t us = (static_cast<std::int64_t>(u) - zero) * unit;
+        if (us > 3020399999999LL || us < -3020399999999LL) return "TIME out of range";
+        v = time{us};
+        return {};
+    }
     std::uint64_t u = 0;
     if (!c.le(3, u)) return "TIME truncated";
     std::int64_t s = static_cast<std::int64_t>(u);
@@ -708,9 +786,31 @@ inline std::string decode_old_time(cursor& c, const rowcast::binlog::wire_column
     return {};
 }
 
-/// DATETIME in its pre-5.6 form (a decimal YYYYMMDDHHMMSS in 8 bytes).
+/// DATETIME in its pre-5.6 form (a decimal YYYYMMDDHHMMSS in 8 bytes), or MariaDB's 5.3 DATETIME(n).
 inline std::string decode_old_datetime(cursor& c, const rowcast::binlog::wire_column& w, value_view& v) {
-    if (w.meta != 0) return "MariaDB 5.3 fractional DATETIME format is not supported";
+    if (w.meta > 6) return old_temporal_precision(w, "DATETIME");
+    if (w.meta > 0) {
+        std::uint64_t p = 0;
+        if (!c.be(datetime_hires_bytes[w.meta], p)) return "DATETIME truncated";
+        const auto unit = static_cast<std::uint64_t>(pow10_i64[6 - w.meta]);
+        if (p > 0x7fffffffffffffffULL / unit) return "DATETIME out of range";
+        p *= unit;
+        datetime dt;
+        dt.microsecond = static_cast<std::uint32_t>(p % 1000000);
+        p /= 1000000;
+        dt.second = static_cast<std::uint8_t>(p % 60);
+        p /= 60;
+        dt.minute = static_cast<std::uint8_t>(p % 60);
+        p /= 60;
+        dt.hour = static_cast<std::uint8_t>(p % 24);
+        p /= 24;
+        const auto day = p % 32;
+        p /= 32;
+        if (p / 13 > 9999) return "DATETIME out of range";
+        dt.day = {static_cast<std::uint16_t>(p / 13), static_cast<std::uint8_t>(p % 13), static_cast<std::uint8_t>(day)};
+        v = dt;
+        return {};
+    }
     std::uint64_t u = 0;
     if (!c.le(8, u)) return "DATETIME truncated";
     const std::uint64_t d = u / 1000000, t = u % 1000000;
@@ -763,7 +863,15 @@ inline std::string decode_temporal(cursor& c, const rowcast::binlog::wire_column
             return {};
         }
         case t_timestamp: {
-            if (w.meta != 0) return "MariaDB 5.3 fractional TIMESTAMP format is not supported";
+            if (w.meta > 6) return old_temporal_precision(w, "TIMESTAMP");
+            if (w.meta > 0) {  // MariaDB 5.3 TIMESTAMP(n): big-endian seconds, then the fraction
+                std::uint64_t f = 0;
+                if (!c.be(4, u) || !c.be((w.meta + 1u) / 2, f)) return "TIMESTAMP truncated";
+                const auto us = static_cast<std::int64_t>(f) * pow10_i64[6 - w.meta];
+                if (us > 999999) return "TIMESTAMP fraction out of range";
+                v = timestamp{static_cast<std::int64_t>(u) * 1000000 + us};
+                return {};
+            }
             if (!c.le(4, u)) return "TIMESTAMP truncated";
             v = timestamp{static_cast<std::int64_t>(u) * 1000000};
             return {};
@@ -865,6 +973,7 @@ inline std::string text_or_bytes(const rowcast::binlog::wire_column& w, const co
             return {};
         case charset_kind::unknown: break;
     }
+    if (w.collation == 0xffffffffu) return "unsupported character set " + ct.charset + " (from the schema provider)";
     return "unsupported character set (collation id " + std::to_string(w.collation) + ")";
 }
 
