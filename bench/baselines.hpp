@@ -57,6 +57,13 @@ inline std::uint16_t member_index(const std::vector<std::string>& members, std::
     return 0;
 }
 
+/// Adds member `n` of a SET value: its name to the list, its bit (if a member of `members`) to the mask.
+inline void add_set_member(set_value& s, const std::vector<std::string>& members, std::string_view n) {
+    if (!s.names.empty()) s.names += ',';
+    s.names += n;
+    if (auto i = member_index(members, n)) s.mask |= std::uint64_t{1} << (i - 1);
+}
+
 inline std::string_view float_special(double d) {
     if (std::isnan(d)) return "NaN";
     return d > 0 ? "Infinity" : "-Infinity";
@@ -328,10 +335,7 @@ inline bool from_json(const njson& j, const column& c, value& slot) {
             set_value s;
             for (const auto& m : j) {
                 if (!m.is_string()) return false;
-                const auto& n = m.get_ref<const std::string&>();
-                if (!s.names.empty()) s.names += ',';
-                s.names += n;
-                if (auto i = member_index(c.type.members, n)) s.mask |= std::uint64_t{1} << (i - 1);
+                add_set_member(s, c.type.members, m.get_ref<const std::string&>());
             }
             slot = std::move(s);
             return true;

@@ -17,15 +17,21 @@
 //   yamlcpp.emit            YAML::Emitter of the same content
 //   yamlcpp.load_extract    YAML::Load of it + extract into a rowcast::event
 //   memcpy                  copy the binary encoding into a preallocated buffer (speed of light)
+//   simdjson.decode         simdjson on-demand over rowcast's own JSON, every field materialized
+//                           into a reused rowcast::event, column lists cached by their bytes as
+//                           rowcast does (bench/simdjson_baseline.hpp says how); _uncached: every
+//                           section parsed every time
+//   json.decode.fresh, simdjson.decode.fresh   the same into a new event every iteration
 // Output strings, events and views are reused across iterations (cleared, capacity kept),
 // as a hot loop would.
 //
 // Cold caches: rowcast's JSON codec keeps a one-entry cache (the encoder: the key, name
 // and type lists of the last column list, by address; the decoder: the last column list
 // decoded), which one event repeated always hits. So JSON and its nlohmann baselines also run
-// over `cycle_tables` tables in turn (operation name suffixed ".tables4"): copies of the event,
-// each its own table (`<table>_<k>`) with its own column list (column names suffixed `_<k>`),
-// one event per iteration, table k = iteration mod 4, so every iteration misses both caches.
+// over 2 and `cycle_tables` tables in turn (operation name suffixed ".tables2", ".tables4"):
+// copies of the event, each its own table (`<table>_<k>`) with its own column list (column
+// names suffixed `_<k>`), one event per iteration, table k = iteration mod n, so a one-entry
+// cache misses every time.
 // Both sides do the same work on the same events; the nlohmann baseline has no cache to miss
 // (it builds the DOM every time) except the extractor's reuse of an equal column list.
 //
@@ -36,6 +42,7 @@
 // Timings are never asserted here: scripts/bench.sh compares medians and prints the
 // ratio table.
 #include "baselines.hpp"
+#include "simdjson_baseline.hpp"
 #include "support/sample_events.hpp"
 
 #include <rowcast/event.hpp>
@@ -99,12 +106,14 @@ struct sample {
     const char* name;
     std::vector<event> one;     ///< the reference event alone (one table: warm caches)
     std::vector<event> tables;  ///< table_cycle() of it (cold caches)
+    std::vector<event> tables2; ///< table_cycle() over 2 tables
     const event& e() const { return one.front(); }
 };
 
 sample make_sample(const char* name, event e) {
     auto cycle = table_cycle(e, cycle_tables);
-    return {name, {std::move(e)}, std::move(cycle)};
+    auto cycle2 = table_cycle(e, 2);
+    return {name, {std::move(e)}, std::move(cycle), std::move(cycle2)};
 }
 
 const std::vector<sample>& samples() {
@@ -159,12 +168,16 @@ void bm_encode(benchmark::State& st, Codec codec, events es) {
     set_throughput(st, size);
 }
 
-template <class Codec>
+// Fresh: into a new event every iteration (its storage allocated afresh, as a consumer
+// that does not keep the event would); else into one event reused.
+template <class Codec, bool Fresh = false>
 void bm_decode(benchmark::State& st, Codec codec, events es) {
     const std::vector<std::string> in = encode_all(codec, es);
-    event into;
+    event reused;
     std::size_t i = 0;
     for (auto _ : st) {
+        event fresh;
+        event& into = Fresh ? fresh : reused;
         auto n = codec.decode(in[i], into);
         if (!n) {
             st.SkipWithError(n.error_value().message.c_str());
@@ -242,6 +255,41 @@ void bm_nlohmann_parse_extract(benchmark::State& st, events es) {
     set_throughput(st, mean_length(in));
 }
 
+#if ROWCAST_BENCH_JSON
+// simdjson on-demand over the bytes rowcast's JSON codec writes (padded once, outside the loop).
+std::vector<simdjson::padded_string> simdjson_inputs(events es) {
+    std::vector<simdjson::padded_string> out;
+    rowcast::json_codec codec;
+    for (const event& e : es) {
+        std::string s;
+        codec.encode(e, s);
+        out.emplace_back(s);
+    }
+    return out;
+}
+
+template <bool Fresh, bool Cached = true>
+void bm_simdjson_decode(benchmark::State& st, events es) {
+    const auto in = simdjson_inputs(es);
+    rb::simdjson_extractor x;
+    event reused;
+    std::size_t i = 0, bytes = 0;
+    for (const auto& s : in) bytes += s.size();
+    for (auto _ : st) {
+        event fresh;
+        event& into = Fresh ? fresh : reused;
+        if (!(Cached ? x.decode(in[i], into) : x.decode_uncached(in[i], into))) {
+            st.SkipWithError("simdjson baseline: extraction failed");
+            break;
+        }
+        if (++i == in.size()) i = 0;
+        benchmark::DoNotOptimize(into);
+        benchmark::ClobberMemory();
+    }
+    set_throughput(st, bytes / in.size());
+}
+#endif
+
 std::string yaml_text(const event& e) {
     YAML::Emitter y;
     rb::emit(y, e);
@@ -305,11 +353,16 @@ void register_all() {
         auto add = [&](const char* op, auto fn) { add_on(op, fn, s.one); };
         auto add_cycle = [&](const char* op, auto fn) {
             add_on(op, fn, s.one);
+            add_on(std::string(op) + ".tables2", fn, s.tables2);
             add_on(std::string(op) + ".tables" + std::to_string(cycle_tables), fn, s.tables);
         };
 #if ROWCAST_BENCH_JSON
         add_cycle("json.encode", [](benchmark::State& st, events x) { bm_encode(st, json_default(), x); });
         add_cycle("json.decode", [](benchmark::State& st, events x) { bm_decode(st, json_default(), x); });
+        add_cycle("simdjson.decode", bm_simdjson_decode<false>);
+        add("json.decode.fresh", [](benchmark::State& st, events x) { bm_decode<rowcast::json_codec, true>(st, json_default(), x); });
+        add("simdjson.decode.fresh", bm_simdjson_decode<true>);
+        add("simdjson.decode_uncached", bm_simdjson_decode<false, false>);
         add("json_debezium.encode", [](benchmark::State& st, events x) { bm_encode(st, json_debezium(), x); });
         add("json_debezium.decode", [](benchmark::State& st, events x) { bm_decode(st, json_debezium(), x); });
 #endif
@@ -386,6 +439,18 @@ void self_check() {
         }
 #if ROWCAST_BENCH_JSON
         check_codec(json_default(), s, "json_codec");
+        {
+            rb::simdjson_extractor x;
+            event out;
+            for (events es : {events(s.one), events(s.tables2), events(s.tables)}) {
+                const auto in = simdjson_inputs(es);
+                for (int pass = 0; pass < 2; ++pass)  // the first pass fills the cache, the second hits it
+                    for (std::size_t i = 0; i < es.size(); ++i) {
+                        check(x.decode(in[i], out) && out == es[i], s.name, "simdjson baseline");
+                        check(x.decode_uncached(in[i], out) && out == es[i], s.name, "simdjson baseline (uncached)");
+                    }
+            }
+        }
         check_codec(json_debezium(), s, "json_codec (debezium)");
         for (events es : {events(s.one), events(s.tables)})
             for (const event& e : es) {

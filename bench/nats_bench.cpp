@@ -83,16 +83,20 @@ std::vector<raw_message> prepare_raw(const std::vector<event>& events, const std
     std::vector<raw_message> out;
     binary_codec codec;
     auto tmpl = dn::subject_template::parse(prefix + ".<schema>.<table>").value();
+    std::string prev;  // the producer's order chain: each message names the one before (none first)
     for (const event& e : events) {
         raw_message m;
         tmpl.expand(e.schema, e.table, m.subject);
         codec.encode(e, m.payload);
-        m.headers = {{"Nats-Msg-Id", dn::msg_id(e, origin).value()},
+        std::string id = dn::msg_id(e, origin).value();
+        m.headers = {{"Nats-Msg-Id", id},
+                     {"Nats-Expected-Last-Msg-Id", prev},
                      {"Rowcast-Codec", "binary"},
                      {"Rowcast-Kind", std::string(to_string(e.kind))},
                      {"Rowcast-Position", dn::position_header(e)},
                      {"Rowcast-Transaction", e.transaction.id},
                      {"Rowcast-Key", dn::key_header(e)}};
+        prev = std::move(id);
         out.push_back(std::move(m));
     }
     return out;

@@ -37,7 +37,7 @@ jobs="${JOBS:-2}"
 
 # --- Debian packages (scripts/packages.sh: apt-get only what is missing) -------------------
 . scripts/packages.sh
-packages=(build-essential cmake libbenchmark-dev nlohmann-json3-dev libyaml-cpp-dev libssl-dev python3)
+packages=(build-essential cmake libbenchmark-dev nlohmann-json3-dev libyaml-cpp-dev libsimdjson-dev libssl-dev python3)
 binlog="${BINLOG:-1}"
 spool="${SPOOL:-0}"
 dns="${DNS:-0}"

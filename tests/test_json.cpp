@@ -326,6 +326,52 @@ TEST(Json, RepeatedTableSharesColumnList) {
     EXPECT_EQ(b, test::hosts_update());
 }
 
+// The decoder keeps several column lists (issue 18 item 4): tables in turn each keep theirs;
+// lists that share their names but not their types or keys are told apart; more tables
+// than the cache holds still decode right (evicted lists are rebuilt).
+TEST(Json, SeveralTablesKeepTheirColumnLists) {
+    json_codec c;
+    auto variant = [](int k, bool other_type, bool other_key) {
+        event e = test::small_insert();
+        e.table += "_" + std::to_string(k);
+        std::vector<column> cols = e.columns->columns;
+        if (other_type) cols[0].type.is_unsigned = !cols[0].type.is_unsigned;
+        if (other_key) cols[0].primary_key = !cols[0].primary_key;
+        e.columns = make_columns(std::move(cols));
+        if (other_type) {
+            for (auto& v : e.after)
+                if (auto* i = std::get_if<std::int64_t>(&v); i && *i >= 0) v = static_cast<std::uint64_t>(*i);
+        }
+        return e;
+    };
+    const std::vector<event> two = {variant(0, false, false), variant(0, true, false), variant(0, false, true)};
+    std::vector<std::string> texts;
+    for (const auto& e : two) texts.push_back(enc(c, e));
+    event out;
+    std::vector<columns_ptr> first(two.size());
+    for (int round = 0; round < 3; ++round)
+        for (std::size_t i = 0; i < two.size(); ++i) {
+            ASSERT_TRUE(c.decode(texts[i], out).has_value()) << i;
+            EXPECT_EQ(out, two[i]) << round << " " << i;
+            if (round == 0) first[i] = out.columns;
+            else EXPECT_EQ(out.columns, first[i]) << "list " << i << " not kept";  // same pointer: cached
+        }
+    std::vector<std::string> many;
+    std::vector<event> evs;
+    for (int k = 0; k < 70; ++k) {  // more than the 64 lists kept
+        evs.push_back(variant(k, k % 2 == 1, false));
+        auto cols = evs.back().columns->columns;
+        cols[1].name += std::to_string(k);
+        evs.back().columns = make_columns(std::move(cols));
+        many.push_back(enc(c, evs.back()));
+    }
+    for (int round = 0; round < 2; ++round)
+        for (std::size_t i = 0; i < many.size(); ++i) {
+            ASSERT_TRUE(c.decode(many[i], out).has_value()) << i;
+            EXPECT_EQ(out, evs[i]) << i;
+        }
+}
+
 TEST(Json, GoldenHostsUpdate) {
     json_codec c = rowcast_codec(), d = debezium_codec();
     EXPECT_EQ(parsed(enc(c, test::hosts_update())), parsed(expand(golden_hosts_rowcast)));

@@ -117,7 +117,7 @@ TEST(Run, SpoolToSinkRetriesTransientFailuresInOrder) {
     EXPECT_EQ(st.retries, 4u);
     EXPECT_EQ(st.failures, 4u);
     EXPECT_EQ(st.events, 30u);
-    EXPECT_EQ(sink.flushes, 1u);
+    EXPECT_EQ(sink.flushes, 31u);  // after each batch (before its files go: max_batch 1), and at the end
     EXPECT_EQ(visible_files(dir.path()), 0u);
 }
 
@@ -139,7 +139,7 @@ TEST(Run, PermanentSinkErrorStopsAndKeepsTheEvent) {
     EXPECT_EQ(r.error_value().code, errc::invalid_value);
     EXPECT_EQ(sink.got.size(), 2u);
     EXPECT_EQ(visible_files(dir.path()), 3u);  // the refused event and the two after it
-    EXPECT_EQ(sink.flushes, 1u);
+    EXPECT_EQ(sink.flushes, 3u);  // after each of the two batches delivered, and at the end
 }
 
 // retry.max_attempts consecutive failures: run() gives up with the last error.
@@ -286,18 +286,14 @@ TEST(Run, BinlogFileToTransactionalSpoolDeliversEachTransactionOnce) {
     auto sink = spool_sink<binary_codec>::open({.spool = {.directory = dir.path() / "spool", .durability = durability::none},
                                                 .checkpoint = dir.path() / "checkpoint"})
                     .value();
-    // A sink wrapper that fails once, transiently, in the middle of the fifth transaction,
-    // and publishes at every group end (as a cursor-aware source would).
+    // A sink wrapper that fails once, transiently, in the middle of the fifth transaction
+    // (the file_source publishes its cursor after every group).
     struct failing_once {
         spool_sink<binary_codec>* s;
         std::size_t writes = 0, fail_at = 0;
-        bool in_txn = false;
-        std::uint64_t groups = 0;
         result<void> write(const event& e) {
             if (writes++ == fail_at) return error::make(errc::unavailable, "test", "sink", "once");
-            if (auto r = s->write(e); !r) return r;
-            if (ends_group(e, in_txn)) return s->publish("n=" + std::to_string(++groups));
-            return {};
+            return s->write(e);
         }
         result<void> write(std::span<const event> b) { return write_each(*this, b); }
         result<void> flush() { return s->flush(); }
@@ -319,7 +315,13 @@ TEST(Run, BinlogFileToTransactionalSpoolDeliversEachTransactionOnce) {
     auto r = run(src, f, std::stop_token{}, fast_retries());
     ASSERT_TRUE(r) << r.error_value().message;
     EXPECT_EQ(visible_files(dir.path() / "spool"), expected.size());
-    EXPECT_EQ(sink.load_cursor().value().value(), "n=" + std::to_string(f.groups));
+    const std::string cursor = sink.load_cursor().value().value();
+    EXPECT_EQ(cursor.rfind("file=01_all_types.binlog\noffset=", 0), 0u) << cursor;  // the position after the last group
+    // A second run resumes from that cursor: nothing is delivered again.
+    auto again = binlog::file_source::open({.files = {fixture}}).value();
+    ASSERT_TRUE(run(again, sink, std::stop_token{}, fast_retries()));
+    EXPECT_EQ(visible_files(dir.path() / "spool"), expected.size());
+    EXPECT_EQ(sink.load_cursor().value().value(), cursor);
 }
 
 // The transactional spool sink: publish() makes staged groups visible with their

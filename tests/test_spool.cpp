@@ -147,6 +147,33 @@ TEST(SpoolReader, DeliversWaitingFilesInOrderThenFollowsNewOnes) {
     EXPECT_EQ(files_in(dir.path()), 0u);
 }
 
+// A sink that writes asynchronously has the events only after flush(): the reader removes a batch's
+// files only once the sink's flush succeeded (a kill -9 after the removal then loses nothing).
+TEST(SpoolReader, FilesStayUntilTheSinkFlushed) {
+    temp_dir dir;
+    auto w = spool_writer<binary_codec>::open({dir.path(), spool_durability::none}).value();
+    for (std::uint64_t i = 0; i < 5; ++i) ASSERT_TRUE(w.write(numbered(i)));
+    auto r = spool_reader<binary_codec>::open(quiet(dir.path())).value();
+    struct async_sink {
+        std::size_t written = 0;
+        bool flush_fails = true;
+        result<void> write(const event&) { return ++written, result<void>{}; }
+        result<void> write(std::span<const event> b) { return written += b.size(), result<void>{}; }
+        result<void> flush() {
+            if (flush_fails) return error::make(errc::unavailable, "test", "sink", "not acknowledged yet");
+            return {};
+        }
+    } sink;
+    auto n = r.process(sink);
+    ASSERT_FALSE(n);
+    EXPECT_EQ(sink.written, 5u);
+    EXPECT_EQ(files_in(dir.path()), 5u);  // written, not flushed: kept
+    EXPECT_EQ(r.pending(), 5u);
+    sink.flush_fails = false;
+    ASSERT_EQ(r.process(sink).value(), 5u);
+    EXPECT_EQ(files_in(dir.path()), 0u);
+}
+
 TEST(SpoolReader, FillsSourceFileAndKeepsEventIntact) {
     temp_dir dir;
     auto w = spool_writer<binary_codec>::open({dir.path(), spool_durability::none}).value();

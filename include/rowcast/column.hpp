@@ -61,22 +61,26 @@ enum class sql_type : std::uint8_t {
 };
 inline constexpr std::size_t sql_type_count = 34;
 
+namespace detail {
+/// The SQL spellings of sql_type, by value (one static table: not rebuilt per call).
+inline constexpr std::string_view sql_type_names[sql_type_count] = {
+    "unknown",   "tinyint",  "smallint", "mediumint", "int",      "bigint",     "decimal",  "float",  "double",
+    "bit",       "year",     "date",     "time",      "datetime", "timestamp",  "char",     "varchar", "binary",
+    "varbinary", "tinytext", "text",     "mediumtext", "longtext", "tinyblob",  "blob",     "mediumblob",
+    "longblob",  "enum",     "set",      "json",      "geometry", "uuid",       "inet4",    "inet6"};
+}  // namespace detail
+
 /// SQL spelling of a type, lower case ("int", "varchar", "unknown").
 constexpr std::string_view to_string(sql_type t) noexcept {
-    constexpr std::string_view names[] = {
-        "unknown",   "tinyint",  "smallint", "mediumint", "int",      "bigint",     "decimal",  "float",  "double",
-        "bit",       "year",     "date",     "time",      "datetime", "timestamp",  "char",     "varchar", "binary",
-        "varbinary", "tinytext", "text",     "mediumtext", "longtext", "tinyblob",  "blob",     "mediumblob",
-        "longblob",  "enum",     "set",      "json",      "geometry", "uuid",       "inet4",    "inet6"};
     auto i = static_cast<std::size_t>(t);
-    return i < sql_type_count ? names[i] : std::string_view("?");
+    return i < sql_type_count ? detail::sql_type_names[i] : std::string_view("?");
 }
 
 /// Parses a lower-case SQL type name as written by to_string (also "integer",
 /// "numeric", "real", "bool"/"boolean"). Returns nullopt for anything else.
 inline std::optional<sql_type> parse_sql_type(std::string_view s) noexcept {
     for (std::size_t i = 0; i < sql_type_count; ++i)
-        if (to_string(static_cast<sql_type>(i)) == s) return static_cast<sql_type>(i);
+        if (detail::sql_type_names[i] == s) return static_cast<sql_type>(i);
     if (s == "integer") return sql_type::int_;
     if (s == "numeric") return sql_type::decimal;
     if (s == "real") return sql_type::double_;

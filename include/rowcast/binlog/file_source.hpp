@@ -13,6 +13,15 @@
 // events_per_step binlog events (it never waits: files are always ready, so
 // native_handle() is -1 and next_timeout() 0 until done()).
 //
+// With a transactional_sink (pipeline/sink.hpp; e.g. nats::producer, spool_sink) the
+// source resumes from the sink's load_cursor() (binlog cursor: checkpoint.hpp
+// to_cursor, "file=<name>\noffset=<n>": the position after a group) and calls
+// publish(cursor) after every checkpoint_every groups (a commit, a rollback, a DDL
+// outside a transaction) and at the end of the input, as the follower does: after a
+// kill -9 the next run delivers only what came after the last published cursor. A
+// cursor naming a file that is not among `files` is refused (invalid_value): the
+// files given cannot say where to resume. start_position applies only without a cursor.
+//
 // A sink error: the files are read again from the start of the transaction that
 // was being delivered (its begin event's offset; earlier events parsed, not
 // delivered), so a retried process() delivers that transaction again from its
@@ -37,6 +46,7 @@
 // Thread-safety: one thread at a time.
 #pragma once
 
+#include <rowcast/binlog/checkpoint.hpp>
 #include <rowcast/binlog/handler.hpp>
 #include <rowcast/binlog/parser.hpp>
 #include <rowcast/binlog/reader.hpp>
@@ -84,6 +94,7 @@ struct file_source_options {
     std::size_t events_per_step = 1024;      ///< binlog events read per process() call (>= 1)
     incomplete_policy incomplete = incomplete_policy::withhold;  ///< a transaction the input ends inside
     std::size_t hold_events = 100000;        ///< withhold: events of one transaction held at most (then delivered)
+    std::size_t checkpoint_every = 1;        ///< transactional sink: publish() after this many groups (>= 1)
 };
 
 class file_source {
@@ -93,6 +104,7 @@ public:
     static result<file_source> open(file_source_options o) {
         if (o.files.empty()) return error::make(errc::invalid_value, "binlog", "file_source", "no binlog file given");
         if (o.events_per_step == 0) o.events_per_step = 1;
+        if (o.checkpoint_every == 0) o.checkpoint_every = 1;
         return file_source(std::move(o));
     }
 
@@ -107,13 +119,24 @@ public:
     template <event_sink Sink>
     result<std::size_t> process(Sink& sink) {
         if (done_) return std::size_t{0};
+        if constexpr (transactional_sink<Sink>) {
+            if (!started_) {
+                if (auto r = resume_from(sink); !r) return r.error_value();
+            }
+        }
+        started_ = true;
         std::size_t delivered = 0;
         st_->out = [&](const event& e) -> result<void> {
             if (e.kind == event_kind::begin || (e.kind == event_kind::ddl && !st_->in_txn)) st_->group_start = st_->event_at;
             auto r = sink.write(e);
             if (!r) return r;
             ++delivered;
-            ends_group(e, st_->in_txn);
+            if (ends_group(e, st_->in_txn) && e.cause() != end_cause::interrupted) {
+                if constexpr (transactional_sink<Sink>) {
+                    after_group_ = {st_->file, ev_.offset + ev_.size};
+                    if (++unsaved_ >= opt_.checkpoint_every) return publish(sink);
+                }
+            }
             return {};
         };
         for (std::size_t i = 0; i < opt_.events_per_step; ++i) {
@@ -132,6 +155,9 @@ public:
             if (!*n) {
                 auto r = st_->adapter.finish();
                 if (r) r = end_of_input();
+                if constexpr (transactional_sink<Sink>) {
+                    if (r && unsaved_ > 0) r = publish(sink);
+                }
                 if (!r) {
                     st_->out = nullptr;
                     return r.error_value();
@@ -258,9 +284,7 @@ private:
                 auto rd = file_reader::open(opt_.files[s.file], ro);
                 if (!rd) return rd.error_value();
                 s.reader.emplace(std::move(*rd));
-                const std::string& path = opt_.files[s.file];
-                const auto slash = path.find_last_of('/');
-                s.decoder.set_file(slash == std::string::npos ? path : path.substr(slash + 1));
+                s.decoder.set_file(base_name(opt_.files[s.file]));
             }
             auto n = s.reader->next(ev_);
             if (!n) return n.error_value();
@@ -280,6 +304,39 @@ private:
         }
     }
 
+    // The file name the parser and cursors use: the path's last component.
+    static std::string base_name(const std::string& path) {
+        const auto slash = path.find_last_of('/');
+        return slash == std::string::npos ? path : path.substr(slash + 1);
+    }
+
+    // The cursor of a transactional sink: deliver from its position (its file among `files`).
+    template <class Sink>
+    result<void> resume_from(Sink& sink) {
+        auto c = sink.load_cursor();
+        if (!c) return c.error_value();
+        if (!*c) return {};
+        auto p = parse_cursor(**c, "the sink's saved cursor");
+        if (!p) return p.error_value();
+        for (std::size_t i = 0; i < opt_.files.size(); ++i) {
+            if (base_name(opt_.files[i]) == p->file) {
+                st_->resume = {i, p->offset};
+                return {};
+            }
+        }
+        return error::make(errc::invalid_value, "binlog", "file_source",
+                           "the sink's saved cursor is in binlog file '" + p->file +
+                               "', which is not among the files given: cannot tell where to resume");
+    }
+
+    // Publishes the position after the last group delivered.
+    template <class Sink>
+    result<void> publish(Sink& sink) {
+        auto r = sink.publish(to_cursor({base_name(opt_.files[after_group_.file]), after_group_.offset, {}}));
+        if (r) unsaved_ = 0;
+        return r;
+    }
+
     // After a sink failure: start again from the first file, delivering from the failed group's start.
     void rewind() {
         const position_mark from = st_->group_start;
@@ -291,6 +348,9 @@ private:
     std::unique_ptr<state> st_;  // stable address: the adapter's forward points at it
     raw_event ev_;
     bool done_ = false;
+    bool started_ = false;
+    position_mark after_group_;    // the position after the last group delivered
+    std::size_t unsaved_ = 0;      // groups delivered since the last publish()
     std::optional<incomplete_transaction> incomplete_;
 };
 

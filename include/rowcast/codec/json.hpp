@@ -21,8 +21,9 @@
 // `j.get<rowcast::event>()` work (also with nlohmann::ordered_json); from_json
 // throws rowcast::exception on bad input.
 //
-// Thread-safety: a json_codec caches the last column list it decoded and
-// scratch buffers; use one codec per thread. Copies are independent.
+// Thread-safety: a json_codec caches column lists (encode: the last one; decode: up to
+// 64, by their JSON bytes) and scratch buffers; use one codec per thread. Copies are
+// independent.
 #pragma once
 
 #include <rowcast/codec/concept.hpp>

@@ -324,6 +324,7 @@ private:
         if (s == NATS_OK && natsMsgHeader_Keys(m, &keys, &n) == NATS_OK) {
             for (int i = 0; i < n && s == NATS_OK; ++i) {
                 if (std::string_view(keys[i]) == "Nats-Msg-Id") continue;  // would be dropped as a duplicate
+                if (std::string_view(keys[i]).starts_with("Nats-Expected-")) continue;  // the producer's order chain
                 const char* v = nullptr;
                 if (natsMsgHeader_Get(m, keys[i], &v) == NATS_OK && v) s = natsMsgHeader_Set(dl.get(), keys[i], v);
             }

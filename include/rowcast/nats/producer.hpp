@@ -28,9 +28,15 @@
 // with the same message ids and the stream drops them (within its duplicate window),
 // so each event is in the stream once. discard() has nothing to undo (what was sent
 // of a transaction in progress is sent again, with the same ids, and dropped).
-// Ordering: the stream holds the messages in the order written, except that a
-// message the stream refused or did not acknowledge is re-sent after those that
-// followed it in the in-flight window.
+// Ordering (keep_order, the default): the stream holds the messages in the order
+// written, also across a refusal, a lost acknowledgement, a leader change or kill -9
+// of a server. Each message carries Nats-Expected-Last-Msg-Id = the id of the message
+// written before it (the chain), so the stream stores it only right after that one;
+// on a failure the producer waits for the whole window's answers and re-sends, in
+// order, every message not acknowledged (those already stored come back as
+// duplicates: the stream checks ids before the chain). The first message of a run and
+// the first of each re-send carry no such header (all earlier ones are stored then).
+// The check is stream-wide: with keep_order, one producer per stream.
 //
 // Errors: open(): the connection's, ensure_stream()'s (a stream whose configuration
 // differs is refused), the checkpoint's load errors, an invalid subject template.
@@ -84,6 +90,10 @@ struct producer_options {
     durability checkpoint_durability = durability::file_and_directory;
     std::size_t max_in_flight = 4096;   ///< messages published and not yet acknowledged (>= 1)
     std::chrono::milliseconds ack_timeout{5000};  ///< per message; also the longest wait for room
+    /// Messages stored in the order written (the Nats-Expected-Last-Msg-Id chain, see the top of
+    /// this header). Needs this producer to be the stream's only publisher; off: a message
+    /// refused or unacknowledged is re-sent after those that followed it in the window.
+    bool keep_order = true;
 };
 
 /// Counters (rowcast/stats.hpp).
@@ -93,6 +103,7 @@ struct producer_stats {
     std::uint64_t duplicates = 0;    ///< acknowledged as duplicates (dropped by the stream)
     std::uint64_t failures = 0;      ///< refused or not acknowledged in time
     std::uint64_t resent = 0;        ///< messages re-sent after a failure
+    std::uint64_t held_back = 0;     ///< refused because the message before them was not stored (keep_order)
     std::uint64_t checkpoints = 0;   ///< cursors saved by publish()
 
     template <class V>
@@ -102,6 +113,7 @@ struct producer_stats {
         v(detail::counter("duplicates", duplicates, "messages the stream dropped as duplicates"));
         v(detail::counter("failures", failures, "publishes refused or not acknowledged in time"));
         v(detail::counter("resent", resent, "messages re-sent after a failure"));
+        v(detail::counter("held_back", held_back, "messages refused until the one before them is stored"));
         v(detail::counter("checkpoints", checkpoints, "cursors saved"));
     }
 };
@@ -192,6 +204,7 @@ public:
             if (s == NATS_OK && !v.empty()) s = natsMsgHeader_Set(msg.get(), k, v.c_str());
         };
         header("Nats-Msg-Id", *id);
+        if (opt_.keep_order) header(expected_last_header, prev_id_);
         header("Rowcast-Codec", std::string(Codec::name));
         header("Rowcast-Kind", std::string(to_string(e.kind)));
         header("Rowcast-Position", d::position_header(e));
@@ -204,6 +217,7 @@ public:
         if (s != NATS_OK) return d::make_error(s, subject_, "cannot build the message");
         if (auto r = send(msg, next_ordinal_); !r) return r;
         ++next_ordinal_;
+        prev_id_ = std::move(*id);
         std::lock_guard<std::mutex> l(st_->mu);
         ++st_->stats.published;
         return {};
@@ -248,12 +262,18 @@ public:
     }
 
 private:
+    static constexpr const char* expected_last_header = "Nats-Expected-Last-Msg-Id";
+
+    // A message refused or not acknowledged in time, and why.
+    struct failure {
+        rowcast::detail::nats::msg_ptr msg;
+        error why;
+    };
     // Shared with cnats' acknowledgement thread (guarded by mu).
     struct state {
         mutable std::mutex mu;
         std::unordered_map<const natsMsg*, std::uint64_t> ordinal;  // in flight -> write order
-        std::map<std::uint64_t, rowcast::detail::nats::msg_ptr> failed;  // to re-send, in write order
-        error last_failure;
+        std::map<std::uint64_t, failure> failed;                    // to re-send, in write order
         producer_stats stats;
     };
 
@@ -290,13 +310,16 @@ private:
             what = "no stream takes this subject (no responders)";
         else if (pae && pae->Err == NATS_TIMEOUT)
             what = "no acknowledgement in time";
+        else if (pae && pae->ErrCode == rowcast::detail::nats::js_wrong_last_msg_id) {
+            what = "the message before it is not stored yet (order kept)";
+            ++st->stats.held_back;
+        }
         else
             what = "the stream refused the message";
         if (pae && pae->ErrText && *pae->ErrText) what += std::string(": ") + pae->ErrText;
         if (pae && pae->ErrCode) what += " [JetStream error " + std::to_string(pae->ErrCode) + "]";
         what += "; held, re-sent before anything new";
-        st->last_failure = error::make(errc::unavailable, "nats", subj ? subj : "publish", what);
-        st->failed.emplace(ord, std::move(owned));
+        st->failed.emplace(ord, failure{std::move(owned), error::make(errc::unavailable, "nats", subj ? subj : "publish", what)});
     }
 
     // Hands `msg` to cnats: empty after success; still the caller's after a failure.
@@ -337,22 +360,28 @@ private:
                                                  std::to_string(unacknowledged()) + " messages not acknowledged");
     }
 
-    // Re-sends the refused messages in write order and waits for them; the failure
-    // if some are refused again (they stay for the next try).
+    // After a failure: waits until every message in flight is answered, then re-sends
+    // those not acknowledged in write order (the first without the chain header: every
+    // message before it is stored) and waits for them. The first failure's error if
+    // some are refused again (they stay for the next try).
     result<void> resend_failed() {
-        std::map<std::uint64_t, rowcast::detail::nats::msg_ptr> todo;
         {
             std::lock_guard<std::mutex> l(st_->mu);
             if (st_->failed.empty()) return {};
+        }
+        if (auto w = wait_all(); !w) return w;  // no re-send while later messages may still land
+        std::map<std::uint64_t, failure> todo;
+        {
+            std::lock_guard<std::mutex> l(st_->mu);
             todo.swap(st_->failed);
         }
+        if (opt_.keep_order) (void)natsMsgHeader_Delete(todo.begin()->second.msg.get(), expected_last_header);
         for (auto it = todo.begin(); it != todo.end(); ++it) {
-            auto r = send(it->second, it->first);
+            auto r = send(it->second.msg, it->first);
             if (!r) {  // keep this one and the rest for the next try
                 std::lock_guard<std::mutex> l(st_->mu);
                 for (auto rest = it; rest != todo.end(); ++rest)
-                    if (rest->second) st_->failed.emplace(rest->first, std::move(rest->second));
-                st_->last_failure = r.error_value();
+                    if (rest->second.msg) st_->failed.emplace(rest->first, std::move(rest->second));
                 return r;
             }
             std::lock_guard<std::mutex> l(st_->mu);
@@ -360,7 +389,7 @@ private:
         }
         if (auto w = wait_all(); !w) return w;
         std::lock_guard<std::mutex> l(st_->mu);
-        if (!st_->failed.empty()) return st_->last_failure;
+        if (!st_->failed.empty()) return st_->failed.begin()->second.why;
         return {};
     }
 
@@ -374,6 +403,7 @@ private:
     std::optional<std::string> cursor_;
     std::unordered_set<std::string> known_subjects_;
     std::string subject_, payload_;
+    std::string prev_id_;  // the message id written last: the next one's expected last id
     std::uint64_t next_ordinal_ = 0;
 };
 

@@ -207,11 +207,17 @@ public:
     }
 
     /// event_source step: delivers the queued events whose turn has come to `sink`, in
-    /// batches of up to max_batch. Returns how many; a sink error is returned as it is,
-    /// the batch's files kept for the next call (no backoff of its own: the caller's).
+    /// batches of up to max_batch, each written and then flushed before its files are
+    /// removed (a sink that writes asynchronously, e.g. nats::producer, has them stored by
+    /// then: a kill -9 after the removal loses nothing). Returns how many; a sink error is
+    /// returned as it is, the batch's files kept for the next call (no backoff of its own:
+    /// the caller's).
     template <event_sink Sink>
     result<std::size_t> process(Sink& sink) {
-        return step([&](std::span<const event> batch) { return sink.write(batch); }, s_max_batch(), false);
+        return step([&](std::span<const event> batch) -> result<void> {
+            if (auto w = sink.write(batch); !w) return w;
+            return sink.flush();
+        }, s_max_batch(), false);
     }
 
     /// event_source: runs rowcast::run(*this, sink, stop, opt).

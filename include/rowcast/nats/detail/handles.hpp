@@ -62,7 +62,8 @@ inline constexpr int js_stream_store_failed = 10077;  // "maximum messages/bytes
 inline constexpr int js_insufficient_resources = 10023;
 inline constexpr int js_stream_not_found = 10059;
 inline constexpr int js_consumer_not_found = 10014;
-inline constexpr int js_subjects_overlap = 10065;  // a stream's subjects overlap another stream's
+inline constexpr int js_subjects_overlap = 10065;
+inline constexpr int js_wrong_last_msg_id = 10070;  // Nats-Expected-Last-Msg-Id is not the stream's last id  // a stream's subjects overlap another stream's
 
 /// The rowcast errc for a cnats status (and JetStream error code when known): connection
 /// and time-outs are unavailable (transient), authentication refused, arguments invalid_value.

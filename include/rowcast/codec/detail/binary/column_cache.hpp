@@ -63,6 +63,10 @@ public:
         return m;
     }
     std::size_t size() const noexcept { return v_.size(); }
+    /// Entry i (0 <= i < size()), for a scan of every entry.
+    entry& at(std::size_t i) noexcept { return v_[i]; }
+    /// Marks `m` (an entry of this cache) as used last.
+    void touch(const entry& m) noexcept { touch(static_cast<std::size_t>(&m - v_.data())); }
     void clear() noexcept {
         v_.clear();
         index_.clear();

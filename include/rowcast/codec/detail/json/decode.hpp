@@ -2,6 +2,8 @@
 #pragma once
 
 #include <rowcast/column.hpp>
+#include <rowcast/codec/detail/binary/column_cache.hpp>
+#include <rowcast/codec/detail/binary/wire.hpp>
 #include <rowcast/codec/detail/json/read.hpp>
 #include <rowcast/codec/detail/json/write.hpp>
 #include <rowcast/detail/text.hpp>
@@ -97,7 +99,8 @@ public:
         st_ = json_stage{};
         ev_ = &ev;
         spec_after_ = spec_before_ = 0;
-        const columns_ptr spec_cols = cache_;
+        sel_ = cache_.mru();
+        sel_mask_ = 0;
         if (!read_top()) return std::move(r_.err);
         const std::size_t end = r_.i;
         if (st_.payload.present() && !st_.dbz && !st_.rowcast_fields && !st_.ext) {
@@ -105,13 +108,15 @@ public:
             r_.i = st_.payload.b;
             st_ = json_stage{};
             spec_after_ = spec_before_ = 0;
+            sel_ = cache_.mru();
+        sel_mask_ = 0;
             if (r_.peek() != '{') {
                 r_.fail(errc::type_mismatch, r_.i, "$.payload", "expected an object");
                 return std::move(r_.err);
             }
             if (!read_top()) return std::move(r_.err);
         }
-        if (!apply(ev, spec_cols)) return std::move(r_.err);
+        if (!apply(ev)) return std::move(r_.err);
         r_.i = end;
         r_.ws();
         return r_.i;
@@ -120,13 +125,30 @@ public:
 private:
     json_reader r_;
     json_stage st_;
-    // Column-list cache: the last list built, keyed by the bytes it was built from.
-    columns_ptr cache_;
-    std::string cache_names_, cache_types_, cache_primary_;
-    bool cache_has_types_ = false, cache_has_primary_ = false;
-    // Images decoded while reading the top level with cache_ (before the column
-    // sections were seen): 0 none, else the field they came from (1 new, 2 old, 3 after, 4 before).
+    // Column-list cache (the binary codec's LRU, up to cache_entries lists): keyed by a hash
+    // of the bytes the list was built from, its three sections one after the other
+    // (names, types, primary key); `sections` says where each ends. A message whose
+    // sections are byte for byte those of an entry takes its list without parsing them.
+    struct cached_list {
+        columns_ptr list;
+        std::uint32_t names_end = 0, types_end = 0;  // in the entry's bytes; primary: the rest
+        bool has_types = false, has_primary = false;
+    };
+    using list_cache = bin::column_cache<std::uint64_t, cached_list>;
+    static constexpr std::size_t cache_entries = 64;
+    static constexpr std::size_t cache_bytes = std::size_t{8} << 20;
+    list_cache cache_;
+    // The entry the sections read so far match (first the one used last): the images
+    // met before the column sections are decoded with its list, confirmed in apply().
+    list_cache::entry* sel_ = nullptr;
+    unsigned sel_mask_ = 0;     // the sections found equal to sel_'s while reading (bit: section)
+    json_range sel_rg_[3];      // where each of them was
+    std::string key_;  // scratch: the three sections of a message, for a lookup
+    // Images decoded while reading the top level with a cached list (before the column
+    // sections were seen): 0 none, else the field they came from (1 new, 2 old, 3 after,
+    // 4 before), and the list used.
     int spec_after_ = 0, spec_before_ = 0;
+    columns_ptr spec_after_list_, spec_before_list_;
     event* ev_ = nullptr;
     std::vector<char> seen_;
     std::vector<std::string_view> names_tmp_;
@@ -251,8 +273,8 @@ private:
                 ok = get_str(s.ts_str, "$.timestamp");
                 s.rowcast_fields = true;
             } else if (key_is(key, "operation")) ok = get_str(s.operation, "$.operation", false), s.rowcast_fields = true;
-            else if (key_is(key, "primary")) ok = cached_range(s.primary, cache_primary_, cache_has_primary_), s.rowcast_fields = true;
-            else if (key_is(key, "columns")) ok = cached_range(s.columns, cache_names_, true), s.rowcast_fields = true;
+            else if (key_is(key, "primary")) ok = cached_range(s.primary, section::primary), s.rowcast_fields = true;
+            else if (key_is(key, "columns")) ok = cached_range(s.columns, section::names), s.rowcast_fields = true;
             else if (key_is(key, "new")) ok = image_field(s.img_new, 1), s.rowcast_fields = true;
             else if (key_is(key, "old")) ok = image_field(s.img_old, 2), s.rowcast_fields = true;
             else if (key_is(key, "rowcast")) ok = read_ext();
@@ -331,9 +353,9 @@ private:
             if (key_is(key, "commit_time")) return get_time(s.x_commit, "$.rowcast.commit_time");
             if (key_is(key, "capture_time")) return get_time(s.x_capture, "$.rowcast.capture_time");
             if (key_is(key, "statement")) return range(s.x_statement);
-            if (key_is(key, "types")) return cached_range(s.x_types, cache_types_, cache_has_types_);
-            if (key_is(key, "columns")) return cached_range(s.x_columns, cache_names_, true);
-            if (key_is(key, "keys")) return cached_range(s.x_keys, cache_primary_, cache_has_primary_);
+            if (key_is(key, "types")) return cached_range(s.x_types, section::types);
+            if (key_is(key, "columns")) return cached_range(s.x_columns, section::names);
+            if (key_is(key, "keys")) return cached_range(s.x_keys, section::primary);
             return skip();
         });
     }
@@ -360,7 +382,7 @@ private:
     }
 
     // --- apply the staged message to the event ---
-    bool apply(event& ev, const columns_ptr& spec_cols) {
+    bool apply(event& ev) {
         auto& s = st_;
         ev.statement.clear();
         ev.sequence = 0;
@@ -493,14 +515,14 @@ private:
         }
         static const column_list empty_list;
         const column_list& cols = ev.columns ? *ev.columns : empty_list;
-        const bool spec_ok = spec_cols && ev.columns == spec_cols;
         const int after_field = s.dbz || dbz ? 3 : 1, before_field = s.dbz || dbz ? 4 : 2;
+        const bool spec_after = ev.columns && spec_after_ == after_field && spec_after_list_ == ev.columns;
+        const bool spec_before = ev.columns && spec_before_ == before_field && spec_before_list_ == ev.columns;
         if (need_after) {
-            if (!(spec_ok && spec_after_ == after_field) && !read_image(img_after, cols, ev.after, after_name)) return false;
+            if (!spec_after && !read_image(img_after, cols, ev.after, after_name)) return false;
         } else ev.after.clear();
         if (need_before) {
-            if (!(spec_ok && spec_before_ == before_field) && !read_image(img_before, cols, ev.before, before_name))
-                return false;
+            if (!spec_before && !read_image(img_before, cols, ev.before, before_name)) return false;
         } else ev.before.clear();
         return true;
     }
@@ -541,58 +563,109 @@ private:
     }
 
     // --- column lists ---
-    bool same_bytes(json_range rg, bool has, const std::string& bytes) const {
+    enum class section { names, types, primary };
+    // The bytes of section `w` of a cache entry (empty, with has = false, when the list had none).
+    static std::string_view section_of(const list_cache::entry& m, section w, bool& has) {
+        const cached_list& c = m.payload;
+        const std::string_view all = m.bytes;
+        switch (w) {
+            case section::names: has = true; return all.substr(0, c.names_end);
+            case section::types: has = c.has_types; return all.substr(c.names_end, c.types_end - c.names_end);
+            default: has = c.has_primary; return all.substr(c.types_end);
+        }
+    }
+    bool section_is(const list_cache::entry& m, section w, json_range rg) const {
+        bool has = false;
+        const std::string_view b = section_of(m, w, has);
         if (rg.present() != has) return false;
-        return !has || std::string_view(r_.s + rg.b, rg.e - rg.b) == bytes;
+        return !has || std::string_view(r_.s + rg.b, rg.e - rg.b) == b;
+    }
+    bool same_list(const list_cache::entry& m, json_range names, json_range types, json_range primary) const {
+        return m.payload.list && section_is(m, section::names, names) && section_is(m, section::types, types) &&
+               section_is(m, section::primary, primary);
+    }
+    // Section w, at `rg`, was found equal to that section of sel_ while reading (no second comparison).
+    bool matched(section w, json_range rg) const {
+        const auto i = static_cast<std::size_t>(w);
+        return (sel_mask_ >> i & 1u) && sel_rg_[i].b == rg.b && sel_rg_[i].e == rg.e;
+    }
+    bool selected_is(json_range names, json_range types, json_range primary) const {
+        if (!sel_ || !sel_->payload.list || !matched(section::names, names)) return false;
+        const cached_list& c = sel_->payload;
+        if (c.has_types != types.present() || (types.present() && !matched(section::types, types))) return false;
+        return c.has_primary == primary.present() && (!primary.present() || matched(section::primary, primary));
     }
     bool columns_from(json_range names, json_range types, json_range primary, const char* names_path, columns_ptr& out) {
-        if (cache_ && same_bytes(names, true, cache_names_) && same_bytes(types, cache_has_types_, cache_types_) &&
-            same_bytes(primary, cache_has_primary_, cache_primary_)) {
-            out = cache_;
+        if (selected_is(names, types, primary) || (sel_ && same_list(*sel_, names, types, primary))) {  // the entry the sections matched while reading
+            if (out != sel_->payload.list) out = sel_->payload.list;
+            cache_.touch(*sel_);
             return true;
         }
+        key_.assign(r_.s + names.b, names.e - names.b);
+        cached_list c;
+        c.names_end = static_cast<std::uint32_t>(key_.size());
+        c.has_types = types.present();
+        if (c.has_types) key_.append(r_.s + types.b, types.e - types.b);
+        c.types_end = static_cast<std::uint32_t>(key_.size());
+        c.has_primary = primary.present();
+        if (c.has_primary) key_.append(r_.s + primary.b, primary.e - primary.b);
+        const std::uint64_t h = bin::hash_bytes(reinterpret_cast<const unsigned char*>(key_.data()), key_.size());
+        std::size_t slot;
+        if (auto* m = cache_.find(h, slot); m && m->bytes == key_ && same_list(*m, names, types, primary)) {
+            cache_.touch(slot);
+            if (out != m->payload.list) out = m->payload.list;
+            return true;
+        }  // else new, or a hash collision: put() replaces that entry
         std::vector<column> cols;
         if (!read_names(names, names_path, cols)) return false;
         if (types.present() && !read_types(types, cols)) return false;
         if (primary.present() && !mark_primary(primary, cols, st_.primary.present() ? "$.primary" : "$.rowcast.keys"))
             return false;
         out = make_columns(std::move(cols));
-        cache_ = out;
-        cache_names_.assign(r_.s + names.b, names.e - names.b);
-        cache_has_types_ = types.present();
-        if (cache_has_types_) cache_types_.assign(r_.s + types.b, types.e - types.b);
-        else cache_types_.clear();
-        cache_has_primary_ = primary.present();
-        if (cache_has_primary_) cache_primary_.assign(r_.s + primary.b, primary.e - primary.b);
-        else cache_primary_.clear();
+        if (key_.size() > cache_bytes) return true;
+        c.list = out;
+        cache_.put(slot, h, key_, std::move(c), cache_entries, cache_bytes);
         return true;
     }
-    // A column section whose bytes equal the cached ones is taken by one comparison
-    // (a validated JSON array/object/string is self-delimiting).
-    bool cached_range(json_range& rg, const std::string& bytes, bool has) {
-        if (cache_ && has && !bytes.empty() && r_.n - r_.i >= bytes.size() &&
-            std::memcmp(r_.s + r_.i, bytes.data(), bytes.size()) == 0) {
-            rg.b = r_.i;
-            r_.i += bytes.size();
-            rg.e = r_.i;
-            return true;
-        }
-        return range(rg);
+    // A column section equal byte for byte to that section of a cached list (the selected
+    // one first, then the others) is taken by one comparison, and selects that list (a
+    // validated JSON array/object/string is self-delimiting); else it is scanned.
+    bool cached_range(json_range& rg, section w) {
+        std::size_t len = 0;
+        auto matches = [&](const list_cache::entry& m) {
+            bool has = false;
+            const std::string_view b = section_of(m, w, has);
+            len = b.size();
+            return has && len > 0 && r_.n - r_.i >= len && std::memcmp(r_.s + r_.i, b.data(), len) == 0;
+        };
+        list_cache::entry* hit = sel_ && matches(*sel_) ? sel_ : nullptr;
+        for (std::size_t i = 0; !hit && i < cache_.size(); ++i)
+            if (matches(cache_.at(i))) hit = &cache_.at(i);
+        if (!hit) return range(rg);
+        if (hit != sel_) sel_mask_ = 0;
+        sel_ = hit;
+        rg.b = r_.i;
+        r_.i += len;
+        rg.e = r_.i;
+        sel_mask_ |= 1u << static_cast<unsigned>(w);
+        sel_rg_[static_cast<std::size_t>(w)] = rg;
+        return true;
     }
-    // An image met before the column sections: decode it now with the cached list
-    // (confirmed or redone in apply()), else remember its range.
+    // An image met before the column sections: decode it now with the selected cached
+    // list (confirmed or redone in apply()), else remember its range.
     bool image_field(json_range& rg, int field) {
         if (r_.peek() == 'n') {
             rg = {};
             return r_.literal("null");
         }
-        if (cache_ && r_.peek() == '{') {
+        if (sel_ && sel_->payload.list && r_.peek() == '{') {
             const std::size_t start = r_.i, depth = r_.depth;
             const bool after = field == 1 || field == 3;
             rg.b = start;
-            if (read_image(rg, *cache_, after ? ev_->after : ev_->before, "")) {
+            if (read_image(rg, *sel_->payload.list, after ? ev_->after : ev_->before, "")) {
                 rg.e = r_.i;
                 (after ? spec_after_ : spec_before_) = field;
+                (after ? spec_after_list_ : spec_before_list_) = sel_->payload.list;
                 return true;
             }
             r_.i = start;
