@@ -18,8 +18,10 @@
 // sequence range and the source position (binlog file:offset or GTID) of the last
 // event delivered before it: a consumer can re-read the binlog from there. An event
 // whose fragments cannot all be had is reported (kind incomplete), never delivered
-// cut. A new consumer starts with the first datagram it sees; a sender's new epoch
-// (a restart) is taken from sequence 0.
+// cut. A new consumer starts with the first datagram it sees (or asks for up to
+// catch_up earlier ones: a consumer started before its senders sets it so that a
+// lost first datagram is repaired too); a sender's new epoch (a restart) is taken
+// from sequence 0.
 //
 // Dropped and counted, never delivered: datagrams that do not parse or were cut
 // (malformed), without a MAC when keys are set (unauthenticated), with an unknown
@@ -69,6 +71,8 @@ struct consumer_options {
     unsigned nak_tries = 10;                               ///< NAKs before a gap is given up
     std::chrono::milliseconds source_timeout{5000};        ///< a silent sender's open gap is given up after this
     std::size_t max_event_bytes = 16u << 20;               ///< largest event reassembled from fragments
+    std::uint64_t catch_up = 0;                            ///< on first contact with a sender, ask for up to this many
+                                                           ///< earlier datagrams (0: start with the first one seen)
     std::size_t batch = 64;                                ///< datagrams per recvmmsg()
     log_sink log;                                          ///< default: rowcast::log (component "datagram")
 };
@@ -174,7 +178,7 @@ private:
     struct core {
         core(Link l, consumer_options o, Codec cd)
             : link(std::move(l)), opt(std::move(o)), codec(std::move(cd)), buf(std::max<std::size_t>(1, opt.batch), 65536),
-              rx({opt.max_pending, opt.nak_interval, opt.nak_tries, opt.source_timeout, opt.max_event_bytes},
+              rx({opt.max_pending, opt.nak_interval, opt.nak_tries, opt.source_timeout, opt.max_event_bytes, opt.catch_up},
                  [this](const frame_view& f, std::string_view p, bool single) { emit(f, p, single); },
                  [this](loss_report&& r) { report(std::move(r)); }),
               tables(opt.tables.begin(), opt.tables.end()) {}

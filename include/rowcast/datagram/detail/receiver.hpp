@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <string>
@@ -53,6 +54,7 @@ struct receiver_config {
     unsigned nak_tries = 10;                              ///< NAKs before a gap is given up
     std::chrono::milliseconds source_timeout{5000};       ///< silence after which an open gap is given up
     std::size_t max_event_bytes = 16u << 20;              ///< reassembly bound per stream
+    std::uint64_t catch_up = 0;                           ///< on first contact, ask for this many earlier datagrams
 };
 
 class receiver {
@@ -77,8 +79,9 @@ public:
             if (f.header.type == frame_type::gone) return;
             stream s;
             s.epoch = f.header.epoch;
-            s.next = s.high = f.header.sequence;
-            s.skipping = f.header.type == frame_type::data && f.header.fragment_index != 0;
+            const std::uint64_t back = std::min<std::uint64_t>(f.header.sequence, cfg_.catch_up);
+            s.next = s.high = f.header.sequence - back;  // with catch_up, the datagrams before are asked for
+            s.skipping = back == 0 && f.header.type == frame_type::data && f.header.fragment_index != 0;
             it = streams_.emplace(k, std::move(s)).first;
         }
         stream& s = it->second;
@@ -135,7 +138,6 @@ public:
             }
             case frame_type::nak: break;
         }
-        if (s.next >= s.high) s.tries = 0;
     }
 
     /// NAKs and give-ups due at `now`: nak(stream's sender, source, epoch, channel, missing ranges).
@@ -150,18 +152,18 @@ public:
                     continue;
                 }
             }
+            // give up the gaps that have had nak_tries NAKs' time (each gap its own time, so a
+            // stream with many gaps does not wait for them one after another)
+            const auto patience = cfg_.nak_interval * static_cast<int>(cfg_.nak_tries);
+            while (!s.gaps.empty() && (s.gaps.front().first <= s.next || s.gaps.front().second + patience <= now)) {
+                const std::uint64_t end = s.gaps.front().first;
+                s.gaps.pop_front();
+                if (end > s.next) {
+                    give_up(k, s, end, "no repair after " + std::to_string(cfg_.nak_tries) + " NAKs");
+                    drain(k, s);
+                }
+            }
             if (s.next >= s.high || now < s.nak_due) continue;
-            if (s.next != s.nak_for) {  // a new leading gap: its own count of NAKs
-                s.nak_for = s.next;
-                s.tries = 0;
-            }
-            if (s.tries >= cfg_.nak_tries) {
-                const std::uint64_t end = s.pending.empty() ? s.high : s.pending.begin()->first;
-                give_up(k, s, end, "no repair after " + std::to_string(cfg_.nak_tries) + " NAKs");
-                drain(k, s);
-                s.tries = 0;
-                if (s.next >= s.high) continue;
-            }
             std::vector<std::pair<std::uint64_t, std::uint32_t>> ranges;
             std::uint64_t at = s.next;
             for (auto pit = s.pending.begin(); at < s.high && ranges.size() < 64;) {
@@ -171,7 +173,6 @@ public:
                 at = pit->first + 1;
                 ++pit;
             }
-            ++s.tries;
             ++c_.naks;
             s.nak_due = now + cfg_.nak_interval;
             nak(s.from, k.source, s.epoch, k.channel, ranges);
@@ -204,11 +205,11 @@ private:
         friend auto operator<=>(const key&, const key&) = default;
     };
     struct stream {
-        std::uint64_t epoch = 0, next = 0, high = 0, nak_for = ~std::uint64_t{0};
+        std::uint64_t epoch = 0, next = 0, high = 0;
         std::map<std::uint64_t, std::string> pending;
         peer from;
         clock::time_point last_heard{}, nak_due{};
-        unsigned tries = 0;
+        std::deque<std::pair<std::uint64_t, clock::time_point>> gaps;  // (end of a missing range, when seen)
         bool skipping = false, partial_active = false;
         std::string partial;
         std::uint16_t frag_next = 0;
@@ -222,20 +223,22 @@ private:
         const std::uint64_t first = s.high, end = data ? high - 1 : high;
         s.high = high;
         if (end <= first) return;
-        if (first - s.next <= s.pending.size()) {  // no gap was open before this one
-            s.nak_due = now;
-            s.tries = 0;
-        }
+        if (first - s.next <= s.pending.size()) s.nak_due = now;  // no gap was open before this one: NAK now
+        s.gaps.emplace_back(end, now);
         ++c_.gaps;
         c_.missing += end - first;
+        report(loss_kind::gap, k, s, first, end - 1, "asking for a repair");
+    }
+
+    void report(loss_kind kind, const key& k, const stream& s, std::uint64_t first, std::uint64_t last, std::string reason) {
         loss_report r;
-        r.kind = loss_kind::gap;
+        r.kind = kind;
         r.source_id = k.source;
         r.epoch = s.epoch;
         r.channel = k.channel;
         r.first = first;
-        r.last = end - 1;
-        r.reason = "asking for a repair";
+        r.last = last;
+        r.reason = std::move(reason);
         report_(std::move(r));
     }
 
@@ -283,35 +286,25 @@ private:
         }
     }
 
-    void give_up(const key& k, stream& s, std::uint64_t end, std::string reason) {
-        if (end <= s.next) return;
-        const std::uint64_t first = s.next;
-        std::uint64_t missing = 0;
-        for (std::uint64_t q = first; q < end; ++q)
-            if (!s.pending.count(q)) ++missing;
-        c_.unrecoverable += missing;
-        // Frames held beyond the gap stay; those inside [first, end) are still delivered in order by drain().
-        if (s.partial_active) drop_partial(k, s, reason);
-        s.skipping = true;  // the next fragments (if any) belong to an event whose start was lost
-        loss_report r;
-        r.kind = loss_kind::unrecoverable;
-        r.source_id = k.source;
-        r.epoch = s.epoch;
-        r.channel = k.channel;
-        r.first = first;
-        r.last = end - 1;
-        r.reason = std::move(reason);
-        // Deliver what is held inside the range, skipping the missing ones.
+    // Gives up every sequence in [next, end) that is missing (one report per missing run),
+    // delivering the datagrams held in that range in order.
+    void give_up(const key& k, stream& s, std::uint64_t end, const std::string& reason) {
         while (s.next < end) {
             auto it = s.pending.find(s.next);
             if (it != s.pending.end()) {
                 std::string d = std::move(it->second);
                 s.pending.erase(it);
                 if (auto f = rowcast::datagram::parse_frame(d)) deliver(k, s, *f);
+                ++s.next;
+                continue;
             }
-            ++s.next;
+            const std::uint64_t first = s.next;
+            while (s.next < end && !s.pending.count(s.next)) ++s.next;
+            c_.unrecoverable += s.next - first;
+            if (s.partial_active) drop_partial(k, s, reason);
+            s.skipping = true;  // fragments that follow belong to an event whose start was lost
+            report(loss_kind::unrecoverable, k, s, first, s.next - 1, reason);
         }
-        report_(std::move(r));
     }
 
     void drop_partial(const key& k, stream& s, const std::string& reason) {
@@ -319,15 +312,7 @@ private:
         s.partial_active = false;
         s.partial.clear();
         ++c_.incomplete;
-        loss_report r;
-        r.kind = loss_kind::incomplete;
-        r.source_id = k.source;
-        r.epoch = s.epoch;
-        r.channel = k.channel;
-        r.first = s.partial_first;
-        r.last = s.next;
-        r.reason = reason;
-        report_(std::move(r));
+        report(loss_kind::incomplete, k, s, s.partial_first, s.next, reason);
     }
 
     receiver_config cfg_;
