@@ -121,7 +121,7 @@ public:
                     ++c_.duplicates;
                     return;
                 }
-                if (seq >= s.next + cfg_.max_pending) {  // too far ahead to hold: give up what lies between
+                if (seq - s.next >= cfg_.max_pending) {  // too far ahead to hold: give up what lies between
                     give_up(k, s, seq + 1 - cfg_.max_pending, "more than max_pending datagrams behind");
                     drain(k, s);
                 }
@@ -299,7 +299,8 @@ private:
                 continue;
             }
             const std::uint64_t first = s.next;
-            while (s.next < end && !s.pending.count(s.next)) ++s.next;
+            const auto held = s.pending.lower_bound(s.next);  // jump over the missing run (it may be huge)
+            s.next = held == s.pending.end() ? end : std::min(end, held->first);
             c_.unrecoverable += s.next - first;
             if (s.partial_active) drop_partial(k, s, reason);
             s.skipping = true;  // fragments that follow belong to an event whose start was lost
