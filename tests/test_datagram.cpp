@@ -547,3 +547,40 @@ TEST(DatagramNetlink, SubscriberGetsOnlyItsTablesAndOverrunsAreRepaired) {
     EXPECT_GT(rx.stats().overruns, 0u);
     EXPECT_EQ(rx.stats().unrecoverable, 0u);
 }
+
+// ---------------------------------------------------------------------------------------------
+// rowcast-multicast-relay: a spool relayed to netlink multicast by the example program.
+
+#ifdef ROWCAST_RELAY_PROGRAM
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
+
+#include <fstream>
+#include <rowcast/transport/spool_writer.hpp>
+
+TEST(DatagramRelay, SpoolToNetlinkThroughTheExampleProgram) {
+    REQUIRE_LAB();
+    test::netns_lab lab(1);
+    test::temp_dir dir("rowcast-relay");
+    const auto spool = dir.path() / "spool";
+    std::filesystem::create_directory(spool);
+    {
+        std::ofstream(dir.path() / "key", std::ios::binary) << secret;
+    }
+    auto writer = spool_writer<binary_codec>::open({.directory = spool}).value();
+    for (std::uint64_t i = 0; i < 50; ++i) ASSERT_TRUE(writer.write(make_event(i)));
+    consumer_options co = fast_consumer();
+    auto rx = lab.in(0, [&] { return netlink_consumer<binary_codec>::open({}, co).value(); });
+    auto relay = test::process::start({.argv = {"/usr/bin/ip", "netns", "exec", lab.host(0), ROWCAST_RELAY_PROGRAM, "--spool",
+                                                spool.string(), "--codec", "binary", "--netlink", "--key",
+                                                "1:" + (dir.path() / "key").string()},
+                                       .stdout_file = dir.path() / "relay.log"});
+    collector got;
+    pump(rx, got, 50);
+    relay.stop();
+    ASSERT_EQ(got.got.size(), 50u) << test::slurp(dir.path() / "relay.log");
+    std::set<std::uint64_t> seqs;
+    for (const auto& e : got.got) seqs.insert(e.sequence);
+    EXPECT_EQ(seqs.size(), 50u);  // each once (a spool delivers in file-name order)
+}
+#endif
