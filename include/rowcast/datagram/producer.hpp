@@ -26,8 +26,9 @@
 // datagram the kernel refuses (ENOBUFS, ENETUNREACH…) is counted in send_errors and
 // logged: it is in the ring, so receivers get it by repair or report it as lost.
 //
-// Thread-safety: write()/flush()/service()/stats() may be called from one thread
-// while the service thread runs (an internal mutex); not from several at once.
+// Thread-safety: write()/flush()/service()/stats() are serialised by an internal
+// mutex: they may be called from several threads (the UDF does) while the service
+// thread runs. Moving or destroying the producer needs no call in progress.
 #pragma once
 
 #include <rowcast/codec/concept.hpp>
