@@ -4,7 +4,8 @@
 // bridge (multicast snooping off) and n host namespaces, each with an eth0 (a veth
 // whose peer is a bridge port) addressed 10.77.0.<i+1>/24 and fd77::<i+1>/64 and a
 // route for 224.0.0.0/4. The destructor deletes every namespace it made (which
-// removes the veths and the bridge), also when a test fails. loss() adds an
+// removes the veths and the bridge), also when a test fails; namespaces left by an
+// earlier process killed before its destructors ran (its pid gone) are removed first. loss() adds an
 // nftables rule in a host dropping a random share of the UDP datagrams to a port.
 // in(i, f) runs f on a thread that entered host i's namespace: sockets made there
 // stay in it and may then be used from any thread. Needs root (CAP_SYS_ADMIN,
@@ -13,6 +14,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <filesystem>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -33,6 +35,7 @@ public:
 
     explicit netns_lab(int hosts) {
         static std::atomic<int> counter{0};
+        if (counter == 0) remove_stale();
         prefix_ = "rc" + std::to_string(::getpid()) + "x" + std::to_string(counter++);
         try {
             bridge_ = prefix_ + "b";
@@ -91,6 +94,20 @@ public:
     }
 
 private:
+    // Namespaces of an earlier run killed before its destructors ran ("rc<pid>x…" of a dead pid).
+    static void remove_stale() noexcept {
+        std::error_code ec;
+        for (const auto& f : std::filesystem::directory_iterator("/run/netns", ec)) {
+            const std::string n = f.path().filename().string();
+            const auto x = n.find('x');
+            if (n.rfind("rc", 0) != 0 || x == std::string::npos || x < 3) continue;
+            const std::string pid = n.substr(2, x - 2);
+            if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+            if (std::filesystem::exists("/proc/" + pid, ec)) continue;
+            const std::string cmd = "ip netns del " + n + " 2>/dev/null";
+            [[maybe_unused]] const int r = std::system(cmd.c_str());
+        }
+    }
     static void sh(const std::string& cmd) {
         if (std::system(cmd.c_str()) != 0) throw std::runtime_error("netns_lab: failed: " + cmd);
     }
