@@ -6,6 +6,8 @@
 #   rowcast::dns   OpenSSL::Crypto (Debian: libssl-dev): RFC 2136 updates with TSIG
 #                  (rowcast/dns/config_yaml.hpp, the YAML service config, also needs rowcast::yaml:
 #                  link both; no separate target, the two components together are what it needs)
+#   rowcast::datagram OpenSSL::Crypto + Threads (Debian: libssl-dev): netlink and UDP multicast
+#                  transports with HMAC-SHA256 (rowcast/datagram/, docs/datagram.md)
 #   rowcast::nats  cnats (Debian: libnats-dev; rowcast-find-cnats.cmake): JetStream producer and consumer
 # The Spread transport (rowcast/spread/) is no component: it needs no library (plain sockets) and is part
 # of rowcast::rowcast (tests/package/core_only compiles it without any component).
@@ -89,5 +91,19 @@ if("nats" IN_LIST ROWCAST_COMPONENTS)
     list(APPEND ROWCAST_BUILT_COMPONENTS nats)
   else()
     _rowcast_component_missing(nats cnats libnats-dev)
+  endif()
+endif()
+
+if("datagram" IN_LIST ROWCAST_COMPONENTS)
+  find_package(OpenSSL 3.0 QUIET COMPONENTS Crypto)  # EVP_MAC
+  find_package(Threads QUIET)                        # the producer's service thread
+  if(OpenSSL_FOUND AND Threads_FOUND)
+    add_library(rowcast_datagram INTERFACE)
+    add_library(rowcast::datagram ALIAS rowcast_datagram)
+    set_target_properties(rowcast_datagram PROPERTIES EXPORT_NAME datagram)
+    target_link_libraries(rowcast_datagram INTERFACE rowcast::rowcast OpenSSL::Crypto Threads::Threads)
+    list(APPEND ROWCAST_BUILT_COMPONENTS datagram)
+  else()
+    _rowcast_component_missing(datagram "OpenSSL 3" libssl-dev)
   endif()
 endif()

@@ -19,10 +19,11 @@ cd "$(dirname "$0")/.."
 # libcli11-dev: the programs' command-line parser (examples/, header-only).
 # libnats-dev: the nats component (cnats); nats-server: its tests' private 3-node JetStream cluster.
 # libsimdjson-dev: the JSON decode baseline of bench/ (rowcast-bench-codecs; never the library).
+# iproute2, nftables: test_datagram's hosts made of network namespaces and its injected loss.
 rowcast_need_packages build-essential cmake git \
     libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev libyaml-cpp-dev \
     mariadb-server libmariadb-dev libmariadbd-dev libssl-dev bind9 bind9-dnsutils \
-    libzstd-dev zlib1g-dev mariadb-test-data libcli11-dev libnats-dev nats-server libsimdjson-dev
+    libzstd-dev zlib1g-dev mariadb-test-data libcli11-dev libnats-dev nats-server libsimdjson-dev iproute2 nftables
 
 build=${BUILD_DIR:-build}
 jobs=${JOBS:-2}

@@ -72,6 +72,10 @@ else()
     elseif(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/${t}.cpp)
       rowcast_mariadb_test(${t} SOURCES ${t}.cpp LIBS ${_rowcast_udf_libs}
                            DEPENDS rowcast_udf rowcast-triggers DEFINES ${_rowcast_udf_defs})
+      if(t STREQUAL "test_udf" AND TARGET rowcast::datagram)  # Udf.SendsStraightToUdpMulticast
+        target_link_libraries(test_udf PRIVATE rowcast::datagram)
+        target_compile_definitions(test_udf PRIVATE ROWCAST_TEST_UDF_DATAGRAM=1)
+      endif()
     endif()
   endforeach()
 endif()

@@ -8,6 +8,9 @@
 #include <rowcast/udf/outbox.hpp>
 #include <rowcast/udf/outbox_mariadb.hpp>
 #include <rowcast/udf/triggers.hpp>
+#if defined(ROWCAST_TEST_UDF_DATAGRAM)
+#include <rowcast/datagram/consumer.hpp>
+#endif
 
 #include <gtest/gtest.h>
 
@@ -485,6 +488,46 @@ TEST(Udf, SurvivesDropAndRecreate) {
 
 // `DO rowcast_event(…)` discards the function's error (seen on MariaDB 10.11), so a trigger must
 // test the result (IF … IS NULL THEN SIGNAL, as rowcast-triggers writes) or assign it.
+#if defined(ROWCAST_TEST_UDF_DATAGRAM)
+// output = udp: the function sends each event straight to a multicast group (here on lo), signed.
+TEST(Udf, SendsStraightToUdpMulticast) {
+    udf_server db;
+    const std::string group = "239.78." + std::to_string(::getpid() % 250) + ".1";
+    const std::string secret = "0123456789abcdef0123456789abcdef";
+    const auto key = db.server().dir() / "multicast.key";
+    std::ofstream(key, std::ios::binary) << secret;
+    std::filesystem::permissions(key, std::filesystem::perms::owner_read | std::filesystem::perms::group_read |
+                                          std::filesystem::perms::others_read);
+    const unsigned port = 20000 + static_cast<unsigned>(::getpid() % 20000);
+    db.write_config({"output = udp", "udp_group = " + group, "udp_port = " + std::to_string(port), "udp_interface = lo",
+                     "datagram_key = 7:" + key.string()},
+                    false);
+    datagram::consumer_options co;
+    co.keys.add(7, secret).value();
+    auto rx = datagram::udp_consumer<binary_codec>::open(
+                  {.group = group, .port = static_cast<std::uint16_t>(port), .interface = "lo"}, std::move(co))
+                  .value();
+    auto c = db.connect();
+    create_hosts(c);
+    for (int i = 1; i <= 20; ++i)
+        c.query("INSERT INTO inv.hosts VALUES (" + std::to_string(i) + ", '00:00:5e:00:53:01', '192.0.2.10', 'h')");
+    std::vector<event> got;
+    auto sink = callback_sink([&](const event& e) { got.push_back(e); });
+    for (int idle = 0; got.size() < 20 && idle < 500; ++idle) {
+        ASSERT_TRUE(rx.process(sink));
+        pollfd p{rx.native_handle(), POLLIN, 0};
+        ::poll(&p, 1, 10);
+    }
+    ASSERT_EQ(got.size(), 20u);
+    for (std::size_t i = 0; i < got.size(); ++i) {
+        EXPECT_EQ(got[i].table, "hosts");
+        EXPECT_EQ(got[i].after[0], value(std::uint64_t{i + 1}));
+    }
+    EXPECT_EQ(rx.stats().forged + rx.stats().unauthenticated, 0u);
+    EXPECT_EQ(db.spool_files(), 0u);
+}
+#endif
+
 TEST(Udf, TriggerFormsThatFailTheStatement) {
     udf_server db({"codec = binary"});
     auto c = db.connect();
@@ -700,6 +743,27 @@ TEST(UdfConfig, ParsesEveryKeyAndNamesFileAndLineOnErrors) {
     auto missing = udf::load_config("/nonexistent/rowcast-udf.conf");
     ASSERT_FALSE(missing);
     EXPECT_EQ(missing.error_value().message.rfind("[rowcast.udf.io_error] /nonexistent/rowcast-udf.conf: cannot read: No such file", 0), 0u);
+}
+
+TEST(UdfConfig, DatagramOutputKeys) {
+    auto c = udf::parse_config("output = udp\nudp_group = 239.1.2.3\nudp_port = 5999\nudp_interface = eth0\nudp_hops = 4\n"
+                               "datagram_key = 3:/etc/k\ndatagram_source_id = 42\n",
+                               "f");
+    ASSERT_TRUE(c) << c.error_value().message;  // no spool_directory needed
+    EXPECT_EQ(c->output, udf::config::output_kind::udp);
+    EXPECT_EQ(c->udp_group, "239.1.2.3");
+    EXPECT_EQ(c->udp_port, 5999u);
+    EXPECT_EQ(c->udp_hops, 4);
+    EXPECT_EQ(c->datagram_key_id, 3u);
+    EXPECT_EQ(c->datagram_key_file, "/etc/k");
+    EXPECT_EQ(c->datagram_source_id, 42u);
+    EXPECT_TRUE(udf::parse_config("output = netlink\n", "f"));
+    auto err = [](const char* text) { return udf::parse_config(text, "f").error_value().message; };
+    EXPECT_EQ(err("output = udp\nudp_port = 1\n"), "[rowcast.udf.missing_field] f: output = udp needs udp_group and udp_port");
+    EXPECT_EQ(err("output = tcp\n"), "[rowcast.udf.invalid_value] f:1: output 'tcp': not spool|udp|netlink");
+    EXPECT_EQ(err("output = udp\nudp_port = 70000\n"), "[rowcast.udf.invalid_value] f:2: udp_port '70000': not 1-65535");
+    EXPECT_EQ(err("datagram_key = 3:relative\n"),
+              "[rowcast.udf.invalid_value] f:1: datagram_key '3:relative': not ID:/absolute/file (ID 0-65535)");
 }
 
 TEST(UdfSpoolOutput, OpensTheNamedCodecAndRefusesOthers) {

@@ -21,6 +21,9 @@
 #include <rowcast/udf/call.hpp>
 #include <rowcast/udf/config.hpp>
 #include <rowcast/udf/spool_output.hpp>
+#if defined(ROWCAST_UDF_HAVE_DATAGRAM)
+#include <rowcast/udf/datagram_output.hpp>
+#endif
 #if defined(ROWCAST_UDF_HAVE_JSON)
 #include <rowcast/codec/json.hpp>
 #endif
@@ -68,7 +71,7 @@ using namespace rowcast;
 enum : long long { ok = 0, err_config = 1, err_argument = 2, err_too_large = 3, err_write = 4, err_internal = 5 };
 
 // The codecs this build has.
-using output = udf::spool_output<binary_codec
+using spool_out = udf::spool_output<binary_codec
 #if defined(ROWCAST_UDF_HAVE_JSON)
                                  , json_codec
 #endif
@@ -76,6 +79,37 @@ using output = udf::spool_output<binary_codec
                                  , yaml_codec
 #endif
                                  >;
+
+// Where events go: the spool, or (output = udp | netlink) the process-wide datagram producer.
+struct output {
+    std::optional<spool_out> spool;
+#if defined(ROWCAST_UDF_HAVE_DATAGRAM)
+    std::shared_ptr<udf::datagram_output> datagram;
+#endif
+    static result<output> open(const udf::config& c) {
+        output o;
+        if (c.output != udf::config::output_kind::spool) {
+#if defined(ROWCAST_UDF_HAVE_DATAGRAM)
+            auto d = udf::datagram_output::shared(c);
+            if (!d) return d.error_value();
+            o.datagram = std::move(*d);
+            return o;
+#else
+            return error::make(errc::unsupported, "udf", c.file, "output = udp/netlink: built without the datagram component");
+#endif
+        }
+        auto s = spool_out::open(c);
+        if (!s) return s.error_value();
+        o.spool.emplace(std::move(*s));
+        return o;
+    }
+    result<void> write(const event& e) {
+#if defined(ROWCAST_UDF_HAVE_DATAGRAM)
+        if (datagram) return datagram->write(e);
+#endif
+        return spool->write(e);
+    }
+};
 
 // Copies `msg` into the server's MYSQL_ERRMSG_SIZE buffer, always NUL-terminated.
 void set_message(char* buf, std::string_view msg) noexcept {

@@ -16,6 +16,9 @@
 // <out>/spread/ gets Spread daemon streams for fuzz_spread: data messages carrying rowcast's
 // envelope (whole and fragmented), membership (join, leave, network with two vs-sets),
 // transitional, self-leave, reject, a big-endian message, several messages in one stream.
+// <out>/datagram/ gets what fuzz_datagram reads: series of unauthenticated frames
+// (2-byte length, frame) with packed events, fragments, out-of-order and repeated
+// sequences, heartbeats and a `gone` answer.
 #include "support/random_event.hpp"
 #include "support/sample_events.hpp"
 #include "support/spread_daemon.hpp"
@@ -23,6 +26,7 @@
 #include <rowcast/spread/detail/fragment.hpp>
 
 #include <rowcast/codec/binary.hpp>
+#include <rowcast/datagram/frame.hpp>
 #include <rowcast/event.hpp>
 #ifdef ROWCAST_SEEDS_JSON
 #include <rowcast/codec/json.hpp>
@@ -287,6 +291,60 @@ long write_spread_corpus(const fs::path& dir, const std::vector<rowcast::event>&
                         return f.insert(48, old);
                     }());
     return ok ? n : -1;
+// fuzz_datagram's input: each frame as a 2-byte big-endian length and its bytes.
+long write_datagram_corpus(const fs::path& dir, const std::vector<rowcast::event>& events) {
+    namespace dg = rowcast::datagram;
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    rowcast::binary_codec codec;
+    auto frame = [&](dg::frame_type t, std::uint64_t seq, std::uint16_t idx, std::uint16_t count, std::string_view table,
+                     std::string_view payload, std::uint16_t events_in) {
+        dg::frame_header h;
+        h.type = t;
+        h.codec = dg::codec_id::binary;
+        h.source_id = 1;
+        h.epoch = 1;
+        h.sequence = seq;
+        h.fragment_index = idx;
+        h.fragment_count = count;
+        h.event_count = events_in;
+        std::string d;
+        dg::write_header(d, h, table);
+        d += payload;
+        std::string rec;
+        rec.push_back(static_cast<char>(d.size() >> 8));
+        rec.push_back(static_cast<char>(d.size()));
+        return rec + d;
+    };
+    long n = 0;
+    for (std::size_t base = 0; base + 4 <= events.size() && n < 40; base += 4) {
+        std::string series;
+        std::uint64_t seq = 0;
+        for (std::size_t i = base; i < base + 4; ++i) {
+            std::string ev, payload;
+            codec.encode(events[i], ev);
+            payload.push_back(static_cast<char>(ev.size() >> 24));
+            payload.push_back(static_cast<char>(ev.size() >> 16));
+            payload.push_back(static_cast<char>(ev.size() >> 8));
+            payload.push_back(static_cast<char>(ev.size()));
+            if (i % 2 == 0) {
+                series += frame(dg::frame_type::data, seq++, 0, 1, events[i].table, payload + ev, 1);
+            } else {  // in three fragments
+                const std::size_t piece = ev.size() / 3 + 1;
+                for (std::uint16_t f = 0; f < 3; ++f)
+                    series += frame(dg::frame_type::data, seq++, f, 3, events[i].table,
+                                    std::string_view(ev).substr(std::min(ev.size(), f * piece), piece), 1);
+            }
+        }
+        std::string reordered = series;  // the same, then a repeat and a heartbeat announcing a gap
+        series += frame(dg::frame_type::heartbeat, seq + 2, 0, 1, {}, {}, 0);
+        std::string last;
+        last.append(8, '\0');
+        series += frame(dg::frame_type::gone, seq, 0, 1, {}, last, 0);
+        series += reordered.substr(0, reordered.size() / 2);
+        if (!write_file(dir / ("series-" + std::to_string(n++)), series)) return -1;
+    }
+    return n;
 }
 
 int main(int argc, char** argv) {
@@ -320,6 +378,7 @@ int main(int argc, char** argv) {
     fs::create_directories(out / "yaml");
     ok = write_file(out / "yaml" / "tmod", rowcast::test::tmod_message) && ok;
 #endif
+    report("datagram", write_datagram_corpus(out / "datagram", events));
 #ifdef ROWCAST_SEEDS_DNS
     report("dns", write_dns_corpus(out / "dns"));
 #endif

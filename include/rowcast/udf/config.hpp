@@ -9,7 +9,15 @@
 //   file_mode       = 0640                 (octal, at most 0777)
 //   on_error        = fail | continue      (default fail)
 //   max_event_size  = 16777216             (bytes of argument data per event, 1024-1073741824)
-// An unknown key is an error.
+//   output          = spool | udp | netlink (default spool; docs/datagram.md: udp and netlink
+//                     send each event as a multicast datagram, binary codec, no spool)
+//   udp_group       = 239.10.0.1           (output = udp: required; IPv4 or IPv6 group)
+//   udp_port        = 5999                 (output = udp: required)
+//   udp_interface   = eth0                 (output = udp: optional)
+//   udp_hops        = 1                    (output = udp: TTL / hop limit, 0-255)
+//   datagram_key    = 1:/etc/mysql/rowcast.key (key id and the file holding the HMAC secret)
+//   datagram_source_id = 42                (stable source id; default random per server start)
+// An unknown key is an error; spool_directory is required only for output = spool.
 //
 // The server process finds the file through the environment variable
 // ROWCAST_UDF_CONFIG (default /etc/mysql/rowcast-udf.conf): default_config_path().
@@ -32,6 +40,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -53,6 +62,15 @@ struct config {
     mode_t file_mode = 0640;                             ///< of the spool files
     bool fail_on_error = true;                           ///< on_error = fail (true) | continue (false)
     std::size_t max_event_size = std::size_t{16} << 20;  ///< bytes of argument data per event
+    enum class output_kind { spool, udp, netlink };
+    output_kind output = output_kind::spool;             ///< where events go (udp, netlink: udf/datagram_output.hpp)
+    std::string udp_group;                               ///< output = udp
+    unsigned udp_port = 0;                               ///< output = udp
+    std::string udp_interface;                           ///< output = udp; empty: the routing table's choice
+    int udp_hops = 1;                                    ///< output = udp
+    unsigned datagram_key_id = 0;                        ///< datagram_key's id (with datagram_key_file)
+    std::string datagram_key_file;                       ///< empty: datagrams without a MAC
+    std::uint64_t datagram_source_id = 0;                ///< 0: random
 };
 
 /// $ROWCAST_UDF_CONFIG if set and not empty, else /etc/mysql/rowcast-udf.conf.
@@ -109,10 +127,37 @@ inline result<config> parse_config(std::string_view text, std::string file) {
             if (!number(10, m) || m < 1024 || m > (std::size_t{1} << 30))
                 return bad(errc::invalid_value, "max_event_size '" + val + "': not 1024-1073741824");
             c.max_event_size = static_cast<std::size_t>(m);
+        } else if (key == "output") {
+            if (val == "spool") c.output = config::output_kind::spool;
+            else if (val == "udp") c.output = config::output_kind::udp;
+            else if (val == "netlink") c.output = config::output_kind::netlink;
+            else return bad(errc::invalid_value, "output '" + val + "': not spool|udp|netlink");
+        } else if (key == "udp_group") {
+            c.udp_group = val;
+        } else if (key == "udp_port") {
+            if (!number(10, c.udp_port) || c.udp_port == 0 || c.udp_port > 65535)
+                return bad(errc::invalid_value, "udp_port '" + val + "': not 1-65535");
+        } else if (key == "udp_interface") {
+            c.udp_interface = val;
+        } else if (key == "udp_hops") {
+            if (!number(10, c.udp_hops) || c.udp_hops < 0 || c.udp_hops > 255)
+                return bad(errc::invalid_value, "udp_hops '" + val + "': not 0-255");
+        } else if (key == "datagram_key") {
+            const std::size_t colon = val.find(':');
+            if (colon == std::string::npos || !std::string_view(val).substr(colon + 1).starts_with("/") ||
+                std::from_chars(val.data(), val.data() + colon, c.datagram_key_id).ptr != val.data() + colon ||
+                colon == 0 || c.datagram_key_id > 65535)
+                return bad(errc::invalid_value, "datagram_key '" + val + "': not ID:/absolute/file (ID 0-65535)");
+            c.datagram_key_file = val.substr(colon + 1);
+        } else if (key == "datagram_source_id") {
+            if (!number(10, c.datagram_source_id)) return bad(errc::invalid_value, "datagram_source_id '" + val + "': not a number");
         } else {
             return bad(errc::invalid_value, "unknown key '" + key + "'");
         }
     }
+    if (c.output == config::output_kind::udp && (c.udp_group.empty() || c.udp_port == 0))
+        return error::make(errc::missing_field, "udf", c.file, "output = udp needs udp_group and udp_port");
+    if (c.output != config::output_kind::spool) return c;
     if (c.spool_directory.empty()) return error::make(errc::missing_field, "udf", c.file, "spool_directory is not set");
     return c;
 }
