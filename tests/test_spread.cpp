@@ -451,6 +451,7 @@ void pump(Source& src, Sink& sink, std::size_t n, const std::function<std::size_
     while (count() < n) {
         auto r = src.process(sink);
         if (!r) throw rowcast::exception(r.error_value());
+        if (count() >= n) return;
         if (std::chrono::steady_clock::now() > until) throw std::runtime_error("events did not arrive within 20 s");
         pollfd p{src.native_handle(), POLLIN, 0};
         ::poll(&p, 1, src.next_timeout().count() < 0 ? 1000 : static_cast<int>(src.next_timeout().count()));
