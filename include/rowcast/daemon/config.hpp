@@ -147,6 +147,7 @@ inline result<config> parse_config(std::string_view yaml, const std::string& fil
         config c;
         c.file = file;
         for (const auto& kv : root) c.raw.emplace_back(kv.first.Scalar(), YAML::Dump(kv.second));
+        if (!top.has("source")) node_reader::fail_at(root, "source", "is required (a mapping with a 'type')");
         c.source = detail::daemon::read_section(top.at("source"), "source", role::source, types);
         const YAML::Node sinks = top.at("sinks");
         if (!sinks) node_reader::fail_at(root, "sinks", "is required (a list of at least one sink)");

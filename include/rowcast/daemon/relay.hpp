@@ -417,7 +417,10 @@ public:
         log(log_level::info, "daemon",
             "running: source " + cfg_.source.type + ", " + std::to_string(cfg_.sinks.size()) + " sink(s)" +
                 (fanout_->saved_cursor().empty() ? std::string() : ", resuming at " + position_label(fanout_->saved_cursor())));
-        return rowcast::run(obs, sink, std::move(stop));
+        // The fan-out already waits up to a second for its sinks: retry it soon after.
+        run_options ro;
+        ro.retry.max = std::chrono::milliseconds(1000);
+        return rowcast::run(obs, sink, std::move(stop), ro);
     }
 
     /// The Prometheus text of every metric (see the top of this header).

@@ -399,19 +399,24 @@ private:
         return {};
     }
 
+    // on_write: queues the batch and waits for every sink. A write retried after a timeout
+    // starts with the events of the batch still being acknowledged (the source delivers
+    // the same events again, maybe with more after them): those are not queued twice.
     result<void> write_acknowledged(std::span<const event> batch) {
         if (auto f = take_failure(); !f) return f;
-        if (!pending_seq_) {  // queue the batch once; a retry after a timeout waits for the same one
-            std::vector<event> copy(batch.begin(), batch.end());
-            std::uint64_t seq = 0;
-            if (auto r = enqueue(copy, {}, &seq); !r) return r;
-            pending_seq_ = seq;
-            pending_size_ = batch.size();
-        } else if (pending_size_ != batch.size()) {
-            return error::make(errc::invalid_value, "fanout", "fanout_sink",
-                               "a retried write is not the batch that is still being acknowledged");
+        std::size_t skip = 0;
+        if (pending_seq_) {
+            if (!wait_all_acked(*pending_seq_, st_->opt.room_wait)) return busy("the sinks have not acknowledged the batch yet");
+            pending_seq_.reset();
+            skip = std::min(pending_size_, batch.size());
         }
-        if (!wait_all_acked(*pending_seq_, st_->opt.room_wait)) return busy("the sinks have not acknowledged the batch yet");
+        if (skip == batch.size()) return {};
+        std::vector<event> copy(batch.begin() + static_cast<std::ptrdiff_t>(skip), batch.end());
+        std::uint64_t seq = 0;
+        if (auto r = enqueue(copy, {}, &seq); !r) return r;
+        pending_seq_ = seq;
+        pending_size_ = batch.size();
+        if (!wait_all_acked(seq, st_->opt.room_wait)) return busy("the sinks have not acknowledged the batch yet");
         pending_seq_.reset();
         return {};
     }

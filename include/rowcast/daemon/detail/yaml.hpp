@@ -33,8 +33,13 @@ struct config_problem {
 };
 
 inline int line_of(const YAML::Node& n) {
-    const auto m = n.Mark();
-    return m.is_null() ? 0 : m.line + 1;
+    try {
+        if (!n.IsDefined()) return 0;
+        const auto m = n.Mark();
+        return m.is_null() ? 0 : m.line + 1;
+    } catch (const YAML::Exception&) {  // an invalid node (a key that is not there)
+        return 0;
+    }
 }
 
 // A mapping with its path; reads its keys with checks.
