@@ -18,10 +18,12 @@ cd "$(dirname "$0")/.."
 # test_binlog_stream read (every other file the tests read is in tests/data/).
 # libcli11-dev: the programs' command-line parser (examples/, header-only).
 # libnats-dev: the nats component (cnats); nats-server: its tests' private 3-node JetStream cluster.
+# libcpp-httplib-dev, libsystemd-dev, pkg-config: the daemon component (rowcastd: /metrics, sd_notify).
 rowcast_need_packages build-essential cmake git \
     libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev libyaml-cpp-dev \
     mariadb-server libmariadb-dev libmariadbd-dev libssl-dev bind9 bind9-dnsutils \
-    libzstd-dev zlib1g-dev mariadb-test-data libcli11-dev libnats-dev nats-server
+    libzstd-dev zlib1g-dev mariadb-test-data libcli11-dev libnats-dev nats-server \
+    libcpp-httplib-dev libsystemd-dev pkg-config
 
 build=${BUILD_DIR:-build}
 jobs=${JOBS:-2}

@@ -42,7 +42,10 @@ int run_main(int argc, char** argv) {
 
     std::stop_source stop;
     std::unique_ptr<rd::relay> relay;
-    rd::signal_thread signals({.on_stop = [&] { stop.request_stop(); },
+    rd::signal_thread signals({.on_stop = [&] {
+                                   rd::systemd::stopping();
+                                   stop.request_stop();
+                               },
                                .on_reload = [&] {
                                    rd::systemd::reloading();
                                    auto next = rd::load_config(file, rd::types());
