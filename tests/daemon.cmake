@@ -1,10 +1,10 @@
 # test_daemon (tests/test_daemon.cpp): rowcastd end to end against a private mariadbd and a
-# private named (labels "mariadb;named"). Included from examples/CMakeLists.txt once the
-# rowcastd target exists (the examples are configured after tests/).
-find_package(GTest REQUIRED)
-include(GoogleTest)
+# private named (labels "mariadb;named"). Included from tests/CMakeLists.txt after mariadb.cmake;
+# rowcastd itself is defined later by examples/CMakeLists.txt (with the daemon component and the
+# examples), which $<TARGET_FILE:rowcastd> and add_dependencies accept.
 find_program(ROWCAST_NAMED named PATHS /usr/sbin /usr/local/sbin)
-if(TARGET rowcastd AND COMMAND rowcast_mariadb_test AND ROWCAST_NAMED AND EXISTS ${PROJECT_SOURCE_DIR}/tests/test_daemon.cpp)
+if(TARGET rowcast::daemon AND ROWCAST_BUILD_EXAMPLES AND COMMAND rowcast_mariadb_test AND ROWCAST_NAMED
+   AND EXISTS ${PROJECT_SOURCE_DIR}/tests/test_daemon.cpp AND EXISTS ${PROJECT_SOURCE_DIR}/examples/daemon/main.cpp)
   add_executable(test_daemon ${PROJECT_SOURCE_DIR}/tests/test_daemon.cpp)
   target_link_libraries(test_daemon PRIVATE rowcast::daemon ${ROWCAST_MARIADB_CLIENT_LIB} GTest::gmock GTest::gtest_main)
   target_include_directories(test_daemon PRIVATE ${PROJECT_SOURCE_DIR}/tests)
@@ -15,5 +15,5 @@ if(TARGET rowcastd AND COMMAND rowcast_mariadb_test AND ROWCAST_NAMED AND EXISTS
   gtest_discover_tests(test_daemon TEST_PREFIX "test_daemon." DISCOVERY_TIMEOUT 60 PROPERTIES LABELS "mariadb;named" TIMEOUT 300)
   rowcast_test_component(daemon FOUND)
 else()
-  rowcast_test_component(daemon MISSING "needs rowcastd (component daemon), the MariaDB tests and named")
+  rowcast_test_component(daemon MISSING "needs the daemon component (libcpp-httplib-dev, libsystemd-dev), the examples, the MariaDB tests and named")
 endif()
