@@ -11,6 +11,9 @@
 #   rowcast::nats  cnats (Debian: libnats-dev; rowcast-find-cnats.cmake): JetStream producer and consumer
 # The Spread transport (rowcast/spread/) is no component: it needs no library (plain sockets) and is part
 # of rowcast::rowcast (tests/package/core_only compiles it without any component).
+#   rowcast::daemon cpp-httplib + libsystemd (Debian: libcpp-httplib-dev libsystemd-dev;
+#                  rowcast-find-daemon.cmake) and the json, yaml, dns and binlog components (and
+#                  nats when built): rowcast/daemon/*.hpp, what rowcastd is made of
 set(ROWCAST_BUILT_COMPONENTS "")
 
 macro(_rowcast_component_missing name dep package)
@@ -105,5 +108,24 @@ if("datagram" IN_LIST ROWCAST_COMPONENTS)
     list(APPEND ROWCAST_BUILT_COMPONENTS datagram)
   else()
     _rowcast_component_missing(datagram "OpenSSL 3" libssl-dev)
+  endif()
+endif()
+
+if("daemon" IN_LIST ROWCAST_COMPONENTS)
+  include(${CMAKE_CURRENT_LIST_DIR}/rowcast-find-daemon.cmake)
+  if(rowcast_daemon_deps_FOUND AND TARGET rowcast_json AND TARGET rowcast_yaml AND TARGET rowcast_dns AND TARGET rowcast_binlog)
+    add_library(rowcast_daemon INTERFACE)
+    add_library(rowcast::daemon ALIAS rowcast_daemon)
+    set_target_properties(rowcast_daemon PROPERTIES EXPORT_NAME daemon)
+    target_link_libraries(rowcast_daemon INTERFACE rowcast_json rowcast_yaml rowcast_dns rowcast_binlog
+                                                   PkgConfig::ROWCAST_HTTPLIB PkgConfig::ROWCAST_SYSTEMD Threads::Threads)
+    if(TARGET rowcast_nats)
+      target_link_libraries(rowcast_daemon INTERFACE rowcast_nats)
+      target_compile_definitions(rowcast_daemon INTERFACE ROWCAST_DAEMON_NATS=1)
+    endif()
+    list(APPEND ROWCAST_BUILT_COMPONENTS daemon)
+  else()
+    _rowcast_component_missing(daemon "cpp-httplib, libsystemd and the json, yaml, dns and binlog components"
+                               "libcpp-httplib-dev libsystemd-dev")
   endif()
 endif()

@@ -12,7 +12,7 @@ option(ROWCAST_SANITIZE "Build rowcast's own targets with ASan+UBSan" OFF)
 # Components to build: json (nlohmann-json3-dev), yaml (libyaml-cpp-dev), dns (libssl-dev), binlog (zlib1g-dev libzstd-dev libssl-dev), nats (libnats-dev).
 # With ROWCAST_REQUIRE_COMPONENTS a missing dependency is an error, otherwise the
 # component is skipped with a message.
-set(ROWCAST_COMPONENTS "json;yaml;dns;binlog;nats;datagram" CACHE STRING "rowcast components to build")
+set(ROWCAST_COMPONENTS "json;yaml;dns;binlog;nats;datagram;daemon" CACHE STRING "rowcast components to build")
 option(ROWCAST_REQUIRE_COMPONENTS "Fail if a component's dependency is missing" ${PROJECT_IS_TOP_LEVEL})
 
 if(PROJECT_IS_TOP_LEVEL)

@@ -20,10 +20,12 @@ cd "$(dirname "$0")/.."
 # libnats-dev: the nats component (cnats); nats-server: its tests' private 3-node JetStream cluster.
 # libsimdjson-dev: the JSON decode baseline of bench/ (rowcast-bench-codecs; never the library).
 # iproute2, nftables: test_datagram's hosts made of network namespaces and its injected loss.
+# libcpp-httplib-dev, libsystemd-dev, pkg-config: the daemon component (rowcastd: /metrics, sd_notify).
 rowcast_need_packages build-essential cmake git \
     libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev libyaml-cpp-dev \
     mariadb-server libmariadb-dev libmariadbd-dev libssl-dev bind9 bind9-dnsutils \
-    libzstd-dev zlib1g-dev mariadb-test-data libcli11-dev libnats-dev nats-server libsimdjson-dev iproute2 nftables
+    libzstd-dev zlib1g-dev mariadb-test-data libcli11-dev libnats-dev nats-server libsimdjson-dev iproute2 nftables \
+    libcpp-httplib-dev libsystemd-dev pkg-config
 
 build=${BUILD_DIR:-build}
 jobs=${JOBS:-2}

@@ -42,6 +42,9 @@ struct metric {
     metric_kind kind;
     std::int64_t value;     ///< counters never decrease; gauges go up and down
     std::string_view help;  ///< one line for people (may be empty)
+    /// The value is in units of 10^-decimals of the name's unit: a lag kept in milliseconds
+    /// is {"lag_seconds", gauge, 1500, …, 3} = 1.5 s. 0 for whole units (most metrics).
+    int decimals = 0;
 };
 
 /// A type whose statistics can be visited: `s.visit(f)` calls f(const metric&) once per value.
@@ -52,8 +55,8 @@ namespace detail {
 inline metric counter(std::string_view name, std::uint64_t v, std::string_view help = {}) {
     return {name, metric_kind::counter, static_cast<std::int64_t>(v), help};
 }
-inline metric gauge(std::string_view name, std::int64_t v, std::string_view help = {}) {
-    return {name, metric_kind::gauge, v, help};
+inline metric gauge(std::string_view name, std::int64_t v, std::string_view help = {}, int decimals = 0) {
+    return {name, metric_kind::gauge, v, help, decimals};
 }
 }  // namespace detail
 

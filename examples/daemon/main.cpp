@@ -1,0 +1,81 @@
+// rowcastd: the relay daemon. One YAML file names a source, filters and one or
+// more sinks (docs/daemon.md); rowcastd runs them until SIGTERM.
+//
+//   rowcastd /etc/rowcast/rowcastd.yaml          run (systemd: examples/daemon/rowcastd.service)
+//   rowcastd --check /etc/rowcast/rowcastd.yaml  validate the config, print 'config FILE ok', exit
+//
+// Signals: SIGTERM/SIGINT drain and checkpoint, then exit 0; SIGHUP reloads the
+// log settings and says which changes need a restart. Everything else is library
+// code: rowcast/daemon/{config,relay,metrics,http,systemd,signals}.hpp.
+#include <rowcast/daemon/config.hpp>
+#include <rowcast/daemon/http.hpp>
+#include <rowcast/daemon/relay.hpp>
+#include <rowcast/daemon/signals.hpp>
+#include <rowcast/daemon/systemd.hpp>
+
+#include "../common/cli.hpp"
+
+#include <iostream>
+#include <memory>
+#include <stop_token>
+#include <string>
+
+namespace {
+
+int run_main(int argc, char** argv) {
+    namespace rd = rowcast::daemon;
+    CLI::App app("rowcastd: relays change events from one source to several sinks, as a service", "rowcastd");
+    rowcast_cli::setup(app, "Config reference: docs/daemon.md.");
+    std::string file;
+    bool check = false;
+    app.add_flag("--check", check, "Validate the config (keys, values, key files) and exit");
+    app.add_option("config", file, "The YAML config file")->required()->type_name("CONFIG");
+    if (auto st = rowcast_cli::parse(app, argc, argv)) return *st;
+
+    auto cfg = rd::load_config(file, rd::types());
+    if (!cfg) return rowcast_cli::usage_error(app, cfg.error_value().message);
+    if (check) {
+        std::cout << "config " << file << " ok\n";
+        return rowcast_cli::exit_ok;
+    }
+    rd::install_log(cfg->log_as, cfg->log_min);
+
+    std::stop_source stop;
+    std::unique_ptr<rd::relay> relay;
+    rd::signal_thread signals({.on_stop = [&] {
+                                   rd::systemd::stopping();
+                                   stop.request_stop();
+                               },
+                               .on_reload = [&] {
+                                   rd::systemd::reloading();
+                                   auto next = rd::load_config(file, rd::types());
+                                   if (!next) rowcast::log(rowcast::log_level::error, "daemon", "SIGHUP: config not reloaded: " + next.error_value().message);
+                                   else if (relay) {
+                                       for (const auto& m : relay->reload(*next)) rowcast::log(rowcast::log_level::warning, "daemon", "SIGHUP: " + m);
+                                       rowcast::log(rowcast::log_level::info, "daemon", "SIGHUP: log settings reloaded");
+                                   }
+                                   rd::systemd::ready();
+                               }});
+    auto opened = rd::relay::open(*cfg);
+    if (!opened) return rowcast_cli::runtime_error(app, opened.error_value().message);
+    relay = std::move(*opened);
+
+    std::unique_ptr<rd::http_server> http;
+    if (!cfg->metrics_listen.empty()) {
+        auto h = rd::http_server::start(cfg->metrics_listen, {.metrics = [&] { return relay->metrics_text(); },
+                                                              .failing = [&] { return relay->failing(); }});
+        if (!h) return rowcast_cli::runtime_error(app, h.error_value().message);
+        http = std::move(*h);
+        rowcast::log(rowcast::log_level::info, "daemon", "metrics on http://" + cfg->metrics_listen.substr(0, cfg->metrics_listen.rfind(':')) +
+                                                        ":" + std::to_string(http->port()) + "/metrics");
+    }
+    rd::systemd::ready();
+    auto r = relay->run(stop.get_token(), [] { rd::systemd::watchdog(); });
+    rd::systemd::stopping();
+    if (!r) return rowcast_cli::runtime_error(app, r.error_value().message);
+    return rowcast_cli::exit_ok;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) { return rowcast_cli::guarded("rowcastd", [&] { return run_main(argc, argv); }); }

@@ -1,0 +1,678 @@
+// rowcast/daemon/relay.hpp: what rowcastd runs: one source -> filters -> a
+// fan-out to N sinks (pipeline/fanout.hpp), built from a config
+// (daemon/config.hpp) through one table of types, with the metrics of it all.
+//
+//   auto cfg = rowcast::daemon::load_config(path, rowcast::daemon::types()).value();
+//   auto relay = rowcast::daemon::relay::open(cfg).value();   // sinks connected, checkpoint loaded
+//   std::stop_source stop;
+//   auto r = relay->run(stop.get_token());                  // until stopped or the source is done
+//
+// Types (docs/daemon.md lists their keys):
+//   sources: binlog (follow a server: binlog/follower.hpp), binlog_files
+//            (binlog/file_source.hpp), spool (transport/spool_reader.hpp), nats
+//            (nats/consumer.hpp; when built with the nats component)
+//   sinks:   stdout (transport/stream_sink.hpp), spool (transport/spool_writer.hpp),
+//            dns (dns/sink.hpp), nats (nats/producer.hpp; with the nats component)
+// A new type is one entry of `registrations()`: its keys, a reader of its options
+// (the same code checks a config and builds the object) and a builder.
+//
+// run(): builds the source, runs rowcast::run(source, filtered fan-out, stop);
+// a transactional source resumes from the fan-out's checkpoint; the spool source
+// is acknowledged per batch (acknowledge::on_write). On stop it drains: waits up
+// to drain_timeout for the sinks and saves the last cursor they all acknowledged.
+// Every second (and at the end) it writes status_file (the metrics text,
+// atomically) and calls the tick callback (the systemd watchdog).
+//
+// Metrics (metrics_text(), Prometheus text; the list is in docs/daemon.md):
+// rowcast_up, rowcast_events_in_total, rowcast_lag_seconds, rowcast_reconnects_total,
+// rowcast_gaps_total, rowcast_quarantined_total, rowcast_checkpoints_total,
+// rowcast_sink_*{sink="NAME"}, rowcast_source_*{type="TYPE"}, rowcast_position_info.
+//
+// Thread-safety: run() on one thread; metrics_text(), healthy() and reload() from
+// any thread.
+#pragma once
+
+#include <rowcast/binlog/checkpoint.hpp>
+#include <rowcast/binlog/file_source.hpp>
+#include <rowcast/binlog/follower.hpp>
+#include <rowcast/codec/by_name.hpp>
+#include <rowcast/daemon/config.hpp>
+#include <rowcast/daemon/metrics.hpp>
+#include <rowcast/dns/config.hpp>
+#include <rowcast/dns/sink.hpp>
+#include <rowcast/os/atomic_file.hpp>
+#include <rowcast/os/quarantine.hpp>
+#include <rowcast/pipeline/fanout.hpp>
+#include <rowcast/pipeline/filter.hpp>
+#include <rowcast/pipeline/run.hpp>
+#include <rowcast/stats.hpp>
+#include <rowcast/transport/spool_reader.hpp>
+#include <rowcast/transport/spool_writer.hpp>
+#include <rowcast/transport/stream_sink.hpp>
+#include <rowcast/version.hpp>
+#if defined(ROWCAST_DAEMON_NATS)
+#include <rowcast/nats/consumer.hpp>
+#include <rowcast/nats/producer.hpp>
+#endif
+
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <stop_token>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <unistd.h>
+
+ROWCAST_NAMESPACE_BEGIN
+namespace daemon {
+class relay;
+}
+
+namespace detail::daemon {
+
+// A copy of a component's metrics (names and help are string literals: views stay valid).
+struct metric_snapshot {
+    std::vector<metric> values;
+    template <class V>
+    void visit(V&& v) const {
+        for (const auto& m : values) v(m);
+    }
+    std::int64_t sum(std::initializer_list<std::string_view> names) const {
+        std::int64_t s = 0;
+        for (const auto& m : values)
+            for (auto n : names)
+                if (m.name == n) s += m.value;
+        return s;
+    }
+};
+
+template <class S>
+metric_snapshot snapshot_of(const S& stats) {
+    metric_snapshot out;
+    stats.visit([&](const metric& m) { out.values.push_back(m); });
+    return out;
+}
+
+// An event_source that forwards to `Src` and keeps a copy of its stats after each
+// step, for readers on other threads (sources are one-thread objects).
+template <class Src>
+class observed_source {
+public:
+    observed_source(Src& s, std::mutex& mu, metric_snapshot& out) : s_(s), mu_(mu), out_(out) {}
+    int native_handle() const { return s_.native_handle(); }
+    std::chrono::milliseconds next_timeout() const { return s_.next_timeout(); }
+    bool done() const { return s_.done(); }
+    template <event_sink Sink>
+    result<std::size_t> process(Sink& sink) {
+        auto r = s_.process(sink);
+        auto snap = snapshot_of(s_.stats());
+        std::lock_guard l(mu_);
+        out_ = std::move(snap);
+        return r;
+    }
+    template <event_sink Sink>
+    result<void> run(Sink& sink, std::stop_token stop, const run_options& o = {}) {
+        return rowcast::run(*this, sink, std::move(stop), o);
+    }
+
+private:
+    Src& s_;
+    std::mutex& mu_;
+    metric_snapshot& out_;
+};
+
+inline codec_spec read_codec(const node_reader& r, const char* dflt = "json") {
+    const std::string c = r.text("codec", dflt);
+    const std::string e = r.text("envelope", "");
+    auto name = parse_codec_name(c);
+    if (!name) r.fail("codec", "unknown codec '" + c + "' (accepted: json, yaml, binary)");
+    auto spec = parse_codec_spec(c, e);
+    if (!spec) r.fail("envelope", spec.error_value().message);
+    return *spec;
+}
+
+inline std::string read_file_text(const node_reader& r, const char* key) {
+    const std::string path = r.required(key);
+    std::ifstream in(path, std::ios::binary);
+    if (!in) r.fail(key, "cannot read '" + path + "'");
+    std::ostringstream s;
+    s << in.rdbuf();
+    std::string t = s.str();
+    while (!t.empty() && (t.back() == '\n' || t.back() == '\r')) t.pop_back();
+    return t;
+}
+
+// Events a sink rejected for good and set aside (counted in rowcast_quarantined_total).
+inline std::atomic<std::int64_t>& rejected_events() {
+    static std::atomic<std::int64_t> n{0};
+    return n;
+}
+
+// --- sources --------------------------------------------------------------------
+inline ::rowcast::binlog::follower_options read_binlog(const node_reader& r) {
+    ::rowcast::binlog::follower_options o;
+    auto& c = o.stream.connection;
+    c.host = r.text("host", "127.0.0.1");
+    c.port = static_cast<std::uint16_t>(r.number("port", 1, 65535, 3306));
+    c.socket = r.text("socket", "");
+    c.user = r.required("user");
+    if (r.has("password") && r.has("password_file")) r.fail("password_file", "give 'password' or 'password_file', not both");
+    c.password = r.has("password_file") ? read_file_text(r, "password_file") : r.text("password", "");
+    c.connect_timeout = std::chrono::milliseconds(r.number("connect_timeout_ms", 1, 600000, 10000));
+    o.stream.server_id = static_cast<std::uint32_t>(r.number("server_id", 1, 4294967295LL, 4242));
+    o.stream.file = r.text("start_file", "");
+    o.stream.position = static_cast<std::uint64_t>(r.number("start_position", 4, INT64_MAX, 4));
+    if (r.has("gtid")) {
+        if (r.has("start_file")) r.fail("gtid", "give 'gtid' or 'start_file', not both");
+        o.stream.gtid = r.text("gtid", "");
+    }
+    o.stream.heartbeat_period = std::chrono::milliseconds(r.number("heartbeat_ms", 0, 3600000, 5000));
+    o.stream.stop_at_end = r.flag("stop_at_end", false);
+    return o;
+}
+
+inline ::rowcast::binlog::file_source_options read_binlog_files(const node_reader& r) {
+    ::rowcast::binlog::file_source_options o;
+    o.files = r.strings("files");
+    if (o.files.empty()) r.fail("files", "is required (a list of binlog files)");
+    o.start_position = static_cast<std::uint64_t>(r.number("start_position", 0, INT64_MAX, 0));
+    return o;
+}
+
+struct spool_source_options {
+    spool_reader_options reader;
+    codec_spec codec;
+};
+inline spool_source_options read_spool_source(const node_reader& r) {
+    spool_source_options o;
+    o.reader.directory = r.required("directory");
+    o.reader.quarantine_directory = r.text("quarantine_directory", "");
+    o.reader.max_batch = static_cast<std::size_t>(r.number("max_batch", 1, 100000, 64));
+    o.codec = read_codec(r, "binary");
+    return o;
+}
+
+// --- sinks ----------------------------------------------------------------------
+struct stream_sink_config {
+    codec_spec codec;
+};
+inline stream_sink_config read_stdout(const node_reader& r) { return {read_codec(r)}; }
+
+struct spool_sink_config {
+    spool_writer_options writer;
+    codec_spec codec;
+};
+inline spool_sink_config read_spool_sink(const node_reader& r) {
+    spool_sink_config o;
+    o.writer.directory = r.required("directory");
+    const std::string d = r.choice("durability", {"none", "file", "file_and_directory"}, "file_and_directory");
+    o.writer.durability = d == "none" ? spool_durability::none : d == "file" ? spool_durability::file
+                                                                               : spool_durability::file_and_directory;
+    o.codec = read_codec(r, "binary");
+    return o;
+}
+
+struct dns_sink_config {
+    ::rowcast::dns::service_config service;
+    std::filesystem::path quarantine;
+};
+inline dns_sink_config read_dns(const node_reader& r) {
+    dns_sink_config o;
+    auto& c = o.service;
+    c.client.server = r.text("server", "127.0.0.1");
+    c.client.port = static_cast<std::uint16_t>(r.number("port", 1, 65535, 53));
+    c.key_file = r.required("key_file");
+    c.key_name = r.text("key_name", "");
+    c.client.timeout = std::chrono::milliseconds(r.number("timeout_ms", 1, 600000, 2000));
+    c.client.attempts = static_cast<unsigned>(r.number("attempts", 1, 100, 3));
+    c.sink.ttl = static_cast<std::uint32_t>(r.number("ttl", 0, 2147483647, 300));
+    c.sink.forward_zones = r.strings("forward_zones");
+    c.sink.reverse_zones = r.strings("reverse_zones");
+    o.quarantine = r.required("quarantine_directory");
+    const YAML::Node t = r.at("tables");
+    if (!t || !t.IsSequence() || t.size() == 0) r.fail("tables", "must be a non-empty list");
+    for (std::size_t i = 0; i < t.size(); ++i) {
+        node_reader tr(t[i], r.key("tables") + "[" + std::to_string(i) + "]",
+                       {"schema", "table", "host_column", "address_column", "mac_column"});
+        ::rowcast::dns::table_mapping m;
+        m.schema = tr.text("schema", "");
+        m.table = tr.required("table");
+        m.host_column = tr.text("host_column", m.host_column);
+        m.address_column = tr.text("address_column", m.address_column);
+        m.mac_column = tr.text("mac_column", "");
+        c.sink.tables.push_back(std::move(m));
+    }
+    if (auto k = ::rowcast::dns::load_key(c); !k) r.fail("key_file", k.error_value().message);
+    else c.client.key = std::move(*k);
+    if (auto probe = ::rowcast::dns::sink::create(c.sink, c.client); !probe) r.fail("forward_zones", probe.error_value().message);
+    return o;
+}
+
+#if defined(ROWCAST_DAEMON_NATS)
+inline std::vector<std::string> read_servers(const node_reader& r) {
+    auto s = r.strings("servers");
+    if (s.empty()) s = {"nats://127.0.0.1:4222"};
+    return s;
+}
+struct nats_source_config {
+    ::rowcast::nats::consumer_options consumer;
+    codec_spec codec;
+};
+inline nats_source_config read_nats_source(const node_reader& r) {
+    nats_source_config o;
+    o.consumer.connection.servers = read_servers(r);
+    o.consumer.stream = r.text("stream", "ROWCAST");
+    o.consumer.durable = r.text("durable", "rowcastd");
+    o.consumer.filter_subject = r.text("filter_subject", "");
+    o.codec = read_codec(r, "binary");
+    return o;
+}
+struct nats_sink_config {
+    ::rowcast::nats::producer_options producer;
+    codec_spec codec;
+};
+inline nats_sink_config read_nats_sink(const node_reader& r) {
+    nats_sink_config o;
+    o.producer.connection.servers = read_servers(r);
+    o.producer.stream.name = r.text("stream", "ROWCAST");
+    o.producer.stream.subjects = r.strings("subjects");
+    o.producer.subject_template = r.text("subject_template", o.producer.subject_template);
+    o.producer.origin = r.text("origin", "rowcastd");
+    o.producer.checkpoint = r.text("checkpoint", "");
+    o.codec = read_codec(r, "binary");
+    return o;
+}
+#endif
+
+}  // namespace detail::daemon
+
+namespace daemon {
+
+/// Builds a sink of one type into the fan-out (the section was checked by parse_config).
+using sink_builder = std::function<result<void>(const section&, fanout_sink&)>;
+/// Builds a source of one type and runs the relay with it until stopped or done.
+using source_builder = std::function<result<void>(const section&, relay&, std::stop_token)>;
+
+/// One registered type: the config side (daemon/config.hpp type_entry) and its builder.
+struct registration {
+    type_entry entry;
+    sink_builder make_sink;      ///< sinks
+    source_builder run_source;   ///< sources
+    /// Sources: how the fan-out acknowledges (on_write for sources that do not publish cursors).
+    acknowledge source_ack = acknowledge::on_publish;
+};
+
+/// The table of every type this build has (see the top of this header).
+const std::vector<registration>& registrations();
+
+/// The config side of registrations(), for parse_config()/load_config().
+inline const std::vector<type_entry>& types() {
+    static const std::vector<type_entry> t = [] {
+        std::vector<type_entry> v;
+        for (const auto& r : registrations()) v.push_back(r.entry);
+        return v;
+    }();
+    return t;
+}
+
+/// The position label of rowcast_position_info: "FILE:OFFSET", or the GTID state in GTID
+/// mode, for a binlog cursor; other cursors with their lines joined by ','; "" if none.
+inline std::string position_label(std::string_view cursor) {
+    if (cursor.empty()) return {};
+    if (auto p = ::rowcast::binlog::parse_cursor(cursor, "cursor"); p) {
+        if (!p->gtid.empty()) return p->gtid;
+        return p->file + ":" + std::to_string(p->offset);
+    }
+    std::string s(cursor);
+    for (char& c : s)
+        if (c == '\n') c = ',';
+    return s;
+}
+
+/// Installs the process-wide log sink: text ("rowcastd <component> <level>: <message>")
+/// or JSON lines ({"time","level","component","message"}) on stderr, and the level.
+inline void install_log(log_format f, log_level level) {
+    set_log_level(level);
+    if (f == log_format::text) {
+        set_log_sink({});
+        return;
+    }
+    set_log_sink([](log_level l, std::string_view component, std::string_view message) {
+        char when[32];
+        const std::time_t now = std::time(nullptr);
+        std::tm tm{};
+        ::gmtime_r(&now, &tm);
+        std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        nlohmann::json j = {{"time", when}, {"level", to_string(l)}, {"component", component}, {"message", message}};
+        const std::string line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+        [[maybe_unused]] auto n = ::write(STDERR_FILENO, line.data(), line.size());
+    });
+}
+
+class relay {
+public:
+    /// Builds the sinks (connecting where their type does) and starts the fan-out.
+    static result<std::unique_ptr<relay>> open(config c) {
+        std::unique_ptr<relay> r(new relay(std::move(c)));
+        auto filt = event_filter::make(r->cfg_.filters);
+        if (!filt) return filt.error_value();
+        r->filter_ = std::move(*filt);
+        fanout_options fo;
+        fo.checkpoint = r->cfg_.checkpoint;
+        if (const registration* src = find(r->cfg_.source.type, role::source)) fo.mode = src->source_ack;
+        r->fanout_.emplace(std::move(fo));
+        for (const auto& s : r->cfg_.sinks) {
+            const registration* reg = find(s.type, role::sink);
+            if (!reg) return error::make(errc::invalid_value, "daemon", s.path, "unknown sink type '" + s.type + "'");
+            if (auto b = reg->make_sink(s, *r->fanout_); !b) return rowcast::detail::with_where(b.error_value(), s.path + " (" + s.name + ")");
+        }
+        if (auto st = r->fanout_->start(); !st) return st.error_value();
+        r->register_metrics();
+        return r;
+    }
+
+    relay(const relay&) = delete;
+    relay& operator=(const relay&) = delete;
+    ~relay() { stop_ticker(); }
+
+    /// Runs until `stop` or the end of the source, then drains (see the top of this header).
+    /// `tick` is called about every second on another thread (may be empty).
+    result<void> run(std::stop_token stop, std::function<void()> tick = {}) {
+        tick_ = std::move(tick);
+        running_ = true;
+        start_ticker();
+        const registration* reg = find(cfg_.source.type, role::source);
+        result<void> r = reg ? reg->run_source(cfg_.source, *this, stop)
+                             : error::make(errc::invalid_value, "daemon", "source", "unknown source type '" + cfg_.source.type + "'");
+        if (!r) log(log_level::error, "daemon", r.error_value().message);
+        const bool drained = fanout_->drain(cfg_.drain_timeout);
+        if (!drained)
+            log(log_level::warning, "daemon",
+                "stopped with events the sinks had not acknowledged within drain_timeout_ms; the checkpoint does not "
+                "cover them: they are delivered again at the next start");
+        log(log_level::info, "daemon", "checkpoint: " + (fanout_->saved_cursor().empty() ? std::string("none")
+                                                                                     : position_label(fanout_->saved_cursor())));
+        running_ = false;
+        stop_ticker();  // writes the status file a last time (rowcast_up 0)
+        return r;
+    }
+
+    /// Runs the relay with a built source (called by the source builders).
+    template <class Src>
+    result<void> drive(Src& src, std::stop_token stop) {
+        detail::daemon::observed_source<Src> obs(src, mu_, source_stats_);
+        filtered_sink<fanout_sink&> sink(filter_, *fanout_);
+        log(log_level::info, "daemon",
+            "running: source " + cfg_.source.type + ", " + std::to_string(cfg_.sinks.size()) + " sink(s)" +
+                (fanout_->saved_cursor().empty() ? std::string() : ", resuming at " + position_label(fanout_->saved_cursor())));
+        // The fan-out already waits up to a second for its sinks: retry it soon after.
+        run_options ro;
+        ro.retry.max = std::chrono::milliseconds(1000);
+        return rowcast::run(obs, sink, std::move(stop), ro);
+    }
+
+    /// The Prometheus text of every metric (see the top of this header).
+    std::string metrics_text() const {
+        prometheus_text t;
+        t.add(registry_);
+        t.info("position_info", "where a restart resumes: FILE:OFFSET or the GTID state (the last cursor every sink acknowledged)",
+               {{"position", position_label(fanout_->saved_cursor())}});
+        return t.str();
+    }
+
+    /// True when every sink's last delivery succeeded.
+    bool healthy() const {
+        for (std::size_t i = 0; i < fanout_->sink_count(); ++i)
+            if (!fanout_->sink_stats(i).up) return false;
+        return true;
+    }
+
+    /// The names of the failing sinks, comma-separated ("" when healthy).
+    std::string failing() const {
+        std::string s;
+        for (std::size_t i = 0; i < fanout_->sink_count(); ++i)
+            if (!fanout_->sink_stats(i).up) s += (s.empty() ? "" : ", ") + fanout_->sink_name(i);
+        return s;
+    }
+
+    /// SIGHUP: applies what can change safely (log format and level) from `next` and
+    /// returns one message per top-level key that changed and needs a restart.
+    std::vector<std::string> reload(const config& next) {
+        std::vector<std::string> restart;
+        for (const auto& k : changed_keys(cfg_, next)) {
+            if (k == "log") continue;
+            restart.push_back("'" + k + "' changed: takes effect after a restart (not applied)");
+        }
+        install_log(next.log_as, next.log_min);
+        std::lock_guard l(mu_);
+        for (auto& kv : cfg_.raw)
+            if (kv.first == "log")
+                for (const auto& nk : next.raw)
+                    if (nk.first == "log") kv.second = nk.second;
+        cfg_.log_as = next.log_as;
+        cfg_.log_min = next.log_min;
+        return restart;
+    }
+
+    const config& settings() const noexcept { return cfg_; }
+    fanout_sink& fanout() noexcept { return *fanout_; }
+    const event_filter& filter() const noexcept { return filter_; }
+
+    /// Writes the status file now (no-op without status_file).
+    result<void> write_status() const {
+        if (cfg_.status_file.empty()) return {};
+        return write_file_atomically(cfg_.status_file, metrics_text(), durability::none, 0644, "daemon");
+    }
+
+private:
+    explicit relay(config c) : cfg_(std::move(c)) {}
+
+    static const registration* find(const std::string& type, role r) {
+        for (const auto& reg : registrations())
+            if (reg.entry.kind == r && reg.entry.name == type) return &reg;
+        return nullptr;
+    }
+
+    struct top_stats {
+        bool up = false;
+        fanout_stats fan;
+        std::int64_t reconnects = 0, gaps = 0, quarantined = 0;
+        template <class V>
+        void visit(V&& v) const {
+            v(rowcast::detail::gauge("up", up ? 1 : 0, "1 while the daemon runs, 0 after a clean stop"));
+            v(rowcast::detail::counter("events_in", fan.events_in, "events accepted from the source (after filters)"));
+            v(rowcast::detail::gauge("lag_seconds", fan.lag_ms, "seconds from commit time of the oldest event some sink has not acknowledged (max over sinks; 0 when caught up)", 3));
+            v(rowcast::detail::counter("reconnects", static_cast<std::uint64_t>(reconnects), "source reconnections after a loss"));
+            v(rowcast::detail::counter("gaps", static_cast<std::uint64_t>(gaps), "gaps in the source's sequence seen by a receiver"));
+            v(rowcast::detail::counter("quarantined", static_cast<std::uint64_t>(quarantined), "events or files set aside with a reason (source quarantine, dead letters, rejected by a sink)"));
+            v(rowcast::detail::counter("checkpoints", fan.checkpoints, "cursors saved after every sink acknowledged"));
+        }
+    };
+
+    void register_metrics() {
+        registry_.add("", [this] {
+            top_stats t;
+            t.up = running_.load();
+            t.fan = fanout_->stats();
+            std::lock_guard l(mu_);
+            t.reconnects = source_stats_.sum({"reconnects"});
+            t.gaps = source_stats_.sum({"gaps"});
+            t.quarantined = source_stats_.sum({"quarantined", "dead_lettered"}) + detail::daemon::rejected_events().load();
+            return t;
+        });
+        for (std::size_t i = 0; i < fanout_->sink_count(); ++i)
+            registry_.add("sink{sink=\"" + escape_label_value(fanout_->sink_name(i)) + "\"}",
+                          [this, i] { return fanout_->sink_stats(i); });
+        registry_.add("source{type=\"" + escape_label_value(cfg_.source.type) + "\"}", [this] {
+            std::lock_guard l(mu_);
+            return source_stats_;
+        });
+    }
+
+    void start_ticker() {
+        ticker_ = std::thread([this] {
+            std::unique_lock l(tick_mu_);
+            for (;;) {
+                l.unlock();
+                if (auto w = write_status(); !w) log(log_level::warning, "daemon", w.error_value().message);
+                if (tick_) tick_();
+                l.lock();
+                if (tick_cv_.wait_for(l, std::chrono::seconds(1), [&] { return tick_stop_; })) break;
+            }
+            l.unlock();
+            if (auto w = write_status(); !w) log(log_level::warning, "daemon", w.error_value().message);
+        });
+    }
+
+    void stop_ticker() {
+        {
+            std::lock_guard l(tick_mu_);
+            tick_stop_ = true;
+        }
+        tick_cv_.notify_all();
+        if (ticker_.joinable()) ticker_.join();
+    }
+
+    friend const std::vector<registration>& registrations();
+
+    config cfg_;
+    event_filter filter_;
+    std::optional<fanout_sink> fanout_;
+    stats_registry registry_;
+    mutable std::mutex mu_;
+    detail::daemon::metric_snapshot source_stats_;
+    std::atomic<bool> running_{false};
+    std::function<void()> tick_;
+    std::thread ticker_;
+    std::mutex tick_mu_;
+    std::condition_variable tick_cv_;
+    bool tick_stop_ = false;
+
+};
+
+inline const std::vector<registration>& registrations() {
+    using detail::daemon::node_reader;
+    namespace dd = detail::daemon;
+    static const std::vector<registration> table = [] {
+        std::vector<registration> t;
+        // ---- sources
+        t.push_back({{"binlog", role::source,
+                      {"host", "port", "socket", "user", "password", "password_file", "connect_timeout_ms", "server_id",
+                       "start_file", "start_position", "gtid", "heartbeat_ms", "stop_at_end"},
+                      [](const node_reader& r) { (void)dd::read_binlog(r); }},
+                     {},
+                     [](const section& s, relay& rl, std::stop_token stop) -> result<void> {
+                         ::rowcast::binlog::follower f(dd::read_binlog(node_reader(s.node, s.path)));
+                         return rl.drive(f, std::move(stop));
+                     }});
+        t.push_back({{"binlog_files", role::source, {"files", "start_position"},
+                      [](const node_reader& r) { (void)dd::read_binlog_files(r); }},
+                     {},
+                     [](const section& s, relay& rl, std::stop_token stop) -> result<void> {
+                         auto src = ::rowcast::binlog::file_source::open(dd::read_binlog_files(node_reader(s.node, s.path)));
+                         if (!src) return src.error_value();
+                         return rl.drive(*src, std::move(stop));
+                     },
+                     acknowledge::on_write});
+        t.push_back({{"spool", role::source, {"directory", "codec", "envelope", "quarantine_directory", "max_batch"},
+                      [](const node_reader& r) { (void)dd::read_spool_source(r); }},
+                     {},
+                     [](const section& s, relay& rl, std::stop_token stop) -> result<void> {
+                         auto o = dd::read_spool_source(node_reader(s.node, s.path));
+                         return with_codec(o.codec, [&]<class Codec>(Codec codec) -> result<void> {
+                             auto src = spool_reader<Codec>::open(o.reader, std::move(codec));
+                             if (!src) return src.error_value();
+                             return rl.drive(*src, stop);
+                         });
+                     },
+                     acknowledge::on_write});
+        // ---- sinks
+        t.push_back({{"stdout", role::sink, {"codec", "envelope"}, [](const node_reader& r) { (void)dd::read_stdout(r); }},
+                     [](const section& s, fanout_sink& out) -> result<void> {
+                         auto o = dd::read_stdout(node_reader(s.node, s.path));
+                         with_codec(o.codec, [&]<class Codec>(Codec codec) {
+                             out.add(s.name, stream_sink<Codec>(STDOUT_FILENO, std::move(codec)), {s.queue_capacity});
+                         });
+                         return {};
+                     },
+                     {}});
+        t.push_back({{"spool", role::sink, {"directory", "codec", "envelope", "durability"},
+                      [](const node_reader& r) { (void)dd::read_spool_sink(r); }},
+                     [](const section& s, fanout_sink& out) -> result<void> {
+                         auto o = dd::read_spool_sink(node_reader(s.node, s.path));
+                         return with_codec(o.codec, [&]<class Codec>(Codec codec) -> result<void> {
+                             auto w = spool_writer<Codec>::open(o.writer, std::move(codec));
+                             if (!w) return w.error_value();
+                             out.add(s.name, std::move(*w), {s.queue_capacity});
+                             return {};
+                         });
+                     },
+                     {}});
+        t.push_back({{"dns", role::sink,
+                      {"server", "port", "key_file", "key_name", "timeout_ms", "attempts", "ttl", "forward_zones",
+                       "reverse_zones", "tables", "quarantine_directory"},
+                      [](const node_reader& r) { (void)dd::read_dns(r); }},
+                     [](const section& s, fanout_sink& out) -> result<void> {
+                         auto o = dd::read_dns(node_reader(s.node, s.path));
+                         auto q = std::make_shared<quarantine>(o.quarantine);
+                         if (auto c = q->check(); !c) return c.error_value();
+                         const std::string name = s.name;
+                         o.service.sink.on_rejected = [q, name](const event& e, const error& why) {
+                             json_codec codec;
+                             auto stored = quarantine_event(*q, codec, e, why.message);
+                             ++dd::rejected_events();
+                             log(log_level::warning, "daemon",
+                                 "sink '" + name + "' rejected " + quarantine_name(e) + ": " + why.message +
+                                     (stored ? "; quarantined" : "; NOT quarantined: " + stored.error_value().message));
+                         };
+                         auto snk = ::rowcast::dns::sink::create(o.service.sink, o.service.client);
+                         if (!snk) return snk.error_value();
+                         out.add(s.name, std::move(*snk), {s.queue_capacity});
+                         return {};
+                     },
+                     {}});
+#if defined(ROWCAST_DAEMON_NATS)
+        t.push_back({{"nats", role::source, {"servers", "stream", "durable", "filter_subject", "codec", "envelope"},
+                      [](const node_reader& r) { (void)dd::read_nats_source(r); }},
+                     {},
+                     [](const section& s, relay& rl, std::stop_token stop) -> result<void> {
+                         auto o = dd::read_nats_source(node_reader(s.node, s.path));
+                         return with_codec(o.codec, [&]<class Codec>(Codec codec) -> result<void> {
+                             auto src = ::rowcast::nats::consumer<Codec>::open(o.consumer, std::move(codec));
+                             if (!src) return src.error_value();
+                             return rl.drive(*src, stop);
+                         });
+                     }});
+        t.push_back({{"nats", role::sink,
+                      {"servers", "stream", "subjects", "subject_template", "origin", "checkpoint", "codec", "envelope"},
+                      [](const node_reader& r) { (void)dd::read_nats_sink(r); }},
+                     [](const section& s, fanout_sink& out) -> result<void> {
+                         auto o = dd::read_nats_sink(node_reader(s.node, s.path));
+                         return with_codec(o.codec, [&]<class Codec>(Codec codec) -> result<void> {
+                             auto p = ::rowcast::nats::producer<Codec>::open(o.producer, std::move(codec));
+                             if (!p) return p.error_value();
+                             out.add(s.name, std::move(*p), {s.queue_capacity});
+                             return {};
+                         });
+                     },
+                     {}});
+#endif
+        return t;
+    }();
+    return table;
+}
+
+}  // namespace daemon
+ROWCAST_NAMESPACE_END
