@@ -49,6 +49,13 @@ seed_checkpoint $'rowcast-checkpoint 1\nfile=mariadb-bin.000003\noffset=1234\ngt
 seed_checkpoint $'rowcast-binlog-checkpoint 1\nfile=binlog.000001\noffset=4\ngtid=3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5\n' \
     "$build/seeds/checkpoint/binlog"
 
+# fuzz_stats_text's seeds: a daemon status file in the Prometheus text format (docs/status-plugin.md).
+mkdir -p "$build/seeds/stats_text"
+printf '%s\n' '# HELP rowcast_up 1 while the daemon runs' '# TYPE rowcast_up gauge' 'rowcast_up 1' \
+    'rowcast_lag_seconds 0.25' 'rowcast_sink_up{sink="dns",kind="a\"b\\c\n"} 1' \
+    'rowcast_position_info{position="binlog.000003:4711"} 1 1795352710000' 'x NaN' 'y -Inf' \
+    >"$build/seeds/stats_text/daemon"
+
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 failed=()
 for f in "${fuzzers[@]}"; do

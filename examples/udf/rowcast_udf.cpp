@@ -21,6 +21,7 @@
 #include <rowcast/udf/call.hpp>
 #include <rowcast/udf/config.hpp>
 #include <rowcast/udf/spool_output.hpp>
+#include <rowcast/udf/status.hpp>
 #if defined(ROWCAST_UDF_HAVE_JSON)
 #include <rowcast/codec/json.hpp>
 #endif
@@ -134,6 +135,7 @@ site* site_of(UDF_INIT* initid) noexcept { return reinterpret_cast<site*>(initid
 
 // Reports a failure of one call: logs it, raises an SQL error when on_error = fail.
 long long failure(site& s, long long code, const std::string& what, udf_flag* is_null, udf_flag* error) noexcept {
+    udf::call_counters::process_wide().failed(what);
     try {
         const std::string msg = s.function + ": " + what;
         if (s.cfg.fail_on_error) {
@@ -161,6 +163,7 @@ long long code_of(const rowcast::error& e) noexcept {
 // An init failure: the message for the client (the server shows its first 80 characters) and
 // the full text in the error log.
 void init_failure(char* message, const char* function, const std::string& msg) noexcept {
+    udf::call_counters::process_wide().failed(msg);
     set_message(message, msg);
     std::fprintf(stderr, "rowcast_udf: %s: %s\n", function, msg.c_str());
 }
@@ -184,6 +187,7 @@ bool common_init(UDF_INIT* initid, char* message, const char* function, std::uni
     out.reset(new site{std::move(*cfg), std::move(*o), udf::event_builder(max_event_size), function, {}});
     initid->maybe_null = 1;
     initid->const_item = 0;
+    udf::call_counters::process_wide().statement_opened();
     return true;
 }
 
@@ -236,6 +240,7 @@ long long guarded_call(UDF_INIT* initid, udf_flag* is_null, udf_flag* error, Bod
 // Writes the event; 0 or the failure's code.
 long long put(site& s, const event& e, udf_flag* is_null, udf_flag* error) {
     if (auto w = s.out.write(e); !w) return failure(s, err_write, w.error_value().message, is_null, error);
+    udf::call_counters::process_wide().event_written();
     return ok;
 }
 
@@ -261,11 +266,18 @@ void site_deinit(UDF_INIT* initid) noexcept {
 
 }  // namespace
 
+// --- counters for the status plugin (rowcast/udf/status.hpp, docs/status-plugin.md) ----------
+ROWCAST_UDF_EXPORT int rowcast_udf_read_status_v1(rowcast_udf_status_v1* out, std::size_t out_size) noexcept {
+    if (!out || out_size < sizeof(rowcast_udf_status_v1)) return -1;
+    *out = udf::call_counters::process_wide().snapshot();
+    return 0;
+}
+
 // --- rowcast_event -------------------------------------------------------------------------
 ROWCAST_UDF_EXPORT udf_bool rowcast_event_init(UDF_INIT* initid, UDF_ARGS* args, char* message) {
     try {
         if (auto ok = udf::event_builder::check_arity(args->arg_count); !ok) {
-            set_message(message, without_code(ok.error_value().message));
+            init_failure(message, "rowcast_event", without_code(ok.error_value().message));
             return 1;
         }
         // schema, table, operation and the descriptors are strings whatever the caller passed.
@@ -275,7 +287,7 @@ ROWCAST_UDF_EXPORT udf_bool rowcast_event_init(UDF_INIT* initid, UDF_ARGS* args,
         for (std::size_t i = 3; i < udf::event_builder::columns_end(args->arg_count); i += 3) {
             if (!args->args[i]) continue;  // not constant: checked per call
             if (auto ok = udf::event_builder::check_descriptor(i, {args->args[i], args->lengths[i]}); !ok) {
-                set_message(message, without_code(ok.error_value().message));
+                init_failure(message, "rowcast_event", without_code(ok.error_value().message));
                 return 1;
             }
         }
