@@ -29,6 +29,7 @@
 using namespace rowcast;
 using rowcast::test::db_connection;
 using rowcast::test::udf_server;
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -513,6 +514,32 @@ TEST(Udf, TriggerFormsThatFailTheStatement) {
     EXPECT_EQ(c.scalar("SELECT COUNT(*) FROM s.b"), "0");
     EXPECT_EQ(c.scalar("SELECT COUNT(*) FROM s.d"), "1");
     EXPECT_EQ(db.spool_files(), 0u);
+}
+
+// The config and the spool writer are kept for the whole server (udf::shared_output) and made
+// again when the config file's text changes or the spool directory at its path is another one.
+TEST(Udf, ConfigAndSpoolDirectoryChangesTakeEffectAtTheNextStatement) {
+    udf_server db({"codec = binary"});
+    auto c = db.connect();
+    const std::string call = "SELECT rowcast_event('s', 't', 'insert', '`x` int', NULL, 1)";
+    auto names = [&](const fs::path& dir) {
+        std::vector<std::string> n;
+        for (const auto& f : fs::directory_iterator(dir)) n.push_back(f.path().extension().string());
+        std::sort(n.begin(), n.end());
+        return n;
+    };
+    EXPECT_EQ(c.scalar(call), "0");
+    db.write_config({"codec = json"});  // read again at each statement: the text decides
+    EXPECT_EQ(c.scalar(call), "0");
+    EXPECT_EQ(names(db.spool()), (std::vector<std::string>{".binary", ".json"}));
+    // The spool directory is replaced under the same path: the next statement writes into the new one.
+    const fs::path old = db.spool().string() + ".old";
+    fs::rename(db.spool(), old);
+    EXPECT_NE(std::string(c.expect_error(call).what()).find("cannot open spool directory"), std::string::npos);
+    db.server().make_server_owned_dir("spool");
+    EXPECT_EQ(c.scalar(call), "0");
+    EXPECT_EQ(names(db.spool()), (std::vector<std::string>{".json"}));
+    EXPECT_EQ(names(old).size(), 2u);
 }
 
 // The status plugin (examples/status-plugin, docs/status-plugin.md) beside the functions: the

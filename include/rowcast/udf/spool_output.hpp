@@ -11,8 +11,14 @@
 // spool writer's io_error (directory missing or not writable) as is; write()
 // returns the spool writer's error.
 //
+// `shared_output<Codecs...>` keeps one config and spool_output for the whole process,
+// made again only when the config file's text changes or the spool directory at its path
+// is no longer the one opened; the loadable functions take it at each statement's init
+// instead of reading the config and opening the spool every time (docs/performance.md,
+// "The trigger path inside the server").
+//
 // Thread-safety: write() may be called from several threads at once (as
-// spool_writer::write); open() on its arguments only.
+// spool_writer::write); open() on its arguments only; shared_output::get() from any thread.
 #pragma once
 
 #include <rowcast/codec/concept.hpp>
@@ -22,11 +28,16 @@
 #include <rowcast/udf/config.hpp>
 #include <rowcast/version.hpp>
 
+#include <cerrno>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <variant>
+
+#include <sys/stat.h>
 
 ROWCAST_NAMESPACE_BEGIN
 namespace udf {
@@ -61,6 +72,11 @@ public:
     /// The codec in use ("json", "yaml", "binary").
     std::string_view codec_name() const noexcept { return codec_name_; }
 
+    /// The open spool directory (valid while this output lives).
+    int directory_fd() const noexcept {
+        return std::visit([](const auto& w) { return w.directory_fd(); }, writer_);
+    }
+
 private:
     using writer_variant = std::variant<spool_writer<Codecs>...>;
     spool_output(writer_variant w, std::string_view name) : writer_(std::move(w)), codec_name_(name) {}
@@ -76,6 +92,70 @@ private:
 
     writer_variant writer_;
     std::string_view codec_name_;
+};
+
+/// The config and spool output of every statement in the process (the loadable functions'
+/// per-statement init calls get()), made again only when the config file's text changes or
+/// its spool directory is no longer the directory that was opened (renamed, removed,
+/// replaced). Holders of an older state keep it alive until they release it.
+///
+/// Errors: get() returns load_config()'s and spool_output::open()'s errors; nothing is
+/// cached then, so the next get() tries again.
+/// Thread-safety: get() may be called from any number of threads; a state's output is
+/// written from several threads at once (spool_output::write()).
+template <event_codec... Codecs>
+class shared_output {
+public:
+    struct state {
+        config cfg;
+        spool_output<Codecs...> out;
+        std::string text;  ///< the config file's text this state was made from
+        dev_t dir_dev;     ///< the spool directory opened (st_dev, st_ino)
+        ino_t dir_ino;
+    };
+
+    /// The state for the config file at `path` (see above).
+    result<std::shared_ptr<state>> get(const std::string& path) {
+        auto text = read_config_text(path);
+        if (!text) return std::move(text.error_value());
+        {
+            std::lock_guard lock(mutex_);
+            if (current_ && current_->text == *text && still_open(*current_)) return current_;
+        }
+        auto cfg = parse_config(*text, path);
+        if (!cfg) return std::move(cfg.error_value());
+        auto o = spool_output<Codecs...>::open(*cfg);
+        if (!o) return std::move(o.error_value());
+        struct stat st {};
+        if (::fstat(o->directory_fd(), &st) != 0)
+            return detail::os_error(errno, "udf", cfg->spool_directory, "cannot stat spool directory");
+        auto s = std::make_shared<state>(state{std::move(*cfg), std::move(*o), std::move(*text), st.st_dev, st.st_ino});
+        std::lock_guard lock(mutex_);
+        current_ = s;
+        return s;
+    }
+
+    /// Drops the cached state (the next get() reads and opens again).
+    void reset() {
+        std::lock_guard lock(mutex_);
+        current_.reset();
+    }
+
+    /// One per process (per loaded library), never destroyed (see column_cache::process_wide()).
+    static shared_output& process_wide() {
+        alignas(shared_output) static unsigned char storage[sizeof(shared_output)];
+        static shared_output* const p = std::construct_at(reinterpret_cast<shared_output*>(storage));
+        return *p;
+    }
+
+private:
+    static bool still_open(const state& s) noexcept {
+        struct stat st {};
+        return ::stat(s.cfg.spool_directory.c_str(), &st) == 0 && st.st_dev == s.dir_dev && st.st_ino == s.dir_ino;
+    }
+
+    std::mutex mutex_;
+    std::shared_ptr<state> current_;
 };
 
 }  // namespace udf
