@@ -21,7 +21,9 @@
 //   capture_cpu_us_row         mode - base: what capturing one row costs the server
 // The spool is emptied between chunks (not timed). Nothing is asserted on timings.
 //
-//   rowcast-bench-trigger [--smoke] [google benchmark flags]
+//   rowcast-bench-trigger [--smoke] [--spool-parent DIR] [google benchmark flags]
+// --spool-parent DIR: the spool in a new folder under DIR (e.g. /dev/shm: the file system's own
+// cost per file apart; the folder is removed at exit), else inside the server's folder.
 // --smoke: the hosts table, no-op UDF and rowcast_event(), once with a few statements (ctest
 // bench.trigger.smoke).
 #include "support/udf_server.hpp"
@@ -39,6 +41,7 @@
 #include <thread>
 #include <vector>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace fs = std::filesystem;
@@ -48,6 +51,7 @@ using rowcast::test::udf_server;
 namespace {
 
 bool g_smoke = false;
+std::string g_spool_parent;  // --spool-parent DIR: the spool in a fresh folder there (e.g. on tmpfs)
 
 struct column_def {
     std::string name, sql_type, descriptor, sample;  // sample: an SQL expression of {i} (row number)
@@ -138,8 +142,12 @@ struct world {
     std::uint64_t next_id = 1;
     mode durability_set = mode::none;
 
-    static world& get() {
+    static world& instance() {
         static world w;
+        return w;
+    }
+    static world& get() {
+        world& w = instance();
         if (!w.db) w.start();
         return w;
     }
@@ -147,6 +155,15 @@ struct world {
     void start() {
         db = std::make_unique<udf_server>(std::vector<std::string>{"codec = binary", "durability = none"},
                                           std::vector<std::string>{"max_connections=64", "sync_binlog=0"});
+        spool = db->spool();
+        if (!g_spool_parent.empty()) {  // a folder the server's user may write (mode 0777: a benchmark's scratch)
+            std::string tmpl = (fs::path(g_spool_parent) / "rowcast-bench-spool-XXXXXX").string();
+            if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp in " + g_spool_parent + " failed");
+            spool = tmpl;
+            ::chmod(spool.c_str(), 0777);
+        }
+        durability_set = mode::binlog;  // not a durability: the first set_durability() writes the config
+        set_durability(mode::udf_none);
         db->server().install_plugin(ROWCAST_NOOP_UDF_SO);
         auto c = db->connect();
         c.query("CREATE FUNCTION rowcast_noop RETURNS INTEGER SONAME 'rowcast_noop_udf.so'");
@@ -158,17 +175,22 @@ struct world {
         }
     }
 
+    fs::path spool;  // where the events go
+
     void set_durability(mode m) {
         if (m == durability_set) return;
         const char* d = m == mode::udf_file ? "file" : m == mode::udf_dir ? "file_and_directory" : "none";
-        db->write_config({"codec = binary", std::string("durability = ") + d});
+        db->write_config({"spool_directory = " + spool.string(), "codec = binary", std::string("durability = ") + d},
+                         false);
         durability_set = m;
     }
 
     void empty_spool() {
-        for (const auto& f : fs::directory_iterator(db->spool())) fs::remove(f.path());
+        for (const auto& f : fs::directory_iterator(spool)) fs::remove(f.path());
     }
 };
+
+bool world_started() { return world::instance().db != nullptr; }
 
 // One INSERT of `rows` rows into `table` starting at id `first`.
 std::string insert_sql(const std::string& table, const std::vector<column_def>& cols, std::uint64_t first,
@@ -301,6 +323,7 @@ int main(int argc, char** argv) {
     std::vector<char*> args;
     for (int i = 0; i < argc; ++i) {
         if (std::strcmp(argv[i], "--smoke") == 0) g_smoke = true;
+        else if (std::strcmp(argv[i], "--spool-parent") == 0 && i + 1 < argc) g_spool_parent = argv[++i];
         else args.push_back(argv[i]);
     }
     int n = static_cast<int>(args.size());
@@ -313,5 +336,6 @@ int main(int argc, char** argv) {
         return 1;
     }
     benchmark::Shutdown();
+    if (!g_spool_parent.empty() && world_started()) fs::remove_all(world::get().spool);
     return 0;
 }

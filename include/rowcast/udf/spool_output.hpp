@@ -28,7 +28,9 @@
 #include <rowcast/udf/config.hpp>
 #include <rowcast/version.hpp>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -97,7 +99,10 @@ private:
 /// The config and spool output of every statement in the process (the loadable functions'
 /// per-statement init calls get()), made again only when the config file's text changes or
 /// its spool directory is no longer the directory that was opened (renamed, removed,
-/// replaced). Holders of an older state keep it alive until they release it.
+/// replaced). Holders of an older state keep it alive until they release it. get() costs a
+/// stat() of the file and of the spool directory; it reads the file's text again while the
+/// file changed less than a second before the last read (coarse timestamps), or when its
+/// inode, size, mtime or ctime differ from what that read saw.
 ///
 /// Errors: get() returns load_config()'s and spool_output::open()'s errors; nothing is
 /// cached then, so the next get() tries again.
@@ -116,11 +121,24 @@ public:
 
     /// The state for the config file at `path` (see above).
     result<std::shared_ptr<state>> get(const std::string& path) {
+        // Fast path: the file's identity, size and times are those seen when its text was
+        // last read, and that read came a second or more after its last change (so a later
+        // write shows in mtime even with coarse file-system timestamps): no need to read it.
+        struct stat cs {};
+        const bool have_stat = ::stat(path.c_str(), &cs) == 0;
+        {
+            std::lock_guard lock(mutex_);
+            if (current_ && have_stat && settled_ && same_file(cs, seen_) && still_open(*current_)) return current_;
+        }
+        const auto read_at = std::chrono::system_clock::now();
         auto text = read_config_text(path);
         if (!text) return std::move(text.error_value());
         {
             std::lock_guard lock(mutex_);
-            if (current_ && current_->text == *text && still_open(*current_)) return current_;
+            if (current_ && current_->text == *text && still_open(*current_)) {
+                note_read(have_stat, cs, read_at);
+                return current_;
+            }
         }
         auto cfg = parse_config(*text, path);
         if (!cfg) return std::move(cfg.error_value());
@@ -132,6 +150,7 @@ public:
         auto s = std::make_shared<state>(state{std::move(*cfg), std::move(*o), std::move(*text), st.st_dev, st.st_ino});
         std::lock_guard lock(mutex_);
         current_ = s;
+        note_read(have_stat, cs, read_at);
         return s;
     }
 
@@ -149,6 +168,24 @@ public:
     }
 
 private:
+    static bool same_file(const struct stat& a, const struct stat& b) noexcept {
+        return a.st_dev == b.st_dev && a.st_ino == b.st_ino && a.st_size == b.st_size &&
+               a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec &&
+               a.st_ctim.tv_sec == b.st_ctim.tv_sec && a.st_ctim.tv_nsec == b.st_ctim.tv_nsec;
+    }
+
+    // After a read of the text (under mutex_): what the file looked like just before it.
+    void note_read(bool have_stat, const struct stat& st, std::chrono::system_clock::time_point read_at) noexcept {
+        if (!have_stat) {
+            settled_ = false;
+            return;
+        }
+        const auto changed = std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(
+            std::chrono::seconds(std::max(st.st_mtim.tv_sec, st.st_ctim.tv_sec)) + std::chrono::seconds(2)));
+        settled_ = read_at >= changed;
+        seen_ = st;
+    }
+
     static bool still_open(const state& s) noexcept {
         struct stat st {};
         return ::stat(s.cfg.spool_directory.c_str(), &st) == 0 && st.st_dev == s.dir_dev && st.st_ino == s.dir_ino;
@@ -156,6 +193,8 @@ private:
 
     std::mutex mutex_;
     std::shared_ptr<state> current_;
+    struct stat seen_ {};    // the config file as stat() saw it before the last read of its text
+    bool settled_ = false;  // that read came >= 1 s after the file's last change (whole seconds + 2)
 };
 
 }  // namespace udf
