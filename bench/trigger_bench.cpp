@@ -19,7 +19,9 @@
 //   base_stmt_s, mode_stmt_s   statements/s of each side;   ratio = mode / base
 //   base_cpu_us_row, mode_cpu_us_row   server CPU µs per inserted row of each side
 //   capture_cpu_us_row         mode - base: what capturing one row costs the server
-// The spool is emptied between chunks (not timed). Nothing is asserted on timings.
+// The spool is emptied between chunks (not timed). RawSpoolFile/<durability>: the same file
+// system calls as spool_writer per event, from this process into the same spool directory (the
+// file system's own cost per event). Nothing is asserted on timings.
 //
 //   rowcast-bench-trigger [--smoke] [--spool-parent DIR] [google benchmark flags]
 // --spool-parent DIR: the spool in a new folder under DIR (e.g. /dev/shm: the file system's own
@@ -27,6 +29,8 @@
 // --smoke: the hosts table, no-op UDF and rowcast_event(), once with a few statements (ctest
 // bench.trigger.smoke).
 #include "support/udf_server.hpp"
+
+#include <rowcast/os/detail/fd.hpp>
 
 #include <benchmark/benchmark.h>
 
@@ -41,12 +45,15 @@
 #include <thread>
 #include <vector>
 
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 namespace fs = std::filesystem;
 using rowcast::test::db_connection;
 using rowcast::test::udf_server;
+namespace detail = rowcast::detail;
 
 namespace {
 
@@ -299,7 +306,61 @@ void Capture(benchmark::State& state, const std::string& base, mode m) {
     state.counters["capture_cpu_us_row"] = (x.cpu - b.cpu) * 1e6 / n_rows;
 }
 
+// The file system's own cost per spool file, in this process, in the same spool directory:
+// openat(O_CREAT|O_EXCL) + fchmod + write(200 bytes) + [fsync] + close + renameat + [fsync dir],
+// the system calls spool_writer makes per event. Counters: us_per_file (wall), cpu_us_per_file
+// (user + system of this process, getrusage).
+void RawSpoolFile(benchmark::State& state, mode m) {
+    world& w = world::get();
+    const int n = g_smoke ? 10 : 300;
+    const std::string bytes(200, 'x');
+    detail::unique_fd dir(::open(w.spool.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dir) {
+        state.SkipWithError("cannot open the spool directory");
+        return;
+    }
+    auto cpu = [] {
+        rusage u {};
+        ::getrusage(RUSAGE_SELF, &u);
+        return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+               static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+    };
+    double wall = 0, used = 0;
+    std::uint64_t seq = 0;
+    for (auto _ : state) {
+        const double c0 = cpu();
+        const auto t0 = std::chrono::steady_clock::now();
+        for (int i = 0; i < n; ++i) {
+            const std::string name = "raw-" + std::to_string(++seq), tmp = "." + name + ".tmp";
+            const int fd = ::openat(dir.get(), tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+            if (fd < 0 || ::fchmod(fd, 0640) != 0 || ::write(fd, bytes.data(), bytes.size()) != static_cast<ssize_t>(bytes.size()) ||
+                (m != mode::udf_none && ::fsync(fd) != 0) || ::close(fd) != 0 ||
+                ::renameat(dir.get(), tmp.c_str(), dir.get(), name.c_str()) != 0 ||
+                (m == mode::udf_dir && ::fsync(dir.get()) != 0)) {
+                state.SkipWithError("raw file operation failed");
+                return;
+            }
+        }
+        const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        state.SetIterationTime(t);
+        wall += t;
+        used += cpu() - c0;
+        state.PauseTiming();
+        w.empty_spool();
+        state.ResumeTiming();
+    }
+    const double files = static_cast<double>(n) * static_cast<double>(state.iterations());
+    state.counters["us_per_file"] = wall * 1e6 / files;
+    state.counters["cpu_us_per_file"] = used * 1e6 / files;
+}
+
 void register_all() {
+    for (mode m : {mode::udf_none, mode::udf_file, mode::udf_dir}) {
+        if (g_smoke && m != mode::udf_none) continue;
+        benchmark::RegisterBenchmark((std::string("RawSpoolFile/") + mode_names[static_cast<int>(m)]).c_str(),
+                                     [m](benchmark::State& s) { RawSpoolFile(s, m); })
+            ->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(g_smoke ? 1 : 4);
+    }
     for (const char* base : {"hosts", "wide"})
         for (int m = static_cast<int>(mode::binlog); m <= static_cast<int>(mode::udf_dir); ++m)
             for (int rows : {1, 100})

@@ -873,6 +873,52 @@ TEST(UdfSpoolOutput, OpensTheNamedCodecAndRefusesOthers) {
     std::filesystem::remove_all(dir);
 }
 
+// The process-wide state of the functions' inits: the same state while the config text and the
+// spool directory stay; a new one when either changes; errors are not cached.
+TEST(UdfSharedOutput, ReusedUntilTheConfigTextOrTheSpoolDirectoryChanges) {
+    const auto dir = std::filesystem::temp_directory_path() / ("rowcast-udf-shared-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir / "spool");
+    const std::string conf = (dir / "u.conf").string();
+    auto write = [&](const std::string& text) { std::ofstream(conf) << text; };
+    write("spool_directory = " + (dir / "spool").string() + "\ncodec = binary\n");
+    udf::shared_output<binary_codec, json_codec> shared;
+    auto a = shared.get(conf);
+    ASSERT_TRUE(a) << a.error_value().message;
+    auto b = shared.get(conf);
+    ASSERT_TRUE(b);
+    EXPECT_EQ(a->get(), b->get());
+    write("spool_directory = " + (dir / "spool").string() + "\ncodec = json\n");
+    auto c = shared.get(conf);
+    ASSERT_TRUE(c);
+    EXPECT_NE(c->get(), a->get());
+    EXPECT_EQ((*c)->cfg.codec, "json");
+    EXPECT_EQ((*a)->cfg.codec, "binary");  // a holder keeps the old state
+    std::filesystem::rename(dir / "spool", dir / "old");
+    auto gone = shared.get(conf);
+    ASSERT_FALSE(gone);
+    EXPECT_NE(gone.error_value().message.find("cannot open spool directory"), std::string::npos);
+    std::filesystem::create_directories(dir / "spool");
+    auto d = shared.get(conf);
+    ASSERT_TRUE(d) << d.error_value().message;
+    EXPECT_NE(d->get(), c->get());
+    write("spool_directory = relative\n");
+    auto bad = shared.get(conf);
+    ASSERT_FALSE(bad);
+    EXPECT_NE(bad.error_value().message.find(conf + ":1: spool_directory: not an absolute path"), std::string::npos);
+    std::filesystem::remove_all(dir);
+}
+
+TEST(UdfEventBuilder, CheckedDescriptorsAreRememberedInTheCache) {
+    udf::column_cache cache;
+    ASSERT_TRUE(udf::event_builder::check_descriptor(3, "`id` int", cache));
+    EXPECT_TRUE(cache.find(std::string("\x01") + "`id` int"));
+    auto bad = udf::event_builder::check_descriptor(3, "`id` notatype", cache);
+    ASSERT_FALSE(bad);
+    EXPECT_NE(bad.error_value().message.find("argument 4"), std::string::npos) << bad.error_value().message;
+    EXPECT_FALSE(cache.find(std::string("\x01") + "`id` notatype"));
+}
+
 // --- transactional mode (issue 19 item 12) ------------------------------------------------------
 
 namespace {
