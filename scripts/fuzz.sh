@@ -52,6 +52,13 @@ seed_checkpoint $'rowcast-binlog-checkpoint 1\nfile=binlog.000001\noffset=4\ngti
 seed_checkpoint $'rowcast-schema-history 1\nversions=2\nv=UkMBAGkAAAAGAAAAAAAAAAAAAAAAAAAAAAADYXBwAXQJZmlyc3QgdXNlAAAAEm1hcmlhZGItYmluLjAwMDAwMQQFMC0xLTUAHgMCaWQEAgFlG5QBB3V0ZjhtYjQCAXgBeQFkBkQKAgAA\nv=UkMBAEoAAAAGAAAAAAAAAAAAAAAAAAAAAAADYXBwAXQMRFJPUCBUQUJMRSB0AAAAEm1hcmlhZGItYmluLjAwMDAwMoQHAAAAAAA=\n' \
     "$build/seeds/checkpoint/schema-history"
 
+# fuzz_stats_text's seeds: a daemon status file in the Prometheus text format (docs/status-plugin.md).
+mkdir -p "$build/seeds/stats_text"
+printf '%s\n' '# HELP rowcast_up 1 while the daemon runs' '# TYPE rowcast_up gauge' 'rowcast_up 1' \
+    'rowcast_lag_seconds 0.25' 'rowcast_sink_up{sink="dns",kind="a\"b\\c\n"} 1' \
+    'rowcast_position_info{position="binlog.000003:4711"} 1 1795352710000' 'x NaN' 'y -Inf' \
+    >"$build/seeds/stats_text/daemon"
+
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 failed=()
 for f in "${fuzzers[@]}"; do

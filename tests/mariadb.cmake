@@ -59,6 +59,13 @@ else()
   rowcast_test_component(udf FOUND)
   set(_rowcast_udf_defs ROWCAST_UDF_SO="$<TARGET_FILE:rowcast_udf>"
                         ROWCAST_TRIGGERS_EXE="$<TARGET_FILE:rowcast-triggers>")
+  set(_rowcast_udf_deps rowcast_udf rowcast-triggers)
+  # The status plugin (examples/status-plugin, built after tests/), tested beside the functions in test_udf.
+  if(EXISTS ${PROJECT_SOURCE_DIR}/examples/status-plugin/CMakeLists.txt
+     AND EXISTS ${ROWCAST_MARIADB_SERVER_INCLUDE}/mysql/plugin.h)
+    list(APPEND _rowcast_udf_defs ROWCAST_STATUS_SO="$<TARGET_FILE:rowcast_status>")
+    list(APPEND _rowcast_udf_deps rowcast_status)
+  endif()
   set(_rowcast_udf_libs "")
   if(TARGET rowcast::json)
     list(APPEND _rowcast_udf_libs rowcast::json)
@@ -71,7 +78,7 @@ else()
       message(STATUS "rowcast: test_udf skipped (needs the json and yaml components)")
     elseif(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/${t}.cpp)
       rowcast_mariadb_test(${t} SOURCES ${t}.cpp LIBS ${_rowcast_udf_libs}
-                           DEPENDS rowcast_udf rowcast-triggers DEFINES ${_rowcast_udf_defs})
+                           DEPENDS ${_rowcast_udf_deps} DEFINES ${_rowcast_udf_defs})
       if(t STREQUAL "test_udf" AND TARGET rowcast::datagram)  # Udf.SendsStraightToUdpMulticast
         target_link_libraries(test_udf PRIVATE rowcast::datagram)
         target_compile_definitions(test_udf PRIVATE ROWCAST_TEST_UDF_DATAGRAM=1)

@@ -1,4 +1,4 @@
-// Shared services: the log hook, the stats model, the backoff policy and the
+// Shared services: the log hook, the stats model and its Prometheus text reader, the backoff policy and the
 // transient error condition across the rowcast, errno and dns categories.
 #include <rowcast/backoff.hpp>
 #include <rowcast/dns/errc.hpp>
@@ -6,11 +6,15 @@
 #include <rowcast/log.hpp>
 #include <rowcast/pipeline/run.hpp>
 #include <rowcast/stats.hpp>
+#include <rowcast/stats_text.hpp>
 #include <rowcast/transport/spool_reader.hpp>
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include <string>
+#include <utility>
 #include <system_error>
 #include <vector>
 
@@ -92,4 +96,60 @@ TEST(Transient, EveryCategoryMapsToTheCondition) {
     EXPECT_FALSE(is_transient(dns::make_error(dns::errc::invalid_address, "event", "192.0.2.300")));
     EXPECT_TRUE(std::error_code(errc::unavailable) == condition::transient);
     EXPECT_FALSE(std::error_code(errc::syntax_error) == condition::transient);
+}
+
+TEST(StatsText, ReadsSamplesLabelsAndSpecialValues) {
+    const std::string text =
+        "# HELP rowcast_up 1 while the daemon runs\n"
+        "# TYPE rowcast_up gauge\n"
+        "rowcast_up 1\n"
+        "\n"
+        "rowcast_lag_seconds 0.25\r\n"
+        "rowcast_sink_up{sink=\"dns\"} 1\n"
+        "rowcast_sink_up{ sink = \"spool\" , } 0\n"
+        "rowcast_position_info{position=\"a\\\\b\\\"c\\nd\"} 1 1795352710000\n"
+        "x_nan NaN\n"
+        "x_inf +Inf\n"
+        "x_minus -1.5e3\n";
+    auto r = parse_stats_text(text, "status.prom");
+    ASSERT_TRUE(r) << r.error_value().message;
+    ASSERT_EQ(r->samples.size(), 8u);
+    EXPECT_EQ(r->find("rowcast_up")->value, 1);
+    EXPECT_EQ(r->find("rowcast_lag_seconds")->value, 0.25);
+    EXPECT_EQ(r->find("rowcast_sink_up", "sink", "spool")->value, 0);
+    EXPECT_EQ(r->find("rowcast_sink_up", "sink", "dns")->value, 1);
+    EXPECT_EQ(r->find("rowcast_sink_up", "sink", "nats"), nullptr);
+    EXPECT_EQ(r->find("rowcast_position_info")->label("position"), "a\\b\"c\nd");
+    EXPECT_TRUE(std::isnan(r->find("x_nan")->value));
+    EXPECT_TRUE(std::isinf(r->find("x_inf")->value));
+    EXPECT_EQ(r->find("x_minus")->value, -1500);
+    EXPECT_EQ(r->find("absent"), nullptr);
+}
+
+TEST(StatsText, DamagedTextIsAnErrorNamingFileAndLine) {
+    const std::pair<const char*, const char*> bad[] = {
+        {"rowcast_up\n", "status.prom:1: metric rowcast_up: '' is not a number"},
+        {"ok 1\nrowcast_up one\n", "status.prom:2: metric rowcast_up: 'one' is not a number"},
+        {"ok 1\n\n{x=\"1\"} 1\n", "status.prom:3: expected a metric name"},
+        {"a{b=1} 1\n", "expected '\"' to open the value of label b"},
+        {"a{b=\"1} 1\n", "unterminated value of label b"},
+        {"a{b=\"\\t\"} 1\n", "bad escape"},
+        {"a{b=\"1\" c=\"2\"} 1\n", "expected ',' or '}' after label b"},
+        {"a 1 2 3\n", "trailing text after the timestamp"},
+        {"a 1 x\n", "trailing text after the value"},
+        {"a inf\n", "'inf' is not a number"},
+        {"a 0x10\n", "is not a number"},
+    };
+    for (const auto& [in, want] : bad) {
+        auto r = parse_stats_text(in, "status.prom");
+        ASSERT_FALSE(r) << in;
+        EXPECT_NE(r.error_value().message.find(want), std::string::npos) << r.error_value().message;
+        EXPECT_EQ(r.error_value().message.rfind("[rowcast.stats.syntax_error] status.prom:", 0), 0u) << r.error_value().message;
+    }
+    auto many = parse_stats_text("a 1\nb 2\nc 3\n", "f", 2);
+    ASSERT_FALSE(many);
+    EXPECT_EQ(many.error_value().message, "[rowcast.stats.limit_exceeded] f:3: more than 2 samples");
+    auto labels = parse_stats_text("a{x=\"1\",y=\"2\"} 1\n", "f", 10, 1);
+    ASSERT_FALSE(labels);
+    EXPECT_EQ(labels.error_value().message.rfind("[rowcast.stats.limit_exceeded] f:1: more than 1 labels", 0), 0u);
 }

@@ -8,13 +8,16 @@
 #include <rowcast/udf/outbox.hpp>
 #include <rowcast/udf/outbox_mariadb.hpp>
 #include <rowcast/udf/triggers.hpp>
+#include <rowcast/os/atomic_file.hpp>
 #if defined(ROWCAST_TEST_UDF_DATAGRAM)
 #include <rowcast/datagram/consumer.hpp>
 #endif
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cstring>
 #include <map>
 #include <random>
@@ -22,9 +25,14 @@
 #include <thread>
 #include <tuple>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <ctime>
+
 using namespace rowcast;
 using rowcast::test::db_connection;
 using rowcast::test::udf_server;
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -470,7 +478,8 @@ TEST(Udf, ManyThreadsAtOnce) {
     EXPECT_EQ(ids.size(), static_cast<std::size_t>(threads * per_thread));
 }
 
-// DROP FUNCTION unloads the library (no static destructor may misbehave); CREATE loads it again.
+// DROP FUNCTION releases the library (glibc keeps it mapped: libstdc++ unique symbols; docs/udf.md) and
+// CREATE takes it again; no static destructor may misbehave either way.
 TEST(Udf, SurvivesDropAndRecreate) {
     udf_server db({"codec = binary"});
     auto c = db.connect();
@@ -549,6 +558,138 @@ TEST(Udf, TriggerFormsThatFailTheStatement) {
     EXPECT_EQ(c.scalar("SELECT COUNT(*) FROM s.d"), "1");
     EXPECT_EQ(db.spool_files(), 0u);
 }
+
+// The config and the spool writer are kept for the whole server (udf::shared_output) and made
+// again when the config file's text changes or the spool directory at its path is another one.
+TEST(Udf, ConfigAndSpoolDirectoryChangesTakeEffectAtTheNextStatement) {
+    udf_server db({"codec = binary"});
+    auto c = db.connect();
+    const std::string call = "SELECT rowcast_event('s', 't', 'insert', '`x` int', NULL, 1)";
+    auto names = [&](const fs::path& dir) {
+        std::vector<std::string> n;
+        for (const auto& f : fs::directory_iterator(dir)) n.push_back(f.path().extension().string());
+        std::sort(n.begin(), n.end());
+        return n;
+    };
+    EXPECT_EQ(c.scalar(call), "0");
+    db.write_config({"codec = json"});  // read again at each statement: the text decides
+    EXPECT_EQ(c.scalar(call), "0");
+    EXPECT_EQ(names(db.spool()), (std::vector<std::string>{".binary", ".json"}));
+    // The spool directory is replaced under the same path: the next statement writes into the new one.
+    const fs::path old = db.spool().string() + ".old";
+    fs::rename(db.spool(), old);
+    EXPECT_NE(std::string(c.expect_error(call).what()).find("cannot open spool directory"), std::string::npos);
+    db.server().make_server_owned_dir("spool");
+    EXPECT_EQ(c.scalar(call), "0");
+    EXPECT_EQ(names(db.spool()), (std::vector<std::string>{".json"}));
+    EXPECT_EQ(names(old).size(), 2u);
+}
+
+// The status plugin (examples/status-plugin, docs/status-plugin.md) beside the functions: the
+// functions' counters through rowcast_udf_read_status_v1(), the spool depth, and the daemon's
+// status file read at each query (fresh, stale, damaged, missing), then UNINSTALL.
+#if defined(ROWCAST_STATUS_SO)
+namespace {
+std::map<std::string, std::string> rowcast_status(db_connection& c) {
+    std::map<std::string, std::string> out;
+    for (const auto& r : c.rows("SHOW GLOBAL STATUS LIKE 'rowcast%'")) {
+        std::string name = r[0].value_or("");  // the server shows "Rowcast_…"
+        std::transform(name.begin(), name.end(), name.begin(), [](unsigned char ch) { return std::tolower(ch); });
+        out[name] = r[1].value_or("");
+    }
+    return out;
+}
+void write_status_file(const std::filesystem::path& p, const std::string& text) {
+    ASSERT_TRUE(write_file_atomically(p, text, durability::none, 0644));
+}
+}  // namespace
+
+TEST(Udf, StatusPluginShowsCountersSpoolDepthAndDaemonState) {
+    udf_server db({"codec = binary", "durability = none"},
+                  {"loose-rowcast_status_file={dir}/daemon.prom", "loose-rowcast_status_stale_seconds=600",
+                   "loose-rowcast_spool_scan_interval=0"},
+                  false);
+    const auto status_file = db.server().dir() / "daemon.prom";
+    auto c = db.connect();
+    EXPECT_TRUE(rowcast_status(c).empty());
+    db.server().install_plugin(ROWCAST_STATUS_SO);
+    c.query("INSTALL SONAME 'rowcast_status'");
+
+    auto st = rowcast_status(c);
+    EXPECT_EQ(st["rowcast_udf_state"], "not loaded");
+    EXPECT_EQ(st["rowcast_udf_events_written"], "0");
+    EXPECT_EQ(st["rowcast_udf_spool_depth"], "0");
+    EXPECT_EQ(st["rowcast_daemon_state"].rfind("unreadable: " + status_file.string() + ": No such file", 0), 0u)
+        << st["rowcast_daemon_state"];
+
+    db.create_functions();
+    st = rowcast_status(c);
+    EXPECT_EQ(st["rowcast_udf_state"], "loaded");
+    EXPECT_EQ(st["rowcast_udf_statements"], "0");
+    EXPECT_EQ(st["rowcast_udf_failures"], "0");
+    EXPECT_EQ(st["rowcast_udf_last_error"], "");
+
+    EXPECT_EQ(c.scalar("SELECT rowcast_event('s', 't', 'insert', '`x` int', NULL, 1)"), "0");
+    EXPECT_EQ(c.scalar("SELECT rowcast_event('s', 't', 'insert', '`x` int', NULL, 2)"), "0");
+    EXPECT_NE(std::string(c.expect_error("SELECT rowcast_event('s', 't', 'insert', '`x` int', NULL, 'abc')").what())
+                  .find("not an integer"), std::string::npos);
+    st = rowcast_status(c);
+    EXPECT_EQ(st["rowcast_udf_statements"], "3");
+    EXPECT_EQ(st["rowcast_udf_events_written"], "2");
+    EXPECT_EQ(st["rowcast_udf_failures"], "1");
+    EXPECT_NE(st["rowcast_udf_last_error"].find("not an integer"), std::string::npos) << st["rowcast_udf_last_error"];
+    EXPECT_FALSE(st["rowcast_udf_last_error_age_seconds"].empty());
+    EXPECT_EQ(st["rowcast_udf_spool_depth"], "2");
+
+    write_status_file(status_file,
+                      "# HELP rowcast_up 1 while the daemon runs\n# TYPE rowcast_up gauge\nrowcast_up 1\n"
+                      "rowcast_lag_seconds 0.5\nrowcast_events_in_total 1234\n"
+                      "rowcast_sink_events_out_total{sink=\"dns\"} 1200\nrowcast_sink_events_out_total{sink=\"spool\"} 34\n"
+                      "rowcast_sink_up{sink=\"dns\"} 1\nrowcast_sink_up{sink=\"spool\"} 0\n"
+                      "rowcast_sink_queue_depth{sink=\"dns\"} 0\nrowcast_sink_queue_depth{sink=\"spool\"} 12\n"
+                      "rowcast_reconnects_total 3\nrowcast_gaps_total 0\nrowcast_quarantined_total 1\n"
+                      "rowcast_position_info{position=\"binlog.000003:4711\"} 1\n");
+    st = rowcast_status(c);
+    EXPECT_EQ(st["rowcast_daemon_state"], "up");
+    EXPECT_EQ(st["rowcast_daemon_lag_seconds"], "0.5");
+    EXPECT_EQ(st["rowcast_daemon_position"], "binlog.000003:4711");
+    EXPECT_EQ(st["rowcast_daemon_events_in"], "1234");
+    EXPECT_EQ(st["rowcast_daemon_sinks"], "dns=up,spool=down");
+    EXPECT_EQ(st["rowcast_daemon_sink_queue_depth"], "dns=0,spool=12");
+    EXPECT_EQ(st["rowcast_daemon_sink_events_out"], "dns=1200,spool=34");
+    EXPECT_EQ(st["rowcast_daemon_reconnects"], "3");
+    EXPECT_EQ(st["rowcast_daemon_quarantined"], "1");
+    EXPECT_EQ(c.scalar("SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS "
+                       "WHERE VARIABLE_NAME = 'ROWCAST_DAEMON_SINKS'"), "dns=up,spool=down");
+
+    // Not rewritten for an hour: stale, the last values still shown.
+    const timespec old[2] = {{::time(nullptr) - 3600, 0}, {::time(nullptr) - 3600, 0}};
+    ASSERT_EQ(::utimensat(AT_FDCWD, status_file.c_str(), old, 0), 0);
+    st = rowcast_status(c);
+    EXPECT_EQ(st["rowcast_daemon_state"].rfind("stale: not rewritten for 3", 0), 0u) << st["rowcast_daemon_state"];
+    EXPECT_EQ(st["rowcast_daemon_position"], "binlog.000003:4711");
+
+    write_status_file(status_file, "rowcast_up 0\n");
+    EXPECT_EQ(rowcast_status(c)["rowcast_daemon_state"], "down");
+    write_status_file(status_file, "rowcast_up 1\nrowcast_lag_seconds{x=\"1\" 2\n");
+    st = rowcast_status(c);
+    EXPECT_EQ(st["rowcast_daemon_state"],
+              "unreadable: [rowcast.stats.syntax_error] " + status_file.string() + ":2: expected ',' or '}' after label x");
+    EXPECT_EQ(st["rowcast_daemon_lag_seconds"], "");
+    write_status_file(status_file, "rowcast_lag_seconds 1\n");
+    EXPECT_EQ(rowcast_status(c)["rowcast_daemon_state"], "unreadable: " + status_file.string() + ": no rowcast_up sample");
+    write_status_file(status_file, std::string(2 << 20, '#'));
+    EXPECT_NE(rowcast_status(c)["rowcast_daemon_state"].find("limit_exceeded"), std::string::npos);
+    std::filesystem::remove(status_file);
+    std::filesystem::create_symlink("/etc/passwd", status_file);
+    EXPECT_NE(rowcast_status(c)["rowcast_daemon_state"].find("symbolic link"), std::string::npos);
+
+    c.query("UNINSTALL SONAME 'rowcast_status'");
+    EXPECT_TRUE(rowcast_status(c).empty());
+    EXPECT_EQ(c.scalar("SELECT rowcast_event('s', 't', 'insert', '`x` int', NULL, 3)"), "0");
+    EXPECT_TRUE(db.server().alive());
+}
+#endif
 
 // --- The library parts on their own (no server): rowcast/udf/{columns,call,config,spool_output}.hpp
 #include <rowcast/udf/call.hpp>
@@ -794,6 +935,52 @@ TEST(UdfSpoolOutput, OpensTheNamedCodecAndRefusesOthers) {
     c.spool_directory = (dir / "missing").string();
     EXPECT_FALSE((udf::spool_output<binary_codec, json_codec>::open(c)));
     std::filesystem::remove_all(dir);
+}
+
+// The process-wide state of the functions' inits: the same state while the config text and the
+// spool directory stay; a new one when either changes; errors are not cached.
+TEST(UdfSharedOutput, ReusedUntilTheConfigTextOrTheSpoolDirectoryChanges) {
+    const auto dir = std::filesystem::temp_directory_path() / ("rowcast-udf-shared-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir / "spool");
+    const std::string conf = (dir / "u.conf").string();
+    auto write = [&](const std::string& text) { std::ofstream(conf) << text; };
+    write("spool_directory = " + (dir / "spool").string() + "\ncodec = binary\n");
+    udf::shared_output<binary_codec, json_codec> shared;
+    auto a = shared.get(conf);
+    ASSERT_TRUE(a) << a.error_value().message;
+    auto b = shared.get(conf);
+    ASSERT_TRUE(b);
+    EXPECT_EQ(a->get(), b->get());
+    write("spool_directory = " + (dir / "spool").string() + "\ncodec = json\n");
+    auto c = shared.get(conf);
+    ASSERT_TRUE(c);
+    EXPECT_NE(c->get(), a->get());
+    EXPECT_EQ((*c)->cfg.codec, "json");
+    EXPECT_EQ((*a)->cfg.codec, "binary");  // a holder keeps the old state
+    std::filesystem::rename(dir / "spool", dir / "old");
+    auto gone = shared.get(conf);
+    ASSERT_FALSE(gone);
+    EXPECT_NE(gone.error_value().message.find("cannot open spool directory"), std::string::npos);
+    std::filesystem::create_directories(dir / "spool");
+    auto d = shared.get(conf);
+    ASSERT_TRUE(d) << d.error_value().message;
+    EXPECT_NE(d->get(), c->get());
+    write("spool_directory = relative\n");
+    auto bad = shared.get(conf);
+    ASSERT_FALSE(bad);
+    EXPECT_NE(bad.error_value().message.find(conf + ":1: spool_directory: not an absolute path"), std::string::npos);
+    std::filesystem::remove_all(dir);
+}
+
+TEST(UdfEventBuilder, CheckedDescriptorsAreRememberedInTheCache) {
+    udf::column_cache cache;
+    ASSERT_TRUE(udf::event_builder::check_descriptor(3, "`id` int", cache));
+    EXPECT_TRUE(cache.find(std::string("\x01") + "`id` int"));
+    auto bad = udf::event_builder::check_descriptor(3, "`id` notatype", cache);
+    ASSERT_FALSE(bad);
+    EXPECT_NE(bad.error_value().message.find("argument 4"), std::string::npos) << bad.error_value().message;
+    EXPECT_FALSE(cache.find(std::string("\x01") + "`id` notatype"));
 }
 
 // --- transactional mode (issue 19 item 12) ------------------------------------------------------

@@ -21,6 +21,7 @@
 #include <rowcast/udf/call.hpp>
 #include <rowcast/udf/config.hpp>
 #include <rowcast/udf/spool_output.hpp>
+#include <rowcast/udf/status.hpp>
 #if defined(ROWCAST_UDF_HAVE_DATAGRAM)
 #include <rowcast/udf/datagram_output.hpp>
 #endif
@@ -70,47 +71,6 @@ using namespace rowcast;
 // Return codes of the functions (documented in docs/udf.md).
 enum : long long { ok = 0, err_config = 1, err_argument = 2, err_too_large = 3, err_write = 4, err_internal = 5 };
 
-// The codecs this build has.
-using spool_out = udf::spool_output<binary_codec
-#if defined(ROWCAST_UDF_HAVE_JSON)
-                                 , json_codec
-#endif
-#if defined(ROWCAST_UDF_HAVE_YAML)
-                                 , yaml_codec
-#endif
-                                 >;
-
-// Where events go: the spool, or (output = udp | netlink) the process-wide datagram producer.
-struct output {
-    std::optional<spool_out> spool;
-#if defined(ROWCAST_UDF_HAVE_DATAGRAM)
-    std::shared_ptr<udf::datagram_output> datagram;
-#endif
-    static result<output> open(const udf::config& c) {
-        output o;
-        if (c.output != udf::config::output_kind::spool) {
-#if defined(ROWCAST_UDF_HAVE_DATAGRAM)
-            auto d = udf::datagram_output::shared(c);
-            if (!d) return d.error_value();
-            o.datagram = std::move(*d);
-            return o;
-#else
-            return error::make(errc::unsupported, "udf", c.file, "output = udp/netlink: built without the datagram component");
-#endif
-        }
-        auto s = spool_out::open(c);
-        if (!s) return s.error_value();
-        o.spool.emplace(std::move(*s));
-        return o;
-    }
-    result<void> write(const event& e) {
-#if defined(ROWCAST_UDF_HAVE_DATAGRAM)
-        if (datagram) return datagram->write(e);
-#endif
-        return spool->write(e);
-    }
-};
-
 // Copies `msg` into the server's MYSQL_ERRMSG_SIZE buffer, always NUL-terminated.
 void set_message(char* buf, std::string_view msg) noexcept {
     if (!buf) return;
@@ -152,25 +112,40 @@ printf_error_fn server_printf_error() noexcept {
 }
 constexpr unsigned er_unknown_error = 1105;  // ER_UNKNOWN_ERROR, SQLSTATE HY000
 
+// The config and a spool writer for the codecs this build has, shared by every statement and reopened only when the config
+// file's text or the spool directory changes (udf::shared_output, docs/performance.md).
+using shared_output = udf::shared_output<binary_codec
+#if defined(ROWCAST_UDF_HAVE_JSON)
+                                  , json_codec
+#endif
+#if defined(ROWCAST_UDF_HAVE_YAML)
+                                  , yaml_codec
+#endif
+                                  >;
+
 // --- Per call-site state ------------------------------------------------------------------
 struct site {
-    udf::config cfg;
-    output out;
+    std::shared_ptr<shared_output::state> shared;  // the config and the spool output in use
+#if defined(ROWCAST_UDF_HAVE_DATAGRAM)
+    std::shared_ptr<udf::datagram_output> datagram;  // output = udp | netlink: the process-wide producer
+#endif
     udf::event_builder builder;
     std::string function;  // "rowcast_event" / "rowcast_json"
     std::vector<udf::argument> args;  // reused per call
 #if defined(ROWCAST_UDF_HAVE_JSON)
     json_codec json;
 #endif
+    const udf::config& cfg() const noexcept { return shared->cfg; }
 };
 
 site* site_of(UDF_INIT* initid) noexcept { return reinterpret_cast<site*>(initid->ptr); }
 
 // Reports a failure of one call: logs it, raises an SQL error when on_error = fail.
 long long failure(site& s, long long code, const std::string& what, udf_flag* is_null, udf_flag* error) noexcept {
+    udf::call_counters::process_wide().failed(what);
     try {
         const std::string msg = s.function + ": " + what;
-        if (s.cfg.fail_on_error) {
+        if (s.cfg().fail_on_error) {
             if (auto f = server_printf_error()) f(er_unknown_error, "%s", 0UL, msg.c_str());
             *is_null = 1;
             *error = 1;
@@ -178,7 +153,7 @@ long long failure(site& s, long long code, const std::string& what, udf_flag* is
         }
         std::fprintf(stderr, "rowcast_udf: event lost (on_error = continue): %s\n", msg.c_str());
     } catch (...) {
-        if (s.cfg.fail_on_error) {
+        if (s.cfg().fail_on_error) {
             *is_null = 1;
             *error = 1;
             return 0;
@@ -195,29 +170,49 @@ long long code_of(const rowcast::error& e) noexcept {
 // An init failure: the message for the client (the server shows its first 80 characters) and
 // the full text in the error log.
 void init_failure(char* message, const char* function, const std::string& msg) noexcept {
+    udf::call_counters::process_wide().failed(msg);
     set_message(message, msg);
     std::fprintf(stderr, "rowcast_udf: %s: %s\n", function, msg.c_str());
 }
 
+// One event to where the config sends it: the spool, or the datagram producer.
+result<void> write_event(site& s, const event& e) {
+#if defined(ROWCAST_UDF_HAVE_DATAGRAM)
+    if (s.datagram) return s.datagram->write(e);
+#endif
+    return s.shared->out->write(e);
+}
+
 bool common_init(UDF_INIT* initid, char* message, const char* function, std::unique_ptr<site>& out) {
-    auto cfg = udf::load_config();
-    if (!cfg) {
-        init_failure(message, function, without_code(cfg.error_value().message));
+    const std::string path = udf::default_config_path();
+    auto st = shared_output::process_wide().get(path);
+    if (!st) {
+        const rowcast::error& e = st.error_value();
+        // A config error names its file and line; a spool error is put reason first, with the config named.
+        const bool spool = e.message.rfind("[rowcast.spool.", 0) == 0;
+        init_failure(message, function, spool ? spool_reason_first(e.message) + " (config " + path + ")" : without_code(e.message));
         return false;
     }
-    auto o = output::open(*cfg);
-    if (!o) {
-        const rowcast::error& e = o.error_value();
-        init_failure(message, function,
-                     e.code == make_error_code(errc::unsupported)  // "<config file>: codec … is not built in …"
-                         ? without_code(e.message)
-                         : spool_reason_first(e.message) + " (config " + cfg->file + ")");
+    const std::size_t max_event_size = (*st)->cfg.max_event_size;
+    auto made = std::make_unique<site>(
+        site{.shared = std::move(*st), .builder = udf::event_builder(max_event_size), .function = function});
+    if (made->cfg().output != udf::config::output_kind::spool) {  // where events go: udp / netlink multicast
+#if defined(ROWCAST_UDF_HAVE_DATAGRAM)
+        auto d = udf::datagram_output::shared(made->cfg());
+        if (!d) {
+            init_failure(message, function, without_code(d.error_value().message));
+            return false;
+        }
+        made->datagram = std::move(*d);
+#else
+        init_failure(message, function, "output = udp/netlink: built without the datagram component (" + path + ")");
         return false;
+#endif
     }
-    const std::size_t max_event_size = cfg->max_event_size;
-    out.reset(new site{std::move(*cfg), std::move(*o), udf::event_builder(max_event_size), function, {}});
+    out = std::move(made);
     initid->maybe_null = 1;
     initid->const_item = 0;
+    udf::call_counters::process_wide().statement_opened();
     return true;
 }
 
@@ -269,7 +264,8 @@ long long guarded_call(UDF_INIT* initid, udf_flag* is_null, udf_flag* error, Bod
 
 // Writes the event; 0 or the failure's code.
 long long put(site& s, const event& e, udf_flag* is_null, udf_flag* error) {
-    if (auto w = s.out.write(e); !w) return failure(s, err_write, w.error_value().message, is_null, error);
+    if (auto w = write_event(s, e); !w) return failure(s, err_write, w.error_value().message, is_null, error);
+    udf::call_counters::process_wide().event_written();
     return ok;
 }
 
@@ -280,7 +276,7 @@ long long event_call(UDF_INIT* initid, UDF_ARGS* a, udf_flag* is_null, udf_flag*
         if (!e) {
             const rowcast::error& err = e.error_value();
             std::string what = err.message;
-            if (code_of(err) == err_too_large) what += " (" + s.cfg.file + ")";
+            if (code_of(err) == err_too_large) what += " (" + s.cfg().file + ")";
             return failure(s, code_of(err), what, is_null, error);
         }
         return put(s, *e, is_null, error);
@@ -295,11 +291,18 @@ void site_deinit(UDF_INIT* initid) noexcept {
 
 }  // namespace
 
+// --- counters for the status plugin (rowcast/udf/status.hpp, docs/status-plugin.md) ----------
+ROWCAST_UDF_EXPORT int rowcast_udf_read_status_v1(rowcast_udf_status_v1* out, std::size_t out_size) noexcept {
+    if (!out || out_size < sizeof(rowcast_udf_status_v1)) return -1;
+    *out = udf::call_counters::process_wide().snapshot();
+    return 0;
+}
+
 // --- rowcast_event -------------------------------------------------------------------------
 ROWCAST_UDF_EXPORT udf_bool rowcast_event_init(UDF_INIT* initid, UDF_ARGS* args, char* message) {
     try {
         if (auto ok = udf::event_builder::check_arity(args->arg_count); !ok) {
-            set_message(message, without_code(ok.error_value().message));
+            init_failure(message, "rowcast_event", without_code(ok.error_value().message));
             return 1;
         }
         // schema, table, operation and the descriptors are strings whatever the caller passed.
@@ -309,7 +312,7 @@ ROWCAST_UDF_EXPORT udf_bool rowcast_event_init(UDF_INIT* initid, UDF_ARGS* args,
         for (std::size_t i = 3; i < udf::event_builder::columns_end(args->arg_count); i += 3) {
             if (!args->args[i]) continue;  // not constant: checked per call
             if (auto ok = udf::event_builder::check_descriptor(i, {args->args[i], args->lengths[i]}); !ok) {
-                set_message(message, without_code(ok.error_value().message));
+                init_failure(message, "rowcast_event", without_code(ok.error_value().message));
                 return 1;
             }
         }
@@ -365,10 +368,10 @@ ROWCAST_UDF_EXPORT long long rowcast_json(UDF_INIT* initid, UDF_ARGS* args, udf_
     return guarded_call(initid, is_null, error, [&](site& s) -> long long {
 #if defined(ROWCAST_UDF_HAVE_JSON)
         if (!args->args[0]) return failure(s, err_argument, "the JSON document is NULL", is_null, error);
-        if (args->lengths[0] > s.cfg.max_event_size)
+        if (args->lengths[0] > s.cfg().max_event_size)
             return failure(s, err_too_large,
                            "document of " + std::to_string(args->lengths[0]) + " bytes exceeds max_event_size " +
-                               std::to_string(s.cfg.max_event_size) + " (" + s.cfg.file + ")",
+                               std::to_string(s.cfg().max_event_size) + " (" + s.cfg().file + ")",
                            is_null, error);
         auto r = decode(s.json, std::string_view(args->args[0], args->lengths[0]));
         if (!r) return failure(s, err_argument, r.error_value().message, is_null, error);

@@ -41,10 +41,10 @@ if(MODE STREQUAL "install")
     endif()
   endforeach()
   # The library is header-only (ARCH_INDEPENDENT); beside it only the programs (bin/rowcast-*),
-  # the loadable function (lib…/rowcast/rowcast_udf.so) and the docs (share/doc/rowcast/).
+  # the loadable function and the status plugin (lib…/rowcast/rowcast_udf.so, rowcast_status.so) and the docs.
   file(GLOB_RECURSE installed RELATIVE "${PREFIX}" "${PREFIX}/*")
   foreach(f IN LISTS installed)
-    if(NOT f MATCHES "^(include/rowcast/|share/cmake/rowcast/|share/doc/rowcast/|bin/rowcast-[a-z-]+$|lib[^/]*/([^/]+/)?rowcast/rowcast_udf\\.so$)")
+    if(NOT f MATCHES "^(include/rowcast/|share/cmake/rowcast/|share/doc/rowcast/|bin/rowcast-[a-z-]+$|lib[^/]*/([^/]+/)?rowcast/rowcast_(udf|status)\\.so$)")
       message(FATAL_ERROR "unexpected installed file ${f}")
     endif()
   endforeach()

@@ -176,7 +176,8 @@ struct mariadb_server_options {
     /// Environment variables added to the server's environment (NAME, value). "{dir}" in a
     /// value is replaced by the server's directory (see mariadb_server::dir()).
     std::vector<std::pair<std::string, std::string>> environment;
-    /// Extra lines for the [mariadbd] section ("max_allowed_packet=64M").
+    /// Extra lines for the [mariadbd] section ("max_allowed_packet=64M"); "{dir}" is replaced
+    /// by the server's directory.
     std::vector<std::string> config_lines;
     /// Produce a binlog (row format, full images and metadata).
     bool binlog = true;
@@ -316,7 +317,10 @@ private:
         if (opt_.binlog)
             c << "log_bin=" << (dir_.path() / "binlog" / "binlog").string() << "\n"
               << "binlog_format=ROW\nbinlog_row_image=FULL\nbinlog_row_metadata=FULL\nbinlog_checksum=CRC32\n";
-        for (const auto& l : opt_.config_lines) c << l << "\n";
+        for (auto l : opt_.config_lines) {
+            for (std::size_t at; (at = l.find("{dir}")) != std::string::npos;) l.replace(at, 5, dir_.path().string());
+            c << l << "\n";
+        }
         c << "[client]\nsocket=" << socket().string() << "\nuser=root\n";
         c << "[mariadb-admin]\nconnect-timeout=2\n";
         if (!c) throw std::runtime_error("cannot write " + config_file().string());

@@ -17,13 +17,19 @@ namespace rowcast::test {
 class udf_server {
 public:
     /// Starts the server with ROWCAST_UDF_CONFIG pointing at <dir>/rowcast-udf.conf, writes a
-    /// config (the given lines after spool_directory) and creates the functions.
+    /// config (the given lines after spool_directory) and creates the functions (unless
+    /// `create_functions` is false: create_functions() later).
     explicit udf_server(const std::vector<std::string>& config = {"codec = binary", "durability = none"},
-                        std::vector<std::string> server_lines = {})
+                        std::vector<std::string> server_lines = {}, bool create_functions = true)
         : server_(make_options(std::move(server_lines))) {
         spool_ = server_.make_server_owned_dir("spool");
         write_config(config);
         server_.install_plugin(ROWCAST_UDF_SO);
+        if (create_functions) this->create_functions();
+    }
+
+    /// CREATE FUNCTION rowcast_event and rowcast_json (loads rowcast_udf.so).
+    void create_functions() {
         auto c = connect();
         c.query("CREATE FUNCTION rowcast_event RETURNS INTEGER SONAME 'rowcast_udf.so'");
         c.query("CREATE FUNCTION rowcast_json RETURNS INTEGER SONAME 'rowcast_udf.so'");

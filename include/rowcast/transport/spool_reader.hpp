@@ -593,4 +593,37 @@ private:
     std::unique_ptr<state> state_;
 };
 
+/// How many events wait in a spool directory, counted by one bounded scan.
+struct spool_count {
+    std::size_t files = 0;  ///< visible entries that are not directories (what a reader would deliver)
+    bool capped = false;    ///< the scan stopped at `limit`: there are at least `files`
+};
+
+/// Counts the files waiting in `directory` as a spool_reader would see them (names not
+/// starting with '.', sub-directories left out), reading at most `limit` visible entries.
+/// Errors: io_error naming the directory (missing, not readable). Thread-safe (reentrant).
+inline result<spool_count> count_spool_files(const std::filesystem::path& directory, std::size_t limit) {
+    const std::string dir = directory.string();
+    detail::unique_fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd) return detail::os_error(errno, "spool", dir, "cannot open spool directory");
+    DIR* d = ::fdopendir(fd.get());
+    if (!d) return detail::os_error(errno, "spool", dir, "cannot scan spool directory");
+    const int dfd = fd.release();  // owned by `d` from here
+    std::unique_ptr<DIR, int (*)(DIR*)> guard(d, ::closedir);
+    spool_count c;
+    while (const dirent* ent = ::readdir(d)) {
+        if (ent->d_name[0] == '.' || ent->d_type == DT_DIR) continue;
+        if (ent->d_type == DT_UNKNOWN) {
+            struct stat st {};
+            if (::fstatat(dfd, ent->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || S_ISDIR(st.st_mode)) continue;
+        }
+        if (c.files == limit) {
+            c.capped = true;
+            break;
+        }
+        ++c.files;
+    }
+    return c;
+}
+
 ROWCAST_NAMESPACE_END

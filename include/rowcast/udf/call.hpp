@@ -149,10 +149,18 @@ public:
     /// operation, descriptors, the outbox id): the server is asked to pass them as strings.
     static bool is_text_position(std::size_t index) noexcept { return index < 3 || index % 3 == 0; }
 
-    /// Checks the descriptor at position `index` (a constant one, at init time).
-    static result<void> check_descriptor(std::size_t index, std::string_view descriptor) {
+    /// Checks the descriptor at position `index` (a constant one, at init time). A descriptor
+    /// that parsed once is remembered in `cache` (inside a trigger the init runs for every
+    /// row: the text is then looked up, not parsed again).
+    static result<void> check_descriptor(std::size_t index, std::string_view descriptor,
+                                         column_cache& cache = column_cache::process_wide()) {
+        thread_local std::string key;
+        key.assign(1, '\x01');  // apart from columns_for()'s keys, which start with the schema name
+        key.append(descriptor);
+        if (cache.find(key)) return {};
         auto c = parse_descriptor(descriptor);
         if (!c) return detail::udf::with_where(std::move(c.error_value()), detail::udf::argument_name(index));
+        cache.insert(key, make_columns({std::move(*c)}));
         return {};
     }
 

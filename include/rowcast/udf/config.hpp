@@ -162,8 +162,8 @@ inline result<config> parse_config(std::string_view text, std::string file) {
     return c;
 }
 
-/// Reads and parses the file at `path` (default: default_config_path()).
-inline result<config> load_config(const std::string& path = default_config_path()) {
+/// The text of the config file at `path` (io_error as load_config()).
+inline result<std::string> read_config_text(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in)
         return error::make(errc::io_error, "udf", path,
@@ -171,7 +171,14 @@ inline result<config> load_config(const std::string& path = default_config_path(
                                " (the server reads its path from ROWCAST_UDF_CONFIG; default /etc/mysql/rowcast-udf.conf)");
     std::ostringstream text;
     text << in.rdbuf();
-    return parse_config(text.str(), path);
+    return text.str();
+}
+
+/// Reads and parses the file at `path` (default: default_config_path()).
+inline result<config> load_config(const std::string& path = default_config_path()) {
+    auto text = read_config_text(path);
+    if (!text) return std::move(text.error_value());
+    return parse_config(*text, path);
 }
 
 }  // namespace udf

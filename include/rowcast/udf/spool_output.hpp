@@ -11,8 +11,14 @@
 // spool writer's io_error (directory missing or not writable) as is; write()
 // returns the spool writer's error.
 //
+// `shared_output<Codecs...>` keeps one config and spool_output for the whole process,
+// made again only when the config file's text changes or the spool directory at its path
+// is no longer the one opened; the loadable functions take it at each statement's init
+// instead of reading the config and opening the spool every time (docs/performance.md,
+// "The trigger path inside the server").
+//
 // Thread-safety: write() may be called from several threads at once (as
-// spool_writer::write); open() on its arguments only.
+// spool_writer::write); open() on its arguments only; shared_output::get() from any thread.
 #pragma once
 
 #include <rowcast/codec/concept.hpp>
@@ -22,11 +28,18 @@
 #include <rowcast/udf/config.hpp>
 #include <rowcast/version.hpp>
 
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <variant>
+
+#include <sys/stat.h>
 
 ROWCAST_NAMESPACE_BEGIN
 namespace udf {
@@ -61,6 +74,11 @@ public:
     /// The codec in use ("json", "yaml", "binary").
     std::string_view codec_name() const noexcept { return codec_name_; }
 
+    /// The open spool directory (valid while this output lives).
+    int directory_fd() const noexcept {
+        return std::visit([](const auto& w) { return w.directory_fd(); }, writer_);
+    }
+
 private:
     using writer_variant = std::variant<spool_writer<Codecs>...>;
     spool_output(writer_variant w, std::string_view name) : writer_(std::move(w)), codec_name_(name) {}
@@ -76,6 +94,112 @@ private:
 
     writer_variant writer_;
     std::string_view codec_name_;
+};
+
+/// The config and spool output of every statement in the process (the loadable functions'
+/// per-statement init calls get()), made again only when the config file's text changes or
+/// its spool directory is no longer the directory that was opened (renamed, removed,
+/// replaced). Holders of an older state keep it alive until they release it. get() costs a
+/// stat() of the file and of the spool directory; it reads the file's text again while the
+/// file changed less than a second before the last read (coarse timestamps), or when its
+/// inode, size, mtime or ctime differ from what that read saw.
+///
+/// Errors: get() returns load_config()'s and spool_output::open()'s errors; nothing is
+/// cached then, so the next get() tries again.
+/// Thread-safety: get() may be called from any number of threads; a state's output is
+/// written from several threads at once (spool_output::write()).
+template <event_codec... Codecs>
+class shared_output {
+public:
+    struct state {
+        config cfg;
+        std::optional<spool_output<Codecs...>> out;  ///< empty when cfg.output is not spool (udp, netlink)
+        std::string text;  ///< the config file's text this state was made from
+        dev_t dir_dev;     ///< the spool directory opened (st_dev, st_ino); 0 without a spool
+        ino_t dir_ino;
+    };
+
+    /// The state for the config file at `path` (see above).
+    result<std::shared_ptr<state>> get(const std::string& path) {
+        // Fast path: the file's identity, size and times are those seen when its text was
+        // last read, and that read came a second or more after its last change (so a later
+        // write shows in mtime even with coarse file-system timestamps): no need to read it.
+        struct stat cs {};
+        const bool have_stat = ::stat(path.c_str(), &cs) == 0;
+        {
+            std::lock_guard lock(mutex_);
+            if (current_ && have_stat && settled_ && same_file(cs, seen_) && still_open(*current_)) return current_;
+        }
+        const auto read_at = std::chrono::system_clock::now();
+        auto text = read_config_text(path);
+        if (!text) return std::move(text.error_value());
+        {
+            std::lock_guard lock(mutex_);
+            if (current_ && current_->text == *text && still_open(*current_)) {
+                note_read(have_stat, cs, read_at);
+                return current_;
+            }
+        }
+        auto cfg = parse_config(*text, path);
+        if (!cfg) return std::move(cfg.error_value());
+        std::optional<spool_output<Codecs...>> out;
+        struct stat st {};
+        if (cfg->output == config::output_kind::spool) {  // udp / netlink: udf/datagram_output.hpp, no spool
+            auto o = spool_output<Codecs...>::open(*cfg);
+            if (!o) return std::move(o.error_value());
+            if (::fstat(o->directory_fd(), &st) != 0)
+                return detail::os_error(errno, "udf", cfg->spool_directory, "cannot stat spool directory");
+            out.emplace(std::move(*o));
+        }
+        auto s = std::make_shared<state>(state{std::move(*cfg), std::move(out), std::move(*text), st.st_dev, st.st_ino});
+        std::lock_guard lock(mutex_);
+        current_ = s;
+        note_read(have_stat, cs, read_at);
+        return s;
+    }
+
+    /// Drops the cached state (the next get() reads and opens again).
+    void reset() {
+        std::lock_guard lock(mutex_);
+        current_.reset();
+    }
+
+    /// One per process (per loaded library), never destroyed (see column_cache::process_wide()).
+    static shared_output& process_wide() {
+        alignas(shared_output) static unsigned char storage[sizeof(shared_output)];
+        static shared_output* const p = std::construct_at(reinterpret_cast<shared_output*>(storage));
+        return *p;
+    }
+
+private:
+    static bool same_file(const struct stat& a, const struct stat& b) noexcept {
+        return a.st_dev == b.st_dev && a.st_ino == b.st_ino && a.st_size == b.st_size &&
+               a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec &&
+               a.st_ctim.tv_sec == b.st_ctim.tv_sec && a.st_ctim.tv_nsec == b.st_ctim.tv_nsec;
+    }
+
+    // After a read of the text (under mutex_): what the file looked like just before it.
+    void note_read(bool have_stat, const struct stat& st, std::chrono::system_clock::time_point read_at) noexcept {
+        if (!have_stat) {
+            settled_ = false;
+            return;
+        }
+        const auto changed = std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(
+            std::chrono::seconds(std::max(st.st_mtim.tv_sec, st.st_ctim.tv_sec)) + std::chrono::seconds(2)));
+        settled_ = read_at >= changed;
+        seen_ = st;
+    }
+
+    static bool still_open(const state& s) noexcept {
+        if (!s.out) return true;  // no spool directory to watch
+        struct stat st {};
+        return ::stat(s.cfg.spool_directory.c_str(), &st) == 0 && st.st_dev == s.dir_dev && st.st_ino == s.dir_ino;
+    }
+
+    std::mutex mutex_;
+    std::shared_ptr<state> current_;
+    struct stat seen_ {};    // the config file as stat() saw it before the last read of its text
+    bool settled_ = false;  // that read came >= 1 s after the file's last change (whole seconds + 2)
 };
 
 }  // namespace udf
