@@ -175,14 +175,6 @@ void init_failure(char* message, const char* function, const std::string& msg) n
     std::fprintf(stderr, "rowcast_udf: %s: %s\n", function, msg.c_str());
 }
 
-// One event to where the config sends it: the spool, or the datagram producer.
-result<void> write_event(site& s, const event& e) {
-#if defined(ROWCAST_UDF_HAVE_DATAGRAM)
-    if (s.datagram) return s.datagram->write(e);
-#endif
-    return s.shared->out->write(e);
-}
-
 bool common_init(UDF_INIT* initid, char* message, const char* function, std::unique_ptr<site>& out) {
     const std::string path = udf::default_config_path();
     auto st = shared_output::process_wide().get(path);
@@ -264,7 +256,13 @@ long long guarded_call(UDF_INIT* initid, udf_flag* is_null, udf_flag* error, Bod
 
 // Writes the event; 0 or the failure's code.
 long long put(site& s, const event& e, udf_flag* is_null, udf_flag* error) {
-    if (auto w = write_event(s, e); !w) return failure(s, err_write, w.error_value().message, is_null, error);
+    // To where the config sends it: the spool, or the datagram producer.
+#if defined(ROWCAST_UDF_HAVE_DATAGRAM)
+    auto w = s.datagram ? s.datagram->write(e) : s.shared->out->write(e);
+#else
+    auto w = s.shared->out->write(e);
+#endif
+    if (!w) return failure(s, err_write, w.error_value().message, is_null, error);
     udf::call_counters::process_wide().event_written();
     return ok;
 }
