@@ -1,7 +1,7 @@
 // rowcast/binlog/mariadb_connection.hpp: one libmariadb (Connector/C) client connection,
 // owned (RAII: mysql_close on destruction). The one place rowcast opens a libmariadb
 // connection: rowcast-binlog's schema provider (mariadb_schema_provider.hpp), the
-// trigger generator (examples/triggers). Link with -lmariadb (Debian: libmariadb-dev);
+// outbox store (udf/outbox_mariadb.hpp), the trigger generator (examples/triggers). Link with -lmariadb (Debian: libmariadb-dev);
 // the rest of rowcast does not need it.
 //
 //   auto c = rowcast::binlog::mariadb_connection::open({.host = "db1", .user = "repl", .password = pw});
@@ -10,7 +10,7 @@
 //
 // The socket wins over host/port when given. Character set utf8mb4. Timeouts in whole
 // seconds (libmariadb's unit; 0: libmariadb's default).
-// Errors: [rowcast.binlog.refused] (access denied: 1044, 1045) or [rowcast.binlog.unavailable]
+// Errors (component "binlog" unless options.component says another): [rowcast.binlog.refused] (access denied: 1044, 1045) or [rowcast.binlog.unavailable]
 // (anything else, e.g. no server there; transient) "<host:port or socket>: cannot connect:
 // <server message> (error <n>)".
 // Thread-safety: one connection per thread; open() may be called from any thread.
@@ -39,6 +39,7 @@ struct mariadb_connection_options {
     std::optional<std::string> password;     ///< nullopt: none sent
     std::chrono::seconds connect_timeout{10};
     std::chrono::seconds io_timeout{0};      ///< read and write timeout; 0: libmariadb's default
+    std::string component = "binlog";        ///< named in errors: "[rowcast.<component>.<errc>]"
 };
 
 class mariadb_connection {
@@ -49,7 +50,7 @@ public:
         const std::string where = o.socket.empty() ? o.host + ":" + std::to_string(o.port) : o.socket;
         mariadb_connection c;
         c.m_.reset(mysql_init(nullptr));
-        if (!c.m_) return error::make(errc::unavailable, "binlog", where, "mysql_init failed (out of memory)");
+        if (!c.m_) return error::make(errc::unavailable, o.component, where, "mysql_init failed (out of memory)");
         const unsigned connect_s = static_cast<unsigned>(o.connect_timeout.count());
         const unsigned io_s = static_cast<unsigned>(o.io_timeout.count());
         if (connect_s > 0) mysql_options(c.m_.get(), MYSQL_OPT_CONNECT_TIMEOUT, &connect_s);
@@ -63,7 +64,7 @@ public:
                                 o.password ? o.password->c_str() : nullptr, nullptr, sock ? 0 : o.port,
                                 sock ? o.socket.c_str() : nullptr, 0)) {
             const unsigned code = mysql_errno(c.m_.get());
-            return error::make(code == 1044 || code == 1045 ? errc::refused : errc::unavailable, "binlog", where,
+            return error::make(code == 1044 || code == 1045 ? errc::refused : errc::unavailable, o.component, where,
                                std::string("cannot connect: ") + mysql_error(c.m_.get()) + " (error " +
                                    std::to_string(code) + ")");
         }
