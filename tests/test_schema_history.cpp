@@ -11,6 +11,7 @@
 
 #include <rowcast/binlog/file_source.hpp>
 #include <rowcast/binlog/follower.hpp>
+#include <rowcast/binlog/mariadb_connection.hpp>
 #include <rowcast/binlog/mariadb_schema_provider.hpp>
 #include <rowcast/binlog/schema_history.hpp>
 #include <rowcast/pipeline/sink.hpp>
@@ -21,6 +22,7 @@
 #include <map>
 #include <optional>
 #include <sstream>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -396,6 +398,81 @@ void check_rows(const std::vector<event>& evs, const workload& w) {
     for (std::size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i], w.inserted[i]) << w.db << " row " << i;
 }
 
+#ifdef ROWCAST_BINLOG_EXE
+// rowcast-binlog --host … --schema-history FILE records the history while following (an ALTER
+// in the middle of the workload, binlog_row_metadata=MINIMAL: no names in the TABLE_MAPs);
+// the binlog files replayed with that file give the rows before and after the ALTER their own
+// column names.
+// (Called from ReplayFromBeforeTheAltersLabelsEveryRowWithItsColumns: its server, no second start.)
+void rowcast_binlog_follow_records_the_history() {
+    auto* server_ = SchemaHistoryLive::server_;
+    test::temp_dir dir("rowcast-history-cli");
+    auto c = server_->connect();
+    c.query("SET GLOBAL binlog_row_metadata=MINIMAL");
+    c.query("CREATE DATABASE h_cli");
+    c.query("CREATE TABLE h_cli.t (id INT PRIMARY KEY, a INT, b VARCHAR(20))");
+    c.query("GRANT SELECT ON h_cli.* TO repl@'%'");  // information_schema shows only what the user may read
+    c.query("FLUSH BINARY LOGS");
+    const std::string first = *c.rows("SHOW MASTER STATUS")[0][0];
+    c.query("INSERT INTO h_cli.t VALUES (1, 11, 'x1'), (2, 21, 'x2')");
+    const auto path = dir.path() / "cli.schema";
+    const auto out = dir.path() / "follow.out";
+    auto p = test::process::start({{ROWCAST_BINLOG_EXE, "--host", "127.0.0.1", "--port", std::to_string(server_->port()),
+                                    "--user", "repl", "--password", "s3cret", "--start-file", first, "--table", "h_cli.t",
+                                    "--heartbeat-ms", "200", "--checkpoint", (dir.path() / "cp").string(),
+                                    "--schema-history", path.string()},
+                                   {}, out, out.string() + ".err"});
+    // Waits (no time assertion: the limit only keeps a broken run from hanging) until `what` is printed.
+    auto printed = [&](const std::string& what) {
+        for (int i = 0; i < 600 && p.running() && slurp(out).find(what) == std::string::npos; ++i) std::this_thread::sleep_for(20ms);
+        return slurp(out).find(what) != std::string::npos;
+    };
+    const std::string before = R"("columns":["id","a","b"],"new":{"id":2,"a":21,"b":"x2"})";
+    ASSERT_TRUE(printed(before)) << slurp(out) << slurp(out.string() + ".err");
+    c.query("ALTER TABLE h_cli.t ADD COLUMN d VARCHAR(10) AFTER a");
+    c.query("INSERT INTO h_cli.t VALUES (3, 31, 'd3', 'x3')");
+    const std::string after = R"("columns":["id","a","d","b"],"new":{"id":3,"a":31,"d":"d3","b":"x3"})";
+    EXPECT_TRUE(printed(after)) << slurp(out) << slurp(out.string() + ".err");
+    EXPECT_EQ(p.stop(SIGTERM), 0) << slurp(out.string() + ".err");
+    c.query("SET GLOBAL binlog_row_metadata=FULL");
+    auto recorded = rb::schema_history::open({.path = path}).value();
+    ASSERT_EQ(recorded.versions("h_cli", "t")->size(), 2u);
+
+    auto files = SchemaHistoryLive::binlog_paths(c);
+    std::erase_if(files, [&](const std::string& f) { return f < (server_->dir() / "binlog" / first).string(); });
+    const auto replayed = dir.path() / "replay.out";
+    std::vector<std::string> argv = {ROWCAST_BINLOG_EXE, "--table", "h_cli.t", "--schema-history", path.string()};
+    argv.insert(argv.end(), files.begin(), files.end());
+    ASSERT_EQ(test::process::start({argv, {}, replayed, replayed.string() + ".err"}).wait(), 0)
+        << slurp(replayed.string() + ".err");
+    const std::string r = slurp(replayed);
+    EXPECT_NE(r.find(R"("columns":["id","a","b"],"new":{"id":1,"a":11,"b":"x1"})"), std::string::npos) << r;
+    EXPECT_NE(r.find(before), std::string::npos) << r;
+    EXPECT_NE(r.find(after), std::string::npos) << r;
+}
+#endif
+
+// The one libmariadb connect (rowcast-binlog's schema provider, the trigger generator): a
+// failure names the server and gives libmariadb's message; a wrong password is refused for good.
+// (Called from ReplayFromBeforeTheAltersLabelsEveryRowWithItsColumns.)
+void mariadb_connection_errors_name_the_server() {
+    auto* server_ = SchemaHistoryLive::server_;
+    auto ok = rb::mariadb_connection::open({.host = "127.0.0.1", .port = static_cast<std::uint16_t>(server_->port()),
+                                            .user = "repl", .password = "s3cret"});
+    ASSERT_TRUE(ok) << ok.error_value().message;
+    EXPECT_EQ(mysql_query(ok->get(), "SELECT 1"), 0);
+    auto bad = rb::mariadb_connection::open({.host = "127.0.0.1", .port = static_cast<std::uint16_t>(server_->port()),
+                                             .user = "repl", .password = "wrong"});
+    ASSERT_FALSE(bad);
+    EXPECT_NE(bad.error_value().message.find("[rowcast.binlog.refused]"), std::string::npos) << bad.error_value().message;
+    EXPECT_NE(bad.error_value().message.find("127.0.0.1:" + std::to_string(server_->port()) + ": cannot connect: Access denied"),
+              std::string::npos) << bad.error_value().message;
+    auto gone = rb::mariadb_connection::open({.socket = (server_->dir() / "no-such.sock").string(), .user = "repl"});
+    ASSERT_FALSE(gone);
+    EXPECT_TRUE(is_transient(gone.error_value())) << gone.error_value().message;
+    EXPECT_NE(gone.error_value().message.find("no-such.sock: cannot connect: "), std::string::npos) << gone.error_value().message;
+}
+
 TEST_F(SchemaHistoryLive, ReplayFromBeforeTheAltersLabelsEveryRowWithItsColumns) {
     test::temp_dir dir("rowcast-history");
     auto c = server_->connect();
@@ -472,6 +549,16 @@ TEST_F(SchemaHistoryLive, ReplayFromBeforeTheAltersLabelsEveryRowWithItsColumns)
                   std::string::npos) << slurp(out);
 #endif
     }
+    {
+        SCOPED_TRACE("the libmariadb connection helper");
+        mariadb_connection_errors_name_the_server();
+    }
+#ifdef ROWCAST_BINLOG_EXE
+    {
+        SCOPED_TRACE("rowcast-binlog --host --schema-history");
+        rowcast_binlog_follow_records_the_history();
+    }
+#endif
 }
 
 TEST_F(SchemaHistoryLive, AVersionThatDisagreesWithTheTableMapIsRefused) {

@@ -10,8 +10,8 @@
 // into a spool exactly once. The filter options (--schema, --table, --column and
 // their --exclude-… forms) are those of every program. Column names come from
 // TABLE_MAP metadata (binlog_row_metadata=FULL); with --schema-history FILE from the
-// column lists valid at each event's position (recorded by a follower with a live schema
-// provider: docs/binlog.md "Schema history"); "@1", "@2"… otherwise.
+// column lists valid at each event's position (recorded in follow mode from the live
+// schema: docs/binlog.md "Schema history"); "@1", "@2"… otherwise.
 // Exit status: 0 ok (also stopped by SIGINT/SIGTERM), 1 a file could not be decoded or
 // the server failed (the error says where and why), 2 usage, 3 the files end inside a
 // transaction (its rows withheld, or with --incomplete=mark delivered and then closed by a
@@ -21,6 +21,10 @@
 #include <rowcast/binlog/file_source.hpp>
 #include <rowcast/binlog/follower.hpp>
 #include <rowcast/binlog/schema_history.hpp>
+#if ROWCAST_BINLOG_HAVE_MARIADB_CLIENT  // follow mode's --schema-history reads the live schema through libmariadb
+#include <rowcast/binlog/mariadb_connection.hpp>
+#include <rowcast/binlog/mariadb_schema_provider.hpp>
+#endif
 #include <rowcast/binlog/spool_sink.hpp>
 #include <rowcast/codec/by_name.hpp>
 #include <rowcast/pipeline/checkpoint.hpp>
@@ -108,6 +112,25 @@ rowcast::result<void> run(options& o, rowcast::event_filter filter, Codec codec)
     }
     ro.retry.initial = o.follow.backoff_initial;
     ro.retry.max = o.follow.backoff_max;
+#if ROWCAST_BINLOG_HAVE_MARIADB_CLIENT
+    // --schema-history: recorded from the live schema (information_schema, over a second connection)
+    std::optional<rowcast::binlog::mariadb_connection> schema_conn;
+    std::optional<rowcast::binlog::mariadb_schema_provider> live;
+    std::optional<rowcast::binlog::schema_history> history;
+    if (!o.schema_history.empty()) {
+        const auto& sc = o.follow.stream.connection;
+        auto c = rowcast::binlog::mariadb_connection::open(
+            {.host = sc.host, .port = sc.port, .socket = sc.socket, .user = sc.user, .password = sc.password,
+             .connect_timeout = std::chrono::duration_cast<std::chrono::seconds>(sc.connect_timeout)});
+        if (!c) return c.error_value();
+        schema_conn.emplace(std::move(*c));
+        live.emplace(schema_conn->get());
+        auto h = rowcast::binlog::schema_history::open({.path = o.schema_history, .live = &*live});
+        if (!h) return h.error_value();
+        history.emplace(std::move(*h));
+        o.follow.parser.provider = &*history;
+    }
+#endif
     rowcast::binlog::follower f(o.follow);
     if (!o.spool.empty()) {  // exactly once into the spool: staged events published with the checkpoint
         auto spool = rowcast::binlog::spool_sink<Codec>::open(
@@ -161,8 +184,10 @@ static int run_main(int argc, char** argv) {
                  "Pass statement-based DML through as ddl events instead of failing");
     app.add_flag("--no-checksum-verify", o.no_checksum, "Do not verify CRC32 trailers");
     app.add_option("--schema-history", o.schema_history,
-                   "Files: column names and types from this schema history (docs/binlog.md), the version valid at "
-                   "each event's position; a table or position it does not cover is an error")
+                   "Column names and types from this schema history (docs/binlog.md), the version valid at each "
+                   "event's position. Files: read only; a table or position it does not cover is an error. Follow: "
+                   "recorded (first use of a table and after each DDL, from information_schema over a second "
+                   "connection as the same user, who needs SELECT on the tables)")
         ->type_name("FILE");
     app.add_option("--incomplete", o.files.incomplete,
                    "Files: a transaction the input ends inside (no commit): withhold its rows (default), or mark: "
@@ -217,9 +242,11 @@ static int run_main(int argc, char** argv) {
     if (following && o.stop) return rowcast_cli::usage_error(app, "--stop-position is for files");
     if (following && gtid->count() > 0 && position_mode)
         return rowcast_cli::usage_error(app, "--gtid and --start-file/--start-position exclude each other");
-    if (following && !o.schema_history.empty())  // recording needs a live schema provider (libmariadb)
-        return rowcast_cli::usage_error(app, "--schema-history is for files (a history is recorded by the library's "
-                                             "follower with a live schema provider: docs/binlog.md)");
+#if !ROWCAST_BINLOG_HAVE_MARIADB_CLIENT
+    if (following && !o.schema_history.empty())  // recording reads the live schema through libmariadb
+        return rowcast_cli::usage_error(app, "--schema-history with --host/--socket needs rowcast-binlog built with "
+                                             "libmariadb (libmariadb-dev); this build reads histories from files only");
+#endif
     if (!following && (!o.checkpoint.empty() || gtid->count() > 0 || !o.start_file.empty() || o.start_at_current))
         return rowcast_cli::usage_error(app, "--checkpoint, --gtid, --start-file and --start-at-current need --host or --socket");
     if (!o.spool.empty() && (!following || o.checkpoint.empty()))

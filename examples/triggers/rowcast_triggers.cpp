@@ -20,6 +20,7 @@
 // the library (rowcast/udf/triggers.hpp); this program reads information_schema and applies it.
 #include "../common/cli.hpp"
 
+#include <rowcast/binlog/mariadb_connection.hpp>
 #include <rowcast/binlog/mariadb_result.hpp>
 #include <rowcast/udf/triggers.hpp>
 
@@ -28,6 +29,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <set>
@@ -45,30 +47,24 @@ struct db_failure : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-// --- libmariadb, RAII ------------------------------------------------------------------------
-struct mysql_closer {
-    void operator()(MYSQL* m) const noexcept { mysql_close(m); }
-};
+// --- libmariadb (the connection: rowcast/binlog/mariadb_connection.hpp) ---------------------
 using row = rowcast::binlog::mariadb_cells;
 
 class connection {
 public:
     connection(const std::string& host, unsigned port, const std::string& socket, const std::string& user,
                const std::optional<std::string>& password) {
-        m_.reset(mysql_init(nullptr));
-        if (!m_) throw db_failure("mysql_init failed (out of memory)");
-        mysql_options(m_.get(), MYSQL_SET_CHARSET_NAME, "utf8mb4");
-        const bool sock = !socket.empty();
-        if (!mysql_real_connect(m_.get(), sock ? "localhost" : host.c_str(), user.c_str(),
-                                password ? password->c_str() : nullptr, nullptr, sock ? 0 : port,
-                                sock ? socket.c_str() : nullptr, 0))
-            throw db_failure(std::string("cannot connect: ") + mysql_error(m_.get()));
+        auto c = rowcast::binlog::mariadb_connection::open({.host = host, .port = static_cast<std::uint16_t>(port),
+                                                           .socket = socket, .user = user, .password = password});
+        if (!c) throw db_failure(c.error_value().message);
+        c_.emplace(std::move(*c));
+        m_ = c_->get();
     }
 
     std::vector<row> rows(const std::string& sql) {
-        if (mysql_real_query(m_.get(), sql.data(), sql.size()) != 0) fail(sql);
-        rowcast::binlog::mariadb_result r(mysql_store_result(m_.get()));
-        if (!r && mysql_field_count(m_.get()) != 0) fail(sql);
+        if (mysql_real_query(m_, sql.data(), sql.size()) != 0) fail(sql);
+        rowcast::binlog::mariadb_result r(mysql_store_result(m_));
+        if (!r && mysql_field_count(m_) != 0) fail(sql);
         return r.rows();
     }
     void exec(const std::string& sql) { (void)rows(sql); }
@@ -76,15 +72,16 @@ public:
     // 'literal' for values inside our information_schema queries.
     std::string literal(std::string_view s) const {
         std::string out(s.size() * 2 + 1, '\0');
-        out.resize(mysql_real_escape_string(m_.get(), out.data(), s.data(), s.size()));
+        out.resize(mysql_real_escape_string(m_, out.data(), s.data(), s.size()));
         return "'" + out + "'";
     }
 
 private:
     [[noreturn]] void fail(const std::string& sql) {
-        throw db_failure(std::string(mysql_error(m_.get())) + "\n  in: " + sql.substr(0, 400));
+        throw db_failure(std::string(mysql_error(m_)) + "\n  in: " + sql.substr(0, 400));
     }
-    std::unique_ptr<MYSQL, mysql_closer> m_;
+    std::optional<rowcast::binlog::mariadb_connection> c_;
+    MYSQL* m_ = nullptr;  // c_'s
 };
 
 using rowcast::udf::quote_identifier;

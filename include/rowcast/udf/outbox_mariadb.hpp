@@ -26,6 +26,7 @@
 // Thread-safety: one thread at a time per object.
 #pragma once
 
+#include <rowcast/binlog/mariadb_connection.hpp>  // header-only; needs libmariadb, not the binlog component's libraries
 #include <rowcast/error.hpp>
 #include <rowcast/udf/outbox.hpp>
 #include <rowcast/udf/triggers.hpp>
@@ -40,7 +41,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
-#include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -100,12 +101,9 @@ public:
 
     /// `schema`.`table`, quoted.
     const std::string& table() const noexcept { return table_; }
-    bool connected() const noexcept { return m_ != nullptr; }
+    bool connected() const noexcept { return m_.has_value(); }
 
 private:
-    struct closer {
-        void operator()(MYSQL* m) const noexcept { mysql_close(m); }
-    };
     struct result_closer {
         void operator()(MYSQL_RES* r) const noexcept { mysql_free_result(r); }
     };
@@ -138,30 +136,26 @@ private:
 
     result<void> connect() {
         if (m_) return {};
-        static std::once_flag once;
-        std::call_once(once, [] { mysql_library_init(0, nullptr, nullptr); });
-        std::unique_ptr<MYSQL, closer> m(mysql_init(nullptr));
-        if (!m) return error::make(errc::unavailable, "outbox", where(), "mysql_init failed (out of memory)");
-        const unsigned connect_s = static_cast<unsigned>(opt_.connect_timeout.count());
-        const unsigned io_s = opt_.lock_wait + 30;  // a server that stops answering is a lost server
-        mysql_options(m.get(), MYSQL_OPT_CONNECT_TIMEOUT, &connect_s);
-        mysql_options(m.get(), MYSQL_OPT_READ_TIMEOUT, &io_s);
-        mysql_options(m.get(), MYSQL_OPT_WRITE_TIMEOUT, &io_s);
-        mysql_options(m.get(), MYSQL_SET_CHARSET_NAME, "utf8mb4");
-        const bool sock = !opt_.socket.empty();
-        if (!mysql_real_connect(m.get(), sock ? "localhost" : opt_.host.c_str(), opt_.user.c_str(), opt_.password.c_str(),
-                                nullptr, sock ? 0 : opt_.port, sock ? opt_.socket.c_str() : nullptr, 0))
-            return fail(mysql_errno(m.get()), std::string("cannot connect: ") + mysql_error(m.get()));
-        m_ = std::move(m);
+        auto m = binlog::mariadb_connection::open({.host = opt_.host, .port = opt_.port, .socket = opt_.socket,
+                                                   .user = opt_.user, .password = opt_.password,
+                                                   .connect_timeout = opt_.connect_timeout,
+                                                   // a server that stops answering is a lost server
+                                                   .io_timeout = std::chrono::seconds(opt_.lock_wait + 30),
+                                                   .component = "outbox"});
+        if (!m) {
+            lock_timeout_ = false;
+            return m.error_value();
+        }
+        m_ = std::move(*m);
         if (auto r = execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"); !r) return r;
         return execute("SET SESSION autocommit = 1");
     }
 
     result<void> execute(const std::string& sql) {
         if (auto c = connect(); !c) return c;
-        if (mysql_real_query(m_.get(), sql.data(), sql.size()) != 0) return fail(mysql_errno(m_.get()), mysql_error(m_.get()));
-        std::unique_ptr<MYSQL_RES, result_closer> r(mysql_store_result(m_.get()));
-        if (!r && mysql_field_count(m_.get()) != 0) return fail(mysql_errno(m_.get()), mysql_error(m_.get()));
+        if (mysql_real_query(m_->get(), sql.data(), sql.size()) != 0) return fail(mysql_errno(m_->get()), mysql_error(m_->get()));
+        std::unique_ptr<MYSQL_RES, result_closer> r(mysql_store_result(m_->get()));
+        if (!r && mysql_field_count(m_->get()) != 0) return fail(mysql_errno(m_->get()), mysql_error(m_->get()));
         return {};
     }
 
@@ -169,13 +163,13 @@ private:
     result<void> select(const std::string& sql, std::vector<std::uint64_t>& out, bool locking = false) {
         lock_timeout_ = false;
         if (auto c = connect(); !c) return c;
-        if (mysql_real_query(m_.get(), sql.data(), sql.size()) != 0) {
-            auto e = fail(mysql_errno(m_.get()), mysql_error(m_.get()));
+        if (mysql_real_query(m_->get(), sql.data(), sql.size()) != 0) {
+            auto e = fail(mysql_errno(m_->get()), mysql_error(m_->get()));
             if (!locking) lock_timeout_ = false;
             return e;
         }
-        std::unique_ptr<MYSQL_RES, result_closer> r(mysql_store_result(m_.get()));
-        if (!r) return fail(mysql_errno(m_.get()), std::string("no result: ") + mysql_error(m_.get()));
+        std::unique_ptr<MYSQL_RES, result_closer> r(mysql_store_result(m_->get()));
+        if (!r) return fail(mysql_errno(m_->get()), std::string("no result: ") + mysql_error(m_->get()));
         while (MYSQL_ROW row = mysql_fetch_row(r.get())) {
             const unsigned long* len = mysql_fetch_lengths(r.get());
             if (!row[0]) continue;
@@ -191,7 +185,7 @@ private:
 
     mariadb_outbox_options opt_;
     std::string table_;
-    std::unique_ptr<MYSQL, closer> m_;
+    std::optional<binlog::mariadb_connection> m_;
     bool lock_timeout_ = false;
 };
 
