@@ -40,11 +40,12 @@ if(MODE STREQUAL "install")
       message(FATAL_ERROR "install is missing ${f}")
     endif()
   endforeach()
-  # The library is header-only (ARCH_INDEPENDENT); beside it only the programs (bin/rowcast-*),
-  # the loadable function and the status plugin (lib…/rowcast/rowcast_udf.so, rowcast_status.so) and the docs.
+  # The library is header-only (ARCH_INDEPENDENT); beside it only the programs (bin/rowcast-*, bin/rowcastd),
+  # the daemon's systemd unit (lib…/systemd/system/rowcastd.service), the loadable function and the status
+  # plugin (lib…/rowcast/rowcast_udf.so, rowcast_status.so) and the docs.
   file(GLOB_RECURSE installed RELATIVE "${PREFIX}" "${PREFIX}/*")
   foreach(f IN LISTS installed)
-    if(NOT f MATCHES "^(include/rowcast/|share/cmake/rowcast/|share/doc/rowcast/|bin/rowcast-[a-z-]+$|lib[^/]*/([^/]+/)?rowcast/rowcast_(udf|status)\\.so$)")
+    if(NOT f MATCHES "^(include/rowcast/|share/cmake/rowcast/|share/doc/rowcast/|bin/rowcast-[a-z-]+$|bin/rowcastd$|lib[^/]*/systemd/system/rowcastd\\.service$|lib[^/]*/([^/]+/)?rowcast/rowcast_(udf|status)\\.so$)")
       message(FATAL_ERROR "unexpected installed file ${f}")
     endif()
   endforeach()
