@@ -10,15 +10,19 @@
 // Types (docs/daemon.md lists their keys):
 //   sources: binlog (follow a server: binlog/follower.hpp), binlog_files
 //            (binlog/file_source.hpp), spool (transport/spool_reader.hpp), nats
-//            (nats/consumer.hpp; when built with the nats component)
+//            (nats/consumer.hpp; when built with the nats component), spread
+//            (spread/consumer.hpp), udp and netlink (datagram/consumer.hpp; with the
+//            datagram component)
 //   sinks:   stdout (transport/stream_sink.hpp), spool (transport/spool_writer.hpp),
-//            dns (dns/sink.hpp), nats (nats/producer.hpp; with the nats component)
+//            dns (dns/sink.hpp), nats (nats/producer.hpp; with the nats component),
+//            spread (spread/producer.hpp), udp and netlink (datagram/producer.hpp;
+//            with the datagram component)
 // A new type is one entry of `registrations()`: its keys, a reader of its options
 // (the same code checks a config and builds the object) and a builder.
 //
 // run(): builds the source, runs rowcast::run(source, filtered fan-out, stop);
-// a transactional source resumes from the fan-out's checkpoint; the spool source
-// is acknowledged per batch (acknowledge::on_write). On stop it drains: waits up
+// a transactional source resumes from the fan-out's checkpoint; the spool, udp,
+// netlink and spread sources are acknowledged per batch (acknowledge::on_write). On stop it drains: waits up
 // to drain_timeout for the sinks and saves the last cursor they all acknowledged.
 // Every second (and at the end) it writes status_file (the metrics text,
 // atomically) and calls the tick callback (the systemd watchdog).
