@@ -13,7 +13,7 @@
 # of rowcast::rowcast (tests/package/core_only compiles it without any component).
 #   rowcast::daemon cpp-httplib + libsystemd (Debian: libcpp-httplib-dev libsystemd-dev;
 #                  rowcast-find-daemon.cmake) and the json, yaml, dns and binlog components (and
-#                  nats when built): rowcast/daemon/*.hpp, what rowcastd is made of
+#                  nats and datagram when built): rowcast/daemon/*.hpp, what rowcastd is made of
 set(ROWCAST_BUILT_COMPONENTS "")
 
 macro(_rowcast_component_missing name dep package)
@@ -122,6 +122,10 @@ if("daemon" IN_LIST ROWCAST_COMPONENTS)
     if(TARGET rowcast_nats)
       target_link_libraries(rowcast_daemon INTERFACE rowcast_nats)
       target_compile_definitions(rowcast_daemon INTERFACE ROWCAST_DAEMON_NATS=1)
+    endif()
+    if(TARGET rowcast_datagram)  # the udp and netlink types
+      target_link_libraries(rowcast_daemon INTERFACE rowcast_datagram)
+      target_compile_definitions(rowcast_daemon INTERFACE ROWCAST_DAEMON_DATAGRAM=1)
     endif()
     list(APPEND ROWCAST_BUILT_COMPONENTS daemon)
   else()

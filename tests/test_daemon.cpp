@@ -9,7 +9,10 @@
 //     reported down, lag grows in /metrics, then every record is in the zone and
 //     lag is 0 again; nothing lost;
 //   - config errors name the key and the line; unknown keys are errors;
-//   - SIGHUP reloads the log settings and says what needs a restart.
+//   - SIGHUP reloads the log settings and says what needs a restart;
+//   - spool -> rowcastd -> udp / netlink / spread -> a second rowcastd -> spool:
+//     every event arrives once, in order (udp and netlink in a network namespace,
+//     tests/support/netns.hpp; spread against tests/support/spread_daemon.hpp).
 // No timed assertion: waits are liveness guards (60 s) on conditions.
 #include <rowcast/codec/binary.hpp>
 #include <rowcast/daemon/config.hpp>
@@ -20,8 +23,10 @@
 #include "support/free_port.hpp"
 #include "support/mariadb_server.hpp"
 #include "support/named_server.hpp"
+#include "support/netns.hpp"
 #include "support/process.hpp"
 #include "support/sample_events.hpp"
+#include "support/spread_daemon.hpp"
 #include "support/temp_dir.hpp"
 
 #include <gmock/gmock.h>
@@ -33,6 +38,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <set>
@@ -107,6 +113,36 @@ std::size_t count_in(const std::string& text, const std::string& needle) {
     return n;
 }
 
+// An insert into inventory.hosts with id i (host dm<i>, 192.0.2.<100+i>).
+rowcast::event host_event(int i) {
+    rowcast::event e;
+    e.kind = rowcast::event_kind::insert;
+    e.schema = "inventory";
+    e.table = "hosts";
+    e.columns = rowcast::test::hosts_columns();
+    e.after = {std::uint64_t(i), rowcast::text{"dm" + std::to_string(i)}, rowcast::text{"192.0.2." + std::to_string(100 + i)},
+               rowcast::null_value{}, rowcast::null_value{}, rowcast::null_value{}, rowcast::null_value{},
+               rowcast::null_value{}};
+    e.commit_time = std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
+    return e;
+}
+
+// The ids of the events in the JSON spool files of `dir`, in file-name (= production) order.
+std::vector<int> ids_in(const fs::path& dir) {
+    std::vector<fs::path> files;
+    if (fs::exists(dir))
+        for (const auto& e : fs::directory_iterator(dir))
+            if (e.is_regular_file() && e.path().filename().string()[0] != '.') files.push_back(e.path());
+    std::sort(files.begin(), files.end());
+    std::vector<int> ids;
+    for (const auto& f : files) {
+        const std::string t = slurp(f);
+        const auto p = t.find("\"new\":{\"id\":");
+        if (p != std::string::npos) ids.push_back(std::stoi(t.substr(p + 12)));
+    }
+    return ids;
+}
+
 class Daemon : public ::testing::Test {
 protected:
     // The servers start on first use and are shared by the tests of this process (ctest runs
@@ -151,6 +187,51 @@ protected:
     }
 
     std::string err_log() const { return slurp(dir_.path() / "err"); }
+
+    // Starts rowcastd on `yaml` as `name` (dir/<name>.yaml, stdout and stderr to dir/<name>.log),
+    // in network namespace `netns` when given.
+    process start_as(const std::string& name, const std::string& yaml, const std::string& netns = "") {
+        const fs::path cfg = dir_.path() / (name + ".yaml");
+        std::ofstream(cfg) << yaml;
+        std::vector<std::string> argv{ROWCASTD_EXE, cfg.string()};
+        if (!netns.empty()) argv.insert(argv.begin(), {"/usr/bin/ip", "netns", "exec", netns});
+        return process::start({argv, {}, dir_.path() / (name + ".log"), {}});
+    }
+    std::string log_of(const std::string& name) const { return slurp(dir_.path() / (name + ".log")); }
+
+    // spool (40 events) -> rowcastd "sender" with sink `sink` -> rowcastd "receiver" with
+    // source `source` -> spool: every event arrives once, in order; both stop cleanly.
+    // The receiver's status file (its metrics at the stop) is dir/receiver.prom.
+    void relay_through(const std::string& source, const std::string& sink, const std::string& netns = "") {
+        const fs::path in = dir_.path() / "in", out = dir_.path() / "out-spool";
+        fs::create_directories(in);
+        fs::create_directories(out);
+        auto receiver = start_as("receiver", "source:\n" + source + "sinks:\n  - {type: spool, directory: " + out.string() +
+                                                 ", codec: json, durability: none}\nstatus_file: " +
+                                                 (dir_.path() / "receiver.prom").string() + "\n", netns);
+        ASSERT_TRUE(eventually([&] { return log_of("receiver").find("running: source") != std::string::npos; }))
+            << log_of("receiver");
+        auto writer = rowcast::spool_writer<rowcast::binary_codec>::open({in, rowcast::spool_durability::none}).value();
+        std::vector<int> want;
+        for (int i = 1; i <= 40; ++i) {
+            ASSERT_TRUE(writer.write(host_event(i)));
+            want.push_back(i);
+        }
+        auto sender = start_as("sender", "source: {type: spool, directory: " + in.string() + ", codec: binary}\nsinks:\n" + sink,
+                               netns);
+        std::vector<int> got;
+        ASSERT_TRUE(eventually([&] {
+            got = ids_in(out);
+            return got.size() >= want.size();
+        })) << "got " << got.size() << " in " << count_files(out) << " files; left in the input: " << count_files(in) << "\n"
+            << log_of("sender") << log_of("receiver");
+        EXPECT_EQ(got, want);
+        EXPECT_EQ(count_files(in), 0u);  // every input file acknowledged by the sink, then removed
+        sender.signal(SIGTERM);
+        receiver.signal(SIGTERM);
+        EXPECT_EQ(sender.wait(), 0) << log_of("sender");
+        EXPECT_EQ(receiver.wait(), 0) << log_of("receiver");
+    }
 
     static inline std::unique_ptr<mariadb_server> db_;
     static inline std::unique_ptr<named_server> dns_;
@@ -254,18 +335,7 @@ TEST_F(Daemon, SpoolToDnsSinkDownAndBackNothingLostLagShown) {
                    "\n    tables: [{schema: inventory, table: hosts}]\n"
                    "metrics: {listen: '127.0.0.1:" + std::to_string(port) + "'}\n");
     auto writer = rowcast::spool_writer<rowcast::binary_codec>::open({in, rowcast::spool_durability::none}).value();
-    auto put = [&](int i) {
-        rowcast::event e;
-        e.kind = rowcast::event_kind::insert;
-        e.schema = "inventory";
-        e.table = "hosts";
-        e.columns = rowcast::test::hosts_columns();
-        e.after = {std::uint64_t(i), rowcast::text{"dm" + std::to_string(i)}, rowcast::text{"192.0.2." + std::to_string(100 + i)},
-                   rowcast::null_value{}, rowcast::null_value{}, rowcast::null_value{}, rowcast::null_value{},
-                   rowcast::null_value{}};
-        e.commit_time = std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
-        ASSERT_TRUE(writer.write(e));
-    };
+    auto put = [&](int i) { ASSERT_TRUE(writer.write(host_event(i))); };
     put(1);
     ASSERT_TRUE(eventually([&] { return !dns().dig("dm1.example.test", "A").empty(); })) << err_log();
 
@@ -334,6 +404,34 @@ TEST_F(Daemon, ConfigErrorsNameTheKeyAndTheLine) {
         {ok_source + "sinks:\n  - type: dns\n    key_file: /nonexistent.key\n    quarantine_directory: /tmp/q\n"
                      "    forward_zones: [example.test]\n    tables: [{table: hosts, colour: x}]\n",
          "sinks[0].tables[0].colour at line 7: unknown key"},
+        // spread
+        {ok_source + "sinks: [{type: spread, service: loud}]\n",
+         "sinks[0].service at line 2: unknown value 'loud' (accepted: unreliable, reliable, fifo, causal, agreed, safe)"},
+        {ok_source + "sinks: [{type: spread, private_name: much-too-long}]\n", "sinks[0].private_name at line 2: 'much-too-long' is longer"},
+        {ok_source + "sinks: [{type: spread, group_template: ''}]\n", "sinks[0].group_template at line 2: '' does not make"},
+        {"source: {type: spread, quarantine_directory: /tmp/q}\nsinks: [{type: stdout}]\n", "source.groups at line 1: is required"},
+        {"source: {type: spread, groups: [rc.a.b]}\nsinks: [{type: stdout}]\n", "source.quarantine_directory at line 1: is required"},
+#if defined(ROWCAST_DAEMON_DATAGRAM)
+        // udp
+        {ok_source + "sinks: [{type: udp, port: 5999}]\n", "sinks[0].group at line 2: is required"},
+        {ok_source + "sinks: [{type: udp, group: 239.1.1.1}]\n", "sinks[0].port at line 2: is required"},
+        {ok_source + "sinks: [{type: udp, group: 10.0.0.1, port: 5999}]\n",
+         "sinks[0].group at line 2: '10.0.0.1' is not an IPv4 or IPv6 multicast group"},
+        {ok_source + "sinks: [{type: udp, group: 239.1.1.1, port: 5999, hops: 300}]\n", "sinks[0].hops at line 2: 300 is out of range"},
+        {ok_source + "sinks: [{type: udp, group: 239.1.1.1, port: 5999, max_datagram: 200}]\n",
+         "sinks[0].max_datagram at line 2: 200 is out of range (351-65000)"},
+        {ok_source + "sinks: [{type: udp, group: 239.1.1.1, port: 5999, interface: nosuch0}]\n",
+         "sinks[0].interface at line 2: no interface 'nosuch0'"},
+        {"source: {type: udp, group: 239.1.1.1, port: 5999, hops: 2}\nsinks: [{type: stdout}]\n",
+         "source.hops at line 1: unknown key"},
+        {ok_source + "sinks: [{type: udp, group: 239.1.1.1, port: 5999, key_file: /nonexistent.key}]\n",
+         "sinks[0].key_file at line 2: cannot read '/nonexistent.key'"},
+        {ok_source + "sinks: [{type: udp, group: 239.1.1.1, port: 5999, key_id: 2}]\n", "sinks[0].key_id at line 2: needs 'key_file'"},
+        // netlink
+        {ok_source + "sinks: [{type: netlink, groups: {shop.items: 33}}]\n", "sinks[0].groups.shop.items at line 2: 33 is out of range (1-32)"},
+        {ok_source + "sinks: [{type: netlink, groups: [1]}]\n", "sinks[0].groups at line 2: must be a mapping"},
+        {"source: {type: netlink, tables: [shop.items], ring: 5}\nsinks: [{type: stdout}]\n", "source.ring at line 1: unknown key"},
+#endif
     };
     for (const auto& c : cases) {
         auto r = rd::parse_config(c.yaml, "t.yaml", rd::types());
@@ -365,6 +463,38 @@ TEST_F(Daemon, SighupReloadsLogSettingsAndNamesWhatNeedsARestart) {
     EXPECT_THAT(err_log(), ::testing::HasSubstr("'drain_timeout_ms' changed: takes effect after a restart (not applied)"));
     d.signal(SIGTERM);
     EXPECT_EQ(d.wait(), 0);
+}
+
+TEST_F(Daemon, UdpMulticastSinkToUdpSourceEveryEventInOrder) {
+    if (!rowcast::test::netns_lab::available()) GTEST_SKIP() << "needs root, iproute2 and nftables";
+    rowcast::test::netns_lab lab(1);
+    std::ofstream(dir_.path() / "mc.key", std::ios::binary) << "0123456789abcdef0123456789abcdef";
+    const std::string link = "group: 239.77.9.1\n    port: 5977\n    interface: eth0\n    key_file: " +
+                             (dir_.path() / "mc.key").string() + "\n    key_id: 7\n";
+    lab.loss(0, 5977, 50);  // half of the datagrams (repairs too) dropped: gaps, repaired by NAKs
+    relay_through("    type: udp\n    " + link + "    catch_up: 64\n    nak_tries: 40\n",
+                  "  - name: lan\n    type: udp\n    " + link + "    loopback: true\n    source_id: 99\n"
+                  "    max_datagram: 351\n",  // the smallest: about one event per datagram
+                  lab.host(0));
+    const auto status = parse_metrics(slurp(dir_.path() / "receiver.prom"));
+    EXPECT_GT(status.at("rowcast_gaps_total"), 0);  // the consumer's gaps, in the daemon's metric
+    EXPECT_GT(status.at("rowcast_source_repaired_total{type=\"udp\"}"), 0);
+    EXPECT_EQ(status.at("rowcast_source_unrecoverable_total{type=\"udp\"}"), 0);
+}
+
+TEST_F(Daemon, NetlinkSinkToNetlinkSourceEveryEventInOrder) {
+    if (!rowcast::test::netns_lab::available()) GTEST_SKIP() << "needs root, iproute2 and nftables";
+    rowcast::test::netns_lab lab(1);  // a namespace of its own: netlink groups are per namespace
+    relay_through("    type: netlink\n    groups: {inventory.hosts: 5}\n    tables: [inventory.hosts]\n    catch_up: 64\n",
+                  "  - {type: netlink, groups: {inventory.hosts: 5}}\n", lab.host(0));
+}
+
+TEST_F(Daemon, SpreadSinkToSpreadSourceEveryEventInOrder) {
+    rowcast::test::spread_daemon spread;
+    const std::string at = "port: " + std::to_string(spread.port()) + ", ";
+    relay_through("  {type: spread, " + at + "private_name: rx, groups: [rc.inventory.hosts], quarantine_directory: " +
+                      (dir_.path() / "bad").string() + "}\n",
+                  "  - {type: spread, " + at + "private_name: tx, service: fifo, codec: json}\n");
 }
 
 TEST(DaemonMetrics, PrometheusTextGroupsFamiliesAndEscapesLabels) {

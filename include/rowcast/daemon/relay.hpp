@@ -10,15 +10,19 @@
 // Types (docs/daemon.md lists their keys):
 //   sources: binlog (follow a server: binlog/follower.hpp), binlog_files
 //            (binlog/file_source.hpp), spool (transport/spool_reader.hpp), nats
-//            (nats/consumer.hpp; when built with the nats component)
+//            (nats/consumer.hpp; when built with the nats component), spread
+//            (spread/consumer.hpp), udp and netlink (datagram/consumer.hpp; with the
+//            datagram component)
 //   sinks:   stdout (transport/stream_sink.hpp), spool (transport/spool_writer.hpp),
-//            dns (dns/sink.hpp), nats (nats/producer.hpp; with the nats component)
+//            dns (dns/sink.hpp), nats (nats/producer.hpp; with the nats component),
+//            spread (spread/producer.hpp), udp and netlink (datagram/producer.hpp;
+//            with the datagram component)
 // A new type is one entry of `registrations()`: its keys, a reader of its options
 // (the same code checks a config and builds the object) and a builder.
 //
 // run(): builds the source, runs rowcast::run(source, filtered fan-out, stop);
-// a transactional source resumes from the fan-out's checkpoint; the spool source
-// is acknowledged per batch (acknowledge::on_write). On stop it drains: waits up
+// a transactional source resumes from the fan-out's checkpoint; the spool, udp,
+// netlink and spread sources are acknowledged per batch (acknowledge::on_write). On stop it drains: waits up
 // to drain_timeout for the sinks and saves the last cursor they all acknowledged.
 // Every second (and at the end) it writes status_file (the metrics text,
 // atomically) and calls the tick callback (the systemd watchdog).
@@ -50,9 +54,15 @@
 #include <rowcast/transport/spool_writer.hpp>
 #include <rowcast/transport/stream_sink.hpp>
 #include <rowcast/version.hpp>
+#include <rowcast/spread/consumer.hpp>
+#include <rowcast/spread/producer.hpp>
 #if defined(ROWCAST_DAEMON_NATS)
 #include <rowcast/nats/consumer.hpp>
 #include <rowcast/nats/producer.hpp>
+#endif
+#if defined(ROWCAST_DAEMON_DATAGRAM)
+#include <rowcast/datagram/consumer.hpp>
+#include <rowcast/datagram/producer.hpp>
 #endif
 
 #include <nlohmann/json.hpp>
@@ -73,6 +83,9 @@
 #include <thread>
 #include <vector>
 
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <unistd.h>
 
 ROWCAST_NAMESPACE_BEGIN
@@ -143,14 +156,15 @@ inline codec_spec read_codec(const node_reader& r, const char* dflt = "json") {
     return *spec;
 }
 
-inline std::string read_file_text(const node_reader& r, const char* key) {
+// The file named by `key`; trailing line ends are dropped unless `raw` (secrets kept byte for byte).
+inline std::string read_file_text(const node_reader& r, const char* key, bool raw = false) {
     const std::string path = r.required(key);
     std::ifstream in(path, std::ios::binary);
     if (!in) r.fail(key, "cannot read '" + path + "'");
     std::ostringstream s;
     s << in.rdbuf();
     std::string t = s.str();
-    while (!t.empty() && (t.back() == '\n' || t.back() == '\r')) t.pop_back();
+    while (!raw && !t.empty() && (t.back() == '\n' || t.back() == '\r')) t.pop_back();
     return t;
 }
 
@@ -291,6 +305,158 @@ inline nats_sink_config read_nats_sink(const node_reader& r) {
     o.producer.subject_template = r.text("subject_template", o.producer.subject_template);
     o.producer.origin = r.text("origin", "rowcastd");
     o.producer.checkpoint = r.text("checkpoint", "");
+    o.codec = read_codec(r, "binary");
+    return o;
+}
+#endif
+
+// --- spread (core) --------------------------------------------------------------
+inline ::rowcast::spread::client_options read_spread_client(const node_reader& r) {
+    ::rowcast::spread::client_options c;
+    c.host = r.text("host", c.host);
+    c.port = static_cast<std::uint16_t>(r.number("port", 1, 65535, c.port));
+    c.unix_socket = r.text("unix_socket", "");
+    c.name = r.text("private_name", "");
+    if (c.name.size() > 10) r.fail("private_name", "'" + c.name + "' is longer than 10 bytes");
+    for (const char ch : c.name)
+        if (ch < '$' || ch > '~') r.fail("private_name", "'" + c.name + "' may hold the characters '$'..'~' only");
+    c.connect_timeout = std::chrono::milliseconds(r.number("connect_timeout_ms", 1, 600000, 5000));
+    return c;
+}
+struct spread_source_config {
+    ::rowcast::spread::consumer_options consumer;
+    std::filesystem::path quarantine;
+};
+inline spread_source_config read_spread_source(const node_reader& r) {
+    spread_source_config o;
+    o.consumer.client = read_spread_client(r);
+    o.consumer.groups = r.strings("groups");
+    if (o.consumer.groups.empty()) r.fail("groups", "is required (a list of Spread groups, e.g. rc.shop.items and rc.-.-)");
+    for (const auto& g : o.consumer.groups)
+        if (auto why = ::rowcast::detail::spread::check_group_name(g, false); !why.empty()) r.fail("groups", "'" + g + "': " + why);
+    o.consumer.max_batch = static_cast<std::size_t>(r.number("max_batch", 1, 100000, 1024));
+    o.quarantine = r.required("quarantine_directory");
+    return o;
+}
+struct spread_sink_config {
+    ::rowcast::spread::producer_options producer;
+    codec_spec codec;
+};
+inline spread_sink_config read_spread_sink(const node_reader& r) {
+    spread_sink_config o;
+    o.producer.client = read_spread_client(r);
+    o.producer.group_template = r.text("group_template", o.producer.group_template);
+    {  // the producer's own check (spread/producer.hpp open())
+        const std::string probe = ::rowcast::spread::group_name(o.producer.group_template, "s", "t");
+        if (o.producer.group_template.empty() || probe.find('#') != std::string::npos ||
+            !::rowcast::detail::spread::check_group_name(probe, false).empty())
+            r.fail("group_template", "'" + o.producer.group_template + "' does not make valid group names");
+    }
+    const std::string svc = r.choice("service", {"unreliable", "reliable", "fifo", "causal", "agreed", "safe"}, "agreed");
+    o.producer.svc = *::rowcast::spread::parse_service(svc);
+    o.producer.max_message = static_cast<std::size_t>(
+        r.number("max_message", 1024, static_cast<std::int64_t>(::rowcast::detail::spread::safe_capacity),
+                 static_cast<std::int64_t>(::rowcast::detail::spread::safe_capacity)));
+    o.producer.fragment = r.flag("fragment", true);
+    o.codec = read_codec(r, "binary");
+    return o;
+}
+
+#if defined(ROWCAST_DAEMON_DATAGRAM)
+// --- udp and netlink (the datagram component) -----------------------------------
+inline ::rowcast::datagram::key_set read_datagram_keys(const node_reader& r) {
+    ::rowcast::datagram::key_set keys;
+    if (!r.has("key_file")) {
+        if (r.has("key_id")) r.fail("key_id", "needs 'key_file'");
+        return keys;
+    }
+    const auto id = static_cast<std::uint16_t>(r.number("key_id", 0, 65535, 1));
+    if (auto a = keys.add(id, read_file_text(r, "key_file", true)); !a) r.fail("key_file", a.error_value().message);
+    return keys;
+}
+template <class LinkOptions>
+struct datagram_sink_config {
+    LinkOptions link;
+    ::rowcast::datagram::producer_options producer;
+    codec_spec codec;
+};
+template <class LinkOptions>
+struct datagram_source_config {
+    LinkOptions link;
+    ::rowcast::datagram::consumer_options consumer;
+    codec_spec codec;
+};
+inline void read_datagram_producer(const node_reader& r, ::rowcast::datagram::producer_options& p) {
+    p.keys = read_datagram_keys(r);
+    p.source_id = static_cast<std::uint64_t>(r.number("source_id", 0, INT64_MAX, 0));
+    p.ring = static_cast<std::size_t>(r.number("ring", 1, 16777216, 4096));
+    p.heartbeat = std::chrono::milliseconds(r.number("heartbeat_ms", 1, 60000, 100));
+}
+inline void read_datagram_consumer(const node_reader& r, ::rowcast::datagram::consumer_options& c) {
+    c.keys = read_datagram_keys(r);
+    c.tables = r.strings("tables");
+    c.max_pending = static_cast<std::size_t>(r.number("max_pending", 1, 16777216, 4096));
+    c.nak_interval = std::chrono::milliseconds(r.number("nak_interval_ms", 1, 60000, 20));
+    c.nak_tries = static_cast<unsigned>(r.number("nak_tries", 1, 1000, 10));
+    c.source_timeout = std::chrono::milliseconds(r.number("source_timeout_ms", 1, 3600000, 5000));
+    c.catch_up = static_cast<std::uint64_t>(r.number("catch_up", 0, 16777216, 0));
+}
+// The producer's smallest datagram: a header, the longest table name, a fragment header, a MAC and 16 bytes.
+inline constexpr std::int64_t min_datagram =
+    ::rowcast::datagram::header_size + ::rowcast::datagram::max_table_size + 4 + ::rowcast::datagram::mac_size + 16;
+inline ::rowcast::datagram::udp_options read_udp_link(const node_reader& r, bool sender) {
+    ::rowcast::datagram::udp_options u;
+    u.group = r.required("group");
+    u.port = static_cast<std::uint16_t>(r.number("port", 1, 65535, 0));
+    if (!r.has("port")) r.fail("port", "is required");
+    u.interface = r.text("interface", "");
+    u.receive_buffer = static_cast<int>(r.number("receive_buffer", 0, INT32_MAX, 0));
+    if (sender) {
+        u.hops = static_cast<int>(r.number("hops", 0, 255, 1));
+        u.loopback = r.flag("loopback", true);
+        u.send_buffer = static_cast<int>(r.number("send_buffer", 0, INT32_MAX, 0));
+        u.max_datagram = static_cast<std::size_t>(r.number("max_datagram", min_datagram, 65000, 1400));
+    }
+    in6_addr a6{};
+    in_addr a4{};
+    const bool mc = ::inet_pton(AF_INET, u.group.c_str(), &a4) == 1 ? IN_MULTICAST(ntohl(a4.s_addr))
+                    : ::inet_pton(AF_INET6, u.group.c_str(), &a6) == 1 ? IN6_IS_ADDR_MULTICAST(&a6)
+                                                                       : false;
+    if (!mc) r.fail("group", "'" + u.group + "' is not an IPv4 or IPv6 multicast group");
+    if (!u.interface.empty() && ::if_nametoindex(u.interface.c_str()) == 0)
+        r.fail("interface", "no interface '" + u.interface + "' on this host");
+    return u;
+}
+inline ::rowcast::datagram::netlink_options read_netlink_link(const node_reader& r, bool sender) {
+    ::rowcast::datagram::netlink_options n;
+    if (const YAML::Node g = r.at("groups")) {
+        if (!g.IsMap()) r.fail("groups", "must be a mapping of \"schema.table\" to a group 1..32");
+        const node_reader gr(g, r.key("groups"));
+        for (const auto& kv : g) {
+            const std::string table = kv.first.Scalar();
+            if (table.find('.') == std::string::npos) node_reader::fail_at(kv.first, gr.key(table), "is not \"schema.table\"");
+            n.groups[table] = static_cast<std::uint32_t>(gr.number(table.c_str(), 1, 32, 1));
+        }
+    }
+    n.receive_buffer = static_cast<int>(r.number("receive_buffer", 0, INT32_MAX, 0));
+    if (sender) n.max_datagram = static_cast<std::size_t>(r.number("max_datagram", min_datagram, 65000, 16384));
+    else n.tables = r.strings("tables");
+    return n;
+}
+// A udp or netlink section: the link's keys (ReadLink) and the producer's / consumer's.
+template <class LinkOptions, LinkOptions (*ReadLink)(const node_reader&, bool)>
+datagram_sink_config<LinkOptions> read_datagram_sink(const node_reader& r) {
+    datagram_sink_config<LinkOptions> o;
+    o.link = ReadLink(r, true);
+    read_datagram_producer(r, o.producer);
+    o.codec = read_codec(r, "binary");
+    return o;
+}
+template <class LinkOptions, LinkOptions (*ReadLink)(const node_reader&, bool)>
+datagram_source_config<LinkOptions> read_datagram_source(const node_reader& r) {
+    datagram_source_config<LinkOptions> o;
+    o.link = ReadLink(r, false);
+    read_datagram_consumer(r, o.consumer);  // `tables` too (netlink: also the groups it subscribes to)
     o.codec = read_codec(r, "binary");
     return o;
 }
@@ -508,7 +674,7 @@ private:
             t.fan = fanout_->stats();
             std::lock_guard l(mu_);
             t.reconnects = source_stats_.sum({"reconnects"});
-            t.gaps = source_stats_.sum({"gaps"});
+            t.gaps = source_stats_.sum({"gaps", "lost"});  // datagram consumers: gaps; spread: events lost
             t.quarantined = source_stats_.sum({"quarantined", "dead_lettered"}) + detail::daemon::rejected_events().load();
             return t;
         });
@@ -561,6 +727,55 @@ private:
     bool tick_stop_ = false;
 
 };
+
+#if defined(ROWCAST_DAEMON_DATAGRAM)
+}  // namespace daemon
+
+namespace detail::daemon {
+using ::rowcast::daemon::registration;
+using ::rowcast::daemon::relay;
+
+// The source and sink entries of one datagram link (udp, netlink): the keys of the link
+// (`common`, `sink_only`, `source_only`) plus those of the producer / consumer options.
+template <class Link, class SinkRead, class SourceRead>
+void add_datagram_types(std::vector<registration>& t, std::vector<std::string> common, std::vector<std::string> sink_only,
+                        std::vector<std::string> source_only, SinkRead read_sink, SourceRead read_source) {
+    std::vector<std::string> sink_keys = common, source_keys = std::move(common);
+    for (const char* k : {"key_file", "key_id", "codec", "envelope"}) {
+        sink_keys.emplace_back(k);
+        source_keys.emplace_back(k);
+    }
+    sink_keys.insert(sink_keys.end(), sink_only.begin(), sink_only.end());
+    sink_keys.insert(sink_keys.end(), {"source_id", "ring", "heartbeat_ms"});
+    source_keys.insert(source_keys.end(), source_only.begin(), source_only.end());
+    source_keys.insert(source_keys.end(), {"tables", "max_pending", "nak_interval_ms", "nak_tries", "source_timeout_ms", "catch_up"});
+    t.push_back({{Link::name, role::source, std::move(source_keys), [read_source](const node_reader& r) { (void)read_source(r); }},
+                 {},
+                 [read_source](const section& s, relay& rl, std::stop_token stop) -> result<void> {
+                     auto o = read_source(node_reader(s.node, s.path));
+                     return with_codec(o.codec, [&]<class Codec>(Codec codec) -> result<void> {
+                         auto src = ::rowcast::datagram::consumer<Codec, Link>::open(o.link, std::move(o.consumer), std::move(codec));
+                         if (!src) return src.error_value();
+                         return rl.drive(*src, stop);
+                     });
+                 },
+                 acknowledge::on_write});  // no cursor: the consumer takes what the producers send from now on
+    t.push_back({{Link::name, role::sink, std::move(sink_keys), [read_sink](const node_reader& r) { (void)read_sink(r); }},
+                 [read_sink](const section& s, fanout_sink& out) -> result<void> {
+                     auto o = read_sink(node_reader(s.node, s.path));
+                     return with_codec(o.codec, [&]<class Codec>(Codec codec) -> result<void> {
+                         auto p = ::rowcast::datagram::producer<Codec, Link>::open(o.link, std::move(o.producer), std::move(codec));
+                         if (!p) return p.error_value();
+                         out.add(s.name, std::move(*p), {s.queue_capacity});
+                         return {};
+                     });
+                 },
+                 {}});
+}
+}  // namespace detail::daemon
+
+namespace daemon {
+#endif
 
 inline const std::vector<registration>& registrations() {
     using detail::daemon::node_reader;
@@ -668,6 +883,52 @@ inline const std::vector<registration>& registrations() {
                          });
                      },
                      {}});
+#endif
+        // ---- spread (core): producer as sink, consumer as source
+        t.push_back({{"spread", role::source,
+                      {"host", "port", "unix_socket", "private_name", "connect_timeout_ms", "groups", "max_batch",
+                       "quarantine_directory"},
+                      [](const node_reader& r) { (void)dd::read_spread_source(r); }},
+                     {},
+                     [](const section& s, relay& rl, std::stop_token stop) -> result<void> {
+                         auto o = dd::read_spread_source(node_reader(s.node, s.path));
+                         auto q = std::make_shared<quarantine>(o.quarantine);
+                         if (auto c = q->check(); !c) return c.error_value();
+                         o.consumer.on_bad = [q](const ::rowcast::spread::bad_message& b) {
+                             const std::string why = "group " + b.group + ", sender " + b.sender + ": " + b.reason.message;
+                             auto stored = q->store("spread-" + std::to_string(b.mess_type), b.data, why);
+                             ++dd::rejected_events();
+                             if (!stored) log(log_level::error, "daemon", "a bad Spread message was NOT quarantined: " + stored.error_value().message);
+                         };
+                         auto src = ::rowcast::spread::consumer<binary_codec, json_codec, yaml_codec>::open(std::move(o.consumer));
+                         if (!src) return src.error_value();
+                         return rl.drive(*src, std::move(stop));
+                     },
+                     acknowledge::on_write});  // its cursor cannot be resumed from (Spread keeps no history)
+        t.push_back({{"spread", role::sink,
+                      {"host", "port", "unix_socket", "private_name", "connect_timeout_ms", "group_template", "service",
+                       "max_message", "fragment", "codec", "envelope"},
+                      [](const node_reader& r) { (void)dd::read_spread_sink(r); }},
+                     [](const section& s, fanout_sink& out) -> result<void> {
+                         auto o = dd::read_spread_sink(node_reader(s.node, s.path));
+                         return with_codec(o.codec, [&]<class Codec>(Codec codec) -> result<void> {
+                             auto p = ::rowcast::spread::producer<Codec>::open(o.producer, std::move(codec));
+                             if (!p) return p.error_value();
+                             out.add(s.name, std::move(*p), {s.queue_capacity});
+                             return {};
+                         });
+                     },
+                     {}});
+#if defined(ROWCAST_DAEMON_DATAGRAM)
+        // ---- udp and netlink (the datagram component): producer as sink, consumer as source
+        dd::add_datagram_types<::rowcast::datagram::udp_link>(
+            t, {"group", "port", "interface", "receive_buffer"}, {"hops", "loopback", "send_buffer", "max_datagram"},
+            {}, &dd::read_datagram_sink<::rowcast::datagram::udp_options, &dd::read_udp_link>,
+            &dd::read_datagram_source<::rowcast::datagram::udp_options, &dd::read_udp_link>);
+        dd::add_datagram_types<::rowcast::datagram::netlink_link>(
+            t, {"groups", "receive_buffer"}, {"max_datagram"}, {},
+            &dd::read_datagram_sink<::rowcast::datagram::netlink_options, &dd::read_netlink_link>,
+            &dd::read_datagram_source<::rowcast::datagram::netlink_options, &dd::read_netlink_link>);
 #endif
         return t;
     }();
