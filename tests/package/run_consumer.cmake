@@ -1,6 +1,6 @@
 # Package test driver, run by ctest as `cmake -D... -P run_consumer.cmake`.
 #
-#   MODE                install | find_package | core_only | nats | subdirectory | fetchcontent | probe
+#   MODE                install | find_package | core_only | nats | daemon | subdirectory | fetchcontent | probe
 #   ROWCAST_SOURCE_DIR  the rowcast source tree
 #   ROWCAST_BINARY_DIR  the configured rowcast build that `install` installs
 #   PREFIX              the install prefix shared by install / find_package / core_only / probe
@@ -90,6 +90,10 @@ elseif(MODE STREQUAL "nats")
   set(project "${here}/nats")
   list(APPEND configure_args "-DCMAKE_PREFIX_PATH=${PREFIX}")
   set(program nats_consumer)
+elseif(MODE STREQUAL "daemon")
+  set(project "${here}/daemon")
+  list(APPEND configure_args "-DCMAKE_PREFIX_PATH=${PREFIX}")
+  set(program daemon_consumer)
 elseif(MODE STREQUAL "subdirectory")
   set(project "${here}/consumer")
   list(APPEND configure_args -DROWCAST_CONSUME=subdirectory "-DROWCAST_SOURCE_DIR=${ROWCAST_SOURCE_DIR}")
@@ -149,7 +153,7 @@ endif()
 
 run("configure" "${CMAKE_COMMAND}" -S "${project}" -B "${build}" ${configure_args})
 
-if(MODE MATCHES "^(find_package|core_only|nats)$")
+if(MODE MATCHES "^(find_package|core_only|nats|daemon)$")
   # The package must have come from this test's prefix, not from elsewhere on the machine.
   file(STRINGS "${build}/CMakeCache.txt" dir_line REGEX "^rowcast_DIR:")
   string(REGEX REPLACE "^rowcast_DIR:[A-Z]+=" "" found_dir "${dir_line}")
