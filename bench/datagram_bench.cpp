@@ -1,13 +1,24 @@
 // rowcast-bench-datagram: the datagram transports (issue 11) between two hosts made of
 // network namespaces (tests/support/netns.hpp; needs root, iproute2, nftables), each
-// beside a raw baseline of the same bytes measured in the same run, interleaved:
-//   UdpProduce      udp_producer::write (encode + frame + HMAC + sendmmsg) vs raw sendmmsg()
-//                   of the very datagrams it sent (captured once)
-//   NetlinkProduce  netlink_producer::write vs raw sendmsg() of its datagrams
+// beside a raw baseline of the same bytes measured in the same run, interleaved.
+// Both sides of a produce benchmark send the same datagrams, with the same system call
+// per datagram group, from the same namespace, to the same receivers:
+//   UdpProduce      rowcast: udp_producer::write of 10 batches of 64 events (encode, frame,
+//                   HMAC, one sendmmsg() per batch: ~7 datagrams of <= 1,400 bytes);
+//                   raw: one sendmmsg() per batch of the very datagrams that batch put on the
+//                   wire (captured once), from a socket in the same namespace with the same
+//                   multicast interface and loopback off; the same receiver socket (the other
+//                   host, joined to the group) gets both.
+//   NetlinkProduce  rowcast: netlink_producer::write of the same batches (one sendto() per
+//                   16 KiB datagram: one per batch); raw: sendto() of those captured datagrams
+//                   to the same group (the table's), one per datagram; one subscriber (all
+//                   groups) receives both, drained outside the clock after each run.
 //   UdpConsume      udp_consumer::process (recvmmsg + HMAC check + order + decode) vs raw
 //                   recvmmsg() of the same datagrams (a second socket in the group)
 //   UdpLoss5        events/s delivered end to end with 5 % random loss (nftables) and repair
 //   UdpDelay        capture-to-delivery delay p50/p99 (µs) at 10,000 events/s
+// The produce benchmarks run with HMAC-SHA256 (hmac:1, the configuration datagram.md
+// recommends) and without (hmac:0: framing and encoding only).
 // Counters: rowcast_eps, raw_eps, ratio (rowcast_eps / raw_eps), eps, p50_us, p99_us.
 // --smoke runs each once, briefly (ctest bench.datagram.smoke).
 #include <rowcast/codec/binary.hpp>
@@ -23,6 +34,8 @@
 #include <chrono>
 #include <cstring>
 #include <memory>
+#include <stdexcept>
+#include <net/if.h>
 #include <thread>
 #include <vector>
 
@@ -41,9 +54,9 @@ key_set keys() {
     k.add(1, "0123456789abcdef0123456789abcdef").value();
     return k;
 }
-producer_options popts() {
+producer_options popts(bool mac = true) {
     producer_options p;
-    p.keys = keys();
+    if (mac) p.keys = keys();
     p.heartbeat = std::chrono::milliseconds(50);
     return p;
 }
@@ -94,11 +107,12 @@ std::size_t drain_raw(int fd, std::size_t want) {
     }
     return got;
 }
-/// Raw sendmmsg of `d` to `to` on `fd`.
+/// Raw sendmmsg of `d` (at most 64 datagrams: one call, as udp_link::send) to `to` on `fd`.
 void raw_sendmmsg(int fd, const std::vector<std::string>& d, const sockaddr* to, socklen_t len) {
-    std::vector<iovec> iov(d.size());
-    std::vector<mmsghdr> m(d.size());
-    for (std::size_t i = 0; i < d.size(); ++i) {
+    iovec iov[64];
+    mmsghdr m[64];
+    const std::size_t n = std::min<std::size_t>(64, d.size());
+    for (std::size_t i = 0; i < n; ++i) {
         iov[i] = {const_cast<char*>(d[i].data()), d[i].size()};
         m[i] = {};
         m[i].msg_hdr.msg_iov = &iov[i];
@@ -106,8 +120,8 @@ void raw_sendmmsg(int fd, const std::vector<std::string>& d, const sockaddr* to,
         m[i].msg_hdr.msg_name = const_cast<sockaddr*>(to);
         m[i].msg_hdr.msg_namelen = len;
     }
-    for (std::size_t done = 0; done < d.size();) {
-        const int r = ::sendmmsg(fd, m.data() + done, static_cast<unsigned>(std::min<std::size_t>(64, d.size() - done)), 0);
+    for (std::size_t done = 0; done < n;) {
+        const int r = ::sendmmsg(fd, m + done, static_cast<unsigned>(n - done), 0);
         if (r <= 0) break;
         done += static_cast<std::size_t>(r);
     }
@@ -129,6 +143,33 @@ std::vector<std::string> capture(Link& rx, Send send) {
         }
     }
     return out;
+}
+/// Writes `ev` (one write per batch) through `tx` and returns, per batch, the datagrams it
+/// sent as `rx` received them (so a raw baseline can repeat the same system calls).
+template <class Producer, class Link>
+std::vector<std::vector<std::string>> capture_batches(Producer& tx, Link& rx, const std::vector<std::vector<event>>& ev) {
+    std::vector<std::size_t> counts;
+    auto flat = capture(rx, [&] {
+        for (const auto& b : ev) {
+            const auto before = tx.stats().datagrams;
+            tx.write(b).value();
+            counts.push_back(tx.stats().datagrams - before);
+        }
+    });
+    std::vector<std::vector<std::string>> out;
+    std::size_t at = 0;
+    for (const std::size_t n : counts) {
+        if (at + n > flat.size()) throw std::runtime_error("capture: datagrams lost on the way");
+        out.emplace_back(std::make_move_iterator(flat.begin() + static_cast<std::ptrdiff_t>(at)),
+                         std::make_move_iterator(flat.begin() + static_cast<std::ptrdiff_t>(at + n)));
+        at += n;
+    }
+    return out;
+}
+std::size_t total_size(const std::vector<std::vector<std::string>>& w) {
+    std::size_t n = 0;
+    for (const auto& b : w) n += b.size();
+    return n;
 }
 
 template <class Rowcast, class Raw>
@@ -155,17 +196,19 @@ void interleave(benchmark::State& state, std::size_t n, Rowcast rowcast_run, Raw
 }
 
 void UdpProduce(benchmark::State& state) {
-    auto tx = lab->in(0, [] { return udp_producer<binary_codec>::open(net(), popts()).value(); });
+    const bool mac = state.range(0) != 0;
+    auto tx = lab->in(0, [&] { return udp_producer<binary_codec>::open(net(), popts(mac)).value(); });
     auto rx = lab->in(1, [] { return udp_link::open_receiver(net()).value(); });
     std::vector<std::vector<event>> ev;
     for (std::size_t i = 0; i < batches; ++i) ev.push_back(events(i * batch, batch));
-    const auto wire = capture(rx, [&] {
-        for (const auto& b : ev) tx.write(b).value();
-    });
+    const auto wire = capture_batches(tx, rx, ev);
     const int raw = lab->in(0, [] { return ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0); });
     detail::unique_fd raw_fd(raw);
     const int off = 0;
     ::setsockopt(raw, IPPROTO_IP, IP_MULTICAST_LOOP, &off, sizeof off);
+    ip_mreqn via{};
+    via.imr_ifindex = lab->in(0, [] { return static_cast<int>(::if_nametoindex("eth0")); });
+    ::setsockopt(raw, IPPROTO_IP, IP_MULTICAST_IF, &via, sizeof via);
     sockaddr_in to{};
     to.sin_family = AF_INET;
     to.sin_port = htons(port);
@@ -178,14 +221,15 @@ void UdpProduce(benchmark::State& state) {
                },
                [&] {
                    const auto t0 = std::chrono::steady_clock::now();
-                   raw_sendmmsg(raw, wire, reinterpret_cast<const sockaddr*>(&to), sizeof to);
+                   for (const auto& b : wire) raw_sendmmsg(raw, b, reinterpret_cast<const sockaddr*>(&to), sizeof to);
                    return seconds_d(std::chrono::steady_clock::now() - t0).count();
                });
-    state.counters["datagrams_per_iteration"] = static_cast<double>(wire.size());
+    state.counters["datagrams_per_iteration"] = static_cast<double>(total_size(wire));
 }
 
 void NetlinkProduce(benchmark::State& state) {
-    auto tx = lab->in(0, [] { return netlink_producer<binary_codec>::open({}, popts()).value(); });
+    const bool mac = state.range(0) != 0;
+    auto tx = lab->in(0, [&] { return netlink_producer<binary_codec>::open({}, popts(mac)).value(); });
     auto rx = lab->in(0, [] {
         netlink_options o;
         o.receive_buffer = 64 << 20;
@@ -193,29 +237,30 @@ void NetlinkProduce(benchmark::State& state) {
     });
     std::vector<std::vector<event>> ev;
     for (std::size_t i = 0; i < batches; ++i) ev.push_back(events(i * batch, batch));
-    const auto wire = capture(rx, [&] {
-        for (const auto& b : ev) tx.write(b).value();
-    });
+    const auto wire = capture_batches(tx, rx, ev);
+    const std::size_t datagrams = total_size(wire);
     auto raw = lab->in(0, [] { return detail::unique_fd(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_USERSOCK)); });
     sockaddr_nl to{};
     to.nl_family = AF_NETLINK;
-    to.nl_groups = 1u << (default_netlink_group("db.t") - 1);
+    to.nl_groups = 1u << (tx.link().channel_of(ev[0][0].schema + "." + ev[0][0].table) - 1);  // the producer's group
     interleave(state, batch * batches,
                [&] {
                    const auto t0 = std::chrono::steady_clock::now();
                    for (const auto& b : ev) benchmark::DoNotOptimize(tx.write(b));
                    const double t = seconds_d(std::chrono::steady_clock::now() - t0).count();
-                   drain_raw(rx.fd(), wire.size());  // keep the subscriber's buffer from overflowing
+                   drain_raw(rx.fd(), datagrams);  // keep the subscriber's buffer from overflowing
                    return t;
                },
                [&] {
                    const auto t0 = std::chrono::steady_clock::now();
-                   for (const auto& d : wire)
-                       ::sendto(raw.get(), d.data(), d.size(), 0, reinterpret_cast<const sockaddr*>(&to), sizeof to);
+                   for (const auto& b : wire)
+                       for (const auto& d : b)
+                           ::sendto(raw.get(), d.data(), d.size(), 0, reinterpret_cast<const sockaddr*>(&to), sizeof to);
                    const double t = seconds_d(std::chrono::steady_clock::now() - t0).count();
-                   drain_raw(rx.fd(), wire.size());
+                   drain_raw(rx.fd(), datagrams);
                    return t;
                });
+    state.counters["datagrams_per_iteration"] = static_cast<double>(datagrams);
 }
 
 void UdpConsume(benchmark::State& state) {
@@ -335,8 +380,8 @@ int main(int argc, char** argv) {
     }
     lab = std::make_unique<test::netns_lab>(2);
     const double min_time = smoke ? 0.001 : 0.5;
-    benchmark::RegisterBenchmark("UdpProduce", UdpProduce)->UseManualTime()->MinTime(min_time);
-    benchmark::RegisterBenchmark("NetlinkProduce", NetlinkProduce)->UseManualTime()->MinTime(min_time);
+    benchmark::RegisterBenchmark("UdpProduce", UdpProduce)->ArgName("hmac")->Arg(1)->Arg(0)->UseManualTime()->MinTime(min_time);
+    benchmark::RegisterBenchmark("NetlinkProduce", NetlinkProduce)->ArgName("hmac")->Arg(1)->Arg(0)->UseManualTime()->MinTime(min_time);
     benchmark::RegisterBenchmark("UdpConsume", UdpConsume)->MinTime(min_time);
     benchmark::RegisterBenchmark("UdpLoss5", UdpLoss5)->Arg(smoke ? 640 : 20000)->UseManualTime()->Iterations(smoke ? 1 : 3);
     benchmark::RegisterBenchmark("UdpDelay", UdpDelay)->Arg(smoke ? 200 : 10000)->Iterations(1);

@@ -46,6 +46,10 @@ inline void put32(std::string& o, std::uint32_t v) {
     put16(o, static_cast<std::uint16_t>(v >> 16));
     put16(o, static_cast<std::uint16_t>(v));
 }
+/// Rewrites the big-endian 32-bit value at o[at] (a length written as put32(0) before).
+inline void patch_length(std::string& o, std::size_t at, std::size_t v) noexcept {
+    for (int i = 0; i < 4; ++i) o[at + static_cast<std::size_t>(i)] = static_cast<char>(v >> (8 * (3 - i)));
+}
 inline void put64(std::string& o, std::uint64_t v) {
     put32(o, static_cast<std::uint32_t>(v >> 32));
     put32(o, static_cast<std::uint32_t>(v));

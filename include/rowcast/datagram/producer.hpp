@@ -170,7 +170,9 @@ private:
         mutable std::mutex mutex;
         detail::unique_fd stop;
         detail::datagram::recv_buffers naks;
-        std::string scratch, table;
+        std::string scratch, table, open_table, last_schema, last_name;
+        std::uint32_t table_ch = 0;
+        bool table_known = false;
         std::vector<detail::datagram::out_datagram> out;
 
         detail::datagram::retransmit_ring& ring_of(std::uint32_t ch) {
@@ -199,13 +201,26 @@ private:
             out.clear();
         }
 
+        // The "schema.table" of `e` in `table` and its channel in `table_ch`, recomputed only
+        // when the event's table differs from the previous one (channel_of may hash).
+        void table_of(const event& e) {
+            if (table_known && e.schema == last_schema && e.table == last_name) return;
+            last_schema.assign(e.schema);
+            last_name.assign(e.table);
+            table.clear();
+            if (!e.table.empty()) table.append(e.schema).append(".").append(e.table);
+            table_ch = table.size() > max_table_size ? 0 : link.channel_of(table);
+            table_known = true;
+        }
+
         result<void> write(std::span<const event> batch) {
             out.clear();
-            std::string* open = nullptr;  // the datagram being filled
+            std::string* open = nullptr;  // the datagram being filled (a ring slot)
             std::uint32_t open_ch = 0;
             std::uint16_t open_n = 0;
-            std::string open_table;
             const std::size_t max = link.max_datagram();
+            const std::size_t limit = max - (opt.keys.active() ? mac_size : 0);  // bytes before the MAC
+            const std::size_t flush_at = std::min<std::size_t>(64, std::max<std::size_t>(1, opt.ring / 2));
             auto close = [&] {
                 if (!open) return;
                 patch_event_count(*open, 0, open_n);
@@ -213,40 +228,56 @@ private:
                 out.push_back({*open, nullptr, open_ch});
                 ++st.datagrams;
                 open = nullptr;
-                if (out.size() >= std::min<std::size_t>(64, std::max<std::size_t>(1, opt.ring / 2))) send_out();
+                if (out.size() >= flush_at) send_out();
             };
             for (const event& e : batch) {
-                table.clear();
-                if (!e.table.empty()) {
-                    table.append(e.schema).append(".").append(e.table);
-                }
+                table_of(e);
                 if (table.size() > max_table_size) {
                     close();
                     send_out();
                     return error::make(errc::invalid_value, "datagram", table.substr(0, 64) + "…", "table name over 255 bytes");
                 }
-                scratch.clear();
-                codec.encode(e, scratch);
-                const std::uint32_t ch = link.channel_of(table);
-                const std::size_t room = max - header_size - table.size() - (opt.keys.active() ? mac_size : 0);
-                if (open && (ch != open_ch || table != open_table || open->size() + 4 + scratch.size() > max - (opt.keys.active() ? mac_size : 0) ||
-                             open_n == 65535))
-                    close();
-                if (4 + scratch.size() <= room) {
-                    if (!open) {
-                        auto& ring = ring_of(ch);
-                        open = &ring.claim();
-                        ring.last_send = clock::now();
-                        write_header(*open, header(frame_type::data, ring.next() - 1, ch), table);
-                        open_ch = ch;
-                        open_table = table;
-                        open_n = 0;
+                const std::uint32_t ch = table_ch;
+                if (open && (ch != open_ch || table != open_table || open_n == 65535)) close();
+                if (open) {
+                    // Encoded straight into the open datagram behind a 4-byte length; taken
+                    // back out (to start a datagram of its own) when it does not fit.
+                    const std::size_t at = open->size();
+                    open->append(4, '\0');
+                    try {
+                        codec.encode(e, *open);
+                    } catch (...) {
+                        open->resize(at);
+                        close();
+                        send_out();
+                        throw;
                     }
+                    const std::size_t n = open->size() - at - 4;
+                    if (open->size() <= limit) {
+                        detail::datagram::patch_length(*open, at, n);
+                        ++open_n;
+                        ++st.events;
+                        continue;
+                    }
+                    scratch.assign(*open, at + 4, n);
+                    open->resize(at);
+                    close();
+                } else {
+                    scratch.clear();
+                    codec.encode(e, scratch);
+                }
+                const std::size_t room = limit - header_size - table.size();
+                if (4 + scratch.size() <= room) {
+                    auto& ring = ring_of(ch);
+                    open = &ring.claim();
+                    ring.last_send = clock::now();
+                    write_header(*open, header(frame_type::data, ring.next() - 1, ch), table);
+                    open_ch = ch;
+                    open_table = table;
+                    open_n = 1;
                     detail::datagram::put32(*open, static_cast<std::uint32_t>(scratch.size()));
                     open->append(scratch);
-                    ++open_n;
                 } else {
-                    close();
                     const std::size_t piece = room;
                     const std::size_t count = (scratch.size() + piece - 1) / piece;
                     if (count > 65535) {
@@ -266,7 +297,7 @@ private:
                         opt.keys.sign(d);
                         out.push_back({d, nullptr, ch});
                         ++st.datagrams;
-                        if (out.size() >= std::min<std::size_t>(64, std::max<std::size_t>(1, opt.ring / 2))) send_out();
+                        if (out.size() >= flush_at) send_out();
                     }
                     ring.last_send = clock::now();
                     ++st.fragmented;

@@ -1,5 +1,6 @@
 // Internal: the encoding half of binary_codec (codec/binary.hpp, which includes this
-// after defining binary_options): event -> bytes straight into the caller's string, with
+// after defining binary_options): event -> bytes, built in a buffer the encoder keeps (grown,
+// never zero-filled per event) and appended to the caller's string, with
 // a cache of encoded column lists keyed by columns_ptr.
 #pragma once
 
@@ -11,6 +12,7 @@
 #include <rowcast/value.hpp>
 #include <rowcast/version.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -36,6 +38,7 @@ private:
     binary_options opt_{};
     column_cache<const column_list*, std::weak_ptr<const column_list>> cache_;
     std::string scratch_;
+    std::string buf_;  // where an event is built (only grown: no zero-fill per event), then appended
 
 
     static std::size_t columns_bound(const column_list& cols) noexcept {
@@ -212,9 +215,8 @@ private:
         const std::size_t bound = header_size + 1 + 3 * 8 + 12 * max_varint + e.schema.size() + e.table.size() +
                                   e.statement.size() + e.transaction.id.size() + e.source.file.size() +
                                   e.source.gtid.size() + block.size() + image_bound(e.before) + image_bound(e.after);
-        const std::size_t start = out.size();
-        out.resize(start + bound);
-        char* const b = out.data() + start;
+        if (buf_.size() < bound) buf_.resize(std::max(bound, 2 * buf_.size()));
+        char* const b = buf_.data();
         char* p = b + header_size;
         p = put_u8(p, static_cast<std::uint8_t>(e.kind));
         p = put_varint(p, e.sequence);
@@ -237,7 +239,7 @@ private:
         for (const auto& v : e.after) p = put_value(p, v);
         const auto len = static_cast<std::size_t>(p - b);
         if (len > std::numeric_limits<std::uint32_t>::max()) {
-            out.resize(start);
+            buf_ = std::string();
             throw exception(error::make(errc::limit_exceeded, codec_name, "encode",
                                         "an event of " + std::to_string(len) +
                                             " bytes exceeds the format's limit of 4294967295"));
@@ -247,7 +249,8 @@ private:
         b[2] = static_cast<char>(format_version);
         b[3] = 0;
         put_le(b + 4, static_cast<std::uint32_t>(len));
-        out.resize(start + len);
+        out.append(b, len);
+        if (buf_.size() > (std::size_t{1} << 20)) buf_ = std::string();  // not kept after a huge event
     }
 };
 
