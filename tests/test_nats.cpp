@@ -30,6 +30,7 @@
 #include <set>
 #include <stop_token>
 #include <string>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -341,8 +342,19 @@ protected:
     // The fixture's events into a new stream with 3 replicas.
     static void fill_stream(const std::string& stream) {
         auto src = binlog::file_source::open({.files = {fixture}}).value();
-        auto p = nats::producer<binary_codec>::open(producer_opts(cluster(), stream, 3)).value();
-        ASSERT_TRUE(rowcast::run(src, p, std::stop_token{}, fast_retry()));
+        // A server restarted by an earlier test may not be a placement peer yet ("no suitable peers for
+        // placement", a transient error): the stream is created once the cluster places it.
+        std::optional<nats::producer<binary_codec>> p;
+        for (int i = 0; !p; ++i) {
+            auto r = nats::producer<binary_codec>::open(producer_opts(cluster(), stream, 3));
+            if (r) {
+                p.emplace(std::move(*r));
+                break;
+            }
+            ASSERT_TRUE(rowcast::is_transient(r.error_value()) && i < 300) << r.error_value().message;
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        ASSERT_TRUE(rowcast::run(src, *p, std::stop_token{}, fast_retry()));
     }
     // The environment of a child process (NatsChild.Run) working on `stream` in `dir`.
     static std::vector<std::string> child_env(const std::string& stream, const std::filesystem::path& dir) {
