@@ -317,9 +317,9 @@ inline ::rowcast::spread::client_options read_spread_client(const node_reader& r
     c.port = static_cast<std::uint16_t>(r.number("port", 1, 65535, c.port));
     c.unix_socket = r.text("unix_socket", "");
     c.name = r.text("private_name", "");
-    if (c.name.size() > 10) r.fail("private_name", "'" + c.name + "' is longer than 10 bytes");
-    for (const char ch : c.name)
-        if (ch < '$' || ch > '~') r.fail("private_name", "'" + c.name + "' may hold the characters '$'..'~' only");
+    // The client's own rule (no '#' either), checked here so the mistake names its key and line.
+    if (auto why = ::rowcast::detail::spread::check_private_name(c.name); !why.empty())
+        r.fail("private_name", "'" + c.name + "' " + why);
     c.connect_timeout = std::chrono::milliseconds(r.number("connect_timeout_ms", 1, 600000, 5000));
     return c;
 }
