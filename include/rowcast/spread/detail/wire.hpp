@@ -54,7 +54,7 @@ inline constexpr bool name_byte(unsigned char c) noexcept { return c > '#' && c 
 
 /// A private name: 0..10 bytes in '$'..'~'. Empty string when valid, else why not.
 inline std::string check_private_name(std::string_view n) {
-    if (n.size() > max_private_name) return "longer than 10 bytes";
+    if (n.size() > max_private_name) return "is longer than 10 bytes";
     for (unsigned char c : n)
         if (!name_byte(c)) return "has a byte outside '$'..'~' (no space, '#', control or non-ASCII bytes)";
     return {};
