@@ -17,6 +17,7 @@
 
 #include <iostream>
 #include <memory>
+#include <mutex>
 #include <stop_token>
 #include <string>
 
@@ -24,9 +25,32 @@ namespace {
 
 int run_main(int argc, char** argv) {
     namespace rd = rowcast::daemon;
+    // Signals first, before any other thread exists and before the config is read:
+    // a SIGTERM that arrives while rowcastd starts stops it cleanly (exit 0) instead
+    // of killing it by the default action.
+    std::stop_source stop;
+    std::string file;
+    std::mutex running_mu;  // a reload and the end of run() do not overlap
+    rd::relay* running = nullptr;
+    rd::signal_thread signals({.on_stop = [&] {
+                                   rd::systemd::stopping();
+                                   stop.request_stop();
+                               },
+                               .on_reload = [&] {
+                                   const std::lock_guard lock(running_mu);
+                                   rd::relay* relay = running;
+                                   if (relay == nullptr) return;  // still starting: the config is being read now
+                                   rd::systemd::reloading();
+                                   auto next = rd::load_config(file, rd::types());
+                                   if (!next) rowcast::log(rowcast::log_level::error, "daemon", "SIGHUP: config not reloaded: " + next.error_value().message);
+                                   else {
+                                       for (const auto& m : relay->reload(*next)) rowcast::log(rowcast::log_level::warning, "daemon", "SIGHUP: " + m);
+                                       rowcast::log(rowcast::log_level::info, "daemon", "SIGHUP: log settings reloaded");
+                                   }
+                                   rd::systemd::ready();
+                               }});
     CLI::App app("rowcastd: relays change events from one source to several sinks, as a service", "rowcastd");
     rowcast_cli::setup(app, "Config reference: docs/daemon.md.");
-    std::string file;
     bool check = false;
     app.add_flag("--check", check, "Validate the config (keys, values, key files) and exit");
     app.add_option("config", file, "The YAML config file")->required()->type_name("CONFIG");
@@ -40,22 +64,7 @@ int run_main(int argc, char** argv) {
     }
     rd::install_log(cfg->log_as, cfg->log_min);
 
-    std::stop_source stop;
     std::unique_ptr<rd::relay> relay;
-    rd::signal_thread signals({.on_stop = [&] {
-                                   rd::systemd::stopping();
-                                   stop.request_stop();
-                               },
-                               .on_reload = [&] {
-                                   rd::systemd::reloading();
-                                   auto next = rd::load_config(file, rd::types());
-                                   if (!next) rowcast::log(rowcast::log_level::error, "daemon", "SIGHUP: config not reloaded: " + next.error_value().message);
-                                   else if (relay) {
-                                       for (const auto& m : relay->reload(*next)) rowcast::log(rowcast::log_level::warning, "daemon", "SIGHUP: " + m);
-                                       rowcast::log(rowcast::log_level::info, "daemon", "SIGHUP: log settings reloaded");
-                                   }
-                                   rd::systemd::ready();
-                               }});
     auto opened = rd::relay::open(*cfg);
     if (!opened) return rowcast_cli::runtime_error(app, opened.error_value().message);
     relay = std::move(*opened);
@@ -69,8 +78,16 @@ int run_main(int argc, char** argv) {
         rowcast::log(rowcast::log_level::info, "daemon", "metrics on http://" + cfg->metrics_listen.substr(0, cfg->metrics_listen.rfind(':')) +
                                                         ":" + std::to_string(http->port()) + "/metrics");
     }
+    {
+        const std::lock_guard lock(running_mu);
+        running = relay.get();
+    }
     rd::systemd::ready();
     auto r = relay->run(stop.get_token(), [] { rd::systemd::watchdog(); });
+    {
+        const std::lock_guard lock(running_mu);
+        running = nullptr;
+    }
     rd::systemd::stopping();
     if (!r) return rowcast_cli::runtime_error(app, r.error_value().message);
     return rowcast_cli::exit_ok;
