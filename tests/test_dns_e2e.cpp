@@ -285,7 +285,7 @@ TEST_F(DnsEndToEnd, WrongKeyHoldsEventsUntilTheKeyIsFixed) {
         return n;
     };
     // Held and retried several times.
-    ASSERT_TRUE(eventually([&] { return count("handler failed for") >= 3; })) << slurp(log_);
+    ASSERT_TRUE(eventually([&] { return count("notauth_badsig") >= 3 && count("; retrying in ") >= 3; })) << slurp(log_);
     EXPECT_NE(slurp(log_).find("notauth_badsig"), std::string::npos);
     EXPECT_EQ(spool_files(db_->spool()), 22u);  // held, not dropped
     EXPECT_TRUE(ns_->dig("k0.example.test", "A").empty());

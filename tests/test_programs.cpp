@@ -357,7 +357,7 @@ TEST(Dns, RejectedEventIsKeptWhenTheQuarantineCannotBeWritten) {
         return count(l, "cannot quarantine rejected event") >= 2 || !fs::exists(spool / name);
     })) << slurp(log);
     EXPECT_TRUE(fs::exists(spool / name)) << "the rejected event was removed: " << slurp(log);
-    EXPECT_NE(slurp(log).find("holding 1 events in the spool"), std::string::npos) << slurp(log);
+    EXPECT_NE(slurp(log).find("holding 1 events until the quarantine can be written"), std::string::npos) << slurp(log);
     // The quarantine comes back: the event goes there with its reason, and out of the spool.
     fs::remove(q);
     fs::create_directory(q);

@@ -22,170 +22,96 @@
 // authentication failure the key file is read again, so fixing the key needs
 // no restart. Exit status: 0 after SIGTERM/SIGINT, 2 bad config, 1 runtime error.
 //
-// The config loader (rowcast/dns/config_yaml.hpp), the key and its reload policy
-// (rowcast/dns/config.hpp) and the quarantine (rowcast/os/quarantine.hpp) are library code;
-// this program wires them to a spool_reader and a dns::sink.
+// Everything but the options is library code: the config loader (rowcast/dns/config_yaml.hpp),
+// the sink with its quarantine and key reload (rowcast/dns/service.hpp), the spool
+// reader (rowcast/transport/spool_reader.hpp), the outbox gate (rowcast/udf/outbox.hpp)
+// and the loop (rowcast::run, rowcast/pipeline/run.hpp).
 #include "../common/cli_codec.hpp"
 
 #include <rowcast/codec/by_name.hpp>
 #include <rowcast/dns/config.hpp>
 #include <rowcast/dns/config_yaml.hpp>
-#include <rowcast/dns/sink.hpp>
-#include <rowcast/os/quarantine.hpp>
+#include <rowcast/dns/service.hpp>
+#include <rowcast/pipeline/run.hpp>
 #include <rowcast/transport/spool_reader.hpp>
 #include <rowcast/udf/outbox.hpp>
 #include <rowcast/udf/outbox_mariadb.hpp>
 
-#include <atomic>
 #include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <ctime>
 #include <optional>
-#include <span>
 #include <string>
 #include <string_view>
 
-#include <poll.h>
-#include <unistd.h>
-
 namespace {
 
-std::atomic<bool> stop_requested{false};
-extern "C" void on_signal(int) { stop_requested = true; }
-
-void logf(const char* level, const std::string& m) {
+// Log lines: "<UTC time> rowcast-dns <level>: <message>" (the spool's prefixed "spool: ").
+void log_line(rowcast::log_level l, std::string_view component, std::string_view message) {
     std::timespec ts{};
     ::clock_gettime(CLOCK_REALTIME, &ts);
     std::tm tm{};
     ::gmtime_r(&ts.tv_sec, &tm);
     char buf[32];
     std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-    std::fprintf(stderr, "%s.%03ldZ rowcast-dns %s: %s\n", buf, ts.tv_nsec / 1000000, level, m.c_str());
+    const std::string prefix = component == "dns" || component == "rowcast-dns" ? std::string() : std::string(component) + ": ";
+    std::fprintf(stderr, "%s.%03ldZ rowcast-dns %s: %s%.*s\n", buf, ts.tv_nsec / 1000000,
+                 std::string(rowcast::to_string(l)).c_str(), prefix.c_str(), static_cast<int>(message.size()), message.data());
     std::fflush(stderr);
 }
+void say(rowcast::log_level l, const std::string& m) { rowcast::log(l, "rowcast-dns", m); }
 
 template <class Codec>
-int run(rowcast::dns::service_config c, std::optional<rowcast::udf::mariadb_outbox_options> outbox) {
-    Codec codec;
-    rowcast::quarantine quarantine(c.quarantine);
-    std::uint64_t rejected_files = 0;
-    std::optional<rowcast::error> quarantine_failed;  // holds the batch: its files must stay
-    // The sink reports a rejected event once per batch that goes through; after a crash the same
-    // batch may come again: the quarantine does not store the same bytes twice under one name.
-    c.sink.on_rejected = [&](const rowcast::event& e, const rowcast::error& err) {
-        auto q = rowcast::quarantine_event(quarantine, codec, e, err.message);
-        if (!q) {
-            logf("error", "cannot quarantine rejected event " + rowcast::quarantine_name(e) + " (" + err.message +
-                              "): " + q.error_value().message);
-            if (!quarantine_failed) quarantine_failed = q.error_value();
-            return;
-        }
-        const std::string name = q->path.filename().string();
-        if (q->status == rowcast::quarantine_status::already_present) {
-            logf("info", "already in quarantine: " + name + " (" + err.message + ")");
-            return;
-        }
-        ++rejected_files;
-        logf("warning", "quarantined " + name + ": " + err.message);
-    };
-    c.sink.log = [](rowcast::log_level l, std::string_view, std::string_view m) {
-        using rowcast::log_level;
-        if (l >= log_level::info) logf(l == log_level::error ? "error" : l == log_level::warning ? "warning" : "info", std::string(m));
-    };
-    auto sink = rowcast::dns::sink::create(c.sink, c.client);
-    if (!sink) {
-        logf("error", sink.error_value().message);
+int serve(rowcast::dns::service_config c, std::optional<rowcast::udf::mariadb_outbox_options> outbox, std::stop_token stop) {
+    auto out = rowcast::dns::service_sink<Codec>::create(c, rowcast::quarantine(c.quarantine), Codec{});
+    if (!out) {
+        say(rowcast::log_level::error, out.error_value().message);
         return 2;
     }
     rowcast::spool_reader_options ro;
     ro.directory = c.spool;
     ro.quarantine_directory = c.quarantine;
     ro.max_batch = c.max_batch;
-    ro.retry_initial = std::chrono::milliseconds(50);
-    ro.retry_max = c.retry_max;
-    ro.log = [](rowcast::log_level l, std::string_view, std::string_view m) {
-        static constexpr const char* names[] = {"debug", "info", "warning", "error"};
-        if (l != rowcast::log_level::debug) logf(names[static_cast<int>(l)], "spool: " + std::string(m));
-    };
-    auto reader = rowcast::spool_reader<Codec>::open(ro, codec);
+    ro.gather = c.batch_delay;
+    auto reader = rowcast::spool_reader<Codec>::open(ro, Codec{});
     if (!reader) {
-        logf("error", reader.error_value().message);
+        say(rowcast::log_level::error, reader.error_value().message);
         return 1;
     }
-    logf("info", "started: server " + c.client.server + " port " + std::to_string(c.client.port) + ", spool " +
-                     c.spool.string() + " (" + std::to_string(reader->pending()) + " files waiting)");
-    std::uint64_t applied = 0;
-    bool holding = false;
-    auto handler = [&](std::span<const rowcast::event> batch) -> rowcast::result<void> {
-        const auto msgs = sink->stats().messages;
-        auto r = sink->apply(batch);
-        if (!r) {
-            const auto& e = r.error_value();
-            if (!rowcast::dns::is_transient(e)) {
-                // Not expected from apply (bad rows are rejected one by one), but never drop silently.
-                logf("error", "batch of " + std::to_string(batch.size()) + " events failed: " + e.message);
-                return e;
-            }
-            if (!holding) logf("error", "holding " + std::to_string(batch.size()) + " events, will retry: " + e.message);
-            holding = true;
-            if (auto k = rowcast::dns::reload_key(e, c, sink->dns_client()); !k)
-                logf("warning", "key not reloaded: " + k.error_value().message);
-            return e;
-        }
-        if (quarantine_failed) {  // a rejected event is nowhere but in its spool file: keep the batch
-            auto e = std::move(*quarantine_failed);
-            quarantine_failed.reset();
-            logf("error", "holding " + std::to_string(batch.size()) +
-                              " events in the spool until the quarantine can be written: " + e.message);
-            return e;
-        }
-        if (holding) logf("info", "server accepts updates again");
-        holding = false;
-        applied += batch.size();
-        logf("info", "applied " + std::to_string(batch.size()) + " events in " +
-                         std::to_string(sink->stats().messages - msgs) + " messages (total " + std::to_string(applied) +
-                         ", rejected " + std::to_string(sink->stats().rejected) + ")");
-        return {};
-    };
-    // Transactional mode: the handler sees only the events whose outbox rows are committed.
+    say(rowcast::log_level::info, "started: server " + c.client.server + " port " + std::to_string(c.client.port) +
+                                      ", spool " + c.spool.string() + " (" + std::to_string(reader->pending()) +
+                                      " files waiting)");
+    rowcast::run_options run;
+    run.retry = {.initial = std::chrono::milliseconds(50), .max = c.retry_max};
+    rowcast::result<void> r;
     std::optional<rowcast::udf::mariadb_outbox> store;
-    if (outbox) {
+    if (!outbox) {
+        r = rowcast::run(*reader, *out, stop, run);
+    } else {  // transactional mode: the sink sees only the events whose outbox rows are committed
         store.emplace(*outbox);
         if (auto p = store->probe(); !p) {
-            logf(rowcast::is_transient(p.error_value()) ? "warning" : "error", "outbox: " + p.error_value().message);
-            if (!rowcast::is_transient(p.error_value())) return 1;
+            const bool transient = rowcast::is_transient(p.error_value());
+            say(transient ? rowcast::log_level::warning : rowcast::log_level::error, "outbox: " + p.error_value().message);
+            if (!transient) return 1;
         }
-        logf("info", "transactional mode: outbox " + store->table());
+        say(rowcast::log_level::info, "transactional mode: outbox " + store->table());
+        rowcast::udf::outbox_gate_options go;
+        go.on_rejected = [&](const rowcast::event& e, const rowcast::error& why) { out->reject(e, why); };
+        rowcast::udf::outbox_gate gate(*store, *out, go);
+        r = rowcast::run(*reader, gate, stop, run);
+        const auto& g = gate.stats();
+        say(rowcast::log_level::info, "outbox: " + std::to_string(g.committed) + " committed, " +
+                                          std::to_string(g.rolled_back) + " rolled back (dropped), " +
+                                          std::to_string(g.ungated) + " without an outbox id, " +
+                                          std::to_string(g.removed) + " rows removed");
     }
-    rowcast::callback_sink applier(handler);
-    rowcast::udf::outbox_gate_options go;
-    go.on_rejected = c.sink.on_rejected;
-    go.log = c.sink.log;
-    std::optional<rowcast::udf::outbox_gate<rowcast::udf::mariadb_outbox, decltype(applier)>> gate;
-    if (store) gate.emplace(*store, applier, go);
-    auto gated = [&](std::span<const rowcast::event> batch) { return gate ? gate->write(batch) : handler(batch); };
-    while (!stop_requested) {
-        auto r = reader->process(gated);
-        if (!r) {
-            logf("error", r.error_value().message);
-            return 1;
-        }
-        if (stop_requested) break;
-        pollfd p{reader->native_handle(), POLLIN, 0};
-        const auto t = reader->next_timeout().count();
-        if (::poll(&p, 1, t < 0 || t > 200 ? 200 : static_cast<int>(t)) > 0 && c.batch_delay.count() > 0)
-            ::usleep(static_cast<useconds_t>(c.batch_delay.count()) * 1000);  // let the events arriving together gather
+    if (!r) {
+        say(rowcast::log_level::error, r.error_value().message);
+        return 1;
     }
-    if (gate) {
-        if (auto f = gate->flush(); !f) logf("warning", "outbox rows not removed: " + f.error_value().message);
-        const auto& g = gate->stats();
-        logf("info", "outbox: " + std::to_string(g.committed) + " committed, " + std::to_string(g.rolled_back) +
-                         " rolled back (dropped), " + std::to_string(g.ungated) + " without an outbox id, " +
-                         std::to_string(g.removed) + " rows removed");
-    }
-    logf("info", "stopped: " + std::to_string(applied) + " events applied, " + std::to_string(rejected_files) +
-                     " quarantined, " + std::to_string(reader->pending()) + " files left for the next start");
+    say(rowcast::log_level::info, "stopped: " + std::to_string(out->stats().applied) + " events applied, " +
+                                      std::to_string(out->stats().quarantined) + " quarantined, " +
+                                      std::to_string(reader->pending()) + " files left for the next start");
     return 0;
 }
 
@@ -251,16 +177,14 @@ static int run_main(int argc, char** argv) {
         std::printf("rowcast-dns: config %s ok\n", path.c_str());
         return 0;
     }
-    struct sigaction sa {};
-    sa.sa_handler = on_signal;
-    ::sigaction(SIGTERM, &sa, nullptr);
-    ::sigaction(SIGINT, &sa, nullptr);
+    rowcast::set_log_sink(log_line);
+    rowcast_cli::signal_stop signals;  // SIGTERM/SIGINT: stop after the batch in hand
     auto spec = rowcast::parse_codec_spec(c.codec);
     if (!spec) {
         std::fprintf(stderr, "rowcast-dns: config error: %s\n", spec.error_value().message.c_str());
         return 2;
     }
-    return rowcast::with_codec(*spec, [&]<class Codec>(Codec) { return run<Codec>(std::move(c), outbox_options); });
+    return rowcast::with_codec(*spec, [&]<class Codec>(Codec) { return serve<Codec>(std::move(c), outbox_options, signals.token()); });
 }
 
 int main(int argc, char** argv) { return rowcast_cli::guarded("rowcast-dns", [&] { return run_main(argc, argv); }); }

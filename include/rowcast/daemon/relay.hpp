@@ -43,6 +43,7 @@
 #include <rowcast/daemon/config.hpp>
 #include <rowcast/daemon/metrics.hpp>
 #include <rowcast/dns/config.hpp>
+#include <rowcast/dns/service.hpp>
 #include <rowcast/dns/sink.hpp>
 #include <rowcast/os/atomic_file.hpp>
 #include <rowcast/os/quarantine.hpp>
@@ -841,18 +842,12 @@ inline const std::vector<registration>& registrations() {
                       [](const node_reader& r) { (void)dd::read_dns(r); }},
                      [](const section& s, fanout_sink& out) -> result<void> {
                          auto o = dd::read_dns(node_reader(s.node, s.path));
-                         auto q = std::make_shared<quarantine>(o.quarantine);
-                         if (auto c = q->check(); !c) return c.error_value();
-                         const std::string name = s.name;
-                         o.service.sink.on_rejected = [q, name](const event& e, const error& why) {
-                             json_codec codec;
-                             auto stored = quarantine_event(*q, codec, e, why.message);
-                             ++dd::rejected_events();
-                             log(log_level::warning, "daemon",
-                                 "sink '" + name + "' rejected " + quarantine_name(e) + ": " + why.message +
-                                     (stored ? "; quarantined" : "; NOT quarantined: " + stored.error_value().message));
-                         };
-                         auto snk = ::rowcast::dns::sink::create(o.service.sink, o.service.client);
+                         ::rowcast::dns::service_sink_options so;
+                         so.label = "sink '" + s.name + "': ";
+                         so.log_batches = false;  // the metrics count them
+                         so.on_rejected = [](const event&, const error&, bool) { ++dd::rejected_events(); };
+                         auto snk = ::rowcast::dns::service_sink<json_codec>::create(o.service, quarantine(o.quarantine),
+                                                                                      json_codec{}, std::move(so));
                          if (!snk) return snk.error_value();
                          out.add(s.name, std::move(*snk), {s.queue_capacity});
                          return {};

@@ -105,6 +105,10 @@ struct spool_reader_options {
     std::chrono::milliseconds retry_initial{100};  ///< handler retries: first wait (doubles per failure)
     std::chrono::milliseconds retry_max{30000};    ///< handler retries: longest wait
     std::chrono::milliseconds lost_directory_poll{500};
+    /// When files show up while none were waiting, wait this long before delivering them,
+    /// so that events written together (a transaction, a burst) go out as one batch; 0: deliver
+    /// at once. A latency/batching trade-off (rowcast-dns: spool.batch_delay_ms).
+    std::chrono::milliseconds gather{0};
     /// Temporaries (".….tmp") older than this (by modification time) are moved to the
     /// quarantine; 0 disables. Far longer than any write takes.
     std::chrono::seconds stale_temporary_age{3600};
@@ -177,7 +181,7 @@ public:
     int native_handle() const noexcept { return state_->inotify.get(); }
 
     /// How long the caller's loop may sleep before calling process() again even
-    /// if native_handle() stays quiet: a retry backoff, the lost-directory poll, or the
+    /// if native_handle() stays quiet: a retry backoff, a gather wait, the lost-directory poll, or the
     /// next sweep of stale temporaries (stale_temporary_age / 2 apart).
     /// -1 ms means "no deadline, wait for the descriptor".
     std::chrono::milliseconds next_timeout() const {
@@ -189,7 +193,7 @@ public:
         };
         const auto sweep = s.next_sweep == clock::time_point::max() ? std::chrono::milliseconds(-1) : until(s.next_sweep);
         if (s.pending.empty()) return sweep;
-        const auto retry = until(s.retry_at);
+        const auto retry = until(std::max(s.retry_at, s.gather_until));
         return sweep.count() < 0 ? retry : std::min(retry, sweep);
     }
 
@@ -249,13 +253,15 @@ private:
             lose_directory("cannot be opened any more");
             return std::size_t{0};
         }
+        const bool was_empty = s.pending.empty();
         drain_inotify();
+        if (was_empty && !s.pending.empty() && s.options.gather.count() > 0) s.gather_until = clock::now() + s.options.gather;
         if (clock::now() >= s.next_sweep && s.watch >= 0) {
             if (auto r = scan(false); !r) log(log_level::error, r.error_value().message);
         }
         std::size_t delivered = 0;
         while (!s.pending.empty() && s.watch >= 0) {
-            if (clock::now() < s.retry_at) break;
+            if (clock::now() < s.retry_at || clock::now() < s.gather_until) break;
             auto r = deliver_one_batch(deliver, limit, own_retry);
             if (!r) {
                 if (delivered > 0) break;  // report what went; the failure comes back on the next call
@@ -315,6 +321,7 @@ private:
         std::set<std::string> pending;
         clock::time_point retry_at{};
         clock::time_point next_sweep = clock::time_point::max();  // of stale temporaries
+        clock::time_point gather_until{};                          // options.gather after new arrivals
         rowcast::backoff retry;
         spool_reader_stats stats;
         std::vector<event> batch;
