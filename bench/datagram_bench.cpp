@@ -17,6 +17,15 @@
 //                   recvmmsg() of the same datagrams (a second socket in the group)
 //   UdpLoss5        events/s delivered end to end with 5 % random loss (nftables) and repair
 //   UdpDelay        capture-to-delivery delay p50/p99 (µs) at 10,000 events/s
+// NetlinkConsume  netlink_consumer::process vs raw recvmmsg() of the same datagrams (a second
+//                 subscriber), as UdpConsume.
+// Where the time goes, in process (no socket, no namespaces):
+//   EncodeCpu       binary_codec::encode of the benchmark's event (bytes_per_event)
+//   ProduceCpu      producer::write of 64 events over a link that sends nowhere
+//                   (max: datagram size 1400 as UDP, 16384 as netlink; hmac 0/1)
+//   Sha256, HmacSha256, HmacSha256EvpMac   per message size: the hash alone, the MAC as
+//                   detail/hmac.hpp computes it (key states copied), and a re-initialised
+//                   EVP_MAC context (the alternative it was measured against)
 // The produce benchmarks run with HMAC-SHA256 (hmac:1, the configuration datagram.md
 // recommends) and without (hmac:0: framing and encoding only).
 // Counters: rowcast_eps, raw_eps, ratio (rowcast_eps / raw_eps), eps, p50_us, p99_us.
@@ -35,9 +44,14 @@
 #include <cstring>
 #include <memory>
 #include <stdexcept>
-#include <net/if.h>
 #include <thread>
 #include <vector>
+
+#include <net/if.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+#include <sys/eventfd.h>
 
 using namespace rowcast;
 using namespace rowcast::datagram;
@@ -93,7 +107,7 @@ struct null_sink {
 };
 /// Reads every datagram waiting on `fd` (raw recvmmsg), up to `want`; returns the count.
 std::size_t drain_raw(int fd, std::size_t want) {
-    detail::datagram::recv_buffers b(64, 65536);
+    static detail::datagram::recv_buffers b(64, 65536);  // kept: 4 MiB zero-filled per call would evict the caches
     std::size_t got = 0;
     for (int idle = 0; got < want && idle < 1000;) {
         const int n = b.receive(fd);
@@ -263,33 +277,28 @@ void NetlinkProduce(benchmark::State& state) {
     state.counters["datagrams_per_iteration"] = static_cast<double>(datagrams);
 }
 
-void UdpConsume(benchmark::State& state) {
-    auto tx = lab->in(0, [] { return udp_producer<binary_codec>::open(net(), popts()).value(); });
-    auto in = lab->in(1, [] { return udp_consumer<binary_codec>::open(net(), copts()).value(); });
-    auto raw = lab->in(1, [] { return udp_link::open_receiver(net()).value(); });
+/// The consume benchmarks: per iteration `tx` writes 10 batches of 64 events (outside the
+/// clock, then `settle` for them to arrive); then `in` delivers them all (recvmmsg + MAC check
+/// + order + decode), and `raw`, a second receiver of the same datagrams, reads them with
+/// recvmmsg() into buffers made once, as the consumer's are.
+template <class Tx, class In, class Raw>
+void consume_vs_raw(benchmark::State& state, Tx& tx, In& in, Raw& raw, std::chrono::milliseconds settle) {
     std::uint64_t next = 0;
-    std::size_t wire = 0;
-    auto fill = [&] {
-        const auto before = tx.stats().datagrams;
-        for (std::size_t i = 0; i < batches; ++i) {
-            tx.write(events(next, batch)).value();
-            next += batch;
-        }
-        wire = tx.stats().datagrams - before;
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    };
     null_sink sink;
+    detail::datagram::recv_buffers b(64, 65536);
     double t_rc = 0, t_raw = 0;
     for (auto _ : state) {
         state.PauseTiming();
-        fill();
+        const auto before = tx.stats().datagrams;
+        for (std::size_t i = 0; i < batches; ++i, next += batch) tx.write(events(next, batch)).value();
+        const std::size_t wire = tx.stats().datagrams - before;
+        std::this_thread::sleep_for(settle);
         state.ResumeTiming();
         auto t0 = std::chrono::steady_clock::now();
         const std::size_t want = sink.n + batch * batches;
         while (sink.n < want) benchmark::DoNotOptimize(in.process(sink));
         t_rc += seconds_d(std::chrono::steady_clock::now() - t0).count();
         t0 = std::chrono::steady_clock::now();
-        detail::datagram::recv_buffers b(64, 65536);
         for (std::size_t got = 0; got < wire;) {
             const int n = raw.receive(b, false);
             if (n > 0) got += static_cast<std::size_t>(n);
@@ -300,6 +309,22 @@ void UdpConsume(benchmark::State& state) {
     state.counters["rowcast_eps"] = total / t_rc;
     state.counters["raw_eps"] = total / t_raw;
     state.counters["ratio"] = t_raw / t_rc;
+}
+
+void UdpConsume(benchmark::State& state) {
+    auto tx = lab->in(0, [] { return udp_producer<binary_codec>::open(net(), popts()).value(); });
+    auto in = lab->in(1, [] { return udp_consumer<binary_codec>::open(net(), copts()).value(); });
+    auto raw = lab->in(1, [] { return udp_link::open_receiver(net()).value(); });
+    consume_vs_raw(state, tx, in, raw, std::chrono::milliseconds(5));
+}
+
+void NetlinkConsume(benchmark::State& state) {
+    netlink_options nl;
+    nl.receive_buffer = 64 << 20;
+    auto tx = lab->in(0, [] { return netlink_producer<binary_codec>::open({}, popts()).value(); });
+    auto in = lab->in(0, [&] { return netlink_consumer<binary_codec>::open(nl, copts()).value(); });
+    auto raw = lab->in(0, [&] { return netlink_link::open_receiver(nl).value(); });
+    consume_vs_raw(state, tx, in, raw, std::chrono::milliseconds(0));  // delivered within sendto()
 }
 
 void UdpLoss5(benchmark::State& state) {
@@ -365,6 +390,108 @@ void UdpDelay(benchmark::State& state) {
     state.counters["p50_us"] = static_cast<double>(delays[delays.size() / 2]);
     state.counters["p99_us"] = static_cast<double>(delays[delays.size() * 99 / 100]);
 }
+
+// --- Where a producer's time goes, without a socket (no namespaces needed) ------------------
+
+/// A link that sends nowhere: what remains of producer::write is encode + frame + MAC.
+struct null_link {
+    struct options {
+        std::size_t max_datagram = 1400;
+    };
+    static constexpr std::string_view name = "null";
+    static result<null_link> open_sender(const options& o) {
+        null_link l;
+        l.max_ = o.max_datagram;
+        l.fd_ = detail::unique_fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));  // polled by nobody
+        return l;
+    }
+    int fd() const noexcept { return fd_.get(); }
+    std::size_t max_datagram() const noexcept { return max_; }
+    std::uint32_t channel_of(std::string_view) const noexcept { return 1; }
+    int send(std::span<const detail::datagram::out_datagram> d) noexcept {
+        for (const auto& o : d) benchmark::DoNotOptimize(o.bytes.data());
+        return 0;
+    }
+    int receive(detail::datagram::recv_buffers&, bool) noexcept { return 0; }
+    detail::unique_fd fd_;
+    std::size_t max_ = 1400;
+};
+
+// ProduceCpu/<max_datagram>/<hmac>: producer::write of 64 events over null_link.
+void ProduceCpu(benchmark::State& state) {
+    auto po = popts(state.range(1) != 0);
+    po.service_thread = false;
+    auto p = producer<binary_codec, null_link>::open({static_cast<std::size_t>(state.range(0))}, std::move(po)).value();
+    const auto ev = events(0, batch);
+    for (auto _ : state) benchmark::DoNotOptimize(p.write(ev));
+    state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(batch));
+}
+
+// EncodeCpu: binary_codec::encode of the benchmark's event, appended to one buffer.
+void EncodeCpu(benchmark::State& state) {
+    binary_codec c;
+    const auto ev = events(0, batch);
+    std::string out;
+    for (auto _ : state) {
+        out.clear();
+        for (const auto& e : ev) c.encode(e, out);
+        benchmark::DoNotOptimize(out.data());
+    }
+    state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(batch));
+    state.counters["bytes_per_event"] = static_cast<double>(out.size()) / batch;
+}
+
+// Sha256/<bytes>: plain SHA-256 (OpenSSL EVP; SHA-NI where the CPU has it): the floor of any MAC on it.
+void Sha256(benchmark::State& state) {
+    const std::string d(static_cast<std::size_t>(state.range(0)), 'x');
+    const detail::datagram::md_ctx c(EVP_MD_CTX_new());
+    EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);  // fetched once, as the MAC's key states are
+    unsigned char m[32];
+    unsigned int n = 0;
+    for (auto _ : state) {
+        EVP_DigestInit_ex(c.get(), md, nullptr);
+        EVP_DigestUpdate(c.get(), d.data(), d.size());
+        EVP_DigestFinal_ex(c.get(), m, &n);
+        benchmark::DoNotOptimize(m);
+    }
+    EVP_MD_free(md);
+    state.SetBytesProcessed(state.iterations() * state.range(0));
+}
+
+// HmacSha256/<bytes>: the datagram MAC (key states copied per message, detail/hmac.hpp).
+void HmacSha256(benchmark::State& state) {
+    const std::string d(static_cast<std::size_t>(state.range(0)), 'x');
+    detail::datagram::hmac_sha256 h("0123456789abcdef0123456789abcdef");
+    unsigned char m[32];
+    for (auto _ : state) {
+        benchmark::DoNotOptimize(h.compute(d, m));
+        benchmark::DoNotOptimize(m);
+    }
+    state.SetBytesProcessed(state.iterations() * state.range(0));
+}
+
+// HmacSha256EvpMac/<bytes>: the alternative measured against it: one EVP_MAC context keyed
+// once and re-initialised (EVP_MAC_init without a key) per message.
+void HmacSha256EvpMac(benchmark::State& state) {
+    const std::string d(static_cast<std::size_t>(state.range(0)), 'x');
+    const std::string key = "0123456789abcdef0123456789abcdef";
+    EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+    EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(mac);
+    char digest[] = "SHA256";
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0), OSSL_PARAM_construct_end()};
+    EVP_MAC_init(ctx, reinterpret_cast<const unsigned char*>(key.data()), key.size(), params);
+    unsigned char m[32];
+    std::size_t n = 0;
+    for (auto _ : state) {
+        EVP_MAC_init(ctx, nullptr, 0, nullptr);
+        EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(d.data()), d.size());
+        EVP_MAC_final(ctx, m, &n, sizeof m);
+        benchmark::DoNotOptimize(m);
+    }
+    EVP_MAC_CTX_free(ctx);
+    EVP_MAC_free(mac);
+    state.SetBytesProcessed(state.iterations() * state.range(0));
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -374,15 +501,21 @@ int main(int argc, char** argv) {
         if (std::strcmp(argv[i], "--smoke") == 0) smoke = true;
         else args.push_back(argv[i]);
     }
+    const double min_time = smoke ? 0.001 : 0.5;
+    benchmark::RegisterBenchmark("EncodeCpu", EncodeCpu)->MinTime(min_time);
+    benchmark::RegisterBenchmark("ProduceCpu", ProduceCpu)->ArgNames({"max", "hmac"})->ArgsProduct({{1400, 16384}, {0, 1}})->MinTime(min_time);
+    benchmark::RegisterBenchmark("Sha256", Sha256)->Arg(64)->Arg(1400)->Arg(16384)->MinTime(min_time);
+    benchmark::RegisterBenchmark("HmacSha256", HmacSha256)->Arg(64)->Arg(1400)->Arg(16384)->MinTime(min_time);
+    benchmark::RegisterBenchmark("HmacSha256EvpMac", HmacSha256EvpMac)->Arg(64)->Arg(1400)->Arg(16384)->MinTime(min_time);
     if (!test::netns_lab::available()) {
         std::fprintf(stderr, "rowcast-bench-datagram: needs root, iproute2 and nftables\n");
         return smoke ? 0 : 1;
     }
     lab = std::make_unique<test::netns_lab>(2);
-    const double min_time = smoke ? 0.001 : 0.5;
     benchmark::RegisterBenchmark("UdpProduce", UdpProduce)->ArgName("hmac")->Arg(1)->Arg(0)->UseManualTime()->MinTime(min_time);
     benchmark::RegisterBenchmark("NetlinkProduce", NetlinkProduce)->ArgName("hmac")->Arg(1)->Arg(0)->UseManualTime()->MinTime(min_time);
     benchmark::RegisterBenchmark("UdpConsume", UdpConsume)->MinTime(min_time);
+    benchmark::RegisterBenchmark("NetlinkConsume", NetlinkConsume)->MinTime(min_time);
     benchmark::RegisterBenchmark("UdpLoss5", UdpLoss5)->Arg(smoke ? 640 : 20000)->UseManualTime()->Iterations(smoke ? 1 : 3);
     benchmark::RegisterBenchmark("UdpDelay", UdpDelay)->Arg(smoke ? 200 : 10000)->Iterations(1);
     int ac = static_cast<int>(args.size());

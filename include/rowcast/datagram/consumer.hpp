@@ -192,7 +192,9 @@ private:
         consumer_stats st;
         std::vector<event> events;  // events[0, used) wait for the sink; the rest are reused storage
         std::size_t used = 0;
-        std::map<std::pair<std::uint64_t, std::uint32_t>, std::string> last_position;
+        // Per sender and channel, the source position of the last event delivered (made into
+        // text only for a loss report: copying it reuses the strings' storage).
+        std::map<std::pair<std::uint64_t, std::uint32_t>, source_position> last_position;
         std::string nak;
 
         void handle(std::size_t i, clock::time_point now) {
@@ -244,14 +246,13 @@ private:
             }
             if (used) {
                 const auto& src = events[used - 1].source;
-                std::string& pos = last_position[{f.header.source_id, f.header.channel}];
-                if (!src.gtid.empty()) pos = src.gtid;
-                else if (!src.file.empty()) pos = src.file + ":" + std::to_string(src.offset);
+                if (!src.gtid.empty() || !src.file.empty()) last_position[{f.header.source_id, f.header.channel}] = src;
             }
         }
 
         void report(loss_report&& r) {
-            if (auto it = last_position.find({r.source_id, r.channel}); it != last_position.end()) r.resume_after = it->second;
+            if (auto it = last_position.find({r.source_id, r.channel}); it != last_position.end())
+                r.resume_after = !it->second.gtid.empty() ? it->second.gtid : it->second.file + ":" + std::to_string(it->second.offset);
             if (r.kind != loss_kind::gap)
                 log(opt.log, log_level::warning, "datagram",
                     std::string("[rowcast.datagram.") + (r.kind == loss_kind::unrecoverable ? "unrecoverable" : "incomplete") +

@@ -16,10 +16,14 @@
 // delivered to every consumer subscribed to it. Each group is a separate channel
 // with its own sequence numbers, so a consumer of some groups sees no false gaps.
 //
-// Who may use it: sending to a NETLINK_USERSOCK group needs CAP_NET_ADMIN (root) in
-// the socket's network namespace; any user may subscribe and receive (the kernel's
-// NL_CFG_F_NONROOT_RECV). A send to a group also asks for a unicast to the kernel,
-// which has no USERSOCK handler and answers ECONNREFUSED; the multicast part is
+// Who may use it (Linux's NETLINK_USERSOCK flags, checked on 6.18 by test_datagram
+// AnyUserMaySendOnlyRootMaySubscribeTheMacRefusesOthers): ANY local user of the network
+// namespace may send to its groups (NL_CFG_F_NONROOT_SEND); subscribing to a group needs
+// CAP_NET_ADMIN there (EPERM otherwise). So the kernel does not authenticate senders: a
+// consumer without keys accepts whatever any local process sends; with keys forged
+// frames are dropped and counted, so give netlink keys as UDP (docs/datagram.md,
+// "Security model"). What is sent is readable only by CAP_NET_ADMIN subscribers. A send to a group also asks for a unicast to
+// the kernel, which has no USERSOCK handler and answers ECONNREFUSED; the multicast part is
 // delivered, so that error is ignored. Repairs travel by netlink unicast between
 // the sockets' port ids. A consumer whose receive buffer overflows gets ENOBUFS
 // (counted as an overrun); the lost frames are then found by their sequence
@@ -67,8 +71,9 @@ public:
     using options = netlink_options;
     static constexpr std::string_view name = "netlink";
 
-    /// Errors: invalid_value (a group outside 1..32), io_error (no permission: EPERM at the first send).
+    /// Errors: invalid_value (a group outside 1..32), io_error (socket, bind). Needs no privilege.
     static result<netlink_link> open_sender(const netlink_options& o) { return open(o, false); }
+    /// As open_sender; also io_error from NETLINK_ADD_MEMBERSHIP (EPERM without CAP_NET_ADMIN).
     static result<netlink_link> open_receiver(const netlink_options& o) { return open(o, true); }
 
     int fd() const noexcept { return fd_.get(); }
