@@ -18,7 +18,8 @@
 //   UdpLoss5        events/s delivered end to end with 5 % random loss (nftables) and repair
 //   UdpDelay        capture-to-delivery delay p50/p99 (µs) at 10,000 events/s
 // NetlinkConsume  netlink_consumer::process vs raw recvmmsg() of the same datagrams (a second
-//                 subscriber), as UdpConsume.
+//                 subscriber), as UdpConsume; hmac:0 authenticates by the sender's uid instead
+//                 (netlink_options::senders = {0}, SCM_CREDENTIALS) and sends no MAC.
 // Where the time goes, in process (no socket, no namespaces):
 //   EncodeCpu       binary_codec::encode of the benchmark's event (bytes_per_event)
 //   ProduceCpu      producer::write of 64 events over a link that sends nowhere
@@ -28,7 +29,9 @@
 //                   EVP_MAC context (the alternative it was measured against)
 // The produce benchmarks run with HMAC-SHA256 (hmac:1, the configuration datagram.md
 // recommends) and without (hmac:0: framing and encoding only).
-// Counters: rowcast_eps, raw_eps, ratio (rowcast_eps / raw_eps), eps, p50_us, p99_us.
+// Counters: rowcast_eps, raw_eps, ratio (rowcast_eps / raw_eps, wall time), cpu_ratio (the same
+// from the benchmark thread's CPU time, user + system: steadier on a loaded machine), eps,
+// p50_us, p99_us.
 // --smoke runs each once, briefly (ctest bench.datagram.smoke).
 #include <rowcast/codec/binary.hpp>
 #include <rowcast/datagram/consumer.hpp>
@@ -186,27 +189,54 @@ std::size_t total_size(const std::vector<std::vector<std::string>>& w) {
     return n;
 }
 
-template <class Rowcast, class Raw>
-void interleave(benchmark::State& state, std::size_t n, Rowcast rowcast_run, Raw raw_run) {
-    double t_rc = 0, t_raw = 0;
+/// Wall and thread CPU time (CLOCK_THREAD_CPUTIME_ID: user + system time of this thread,
+/// including the kernel's work inside its system calls) of one run.
+struct spent {
+    double wall = 0, cpu = 0;
+};
+inline double thread_cpu() {
+    timespec t{};
+    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
+}
+template <class F>
+spent timed(F&& f) {
+    const auto w0 = std::chrono::steady_clock::now();
+    const double c0 = thread_cpu();
+    f();
+    return {seconds_d(std::chrono::steady_clock::now() - w0).count(), thread_cpu() - c0};
+}
+/// Counters of a rowcast/raw pair over `events`: rowcast_eps, raw_eps, ratio (wall time), and
+/// cpu_ratio (this thread's CPU time: steadier than wall time on a loaded machine).
+void ratio_counters(benchmark::State& state, double events, spent rc, spent raw) {
+    state.counters["rowcast_eps"] = events / rc.wall;
+    state.counters["raw_eps"] = events / raw.wall;
+    state.counters["ratio"] = raw.wall / rc.wall;
+    state.counters["cpu_ratio"] = raw.cpu / rc.cpu;
+}
+
+/// Runs `rowcast_run` and `raw_run` alternately (order swapped every iteration), each timed,
+/// then `after()` outside the clock.
+template <class Rowcast, class Raw, class After>
+void interleave(benchmark::State& state, std::size_t n, Rowcast rowcast_run, Raw raw_run, After after) {
+    spent rc, raw;
     std::int64_t it = 0;
+    auto add = [](spent& to, spent s) {
+        to.wall += s.wall;
+        to.cpu += s.cpu;
+        return s.wall;
+    };
     for (auto _ : state) {
-        double a, b;
-        if (++it % 2) {
-            a = rowcast_run();
-            b = raw_run();
-        } else {
-            b = raw_run();
-            a = rowcast_run();
+        double w = 0;
+        const bool rowcast_first = ++it % 2 == 1;
+        for (int side = 0; side < 2; ++side) {
+            if ((side == 0) == rowcast_first) w += add(rc, timed(rowcast_run));
+            else w += add(raw, timed(raw_run));
+            after();
         }
-        t_rc += a;
-        t_raw += b;
-        state.SetIterationTime(a + b);
+        state.SetIterationTime(w);
     }
-    const double total = static_cast<double>(n) * static_cast<double>(state.iterations());
-    state.counters["rowcast_eps"] = total / t_rc;
-    state.counters["raw_eps"] = total / t_raw;
-    state.counters["ratio"] = t_raw / t_rc;
+    ratio_counters(state, static_cast<double>(n) * static_cast<double>(state.iterations()), rc, raw);
 }
 
 void UdpProduce(benchmark::State& state) {
@@ -227,17 +257,9 @@ void UdpProduce(benchmark::State& state) {
     to.sin_family = AF_INET;
     to.sin_port = htons(port);
     ::inet_pton(AF_INET, "239.77.0.9", &to.sin_addr);
-    interleave(state, batch * batches,
-               [&] {
-                   const auto t0 = std::chrono::steady_clock::now();
-                   for (const auto& b : ev) benchmark::DoNotOptimize(tx.write(b));
-                   return seconds_d(std::chrono::steady_clock::now() - t0).count();
-               },
-               [&] {
-                   const auto t0 = std::chrono::steady_clock::now();
-                   for (const auto& b : wire) raw_sendmmsg(raw, b, reinterpret_cast<const sockaddr*>(&to), sizeof to);
-                   return seconds_d(std::chrono::steady_clock::now() - t0).count();
-               });
+    interleave(
+        state, batch * batches, [&] { for (const auto& b : ev) benchmark::DoNotOptimize(tx.write(b)); },
+        [&] { for (const auto& b : wire) raw_sendmmsg(raw, b, reinterpret_cast<const sockaddr*>(&to), sizeof to); }, [] {});
     state.counters["datagrams_per_iteration"] = static_cast<double>(total_size(wire));
 }
 
@@ -257,23 +279,13 @@ void NetlinkProduce(benchmark::State& state) {
     sockaddr_nl to{};
     to.nl_family = AF_NETLINK;
     to.nl_groups = 1u << (tx.link().channel_of(ev[0][0].schema + "." + ev[0][0].table) - 1);  // the producer's group
-    interleave(state, batch * batches,
-               [&] {
-                   const auto t0 = std::chrono::steady_clock::now();
-                   for (const auto& b : ev) benchmark::DoNotOptimize(tx.write(b));
-                   const double t = seconds_d(std::chrono::steady_clock::now() - t0).count();
-                   drain_raw(rx.fd(), datagrams);  // keep the subscriber's buffer from overflowing
-                   return t;
-               },
-               [&] {
-                   const auto t0 = std::chrono::steady_clock::now();
-                   for (const auto& b : wire)
-                       for (const auto& d : b)
-                           ::sendto(raw.get(), d.data(), d.size(), 0, reinterpret_cast<const sockaddr*>(&to), sizeof to);
-                   const double t = seconds_d(std::chrono::steady_clock::now() - t0).count();
-                   drain_raw(rx.fd(), datagrams);
-                   return t;
-               });
+    interleave(
+        state, batch * batches, [&] { for (const auto& b : ev) benchmark::DoNotOptimize(tx.write(b)); },
+        [&] {
+            for (const auto& b : wire)
+                for (const auto& d : b) ::sendto(raw.get(), d.data(), d.size(), 0, reinterpret_cast<const sockaddr*>(&to), sizeof to);
+        },
+        [&] { drain_raw(rx.fd(), datagrams); });  // keep the subscriber's buffer from overflowing
     state.counters["datagrams_per_iteration"] = static_cast<double>(datagrams);
 }
 
@@ -286,7 +298,7 @@ void consume_vs_raw(benchmark::State& state, Tx& tx, In& in, Raw& raw, std::chro
     std::uint64_t next = 0;
     null_sink sink;
     detail::datagram::recv_buffers b(64, 65536);
-    double t_rc = 0, t_raw = 0;
+    spent rc, rw;
     for (auto _ : state) {
         state.PauseTiming();
         const auto before = tx.stats().datagrams;
@@ -294,21 +306,19 @@ void consume_vs_raw(benchmark::State& state, Tx& tx, In& in, Raw& raw, std::chro
         const std::size_t wire = tx.stats().datagrams - before;
         std::this_thread::sleep_for(settle);
         state.ResumeTiming();
-        auto t0 = std::chrono::steady_clock::now();
         const std::size_t want = sink.n + batch * batches;
-        while (sink.n < want) benchmark::DoNotOptimize(in.process(sink));
-        t_rc += seconds_d(std::chrono::steady_clock::now() - t0).count();
-        t0 = std::chrono::steady_clock::now();
-        for (std::size_t got = 0; got < wire;) {
-            const int n = raw.receive(b, false);
-            if (n > 0) got += static_cast<std::size_t>(n);
-        }
-        t_raw += seconds_d(std::chrono::steady_clock::now() - t0).count();
+        const spent a = timed([&] {
+            while (sink.n < want) benchmark::DoNotOptimize(in.process(sink));
+        });
+        const spent r = timed([&] {
+            for (std::size_t got = 0; got < wire;) {
+                const int n = raw.receive(b, false);
+                if (n > 0) got += static_cast<std::size_t>(n);
+            }
+        });
+        rc.wall += a.wall, rc.cpu += a.cpu, rw.wall += r.wall, rw.cpu += r.cpu;
     }
-    const double total = static_cast<double>(batch * batches) * static_cast<double>(state.iterations());
-    state.counters["rowcast_eps"] = total / t_rc;
-    state.counters["raw_eps"] = total / t_raw;
-    state.counters["ratio"] = t_raw / t_rc;
+    ratio_counters(state, static_cast<double>(batch * batches) * static_cast<double>(state.iterations()), rc, rw);
 }
 
 void UdpConsume(benchmark::State& state) {
@@ -318,11 +328,19 @@ void UdpConsume(benchmark::State& state) {
     consume_vs_raw(state, tx, in, raw, std::chrono::milliseconds(5));
 }
 
+// NetlinkConsume/hmac:1: keys; hmac:0: no keys, only uid 0's datagrams accepted (netlink_options::senders).
 void NetlinkConsume(benchmark::State& state) {
+    const bool mac = state.range(0) != 0;
     netlink_options nl;
     nl.receive_buffer = 64 << 20;
-    auto tx = lab->in(0, [] { return netlink_producer<binary_codec>::open({}, popts()).value(); });
-    auto in = lab->in(0, [&] { return netlink_consumer<binary_codec>::open(nl, copts()).value(); });
+    netlink_options in_nl = nl;
+    consumer_options co = copts();
+    if (!mac) {
+        in_nl.senders = {0};
+        co.keys = key_set{};
+    }
+    auto tx = lab->in(0, [&] { return netlink_producer<binary_codec>::open({}, popts(mac)).value(); });
+    auto in = lab->in(0, [&] { return netlink_consumer<binary_codec>::open(in_nl, co).value(); });
     auto raw = lab->in(0, [&] { return netlink_link::open_receiver(nl).value(); });
     consume_vs_raw(state, tx, in, raw, std::chrono::milliseconds(0));  // delivered within sendto()
 }
@@ -515,7 +533,7 @@ int main(int argc, char** argv) {
     benchmark::RegisterBenchmark("UdpProduce", UdpProduce)->ArgName("hmac")->Arg(1)->Arg(0)->UseManualTime()->MinTime(min_time);
     benchmark::RegisterBenchmark("NetlinkProduce", NetlinkProduce)->ArgName("hmac")->Arg(1)->Arg(0)->UseManualTime()->MinTime(min_time);
     benchmark::RegisterBenchmark("UdpConsume", UdpConsume)->MinTime(min_time);
-    benchmark::RegisterBenchmark("NetlinkConsume", NetlinkConsume)->MinTime(min_time);
+    benchmark::RegisterBenchmark("NetlinkConsume", NetlinkConsume)->ArgName("hmac")->Arg(1)->Arg(0)->MinTime(min_time);
     benchmark::RegisterBenchmark("UdpLoss5", UdpLoss5)->Arg(smoke ? 640 : 20000)->UseManualTime()->Iterations(smoke ? 1 : 3);
     benchmark::RegisterBenchmark("UdpDelay", UdpDelay)->Arg(smoke ? 200 : 10000)->Iterations(1);
     int ac = static_cast<int>(args.size());

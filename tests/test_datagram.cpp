@@ -587,12 +587,18 @@ TEST(DatagramNetlink, SubscriberGetsOnlyItsTablesAndOverrunsAreRepaired) {
 
 // The kernel's rule for NETLINK_USERSOCK (checked here, not assumed): any local user may send to
 // its multicast groups, only CAP_NET_ADMIN may subscribe. So what an unprivileged process sends
-// reaches the consumer, and the MAC is what refuses it.
-TEST(DatagramNetlink, AnyUserMaySendOnlyRootMaySubscribeTheMacRefusesOthers) {
+// reaches the consumers: the MAC refuses it, and so does, without keys, a consumer that accepts
+// only uid 0's datagrams (netlink_options::senders, the kernel's SCM_CREDENTIALS).
+TEST(DatagramNetlink, AnyUserMaySendOnlyRootMaySubscribeMacOrSenderUidRefusesOthers) {
     REQUIRE_LAB();
     test::netns_lab lab(1);
     netlink_options nl;
     auto rx = lab.in(0, [&] { return netlink_consumer<binary_codec>::open(nl, fast_consumer()).value(); });
+    netlink_options root_only;
+    root_only.senders = {0};
+    consumer_options no_keys = fast_consumer();
+    no_keys.keys = key_set{};
+    auto by_uid = lab.in(0, [&] { return netlink_consumer<binary_codec>::open(root_only, no_keys).value(); });
     const std::string ns = lab.host(0);
     const pid_t child = ::fork();
     ASSERT_GE(child, 0);
@@ -625,15 +631,28 @@ TEST(DatagramNetlink, AnyUserMaySendOnlyRootMaySubscribeTheMacRefusesOthers) {
     ::waitpid(child, &status, 0);
     ASSERT_TRUE(WIFEXITED(status)) << status;
     ASSERT_EQ(WEXITSTATUS(status), 0) << "10 setuid, 11 subscribed, 12 send refused, 13 exception";
-    collector got;
-    for (int i = 0; i < 200 && rx.stats().datagrams < 2; ++i) {  // both arrived within the child's sendto()
+    collector got, got_by_uid;
+    for (int i = 0; i < 200 && (rx.stats().datagrams < 2 || by_uid.stats().datagrams < 2); ++i) {  // sent before the child ended
         rx.process(got.sink).value();
+        by_uid.process(got_by_uid.sink).value();
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     EXPECT_EQ(rx.stats().datagrams, 2u);  // delivered by the kernel from uid 65534
     EXPECT_EQ(rx.stats().unauthenticated, 1u);
     EXPECT_EQ(rx.stats().forged, 1u);
     EXPECT_TRUE(got.got.empty());
+    EXPECT_EQ(by_uid.stats().datagrams, 2u);
+    EXPECT_EQ(by_uid.stats().unauthenticated, 2u);  // neither came from uid 0
+    EXPECT_TRUE(got_by_uid.got.empty());
+    // uid 0 without keys: delivered by the sender check alone
+    producer_options po = fast_producer();
+    po.keys = key_set{};
+    auto tx = lab.in(0, [&] { return netlink_producer<binary_codec>::open(nl, std::move(po)).value(); });
+    ASSERT_TRUE(tx.write(make_events(0, 3, 1)));
+    pump(by_uid, got_by_uid, 3);
+    ASSERT_EQ(got_by_uid.got.size(), 3u);
+    for (std::uint64_t i = 0; i < 3; ++i) EXPECT_EQ(got_by_uid.got[i], make_event(i, 1));
+    EXPECT_EQ(by_uid.stats().unauthenticated, 2u);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -24,7 +24,8 @@
 // from sequence 0.
 //
 // Dropped and counted, never delivered: datagrams that do not parse or were cut
-// (malformed), without a MAC when keys are set (unauthenticated), with an unknown
+// (malformed), without a MAC when keys are set or from a sender the link refuses
+// (netlink_options::senders) (unauthenticated), with an unknown
 // key or a wrong MAC (forged), already delivered or of an older epoch (replayed),
 // of a table not in `tables` (other_table, before decoding), of another codec.
 // An event that does not decode is counted (decode_errors) and logged.
@@ -86,7 +87,7 @@ struct consumer_stats {
         v(detail::counter("datagrams", datagrams, "datagrams received"));
         v(detail::counter("events", events, "events delivered"));
         v(detail::counter("malformed", malformed, "datagrams dropped: not a frame, or cut"));
-        v(detail::counter("unauthenticated", unauthenticated, "datagrams dropped: no MAC"));
+        v(detail::counter("unauthenticated", unauthenticated, "datagrams dropped: no MAC, or a sender the link refuses"));
         v(detail::counter("forged", forged, "datagrams dropped: unknown key or wrong MAC"));
         v(detail::counter("replayed", replayed, "datagrams dropped: already delivered or of an older epoch"));
         v(detail::counter("other_table", other_table, "datagrams skipped: a table not asked for"));
@@ -199,6 +200,10 @@ private:
 
         void handle(std::size_t i, clock::time_point now) {
             ++st.datagrams;
+            if (buf.refused(i)) {  // the link's sender check (netlink_options::senders)
+                ++st.unauthenticated;
+                return;
+            }
             if (buf.truncated(i)) {
                 ++st.malformed;
                 return;

@@ -357,7 +357,7 @@ private:
                 for (int i = 0; i < n; ++i) {
                     const auto idx = static_cast<std::size_t>(i);
                     auto f = parse_frame(naks.bytes(idx));
-                    if (!f || naks.truncated(idx) || f->header.type != frame_type::nak ||
+                    if (!f || naks.truncated(idx) || naks.refused(idx) || f->header.type != frame_type::nak ||
                         opt.keys.verify(*f) != key_set::verdict::ok) {
                         ++st.refused;
                         continue;
