@@ -22,6 +22,7 @@
 //                 (netlink_options::senders = {0}, SCM_CREDENTIALS) and sends no MAC.
 // Where the time goes, in process (no socket, no namespaces):
 //   EncodeCpu       binary_codec::encode of the benchmark's event (bytes_per_event)
+//   DecodeCpu       binary_codec::decode of it into a kept event
 //   ProduceCpu      producer::write of 64 events over a link that sends nowhere
 //                   (max: datagram size 1400 as UDP, 16384 as netlink; hmac 0/1)
 //   Sha256, HmacSha256, HmacSha256EvpMac   per message size: the hash alone, the MAC as
@@ -459,6 +460,18 @@ void EncodeCpu(benchmark::State& state) {
     state.counters["bytes_per_event"] = static_cast<double>(out.size()) / batch;
 }
 
+// DecodeCpu: binary_codec::decode of the same 64 events into kept events (as a consumer does).
+void DecodeCpu(benchmark::State& state) {
+    binary_codec c;
+    std::vector<std::string> bytes(batch);
+    const auto ev = events(0, batch);
+    for (std::size_t i = 0; i < batch; ++i) c.encode(ev[i], bytes[i]);
+    std::vector<event> out(batch);
+    for (auto _ : state)
+        for (std::size_t i = 0; i < batch; ++i) benchmark::DoNotOptimize(c.decode(bytes[i], out[i]));
+    state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(batch));
+}
+
 // Sha256/<bytes>: plain SHA-256 (OpenSSL EVP; SHA-NI where the CPU has it): the floor of any MAC on it.
 void Sha256(benchmark::State& state) {
     const std::string d(static_cast<std::size_t>(state.range(0)), 'x');
@@ -521,6 +534,7 @@ int main(int argc, char** argv) {
     }
     const double min_time = smoke ? 0.001 : 0.5;
     benchmark::RegisterBenchmark("EncodeCpu", EncodeCpu)->MinTime(min_time);
+    benchmark::RegisterBenchmark("DecodeCpu", DecodeCpu)->MinTime(min_time);
     benchmark::RegisterBenchmark("ProduceCpu", ProduceCpu)->ArgNames({"max", "hmac"})->ArgsProduct({{1400, 16384}, {0, 1}})->MinTime(min_time);
     benchmark::RegisterBenchmark("Sha256", Sha256)->Arg(64)->Arg(1400)->Arg(16384)->MinTime(min_time);
     benchmark::RegisterBenchmark("HmacSha256", HmacSha256)->Arg(64)->Arg(1400)->Arg(16384)->MinTime(min_time);
