@@ -18,7 +18,11 @@
 #include <set>
 #include <thread>
 
+#include <grp.h>
 #include <sys/wait.h>
+#include <unistd.h>
+
+#include <openssl/hmac.h>
 
 using namespace rowcast;
 using namespace rowcast::datagram;
@@ -141,6 +145,39 @@ TEST(DatagramFrame, HeaderRoundTripsAndEveryCutIsRefused) {
         if (g) {
             EXPECT_NE(k.verify(*g), key_set::verdict::ok) << "byte " << i;
         }
+    }
+}
+
+// The MAC is HMAC-SHA256 exactly (RFC 4231 test cases 2 and 6: a short key, a key longer
+// than the block), and agrees with OpenSSL's one-shot HMAC() for every length around the
+// block boundaries; a copied key computes the same MACs.
+TEST(DatagramFrame, MacIsHmacSha256) {
+    auto hex = [](const unsigned char* m) {
+        std::string s;
+        for (int i = 0; i < 32; ++i) s += "0123456789abcdef"[m[i] >> 4], s += "0123456789abcdef"[m[i] & 15];
+        return s;
+    };
+    unsigned char m[32];
+    rowcast::detail::datagram::hmac_sha256 jefe("Jefe");
+    ASSERT_TRUE(jefe.ok());
+    ASSERT_TRUE(jefe.compute("what do ya want for nothing?", m));
+    EXPECT_EQ(hex(m), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    rowcast::detail::datagram::hmac_sha256 big(std::string(131, '\xaa'));
+    ASSERT_TRUE(big.compute("Test Using Larger Than Block-Size Key - Hash Key First", m));
+    EXPECT_EQ(hex(m), "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+    const std::string key = "0123456789abcdef0123456789abcdef";
+    rowcast::detail::datagram::hmac_sha256 h(key);
+    auto copy = h;
+    std::string data;
+    for (std::size_t n = 0; n < 300; ++n, data.push_back(static_cast<char>(n * 7))) {
+        unsigned char want[32];
+        unsigned int len = 0;
+        ASSERT_NE(HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
+                       data.size(), want, &len),
+                  nullptr);
+        ASSERT_TRUE(h.compute(data, m));
+        ASSERT_EQ(hex(m), hex(want)) << n << " bytes";
+        ASSERT_TRUE(copy.check(data, std::string_view(reinterpret_cast<const char*>(want), 32))) << n << " bytes";
     }
 }
 
@@ -546,6 +583,76 @@ TEST(DatagramNetlink, SubscriberGetsOnlyItsTablesAndOverrunsAreRepaired) {
     for (std::size_t i = 0; i < got.got.size(); ++i) EXPECT_EQ(got.got[i].sequence, 5 + 45 * i);
     EXPECT_GT(rx.stats().overruns, 0u);
     EXPECT_EQ(rx.stats().unrecoverable, 0u);
+}
+
+// The kernel's rule for NETLINK_USERSOCK (checked here, not assumed): any local user may send to
+// its multicast groups, only CAP_NET_ADMIN may subscribe. So what an unprivileged process sends
+// reaches the consumers: the MAC refuses it, and so does, without keys, a consumer that accepts
+// only uid 0's datagrams (netlink_options::senders, the kernel's SCM_CREDENTIALS).
+TEST(DatagramNetlink, AnyUserMaySendOnlyRootMaySubscribeMacOrSenderUidRefusesOthers) {
+    REQUIRE_LAB();
+    test::netns_lab lab(1);
+    netlink_options nl;
+    auto rx = lab.in(0, [&] { return netlink_consumer<binary_codec>::open(nl, fast_consumer()).value(); });
+    netlink_options root_only;
+    root_only.senders = {0};
+    consumer_options no_keys = fast_consumer();
+    no_keys.keys = key_set{};
+    auto by_uid = lab.in(0, [&] { return netlink_consumer<binary_codec>::open(root_only, no_keys).value(); });
+    const std::string ns = lab.host(0);
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {  // an unprivileged local user (nobody)
+        int code = 0;
+        try {
+            test::netns_lab::in_ns(ns, [&] {
+                if (::setgroups(0, nullptr) != 0 || ::setresgid(65534, 65534, 65534) != 0 || ::setresuid(65534, 65534, 65534) != 0)
+                    code = 10;
+                else if (netlink_link::open_receiver(nl))
+                    code = 11;  // subscribing must be refused (EPERM)
+                else {
+                    // one forged frame per kind a receiver must refuse: no MAC, and a wrong MAC
+                    for (const auto& forged_keys : {key_set{}, keys(1, "not the secret, 32 bytes long...")}) {
+                        producer_options po = fast_producer();
+                        po.keys = forged_keys;
+                        po.service_thread = false;
+                        auto p = netlink_producer<binary_codec>::open(nl, std::move(po)).value();
+                        if (!p.write(make_events(0, 3, 1))) code = 12;  // one table: one datagram
+                    }
+                }
+                return 0;
+            });
+        } catch (...) {
+            code = 13;
+        }
+        ::_exit(code);
+    }
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    ASSERT_TRUE(WIFEXITED(status)) << status;
+    ASSERT_EQ(WEXITSTATUS(status), 0) << "10 setuid, 11 subscribed, 12 send refused, 13 exception";
+    collector got, got_by_uid;
+    for (int i = 0; i < 200 && (rx.stats().datagrams < 2 || by_uid.stats().datagrams < 2); ++i) {  // sent before the child ended
+        rx.process(got.sink).value();
+        by_uid.process(got_by_uid.sink).value();
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    EXPECT_EQ(rx.stats().datagrams, 2u);  // delivered by the kernel from uid 65534
+    EXPECT_EQ(rx.stats().unauthenticated, 1u);
+    EXPECT_EQ(rx.stats().forged, 1u);
+    EXPECT_TRUE(got.got.empty());
+    EXPECT_EQ(by_uid.stats().datagrams, 2u);
+    EXPECT_EQ(by_uid.stats().unauthenticated, 2u);  // neither came from uid 0
+    EXPECT_TRUE(got_by_uid.got.empty());
+    // uid 0 without keys: delivered by the sender check alone
+    producer_options po = fast_producer();
+    po.keys = key_set{};
+    auto tx = lab.in(0, [&] { return netlink_producer<binary_codec>::open(nl, std::move(po)).value(); });
+    ASSERT_TRUE(tx.write(make_events(0, 3, 1)));
+    pump(by_uid, got_by_uid, 3);
+    ASSERT_EQ(got_by_uid.got.size(), 3u);
+    for (std::uint64_t i = 0; i < 3; ++i) EXPECT_EQ(got_by_uid.got[i], make_event(i, 1));
+    EXPECT_EQ(by_uid.stats().unauthenticated, 2u);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -108,7 +108,7 @@ static int run_main(int argc, char** argv) {
     app.add_option("--port", o.port, "The group's UDP port")->needs(udp);
     app.add_option("--interface", o.interface, "Interface to send on")->needs(udp);
     app.add_option("--hops", o.hops, "TTL / hop limit")->needs(udp)->check(CLI::Range(0, 255));
-    app.add_flag("--netlink", o.netlink, "NETLINK_USERSOCK multicast to this host (needs CAP_NET_ADMIN)")->excludes(udp);
+    app.add_flag("--netlink", o.netlink, "NETLINK_USERSOCK multicast to this host (subscribers need CAP_NET_ADMIN)")->excludes(udp);
     app.add_option("--key", o.key, "HMAC key: ID:FILE (the file holds the secret, at least 16 bytes)");
     app.add_option("--source-id", o.source_id, "Stable source id (replay protection across restarts); 0: random");
     app.add_option("--ring", o.ring, "Datagrams kept for repairs per channel")->check(CLI::PositiveNumber);

@@ -24,7 +24,8 @@
 // from sequence 0.
 //
 // Dropped and counted, never delivered: datagrams that do not parse or were cut
-// (malformed), without a MAC when keys are set (unauthenticated), with an unknown
+// (malformed), without a MAC when keys are set or from a sender the link refuses
+// (netlink_options::senders) (unauthenticated), with an unknown
 // key or a wrong MAC (forged), already delivered or of an older epoch (replayed),
 // of a table not in `tables` (other_table, before decoding), of another codec.
 // An event that does not decode is counted (decode_errors) and logged.
@@ -86,7 +87,7 @@ struct consumer_stats {
         v(detail::counter("datagrams", datagrams, "datagrams received"));
         v(detail::counter("events", events, "events delivered"));
         v(detail::counter("malformed", malformed, "datagrams dropped: not a frame, or cut"));
-        v(detail::counter("unauthenticated", unauthenticated, "datagrams dropped: no MAC"));
+        v(detail::counter("unauthenticated", unauthenticated, "datagrams dropped: no MAC, or a sender the link refuses"));
         v(detail::counter("forged", forged, "datagrams dropped: unknown key or wrong MAC"));
         v(detail::counter("replayed", replayed, "datagrams dropped: already delivered or of an older epoch"));
         v(detail::counter("other_table", other_table, "datagrams skipped: a table not asked for"));
@@ -192,11 +193,17 @@ private:
         consumer_stats st;
         std::vector<event> events;  // events[0, used) wait for the sink; the rest are reused storage
         std::size_t used = 0;
-        std::map<std::pair<std::uint64_t, std::uint32_t>, std::string> last_position;
+        // Per sender and channel, the source position of the last event delivered (made into
+        // text only for a loss report: copying it reuses the strings' storage).
+        std::map<std::pair<std::uint64_t, std::uint32_t>, source_position> last_position;
         std::string nak;
 
         void handle(std::size_t i, clock::time_point now) {
             ++st.datagrams;
+            if (buf.refused(i)) {  // the link's sender check (netlink_options::senders)
+                ++st.unauthenticated;
+                return;
+            }
             if (buf.truncated(i)) {
                 ++st.malformed;
                 return;
@@ -244,14 +251,13 @@ private:
             }
             if (used) {
                 const auto& src = events[used - 1].source;
-                std::string& pos = last_position[{f.header.source_id, f.header.channel}];
-                if (!src.gtid.empty()) pos = src.gtid;
-                else if (!src.file.empty()) pos = src.file + ":" + std::to_string(src.offset);
+                if (!src.gtid.empty() || !src.file.empty()) last_position[{f.header.source_id, f.header.channel}] = src;
             }
         }
 
         void report(loss_report&& r) {
-            if (auto it = last_position.find({r.source_id, r.channel}); it != last_position.end()) r.resume_after = it->second;
+            if (auto it = last_position.find({r.source_id, r.channel}); it != last_position.end())
+                r.resume_after = !it->second.gtid.empty() ? it->second.gtid : it->second.file + ":" + std::to_string(it->second.offset);
             if (r.kind != loss_kind::gap)
                 log(opt.log, log_level::warning, "datagram",
                     std::string("[rowcast.datagram.") + (r.kind == loss_kind::unrecoverable ? "unrecoverable" : "incomplete") +

@@ -109,25 +109,29 @@ struct frame_view {
 /// Appends the header and the table to `out` (the payload and the MAC follow).
 /// `table` longer than max_table_size is cut (callers check first).
 inline void write_header(std::string& out, const frame_header& h, std::string_view table) {
-    using namespace rowcast::detail::datagram;
     if (table.size() > max_table_size) table = table.substr(0, max_table_size);
-    out.push_back('r');
-    out.push_back('d');
-    out.push_back(static_cast<char>(frame_version));
-    out.push_back(static_cast<char>(h.type));
-    out.push_back(static_cast<char>(h.has_mac ? 1 : 0));
-    out.push_back(static_cast<char>(h.codec));
-    put16(out, h.key_id);
-    put64(out, h.source_id);
-    put64(out, h.epoch);
-    put64(out, h.sequence);
-    put32(out, h.channel);
-    put16(out, h.fragment_index);
-    put16(out, h.fragment_count);
-    put16(out, h.event_count);
-    out.push_back(static_cast<char>(table.size()));
-    out.push_back('\0');
-    out.append(table);
+    // Built in place and appended at once: this runs once per datagram on the send path.
+    char b[header_size];
+    auto be = [&b](std::size_t at, std::uint64_t v, std::size_t n) noexcept {
+        for (std::size_t i = 0; i < n; ++i) b[at + i] = static_cast<char>(v >> (8 * (n - 1 - i)));
+    };
+    b[0] = 'r';
+    b[1] = 'd';
+    b[2] = static_cast<char>(frame_version);
+    b[3] = static_cast<char>(h.type);
+    b[4] = static_cast<char>(h.has_mac ? 1 : 0);
+    b[5] = static_cast<char>(h.codec);
+    be(6, h.key_id, 2);
+    be(8, h.source_id, 8);
+    be(16, h.epoch, 8);
+    be(24, h.sequence, 8);
+    be(32, h.channel, 4);
+    be(36, h.fragment_index, 2);
+    be(38, h.fragment_count, 2);
+    be(40, h.event_count, 2);
+    b[42] = static_cast<char>(table.size());
+    b[43] = '\0';
+    out.append(b, header_size).append(table);
 }
 
 /// Rewrites the event count of a frame whose header starts at out[at].

@@ -16,10 +16,14 @@
 // delivered to every consumer subscribed to it. Each group is a separate channel
 // with its own sequence numbers, so a consumer of some groups sees no false gaps.
 //
-// Who may use it: sending to a NETLINK_USERSOCK group needs CAP_NET_ADMIN (root) in
-// the socket's network namespace; any user may subscribe and receive (the kernel's
-// NL_CFG_F_NONROOT_RECV). A send to a group also asks for a unicast to the kernel,
-// which has no USERSOCK handler and answers ECONNREFUSED; the multicast part is
+// Who may use it (Linux's NETLINK_USERSOCK flags, checked on 6.18 by test_datagram
+// AnyUserMaySendOnlyRootMaySubscribeTheMacRefusesOthers): ANY local user of the network
+// namespace may send to its groups (NL_CFG_F_NONROOT_SEND); subscribing to a group needs
+// CAP_NET_ADMIN there (EPERM otherwise). So the kernel does not authenticate senders: a
+// consumer without keys accepts whatever any local process sends; with keys forged
+// frames are dropped and counted, so give netlink keys as UDP (docs/datagram.md,
+// "Security model"). What is sent is readable only by CAP_NET_ADMIN subscribers. A send to a group also asks for a unicast to
+// the kernel, which has no USERSOCK handler and answers ECONNREFUSED; the multicast part is
 // delivered, so that error is ignored. Repairs travel by netlink unicast between
 // the sockets' port ids. A consumer whose receive buffer overflows gets ENOBUFS
 // (counted as an overrun); the lost frames are then found by their sequence
@@ -34,6 +38,7 @@
 #include <rowcast/os/detail/fd.hpp>
 #include <rowcast/version.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <span>
@@ -43,6 +48,7 @@
 
 #include <linux/netlink.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 ROWCAST_NAMESPACE_BEGIN
 namespace datagram {
@@ -60,6 +66,11 @@ struct netlink_options {
     std::vector<std::string> tables;  ///< consumer: the tables to receive ("schema.table"); empty: every group, every table
     int receive_buffer = 0;           ///< SO_RCVBUF(FORCE) in bytes; 0: the kernel's default
     std::size_t max_datagram = 16384; ///< bytes per datagram sent; 128..65000
+    /// Accept datagrams only from processes of these user ids, as the kernel reports them
+    /// (SCM_CREDENTIALS): a consumer drops the others (counted `unauthenticated`), a producer
+    /// their NAKs. Empty: from anyone (then only keys authenticate). With it, keys may be left
+    /// out on netlink ("Security model" in docs/datagram.md).
+    std::vector<uid_t> senders;
 };
 
 class netlink_link {
@@ -67,8 +78,9 @@ public:
     using options = netlink_options;
     static constexpr std::string_view name = "netlink";
 
-    /// Errors: invalid_value (a group outside 1..32), io_error (no permission: EPERM at the first send).
+    /// Errors: invalid_value (a group outside 1..32), io_error (socket, bind). Needs no privilege.
     static result<netlink_link> open_sender(const netlink_options& o) { return open(o, false); }
+    /// As open_sender; also io_error from NETLINK_ADD_MEMBERSHIP (EPERM without CAP_NET_ADMIN).
     static result<netlink_link> open_receiver(const netlink_options& o) { return open(o, true); }
 
     int fd() const noexcept { return fd_.get(); }
@@ -109,7 +121,20 @@ public:
         const detail::datagram::out_datagram d{bytes, &to, 0};
         return send(std::span(&d, 1));
     }
-    int receive(detail::datagram::recv_buffers& b, bool control) noexcept { return control ? 0 : b.receive(fd_.get()); }
+    /// recvmmsg(); with `senders`, datagrams from other user ids (or without credentials)
+    /// are marked b.refused(i).
+    int receive(detail::datagram::recv_buffers& b, bool control) noexcept {
+        if (control) return 0;
+        if (senders_.empty()) return b.receive(fd_.get());
+        b.want_credentials();
+        const int n = b.receive(fd_.get());
+        for (int i = 0; i < n; ++i) {
+            const auto idx = static_cast<std::size_t>(i);
+            const auto uid = b.sender_uid(idx);
+            if (!uid || std::find(senders_.begin(), senders_.end(), *uid) == senders_.end()) b.refuse(idx);
+        }
+        return n;
+    }
 
 private:
     static result<netlink_link> open(const netlink_options& o, bool receiver) {
@@ -135,6 +160,10 @@ private:
         if (::getsockname(l.fd_.get(), reinterpret_cast<sockaddr*>(&self), &len) != 0)
             return detail::os_error(errno, "datagram", "netlink", "getsockname");
         l.port_ = self.nl_pid;
+        l.senders_ = o.senders;
+        if (!l.senders_.empty())
+            if (auto r = detail::datagram::set_int_option(l.fd_.get(), SOL_SOCKET, SO_PASSCRED, 1, "datagram", "SO_PASSCRED"); !r)
+                return r.error_value();
         if (receiver) {
             std::vector<std::uint32_t> join;
             if (o.tables.empty()) {
@@ -156,6 +185,7 @@ private:
     std::map<std::string, std::uint32_t, std::less<>> groups_;
     std::size_t max_ = 16384;
     std::uint32_t port_ = 0;
+    std::vector<uid_t> senders_;
 };
 
 }  // namespace datagram

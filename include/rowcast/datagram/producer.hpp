@@ -170,9 +170,9 @@ private:
         mutable std::mutex mutex;
         detail::unique_fd stop;
         detail::datagram::recv_buffers naks;
-        std::string scratch, table, open_table, last_schema, last_name;
+        std::string scratch, table, last_schema, last_name;
         std::uint32_t table_ch = 0;
-        bool table_known = false;
+        std::uint64_t table_gen = 0;  // bumped by table_of() when the table changes (0: none yet)
         std::vector<detail::datagram::out_datagram> out;
 
         detail::datagram::retransmit_ring& ring_of(std::uint32_t ch) {
@@ -204,20 +204,22 @@ private:
         // The "schema.table" of `e` in `table` and its channel in `table_ch`, recomputed only
         // when the event's table differs from the previous one (channel_of may hash).
         void table_of(const event& e) {
-            if (table_known && e.schema == last_schema && e.table == last_name) return;
+            if (table_gen != 0 && e.schema == last_schema && e.table == last_name) return;
             last_schema.assign(e.schema);
             last_name.assign(e.table);
             table.clear();
             if (!e.table.empty()) table.append(e.schema).append(".").append(e.table);
             table_ch = table.size() > max_table_size ? 0 : link.channel_of(table);
-            table_known = true;
+            ++table_gen;
         }
 
         result<void> write(std::span<const event> batch) {
             out.clear();
             std::string* open = nullptr;  // the datagram being filled (a ring slot)
             std::uint32_t open_ch = 0;
+            std::uint64_t open_gen = 0;  // table_gen of the open datagram's table
             std::uint16_t open_n = 0;
+            const auto now = clock::now();  // one write is one send time for the heartbeat clock
             const std::size_t max = link.max_datagram();
             const std::size_t limit = max - (opt.keys.active() ? mac_size : 0);  // bytes before the MAC
             const std::size_t flush_at = std::min<std::size_t>(64, std::max<std::size_t>(1, opt.ring / 2));
@@ -238,7 +240,7 @@ private:
                     return error::make(errc::invalid_value, "datagram", table.substr(0, 64) + "…", "table name over 255 bytes");
                 }
                 const std::uint32_t ch = table_ch;
-                if (open && (ch != open_ch || table != open_table || open_n == 65535)) close();
+                if (open && (table_gen != open_gen || open_n == 65535)) close();
                 if (open) {
                     // Encoded straight into the open datagram behind a 4-byte length; taken
                     // back out (to start a datagram of its own) when it does not fit.
@@ -270,10 +272,10 @@ private:
                 if (4 + scratch.size() <= room) {
                     auto& ring = ring_of(ch);
                     open = &ring.claim();
-                    ring.last_send = clock::now();
+                    ring.last_send = now;
                     write_header(*open, header(frame_type::data, ring.next() - 1, ch), table);
                     open_ch = ch;
-                    open_table = table;
+                    open_gen = table_gen;
                     open_n = 1;
                     detail::datagram::put32(*open, static_cast<std::uint32_t>(scratch.size()));
                     open->append(scratch);
@@ -299,7 +301,7 @@ private:
                         ++st.datagrams;
                         if (out.size() >= flush_at) send_out();
                     }
-                    ring.last_send = clock::now();
+                    ring.last_send = now;
                     ++st.fragmented;
                 }
                 ++st.events;
@@ -355,7 +357,7 @@ private:
                 for (int i = 0; i < n; ++i) {
                     const auto idx = static_cast<std::size_t>(i);
                     auto f = parse_frame(naks.bytes(idx));
-                    if (!f || naks.truncated(idx) || f->header.type != frame_type::nak ||
+                    if (!f || naks.truncated(idx) || naks.refused(idx) || f->header.type != frame_type::nak ||
                         opt.keys.verify(*f) != key_set::verdict::ok) {
                         ++st.refused;
                         continue;

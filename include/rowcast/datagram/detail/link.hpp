@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -51,6 +52,27 @@ public:
     std::string_view bytes(std::size_t i) const noexcept { return {data_.data() + i * size_, msgs_[i].msg_len}; }
     bool truncated(std::size_t i) const noexcept { return (msgs_[i].msg_hdr.msg_flags & MSG_TRUNC) != 0; }
     const peer& from(std::size_t i) const noexcept { return from_[i]; }
+    /// True if the link refused the i-th datagram's sender (refuse()); reset by each receive.
+    bool refused(std::size_t i) const noexcept { return refused_[i] != 0; }
+    void refuse(std::size_t i) noexcept { refused_[i] = 1; }
+
+    /// From now on, each receive also takes the SCM_CREDENTIALS the kernel attaches (the
+    /// socket needs SO_PASSCRED). Allocates once.
+    void want_credentials() {
+        if (ctl_.empty()) ctl_.assign(msgs_.size() * ctl_size, 0);
+    }
+    /// The sender's user id, as the kernel reported it, if credentials came with datagram i.
+    std::optional<uid_t> sender_uid(std::size_t i) const noexcept {
+        if (ctl_.empty()) return std::nullopt;
+        auto& h = const_cast<msghdr&>(msgs_[i].msg_hdr);  // CMSG_* take non-const headers
+        for (cmsghdr* c = CMSG_FIRSTHDR(&h); c; c = CMSG_NXTHDR(&h, c)) {
+            if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_CREDENTIALS || c->cmsg_len < CMSG_LEN(sizeof(ucred))) continue;
+            ucred u;
+            std::memcpy(&u, CMSG_DATA(c), sizeof u);
+            return u.uid;
+        }
+        return std::nullopt;
+    }
 
     /// recvmmsg(MSG_DONTWAIT) on `fd`: returns how many datagrams arrived (0: none
     /// waiting), or -errno (ENOBUFS from netlink: the receive buffer overflowed).
@@ -61,7 +83,12 @@ public:
             msgs_[i].msg_hdr.msg_iovlen = 1;
             msgs_[i].msg_hdr.msg_name = &from_[i].addr;
             msgs_[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+            if (!ctl_.empty()) {
+                msgs_[i].msg_hdr.msg_control = ctl_.data() + i * ctl_size;
+                msgs_[i].msg_hdr.msg_controllen = ctl_size;
+            }
             msgs_[i].msg_len = 0;
+            refused_[i] = 0;
         }
         for (;;) {
             const int n = ::recvmmsg(fd, msgs_.data(), static_cast<unsigned>(msgs_.size()), MSG_DONTWAIT, nullptr);
@@ -81,6 +108,9 @@ private:
     std::vector<iovec> iov_;
     std::vector<mmsghdr> msgs_;
     std::vector<peer> from_;
+    std::vector<char> refused_ = std::vector<char>(msgs_.size(), 0);
+    static constexpr std::size_t ctl_size = CMSG_SPACE(sizeof(ucred));
+    std::vector<char> ctl_;  // ctl_size per slot when want_credentials()
 };
 
 inline result<void> set_int_option(int fd, int level, int name, int value, std::string_view component, const char* what) {
