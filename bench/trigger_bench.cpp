@@ -25,7 +25,9 @@
 // system calls as spool_writer per event, from this process into the same spool directory (the
 // file system's own cost per event). Nothing is asserted on timings.
 //
-//   rowcast-bench-trigger [--smoke] [--spool-parent DIR] [google benchmark flags]
+//   rowcast-bench-trigger [--smoke] [--spool-parent DIR] [--iterations N] [google benchmark flags]
+// --iterations N: rounds per Capture benchmark (default 4; more rounds, finer CPU figures: the
+// server's CPU is read in clock ticks of 10 ms).
 // --spool-parent DIR: the spool in a new folder under DIR (e.g. /dev/shm: the file system's own
 // cost per file apart; the folder is removed at exit), else inside the server's folder.
 // --smoke: the hosts table, no-op UDF and rowcast_event(), once with a few statements (ctest
@@ -36,9 +38,11 @@
 
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <memory>
@@ -60,6 +64,7 @@ namespace detail = rowcast::detail;
 namespace {
 
 bool g_smoke = false;
+int g_iterations = 4;        // --iterations N: rounds of (baseline, mode) chunks per benchmark
 std::string g_spool_parent;  // --spool-parent DIR: the spool in a fresh folder there (e.g. on tmpfs)
 
 struct column_def {
@@ -390,7 +395,7 @@ void register_all() {
                         (std::string("Capture/") + base + "/" + mode_names[m]).c_str(),
                         [base = std::string(base), md](benchmark::State& s) { Capture(s, base, md); });
                     b->Args({rows, conns})->ArgNames({"rows", "conns"})->UseManualTime()->Unit(benchmark::kMillisecond);
-                    b->Iterations(g_smoke ? 1 : 4);
+                    b->Iterations(g_smoke ? 1 : g_iterations);
                 }
 }
 
@@ -401,6 +406,7 @@ int main(int argc, char** argv) {
     for (int i = 0; i < argc; ++i) {
         if (std::strcmp(argv[i], "--smoke") == 0) g_smoke = true;
         else if (std::strcmp(argv[i], "--spool-parent") == 0 && i + 1 < argc) g_spool_parent = argv[++i];
+        else if (std::strcmp(argv[i], "--iterations") == 0 && i + 1 < argc) g_iterations = std::max(1, std::atoi(argv[++i]));
         else args.push_back(argv[i]);
     }
     int n = static_cast<int>(args.size());
