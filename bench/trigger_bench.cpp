@@ -12,6 +12,8 @@
 //   udf_none, udf_file, udf_dir
 //               the generated trigger form calling rowcast_event(), durability none / file /
 //               file_and_directory
+//   udf_udp     rowcast_event() with output = udp: each event one signed datagram to a multicast
+//               group on lo (the datagram doorbell, no file per row; built with the datagram component)
 // Each benchmark (table, rows per statement, connections, mode) interleaves chunks of the
 // baseline and of the mode: every iteration runs `stmts` INSERTs of `rows` rows on the baseline
 // table, then the same on the mode's table (alternating which goes first), timing each side and
@@ -23,7 +25,9 @@
 // system calls as spool_writer per event, from this process into the same spool directory (the
 // file system's own cost per event). Nothing is asserted on timings.
 //
-//   rowcast-bench-trigger [--smoke] [--spool-parent DIR] [google benchmark flags]
+//   rowcast-bench-trigger [--smoke] [--spool-parent DIR] [--iterations N] [google benchmark flags]
+// --iterations N: rounds per Capture benchmark (default 4; more rounds, finer CPU figures: the
+// server's CPU is read in clock ticks of 10 ms).
 // --spool-parent DIR: the spool in a new folder under DIR (e.g. /dev/shm: the file system's own
 // cost per file apart; the folder is removed at exit), else inside the server's folder.
 // --smoke: the hosts table, no-op UDF and rowcast_event(), once with a few statements (ctest
@@ -34,9 +38,11 @@
 
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <memory>
@@ -58,6 +64,7 @@ namespace detail = rowcast::detail;
 namespace {
 
 bool g_smoke = false;
+int g_iterations = 4;        // --iterations N: rounds of (baseline, mode) chunks per benchmark
 std::string g_spool_parent;  // --spool-parent DIR: the spool in a fresh folder there (e.g. on tmpfs)
 
 struct column_def {
@@ -94,8 +101,8 @@ const std::vector<column_def>& wide_columns() {
     return c;
 }
 
-enum class mode { none, binlog, trigger, noop, udf_none, udf_file, udf_dir };
-constexpr const char* mode_names[] = {"none", "binlog", "trigger", "noop", "udf_none", "udf_file", "udf_dir"};
+enum class mode { none, binlog, trigger, noop, udf_none, udf_file, udf_dir, udf_udp };
+constexpr const char* mode_names[] = {"none", "binlog", "trigger", "noop", "udf_none", "udf_file", "udf_dir", "udf_udp"};
 
 std::string table_name(const std::string& base, mode m) { return base + "_" + mode_names[static_cast<int>(m)]; }
 
@@ -186,6 +193,17 @@ struct world {
 
     void set_durability(mode m) {
         if (m == durability_set) return;
+        if (m == mode::udf_udp) {  // no receiver needed: the server's cost is the send
+            const auto key = db->server().dir() / "bench-multicast.key";
+            std::ofstream(key, std::ios::binary) << "0123456789abcdef0123456789abcdef";
+            ::chmod(key.c_str(), 0644);
+            db->write_config({"output = udp", "udp_group = 239.78.77.1",
+                              "udp_port = " + std::to_string(20000 + ::getpid() % 20000), "udp_interface = lo",
+                              "datagram_key = 7:" + key.string()},
+                             false);
+            durability_set = m;
+            return;
+        }
         const char* d = m == mode::udf_file ? "file" : m == mode::udf_dir ? "file_and_directory" : "none";
         db->write_config({"spool_directory = " + spool.string(), "codec = binary", std::string("durability = ") + d},
                          false);
@@ -362,11 +380,14 @@ void register_all() {
             ->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(g_smoke ? 1 : 4);
     }
     for (const char* base : {"hosts", "wide"})
-        for (int m = static_cast<int>(mode::binlog); m <= static_cast<int>(mode::udf_dir); ++m)
+        for (int m = static_cast<int>(mode::binlog); m <= static_cast<int>(mode::udf_udp); ++m)
             for (int rows : {1, 100})
                 for (int conns : {1, 4}) {
                     // Durabilities other than none, and 4 connections, only where they say something new.
                     const auto md = static_cast<mode>(m);
+#if !defined(ROWCAST_BENCH_UDF_DATAGRAM)
+                    if (md == mode::udf_udp) continue;
+#endif
                     if (conns == 4 && (md == mode::trigger || md == mode::noop)) continue;
                     if (g_smoke && (std::string(base) != "hosts" || conns != 1 || (md != mode::noop && md != mode::udf_none)))
                         continue;
@@ -374,7 +395,7 @@ void register_all() {
                         (std::string("Capture/") + base + "/" + mode_names[m]).c_str(),
                         [base = std::string(base), md](benchmark::State& s) { Capture(s, base, md); });
                     b->Args({rows, conns})->ArgNames({"rows", "conns"})->UseManualTime()->Unit(benchmark::kMillisecond);
-                    b->Iterations(g_smoke ? 1 : 4);
+                    b->Iterations(g_smoke ? 1 : g_iterations);
                 }
 }
 
@@ -385,6 +406,7 @@ int main(int argc, char** argv) {
     for (int i = 0; i < argc; ++i) {
         if (std::strcmp(argv[i], "--smoke") == 0) g_smoke = true;
         else if (std::strcmp(argv[i], "--spool-parent") == 0 && i + 1 < argc) g_spool_parent = argv[++i];
+        else if (std::strcmp(argv[i], "--iterations") == 0 && i + 1 < argc) g_iterations = std::max(1, std::atoi(argv[++i]));
         else args.push_back(argv[i]);
     }
     int n = static_cast<int>(args.size());

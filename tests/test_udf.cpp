@@ -509,7 +509,7 @@ TEST(Udf, SendsStraightToUdpMulticast) {
                                           std::filesystem::perms::others_read);
     const unsigned port = 20000 + static_cast<unsigned>(::getpid() % 20000);
     db.write_config({"output = udp", "udp_group = " + group, "udp_port = " + std::to_string(port), "udp_interface = lo",
-                     "datagram_key = 7:" + key.string()},
+                     "datagram_key = 7:" + key.string(), "datagram_source_id = 42"},
                     false);
     datagram::consumer_options co;
     co.keys.add(7, secret).value();
@@ -518,7 +518,11 @@ TEST(Udf, SendsStraightToUdpMulticast) {
                   .value();
     auto c = db.connect();
     create_hosts(c);
-    for (int i = 1; i <= 20; ++i)
+    // A 10-row statement (the init runs for every row inside a trigger), then 10 single-row ones.
+    std::string many = "INSERT INTO inv.hosts VALUES ";
+    for (int i = 1; i <= 10; ++i) many += (i > 1 ? ", (" : "(") + std::to_string(i) + ", '00:00:5e:00:53:01', '192.0.2.10', 'h')";
+    c.query(many);
+    for (int i = 11; i <= 20; ++i)
         c.query("INSERT INTO inv.hosts VALUES (" + std::to_string(i) + ", '00:00:5e:00:53:01', '192.0.2.10', 'h')");
     std::vector<event> got;
     auto sink = callback_sink([&](const event& e) { got.push_back(e); });
@@ -533,6 +537,10 @@ TEST(Udf, SendsStraightToUdpMulticast) {
         EXPECT_EQ(got[i].after[0], value(std::uint64_t{i + 1}));
     }
     EXPECT_EQ(rx.stats().forged + rx.stats().unauthenticated, 0u);
+    // One producer (one epoch) for all 20 rows: it stays open between calls, so a receiver's
+    // repair request has someone to answer it (it was opened and closed per row before).
+    EXPECT_EQ(rx.stats().restarts, 0u);
+    EXPECT_EQ(rx.stats().replayed, 0u);
     EXPECT_EQ(db.spool_files(), 0u);
 }
 #endif
@@ -683,6 +691,16 @@ TEST(Udf, StatusPluginShowsCountersSpoolDepthAndDaemonState) {
     std::filesystem::remove(status_file);
     std::filesystem::create_symlink("/etc/passwd", status_file);
     EXPECT_NE(rowcast_status(c)["rowcast_daemon_state"].find("symbolic link"), std::string::npos);
+
+    // Inside a trigger the server runs the function's init (counted as a statement) and deinit for
+    // every row, not once per statement: what the per-thread spare site is for (docs/udf.md).
+    c.query("CREATE DATABASE s");
+    c.query("CREATE TABLE s.t (x INT)");
+    c.query("CREATE TRIGGER s.t_ai AFTER INSERT ON s.t FOR EACH ROW "
+            "SET @r = rowcast_event('s', 't', 'insert', '`x` int', NULL, NEW.x)");
+    const auto inits = std::stoull(rowcast_status(c)["rowcast_udf_statements"]);
+    c.query("INSERT INTO s.t VALUES (1), (2), (3), (4), (5)");
+    EXPECT_EQ(std::stoull(rowcast_status(c)["rowcast_udf_statements"]) - inits, 5u);
 
     c.query("UNINSTALL SONAME 'rowcast_status'");
     EXPECT_TRUE(rowcast_status(c).empty());

@@ -175,8 +175,16 @@ void init_failure(char* message, const char* function, const std::string& msg) n
     std::fprintf(stderr, "rowcast_udf: %s: %s\n", function, msg.c_str());
 }
 
+// Inside a trigger the server calls _init and _deinit for every row, not once per statement
+// (measured: docs/performance.md). The site the last _deinit of a server thread released is kept
+// for that thread's next _init, which takes it when the shared state is still the same: the steady
+// state allocates no site, argument vector or descriptor key per row, and the site's builder still
+// holds the column list of the last call. A spare holds a reference to the state it was made for
+// until the thread's next init or its exit (thread_local: destroyed when the server thread ends).
+thread_local std::unique_ptr<site> spare_site;
+
 bool common_init(UDF_INIT* initid, char* message, const char* function, std::unique_ptr<site>& out) {
-    const std::string path = udf::default_config_path();
+    thread_local const std::string path = udf::default_config_path();  // the server's environment, fixed at its start
     auto st = shared_output::process_wide().get(path);
     if (!st) {
         const rowcast::error& e = st.error_value();
@@ -184,6 +192,13 @@ bool common_init(UDF_INIT* initid, char* message, const char* function, std::uni
         const bool spool = e.message.rfind("[rowcast.spool.", 0) == 0;
         init_failure(message, function, spool ? spool_reason_first(e.message) + " (config " + path + ")" : without_code(e.message));
         return false;
+    }
+    if (spare_site && spare_site->shared == *st && spare_site->function == function) {
+        out = std::move(spare_site);
+        initid->maybe_null = 1;
+        initid->const_item = 0;
+        udf::call_counters::process_wide().statement_opened();
+        return true;
     }
     const std::size_t max_event_size = (*st)->cfg.max_event_size;
     auto made = std::make_unique<site>(
@@ -281,10 +296,11 @@ long long event_call(UDF_INIT* initid, UDF_ARGS* a, udf_flag* is_null, udf_flag*
     });
 }
 
-// Releases a site created by an _init.
+// Releases a site created by an _init: kept as this thread's spare (see spare_site), else freed.
 void site_deinit(UDF_INIT* initid) noexcept {
-    std::unique_ptr<site> s(site_of(initid));  // frees it
+    std::unique_ptr<site> s(site_of(initid));
     initid->ptr = nullptr;
+    if (s && !spare_site) spare_site = std::move(s);
 }
 
 }  // namespace

@@ -4,9 +4,10 @@
 // without a shell or a kernel module. Needs the rowcast::datagram component.
 //
 // shared(config) returns one producer per distinct configuration for the whole
-// process (the server calls the functions' init per statement: a producer per call
-// would be a new source, epoch and service thread each time). The first call opens
-// it; later calls with the same settings share it.
+// process, kept open until the process exits (inside a trigger the server calls the
+// functions' init for every row: a producer per call would be a new source, epoch,
+// socket and ring each time, and nobody left to answer a repair). The first call
+// opens it; later calls with the same settings share it.
 //
 // Errors: open(): invalid_value / not_found for the key file, the link's errors
 // (netlink without CAP_NET_ADMIN fails at the first write with EPERM). write(): as
@@ -37,21 +38,34 @@ namespace udf {
 
 class datagram_output {
 public:
-    /// The process-wide output for `c` (c.output must be udp or netlink).
+    /// The process-wide output for `c` (c.output must be udp or netlink). Each distinct
+    /// configuration's producer is kept open for the rest of the process (a changed config opens
+    /// another; the old one stays, idle, so a holder never sees it closed).
     static result<std::shared_ptr<datagram_output>> shared(const config& c) {
         static std::mutex m;
-        static std::map<std::string, std::weak_ptr<datagram_output>> cache;
+        // Never destroyed (as column_cache::process_wide()): no static destructor at unload or exit.
+        alignas(registry) static unsigned char storage[sizeof(registry)];
+        static registry* const reg = std::construct_at(reinterpret_cast<registry*>(storage));
         std::lock_guard lock(m);
+        // Inside a trigger the init runs for every row: the last one asked for is compared field by
+        // field, without building the key (no allocation in the steady state).
+        if (reg->last && same_settings(reg->last_cfg, c)) return reg->last;
         const std::string key = std::to_string(static_cast<int>(c.output)) + '\n' + c.udp_group + '\n' +
                                 std::to_string(c.udp_port) + '\n' + c.udp_interface + '\n' + std::to_string(c.udp_hops) +
                                 '\n' + std::to_string(c.datagram_key_id) + ':' + c.datagram_key_file + '\n' +
                                 std::to_string(c.datagram_source_id);
-        if (auto p = cache[key].lock()) return p;
-        auto o = open(c);
-        if (!o) return o.error_value();
-        auto p = std::make_shared<datagram_output>(std::move(*o));
-        cache[key] = p;
-        return p;
+        std::shared_ptr<datagram_output>& slot = reg->open[key];
+        if (!slot) {
+            auto o = open(c);
+            if (!o) {
+                reg->open.erase(key);
+                return o.error_value();
+            }
+            slot = std::make_shared<datagram_output>(std::move(*o));
+        }
+        reg->last = slot;
+        reg->last_cfg = c;
+        return slot;
     }
 
     /// A new output for `c` (not shared).
@@ -88,6 +102,19 @@ public:
     explicit datagram_output(P p) : producer_(std::move(p)) {}
 
 private:
+    struct registry {
+        std::map<std::string, std::shared_ptr<datagram_output>> open;  // by settings, kept open
+        std::shared_ptr<datagram_output> last;                         // the one asked for last
+        config last_cfg;                                                // and its settings
+    };
+
+    static bool same_settings(const config& a, const config& b) noexcept {
+        return a.output == b.output && a.udp_port == b.udp_port && a.udp_hops == b.udp_hops &&
+               a.datagram_key_id == b.datagram_key_id && a.datagram_source_id == b.datagram_source_id &&
+               a.udp_group == b.udp_group && a.udp_interface == b.udp_interface &&
+               a.datagram_key_file == b.datagram_key_file;
+    }
+
     std::variant<datagram::udp_producer<binary_codec>, datagram::netlink_producer<binary_codec>> producer_;
 };
 
