@@ -60,10 +60,13 @@ struct json_stage {
     std::uint32_t server_id = 0;
     bool has_src_ts_us = false, has_src_ts_ms = false, has_ts_us = false, has_ts_ms = false;
     json_range connect_schema;  // JsonConverter's "schema" (top level)
+    json_range table_changes;   // schema change: the tables after it
+    std::uint32_t event_count = 0;
+    bool has_event_count = false;
     // Maxwell
     bool mx = false;
     json_ostr mx_database, mx_type, mx_position, mx_sql;
-    json_range mx_data, mx_keys, mx_xid;
+    json_range mx_data, mx_keys, mx_xid, mx_def;
     bool mx_commit = false, has_mx_ts = false, has_mx_ts_dummy = false;
     std::int64_t mx_ts = 0;
     std::uint32_t mx_xoffset = 0;
@@ -319,7 +322,9 @@ private:
             else if (key_is(key, "id")) ok = get_str(s.txn_id, "$.id");
             else if (key_is(key, "ddl")) ok = get_str(s.ddl, "$.ddl"), s.dbz = true;
             else if (key_is(key, "databaseName")) ok = get_str(s.database_name, "$.databaseName"), s.dbz = true;
-            else if (key_is(key, "tableChanges")) ok = skip(), s.dbz = true;
+            else if (key_is(key, "tableChanges")) ok = range(s.table_changes), s.dbz = true;
+            else if (key_is(key, "event_count")) ok = opt_int(s.event_count, s.has_event_count, "$.event_count");
+            else if (key_is(key, "def")) ok = range_or_null(s.mx_def);
             else if (key_is(key, "payload")) ok = range(s.payload);
             else ok = skip();
             return ok;
@@ -490,7 +495,10 @@ private:
                     put(ev.transaction.id, s.tx_id);
                     if (s.total_order > 0 && s.total_order <= 0x100000000ULL)
                         ev.transaction.position = static_cast<std::uint32_t>(s.total_order - 1);
-                } else if (ev.kind != event_kind::ddl) put(ev.transaction.id, s.txn_id);
+                } else if (ev.kind != event_kind::ddl) {
+                    put(ev.transaction.id, s.txn_id);
+                    ev.transaction.position = s.event_count;  // END: the encoder's fallback count
+                }
                 put(ev.source.file, s.file);
                 put(ev.source.gtid, s.gtid);
                 ev.source.offset = s.pos;
@@ -567,6 +575,10 @@ private:
             ev.columns = make_columns(std::move(cols));
         } else {
             ev.columns.reset();
+        }
+        if (ev.kind == event_kind::ddl && !names.present()) {
+            if (dbz && s.table_changes.present() && !columns_from_table_changes(s.table_changes, ev.columns)) return false;
+            if (mx && s.mx_def.present() && !columns_from_maxwell_def(s.mx_def, ev.columns)) return false;
         }
         static const column_list empty_list;
         const column_list& cols = ev.columns ? *ev.columns : empty_list;
@@ -719,6 +731,105 @@ private:
         else if (ty == "string") t.type = sql_type::varchar;
         else t.type = sql_type::unknown;  // struct, array, map: kept as JSON text
         return true;
+    }
+
+    // A schema change's table after it: Debezium's tableChanges[0].table (columns with
+    // typeName, length, scale, charsetName, optional; primaryKeyColumnNames). None: no list.
+    bool columns_from_table_changes(json_range rg, columns_ptr& out) {
+        r_.i = rg.b;
+        json_range table;
+        const bool ok = read_array("$.tableChanges", "an array of table changes", [&]() ROWCAST_JSON_INLINE {
+            return read_object("$.tableChanges[]", [&](std::string_view k) ROWCAST_JSON_INLINE {
+                return key_is(k, "table") && !table.present() ? range_or_null(table) : skip();
+            });
+        });
+        if (!ok || !table.present()) return ok;
+        r_.i = table.b;
+        std::vector<column> cols;
+        json_range pk;
+        const bool ok2 = read_object("$.tableChanges[0].table", [&](std::string_view k) ROWCAST_JSON_INLINE {
+            if (key_is(k, "primaryKeyColumnNames")) return range_or_null(pk);
+            if (!key_is(k, "columns")) return skip();
+            return read_array("$.tableChanges[0].table.columns", "an array of columns", [&]() ROWCAST_JSON_INLINE {
+                if (cols.size() >= max_columns)
+                    return r_.fail(errc::limit_exceeded, r_.i, "$.tableChanges", "more than max_columns columns");
+                column& c = cols.emplace_back();
+                const std::string path = "$.tableChanges[0].table.columns[]";
+                return read_object(path, [&](std::string_view f) ROWCAST_JSON_INLINE {
+                    bool has = false;
+                    if (key_is(f, "name") || key_is(f, "typeName") || key_is(f, "charsetName")) {
+                        json_ostr v;
+                        if (!get_str(v, path)) return false;
+                        if (!v.set) return true;
+                        if (key_is(f, "name")) assign_json_str(c.name, v.s);
+                        else if (key_is(f, "charsetName")) assign_json_str(c.type.charset, v.s);
+                        else c.type.type = sql_type_of_name(r_.text_of(v.s));
+                        return true;
+                    }
+                    if (key_is(f, "length")) return opt_int(c.type.length, has, path + ".length");
+                    if (key_is(f, "scale")) {
+                        std::uint8_t sc = 0;
+                        if (!opt_int(sc, has, path + ".scale")) return false;
+                        c.type.scale = sc;
+                        return true;
+                    }
+                    if (key_is(f, "optional")) return get_bool(c.nullable, path + ".optional");
+                    if (key_is(f, "enumValues")) return r_.peek() == 'n' ? r_.literal("null") : read_members(c.type, path + ".enumValues");
+                    return skip();
+                });
+            });
+        });
+        if (!ok2) return false;
+        for (auto& c : cols)
+            if (c.type.type == sql_type::decimal) c.type.precision = static_cast<std::uint8_t>(c.type.length), c.type.length = 0;
+        if (pk.present() && !mark_primary(pk, cols, "$.tableChanges[0].table.primaryKeyColumnNames")) return false;
+        out = make_columns(std::move(cols));
+        return true;
+    }
+    // Maxwell's "def": columns (type, name, signed, charset, column-length) and primary-key.
+    bool columns_from_maxwell_def(json_range rg, columns_ptr& out) {
+        r_.i = rg.b;
+        std::vector<column> cols;
+        json_range pk;
+        const bool ok = read_object("$.def", [&](std::string_view k) ROWCAST_JSON_INLINE {
+            if (key_is(k, "primary-key")) return range_or_null(pk);
+            if (!key_is(k, "columns")) return skip();
+            return read_array("$.def.columns", "an array of columns", [&]() ROWCAST_JSON_INLINE {
+                if (cols.size() >= max_columns)
+                    return r_.fail(errc::limit_exceeded, r_.i, "$.def", "more than max_columns columns");
+                column& c = cols.emplace_back();
+                return read_object("$.def.columns[]", [&](std::string_view f) ROWCAST_JSON_INLINE {
+                    if (key_is(f, "name") || key_is(f, "type") || key_is(f, "charset")) {
+                        json_ostr v;
+                        if (!get_str(v, "$.def.columns[]")) return false;
+                        if (!v.set) return true;
+                        if (key_is(f, "name")) assign_json_str(c.name, v.s);
+                        else if (key_is(f, "charset")) assign_json_str(c.type.charset, v.s);
+                        else c.type.type = sql_type_of_name(r_.text_of(v.s));
+                        return true;
+                    }
+                    if (key_is(f, "signed")) {
+                        bool sg = true;
+                        if (!get_bool(sg, "$.def.columns[].signed")) return false;
+                        c.type.is_unsigned = !sg;
+                        return true;
+                    }
+                    if (key_is(f, "column-length")) return get_int(c.type.fsp, "$.def.columns[].column-length");
+                    if (key_is(f, "enum-values")) return read_members(c.type, "$.def.columns[].enum-values");
+                    return skip();
+                });
+            });
+        });
+        if (!ok) return false;
+        if (pk.present() && !mark_primary(pk, cols, "$.def.primary-key")) return false;
+        out = make_columns(std::move(cols));
+        return true;
+    }
+    // An SQL type name in any case ("INT", "varchar"); unknown for anything else.
+    static sql_type sql_type_of_name(std::string_view n) {
+        std::string lower(n.substr(0, 32));
+        for (auto& ch : lower) ch = static_cast<char>(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
+        return parse_sql_type(lower).value_or(sql_type::unknown);
     }
 
     // The "exact" forms of the values the envelope could not carry, over the images read.

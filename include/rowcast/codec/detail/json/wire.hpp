@@ -268,14 +268,6 @@ inline bool append_exact_string(json_sink& out, std::string_view names, bool con
 
 // --- Debezium ---------------------------------------------------------------------------
 
-/// Avro-safe name part (Debezium replaces other characters by '_').
-inline void append_avro_name(std::string& out, std::string_view s) {
-    for (char c : s) {
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-        out += ok ? c : '_';
-    }
-}
-
 inline void append_binary_mode(json_sink& out, std::string_view data, binary_handling m) {
     if (m == binary_handling::hex) {
         out += '"';
@@ -648,12 +640,12 @@ void prepare_dbz_schemas(wire_state& st, const basic_event<S>& e, const debezium
     st.hold = e.columns;
     st.db.assign(std::string_view(e.schema));
     st.table.assign(std::string_view(e.table));
-    std::string prefix;
-    append_avro_name(prefix, o.server_name);
+    // schema names as the connector's default (schema.name.adjustment.mode=none) writes them
+    std::string prefix = o.server_name;
     prefix += '.';
-    append_avro_name(prefix, st.db);
+    prefix += st.db;
     prefix += '.';
-    append_avro_name(prefix, st.table);
+    prefix += st.table;
     std::string scratch;
     st.value_schema.clear();
     st.key_schema.clear();
@@ -700,12 +692,11 @@ void append_dbz_envelope_schema(json_sink& out, const basic_event<S>& e, const w
     out += R"(,{"type":"string","optional":false,"field":"op"},{"type":"int64","optional":true,"field":"ts_ms"},)"
            R"({"type":"int64","optional":true,"field":"ts_us"},{"type":"int64","optional":true,"field":"ts_ns"}],)"
            R"("optional":false,"name":)";
-    std::string name;
-    append_avro_name(name, o.server_name);
+    std::string name = o.server_name;
     name += '.';
-    append_avro_name(name, st.db);
+    name += st.db;
     name += '.';
-    append_avro_name(name, st.table);
+    name += st.table;
     name += ".Envelope";
     append_json_meta(out, name);
     out += ",\"version\":2}";
