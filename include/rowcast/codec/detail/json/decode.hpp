@@ -650,13 +650,7 @@ private:
                 return r_.fail(errc::limit_exceeded, r_.i, "$.schema", "more than max_columns (" + std::to_string(max_columns) + ") columns");
             return connect_field(cols.emplace_back());
         });
-        if (!ok3) return false;
-        names_tmp_.clear();
-        for (const auto& c : cols) names_tmp_.push_back(c.name);
-        std::sort(names_tmp_.begin(), names_tmp_.end());
-        for (std::size_t i = 1; i < names_tmp_.size(); ++i)
-            if (names_tmp_[i] == names_tmp_[i - 1])
-                return r_.fail(errc::invalid_value, row.b, "$.schema", "duplicate field \"" + std::string(names_tmp_[i].substr(0, 64)) + "\"");
+        if (!ok3 || !unique_names(cols, row.b, "$.schema")) return false;
         out = make_columns(std::move(cols));
         found = true;
         return true;
@@ -779,7 +773,7 @@ private:
                 });
             });
         });
-        if (!ok2) return false;
+        if (!ok2 || !unique_names(cols, table.b, "$.tableChanges[0].table.columns")) return false;
         for (auto& c : cols)
             if (c.type.type == sql_type::decimal) c.type.precision = static_cast<std::uint8_t>(c.type.length), c.type.length = 0;
         if (pk.present() && !mark_primary(pk, cols, "$.tableChanges[0].table.primaryKeyColumnNames")) return false;
@@ -820,7 +814,7 @@ private:
                 });
             });
         });
-        if (!ok) return false;
+        if (!ok || !unique_names(cols, rg.b, "$.def.columns")) return false;
         if (pk.present() && !mark_primary(pk, cols, "$.def.primary-key")) return false;
         out = make_columns(std::move(cols));
         return true;
@@ -1064,14 +1058,16 @@ private:
             cols.push_back(std::move(c));
             return true;
         });
-        if (!ok) return false;
-        // Duplicate names would make images ambiguous.
+        return ok && unique_names(cols, rg.b, path);
+    }
+    // Duplicate names would make images ambiguous.
+    bool unique_names(const std::vector<column>& cols, std::size_t at, std::string_view path) {
         names_tmp_.clear();
         for (const auto& c : cols) names_tmp_.push_back(c.name);
         std::sort(names_tmp_.begin(), names_tmp_.end());
         for (std::size_t i = 1; i < names_tmp_.size(); ++i)
             if (names_tmp_[i] == names_tmp_[i - 1])
-                return r_.fail(errc::invalid_value, rg.b, path,
+                return r_.fail(errc::invalid_value, at, path,
                                "duplicate column name \"" + std::string(names_tmp_[i].substr(0, 64)) + "\"");
         return true;
     }
