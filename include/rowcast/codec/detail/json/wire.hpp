@@ -338,6 +338,7 @@ bool append_dbz_value(json_sink& out, const basic_value<S>& v, const column& c, 
             const unsigned own = dot == std::string_view::npos ? 0u : static_cast<unsigned>(d.size() - dot - 1);
             std::string& bytes = out.scratch();
             bytes.clear();
+            if (!valid_decimal(d)) return out += "null", false;  // not decimal text: kept in "exact" only
             const bool exact = decimal_to_connect(d, t.type == sql_type::decimal ? t.scale : own, bytes);
             std::string b64;
             append_base64(b64, bytes);
@@ -1013,7 +1014,7 @@ bool append_maxwell_value(json_sink& out, const basic_value<S>& v, const column&
         case value_kind::decimal: {
             const std::string_view d = std::get_if<basic_decimal<S>>(&v)->digits;
             // a JSON number needs a digit before '.', no '+' and no trailing '.'
-            const bool number = !d.empty() && d[0] != '+' && d[0] != '.' && d.back() != '.' &&
+            const bool number = valid_decimal(d) && d[0] != '+' && d[0] != '.' && d.back() != '.' &&
                                 !(d.size() > 1 && d[0] == '-' && d[1] == '.');
             if (number) out += d;
             else append_json_meta(out, d);
