@@ -524,6 +524,7 @@ TEST(Json, NonRowEventsBothEnvelopes) {
     event cm = b;
     cm.kind = event_kind::commit;
     cm.transaction.position = 4;
+    cm.statement = std::string(to_string(end_cause::non_transactional));  // the end cause travels in every envelope
     event rb = b;
     rb.kind = event_kind::rollback;
     event ddl;

@@ -1221,7 +1221,7 @@ void append_json_maxwell(json_sink& out, const basic_event<S>& e, wire_state& st
         out += ",\"sql\":";
         append_json_meta(out, e.statement);
     }
-    if (extension) append_wire_ext(out, e, st, ext_flags{true, !exact_stmt || row, false});
+    if (extension) append_wire_ext(out, e, st, ext_flags{true, !exact_stmt || e.kind != event_kind::ddl, false});
     out += '}';
 }
 
