@@ -6,7 +6,10 @@
 // (bytes_per_second; the size is also the `bytes` counter). Benchmarks are named
 // "<event>/<operation>":
 //   json.encode, json.decode                    rowcast::json_codec, default envelope
-//   json_debezium.encode, json_debezium.decode  rowcast::json_codec, Debezium envelope
+//   json_debezium.encode, json_debezium.decode  rowcast::json_codec, Debezium envelope (bare payload)
+//   json_debezium_schema.encode, .decode        Debezium envelope with the Connect schema (schema + payload)
+//   json_maxwell.encode, json_maxwell.decode    Maxwell envelope
+//   json_smpl_repl.encode, json_smpl_repl.decode  smpl-repl strict envelope
 //   yaml.encode, yaml.decode                    rowcast::yaml_codec
 //   binary.encode, binary.decode                rowcast::binary_codec, decode into an owning event
 //   binary.decode_view                          rowcast::binary_codec, decode into an event_view
@@ -340,6 +343,15 @@ rowcast::json_codec json_default() { return rowcast::json_codec{}; }
 rowcast::json_codec json_debezium() {
     return rowcast::json_codec{rowcast::json_options{.envelope = rowcast::json_envelope::debezium}};
 }
+rowcast::json_codec json_debezium_schema() {
+    rowcast::json_options o{.envelope = rowcast::json_envelope::debezium};
+    o.debezium.schemas = true;
+    return rowcast::json_codec{o};
+}
+rowcast::json_codec json_maxwell() { return rowcast::json_codec{rowcast::json_options{.envelope = rowcast::json_envelope::maxwell}}; }
+rowcast::json_codec json_smpl_repl() {
+    return rowcast::json_codec{rowcast::json_options{.envelope = rowcast::json_envelope::smpl_repl}};
+}
 #endif
 
 void register_all() {
@@ -365,6 +377,12 @@ void register_all() {
         add("simdjson.decode_uncached", bm_simdjson_decode<false, false>);
         add("json_debezium.encode", [](benchmark::State& st, events x) { bm_encode(st, json_debezium(), x); });
         add("json_debezium.decode", [](benchmark::State& st, events x) { bm_decode(st, json_debezium(), x); });
+        add("json_debezium_schema.encode", [](benchmark::State& st, events x) { bm_encode(st, json_debezium_schema(), x); });
+        add("json_debezium_schema.decode", [](benchmark::State& st, events x) { bm_decode(st, json_debezium_schema(), x); });
+        add("json_maxwell.encode", [](benchmark::State& st, events x) { bm_encode(st, json_maxwell(), x); });
+        add("json_maxwell.decode", [](benchmark::State& st, events x) { bm_decode(st, json_maxwell(), x); });
+        add("json_smpl_repl.encode", [](benchmark::State& st, events x) { bm_encode(st, json_smpl_repl(), x); });
+        add("json_smpl_repl.decode", [](benchmark::State& st, events x) { bm_decode(st, json_smpl_repl(), x); });
 #endif
 #if ROWCAST_BENCH_YAML
         add("yaml.encode", [](benchmark::State& st, events x) { bm_encode(st, rowcast::yaml_codec{}, x); });
@@ -452,6 +470,9 @@ void self_check() {
             }
         }
         check_codec(json_debezium(), s, "json_codec (debezium)");
+        check_codec(json_debezium_schema(), s, "json_codec (debezium, schema + payload)");
+        check_codec(json_maxwell(), s, "json_codec (maxwell)");
+        check_codec(json_smpl_repl(), s, "json_codec (smpl-repl)");
         for (events es : {events(s.one), events(s.tables)})
             for (const event& e : es) {
             // Fidelity of the baseline: the DOM it builds should hold what rowcast writes.

@@ -37,10 +37,16 @@ TEST(CodecByName, ParsesEveryEnvelopeName) {
     EXPECT_EQ(*parse_envelope_name("debezium"), json_envelope::debezium);
     EXPECT_EQ(to_string(json_envelope::rowcast), "rowcast");
     EXPECT_EQ(to_string(json_envelope::debezium), "debezium");
+    EXPECT_EQ(*parse_envelope_name("maxwell"), json_envelope::maxwell);
+    EXPECT_EQ(*parse_envelope_name("smpl-repl"), json_envelope::smpl_repl);
+    EXPECT_EQ(to_string(json_envelope::maxwell), "maxwell");
+    EXPECT_EQ(to_string(json_envelope::smpl_repl), "smpl-repl");
+    EXPECT_EQ(*parse_codec_spec("json", "maxwell"), (codec_spec{codec_kind::json, json_envelope::maxwell}));
+    EXPECT_FALSE(parse_codec_spec("yaml", "smpl-repl").has_value());
     auto r = parse_envelope_name("yaml");
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error_value().message,
-              "[rowcast.codec.invalid_value] envelope: unknown envelope 'yaml' (accepted: rowcast, debezium)");
+              "[rowcast.codec.invalid_value] envelope: unknown envelope 'yaml' (accepted: rowcast, debezium, maxwell, smpl-repl)");
 }
 
 TEST(CodecByName, SpecCombinesCodecAndEnvelope) {

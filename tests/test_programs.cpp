@@ -418,6 +418,12 @@ TEST(Binlog, EveryEnvelopeAndCodec) {
     ASSERT_EQ(bin.status, 0);
     EXPECT_EQ(decode_all<binary_codec>(bin.out), json);
     EXPECT_EQ(decode_all<json_codec>(dbz.out), json);  // the decoder reads either envelope
+    for (const std::string env : {"maxwell", "smpl-repl"}) {  // the other wire-compatible envelopes
+        const auto o = run("rowcast-binlog", {"--table=fx.nt", "--envelope=" + env, fixture});
+        ASSERT_EQ(o.status, 0) << env << ": " << o.err;
+        EXPECT_NE(o.out.find(env == "maxwell" ? "\"type\":\"insert\"" : "\"operation\":\"insert\""), std::string::npos) << o.out;
+        EXPECT_EQ(decode_all<json_codec>(o.out), json) << env;
+    }
 }
 
 // A file cut inside a transaction: a warning, exit status 3, the transaction's rows withheld

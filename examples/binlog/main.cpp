@@ -6,7 +6,7 @@
 //   rowcast-binlog (-h HOST | -S SOCKET) [options]            follow a server (COM_BINLOG_DUMP)
 //
 // Output: --codec json|yaml|binary (JSON Lines, YAML documents, binary records) and
-// --envelope rowcast|debezium, to stdout or (follow mode, --spool DIR --checkpoint FILE)
+// --envelope rowcast|debezium|maxwell|smpl-repl, to stdout or (follow mode, --spool DIR --checkpoint FILE)
 // into a spool exactly once. The filter options (--schema, --table, --column and
 // their --exclude-… forms) are those of every program. Column names come from
 // TABLE_MAP metadata (binlog_row_metadata=FULL); with --schema-history FILE from the

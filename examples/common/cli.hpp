@@ -3,7 +3,7 @@
 //
 //   --help (stdout, exit 0), --version (rowcast::version_string, exit 0), --opt=value;
 //   exit status 0 success (also when stopped by SIGINT/SIGTERM), 1 runtime error, 2 usage error;
-//   --codec json|yaml|binary, --envelope rowcast|debezium       (cli_codec.hpp: needs the json and yaml components)
+//   --codec json|yaml|binary, --envelope rowcast|debezium|maxwell|smpl-repl       (cli_codec.hpp: needs the json and yaml components)
 //   --schema/--exclude-schema, --table/--exclude-table,
 //   --column/--exclude-column                                    (rowcast/pipeline/filter.hpp)
 //   --durability none|file|file_and_directory (full = file_and_directory)

@@ -40,9 +40,9 @@ inline CLI::Option* add_codec_option(CLI::App& app, std::string& codec, const st
 
 /// --envelope: the JSON envelope of what the program writes.
 inline CLI::Option* add_envelope_option(CLI::App& app, std::string& envelope) {
-    return app.add_option("--envelope", envelope, "JSON envelope of the events written: rowcast (default) or debezium")
+    return app.add_option("--envelope", envelope, "JSON envelope of the events written: rowcast (default), debezium, maxwell or smpl-repl")
         ->check(envelope_name_check())
-        ->type_name("rowcast|debezium");
+        ->type_name("rowcast|debezium|maxwell|smpl-repl");
 }
 
 }  // namespace rowcast_cli

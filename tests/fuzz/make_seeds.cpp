@@ -370,6 +370,18 @@ int main(int argc, char** argv) {
     report("json (debezium)",
            write_corpus(rowcast::json_codec{rowcast::json_options{.envelope = rowcast::json_envelope::debezium}},
                         out / "json", "debezium", events));
+    {
+        rowcast::json_options schemas{.envelope = rowcast::json_envelope::debezium};
+        schemas.debezium.schemas = true;
+        schemas.debezium.extension = false;  // Debezium's own shape: types from the Connect schema
+        report("json (debezium schema+payload)", write_corpus(rowcast::json_codec{schemas}, out / "json", "connect", events));
+    }
+    report("json (maxwell)",
+           write_corpus(rowcast::json_codec{rowcast::json_options{.envelope = rowcast::json_envelope::maxwell}},
+                        out / "json", "maxwell", events));
+    report("json (smpl-repl strict)",
+           write_corpus(rowcast::json_codec{rowcast::json_options{.envelope = rowcast::json_envelope::smpl_repl}},
+                        out / "json", "smpl-strict", events));
     fs::create_directories(out / "json");
     ok = write_file(out / "json" / "smpl-repl", rowcast::test::smpl_repl_message) && ok;
 #endif

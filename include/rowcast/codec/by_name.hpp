@@ -8,12 +8,12 @@
 //
 // Names: codecs "json", "yaml", "binary" (Codec::name of each codec class; the names
 // alone, without the codecs, are codec/names.hpp);
-// JSON envelopes "rowcast" (the default) and "debezium" (json_envelope).
+// JSON envelopes "rowcast" (the default), "debezium", "maxwell" and "smpl-repl" (json_envelope).
 // Names are matched exactly (lower case).
 //
 // Errors (errc::invalid_value, component "codec"), listing what is accepted:
 //   "[rowcast.codec.invalid_value] codec: unknown codec 'xml' (accepted: json, yaml, binary)"
-//   "[rowcast.codec.invalid_value] envelope: unknown envelope 'x' (accepted: rowcast, debezium)"
+//   "[rowcast.codec.invalid_value] envelope: unknown envelope 'x' (accepted: rowcast, debezium, maxwell, smpl-repl)"
 //   "[rowcast.codec.invalid_value] envelope: the debezium envelope is for the json codec, not yaml"
 //
 // with_codec(spec, f) calls f once with a codec object of the chosen type
@@ -40,9 +40,9 @@
 ROWCAST_NAMESPACE_BEGIN
 
 /// The accepted JSON envelope names, in the order of json_envelope.
-inline constexpr std::array<std::string_view, 2> envelope_names = {"rowcast", "debezium"};
+inline constexpr std::array<std::string_view, 4> envelope_names = {"rowcast", "debezium", "maxwell", "smpl-repl"};
 
-/// "rowcast", "debezium".
+/// "rowcast", "debezium", "maxwell", "smpl-repl".
 constexpr std::string_view to_string(json_envelope e) noexcept { return envelope_names[static_cast<std::size_t>(e)]; }
 
 /// A codec and, for JSON, its envelope.
@@ -56,7 +56,7 @@ static_assert(codec_names[static_cast<std::size_t>(codec_kind::json)] == json_co
               codec_names[static_cast<std::size_t>(codec_kind::yaml)] == yaml_codec::name &&
               codec_names[static_cast<std::size_t>(codec_kind::binary)] == binary_codec::name);
 
-/// Parses "rowcast" or "debezium".
+/// Parses "rowcast", "debezium", "maxwell" or "smpl-repl".
 inline result<json_envelope> parse_envelope_name(std::string_view name) {
     return detail::by_name::parse<json_envelope>("envelope", name, envelope_names);
 }

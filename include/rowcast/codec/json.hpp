@@ -1,17 +1,23 @@
 // rowcast/codec/json.hpp: the JSON codec (component rowcast::json).
 //
-// One event is one JSON object. Two envelopes (docs/json.md):
+// One event is one JSON object. Envelopes (docs/json.md), each with a "rowcast"
+// object carrying what its own fields cannot, so decoding gives back exactly the event:
 //  - json_envelope::rowcast (default): smpl-repl's message ("schema", "table",
-//    "timestamp", "operation", "primary", "keys", "columns", "new", "old") plus
-//    a "rowcast" object with everything else, so decoding gives back exactly the
-//    event;
-//  - json_envelope::debezium: Debezium-style change events ("before", "after",
-//    "source", "op", "ts_ms", "transaction"), transaction-topic messages for
-//    begin/commit/rollback and schema-change messages for DDL, plus the same
-//    "rowcast" object.
-// Values follow docs/value-mapping.md. The decoder recognises the envelope by
-// its fields, accepts smpl-repl's original messages (no types, every value a
-// string) and plain Debezium messages, and ignores unknown fields.
+//    "timestamp", "operation", "primary", "keys", "columns", "new", "old") with typed
+//    JSON values (docs/value-mapping.md);
+//  - json_envelope::debezium: the Debezium MySQL/MariaDB connector's messages and value
+//    encodings (json_options::debezium: decimal/time/binary/bigint modes, bare payload or
+//    schema + payload): row changes ("before", "after", "source", "transaction", "op",
+//    "ts_ms/us/ns"), transaction-topic BEGIN/END messages ("status", "event_count",
+//    "data_collections") and schema-change messages ("ddl", "tableChanges");
+//    encode_key() writes the message key;
+//  - json_envelope::maxwell: Maxwell's messages ("database", "table", "type", "ts",
+//    "xid", "xoffset", "commit", "position", "data", "old" with the changed columns…);
+//  - json_envelope::smpl_repl: smpl-repl's message strictly as smpl-repl wrote it (every
+//    value a string, "YYYY-MM-DD HH:MM:SS" times, "primary" always present).
+// The decoder recognises the envelope by its fields, accepts smpl-repl's original
+// messages (no types, every value a string), Debezium's and Maxwell's own messages, and
+// ignores unknown fields.
 //
 // Encoding writes straight into the caller's string; decoding is a single
 // bounds-checked pass into the event (no DOM) that never throws on bad input:
@@ -22,12 +28,15 @@
 // throws rowcast::exception on bad input.
 //
 // Thread-safety: a json_codec caches column lists (encode: the last one; decode: up to
-// 64, by their JSON bytes) and scratch buffers; use one codec per thread. Copies are
-// independent.
+// 64, by their JSON bytes), scratch buffers and, for the debezium envelope, the rows per
+// table of the open transaction (END's event_count and data_collections); use one codec
+// per thread and per stream. Copies are independent.
 #pragma once
 
 #include <rowcast/codec/concept.hpp>
 #include <rowcast/codec/detail/json/decode.hpp>
+#include <rowcast/codec/detail/json/wire.hpp>
+#include <rowcast/codec/detail/json/wire_options.hpp>
 #include <rowcast/codec/detail/json/write.hpp>
 #include <rowcast/error.hpp>
 #include <rowcast/event.hpp>
@@ -43,8 +52,10 @@ ROWCAST_NAMESPACE_BEGIN
 
 /// The message layout written by json_codec::encode.
 enum class json_envelope {
-    rowcast,   ///< smpl-repl compatible message + "rowcast" object (default)
-    debezium,  ///< Debezium-style change event + "rowcast" object
+    rowcast,    ///< smpl-repl compatible message with typed values + "rowcast" object (default)
+    debezium,   ///< Debezium MySQL/MariaDB connector messages + "rowcast" object
+    maxwell,    ///< Maxwell messages + "rowcast" object
+    smpl_repl,  ///< smpl-repl messages, strict (string values) + "rowcast" object
 };
 
 /// Input limits of the JSON decoder. Exceeding one is errc::limit_exceeded.
@@ -60,6 +71,10 @@ struct json_options {
     /// fields; only a message with neither's fields falls back to this one.
     json_envelope envelope = json_envelope::rowcast;
     json_limits limits{};
+    /// The debezium envelope's modes (encode, and decode of its values).
+    debezium_options debezium{};
+    /// maxwell and smpl_repl envelopes: add the "rowcast" object (exact round trip).
+    bool extension = true;
 };
 
 /// JSON codec; models rowcast::event_codec (name "json", content type "application/json").
@@ -81,6 +96,16 @@ public:
     /// Same for a view.
     void encode(const event_view& e, std::string& out) { encode_impl(e, out); }
 
+    /// Appends the Kafka message key of the event in the debezium envelope (JSON, no
+    /// newline): the primary-key columns of a row event ({"id":1004}; "null" without a
+    /// primary key), {"id": …} for transaction messages, {"databaseName": …} for schema
+    /// changes; with debezium.schemas, as {"schema": …, "payload": …}. A tombstone is this
+    /// key with a null value after a delete (a keyed transport's decision).
+    void encode_key(const event& e, std::string& out) {
+        detail::json_sink sink(out, scratch_, &enc_cache_);
+        detail::append_json_debezium_key(sink, e, opt_.debezium, wire_);
+    }
+
     /// Decodes the JSON object at the start of `in` (after optional white space)
     /// into `into`, reusing its storage, and returns the bytes consumed: the
     /// object and the white space after it (so JSON Lines input is decoded by
@@ -92,20 +117,26 @@ private:
     template <class S>
     void encode_impl(const basic_event<S>& e, std::string& out) {
         detail::json_sink sink(out, scratch_, &enc_cache_);
-        if (opt_.envelope == json_envelope::debezium) detail::append_json_debezium(sink, e);
-        else detail::append_json_rowcast(sink, e);
+        switch (opt_.envelope) {
+            case json_envelope::debezium: detail::append_json_debezium_wire(sink, e, opt_.debezium, wire_); break;
+            case json_envelope::maxwell: detail::append_json_maxwell(sink, e, wire_, opt_.extension); break;
+            case json_envelope::smpl_repl: detail::append_json_smpl_strict(sink, e, wire_, opt_.extension); break;
+            case json_envelope::rowcast: detail::append_json_rowcast(sink, e); break;
+        }
     }
     void apply_limits() {
         dec_.max_input_size = opt_.limits.max_input_size;
         dec_.max_depth = opt_.limits.max_depth ? opt_.limits.max_depth : 1;
         dec_.max_columns = opt_.limits.max_columns;
         dec_.prefer_debezium = opt_.envelope == json_envelope::debezium;
+        dec_.dbz = opt_.debezium;
     }
 
     json_options opt_{};
     detail::json_decoder dec_;
     std::string scratch_;
     detail::json_columns_cache enc_cache_;
+    detail::wire_state wire_;
 };
 
 static_assert(event_codec<json_codec>);

@@ -5,6 +5,8 @@
 #include <rowcast/codec/detail/binary/column_cache.hpp>
 #include <rowcast/codec/detail/binary/wire.hpp>
 #include <rowcast/codec/detail/json/read.hpp>
+#include <rowcast/codec/detail/json/wire.hpp>
+#include <rowcast/codec/detail/json/wire_options.hpp>
 #include <rowcast/codec/detail/json/write.hpp>
 #include <rowcast/detail/text.hpp>
 #include <rowcast/error.hpp>
@@ -57,6 +59,17 @@ struct json_stage {
     std::uint64_t pos = 0, total_order = 0;
     std::uint32_t server_id = 0;
     bool has_src_ts_us = false, has_src_ts_ms = false, has_ts_us = false, has_ts_ms = false;
+    json_range connect_schema;  // JsonConverter's "schema" (top level)
+    json_range table_changes;   // schema change: the tables after it
+    std::uint32_t event_count = 0;
+    bool has_event_count = false;
+    // Maxwell
+    bool mx = false;
+    json_ostr mx_database, mx_type, mx_position, mx_sql;
+    json_range mx_data, mx_keys, mx_xid, mx_def;
+    bool mx_commit = false, has_mx_ts = false, has_mx_ts_dummy = false;
+    std::int64_t mx_ts = 0;
+    std::uint32_t mx_xoffset = 0;
     std::int64_t src_ts_us = 0, src_ts_ms = 0, ts_us = 0, ts_ms = 0;
     // "rowcast" extension
     bool ext = false;
@@ -65,7 +78,8 @@ struct json_stage {
     std::uint32_t x_tx_pos = 0, x_server_id = 0;
     bool x_tx_last = false;
     std::int64_t x_commit = 0, x_capture = 0;
-    json_range x_statement, x_types, x_columns, x_keys;
+    json_range x_statement, x_types, x_columns, x_keys, x_exact, x_absent_before;
+    bool x_strict = false;  // "envelope":"smpl-repl": values are smpl-repl's strings
 };
 
 class json_decoder {
@@ -74,6 +88,7 @@ public:
     std::size_t max_depth = 64;
     std::size_t max_columns = 4096;
     bool prefer_debezium = false;  // for a message with neither envelope's fields
+    debezium_options dbz{};        // how Debezium values are encoded
 
     result<std::size_t> decode(std::string_view in, event& ev) {
         r_.s = in.data();
@@ -106,7 +121,9 @@ public:
         if (st_.payload.present() && !st_.dbz && !st_.rowcast_fields && !st_.ext) {
             // Kafka Connect JsonConverter with schemas: {"schema":{…},"payload":{…}}
             r_.i = st_.payload.b;
+            const json_range connect_schema = st_.connect_schema;
             st_ = json_stage{};
+            st_.connect_schema = connect_schema;
             spec_after_ = spec_before_ = 0;
             sel_ = cache_.mru();
         sel_mask_ = 0;
@@ -150,6 +167,9 @@ private:
     int spec_after_ = 0, spec_before_ = 0;
     columns_ptr spec_after_list_, spec_before_list_;
     event* ev_ = nullptr;
+    int vmode_ = 0;  // value forms: 0 rowcast, 1 Debezium, 2 Maxwell, 3 smpl-repl strings
+    bool from_connect_ = false;  // the column types come from a Connect schema (it says ms or µs)
+    std::string wire_tmp_;
     std::vector<char> seen_;
     std::vector<std::string_view> names_tmp_;
 
@@ -265,7 +285,7 @@ private:
         return read_object("$", [&](std::string_view key) ROWCAST_JSON_INLINE {
             bool ok;
             if (key_is(key, "schema")) {
-                if (r_.peek() == '{') ok = skip();  // JsonConverter's schema object
+                if (r_.peek() == '{') ok = range(s.connect_schema);  // JsonConverter's schema object
                 else ok = get_str(s.schema, "$.schema"), s.rowcast_fields = true;
             } else if (key_is(key, "table")) ok = get_str(s.table, "$.table"), s.rowcast_fields = true;
             else if (key_is(key, "timestamp")) {
@@ -276,7 +296,19 @@ private:
             else if (key_is(key, "primary")) ok = cached_range(s.primary, section::primary), s.rowcast_fields = true;
             else if (key_is(key, "columns")) ok = cached_range(s.columns, section::names), s.rowcast_fields = true;
             else if (key_is(key, "new")) ok = image_field(s.img_new, 1), s.rowcast_fields = true;
-            else if (key_is(key, "old")) ok = image_field(s.img_old, 2), s.rowcast_fields = true;
+            else if (key_is(key, "old")) ok = s.mx ? range_or_null(s.img_old) : image_field(s.img_old, 2);
+            else if (key_is(key, "database")) ok = get_str(s.mx_database, "$.database"), s.mx = true;
+            else if (key_is(key, "type")) ok = get_str(s.mx_type, "$.type"), s.mx = true;
+            else if (key_is(key, "data")) ok = range_or_null(s.mx_data), s.mx = true;
+            else if (key_is(key, "ts")) ok = opt_int(s.mx_ts, s.has_mx_ts, "$.ts");
+            else if (key_is(key, "xid")) ok = range_or_null(s.mx_xid);
+            else if (key_is(key, "xoffset")) ok = opt_int(s.mx_xoffset, s.has_mx_ts_dummy, "$.xoffset");
+            else if (key_is(key, "commit")) ok = r_.peek() == 'n' ? r_.literal("null") : get_bool(s.mx_commit, "$.commit");
+            else if (key_is(key, "position")) ok = get_str(s.mx_position, "$.position");
+            else if (key_is(key, "gtid")) ok = get_str(s.gtid, "$.gtid");
+            else if (key_is(key, "server_id")) ok = opt_int(s.server_id, s.has_mx_ts_dummy, "$.server_id");
+            else if (key_is(key, "primary_key_columns")) ok = range_or_null(s.mx_keys);
+            else if (key_is(key, "sql")) ok = get_str(s.mx_sql, "$.sql");
             else if (key_is(key, "rowcast")) ok = read_ext();
             else if (key_is(key, "before")) ok = image_field(s.before, 4), s.dbz = true;
             else if (key_is(key, "after")) ok = image_field(s.after, 3), s.dbz = true;
@@ -284,12 +316,15 @@ private:
             else if (key_is(key, "op")) ok = get_str(s.op, "$.op"), s.dbz = true;
             else if (key_is(key, "ts_ms")) ok = opt_int(s.ts_ms, s.has_ts_ms, "$.ts_ms");
             else if (key_is(key, "ts_us")) ok = opt_int(s.ts_us, s.has_ts_us, "$.ts_us");
+            else if (key_is(key, "ts_ns")) ok = skip();
             else if (key_is(key, "transaction")) ok = read_dbz_tx(), s.dbz = true;
             else if (key_is(key, "status")) ok = get_str(s.status, "$.status"), s.dbz = true;
             else if (key_is(key, "id")) ok = get_str(s.txn_id, "$.id");
             else if (key_is(key, "ddl")) ok = get_str(s.ddl, "$.ddl"), s.dbz = true;
             else if (key_is(key, "databaseName")) ok = get_str(s.database_name, "$.databaseName"), s.dbz = true;
-            else if (key_is(key, "tableChanges")) ok = skip(), s.dbz = true;
+            else if (key_is(key, "tableChanges")) ok = range(s.table_changes), s.dbz = true;
+            else if (key_is(key, "event_count")) ok = opt_int(s.event_count, s.has_event_count, "$.event_count");
+            else if (key_is(key, "def")) ok = range_or_null(s.mx_def);
             else if (key_is(key, "payload")) ok = range(s.payload);
             else ok = skip();
             return ok;
@@ -356,6 +391,14 @@ private:
             if (key_is(key, "types")) return cached_range(s.x_types, section::types);
             if (key_is(key, "columns")) return cached_range(s.x_columns, section::names);
             if (key_is(key, "keys")) return cached_range(s.x_keys, section::primary);
+            if (key_is(key, "exact")) return range(s.x_exact);
+            if (key_is(key, "absent_before")) return range(s.x_absent_before);
+            if (key_is(key, "envelope")) {
+                json_ostr e;
+                if (!get_str(e, "$.rowcast.envelope")) return false;
+                s.x_strict = e.set && r_.text_of(e.s) == "smpl-repl";
+                return true;
+            }
             return skip();
         });
     }
@@ -395,8 +438,15 @@ private:
         json_range img_after, img_before;
         const char* after_name;
         const char* before_name;
-        const bool dbz = s.dbz || (!s.rowcast_fields && (s.status.set || s.txn_id.set || prefer_debezium));
-        if (!dbz) {
+        const bool mx = s.mx && !s.dbz && !s.operation.set;
+        const bool dbz = !mx && (s.dbz || (!s.rowcast_fields && (s.status.set || s.txn_id.set || prefer_debezium)));
+        vmode_ = mx ? 2 : dbz ? 1 : s.x_strict ? 3 : 0;
+        from_connect_ = false;
+        if (mx) {
+            if (!apply_maxwell(ev, img_after, img_before)) return false;
+            after_name = "data";
+            before_name = "data";
+        } else if (!dbz) {
             if (!s.operation.set) return r_.fail(errc::missing_field, 0, "$.operation", "no \"operation\" field");
             if (!parse_event_kind(r_.text_of(s.operation.s), ev.kind))
                 return r_.fail(errc::invalid_value, 0, "$.operation",
@@ -445,7 +495,10 @@ private:
                     put(ev.transaction.id, s.tx_id);
                     if (s.total_order > 0 && s.total_order <= 0x100000000ULL)
                         ev.transaction.position = static_cast<std::uint32_t>(s.total_order - 1);
-                } else if (ev.kind != event_kind::ddl) put(ev.transaction.id, s.txn_id);
+                } else if (ev.kind != event_kind::ddl) {
+                    put(ev.transaction.id, s.txn_id);
+                    ev.transaction.position = s.event_count;  // END: the encoder's fallback count
+                }
                 put(ev.source.file, s.file);
                 put(ev.source.gtid, s.gtid);
                 ev.source.offset = s.pos;
@@ -464,7 +517,7 @@ private:
             }
         }
         if (s.ext) {
-            if (s.x_schema.set) put(ev.schema, s.x_schema);
+            if (s.x_schema.set || mx) put(ev.schema, s.x_schema.set ? s.x_schema : s.mx_database);
             if (s.x_table.set) put(ev.table, s.x_table);
             ev.sequence = s.x_sequence;
             put(ev.transaction.id, s.x_tx_id);
@@ -497,33 +550,349 @@ private:
 
         // Column list.
         const json_range names = s.columns.present() ? s.columns : s.x_columns;
-        const json_range primary = s.primary.present() ? s.primary : s.x_keys;
+        const json_range primary = s.ext && s.x_keys.present() ? s.x_keys
+                                   : s.primary.present()       ? s.primary
+                                   : mx                        ? s.mx_keys
+                                                               : s.x_keys;
+        const char* primary_path = primary.b == s.primary.b ? "$.primary" : primary.b == s.mx_keys.b ? "$.primary_key_columns" : "$.rowcast.keys";
         const char* names_path = s.columns.present() ? "$.columns" : "$.rowcast.columns";
+        if (!names.present() && !s.x_types.present() && dbz && is_row_event(ev.kind) && s.connect_schema.present() &&
+            !columns_from_connect(s.connect_schema, ev.columns, from_connect_))
+            return false;
         if (names.present()) {
-            if (!columns_from(names, s.x_types, primary, names_path, ev.columns)) return false;
+            if (!columns_from(names, s.x_types, primary, names_path, primary_path, ev.columns)) return false;
         } else if (s.x_types.present()) {
             return r_.fail(errc::missing_field, s.x_types.b, "$.rowcast.types", "column types without column names");
+        } else if (from_connect_) {
+            // typed by the Connect schema
         } else if (is_row_event(ev.kind)) {
             std::vector<column> cols;
             if (img_after.present() && !collect_names(img_after, after_name, cols)) return false;
             if (img_before.present() && !collect_names(img_before, before_name, cols)) return false;
-            if (primary.present() && !mark_primary(primary, cols, s.primary.present() ? "$.primary" : "$.rowcast.keys"))
+            if (mx && s.img_old.present() && ev.kind == event_kind::update && !collect_names(s.img_old, "old", cols))
                 return false;
+            if (primary.present() && !mark_primary(primary, cols, primary_path)) return false;
             ev.columns = make_columns(std::move(cols));
         } else {
             ev.columns.reset();
         }
+        if (ev.kind == event_kind::ddl && !names.present()) {
+            if (dbz && s.table_changes.present() && !columns_from_table_changes(s.table_changes, ev.columns)) return false;
+            if (mx && s.mx_def.present() && !columns_from_maxwell_def(s.mx_def, ev.columns)) return false;
+        }
         static const column_list empty_list;
         const column_list& cols = ev.columns ? *ev.columns : empty_list;
-        const int after_field = s.dbz || dbz ? 3 : 1, before_field = s.dbz || dbz ? 4 : 2;
+        const int after_field = mx ? 99 : s.dbz || dbz ? 3 : 1, before_field = mx ? 99 : s.dbz || dbz ? 4 : 2;
         const bool spec_after = ev.columns && spec_after_ == after_field && spec_after_list_ == ev.columns;
         const bool spec_before = ev.columns && spec_before_ == before_field && spec_before_list_ == ev.columns;
         if (need_after) {
             if (!spec_after && !read_image(img_after, cols, ev.after, after_name)) return false;
         } else ev.after.clear();
         if (need_before) {
-            if (!spec_before && !read_image(img_before, cols, ev.before, before_name)) return false;
+            if (mx && ev.kind == event_kind::update) ev.before.assign(cols.size(), absent{});  // below: data + old
+            else if (!spec_before && !read_image(img_before, cols, ev.before, before_name)) return false;
         } else ev.before.clear();
+        if (s.x_exact.present() && !apply_exact(cols, ev, mx && ev.kind == event_kind::update)) return false;
+        if (mx && ev.kind == event_kind::update) {
+            ev.before = ev.after;  // data (with its exact values), then the changed columns
+            vmode_ = 2;
+            if (s.img_old.present() && !read_image(s.img_old, cols, ev.before, "old", true)) return false;
+            if (s.x_exact.present() && !apply_exact(cols, ev, false, true)) return false;
+            if (s.x_absent_before.present()) {
+                r_.i = s.x_absent_before.b;
+                const bool ok = read_array("$.rowcast.absent_before", "an array of column names", [&]() ROWCAST_JSON_INLINE {
+                    if (r_.peek() != '"') return mismatch(r_.i, "$.rowcast.absent_before", "a column name string");
+                    json_str str;
+                    if (!r_.read_string(str)) return false;
+                    const auto idx = cols.find(r_.text_of(str));
+                    if (!idx) return r_.fail(errc::invalid_value, r_.i, "$.rowcast.absent_before", "not a column of the table");
+                    ev.before[*idx] = absent{};
+                    return true;
+                });
+                if (!ok) return false;
+            }
+        }
+        return true;
+    }
+
+    // Column list from a Kafka Connect schema (JsonConverter, schemas.enable=true): the
+    // fields of the envelope's "after" (else "before") struct, typed by their Connect type
+    // and Debezium's semantic names (docs/json.md "Decoding Debezium messages").
+    // `found` false (no error): the schema has no such struct; the names then come from the images.
+    bool columns_from_connect(json_range schema, columns_ptr& out, bool& found) {
+        found = false;
+        r_.i = schema.b;
+        json_range row;
+        bool row_is_after = false;
+        const bool ok = read_object("$.schema", [&](std::string_view key) ROWCAST_JSON_INLINE {
+            if (!key_is(key, "fields")) return skip();
+            return read_array("$.schema.fields", "an array of fields", [&]() ROWCAST_JSON_INLINE {
+                json_ostr name;
+                json_range fields;
+                const bool ok2 = read_object("$.schema.fields[]", [&](std::string_view k) ROWCAST_JSON_INLINE {
+                    if (key_is(k, "field")) return get_str(name, "$.schema.fields[].field");
+                    if (key_is(k, "fields")) return range(fields);
+                    return skip();
+                });
+                if (!ok2) return false;
+                if (!name.set || !fields.present()) return true;
+                const std::string_view n = r_.text_of(name.s);
+                if (n == "after" || (n == "before" && !row_is_after)) row = fields, row_is_after = n == "after";
+                return true;
+            });
+        });
+        if (!ok) return false;
+        if (!row.present()) return true;
+        std::vector<column> cols;
+        r_.i = row.b;
+        const bool ok3 = read_array("$.schema.fields[after].fields", "an array of fields", [&]() ROWCAST_JSON_INLINE {
+            if (cols.size() >= max_columns)
+                return r_.fail(errc::limit_exceeded, r_.i, "$.schema", "more than max_columns (" + std::to_string(max_columns) + ") columns");
+            return connect_field(cols.emplace_back());
+        });
+        if (!ok3 || !unique_names(cols, row.b, "$.schema")) return false;
+        out = make_columns(std::move(cols));
+        found = true;
+        return true;
+    }
+    bool connect_field(column& c) {
+        const std::string path = "$.schema.fields[after].fields[]";
+        json_ostr type, name, field;
+        bool optional = true;
+        std::string scale, precision, length, allowed;
+        const bool ok = read_object(path, [&](std::string_view k) ROWCAST_JSON_INLINE {
+            if (key_is(k, "type")) return get_str(type, path + ".type", false);
+            if (key_is(k, "name")) return get_str(name, path + ".name");
+            if (key_is(k, "field")) return get_str(field, path + ".field", false);
+            if (key_is(k, "optional")) return get_bool(optional, path + ".optional");
+            if (key_is(k, "parameters"))
+                return read_object(path + ".parameters", [&](std::string_view pk) ROWCAST_JSON_INLINE {
+                    std::string* dst = key_is(pk, "scale")                       ? &scale
+                                       : key_is(pk, "connect.decimal.precision") ? &precision
+                                       : key_is(pk, "length")                    ? &length
+                                       : key_is(pk, "allowed")                   ? &allowed
+                                                                                 : nullptr;
+                    if (!dst) return skip();
+                    json_ostr v;
+                    if (!get_str(v, path + ".parameters", false)) return false;
+                    assign_json_str(*dst, v.s);
+                    return true;
+                });
+            return skip();
+        });
+        if (!ok) return false;
+        if (!field.set || !type.set) return r_.fail(errc::missing_field, r_.i, path, "a field needs \"field\" and \"type\"");
+        assign_json_str(c.name, field.s);
+        c.nullable = optional;
+        const std::string_view ty = r_.text_of(type.s);
+        const std::string_view nm = name.set ? r_.text_of(name.s) : std::string_view{};
+        column_type& t = c.type;
+        auto num = [](const std::string& v, auto& dst) {
+            std::from_chars(v.data(), v.data() + v.size(), dst);
+        };
+        auto members = [&] {
+            for_each_set_name(allowed, [&](std::string_view m) { t.members.emplace_back(m); });
+        };
+        if (nm == "io.debezium.time.Year") t.type = sql_type::year;
+        else if (nm == "io.debezium.time.Date" || nm == "org.apache.kafka.connect.data.Date") t.type = sql_type::date;
+        else if (nm == "io.debezium.time.Time" || nm == "org.apache.kafka.connect.data.Time") t.type = sql_type::time, t.fsp = 3;
+        else if (nm == "io.debezium.time.MicroTime") t.type = sql_type::time, t.fsp = 6;
+        else if (nm == "io.debezium.time.Timestamp" || nm == "org.apache.kafka.connect.data.Timestamp")
+            t.type = sql_type::datetime, t.fsp = 3;
+        else if (nm == "io.debezium.time.MicroTimestamp") t.type = sql_type::datetime, t.fsp = 6;
+        else if (nm == "io.debezium.time.ZonedTimestamp") t.type = sql_type::timestamp, t.fsp = 6;
+        else if (nm == "io.debezium.data.Json") t.type = sql_type::json;
+        else if (nm == "io.debezium.data.Enum") t.type = sql_type::enum_, members();
+        else if (nm == "io.debezium.data.EnumSet") t.type = sql_type::set, members();
+        else if (nm == "io.debezium.data.Bits") {
+            t.type = sql_type::bit;
+            num(length, t.length);
+            if (t.length == 0 || t.length > 64) t.length = 64;
+        } else if (nm == "org.apache.kafka.connect.data.Decimal") {
+            t.type = sql_type::decimal;
+            num(scale, t.scale);
+            num(precision, t.precision);
+        } else if (nm == "io.debezium.data.geometry.Geometry" || nm == "io.debezium.data.geometry.Point")
+            t.type = sql_type::geometry;
+        else if (ty == "int8") t.type = sql_type::tinyint;
+        else if (ty == "int16") t.type = sql_type::smallint;
+        else if (ty == "int32") t.type = sql_type::int_;
+        else if (ty == "int64") t.type = sql_type::bigint;
+        else if (ty == "float32") t.type = sql_type::float_;
+        else if (ty == "float64") t.type = sql_type::double_;
+        else if (ty == "boolean") t.type = sql_type::bit, t.length = 1;
+        else if (ty == "bytes") t.type = sql_type::varbinary;
+        else if (ty == "string") t.type = sql_type::varchar;
+        else t.type = sql_type::unknown;  // struct, array, map: kept as JSON text
+        return true;
+    }
+
+    // A schema change's table after it: Debezium's tableChanges[0].table (columns with
+    // typeName, length, scale, charsetName, optional; primaryKeyColumnNames). None: no list.
+    bool columns_from_table_changes(json_range rg, columns_ptr& out) {
+        r_.i = rg.b;
+        json_range table;
+        const bool ok = read_array("$.tableChanges", "an array of table changes", [&]() ROWCAST_JSON_INLINE {
+            return read_object("$.tableChanges[]", [&](std::string_view k) ROWCAST_JSON_INLINE {
+                return key_is(k, "table") && !table.present() ? range_or_null(table) : skip();
+            });
+        });
+        if (!ok || !table.present()) return ok;
+        r_.i = table.b;
+        std::vector<column> cols;
+        json_range pk;
+        const bool ok2 = read_object("$.tableChanges[0].table", [&](std::string_view k) ROWCAST_JSON_INLINE {
+            if (key_is(k, "primaryKeyColumnNames")) return range_or_null(pk);
+            if (!key_is(k, "columns")) return skip();
+            return read_array("$.tableChanges[0].table.columns", "an array of columns", [&]() ROWCAST_JSON_INLINE {
+                if (cols.size() >= max_columns)
+                    return r_.fail(errc::limit_exceeded, r_.i, "$.tableChanges", "more than max_columns columns");
+                column& c = cols.emplace_back();
+                const std::string path = "$.tableChanges[0].table.columns[]";
+                return read_object(path, [&](std::string_view f) ROWCAST_JSON_INLINE {
+                    bool has = false;
+                    if (key_is(f, "name") || key_is(f, "typeName") || key_is(f, "charsetName")) {
+                        json_ostr v;
+                        if (!get_str(v, path)) return false;
+                        if (!v.set) return true;
+                        if (key_is(f, "name")) assign_json_str(c.name, v.s);
+                        else if (key_is(f, "charsetName")) assign_json_str(c.type.charset, v.s);
+                        else c.type.type = sql_type_of_name(r_.text_of(v.s));
+                        return true;
+                    }
+                    if (key_is(f, "length")) return opt_int(c.type.length, has, path + ".length");
+                    if (key_is(f, "scale")) {
+                        std::uint8_t sc = 0;
+                        if (!opt_int(sc, has, path + ".scale")) return false;
+                        c.type.scale = sc;
+                        return true;
+                    }
+                    if (key_is(f, "optional")) return get_bool(c.nullable, path + ".optional");
+                    if (key_is(f, "enumValues")) return r_.peek() == 'n' ? r_.literal("null") : read_members(c.type, path + ".enumValues");
+                    return skip();
+                });
+            });
+        });
+        if (!ok2 || !unique_names(cols, table.b, "$.tableChanges[0].table.columns")) return false;
+        for (auto& c : cols)
+            if (c.type.type == sql_type::decimal) c.type.precision = static_cast<std::uint8_t>(c.type.length), c.type.length = 0;
+        if (pk.present() && !mark_primary(pk, cols, "$.tableChanges[0].table.primaryKeyColumnNames")) return false;
+        out = make_columns(std::move(cols));
+        return true;
+    }
+    // Maxwell's "def": columns (type, name, signed, charset, column-length) and primary-key.
+    bool columns_from_maxwell_def(json_range rg, columns_ptr& out) {
+        r_.i = rg.b;
+        std::vector<column> cols;
+        json_range pk;
+        const bool ok = read_object("$.def", [&](std::string_view k) ROWCAST_JSON_INLINE {
+            if (key_is(k, "primary-key")) return range_or_null(pk);
+            if (!key_is(k, "columns")) return skip();
+            return read_array("$.def.columns", "an array of columns", [&]() ROWCAST_JSON_INLINE {
+                if (cols.size() >= max_columns)
+                    return r_.fail(errc::limit_exceeded, r_.i, "$.def", "more than max_columns columns");
+                column& c = cols.emplace_back();
+                return read_object("$.def.columns[]", [&](std::string_view f) ROWCAST_JSON_INLINE {
+                    if (key_is(f, "name") || key_is(f, "type") || key_is(f, "charset")) {
+                        json_ostr v;
+                        if (!get_str(v, "$.def.columns[]")) return false;
+                        if (!v.set) return true;
+                        if (key_is(f, "name")) assign_json_str(c.name, v.s);
+                        else if (key_is(f, "charset")) assign_json_str(c.type.charset, v.s);
+                        else c.type.type = sql_type_of_name(r_.text_of(v.s));
+                        return true;
+                    }
+                    if (key_is(f, "signed")) {
+                        bool sg = true;
+                        if (!get_bool(sg, "$.def.columns[].signed")) return false;
+                        c.type.is_unsigned = !sg;
+                        return true;
+                    }
+                    if (key_is(f, "column-length")) return get_int(c.type.fsp, "$.def.columns[].column-length");
+                    if (key_is(f, "enum-values")) return read_members(c.type, "$.def.columns[].enum-values");
+                    return skip();
+                });
+            });
+        });
+        if (!ok || !unique_names(cols, rg.b, "$.def.columns")) return false;
+        if (pk.present() && !mark_primary(pk, cols, "$.def.primary-key")) return false;
+        out = make_columns(std::move(cols));
+        return true;
+    }
+    // An SQL type name in any case ("INT", "varchar"); unknown for anything else.
+    static sql_type sql_type_of_name(std::string_view n) {
+        std::string lower(n.substr(0, 32));
+        for (auto& ch : lower) ch = static_cast<char>(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
+        return parse_sql_type(lower).value_or(sql_type::unknown);
+    }
+
+    // The "exact" forms of the values the envelope could not carry, over the images read.
+    // Maxwell: the before image is data + old, so its exact forms are applied after old.
+    bool apply_exact(const column_list& cols, event& ev, bool skip_before, bool only_before = false) {
+        r_.i = st_.x_exact.b;
+        vmode_ = 0;
+        return read_object("$.rowcast.exact", [&](std::string_view key) ROWCAST_JSON_INLINE {
+            const bool after = key_is(key, "after");
+            if (!after && !key_is(key, "before")) return skip();
+            if ((after && only_before) || (!after && skip_before && !only_before)) return skip();
+            std::vector<value>& img = after ? ev.after : ev.before;
+            json_range rg;
+            const std::size_t at = r_.i;
+            if (!range(rg)) return false;
+            if (img.size() != cols.size())
+                return r_.fail(errc::invalid_value, at, std::string("$.rowcast.exact.") + std::string(key),
+                               "exact values for an image the event does not have");
+            const std::size_t end = r_.i;
+            if (!read_image(rg, cols, img, after ? "rowcast.exact.after" : "rowcast.exact.before", true)) return false;
+            r_.i = end;
+            return true;
+        });
+    }
+
+    // Maxwell: kind, names, position, time and the images ("data", "old").
+    bool apply_maxwell(event& ev, json_range& img_after, json_range& img_before) {
+        auto& s = st_;
+        if (!s.mx_type.set) return r_.fail(errc::missing_field, 0, "$.type", "no \"type\" field");
+        const std::string_view ty = r_.text_of(s.mx_type.s);
+        auto starts = [&](std::string_view p) { return ty.substr(0, p.size()) == p; };
+        if (ty == "insert" || ty == "bootstrap-insert") ev.kind = event_kind::insert;
+        else if (ty == "update") ev.kind = event_kind::update;
+        else if (ty == "delete") ev.kind = event_kind::delete_;
+        else if (starts("table-") || starts("database-")) ev.kind = event_kind::ddl;
+        else if (ty == "transaction-begin") ev.kind = event_kind::begin;
+        else if (ty == "transaction-commit") ev.kind = event_kind::commit;
+        else if (ty == "transaction-rollback") ev.kind = event_kind::rollback;
+        else return r_.fail(errc::invalid_value, 0, "$.type", "unknown Maxwell type \"" + std::string(ty.substr(0, 40)) + "\"");
+        put(ev.schema, s.mx_database);
+        put(ev.table, s.table);
+        if (ev.kind == event_kind::ddl) put(ev.statement, s.mx_sql);
+        if (!s.ext) {
+            if (s.mx_xid.present()) ev.transaction.id.assign(r_.s + s.mx_xid.b, s.mx_xid.e - s.mx_xid.b);
+            ev.transaction.position = s.mx_xoffset;
+            ev.transaction.last = s.mx_commit;
+            if (s.mx_position.set) {
+                const std::string_view p = r_.text_of(s.mx_position.s);
+                const std::size_t colon = p.rfind(':');
+                std::uint64_t off = 0;
+                if (colon != std::string_view::npos &&
+                    std::from_chars(p.data() + colon + 1, p.data() + p.size(), off).ptr == p.data() + p.size()) {
+                    ev.source.file.assign(p.substr(0, colon));
+                    ev.source.offset = off;
+                } else ev.source.file.assign(p);
+            }
+            put(ev.source.gtid, s.gtid);
+            ev.source.server_id = s.server_id;
+            if (s.has_mx_ts) {
+                const std::int64_t mul = ev.kind == event_kind::ddl ? 1000 : 1000000;
+                if (s.mx_ts > -9223372036854LL && s.mx_ts < 9223372036854LL)
+                    ev.commit_time = time_point{std::chrono::microseconds{s.mx_ts * mul}};
+            }
+        }
+        if (is_row_event(ev.kind)) {
+            if (!s.mx_data.present()) return r_.fail(errc::missing_field, 0, "$.data", "a row event needs \"data\"");
+            if (ev.kind != event_kind::delete_) img_after = s.mx_data;
+            if (ev.kind != event_kind::insert) img_before = s.mx_data;
+        }
         return true;
     }
 
@@ -595,7 +964,8 @@ private:
         if (c.has_types != types.present() || (types.present() && !matched(section::types, types))) return false;
         return c.has_primary == primary.present() && (!primary.present() || matched(section::primary, primary));
     }
-    bool columns_from(json_range names, json_range types, json_range primary, const char* names_path, columns_ptr& out) {
+    bool columns_from(json_range names, json_range types, json_range primary, const char* names_path,
+                      const char* primary_path, columns_ptr& out) {
         if (selected_is(names, types, primary) || (sel_ && same_list(*sel_, names, types, primary))) {  // the entry the sections matched while reading
             if (out != sel_->payload.list) out = sel_->payload.list;
             cache_.touch(*sel_);
@@ -619,8 +989,7 @@ private:
         std::vector<column> cols;
         if (!read_names(names, names_path, cols)) return false;
         if (types.present() && !read_types(types, cols)) return false;
-        if (primary.present() && !mark_primary(primary, cols, st_.primary.present() ? "$.primary" : "$.rowcast.keys"))
-            return false;
+        if (primary.present() && !mark_primary(primary, cols, primary_path)) return false;
         out = make_columns(std::move(cols));
         if (key_.size() > cache_bytes) return true;
         c.list = out;
@@ -660,6 +1029,7 @@ private:
         }
         if (sel_ && sel_->payload.list && r_.peek() == '{') {
             const std::size_t start = r_.i, depth = r_.depth;
+            vmode_ = field >= 3 ? 1 : 0;  // rowcast values in "new"/"old", Debezium's in "before"/"after"
             const bool after = field == 1 || field == 3;
             rg.b = start;
             if (read_image(rg, *sel_->payload.list, after ? ev_->after : ev_->before, "")) {
@@ -688,14 +1058,16 @@ private:
             cols.push_back(std::move(c));
             return true;
         });
-        if (!ok) return false;
-        // Duplicate names would make images ambiguous.
+        return ok && unique_names(cols, rg.b, path);
+    }
+    // Duplicate names would make images ambiguous.
+    bool unique_names(const std::vector<column>& cols, std::size_t at, std::string_view path) {
         names_tmp_.clear();
         for (const auto& c : cols) names_tmp_.push_back(c.name);
         std::sort(names_tmp_.begin(), names_tmp_.end());
         for (std::size_t i = 1; i < names_tmp_.size(); ++i)
             if (names_tmp_[i] == names_tmp_[i - 1])
-                return r_.fail(errc::invalid_value, rg.b, path,
+                return r_.fail(errc::invalid_value, at, path,
                                "duplicate column name \"" + std::string(names_tmp_[i].substr(0, 64)) + "\"");
         return true;
     }
@@ -809,13 +1181,15 @@ private:
         p += col;
         return p;
     }
-    bool read_image(json_range rg, const column_list& cols, std::vector<value>& img, std::string_view name) {
+    // overlay: the values present replace those of `img` (already sized); the others stay.
+    bool read_image(json_range rg, const column_list& cols, std::vector<value>& img, std::string_view name,
+                    bool overlay = false) {
         r_.i = rg.b;
         if (r_.peek() != '{') return mismatch(r_.i, std::string("$.") + std::string(name), "an object");
         ++r_.i;
         if (!r_.enter()) return false;
         const std::size_t n = cols.size();
-        img.resize(n);
+        if (!overlay) img.resize(n);
         seen_.assign(n, 0);
         std::size_t guess = 0;
         const bool ok = each_member([&](std::string_view key) ROWCAST_JSON_INLINE {
@@ -838,8 +1212,9 @@ private:
             return true;
         });
         if (!ok) return false;
-        for (std::size_t j = 0; j < n; ++j)
-            if (!seen_[j]) img[j] = absent{};
+        if (!overlay)
+            for (std::size_t j = 0; j < n; ++j)
+                if (!seen_[j]) img[j] = absent{};
         return true;
     }
 
@@ -929,8 +1304,178 @@ private:
         bool other = false;
     };
 
+    // Debezium, Maxwell and smpl-repl forms of a typed column's value that differ from the
+    // rowcast forms; `done` false leaves the value to read_value's rowcast forms (which
+    // these envelopes share for the rest).
+    bool wire_value(value& slot, const column& col, std::string_view img, bool& done) {
+        const column_type& t = col.type;
+        const std::size_t at = r_.i;
+        const value_kind nk = t.natural_kind();
+        const char c = r_.peek();
+        done = true;
+        if (vmode_ == 2 && nk == value_kind::json && c != 'n') return raw_json(slot);
+        if ((c == 't' || c == 'f') && nk == value_kind::bit) {
+            if (!r_.literal(c == 't' ? "true" : "false")) return false;
+            slot = bit{c == 't' ? 1u : 0u, natural_bit_width(t)};
+            return true;
+        }
+        if (c == '"') {
+            const bool numeric = nk == value_kind::int64 || nk == value_kind::uint64 || nk == value_kind::float32 ||
+                                 nk == value_kind::float64 || nk == value_kind::year || nk == value_kind::bit ||
+                                 nk == value_kind::decimal;
+            const bool wire_string = nk == value_kind::bytes || nk == value_kind::set || nk == value_kind::geometry ||
+                                     (nk == value_kind::uint64 && vmode_ == 1) || (numeric && vmode_ == 3) ||
+                                     (nk == value_kind::bit && vmode_ == 1) ||
+                                     (nk == value_kind::decimal && vmode_ == 1 && dbz.decimal == decimal_handling::precise);
+            if (!wire_string) {
+                done = false;
+                return true;
+            }
+            json_str js;
+            if (!r_.read_string(js)) return false;
+            const std::string_view sv = r_.text_of(js);
+            std::string& tmp = wire_tmp_;
+            tmp.clear();
+            auto b64 = [&](std::string_view in) {
+                if (vmode_ == 1 && !from_connect_ && dbz.binary == binary_handling::hex) {
+                    if (in.size() % 2) return false;
+                    for (std::size_t i = 0; i < in.size(); i += 2) {
+                        const int h = hex_value(in[i]), l = hex_value(in[i + 1]);
+                        if (h < 0 || l < 0) return false;
+                        tmp += static_cast<char>(h * 16 + l);
+                    }
+                    return true;
+                }
+                if (vmode_ == 1 && !from_connect_ && dbz.binary == binary_handling::base64_url_safe) {
+                    std::string t2(in);
+                    for (auto& ch : t2) ch = ch == '-' ? '+' : ch == '_' ? '/' : ch;
+                    return decode_base64(t2, tmp);
+                }
+                return decode_base64(in, tmp);
+            };
+            switch (nk) {
+                case value_kind::bytes:
+                    if (vmode_ == 3) assign_json_str(slot_as<bytes>(slot).data, js);
+                    else if (!b64(sv)) return vinvalid(at, img, col, "invalid binary encoding");
+                    else slot_as<bytes>(slot).data = tmp;
+                    return true;
+                case value_kind::geometry: {
+                    if (!decode_base64(sv, tmp)) return vinvalid(at, img, col, "invalid base64");
+                    auto& g = slot_as<geometry>(slot);
+                    g.srid = 0;
+                    g.wkb = tmp;
+                    return true;
+                }
+                case value_kind::set: {
+                    auto& sv2 = slot_as<set_value>(slot);
+                    assign_json_str(sv2.names, js);
+                    sv2.mask = set_mask_of(t, sv2.names);
+                    return true;
+                }
+                case value_kind::bit:
+                    if (vmode_ == 1) {
+                        if (!decode_base64(sv, tmp) || tmp.size() > 8) return vinvalid(at, img, col, "invalid BIT bytes");
+                        std::uint64_t bits = 0;
+                        for (std::size_t i = 0; i < tmp.size(); ++i)
+                            bits |= std::uint64_t{static_cast<unsigned char>(tmp[i])} << (8 * i);
+                        slot = bit{bits, natural_bit_width(t)};
+                        return true;
+                    }
+                    break;
+                case value_kind::uint64:
+                    if (vmode_ == 1) {
+                        if (sv.size() > 24 || !decode_base64(sv, tmp)) return vinvalid(at, img, col, "invalid Decimal bytes");
+                        const std::string d = connect_to_decimal(tmp, 0);
+                        std::uint64_t u;
+                        auto r = std::from_chars(d.data(), d.data() + d.size(), u);
+                        if (r.ec != std::errc{} || r.ptr != d.data() + d.size())
+                            return vinvalid(at, img, col, "Decimal " + d.substr(0, 40) + " out of uint64 range");
+                        slot = u;
+                        return true;
+                    }
+                    break;
+                case value_kind::decimal:
+                    // MySQL's DECIMAL(65) needs 28 bytes: a longer text is not Decimal bytes
+                    if (vmode_ == 1 && sv.size() <= 88 && sv.find('.') == std::string_view::npos && decode_base64(sv, tmp)) {
+                        slot_as<decimal>(slot).digits = connect_to_decimal(tmp, t.scale);
+                        return true;
+                    }
+                    if (!valid_decimal(sv)) return vinvalid(at, img, col, "invalid DECIMAL text");
+                    slot_as<decimal>(slot).digits.assign(sv);
+                    return true;
+                default: break;
+            }
+            // smpl-repl: a number as a string
+            float f32;
+            double f64;
+            if (nk == value_kind::float32 && special_float(sv, f32)) return slot = f32, true;
+            if (nk == value_kind::float64 && special_float(sv, f64)) return slot = f64, true;
+            const bool is_int = sv.find_first_of(".eE") == std::string_view::npos;
+            return number(slot, nk, false, sv, is_int, at, img, col);
+        }
+        if (c == '-' || (c >= '0' && c <= '9')) {
+            const bool temporal_num = nk == value_kind::date || nk == value_kind::time || nk == value_kind::datetime ||
+                                      nk == value_kind::timestamp;
+            const bool wrapped = vmode_ == 1 && nk == value_kind::uint64 && c == '-';  // bigint.unsigned long
+            if (!(temporal_num || wrapped || (vmode_ == 1 && nk == value_kind::decimal))) {
+                done = false;
+                return true;
+            }
+            std::string_view tok;
+            bool is_int;
+            if (!r_.read_number(tok, is_int)) return false;
+            if (nk == value_kind::decimal) {
+                if (valid_decimal(tok)) return slot_as<decimal>(slot).digits.assign(tok), true;
+                double d;
+                if (!to_float(tok, d)) return vinvalid(at, img, col, "number out of double range");
+                char b[400];
+                auto r = std::to_chars(b, b + sizeof b, d, std::chars_format::fixed);
+                if (r.ec != std::errc{}) return vinvalid(at, img, col, "number out of DECIMAL range");
+                slot_as<decimal>(slot).digits.assign(b, static_cast<std::size_t>(r.ptr - b));
+                return true;
+            }
+            std::int64_t v;
+            if (int rc = to_int(tok, is_int, v))
+                return vinvalid(at, img, col, rc == 1 ? "expected an integer" : "integer out of int64 range");
+            switch (nk) {
+                case value_kind::uint64: slot = static_cast<std::uint64_t>(v); return true;  // bigint.unsigned long
+                case value_kind::date: {
+                    if (v < -3000000 || v > 3000000) return vinvalid(at, img, col, "day number out of range");
+                    const civil cv = civil_from_days(v);
+                    if (cv.y < 0 || cv.y > 9999) return vinvalid(at, img, col, "day number out of range");
+                    slot = date{static_cast<std::uint16_t>(cv.y), static_cast<std::uint8_t>(cv.m), static_cast<std::uint8_t>(cv.d)};
+                    return true;
+                }
+                case value_kind::time:
+                    if (is_ms_time(t, from_connect_ ? time_precision::adaptive : dbz.time)) {
+                        if (v > 9223372036854775LL || v < -9223372036854775LL) return vinvalid(at, img, col, "time out of range");
+                        v *= 1000;
+                    }
+                    slot = time{v};
+                    return true;
+                case value_kind::datetime: {
+                    if (is_ms_datetime(t, from_connect_ ? time_precision::adaptive : dbz.time)) {
+                        if (v > 9223372036854775LL || v < -9223372036854775LL) return vinvalid(at, img, col, "datetime out of range");
+                        v *= 1000;
+                    }
+                    if (!timestamp_in_range(v)) return vinvalid(at, img, col, "datetime out of range");
+                    slot = datetime_of_us(v);
+                    return true;
+                }
+                default: slot = timestamp{v}; return true;
+            }
+        }
+        done = false;
+        return true;
+    }
+
     bool read_value(value& slot, const column& col, std::string_view img) {
         const column_type& t = col.type;
+        if (vmode_ && t.type != sql_type::unknown) {
+            bool done = false;
+            if (!wire_value(slot, col, img, done)) return false;
+            if (done) return true;
+        }
         const std::size_t at = r_.i;
         const value_kind nk = t.natural_kind();
         const bool untyped = t.type == sql_type::unknown;

@@ -456,8 +456,9 @@ void append_json_value(json_sink& out, const basic_value<S>& v, const column_typ
 
 inline std::int64_t us_of(time_point t) noexcept { return t.time_since_epoch().count(); }
 
-template <class S>
-void append_json_image(json_sink& out, const std::vector<basic_value<S>>& img, const column_list& cols) {
+/// An image as {"name": value…} without absent columns: write(value, column, index) appends each value.
+template <class S, class W>
+void append_image_with(json_sink& out, const std::vector<basic_value<S>>& img, const column_list& cols, W&& write) {
     out += '{';
     bool first = true;
     const std::size_t n = img.size() < cols.size() ? img.size() : cols.size();
@@ -467,9 +468,15 @@ void append_json_image(json_sink& out, const std::vector<basic_value<S>>& img, c
         first = false;
         append_json_meta(out, cols[i].name);
         out += ':';
-        append_json_value(out, img[i], cols[i].type);
+        write(img[i], cols[i], i);
     }
     out += '}';
+}
+
+template <class S>
+void append_json_image(json_sink& out, const std::vector<basic_value<S>>& img, const column_list& cols) {
+    append_image_with(out, img, cols,
+                      [&](const basic_value<S>& v, const column& c, std::size_t) { append_json_value(out, v, c.type); });
 }
 
 inline void append_primary_names(json_sink& out, const column_list& cols) {
@@ -627,10 +634,9 @@ void append_json_ext(json_sink& out, const basic_event<S>& e, ext_flags f) {
     out += '}';
 }
 
-/// Default envelope (smpl-repl compatible + "rowcast").
+/// smpl-repl's first fields: "{" "schema", "table", "timestamp" (when known), "operation".
 template <class S>
-void append_json_rowcast(json_sink& out, const basic_event<S>& e) {
-    prepare_columns_cache(out, e.columns);
+void append_smpl_head(json_sink& out, const basic_event<S>& e) {
     out += "{\"schema\":";
     append_json_meta(out, e.schema);
     out += ",\"table\":";
@@ -644,6 +650,13 @@ void append_json_rowcast(json_sink& out, const basic_event<S>& e) {
     out += ",\"operation\":\"";
     out += to_string(e.kind);
     out += '"';
+}
+
+/// Default envelope (smpl-repl compatible + "rowcast").
+template <class S>
+void append_json_rowcast(json_sink& out, const basic_event<S>& e) {
+    prepare_columns_cache(out, e.columns);
+    append_smpl_head(out, e);
     const bool row = is_row_event(e.kind);
     const bool has_cols = e.columns && e.columns->size();
     if (row || has_cols) {
@@ -670,102 +683,6 @@ void append_json_rowcast(json_sink& out, const basic_event<S>& e) {
     }
     out += ',';
     append_json_ext(out, e, ext_flags{});
-    out += '}';
-}
-
-inline void append_ms_us(json_sink& out, std::int64_t us) {
-    out += "\"ts_ms\":";
-    append_number(out, floor_div(us, 1000));
-    out += ",\"ts_us\":";
-    append_number(out, us);
-}
-
-template <class S>
-void append_debezium_source(json_sink& out, const basic_event<S>& e) {
-    out += "\"source\":{\"version\":\"rowcast-";
-    out += version_string;
-    out += "\",\"connector\":\"mysql\",\"name\":\"rowcast\",";
-    append_ms_us(out, us_of(e.commit_time));
-    out += ",\"snapshot\":\"false\",\"db\":";
-    append_json_meta(out, e.schema);
-    out += ",\"table\":";
-    if (std::string_view(e.table).empty()) out += "null";
-    else append_json_meta(out, e.table);
-    out += ",\"server_id\":";
-    append_number(out, e.source.server_id);
-    out += ",\"gtid\":";
-    if (std::string_view(e.source.gtid).empty()) out += "null";
-    else append_json_meta(out, e.source.gtid);
-    out += ",\"file\":";
-    append_json_meta(out, e.source.file);
-    out += ",\"pos\":";
-    append_number(out, e.source.offset);
-    out += ",\"row\":0,\"thread\":null,\"query\":";
-    if (std::string_view(e.statement).empty()) out += "null";
-    else append_json_meta(out, e.statement);
-    out += '}';
-}
-
-/// Debezium-style envelope + "rowcast".
-template <class S>
-void append_json_debezium(json_sink& out, const basic_event<S>& e) {
-    prepare_columns_cache(out, e.columns);
-    static const column_list empty_list;
-    const column_list& cols = e.columns ? *e.columns : empty_list;
-    const bool exact_stmt = valid_utf8(e.statement);
-    if (is_row_event(e.kind)) {
-        out += "{\"before\":";
-        if (e.kind == event_kind::insert) out += "null";
-        else append_json_image(out, e.before, cols);
-        out += ",\"after\":";
-        if (e.kind == event_kind::delete_) out += "null";
-        else append_json_image(out, e.after, cols);
-        out += ',';
-        append_debezium_source(out, e);
-        out += ",\"op\":\"";
-        out += e.kind == event_kind::insert ? 'c' : e.kind == event_kind::update ? 'u' : 'd';
-        out += "\",";
-        append_ms_us(out, us_of(e.capture_time));
-        out += ",\"transaction\":";
-        if (std::string_view(e.transaction.id).empty()) out += "null";
-        else {
-            out += "{\"id\":";
-            append_json_meta(out, e.transaction.id);
-            out += ",\"total_order\":";
-            append_number(out, std::uint64_t{e.transaction.position} + 1);
-            out += ",\"data_collection_order\":";
-            append_number(out, std::uint64_t{e.transaction.position} + 1);
-            out += '}';
-        }
-        out += ',';
-        append_json_ext(out, e, ext_flags{true, !exact_stmt, false});
-    } else if (e.kind == event_kind::ddl) {
-        out += '{';
-        append_debezium_source(out, e);
-        out += ",\"ts_ms\":";
-        append_number(out, floor_div(us_of(e.capture_time), 1000));
-        out += ",\"databaseName\":";
-        append_json_meta(out, e.schema);
-        out += ",\"ddl\":";
-        append_json_meta(out, e.statement);
-        out += ",\"tableChanges\":[],";
-        append_json_ext(out, e, ext_flags{true, !exact_stmt, false});
-    } else {
-        out += "{\"status\":\"";
-        out += e.kind == event_kind::begin ? "BEGIN" : e.kind == event_kind::commit ? "END" : "ROLLBACK";
-        out += "\",\"id\":";
-        if (std::string_view(e.transaction.id).empty()) out += "null";
-        else append_json_meta(out, e.transaction.id);
-        out += ",\"ts_ms\":";
-        append_number(out, floor_div(us_of(e.commit_time) ? us_of(e.commit_time) : us_of(e.capture_time), 1000));
-        if (e.kind == event_kind::begin) out += ",\"event_count\":null,\"data_collections\":null,";
-        else {
-            out += ",\"event_count\":";
-            append_number(out, e.transaction.position);
-            out += ",\"data_collections\":[],";
-        }
-        append_json_ext(out, e, ext_flags{true, true, true});
-    }
     out += '}';
 }
 
