@@ -33,6 +33,9 @@ rowcast_mariadb_test(test_mariadb_harness SOURCES test_mariadb_harness.cpp)
 if(TARGET rowcast::binlog AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/test_binlog_live.cpp)
   rowcast_mariadb_test(test_binlog_live SOURCES test_binlog_live.cpp LIBS rowcast::binlog)  # binlog parser vs SELECT
 endif()
+if(TARGET rowcast::binlog AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/test_mysql_connect.cpp)
+  rowcast_mariadb_test(test_mysql_connect SOURCES test_mysql_connect.cpp LIBS rowcast::binlog)  # TLS and authentication
+endif()
 if(TARGET rowcast::binlog AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/test_binlog_columns.cpp)
   rowcast_mariadb_test(test_binlog_columns SOURCES test_binlog_columns.cpp LIBS rowcast::binlog)  # column types vs SELECT
 endif()
