@@ -19,7 +19,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 
 namespace rb = rowcast::binlog;
@@ -215,6 +217,35 @@ TEST_F(MariaDbTls, Ed25519LogsIn) {
         EXPECT_NE(bad.error_value().message.find("1045"), std::string::npos) << bad.error_value().message;
     }
 }
+
+#ifdef ROWCAST_BINLOG_EXE
+// rowcast-binlog's flags reach both of its connections: the stream and the --schema-history one.
+TEST_F(MariaDbTls, RowcastBinlogFlags) {
+    rowcast::test::temp_dir dir("rowcast-tls-prog");
+    // Runs rowcast-binlog to the end of the binlog; its exit status and stderr.
+    auto run = [&](const std::string& ca, const std::string& name) {
+        const auto out = dir.path() / name;
+        const int rc = rowcast::test::run_process(
+            {{ROWCAST_BINLOG_EXE, "-h", "localhost", "-P", std::to_string(server_->port()), "-u", "repl", "-p", "s3cret",
+              "--ssl-mode=verify_identity", "--ssl-ca=" + ca, "--server-id=778", "--stop-at-end", "--schema-history",
+              (dir.path() / (name + ".history")).string()},
+             {},
+             out,
+             out.string() + ".err"});
+        std::ifstream in(out.string() + ".err");
+        std::stringstream ss;
+        ss << in.rdbuf();
+        return std::make_pair(rc, ss.str());
+    };
+    const auto [ok, ok_err] = run(certs_->ca(), "good");
+    EXPECT_EQ(ok, 0) << ok_err;
+    const auto [bad, bad_err] = run(certs_->other_ca(), "wrong-ca");
+    EXPECT_EQ(bad, 1);
+    // The --schema-history connection (libmariadb) opens first and refuses it in its words.
+    EXPECT_NE(bad_err.find("[rowcast.binlog.refused]"), std::string::npos) << bad_err;
+    EXPECT_NE(bad_err.find("certificate"), std::string::npos) << bad_err;
+}
+#endif
 
 // ---------------------------------------------------------------------------
 // caching_sha2_password and sha256_password against the test server.
