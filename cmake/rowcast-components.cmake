@@ -1,8 +1,9 @@
 # Component targets. Each is an INTERFACE target that adds one dependency to rowcast::rowcast.
 #   rowcast::json  nlohmann_json (Debian: nlohmann-json3-dev)
 #   rowcast::yaml  yaml-cpp      (Debian: libyaml-cpp-dev)
-#   rowcast::binlog zlib + zstd + OpenSSL::Crypto (Debian: zlib1g-dev libzstd-dev libssl-dev;
-#                  libcrypto's SHA1 for the replication stream's mysql_native_password)
+#   rowcast::binlog zlib + zstd + OpenSSL (Crypto and SSL) + libsodium (Debian: zlib1g-dev libzstd-dev
+#                  libssl-dev libsodium-dev): the replication client's TLS and authentication plugins
+#                  (rowcast/mysql/detail/; libsodium for MariaDB's client_ed25519)
 #   rowcast::dns   OpenSSL::Crypto (Debian: libssl-dev): RFC 2136 updates with TSIG
 #                  (rowcast/dns/config_yaml.hpp, the YAML service config, also needs rowcast::yaml:
 #                  link both; no separate target, the two components together are what it needs)
@@ -70,17 +71,18 @@ endif()
 if("binlog" IN_LIST ROWCAST_COMPONENTS)
   find_package(ZLIB QUIET)
   include(${CMAKE_CURRENT_LIST_DIR}/rowcast-find-zstd.cmake)
-  find_package(OpenSSL 1.1 QUIET COMPONENTS Crypto)
+  include(${CMAKE_CURRENT_LIST_DIR}/rowcast-find-sodium.cmake)
+  find_package(OpenSSL 1.1.1 QUIET COMPONENTS Crypto SSL)
   find_package(Threads QUIET)  # the replication client resolves host names on a helper thread
-  if(ZLIB_FOUND AND rowcast_zstd_FOUND AND OpenSSL_FOUND AND Threads_FOUND)
+  if(ZLIB_FOUND AND rowcast_zstd_FOUND AND rowcast_sodium_FOUND AND OpenSSL_FOUND AND Threads_FOUND)
     add_library(rowcast_binlog INTERFACE)
     add_library(rowcast::binlog ALIAS rowcast_binlog)
     set_target_properties(rowcast_binlog PROPERTIES EXPORT_NAME binlog)
-    target_link_libraries(rowcast_binlog INTERFACE rowcast::rowcast ZLIB::ZLIB rowcast_zstd::zstd OpenSSL::Crypto
-                                                   Threads::Threads)
+    target_link_libraries(rowcast_binlog INTERFACE rowcast::rowcast ZLIB::ZLIB rowcast_zstd::zstd OpenSSL::SSL
+                                                   OpenSSL::Crypto rowcast_sodium::sodium Threads::Threads)
     list(APPEND ROWCAST_BUILT_COMPONENTS binlog)
   else()
-    _rowcast_component_missing(binlog "zlib, zstd and OpenSSL" "zlib1g-dev libzstd-dev libssl-dev")
+    _rowcast_component_missing(binlog "zlib, zstd, OpenSSL and libsodium" "zlib1g-dev libzstd-dev libssl-dev libsodium-dev")
   endif()
 endif()
 

@@ -27,6 +27,7 @@ write_basic_package_version_file(
   ARCH_INDEPENDENT)
 install(FILES "${PROJECT_BINARY_DIR}/rowcast-config.cmake" "${PROJECT_BINARY_DIR}/rowcast-config-version.cmake"
               "${PROJECT_SOURCE_DIR}/cmake/rowcast-find-zstd.cmake"
+              "${PROJECT_SOURCE_DIR}/cmake/rowcast-find-sodium.cmake"
               "${PROJECT_SOURCE_DIR}/cmake/rowcast-find-cnats.cmake"
               "${PROJECT_SOURCE_DIR}/cmake/rowcast-find-daemon.cmake"
         DESTINATION "${ROWCAST_CMAKE_DIR}")

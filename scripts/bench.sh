@@ -42,8 +42,8 @@ binlog="${BINLOG:-1}"
 spool="${SPOOL:-0}"
 dns="${DNS:-0}"
 # rowcast-binlog (examples/binlog) is one side of the binlog comparison: the examples need CLI11.
-[[ "$binlog" == 1 ]] && packages+=(zlib1g-dev libzstd-dev libmariadb-dev mariadb-server mariadb-client libcli11-dev)
-[[ "$dns" == 1 ]] && packages+=(bind9 bind9-dnsutils libmariadb-dev mariadb-server libcli11-dev zlib1g-dev libzstd-dev)
+[[ "$binlog" == 1 ]] && packages+=(zlib1g-dev libzstd-dev libsodium-dev libmariadb-dev mariadb-server mariadb-client libcli11-dev)
+[[ "$dns" == 1 ]] && packages+=(bind9 bind9-dnsutils libmariadb-dev mariadb-server libcli11-dev zlib1g-dev libzstd-dev libsodium-dev)
 [[ -n "$chart" ]] && packages+=(gnuplot-nox)
 rowcast_need_packages "${packages[@]}" >&2
 

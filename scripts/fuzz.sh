@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 case "$seconds" in ''|*[!0-9]*) echo "usage: scripts/fuzz.sh [seconds per fuzzer]" >&2; exit 2;; esac
 
-rowcast_need_packages build-essential cmake clang-14 libclang-rt-14-dev nlohmann-json3-dev libyaml-cpp-dev libzstd-dev zlib1g-dev libssl-dev
+rowcast_need_packages build-essential cmake clang-14 libclang-rt-14-dev nlohmann-json3-dev libyaml-cpp-dev libzstd-dev zlib1g-dev libssl-dev libsodium-dev
 
 build=${BUILD_DIR:-build-fuzz}
 cmake -S . -B "$build" -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=RelWithDebInfo \

@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 # libmariadb-dev, libmariadbd-dev: the tests against private mariadbd servers
 # (tests/mariadb.cmake) and the UDF example's server headers; libssl-dev: the dns
 # component (HMAC); bind9, bind9-dnsutils: its tests against private named servers.
-# libzstd-dev, zlib1g-dev: the binlog component; mariadb-test-data: the MySQL 8.0.40 binlog
+# libzstd-dev, zlib1g-dev, libsodium-dev: the binlog component (libsodium: MariaDB ed25519 login); mariadb-test-data: the MySQL 8.0.40 binlog
 # /usr/share/mysql/mysql-test/std_data/mdev35643_mysql_80_binlog.000001 that test_binlog_files and
 # test_binlog_stream read (every other file the tests read is in tests/data/).
 # libcli11-dev: the programs' command-line parser (examples/, header-only).
@@ -24,7 +24,7 @@ cd "$(dirname "$0")/.."
 rowcast_need_packages build-essential cmake git \
     libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev libyaml-cpp-dev \
     mariadb-server libmariadb-dev libmariadbd-dev libssl-dev bind9 bind9-dnsutils \
-    libzstd-dev zlib1g-dev mariadb-test-data libcli11-dev libnats-dev nats-server libsimdjson-dev iproute2 nftables \
+    libzstd-dev zlib1g-dev libsodium-dev mariadb-test-data libcli11-dev libnats-dev nats-server libsimdjson-dev iproute2 nftables \
     libcpp-httplib-dev libsystemd-dev pkg-config
 
 build=${BUILD_DIR:-build}

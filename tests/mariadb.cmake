@@ -12,9 +12,11 @@ if(NOT ROWCAST_MARIADBD OR NOT ROWCAST_MARIADB_CLIENT_INCLUDE OR NOT ROWCAST_MAR
 endif()
 rowcast_test_component(mariadb FOUND)
 
-# rowcast_mariadb_test(<name> SOURCES <files...> [LIBS <targets...>] [DEPENDS <targets...>] [DEFINES <defs...>])
+# rowcast_mariadb_test(<name> [ONE_PROCESS] SOURCES <files...> [LIBS <targets...>] [DEPENDS <targets...>] [DEFINES <defs...>])
+# ONE_PROCESS: one ctest test "<name>.all" running the whole binary, so a server started once per
+# suite (SetUpTestSuite) serves every test of it instead of one server per test.
 function(rowcast_mariadb_test name)
-  cmake_parse_arguments(ARG "" "" "SOURCES;LIBS;DEPENDS;DEFINES" ${ARGN})
+  cmake_parse_arguments(ARG "ONE_PROCESS" "" "SOURCES;LIBS;DEPENDS;DEFINES" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE rowcast::rowcast ${ARG_LIBS} ${ROWCAST_MARIADB_CLIENT_LIB}
                                         GTest::gmock GTest::gtest_main)
@@ -25,13 +27,26 @@ function(rowcast_mariadb_test name)
   if(ARG_DEPENDS)
     add_dependencies(${name} ${ARG_DEPENDS})
   endif()
-  gtest_discover_tests(${name} TEST_PREFIX "${name}." DISCOVERY_TIMEOUT 60
-                       PROPERTIES LABELS mariadb TIMEOUT 600)
+  if(ARG_ONE_PROCESS)
+    add_test(NAME ${name}.all COMMAND ${name})
+    set_tests_properties(${name}.all PROPERTIES LABELS mariadb TIMEOUT 600)
+  else()
+    gtest_discover_tests(${name} TEST_PREFIX "${name}." DISCOVERY_TIMEOUT 60
+                         PROPERTIES LABELS mariadb TIMEOUT 600)
+  endif()
 endfunction()
 
 rowcast_mariadb_test(test_mariadb_harness SOURCES test_mariadb_harness.cpp)
 if(TARGET rowcast::binlog AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/test_binlog_live.cpp)
   rowcast_mariadb_test(test_binlog_live SOURCES test_binlog_live.cpp LIBS rowcast::binlog)  # binlog parser vs SELECT
+endif()
+if(TARGET rowcast::binlog AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/test_mysql_connect.cpp)
+  if(ROWCAST_BUILD_EXAMPLES AND TARGET rowcast::json AND TARGET rowcast::yaml)  # also drives rowcast-binlog's TLS flags
+    rowcast_mariadb_test(test_mysql_connect ONE_PROCESS SOURCES test_mysql_connect.cpp LIBS rowcast::binlog DEPENDS rowcast-binlog
+                         DEFINES ROWCAST_BINLOG_EXE="$<TARGET_FILE:rowcast-binlog>")
+  else()
+    rowcast_mariadb_test(test_mysql_connect ONE_PROCESS SOURCES test_mysql_connect.cpp LIBS rowcast::binlog)  # TLS, authentication
+  endif()
 endif()
 if(TARGET rowcast::binlog AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/test_binlog_columns.cpp)
   rowcast_mariadb_test(test_binlog_columns SOURCES test_binlog_columns.cpp LIBS rowcast::binlog)  # column types vs SELECT

@@ -389,6 +389,8 @@ TEST_F(Daemon, ConfigErrorsNameTheKeyAndTheLine) {
         {"source: {type: binlog, user: r, port: 99999}\nsinks: [{type: stdout}]\n",
          "source.port at line 1: 99999 is out of range (1-65535)"},
         {"source: {type: binlog, user: r, port: abc}\nsinks: [{type: stdout}]\n", "source.port at line 1: 'abc' is not a whole number"},
+        {"source: {type: binlog, user: r, ssl_mode: sometimes}\nsinks: [{type: stdout}]\n",
+         "source.ssl_mode at line 1: 'sometimes' is not one of DISABLED, PREFERRED, REQUIRED, VERIFY_CA, VERIFY_IDENTITY"},
         {ok_source + "sinks:\n  - {type: stdout, codec: yaml, envelope: debezium}\n",
          "sinks[0].envelope at line 3: [rowcast.codec.invalid_value] envelope: the debezium envelope is for the json codec"},
         {ok_source + "sinks: []\n", "sinks at line 2: must be a list of at least one sink"},

@@ -121,7 +121,7 @@ rowcast::result<void> run(options& o, rowcast::event_filter filter, Codec codec)
         const auto& sc = o.follow.stream.connection;
         auto c = rowcast::binlog::mariadb_connection::open(
             {.host = sc.host, .port = sc.port, .socket = sc.socket, .user = sc.user, .password = sc.password,
-             .connect_timeout = std::chrono::duration_cast<std::chrono::seconds>(sc.connect_timeout)});
+             .connect_timeout = std::chrono::duration_cast<std::chrono::seconds>(sc.connect_timeout), .tls = sc.tls});
         if (!c) return c.error_value();
         schema_conn.emplace(std::move(*c));
         live.emplace(schema_conn->get());
@@ -265,6 +265,7 @@ static int run_main(int argc, char** argv) {
     so.connection.socket = o.conn.socket;
     so.connection.user = o.conn.user;
     so.connection.password = o.conn.password;
+    so.connection.tls = o.conn.tls;
     so.file = o.start_file;
     if (o.start && following) so.position = *o.start;
     if (gtid->count() > 0) so.gtid = o.gtid;

@@ -7,12 +7,15 @@
 //   --schema/--exclude-schema, --table/--exclude-table,
 //   --column/--exclude-column                                    (rowcast/pipeline/filter.hpp)
 //   --durability none|file|file_and_directory (full = file_and_directory)
-//   -h/--host, -P/--port, -u/--user, -p/--password (MYSQL_PWD), -S/--socket: as the mysql client
+//   -h/--host, -P/--port, -u/--user, -p/--password (MYSQL_PWD), -S/--socket, --ssl-mode, --ssl-ca,
+//   --ssl-cert, --ssl-key, --ssl-cipher, --get-server-public-key, --server-public-key: as the mysql
+//   client (rowcast/mysql/tls_options.hpp, docs/connecting.md)
 //
 // Program support, not library: the programs include it from examples/common.
 #pragma once
 
 #include <rowcast/log.hpp>
+#include <rowcast/mysql/tls_options.hpp>
 #include <rowcast/os/atomic_file.hpp>
 #include <rowcast/pipeline/filter.hpp>
 #include <rowcast/version.hpp>
@@ -141,6 +144,7 @@ inline CLI::Option* add_durability_option(CLI::App& app, rowcast::durability& d,
 struct connection_flags {
     std::string host, socket, user, password;
     std::uint16_t port = 3306;
+    rowcast::mysql::tls_options tls;  ///< --ssl-mode, --ssl-ca, …: the same for every program and both clients
     CLI::Option* host_opt = nullptr;
     CLI::Option* socket_opt = nullptr;
     CLI::Option* password_opt = nullptr;  ///< count() > 0: given (or from MYSQL_PWD)
@@ -157,6 +161,33 @@ inline void add_connection_options(CLI::App& app, connection_flags& c) {
     app.add_option("-u,--user", c.user, "User name (default: $USER)")->group(group);
     c.password_opt = app.add_option("-p,--password", c.password, "Password (also from the environment variable MYSQL_PWD)")
         ->envname("MYSQL_PWD")
+        ->group(group);
+    app.add_option_function<std::string>(
+           "--ssl-mode", [&c](const std::string& m) { c.tls.mode = rowcast::mysql::parse_ssl_mode(m).value(); },
+           "TLS: DISABLED, PREFERRED (default: TLS when the server offers it, over TCP), REQUIRED, VERIFY_CA "
+           "(the certificate chain against --ssl-ca), VERIFY_IDENTITY (and the host name)")
+        ->check(CLI::Validator(
+            [](std::string& m) {
+                return rowcast::mysql::parse_ssl_mode(m) ? std::string()
+                                                         : "'" + m + "' is not one of " +
+                                                               std::string(rowcast::mysql::ssl_mode_names);
+            },
+            ""))
+        ->type_name("MODE")
+        ->default_str("PREFERRED")
+        ->group(group);
+    app.add_option("--ssl-ca", c.tls.ca, "CA certificates (PEM file) for VERIFY_CA/VERIFY_IDENTITY (default: the system's)")
+        ->check(CLI::ExistingFile)
+        ->group(group);
+    app.add_option("--ssl-cert", c.tls.cert, "Client certificate (PEM file)")->check(CLI::ExistingFile)->group(group);
+    app.add_option("--ssl-key", c.tls.key, "The client certificate's private key (PEM file)")->check(CLI::ExistingFile)->group(group);
+    app.add_option("--ssl-cipher", c.tls.cipher, "Permitted TLS 1.2 ciphers (OpenSSL cipher list)")->group(group);
+    app.add_flag("--get-server-public-key", c.tls.get_server_public_key,
+                 "caching_sha2_password/sha256_password without TLS: ask the server for its RSA key")
+        ->group(group);
+    app.add_option("--server-public-key", c.tls.server_public_key,
+                   "caching_sha2_password/sha256_password without TLS: the server's RSA public key (PEM file)")
+        ->check(CLI::ExistingFile)
         ->group(group);
 }
 

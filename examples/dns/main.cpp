@@ -153,6 +153,7 @@ static int run_main(int argc, char** argv) {
                                                               .schema = outbox.substr(0, dot),
                                                               .table = outbox.substr(dot + 1), .lock_wait = outbox_wait};
         if (outbox_options->host.empty()) outbox_options->host = "127.0.0.1";
+        outbox_options->tls = conn.tls;
     } else if (conn.given()) {
         return rowcast_cli::usage_error(app, "the connection options are for --outbox");
     }

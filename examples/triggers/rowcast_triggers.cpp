@@ -53,9 +53,10 @@ using row = rowcast::binlog::mariadb_cells;
 class connection {
 public:
     connection(const std::string& host, unsigned port, const std::string& socket, const std::string& user,
-               const std::optional<std::string>& password) {
+               const std::optional<std::string>& password, const rowcast::mysql::tls_options& tls) {
         auto c = rowcast::binlog::mariadb_connection::open({.host = host, .port = static_cast<std::uint16_t>(port),
-                                                           .socket = socket, .user = user, .password = password});
+                                                           .socket = socket, .user = user, .password = password,
+                                                           .tls = tls});
         if (!c) throw db_failure(c.error_value().message);
         c_.emplace(std::move(*c));
         m_ = c_->get();
@@ -92,6 +93,7 @@ struct options {
     std::string socket;
     std::string user;
     std::optional<std::string> password;
+    rowcast::mysql::tls_options tls;
     bool apply = false, drop = false, alongside = false;
     std::string function = "rowcast_event";
     std::string prefix = "rowcast_";
@@ -135,7 +137,7 @@ rowcast::udf::table_description describe(connection& db, const std::string& sche
 }
 
 int run(const options& o) {
-    connection db(o.host, o.port, o.socket, o.user, o.password);
+    connection db(o.host, o.port, o.socket, o.user, o.password, o.tls);
     if (db.rows("SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = " + db.literal(o.schema)).empty()) {
         std::fprintf(stderr, "rowcast-triggers: schema %s not found\n", quote_identifier(o.schema).c_str());
         return exit_not_found;
@@ -226,6 +228,7 @@ static int run_main(int argc, char** argv) {
     o.socket = conn.socket;
     o.user = conn.user;
     if (conn.password_opt->count() > 0) o.password = conn.password;
+    o.tls = conn.tls;
     try {
         mysql_library_init(0, nullptr, nullptr);
         const int rc = run(o);

@@ -180,7 +180,7 @@ public:
     /// Connected: time left before silence means a dead peer; disconnected: 0 (connect now).
     std::chrono::milliseconds next_timeout() const {
         if (src_.done) return std::chrono::milliseconds(-1);
-        if (!src_.conn) return std::chrono::milliseconds(0);
+        if (!src_.conn || src_.conn->buffered()) return std::chrono::milliseconds(0);
         const auto left = src_.last_data + dead_peer_after() - std::chrono::steady_clock::now();
         return std::max(std::chrono::milliseconds(0), std::chrono::ceil<std::chrono::milliseconds>(left));
     }
@@ -619,7 +619,7 @@ result<std::size_t> follower::process(Sink& sink) {
     for (std::size_t budget = 4096; budget > 0; --budget) {
         stream& s = *S.conn;
         pollfd p{s.native_handle(), POLLIN, 0};
-        const int rc = ::poll(&p, 1, 0);
+        const int rc = s.buffered() ? 1 : ::poll(&p, 1, 0);  // TLS: decrypted bytes poll(2) cannot see
         if (rc < 0 && errno != EINTR) return detail::os_error(errno, "binlog", "follower", "poll failed");
         if (rc <= 0) {
             if (std::chrono::steady_clock::now() - S.last_data >= dead_peer_after()) {

@@ -8,15 +8,27 @@
 //   if (!c) return c.error_value();
 //   rowcast::binlog::mariadb_schema_provider live(c->get());
 //
-// The socket wins over host/port when given. Character set utf8mb4. Timeouts in whole
+// The socket wins over host/port when given; without one, TCP (also to "localhost", which
+// libmariadb alone would take for its default socket). Character set utf8mb4. Timeouts in whole
 // seconds (libmariadb's unit; 0: libmariadb's default).
-// Errors (component "binlog" unless options.component says another): [rowcast.binlog.refused] (access denied: 1044, 1045) or [rowcast.binlog.unavailable]
+// TLS: options.tls, the same rowcast::mysql::tls_options as the replication stream
+// (docs/connecting.md), mapped onto libmariadb: PREFERRED (over TCP) asks for TLS without
+// enforcing it, REQUIRED sets MYSQL_OPT_SSL_ENFORCE, VERIFY_CA gives the CA
+// (libmariadb verifies the chain when a CA is set), VERIFY_IDENTITY adds
+// MYSQL_OPT_SSL_VERIFY_SERVER_CERT (the host name); ssl_cert/ssl_key/ssl_cipher as given;
+// server_public_key as MYSQL_SERVER_PUBLIC_KEY. libmariadb's own authentication plugins
+// (caching_sha2_password, sha256_password, client_ed25519…) log in; note that its
+// caching_sha2_password asks the server for its RSA key by itself when none is pinned
+// (get_server_public_key is always on there). tls() tells whether the session is encrypted.
+// Errors (component "binlog" unless options.component says another): [rowcast.binlog.refused] (access denied: 1044, 1045;
+// TLS refused or not verified: 2026) or [rowcast.binlog.unavailable]
 // (anything else, e.g. no server there; transient) "<host:port or socket>: cannot connect:
 // <server message> (error <n>)".
 // Thread-safety: one connection per thread; open() may be called from any thread.
 #pragma once
 
 #include <rowcast/binlog/mariadb_result.hpp>  // <mysql.h>
+#include <rowcast/mysql/tls_options.hpp>
 #include <rowcast/error.hpp>
 #include <rowcast/version.hpp>
 
@@ -40,6 +52,7 @@ struct mariadb_connection_options {
     std::chrono::seconds connect_timeout{10};
     std::chrono::seconds io_timeout{0};      ///< read and write timeout; 0: libmariadb's default
     std::string component = "binlog";        ///< named in errors: "[rowcast.<component>.<errc>]"
+    mysql::tls_options tls;                  ///< TLS mode and files (default PREFERRED)
 };
 
 class mariadb_connection {
@@ -60,11 +73,18 @@ public:
         }
         mysql_options(c.m_.get(), MYSQL_SET_CHARSET_NAME, "utf8mb4");
         const bool sock = !o.socket.empty();
+        if (!sock) {  // "localhost" is a TCP host name too, as in the replication stream's client
+            const unsigned tcp = MYSQL_PROTOCOL_TCP;
+            mysql_options(c.m_.get(), MYSQL_OPT_PROTOCOL, &tcp);
+        }
+        apply_tls(c.m_.get(), o.tls, sock);
         if (!mysql_real_connect(c.m_.get(), sock ? "localhost" : o.host.c_str(), o.user.c_str(),
                                 o.password ? o.password->c_str() : nullptr, nullptr, sock ? 0 : o.port,
                                 sock ? o.socket.c_str() : nullptr, 0)) {
             const unsigned code = mysql_errno(c.m_.get());
-            return error::make(code == 1044 || code == 1045 ? errc::refused : errc::unavailable, o.component, where,
+            // 2026: TLS could not be had or the certificate did not verify (configuration, not a passing state)
+            const bool refused = code == 1044 || code == 1045 || code == 2026;
+            return error::make(refused ? errc::refused : errc::unavailable, o.component, where,
                                std::string("cannot connect: ") + mysql_error(c.m_.get()) + " (error " +
                                    std::to_string(code) + ")");
         }
@@ -73,8 +93,33 @@ public:
 
     /// The connection (valid while this object lives); never null after open().
     MYSQL* get() const noexcept { return m_.get(); }
+    /// True when the session is encrypted; tls_cipher() names the cipher ("" without TLS).
+    bool tls() const noexcept { return mysql_get_ssl_cipher(m_.get()) != nullptr; }
+    std::string tls_cipher() const {
+        const char* c = mysql_get_ssl_cipher(m_.get());
+        return c ? c : "";
+    }
 
 private:
+    static void apply_tls(MYSQL* m, const mysql::tls_options& t, bool socket) {
+        using mysql::ssl_mode;
+        auto opt = [m](mysql_option o, const std::string& v) {
+            if (!v.empty()) mysql_optionsv(m, o, v.c_str());
+        };
+        opt(MYSQL_SERVER_PUBLIC_KEY, t.server_public_key);
+        if (t.mode == ssl_mode::disabled || (t.mode == ssl_mode::preferred && socket)) return;
+        // Asks for TLS (use_ssl) without a CA: the chain is verified only from VERIFY_CA on.
+        mysql_ssl_set(m, t.key.empty() ? nullptr : t.key.c_str(), t.cert.empty() ? nullptr : t.cert.c_str(), nullptr,
+                      nullptr, t.cipher.empty() ? nullptr : t.cipher.c_str());
+        my_bool on = 1;
+        if (t.mode >= ssl_mode::required) mysql_optionsv(m, MYSQL_OPT_SSL_ENFORCE, &on);
+        if (t.mode >= ssl_mode::verify_ca) {
+            if (t.ca.empty()) mysql_optionsv(m, MYSQL_OPT_SSL_CAPATH, "/etc/ssl/certs");  // the system's store
+            else opt(MYSQL_OPT_SSL_CA, t.ca);
+        }
+        if (t.mode == ssl_mode::verify_identity) mysql_optionsv(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &on);
+    }
+
     mariadb_connection() = default;
     struct closer {
         void operator()(MYSQL* m) const noexcept { mysql_close(m); }

@@ -10,9 +10,9 @@
 //
 // Server requirements: binlog_format=ROW (checked at connect: a clear error
 // otherwise), log_bin on; the user needs REPLICATION SLAVE (the stream runs
-// only SELECT @@global.…, SET @… and the dump command). Authentication:
-// mysql_native_password only (an auth-switch to it is followed; other plugins
-// are a clear error).
+// only SELECT @@global.…, SET @… and the dump command). TLS and authentication:
+// connect_options::tls (rowcast/mysql/tls_options.hpp; docs/connecting.md):
+// mysql_native_password, caching_sha2_password, sha256_password, client_ed25519.
 //
 // Positions: an event's header carries its *end* offset (log_pos); the resume
 // position is the end of the last event group whose handler callbacks
@@ -25,8 +25,10 @@
 //   invalid_value  "… server error N (SQLSTATE): message" for any ERR packet
 //                  (1045 bad credentials, 1227 missing REPLICATION SLAVE, 1236
 //                  binlog purged or position not found, …); a CRC32 mismatch;
+//   refused        TLS required but not offered, a server certificate that does
+//                  not verify, a full password exchange that would go in clear;
 //   unsupported    binlog_format is not ROW, binary logging is off, an
-//                  authentication plugin other than mysql_native_password.
+//                  authentication plugin rowcast does not know (named).
 //
 // Thread-safety: a stream is used by one thread.
 #pragma once
@@ -228,6 +230,12 @@ public:
     bool retryable() const noexcept { return retryable_; }
     /// The connection's socket (readable when the server sent something); -1 before open.
     int native_handle() const noexcept { return conn_.fd(); }
+    /// With TLS: events already received and decrypted, which poll(2) on native_handle() does not
+    /// see; read them (next()) before waiting on the descriptor.
+    bool buffered() const noexcept { return conn_.buffered(); }
+    /// True when the connection is encrypted (TLS); tls_cipher() names the cipher.
+    bool tls() const noexcept { return conn_.tls(); }
+    std::string tls_cipher() const { return conn_.tls_cipher(); }
     /// The server's last ERR packet (code 0 if none).
     const detail::mysql::server_error& server_error() const noexcept { return conn_.last_server_error(); }
     /// Closes the connection (COM_QUIT).

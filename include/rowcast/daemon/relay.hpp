@@ -41,6 +41,7 @@
 #include <rowcast/binlog/follower.hpp>
 #include <rowcast/codec/by_name.hpp>
 #include <rowcast/daemon/config.hpp>
+#include <rowcast/mysql/tls_options.hpp>
 #include <rowcast/daemon/metrics.hpp>
 #include <rowcast/dns/config.hpp>
 #include <rowcast/dns/service.hpp>
@@ -176,6 +177,25 @@ inline std::atomic<std::int64_t>& rejected_events() {
 }
 
 // --- sources --------------------------------------------------------------------
+// ssl_mode, ssl_ca, ssl_cert, ssl_key, ssl_cipher, get_server_public_key, server_public_key: as the
+// programs' flags (rowcast/mysql/tls_options.hpp, docs/connecting.md). Files are checked at connect.
+inline ::rowcast::mysql::tls_options read_tls(const node_reader& r) {
+    ::rowcast::mysql::tls_options t;
+    if (r.has("ssl_mode")) {
+        const std::string m = r.text("ssl_mode", "");
+        const auto mode = ::rowcast::mysql::parse_ssl_mode(m);
+        if (!mode) r.fail("ssl_mode", "'" + m + "' is not one of " + std::string(::rowcast::mysql::ssl_mode_names));
+        t.mode = *mode;
+    }
+    t.ca = r.text("ssl_ca", "");
+    t.cert = r.text("ssl_cert", "");
+    t.key = r.text("ssl_key", "");
+    t.cipher = r.text("ssl_cipher", "");
+    t.get_server_public_key = r.flag("get_server_public_key", false);
+    t.server_public_key = r.text("server_public_key", "");
+    return t;
+}
+
 inline ::rowcast::binlog::follower_options read_binlog(const node_reader& r) {
     ::rowcast::binlog::follower_options o;
     auto& c = o.stream.connection;
@@ -195,6 +215,7 @@ inline ::rowcast::binlog::follower_options read_binlog(const node_reader& r) {
     }
     o.stream.heartbeat_period = std::chrono::milliseconds(r.number("heartbeat_ms", 0, 3600000, 5000));
     o.stream.stop_at_end = r.flag("stop_at_end", false);
+    c.tls = read_tls(r);
     return o;
 }
 
@@ -786,7 +807,8 @@ inline const std::vector<registration>& registrations() {
         // ---- sources
         t.push_back({{"binlog", role::source,
                       {"host", "port", "socket", "user", "password", "password_file", "connect_timeout_ms", "server_id",
-                       "start_file", "start_position", "gtid", "heartbeat_ms", "stop_at_end"},
+                       "start_file", "start_position", "gtid", "heartbeat_ms", "stop_at_end", "ssl_mode", "ssl_ca",
+                       "ssl_cert", "ssl_key", "ssl_cipher", "get_server_public_key", "server_public_key"},
                       [](const node_reader& r) { (void)dd::read_binlog(r); }},
                      {},
                      [](const section& s, relay& rl, std::stop_token stop) -> result<void> {

@@ -28,6 +28,7 @@
 
 #include <rowcast/binlog/mariadb_connection.hpp>  // header-only; needs libmariadb, not the binlog component's libraries
 #include <rowcast/error.hpp>
+#include <rowcast/mysql/tls_options.hpp>
 #include <rowcast/udf/outbox.hpp>
 #include <rowcast/udf/triggers.hpp>
 #include <rowcast/version.hpp>
@@ -59,6 +60,7 @@ struct mariadb_outbox_options {
     /// decide(): seconds a locking read waits for the inserting transaction (0: no wait).
     unsigned lock_wait = 1;
     std::chrono::seconds connect_timeout{5};
+    mysql::tls_options tls;          ///< TLS mode and files (rowcast/mysql/tls_options.hpp; default PREFERRED)
 };
 
 class mariadb_outbox {
@@ -141,7 +143,7 @@ private:
                                                    .connect_timeout = opt_.connect_timeout,
                                                    // a server that stops answering is a lost server
                                                    .io_timeout = std::chrono::seconds(opt_.lock_wait + 30),
-                                                   .component = "outbox"});
+                                                   .component = "outbox", .tls = opt_.tls});
         if (!m) {
             lock_timeout_ = false;
             return m.error_value();

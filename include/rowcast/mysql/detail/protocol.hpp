@@ -1,13 +1,23 @@
 // Internal: the client side of the MySQL/MariaDB wire protocol, as much as a
 // replica needs: packets (3-byte length + sequence id, 16 MiB continuation in
-// both directions), handshake v10 with mysql_native_password (and the
-// auth-switch request to it), ERR/OK packets, COM_QUERY with a text result set
-// reader, and raw commands (COM_BINLOG_DUMP…). TCP (host:port) or a Unix
-// socket; connect and read timeouts with poll(2); an optional "stop" file
-// descriptor (an eventfd) ends any wait with stop_requested().
+// both directions), handshake v10, TLS, authentication, ERR/OK packets, COM_QUERY
+// with a text result set reader, and raw commands (COM_BINLOG_DUMP…). TCP
+// (host:port) or a Unix socket; connect and read timeouts with poll(2); an
+// optional "stop" file descriptor (an eventfd) ends any wait with stop_requested().
+//
+// TLS (OpenSSL, connect_options::tls, rowcast/mysql/tls_options.hpp): after the
+// server's handshake the client sends the SSL request packet and runs TLS (1.2 or
+// later) over the same descriptor, then the handshake response. Modes DISABLED,
+// PREFERRED (TLS when offered, over TCP), REQUIRED, VERIFY_CA (chain against ssl_ca
+// or the system store), VERIFY_IDENTITY (and the host name: SSL_set1_host, or the
+// IP address for a numeric host). Authentication plugins (detail/auth.hpp):
+// mysql_native_password, caching_sha2_password (fast path; full path with the
+// password over TLS or a Unix socket, else RSA with a pinned key or the key the
+// server sends when get_server_public_key), sha256_password (the same RSA rules),
+// MariaDB client_ed25519; auth-switch requests to any of them.
 //
 // connect_timeout is one deadline for the whole of open(): name resolution, the
-// TCP/Unix connect to each address in turn, the handshake and authentication. A
+// TCP/Unix connect to each address in turn, the handshake, TLS and authentication. A
 // numeric address is used as it is; a host name is resolved by getaddrinfo on a
 // helper thread, waited for until the deadline (a resolver that hangs longer is
 // left to finish on its own; its result is then freed, no descriptor is kept).
@@ -19,13 +29,18 @@
 // result is [rowcast.<component>.limit_exceeded]; the connection is then unusable).
 // A server's error message is kept to max_server_message bytes (512; the rest is cut,
 // marked "… [cut, N bytes]"). The stop descriptor is also checked while data flows
-// (at least every stop_check_bytes read), not only while waiting.
+// (at least every stop_check_bytes read), not only while waiting. With TLS, data can
+// wait decrypted inside OpenSSL where poll(2) does not see it: see buffered().
 //
 // Errors: [rowcast.<component>.io_error] for the transport (connect refused,
-// timeout, connection closed), [rowcast.<component>.invalid_value] "server
-// error N (SQLSTATE): message" for an ERR packet (server_error() keeps the
-// number), [rowcast.<component>.unsupported] for an authentication plugin
-// other than mysql_native_password.
+// timeout, connection closed, a TLS record error), [rowcast.<component>.invalid_value]
+// "server error N (SQLSTATE): message" for an ERR packet (server_error() keeps the
+// number), [rowcast.<component>.refused] for TLS that cannot be had or is not
+// trusted (REQUIRED and the server offers none, a certificate that does not verify,
+// a CA/cert/key file that does not load) and a full password exchange that would go
+// unencrypted, [rowcast.<component>.unsupported] for an authentication plugin
+// rowcast does not know (named), [rowcast.<component>.not_found] for an unreadable
+// server_public_key file.
 #pragma once
 
 #include <rowcast/detail/text.hpp>
@@ -33,7 +48,12 @@
 #include <rowcast/error.hpp>
 #include <rowcast/version.hpp>
 
-#include <openssl/sha.h>
+#include <rowcast/mysql/detail/auth.hpp>
+#include <rowcast/mysql/tls_options.hpp>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include <algorithm>
 #include <array>
@@ -51,7 +71,10 @@
 #include <utility>
 #include <vector>
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <fstream>
+#include <iterator>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -76,6 +99,7 @@ inline constexpr std::size_t stop_check_bytes = 64 * 1024;
 inline constexpr std::uint32_t cap_long_password = 1;  // CLIENT_MYSQL on MariaDB
 inline constexpr std::uint32_t cap_long_flag = 4;
 inline constexpr std::uint32_t cap_protocol_41 = 0x200;
+inline constexpr std::uint32_t cap_ssl = 0x800;
 inline constexpr std::uint32_t cap_transactions = 0x2000;
 inline constexpr std::uint32_t cap_secure_connection = 0x8000;
 inline constexpr std::uint32_t cap_plugin_auth = 0x80000;
@@ -147,20 +171,6 @@ private:
     std::string_view p_;
 };
 
-/// mysql_native_password: SHA1(pw) XOR SHA1(scramble + SHA1(SHA1(pw))); empty for an empty password.
-inline std::string native_password_scramble(std::string_view password, std::string_view scramble) {
-    if (password.empty()) return {};
-    unsigned char h1[SHA_DIGEST_LENGTH], h2[SHA_DIGEST_LENGTH], h3[SHA_DIGEST_LENGTH];
-    SHA1(reinterpret_cast<const unsigned char*>(password.data()), password.size(), h1);
-    SHA1(h1, sizeof h1, h2);
-    std::string buf(scramble.substr(0, 20));
-    buf.append(reinterpret_cast<const char*>(h2), sizeof h2);
-    SHA1(reinterpret_cast<const unsigned char*>(buf.data()), buf.size(), h3);
-    std::string out(SHA_DIGEST_LENGTH, '\0');
-    for (std::size_t i = 0; i < SHA_DIGEST_LENGTH; ++i) out[i] = static_cast<char>(h1[i] ^ h3[i]);
-    return out;
-}
-
 /// A server ERR packet.
 struct server_error {
     std::uint16_t code = 0;
@@ -205,6 +215,8 @@ struct connect_options {
     std::size_t max_result_rows = 10000;
     /// query(): more cell bytes (all rows) than this is limit_exceeded (0 = no limit)
     std::size_t max_result_bytes = std::size_t{64} << 20;
+    /// TLS mode and files, RSA key options (rowcast/mysql/tls_options.hpp; default PREFERRED)
+    ::rowcast::mysql::tls_options tls;
 };
 
 /// One text result set: column names and rows of cells (nullopt = SQL NULL).
@@ -266,6 +278,15 @@ public:
     }
 
     int fd() const noexcept { return fd_.get(); }
+    /// True when the connection is encrypted (TLS).
+    bool tls() const noexcept { return static_cast<bool>(ssl_); }
+    /// The TLS cipher in use ("TLS_AES_256_GCM_SHA384"), or "" without TLS.
+    std::string tls_cipher() const { return ssl_ ? std::string(SSL_get_cipher_name(ssl_.get())) : std::string(); }
+    /// The authentication plugin that logged in ("caching_sha2_password", …).
+    const std::string& auth_plugin() const noexcept { return auth_plugin_; }
+    /// Decrypted bytes already read from the socket and not yet consumed: poll(2) on fd() does
+    /// not see them, so a caller that polls must read first while this is true.
+    bool buffered() const noexcept { return ssl_ && (SSL_pending(ssl_.get()) > 0 || SSL_has_pending(ssl_.get()) == 1); }
     const std::string& server_version() const noexcept { return server_version_; }
     bool mariadb() const noexcept { return server_version_.find("MariaDB") != std::string::npos; }
     std::uint32_t connection_id() const noexcept { return connection_id_; }
@@ -426,7 +447,10 @@ public:
         if (fd_) {
             seq_ = 0;
             const char quit[5] = {1, 0, 0, 0, static_cast<char>(com_quit)};
-            (void)::send(fd_.get(), quit, sizeof quit, MSG_NOSIGNAL | MSG_DONTWAIT);
+            std::size_t n = 0;
+            if (ssl_) (void)SSL_write_ex(ssl_.get(), quit, sizeof quit, &n);  // best effort (non-blocking)
+            else (void)::send(fd_.get(), quit, sizeof quit, MSG_NOSIGNAL | MSG_DONTWAIT);
+            ssl_.reset();
             fd_.reset();
         }
     }
@@ -516,6 +540,17 @@ private:
 
     result<void> send_all(std::string_view data) {
         while (!data.empty()) {
+            if (ssl_) {
+                std::size_t n = 0;
+                ERR_clear_error();
+                const int rc = SSL_write_ex(ssl_.get(), data.data(), data.size(), &n);
+                if (rc == 1) {
+                    data.remove_prefix(n);
+                    continue;
+                }
+                if (auto w = ssl_wait(rc, "writing to the server"); !w) return w;
+                continue;
+            }
             const ssize_t n = ::send(fd_.get(), data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
             if (n >= 0) {
                 data.remove_prefix(static_cast<std::size_t>(n));
@@ -532,6 +567,22 @@ private:
     result<void> read_exact(unsigned char* dst, std::size_t n) {
         std::size_t got = 0;
         while (got < n) {
+            if (ssl_) {
+                std::size_t r = 0;
+                ERR_clear_error();
+                const int rc = SSL_read_ex(ssl_.get(), dst + got, n - got, &r);
+                if (rc == 1) {
+                    got += r;
+                    since_stop_check_ += r;
+                    if (since_stop_check_ >= stop_check_bytes) {
+                        since_stop_check_ = 0;
+                        if (auto s = check_stop(); !s) return s;
+                    }
+                    continue;
+                }
+                if (auto w = ssl_wait(rc, "waiting for the server"); !w) return w;
+                continue;
+            }
             const ssize_t r = ::recv(fd_.get(), dst + got, n - got, MSG_DONTWAIT);
             if (r > 0) {
                 got += static_cast<std::size_t>(r);
@@ -602,7 +653,131 @@ private:
         return last;
     }
 
+    // An SSL_read/SSL_write/SSL_connect that did not complete: wait for what it wants, or the error.
+    result<void> ssl_wait(int rc, std::string_view doing) {
+        const int e = SSL_get_error(ssl_.get(), rc);
+        if (e == SSL_ERROR_WANT_READ) return wait(POLLIN, read_timeout_, doing);
+        if (e == SSL_ERROR_WANT_WRITE) return wait(POLLOUT, read_timeout_, doing);
+        if (e == SSL_ERROR_ZERO_RETURN) return io("the server closed the TLS connection");
+        if (e == SSL_ERROR_SYSCALL) {
+            if (errno != 0 && ERR_peek_error() == 0) return os_error(errno, component_, where_, std::string(doing) + " (TLS)");
+            if (ERR_peek_error() == 0) return io("the server closed the connection");
+        }
+        return io(std::string(doing) + ": TLS error: " + ssl_error_text());
+    }
+    static std::string ssl_error_text() {
+        std::string out;
+        while (const unsigned long e = ERR_get_error()) {
+            char b[256];
+            ERR_error_string_n(e, b, sizeof b);
+            if (!out.empty()) out += "; ";
+            out += b;
+        }
+        return out.empty() ? std::string("unknown") : out;
+    }
+    error tls_refused(std::string what) const { return error::make(errc::refused, component_, where_, std::move(what)); }
+
+    // After the SSL request packet: TLS over the connected descriptor, verified as o.tls.mode asks.
+    result<void> start_tls(const connect_options& o) {
+        using ::rowcast::mysql::ssl_mode;
+        const auto& t = o.tls;
+        ERR_clear_error();
+        ssl_ctx_.reset(SSL_CTX_new(TLS_client_method()));
+        if (!ssl_ctx_) return io("cannot create a TLS context: " + ssl_error_text());
+        SSL_CTX_set_min_proto_version(ssl_ctx_.get(), TLS1_2_VERSION);
+        if (t.mode >= ssl_mode::verify_ca) {
+            const int ok = t.ca.empty() ? SSL_CTX_set_default_verify_paths(ssl_ctx_.get())
+                                        : SSL_CTX_load_verify_locations(ssl_ctx_.get(), t.ca.c_str(), nullptr);
+            if (ok != 1) return tls_refused("cannot load the CA certificates '" + t.ca + "' (ssl_ca): " + ssl_error_text());
+            SSL_CTX_set_verify(ssl_ctx_.get(), SSL_VERIFY_PEER, nullptr);
+        }
+        if (!t.cert.empty()) {
+            if (SSL_CTX_use_certificate_chain_file(ssl_ctx_.get(), t.cert.c_str()) != 1)
+                return tls_refused("cannot load the client certificate '" + t.cert + "' (ssl_cert): " + ssl_error_text());
+            const std::string& key = t.key.empty() ? t.cert : t.key;
+            if (SSL_CTX_use_PrivateKey_file(ssl_ctx_.get(), key.c_str(), SSL_FILETYPE_PEM) != 1 ||
+                SSL_CTX_check_private_key(ssl_ctx_.get()) != 1)
+                return tls_refused("cannot load the private key '" + key + "' (ssl_key) for '" + t.cert + "': " + ssl_error_text());
+        } else if (!t.key.empty()) {
+            return tls_refused("ssl_key '" + t.key + "' given without ssl_cert");
+        }
+        if (!t.cipher.empty() && SSL_CTX_set_cipher_list(ssl_ctx_.get(), t.cipher.c_str()) != 1)
+            return tls_refused("no usable cipher in '" + t.cipher + "' (ssl_cipher)");
+        ssl_.reset(SSL_new(ssl_ctx_.get()));
+        if (!ssl_ || SSL_set_fd(ssl_.get(), fd_.get()) != 1) return io("cannot create a TLS session: " + ssl_error_text());
+        in6_addr a6{};
+        const bool numeric = ::inet_pton(AF_INET, o.host.c_str(), &a6) == 1 || ::inet_pton(AF_INET6, o.host.c_str(), &a6) == 1;
+        if (!numeric && o.socket.empty()) SSL_set_tlsext_host_name(ssl_.get(), o.host.c_str());
+        if (t.mode == ssl_mode::verify_identity) {
+            SSL_set_hostflags(ssl_.get(), X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+            const int ok = numeric ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_.get()), o.host.c_str())
+                                   : SSL_set1_host(ssl_.get(), o.host.c_str());
+            if (ok != 1) return tls_refused("cannot verify against the host name '" + o.host + "'");
+        }
+        for (;;) {
+            ERR_clear_error();
+            const int rc = SSL_connect(ssl_.get());
+            if (rc == 1) break;
+            const int e = SSL_get_error(ssl_.get(), rc);
+            if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+                if (auto w = ssl_wait(rc, "TLS handshake"); !w) return w;
+                continue;
+            }
+            const long v = SSL_get_verify_result(ssl_.get());
+            if (v != X509_V_OK)
+                return tls_refused("the server's certificate is refused (ssl_mode " + std::string(::rowcast::mysql::to_string(t.mode)) +
+                                   "): " + X509_verify_cert_error_string(v));
+            if (e == SSL_ERROR_SSL) return tls_refused("TLS handshake failed: " + ssl_error_text());
+            auto w = ssl_wait(rc, "TLS handshake");
+            return w ? io("TLS handshake failed") : w;
+        }
+        return {};
+    }
+
+    // The pinned RSA key (server_public_key), read when first needed.
+    result<std::string> pinned_key(const connect_options& o) const {
+        std::ifstream in(o.tls.server_public_key, std::ios::binary);
+        std::string pem((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        if (!in && !in.eof())
+            return error::make(errc::not_found, component_, where_,
+                               "cannot read the server's public key '" + o.tls.server_public_key + "' (server_public_key)");
+        return pem;
+    }
+
+    // The answer of `plugin` to the server's first message (the nonce), or nullopt for a plugin rowcast
+    // does not know. sha256_password without TLS may answer with a request for the server's key.
+    result<std::optional<std::string>> first_answer(const connect_options& o, std::string_view plugin,
+                                                    std::string_view nonce) {
+        if (plugin == "mysql_native_password") return std::optional<std::string>(native_password_scramble(o.password, nonce));
+        if (plugin == "caching_sha2_password") return std::optional<std::string>(caching_sha2_scramble(o.password, nonce));
+        if (plugin == "client_ed25519") return std::optional<std::string>(ed25519_password_signature(o.password, nonce));
+        if (plugin == "sha256_password") {
+            if (o.password.empty()) return std::optional<std::string>(std::string(1, '\0'));
+            if (ssl_) return std::optional<std::string>(o.password + '\0');
+            auto r = rsa_answer(o, "sha256_password", nonce, {});
+            if (!r) return r.error_value();
+            return std::optional<std::string>(std::move(*r));
+        }
+        return std::optional<std::string>();
+    }
+
+    // The password for a plugin's full exchange without TLS: RSA-encrypted with the pinned key, with
+    // `server_key` (sent by the server), or a request for the key (`ask`) when get_server_public_key.
+    result<std::string> rsa_answer(const connect_options& o, std::string_view plugin, std::string_view nonce,
+                                   std::string_view server_key) {
+        if (!o.tls.server_public_key.empty()) {
+            auto pem = pinned_key(o);
+            if (!pem) return pem.error_value();
+            return rsa_encrypt_password(o.password, nonce, *pem, component_, where_);
+        }
+        if (!server_key.empty()) return rsa_encrypt_password(o.password, nonce, server_key, component_, where_);
+        if (o.tls.get_server_public_key) return std::string(1, plugin == "sha256_password" ? '\x01' : '\x02');
+        return tls_refused(std::string(plugin) + " needs the password in full and the connection is not encrypted: use " +
+                           "ssl_mode REQUIRED or stronger, or give server_public_key (or get_server_public_key)");
+    }
+
     result<void> handshake(const connect_options& o) {
+        using ::rowcast::mysql::ssl_mode;
         seq_ = 0;
         auto p = read_packet();
         if (!p) return p.error_value();
@@ -610,7 +785,7 @@ private:
         if (static_cast<unsigned char>((*p)[0]) == 0xFF) return server_failure(*p, "connect");
         reader r(*p);
         std::uint64_t v = 0, caps_lo = 0, caps_hi = 0, auth_len = 0;
-        std::string_view ver, part1, part2, plugin;
+        std::string_view ver, part1, part2, plugin_view;
         r.le(1, v);
         if (v != 10) return protocol_error("handshake protocol version " + std::to_string(v) + " (expected 10)");
         r.cstr(ver);
@@ -618,7 +793,7 @@ private:
         if (server_version_.rfind("5.5.5-", 0) == 0) server_version_.erase(0, 6);  // MariaDB's replication-compat prefix
         if (!r.le(4, v) || !r.bytes(8, part1) || !r.skip(1) || !r.le(2, caps_lo)) return protocol_error("handshake too short");
         connection_id_ = static_cast<std::uint32_t>(v);
-        std::string scramble(part1);
+        std::string nonce(part1);
         std::uint32_t server_caps = static_cast<std::uint32_t>(caps_lo);
         if (r.left() > 0) {
             if (!r.skip(3) || !r.le(2, caps_hi) || !r.le(1, auth_len) || !r.skip(10)) return protocol_error("handshake too short");
@@ -626,20 +801,44 @@ private:
             if (server_caps & cap_secure_connection) {
                 const std::size_t n = std::max<std::size_t>(13, auth_len > 8 ? static_cast<std::size_t>(auth_len) - 8 : 0);
                 if (!r.bytes(std::min(n, r.left()), part2)) return protocol_error("handshake too short");
-                scramble.append(part2.substr(0, part2.find('\0')));
+                nonce.append(part2.substr(0, part2.find('\0')));
             }
-            if (server_caps & cap_plugin_auth) r.cstr(plugin);
+            if (server_caps & cap_plugin_auth) r.cstr(plugin_view);
         }
         if (!(server_caps & cap_protocol_41)) return error::make(errc::unsupported, component_, where_, "server without protocol 4.1");
+        const ssl_mode mode = o.tls.mode;
+        bool use_tls = false;
+        if (mode >= ssl_mode::required) {
+            if (!(server_caps & cap_ssl))
+                return tls_refused("the server does not offer TLS (ssl_mode " + std::string(::rowcast::mysql::to_string(mode)) +
+                                   "; configure ssl_cert and ssl_key on the server, or lower ssl_mode)");
+            use_tls = true;
+        } else if (mode == ssl_mode::preferred) {
+            use_tls = (server_caps & cap_ssl) && o.socket.empty();
+        }
         const std::uint32_t want = cap_long_password | cap_long_flag | cap_protocol_41 | cap_transactions |
-                                   cap_secure_connection | cap_plugin_auth | cap_plugin_auth_lenenc;
+                                   cap_secure_connection | cap_plugin_auth | cap_plugin_auth_lenenc |
+                                   (use_tls ? cap_ssl : 0u);
         const std::uint32_t caps = want & server_caps;
-        const std::string auth = native_password_scramble(o.password, scramble);
         std::string resp;
         put_le(resp, caps, 4);
         put_le(resp, max_packet, 4);
         resp += static_cast<char>(45);  // utf8mb4_general_ci
         resp.append(23, '\0');
+        if (use_tls) {  // SSL request: the response's first 32 bytes, then TLS, then the whole response
+            if (auto w = write_packet(resp); !w) return w;
+            if (auto t = start_tls(o); !t) return t;
+        }
+        // Answer for the server's default plugin when rowcast knows it, else as mysql_native_password
+        // (the server then switches to the user's plugin).
+        auth_plugin_.assign(plugin_view.empty() ? std::string_view("mysql_native_password") : plugin_view);
+        auto first = first_answer(o, auth_plugin_, nonce);
+        if (!first) return first.error_value();
+        if (!*first) {
+            auth_plugin_ = "mysql_native_password";
+            first = first_answer(o, auth_plugin_, nonce);
+        }
+        const std::string& auth = **first;
         resp.append(o.user);
         resp += '\0';
         if (caps & cap_plugin_auth_lenenc) {
@@ -653,12 +852,12 @@ private:
             resp += '\0';
         }
         if (caps & cap_plugin_auth) {
-            resp += "mysql_native_password";
+            resp += auth_plugin_;
             resp += '\0';
         }
         auto w = write_packet(resp);
         if (!w) return w;
-        for (int round = 0; round < 3; ++round) {
+        for (int round = 0; round < 8; ++round) {
             p = read_packet();
             if (!p) return p.error_value();
             if (p->empty()) return protocol_error("empty authentication reply");
@@ -667,29 +866,64 @@ private:
                 authenticated_ = true;
                 return {};
             }
-            if (b == 0xFF) return server_failure(*p, "authentication as '" + o.user + "'");
+            if (b == 0xFF) return server_failure(*p, "authentication as '" + o.user + "' (" + auth_plugin_ + ")");
             if (b == 0xFE) {  // auth switch request: plugin name, then its data
-                reader s(p->substr(1));
-                std::string_view name, data;
-                s.cstr(name);
-                data = s.rest();
-                if (name != "mysql_native_password")
+                if (p->size() == 1)
                     return error::make(errc::unsupported, component_, where_,
-                                       "the server asks for authentication plugin '" + std::string(name) +
-                                           "'; only mysql_native_password is supported (create the user with it)");
-                std::string salt(data.substr(0, data.find('\0')));
-                w = write_packet(native_password_scramble(o.password, salt));
-                if (!w) return w;
+                                       "the server asks for the pre-4.1 password hash (mysql_old_password), which rowcast "
+                                       "does not support");
+                reader s(p->substr(1));
+                std::string_view name;
+                s.cstr(name);
+                auth_plugin_.assign(name);
+                nonce.assign(s.rest());
+                // The scramble-based plugins send 20 bytes and a NUL; ed25519's 32 bytes are binary.
+                if (auth_plugin_ != "client_ed25519" && !nonce.empty() && nonce.back() == '\0') nonce.pop_back();
+                auto a = first_answer(o, auth_plugin_, nonce);
+                if (!a) return a.error_value();
+                if (!*a)
+                    return error::make(errc::unsupported, component_, where_,
+                                       "the server asks for authentication plugin '" + auth_plugin_ +
+                                           "', which rowcast does not support (it supports mysql_native_password, "
+                                           "caching_sha2_password, sha256_password and client_ed25519)");
+                if (w = write_packet(**a); !w) return w;
+                continue;
+            }
+            if (b == 0x01 && auth_plugin_ == "caching_sha2_password" && p->size() == 2) {
+                if ((*p)[1] == '\x03') continue;  // fast path: the server's cache knew us; OK follows
+                if ((*p)[1] != '\x04') return protocol_error("unknown caching_sha2_password state " + hex_byte(static_cast<unsigned char>((*p)[1])));
+                if (ssl_ || !o.socket.empty()) {  // full path over a secure transport: the password itself
+                    if (w = write_packet(o.password + '\0'); !w) return w;
+                    continue;
+                }
+                auto a = rsa_answer(o, auth_plugin_, nonce, {});
+                if (!a) return a.error_value();
+                if (w = write_packet(*a); !w) return w;
+                continue;
+            }
+            if (b == 0x01 && (auth_plugin_ == "caching_sha2_password" || auth_plugin_ == "sha256_password")) {
+                auto a = rsa_answer(o, auth_plugin_, nonce, p->substr(1));  // the server's public key
+                if (!a) return a.error_value();
+                if (w = write_packet(*a); !w) return w;
                 continue;
             }
             return error::make(errc::unsupported, component_, where_,
-                               "unsupported authentication exchange (packet 0x" + hex_byte(b) + ", plugin '" +
-                                   std::string(plugin) + "'); only mysql_native_password is supported");
+                               "unexpected authentication exchange (packet 0x" + hex_byte(b) + ", plugin '" +
+                                   auth_plugin_ + "')");
         }
         return protocol_error("authentication did not finish");
     }
 
+    struct ssl_ctx_free {
+        void operator()(SSL_CTX* c) const noexcept { SSL_CTX_free(c); }
+    };
+    struct ssl_free {
+        void operator()(SSL* c) const noexcept { SSL_free(c); }
+    };
     unique_fd fd_;
+    std::unique_ptr<SSL_CTX, ssl_ctx_free> ssl_ctx_;
+    std::unique_ptr<SSL, ssl_free> ssl_;  // declared after fd_: freed before it is closed
+    std::string auth_plugin_;
     int stop_fd_ = -1;
     std::string component_ = "mysql";
     std::string where_;

@@ -1,0 +1,417 @@
+// Connecting securely (docs/connecting.md): TLS in every mode and the authentication plugins,
+// for both clients in the project: the replication stream's own protocol
+// (rowcast/mysql/detail/protocol.hpp) and the libmariadb connection (binlog/mariadb_connection.hpp).
+//   Scramble.*      known-answer vectors (caching_sha2_password: go-sql-driver/mysql auth_test.go;
+//                   Ed25519: RFC 8032 §7.1 tests 1 and 2, a 32-byte password being an RFC seed)
+//   MariaDbTls.*    one private MariaDB with a certificate made by the test (openssl), started once
+//   AuthServer.*    caching_sha2_password / sha256_password against tests/support/mysql_auth_server.hpp
+//                   (MySQL is not in Debian)
+#include "support/mariadb_server.hpp"
+#include "support/mysql_auth_server.hpp"
+
+#include <rowcast/binlog/follower.hpp>
+#include <rowcast/binlog/mariadb_connection.hpp>
+#include <rowcast/binlog/mariadb_schema_provider.hpp>
+#include <rowcast/binlog/stream.hpp>
+#include <rowcast/mysql/detail/auth.hpp>
+#include <rowcast/mysql/detail/protocol.hpp>
+#include <rowcast/mysql/tls_options.hpp>
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+
+namespace rb = rowcast::binlog;
+namespace mp = rowcast::detail::mysql;
+using rowcast::mysql::ssl_mode;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string hex(std::string_view s) {
+    std::string o;
+    for (unsigned char c : s) o += rowcast::detail::hex_byte(c);
+    return o;
+}
+std::string unhex(std::string_view h) {
+    std::string o;
+    for (std::size_t i = 0; i + 1 < h.size(); i += 2) o += static_cast<char>(std::stoi(std::string(h.substr(i, 2)), nullptr, 16));
+    return o;
+}
+
+TEST(Scramble, CachingSha2KnownAnswers) {
+    const std::string nonce{10, 47, 74, 111, 75, 73, 34, 48, 88, 76, 114, 74, 37, 13, 3, 80, 82, 2, 23, 21};
+    EXPECT_EQ(hex(mp::caching_sha2_scramble("secret", nonce)), "f490e76f66d9d86665ce54d98c78d0acfe2fb0b08b423da807144873d30b312c");
+    EXPECT_EQ(hex(mp::caching_sha2_scramble("secret2", nonce)), "abc3934a012cf342e876071c8ee202de51785b430258a7a0138bc79c4d800bc6");
+    EXPECT_EQ(mp::caching_sha2_scramble("", nonce), "");
+}
+
+TEST(Scramble, Ed25519KnownAnswers) {
+    EXPECT_EQ(hex(mp::ed25519_password_signature(unhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"), "")),
+              "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b");
+    EXPECT_EQ(hex(mp::ed25519_password_signature(unhex("4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb"), unhex("72"))),
+              "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00");
+}
+
+TEST(Scramble, SslModeNames) {
+    EXPECT_EQ(rowcast::mysql::parse_ssl_mode("verify_identity"), ssl_mode::verify_identity);
+    EXPECT_EQ(rowcast::mysql::parse_ssl_mode("REQUIRED"), ssl_mode::required);
+    EXPECT_FALSE(rowcast::mysql::parse_ssl_mode("yes"));
+    EXPECT_EQ(rowcast::mysql::to_string(ssl_mode::verify_ca), "VERIFY_CA");
+}
+
+// ---------------------------------------------------------------------------
+// A MariaDB with TLS, started once for the suite.
+
+class MariaDbTls : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        certs_ = std::make_unique<rowcast::test::test_certificates>();
+        server_ = std::make_unique<rowcast::test::mariadb_server>(rowcast::test::mariadb_server_options{
+            .config_lines = {"ssl_ca=" + certs_->ca(), "ssl_cert=" + certs_->server_cert(), "ssl_key=" + certs_->server_key()}});
+        auto root = server_->connect();
+        root.query("CREATE USER repl@'%' IDENTIFIED BY 's3cret'");
+        root.query("GRANT REPLICATION SLAVE, REPLICATION CLIENT, BINLOG MONITOR, SELECT ON *.* TO repl@'%'");
+        root.query("INSTALL SONAME 'auth_ed25519'");
+        root.query("CREATE USER ed@'%' IDENTIFIED VIA ed25519 USING PASSWORD('ed-s3cret')");
+        root.query("GRANT REPLICATION SLAVE ON *.* TO ed@'%'");
+        root.query("CREATE DATABASE app");
+        root.query("CREATE TABLE app.t (id INT PRIMARY KEY, name VARCHAR(40))");
+        root.query("INSERT INTO app.t VALUES (1, 'one'), (2, 'two')");
+    }
+    static void TearDownTestSuite() {
+        server_.reset();
+        certs_.reset();
+    }
+    static mp::connect_options conn(ssl_mode m, std::string host = "127.0.0.1") {
+        mp::connect_options o;
+        o.host = std::move(host);
+        o.port = static_cast<std::uint16_t>(server_->port());
+        o.user = "repl";
+        o.password = "s3cret";
+        o.tls.mode = m;
+        o.tls.ca = certs_->ca();
+        return o;
+    }
+    // What the server says about the session: its Ssl_cipher ("" without TLS).
+    static std::string server_cipher(mp::connection& c) {
+        auto rs = c.query("SHOW SESSION STATUS LIKE 'Ssl_cipher'");
+        EXPECT_TRUE(rs) << rs.error_value().message;
+        if (!rs || rs->rows.size() != 1 || !rs->rows[0][1]) return "?";
+        return *rs->rows[0][1];
+    }
+    static rb::mariadb_connection_options maria(ssl_mode m, std::string host = "127.0.0.1") {
+        const auto c = conn(m, std::move(host));  // the same settings, for libmariadb
+        return {.host = c.host, .port = c.port, .user = c.user, .password = c.password, .tls = c.tls};
+    }
+    static std::unique_ptr<rowcast::test::test_certificates> certs_;
+    static std::unique_ptr<rowcast::test::mariadb_server> server_;
+};
+std::unique_ptr<rowcast::test::test_certificates> MariaDbTls::certs_;
+std::unique_ptr<rowcast::test::mariadb_server> MariaDbTls::server_;
+
+TEST_F(MariaDbTls, EveryModeOfTheStreamClient) {
+    struct row {
+        ssl_mode mode;
+        std::string host;
+        bool tls;
+    };
+    for (const row& r : {row{ssl_mode::disabled, "127.0.0.1", false}, row{ssl_mode::preferred, "127.0.0.1", true},
+                         row{ssl_mode::required, "127.0.0.1", true}, row{ssl_mode::verify_ca, "127.0.0.1", true},
+                         row{ssl_mode::verify_identity, "localhost", true}}) {
+        SCOPED_TRACE(std::string(rowcast::mysql::to_string(r.mode)));
+        auto c = mp::connection::open(conn(r.mode, r.host), "test");
+        ASSERT_TRUE(c) << c.error_value().message;
+        EXPECT_EQ(c->tls(), r.tls);
+        const std::string cipher = server_cipher(*c);
+        EXPECT_EQ(!cipher.empty(), r.tls) << cipher;
+        if (r.tls) {
+            EXPECT_EQ(cipher, c->tls_cipher());
+        }
+        EXPECT_EQ(c->auth_plugin(), "mysql_native_password");
+    }
+    auto o = conn(ssl_mode::preferred);  // PREFERRED over the Unix socket: plain
+    o.socket = server_->socket().string();
+    auto c = mp::connection::open(o, "test");
+    ASSERT_TRUE(c) << c.error_value().message;
+    EXPECT_FALSE(c->tls());
+}
+
+TEST_F(MariaDbTls, WrongCaIsRefused) {
+    for (ssl_mode m : {ssl_mode::verify_ca, ssl_mode::verify_identity}) {
+        auto o = conn(m, "localhost");
+        o.tls.ca = certs_->other_ca();
+        auto c = mp::connection::open(o, "test");
+        ASSERT_FALSE(c);
+        EXPECT_EQ(c.error_value().code, rowcast::make_error_code(rowcast::errc::refused));
+        EXPECT_NE(c.error_value().message.find("certificate"), std::string::npos) << c.error_value().message;
+    }
+    auto o = conn(ssl_mode::required);  // REQUIRED does not check the chain
+    o.tls.ca = certs_->other_ca();
+    EXPECT_TRUE(mp::connection::open(o, "test"));
+}
+
+TEST_F(MariaDbTls, HostNameMismatchIsRefusedUnderVerifyIdentity) {
+    auto c = mp::connection::open(conn(ssl_mode::verify_identity, "127.0.0.1"), "test");  // the certificate names localhost
+    ASSERT_FALSE(c);
+    EXPECT_EQ(c.error_value().code, rowcast::make_error_code(rowcast::errc::refused));
+    EXPECT_NE(c.error_value().message.find("mismatch"), std::string::npos) << c.error_value().message;
+    EXPECT_TRUE(mp::connection::open(conn(ssl_mode::verify_ca, "127.0.0.1"), "test"));
+}
+
+TEST_F(MariaDbTls, StreamReadsTheBinlogOverTls) {
+    rb::stream_options so;
+    so.connection = conn(ssl_mode::verify_identity, "localhost");
+    so.stop_at_end = true;
+    so.server_id = 777;
+    auto s = rb::stream::open(so);
+    ASSERT_TRUE(s) << s.error_value().message;
+    EXPECT_TRUE(s->tls());
+    rb::raw_event ev;
+    std::size_t events = 0;
+    for (;;) {
+        auto n = s->next(ev);
+        ASSERT_TRUE(n) << n.error_value().message;
+        if (!*n) break;
+        ++events;
+    }
+    EXPECT_GT(events, 5u);  // format description, the DDL, the INSERT's table map and rows…
+}
+
+// Counts inserted rows; every other callback is ignored.
+struct row_counter {
+    std::size_t inserts = 0, commits = 0;
+    void begin(const rb::txn_info&) {}
+    void commit(const rb::txn_info&) { ++commits; }
+    void rollback(const rb::txn_info&) {}
+    void insert(const rb::txn_info&, const rb::table_info&, rb::image) { ++inserts; }
+    void delete_row(const rb::txn_info&, const rb::table_info&, rb::image) {}
+    void update_before(const rb::txn_info&, const rb::table_info&, rb::image) {}
+    void update_after(const rb::txn_info&, const rb::table_info&, rb::image) {}
+    void ddl(const rb::txn_info&, std::string_view, std::string_view) {}
+};
+
+// Events OpenSSL has already decrypted are invisible to poll(2): the follower must read them
+// (stream::buffered()) rather than wait on the socket, where nothing more comes at the end of
+// the binlog; waiting would end in "no data and no heartbeat" and a reconnect.
+TEST_F(MariaDbTls, FollowerReadsWhatTlsHasBuffered) {
+    auto root = server_->connect();
+    root.query("CREATE TABLE app.many (id INT PRIMARY KEY, pad VARCHAR(200))");
+    for (int i = 1; i <= 20; ++i)  // 20 small transactions: several events per TLS record
+        root.query("INSERT INTO app.many VALUES (" + std::to_string(i) + ", REPEAT('x', 150))");
+    rb::follower_options fo;
+    fo.stream.connection = conn(ssl_mode::required);
+    fo.stream.stop_at_end = true;
+    fo.stream.server_id = 779;
+    fo.stream.heartbeat_period = 200ms;  // a wrong wait shows as a reconnect after 600 ms
+    rb::follower f(fo);
+    row_counter h;
+    auto r = f.run(h);
+    ASSERT_TRUE(r) << r.error_value().message;
+    EXPECT_EQ(h.inserts, 20u + 2u);  // and app.t's two rows
+    EXPECT_EQ(f.stats().reconnects, 0u);
+}
+
+TEST_F(MariaDbTls, LibmariadbConnectionInEveryModeAndTheSchemaProvider) {
+    for (ssl_mode m : {ssl_mode::disabled, ssl_mode::preferred, ssl_mode::required, ssl_mode::verify_ca,
+                       ssl_mode::verify_identity}) {
+        SCOPED_TRACE(std::string(rowcast::mysql::to_string(m)));
+        auto c = rb::mariadb_connection::open(maria(m, m == ssl_mode::verify_identity ? "localhost" : "127.0.0.1"));
+        ASSERT_TRUE(c) << c.error_value().message;
+        EXPECT_EQ(c->tls(), m != ssl_mode::disabled);
+        rb::mariadb_schema_provider provider(c->get());
+        auto cols = provider.columns("app", "t");
+        ASSERT_TRUE(cols) << cols.error_value().message;
+        EXPECT_EQ((*cols)->size(), 2u);
+    }
+    auto wrong = maria(ssl_mode::verify_ca);
+    wrong.tls.ca = certs_->other_ca();
+    auto c = rb::mariadb_connection::open(wrong);
+    ASSERT_FALSE(c);
+    EXPECT_EQ(c.error_value().code, rowcast::make_error_code(rowcast::errc::refused)) << c.error_value().message;
+    c = rb::mariadb_connection::open(maria(ssl_mode::verify_identity, "127.0.0.1"));
+    ASSERT_FALSE(c);
+    EXPECT_EQ(c.error_value().code, rowcast::make_error_code(rowcast::errc::refused)) << c.error_value().message;
+}
+
+TEST_F(MariaDbTls, Ed25519LogsIn) {
+    for (ssl_mode m : {ssl_mode::disabled, ssl_mode::required}) {
+        auto o = conn(m);
+        o.user = "ed";
+        o.password = "ed-s3cret";
+        auto c = mp::connection::open(o, "test");
+        ASSERT_TRUE(c) << c.error_value().message;
+        EXPECT_EQ(c->auth_plugin(), "client_ed25519");
+        o.password = "wrong";
+        auto bad = mp::connection::open(o, "test");
+        ASSERT_FALSE(bad);
+        EXPECT_NE(bad.error_value().message.find("1045"), std::string::npos) << bad.error_value().message;
+    }
+}
+
+#ifdef ROWCAST_BINLOG_EXE
+// rowcast-binlog's flags reach both of its connections: the stream and the --schema-history one.
+TEST_F(MariaDbTls, RowcastBinlogFlags) {
+    rowcast::test::temp_dir dir("rowcast-tls-prog");
+    // Runs rowcast-binlog to the end of the binlog; its exit status and stderr.
+    auto run = [&](const std::string& ca, const std::string& name) {
+        const auto out = dir.path() / name;
+        const int rc = rowcast::test::run_process(
+            {{ROWCAST_BINLOG_EXE, "-h", "localhost", "-P", std::to_string(server_->port()), "-u", "repl", "-p", "s3cret",
+              "--ssl-mode=verify_identity", "--ssl-ca=" + ca, "--server-id=778", "--stop-at-end", "--schema-history",
+              (dir.path() / (name + ".history")).string()},
+             {},
+             out,
+             out.string() + ".err"});
+        std::ifstream in(out.string() + ".err");
+        std::stringstream ss;
+        ss << in.rdbuf();
+        return std::make_pair(rc, ss.str());
+    };
+    const auto [ok, ok_err] = run(certs_->ca(), "good");
+    EXPECT_EQ(ok, 0) << ok_err;
+    const auto [bad, bad_err] = run(certs_->other_ca(), "wrong-ca");
+    EXPECT_EQ(bad, 1);
+    // The --schema-history connection (libmariadb) opens first and refuses it in its words.
+    EXPECT_NE(bad_err.find("[rowcast.binlog.refused]"), std::string::npos) << bad_err;
+    EXPECT_NE(bad_err.find("certificate"), std::string::npos) << bad_err;
+}
+#endif
+
+// ---------------------------------------------------------------------------
+// caching_sha2_password and sha256_password against the test server.
+
+class AuthServer : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        certs_ = std::make_unique<rowcast::test::test_certificates>();
+        server_ = std::make_unique<rowcast::test::mysql_auth_server>(*certs_);
+    }
+    static void TearDownTestSuite() {
+        server_.reset();
+        certs_.reset();
+    }
+    static mp::connect_options conn(ssl_mode m) {
+        mp::connect_options o;
+        o.host = "127.0.0.1";
+        o.port = server_->port();
+        o.user = "app";
+        o.password = "secret";
+        o.tls.mode = m;
+        return o;
+    }
+    // Runs one login; returns the client's result and the server's view.
+    static std::pair<rowcast::result<mp::connection>, rowcast::test::auth_outcome> login(
+        const rowcast::test::auth_server_config& sc, const mp::connect_options& o) {
+        auto f = server_->serve(sc);
+        auto c = mp::connection::open(o, "test");
+        if (c) c->close();
+        return {std::move(c), f.get()};
+    }
+    static std::unique_ptr<rowcast::test::test_certificates> certs_;
+    static std::unique_ptr<rowcast::test::mysql_auth_server> server_;
+};
+std::unique_ptr<rowcast::test::test_certificates> AuthServer::certs_;
+std::unique_ptr<rowcast::test::mysql_auth_server> AuthServer::server_;
+
+TEST_F(AuthServer, CachingSha2FastPath) {
+    auto [c, out] = login({.cached = true}, conn(ssl_mode::disabled));
+    ASSERT_TRUE(c) << c.error_value().message;
+    EXPECT_EQ(out.path, "fast");
+    EXPECT_EQ(out.client_plugin, "caching_sha2_password");
+}
+
+TEST_F(AuthServer, CachingSha2FullPathOverTls) {
+    auto [c, out] = login({}, conn(ssl_mode::required));
+    ASSERT_TRUE(c) << c.error_value().message;
+    EXPECT_TRUE(out.tls);
+    EXPECT_EQ(out.path, "full-tls");
+}
+
+TEST_F(AuthServer, CachingSha2FullPathWithTheServersKey) {
+    auto o = conn(ssl_mode::disabled);
+    o.tls.get_server_public_key = true;
+    auto [c, out] = login({}, o);
+    ASSERT_TRUE(c) << c.error_value().message;
+    EXPECT_EQ(out.path, "key-sent+rsa");
+}
+
+TEST_F(AuthServer, CachingSha2FullPathWithAPinnedKey) {
+    auto o = conn(ssl_mode::disabled);
+    o.tls.server_public_key = certs_->rsa_public();
+    auto [c, out] = login({}, o);
+    ASSERT_TRUE(c) << c.error_value().message;
+    EXPECT_EQ(out.path, "full-rsa");
+    o.password = "wrong";
+    auto [bad, out2] = login({}, o);
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(out2.path, "full-rsa/rejected");
+}
+
+TEST_F(AuthServer, CachingSha2WithoutTlsOrKeyIsRefused) {
+    auto [c, out] = login({}, conn(ssl_mode::disabled));
+    ASSERT_FALSE(c);
+    EXPECT_EQ(c.error_value().code, rowcast::make_error_code(rowcast::errc::refused));
+    EXPECT_NE(c.error_value().message.find("server_public_key"), std::string::npos) << c.error_value().message;
+    EXPECT_FALSE(out.accepted);
+}
+
+TEST_F(AuthServer, Sha256PasswordOverTlsAndRsa) {
+    {
+        auto [c, out] = login({.plugin = "sha256_password"}, conn(ssl_mode::preferred));
+        ASSERT_TRUE(c) << c.error_value().message;
+        EXPECT_EQ(out.path, "full-tls");
+    }
+    {
+        auto o = conn(ssl_mode::disabled);
+        o.tls.get_server_public_key = true;
+        auto [c, out] = login({.plugin = "sha256_password"}, o);
+        ASSERT_TRUE(c) << c.error_value().message;
+        EXPECT_EQ(out.path, "key-sent+rsa");
+    }
+    {
+        auto o = conn(ssl_mode::disabled);
+        o.tls.server_public_key = certs_->rsa_public();
+        auto [c, out] = login({.plugin = "sha256_password"}, o);
+        ASSERT_TRUE(c) << c.error_value().message;
+        EXPECT_EQ(out.path, "full-rsa");
+    }
+}
+
+TEST_F(AuthServer, AuthSwitchRequests) {
+    {
+        auto [c, out] = login({.plugin = "mysql_native_password", .switch_to = "caching_sha2_password", .cached = true},
+                              conn(ssl_mode::disabled));
+        ASSERT_TRUE(c) << c.error_value().message;
+        EXPECT_EQ(out.path, "fast");
+        EXPECT_EQ(c->auth_plugin(), "caching_sha2_password");
+    }
+    {
+        auto [c, out] = login({.plugin = "caching_sha2_password", .switch_to = "mysql_native_password"},
+                              conn(ssl_mode::disabled));
+        ASSERT_TRUE(c) << c.error_value().message;
+        EXPECT_EQ(out.path, "native");
+    }
+}
+
+TEST_F(AuthServer, UnknownPluginIsNamed) {
+    auto [c, out] = login({.switch_to = "authentication_kerberos_client"}, conn(ssl_mode::disabled));
+    ASSERT_FALSE(c);
+    EXPECT_EQ(c.error_value().code, rowcast::make_error_code(rowcast::errc::unsupported));
+    EXPECT_NE(c.error_value().message.find("'authentication_kerberos_client'"), std::string::npos) << c.error_value().message;
+}
+
+TEST_F(AuthServer, RequiredTlsThatIsNotOfferedIsRefused) {
+    auto [c, out] = login({.offer_tls = false}, conn(ssl_mode::required));
+    ASSERT_FALSE(c);
+    EXPECT_EQ(c.error_value().code, rowcast::make_error_code(rowcast::errc::refused));
+    EXPECT_NE(c.error_value().message.find("does not offer TLS"), std::string::npos) << c.error_value().message;
+    auto [p, out2] = login({.cached = true, .offer_tls = false}, conn(ssl_mode::preferred));  // PREFERRED: plain
+    ASSERT_TRUE(p) << p.error_value().message;
+    EXPECT_FALSE(out2.tls);
+}
+
+}  // namespace
