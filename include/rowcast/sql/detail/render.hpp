@@ -144,7 +144,7 @@ inline void append_list(std::string& out, const std::vector<std::string>& member
     out += '(';
     for (std::size_t i = 0; i < members.size(); ++i) {
         if (i) out += ',';
-        append_text(out, members[i]);
+        out += quote_string(members[i]);  // no introducer allowed here: the column's CHARACTER SET applies
     }
     out += ')';
 }
