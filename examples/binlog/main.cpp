@@ -146,7 +146,7 @@ rowcast::result<void> run(options& o, rowcast::event_filter filter, Codec codec)
         auto r = follow(f, sink, stop.token(), ro);
         if (auto fl = sink.flush(); r && !fl) r = fl;  // a batch the last publish() kept
         const auto st = db->stats();
-        std::fprintf(stderr, "rowcast-binlog: sink: %llu groups in %llu commits, %llu rows, %llu skipped\n",
+        std::fprintf(stderr, "rowcast-binlog: sink: %llu groups in %llu commits, %llu rows, %llu replayed events dropped\n",
                      static_cast<unsigned long long>(st.groups), static_cast<unsigned long long>(st.commits),
                      static_cast<unsigned long long>(st.rows), static_cast<unsigned long long>(st.skipped));
         return r;

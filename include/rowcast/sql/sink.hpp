@@ -29,8 +29,9 @@
 // (load_cursor()), so the source resumes right after the last committed group. Batching:
 // publish() commits once batch_transactions groups are staged or batch_delay has passed
 // since the oldest staged group (it keeps the cursor until then; flush() and the next
-// publish() after the delay commit). A group whose end lies before the stored cursor's
-// binlog position (a replay through fanout_sink after a restart) is skipped.
+// publish() after the delay commit). An event that lies before the stored cursor's binlog
+// position or before the last group end staged (same server's files; a replay: fanout_sink
+// after a restart or a failed publish) is dropped, so each group is applied once.
 // Tables are created or altered before the transaction starts (DDL commits implicitly):
 // a crash then leaves an empty table or column, never half a group.
 //
@@ -101,7 +102,7 @@ struct sink_stats {
     std::uint64_t commits = 0;      ///< destination transactions committed
     std::uint64_t rows = 0;         ///< changes applied (row events)
     std::uint64_t statements = 0;   ///< SQL statements sent
-    std::uint64_t skipped = 0;      ///< groups already applied (before the stored cursor)
+    std::uint64_t skipped = 0;      ///< events dropped as already staged or committed (a replay)
     std::uint64_t schema_changes = 0;  ///< tables created, columns added
     std::uint64_t failures = 0;     ///< failed batches (each retried by the caller)
 
@@ -111,7 +112,7 @@ struct sink_stats {
         v(detail::counter("commits", commits, "destination transactions committed"));
         v(detail::counter("rows", rows, "row changes applied"));
         v(detail::counter("statements", statements, "SQL statements sent"));
-        v(detail::counter("skipped", skipped, "groups skipped as already applied"));
+        v(detail::counter("skipped", skipped, "events dropped as already staged or committed"));
         v(detail::counter("schema_changes", schema_changes, "tables created and columns added"));
         v(detail::counter("failures", failures, "failed batches"));
     }
@@ -143,11 +144,16 @@ public:
             if (auto r = check_ddl(e); !r) return r;
         if (is_row_event(e.kind) && !e.columns)
             return error::make(errc::missing_field, "sql", e.schema + "." + e.table, "a row event without its column list");
+        if (last_end_ && before(e, *last_end_)) {  // a replay of what is staged or committed already
+            ++stats_.skipped;
+            return {};
+        }
         if (staged_.empty()) first_staged_ = std::chrono::steady_clock::now();
         staged_.push_back(e);
         if (ends_group(e, in_txn_)) {
             complete_ = staged_.size();
             ++groups_;
+            if (!e.source.file.empty()) last_end_ = binlog::position{e.source.file, e.source.offset + 1, {}};
         }
         return {};
     }
@@ -247,22 +253,20 @@ private:
         return {};
     }
 
-    // The stored cursor's binlog position, for skipping replayed groups.
+    // The stored cursor's binlog position: what came before it is not taken again.
     void note_stored() {
-        stored_pos_.reset();
         if (!stored_) return;
-        if (auto p = binlog::parse_cursor(*stored_, "state"); p && !p->file.empty()) stored_pos_ = std::move(*p);
+        if (auto p = binlog::parse_cursor(*stored_, "state"); p && !p->file.empty()) last_end_ = std::move(*p);
     }
 
-    // True if the group ending with `e` ends before the stored position (already applied).
-    bool applied_before(const event& e) const {
-        if (!stored_pos_ || e.source.file.empty()) return false;
+    // True if `e` lies before binlog position `p` in the same server's files.
+    static bool before(const event& e, const binlog::position& p) {
+        if (e.source.file.empty()) return false;
         const std::string& a = e.source.file;
-        const std::string& b = stored_pos_->file;
         const auto prefix = [](const std::string& f) { return f.substr(0, f.rfind('.')); };
-        if (prefix(a) != prefix(b)) return false;  // another server's files: not comparable
-        if (a != b) return a.size() != b.size() ? a.size() < b.size() : a < b;
-        return e.source.offset < stored_pos_->offset;
+        if (prefix(a) != prefix(p.file)) return false;  // another server's files: not comparable
+        if (a != p.file) return a.size() != p.file.size() ? a.size() < p.file.size() : a < p.file;
+        return e.source.offset < p.offset;
     }
 
     result<void> commit() {
@@ -272,7 +276,7 @@ private:
             if (is_row_event(staged_[i].kind))
                 if (auto t = prepare(staged_[i]); !t) return fail_batch(t.error_value());
         if (auto r = exec("START TRANSACTION"); !r) return fail_batch(r.error_value());
-        std::uint64_t rows = 0, groups = 0, skipped = 0;
+        std::uint64_t rows = 0, groups = 0;
         std::size_t begin = 0;
         bool in_txn = false;
         for (std::size_t i = 0; i < complete_; ++i) {
@@ -280,10 +284,6 @@ private:
             const std::span<const event> group(staged_.data() + begin, i + 1 - begin);
             begin = i + 1;
             ++groups;
-            if (applied_before(staged_[i])) {
-                ++skipped;
-                continue;
-            }
             if (staged_[i].kind == event_kind::rollback) continue;  // rolled back: nothing of it applies
             if (auto r = apply(group, rows); !r) return fail_batch(r.error_value());
         }
@@ -299,10 +299,8 @@ private:
         groups_ = 0;
         first_staged_ = std::chrono::steady_clock::now();
         stored_ = cursor_;
-        note_stored();
         ++stats_.commits;
-        stats_.groups += groups - skipped;
-        stats_.skipped += skipped;
+        stats_.groups += groups;
         stats_.rows += rows;
         return {};
     }
@@ -574,7 +572,7 @@ private:
     std::optional<binlog::mariadb_connection> conn_;
     bool ready_ = false;
     std::optional<std::string> stored_;    // the cursor in the state table
-    std::optional<binlog::position> stored_pos_;
+    std::optional<binlog::position> last_end_;  // events before it are staged or committed already
     std::optional<std::string> cursor_;    // the last cursor given to publish()
     std::vector<event> staged_;
     std::size_t complete_ = 0;             // staged_[0, complete_) are whole groups
