@@ -283,6 +283,9 @@ inline dns_sink_config read_dns(const node_reader& r) {
 inline ::rowcast::sql::sink_options read_mysql_sink(const node_reader& r) {
     auto o = ::rowcast::sql::parse_sink_url(r.required("url"));
     if (!o) r.fail("url", o.error_value().message);
+    if (o->batch_transactions > 1 || o->batch_delay.count() > 0)  // a kept batch would be acknowledged to the fan-out
+        r.fail("url", "batch and batch_delay_ms are for rowcast-binlog --sink: behind rowcastd's fan-out each group is "
+                      "committed when the fan-out publishes it (its checkpoint must not pass the destination's)");
     if (r.has("password") && r.has("password_file")) r.fail("password_file", "give 'password' or 'password_file', not both");
     if (r.has("password_file")) o->connection.password = read_file_text(r, "password_file");
     else if (r.has("password")) o->connection.password = r.text("password", "");
