@@ -161,7 +161,7 @@ public:
 
     /// Commits what is staged (complete groups and the last cursor given to publish()).
     result<void> flush() {
-        if (!cursor_ || (groups_ == 0 && cursor_ == stored_)) return {};
+        if (!cursor_ || (upto_groups_ == 0 && cursor_ == stored_)) return {};
         return commit();
     }
 
@@ -169,6 +169,8 @@ public:
 
     result<void> publish(std::string_view cursor) {
         cursor_ = std::string(cursor);
+        upto_ = complete_;  // the groups this cursor covers (later ones wait for their own)
+        upto_groups_ = groups_;
         const bool full = groups_ >= opt_.batch_transactions;
         const bool old = opt_.batch_delay.count() > 0 && std::chrono::steady_clock::now() - first_staged_ >= opt_.batch_delay;
         if (groups_ > 0 && !full && !old) return {};
@@ -272,14 +274,14 @@ private:
     result<void> commit() {
         if (auto c = connect(); !c) return fail_batch(c.error_value());
         // Tables first: DDL commits implicitly, so never inside the batch's transaction.
-        for (std::size_t i = 0; i < complete_; ++i)
+        for (std::size_t i = 0; i < upto_; ++i)
             if (is_row_event(staged_[i].kind))
                 if (auto t = prepare(staged_[i]); !t) return fail_batch(t.error_value());
         if (auto r = exec("START TRANSACTION"); !r) return fail_batch(r.error_value());
         std::uint64_t rows = 0, groups = 0;
         std::size_t begin = 0;
         bool in_txn = false;
-        for (std::size_t i = 0; i < complete_; ++i) {
+        for (std::size_t i = 0; i < upto_; ++i) {
             if (!ends_group(staged_[i], in_txn)) continue;
             const std::span<const event> group(staged_.data() + begin, i + 1 - begin);
             begin = i + 1;
@@ -294,9 +296,11 @@ private:
             !r)
             return fail_batch(r.error_value());
         if (auto r = exec("COMMIT"); !r) return fail_batch(r.error_value());
-        staged_.erase(staged_.begin(), staged_.begin() + static_cast<std::ptrdiff_t>(complete_));
-        complete_ = 0;
-        groups_ = 0;
+        staged_.erase(staged_.begin(), staged_.begin() + static_cast<std::ptrdiff_t>(upto_));
+        complete_ -= upto_;
+        groups_ -= upto_groups_;
+        upto_ = 0;
+        upto_groups_ = 0;
         first_staged_ = std::chrono::steady_clock::now();
         stored_ = cursor_;
         ++stats_.commits;
@@ -577,6 +581,7 @@ private:
     std::vector<event> staged_;
     std::size_t complete_ = 0;             // staged_[0, complete_) are whole groups
     std::size_t groups_ = 0;               // how many
+    std::size_t upto_ = 0, upto_groups_ = 0;  // what the last publish()'s cursor covers
     bool in_txn_ = false;
     std::chrono::steady_clock::time_point first_staged_{};
     std::map<std::string, table_state> tables_;
