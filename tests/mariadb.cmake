@@ -65,6 +65,17 @@ if(TARGET rowcast::binlog AND ROWCAST_BUILD_EXAMPLES AND TARGET rowcast::json AN
                        DEFINES ROWCAST_BINLOG_EXE="$<TARGET_FILE:rowcast-binlog>")
 endif()
 
+if(TARGET rowcast::binlog AND ROWCAST_BUILD_EXAMPLES AND TARGET rowcast::json AND TARGET rowcast::yaml
+   AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/test_sql_sink.cpp)  # the database sink: kill -9 of rowcast-binlog --sink
+  if(TARGET rowcast::daemon AND EXISTS ${PROJECT_SOURCE_DIR}/examples/daemon/main.cpp)  # also kill -9 of rowcastd (examples/, defined later)
+    rowcast_mariadb_test(test_sql_sink SOURCES test_sql_sink.cpp LIBS rowcast::binlog DEPENDS rowcast-binlog rowcastd
+                         DEFINES ROWCAST_BINLOG_EXE="$<TARGET_FILE:rowcast-binlog>" ROWCASTD_EXE="$<TARGET_FILE:rowcastd>")
+  else()
+    rowcast_mariadb_test(test_sql_sink SOURCES test_sql_sink.cpp LIBS rowcast::binlog DEPENDS rowcast-binlog
+                         DEFINES ROWCAST_BINLOG_EXE="$<TARGET_FILE:rowcast-binlog>")
+  endif()
+endif()
+
 # The loadable function and the trigger generator are built under examples/.
 set(ROWCAST_MARIADB_SERVER_INCLUDE /usr/include/mariadb/server CACHE PATH "MariaDB server headers (mysql.h for UDFs)")
 if(NOT ROWCAST_BUILD_EXAMPLES OR NOT EXISTS ${PROJECT_SOURCE_DIR}/examples/udf/CMakeLists.txt

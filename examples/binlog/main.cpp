@@ -24,6 +24,7 @@
 #if ROWCAST_BINLOG_HAVE_MARIADB_CLIENT  // follow mode's --schema-history reads the live schema through libmariadb
 #include <rowcast/binlog/mariadb_connection.hpp>
 #include <rowcast/binlog/mariadb_schema_provider.hpp>
+#include <rowcast/sql/sink.hpp>
 #endif
 #include <rowcast/binlog/spool_sink.hpp>
 #include <rowcast/codec/by_name.hpp>
@@ -35,6 +36,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <optional>
 #include <string>
@@ -57,7 +59,7 @@ struct options {
     rowcast_cli::connection_flags conn;
     rowcast::binlog::follower_options follow;
     std::uint64_t heartbeat_ms = 5000;
-    std::string start_file, gtid, checkpoint, spool, schema_history;
+    std::string start_file, gtid, checkpoint, spool, schema_history, sink;
     bool start_at_current = false;
     bool incomplete_seen = false;  // files: the input ended inside a transaction
     std::optional<unsigned> max_retries;
@@ -132,6 +134,24 @@ rowcast::result<void> run(options& o, rowcast::event_filter filter, Codec codec)
     }
 #endif
     rowcast::binlog::follower f(o.follow);
+#if ROWCAST_BINLOG_HAVE_MARIADB_CLIENT
+    if (!o.sink.empty()) {  // exactly once into another database: the cursor commits with the rows
+        auto so = rowcast::sql::parse_sink_url(o.sink);
+        if (!so) return so.error_value();
+        if (!so->connection.password)
+            if (const char* pw = std::getenv("ROWCAST_SINK_PWD")) so->connection.password = pw;
+        auto db = rowcast::sql::sink::open(std::move(*so));
+        if (!db) return db.error_value();
+        rowcast::filtered_sink<rowcast::sql::sink&> sink(std::move(filter), *db);
+        auto r = follow(f, sink, stop.token(), ro);
+        if (auto fl = sink.flush(); r && !fl) r = fl;  // a batch the last publish() kept
+        const auto st = db->stats();
+        std::fprintf(stderr, "rowcast-binlog: sink: %llu groups in %llu commits, %llu rows, %llu replayed events dropped\n",
+                     static_cast<unsigned long long>(st.groups), static_cast<unsigned long long>(st.commits),
+                     static_cast<unsigned long long>(st.rows), static_cast<unsigned long long>(st.skipped));
+        return r;
+    }
+#endif
     if (!o.spool.empty()) {  // exactly once into the spool: staged events published with the checkpoint
         auto spool = rowcast::binlog::spool_sink<Codec>::open(
             {.spool = {.directory = o.spool, .durability = o.durability}, .checkpoint = o.checkpoint}, std::move(codec));
@@ -215,6 +235,12 @@ static int run_main(int argc, char** argv) {
                    "Write the events into the spool directory DIR instead of stdout, each committed transaction "
                    "exactly once across kill -9 and restarts (needs --checkpoint)")
         ->type_name("DIR")->group(follow_group);
+    app.add_option("--sink", o.sink,
+                   "Apply the events to another MariaDB/MySQL instead of stdout, each committed transaction exactly "
+                   "once (the position commits with the rows in the destination): "
+                   "mysql://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?mode=changelog|replicate&batch=N&...] "
+                   "(docs/sql-sink.md; password also from ROWCAST_SINK_PWD)")
+        ->type_name("URL")->group(follow_group);
     rowcast_cli::add_durability_option(app, o.durability, "With --spool: fsyncs of staged files, the checkpoint and the directories")
         ->group(follow_group);
     app.add_flag("--stop-at-end", so.stop_at_end, "Stop at the current end of the binlog instead of waiting")
@@ -252,6 +278,13 @@ static int run_main(int argc, char** argv) {
     if (!o.spool.empty() && (!following || o.checkpoint.empty()))
         return rowcast_cli::usage_error(
             app, "--spool needs --host or --socket and --checkpoint (the spool and the checkpoint commit together)");
+    if (!o.sink.empty() && (!following || !o.spool.empty() || !o.checkpoint.empty()))
+        return rowcast_cli::usage_error(app, "--sink needs --host or --socket and excludes --spool and --checkpoint (the "
+                                             "destination keeps the position)");
+#if !ROWCAST_BINLOG_HAVE_MARIADB_CLIENT
+    if (!o.sink.empty())
+        return rowcast_cli::usage_error(app, "--sink needs rowcast-binlog built with libmariadb (libmariadb-dev)");
+#endif
     if (following && o.start_at_current && (gtid->count() > 0 || position_mode))
         return rowcast_cli::usage_error(app, "--start-at-current excludes --gtid, --start-file and --start-position");
 

@@ -15,6 +15,7 @@
 //            datagram component)
 //   sinks:   stdout (transport/stream_sink.hpp), spool (transport/spool_writer.hpp),
 //            dns (dns/sink.hpp), nats (nats/producer.hpp; with the nats component),
+//            mysql (sql/sink.hpp; when rowcastd is built with libmariadb),
 //            spread (spread/producer.hpp), udp and netlink (datagram/producer.hpp;
 //            with the datagram component)
 // A new type is one entry of `registrations()`: its keys, a reader of its options
@@ -58,6 +59,9 @@
 #include <rowcast/version.hpp>
 #include <rowcast/spread/consumer.hpp>
 #include <rowcast/spread/producer.hpp>
+#if defined(ROWCAST_DAEMON_SQL)  // rowcastd built with libmariadb: the mysql sink
+#include <rowcast/sql/sink.hpp>
+#endif
 #if defined(ROWCAST_DAEMON_NATS)
 #include <rowcast/nats/consumer.hpp>
 #include <rowcast/nats/producer.hpp>
@@ -295,6 +299,21 @@ inline dns_sink_config read_dns(const node_reader& r) {
     if (auto probe = ::rowcast::dns::sink::create(c.sink, c.client); !probe) r.fail("forward_zones", probe.error_value().message);
     return o;
 }
+
+#if defined(ROWCAST_DAEMON_SQL)
+// mysql sink: `url` as rowcast-binlog --sink takes it; the password from the URL, `password` or `password_file`.
+inline ::rowcast::sql::sink_options read_mysql_sink(const node_reader& r) {
+    auto o = ::rowcast::sql::parse_sink_url(r.required("url"));
+    if (!o) r.fail("url", o.error_value().message);
+    if (o->batch_transactions > 1 || o->batch_delay.count() > 0)  // a kept batch would be acknowledged to the fan-out
+        r.fail("url", "batch and batch_delay_ms are for rowcast-binlog --sink: behind rowcastd's fan-out each group is "
+                      "committed when the fan-out publishes it (its checkpoint must not pass the destination's)");
+    if (r.has("password") && r.has("password_file")) r.fail("password_file", "give 'password' or 'password_file', not both");
+    if (r.has("password_file")) o->connection.password = read_file_text(r, "password_file");
+    else if (r.has("password")) o->connection.password = r.text("password", "");
+    return std::move(*o);
+}
+#endif
 
 #if defined(ROWCAST_DAEMON_NATS)
 inline std::vector<std::string> read_servers(const node_reader& r) {
@@ -898,6 +917,17 @@ inline const std::vector<registration>& registrations() {
                              out.add(s.name, std::move(*p), {s.queue_capacity});
                              return {};
                          });
+                     },
+                     {}});
+#endif
+#if defined(ROWCAST_DAEMON_SQL)
+        t.push_back({{"mysql", role::sink, {"url", "password", "password_file"},
+                      [](const node_reader& r) { (void)dd::read_mysql_sink(r); }},
+                     [](const section& s, fanout_sink& out) -> result<void> {
+                         auto db = ::rowcast::sql::sink::open(dd::read_mysql_sink(node_reader(s.node, s.path)));
+                         if (!db) return db.error_value();
+                         out.add(s.name, std::move(*db), {s.queue_capacity});
+                         return {};
                      },
                      {}});
 #endif
