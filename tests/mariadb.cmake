@@ -94,3 +94,11 @@ if(TARGET rowcast::binlog AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/test_schema_his
     rowcast_mariadb_test(test_schema_history SOURCES test_schema_history.cpp LIBS rowcast::binlog)  # schema history vs ALTERs
   endif()
 endif()
+if(TARGET rowcast::binlog AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/test_snapshot.cpp)
+  if(ROWCAST_BUILD_EXAMPLES AND TARGET rowcast::json AND TARGET rowcast::yaml)  # also drives rowcast-binlog --snapshot
+    rowcast_mariadb_test(test_snapshot SOURCES test_snapshot.cpp LIBS rowcast::binlog DEPENDS rowcast-binlog
+                         DEFINES ROWCAST_BINLOG_EXE="$<TARGET_FILE:rowcast-binlog>")
+  else()
+    rowcast_mariadb_test(test_snapshot SOURCES test_snapshot.cpp LIBS rowcast::binlog)  # initial snapshot + stream
+  endif()
+endif()

@@ -686,7 +686,7 @@ void append_debezium_source(json_sink& out, const basic_event<S>& e) {
     out += version_string;
     out += "\",\"connector\":\"mysql\",\"name\":\"rowcast\",";
     append_ms_us(out, us_of(e.commit_time));
-    out += ",\"snapshot\":\"false\",\"db\":";
+    out += is_snapshot_read(e) ? ",\"snapshot\":\"true\",\"db\":" : ",\"snapshot\":\"false\",\"db\":";
     append_json_meta(out, e.schema);
     out += ",\"table\":";
     if (std::string_view(e.table).empty()) out += "null";
@@ -723,7 +723,7 @@ void append_json_debezium(json_sink& out, const basic_event<S>& e) {
         out += ',';
         append_debezium_source(out, e);
         out += ",\"op\":\"";
-        out += e.kind == event_kind::insert ? 'c' : e.kind == event_kind::update ? 'u' : 'd';
+        out += is_snapshot_read(e) ? 'r' : e.kind == event_kind::insert ? 'c' : e.kind == event_kind::update ? 'u' : 'd';
         out += "\",";
         append_ms_us(out, us_of(e.capture_time));
         out += ",\"transaction\":";
