@@ -254,7 +254,7 @@ TEST_F(Snapshot, InitialThenStreamWithConcurrentWritersEqualsSelect) {
               want.rows.size());
 }
 
-#ifdef ROWCAST_BINLOG_EXE
+#if defined(ROWCAST_BINLOG_EXE) || defined(ROWCASTD_EXE)
 std::string slurp(const std::filesystem::path& p) {
     std::ifstream in(p, std::ios::binary);
     std::stringstream s;
@@ -279,7 +279,9 @@ event decode_file(const std::filesystem::path& p) {
     EXPECT_TRUE(r) << p << ": " << (r ? "" : r.error_value().message);
     return e;
 }
+#endif
 
+#ifdef ROWCAST_BINLOG_EXE
 // rowcast-binlog --snapshot initial --spool is killed (SIGKILL) three times while it copies
 // a table in chunks of 20 under concurrent writes, and restarted from its checkpoint each
 // time; then it streams. The spool holds each snapshot row once (no chunk twice), and the
@@ -365,6 +367,35 @@ TEST_F(Snapshot, KillNineDuringInitialSnapshotResumesAfterTheLastChunk) {
     const state want = select_all(query_conn(), {"app.k"});
     EXPECT_EQ(st.rows.size(), want.rows.size());
     EXPECT_TRUE(st.rows == want.rows);
+}
+#endif
+
+#ifdef ROWCASTD_EXE
+// rowcastd's binlog source with `snapshot: {mode: initial, ...}` and stop_at_end: the spool
+// holds the table's rows as snapshot reads (chunks of 2) and no binlog row from before the snapshot.
+TEST_F(Snapshot, RowcastdBinlogSourceTakesTheSnapshotFirst) {
+    root_.query("CREATE DATABASE app");
+    root_.query("CREATE TABLE app.d (id INT PRIMARY KEY, v VARCHAR(10))");
+    root_.query("INSERT INTO app.d VALUES (1,'a'),(2,'b'),(3,'c')");
+    test::temp_dir dir("rowcast-snapshot-daemon");
+    const auto spool = dir.path() / "spool", cfg = dir.path() / "rowcastd.yaml", log = dir.path() / "log";
+    std::filesystem::create_directories(spool);
+    std::ofstream(cfg) << "source: {type: binlog, host: 127.0.0.1, port: " << server_.port()
+                       << ", user: cdc, password: pw, stop_at_end: true,\n"
+                          "         snapshot: {mode: initial, tables: [app.d], chunk_rows: 2}}\n"
+                          "sinks:\n  - {name: out, type: spool, directory: "
+                       << spool.string() << ", codec: binary}\ncheckpoint: " << (dir.path() / "cursor").string() << "\n";
+    auto check = test::process::start({{ROWCASTD_EXE, "--check", cfg.string()}, {}, log, {}});
+    ASSERT_EQ(check.wait(), 0) << slurp(log);
+    auto p = test::process::start({{ROWCASTD_EXE, cfg.string()}, {}, log, {}});
+    ASSERT_EQ(p.wait(), 0) << slurp(log);
+    std::vector<std::string> reads;
+    for (const auto& f : spool_files(spool)) {
+        const event e = decode_file(f);
+        if (is_snapshot_read(e)) reads.push_back(std::get<text>(e.after[1]).utf8);
+        else EXPECT_FALSE(is_row_event(e.kind)) << "a binlog row before the snapshot's position";
+    }
+    EXPECT_EQ(reads, (std::vector<std::string>{"a", "b", "c"}));
 }
 #endif
 

@@ -160,10 +160,10 @@ struct snapshot_stats {
 
     template <class V>
     void visit(V&& v) const {
-        v(rowcast::detail::counter("tables", tables, "tables copied"));
-        v(rowcast::detail::counter("chunks", chunks, "chunks delivered"));
-        v(rowcast::detail::counter("rows", rows, "rows delivered"));
-        v(rowcast::detail::counter("reads", reads, "consistent reads opened"));
+        v(rowcast::detail::counter("snapshot_tables", tables, "tables copied by the snapshot"));
+        v(rowcast::detail::counter("snapshot_chunks", chunks, "snapshot chunks delivered"));
+        v(rowcast::detail::counter("snapshot_rows", rows, "snapshot rows delivered"));
+        v(rowcast::detail::counter("snapshot_reads", reads, "consistent reads opened by the snapshot"));
     }
 };
 

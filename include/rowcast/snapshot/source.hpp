@@ -56,6 +56,17 @@ struct source_options {
     binlog::follower_options follower;  ///< the replication connection (its start position is set by the snapshot)
 };
 
+/// The snapshot's counters, then the follower's (zero before streaming).
+struct source_stats {
+    snapshot_stats snapshot;
+    binlog::follower_stats follower;
+    template <class V>
+    void visit(V&& v) const {
+        snapshot.visit(v);
+        follower.visit(v);
+    }
+};
+
 class snapshot_source {
 public:
     explicit snapshot_source(source_options o) : opt_(std::move(o)), snap_(opt_.snapshot) {}
@@ -79,6 +90,9 @@ public:
     /// True while the snapshot is being copied.
     bool snapshotting() const noexcept { return phase_ == phase::snapshot; }
     const initial_snapshot& snapshot() const noexcept { return snap_; }
+    source_stats stats() const {
+        return {snap_.stats(), follower_ ? follower_->stats() : binlog::follower_stats{}};
+    }
     /// The follower, once streaming (null before).
     const binlog::follower* follower() const noexcept { return follower_ ? &*follower_ : nullptr; }
 
