@@ -109,9 +109,15 @@ inline std::string key_text(const cells& key) {
     return k;
 }
 
-/// The literal of a key cell for a WHERE clause.
+/// The literal of a key cell for a WHERE clause: a number unquoted for numeric columns (a
+/// quoted one compares as DOUBLE, which the range optimizer cannot use: every chunk would scan
+/// the index from the start), X'..' for binary types, else a quoted string.
 inline std::string literal(MYSQL* m, const column& c, const std::string& v) {
     if (binary_literal(c.type.type)) return "X'" + hex(v) + "'";
+    const bool numeric = natural_kind(c.type.type, c.type.is_unsigned) == value_kind::int64 ||
+                         natural_kind(c.type.type, c.type.is_unsigned) == value_kind::uint64 ||
+                         c.type.type == sql_type::decimal || c.type.type == sql_type::year;
+    if (numeric && !v.empty() && v.find_first_not_of("-0123456789.") == std::string::npos) return v;
     return "'" + escape(m, v) + "'";
 }
 
