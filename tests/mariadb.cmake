@@ -120,3 +120,17 @@ if(TARGET rowcast::binlog AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/test_schema_his
     rowcast_mariadb_test(test_schema_history SOURCES test_schema_history.cpp LIBS rowcast::binlog)  # schema history vs ALTERs
   endif()
 endif()
+if(TARGET rowcast::binlog AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/test_snapshot.cpp)  # initial snapshot + stream
+  set(_rowcast_snapshot_deps "")
+  set(_rowcast_snapshot_defs "")
+  if(ROWCAST_BUILD_EXAMPLES AND TARGET rowcast::json AND TARGET rowcast::yaml)  # also drives rowcast-binlog --snapshot
+    list(APPEND _rowcast_snapshot_deps rowcast-binlog)
+    list(APPEND _rowcast_snapshot_defs ROWCAST_BINLOG_EXE="$<TARGET_FILE:rowcast-binlog>")
+  endif()
+  if(ROWCAST_BUILD_EXAMPLES AND TARGET rowcast::daemon)  # and rowcastd's binlog source with snapshot: (defined later)
+    list(APPEND _rowcast_snapshot_deps rowcastd)
+    list(APPEND _rowcast_snapshot_defs ROWCASTD_EXE="$<TARGET_FILE:rowcastd>")
+  endif()
+  rowcast_mariadb_test(test_snapshot SOURCES test_snapshot.cpp LIBS rowcast::binlog DEPENDS ${_rowcast_snapshot_deps}
+                       DEFINES ${_rowcast_snapshot_defs})
+endif()

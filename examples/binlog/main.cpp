@@ -11,7 +11,10 @@
 // their --exclude-… forms) are those of every program. Column names come from
 // TABLE_MAP metadata (binlog_row_metadata=FULL); with --schema-history FILE from the
 // column lists valid at each event's position (recorded in follow mode from the live
-// schema: docs/binlog.md "Schema history"); "@1", "@2"… otherwise.
+// schema: docs/binlog.md "Schema history"); "@1", "@2"… otherwise. Follow mode with
+// --snapshot initial|when_needed and --snapshot-table: the existing rows first, chunk by chunk
+// (resumed from the checkpoint after a kill), then the stream from the snapshot's position
+// (docs/snapshot.md).
 // Exit status: 0 ok (also stopped by SIGINT/SIGTERM), 1 a file could not be decoded or
 // the server failed (the error says where and why), 2 usage, 3 the files end inside a
 // transaction (its rows withheld, or with --incomplete=mark delivered and then closed by a
@@ -24,6 +27,7 @@
 #if ROWCAST_BINLOG_HAVE_MARIADB_CLIENT  // follow mode's --schema-history reads the live schema through libmariadb
 #include <rowcast/binlog/mariadb_connection.hpp>
 #include <rowcast/binlog/mariadb_schema_provider.hpp>
+#include <rowcast/snapshot/source.hpp>
 #include <rowcast/sql/sink.hpp>
 #endif
 #include <rowcast/binlog/spool_sink.hpp>
@@ -63,6 +67,10 @@ struct options {
     bool start_at_current = false;
     bool incomplete_seen = false;  // files: the input ended inside a transaction
     std::optional<unsigned> max_retries;
+    // --snapshot: the existing rows first (docs/snapshot.md)
+    std::string snapshot_mode = "never";
+    std::vector<std::string> snapshot_tables;
+    std::size_t snapshot_chunk_rows = 4096;
     rowcast::durability durability = rowcast::durability::file_and_directory;
 };
 
@@ -73,12 +81,7 @@ void print_stats(const rowcast::binlog::parser_stats& st) {
                  static_cast<unsigned long long>(st.skipped_ignorable));
 }
 
-// Follow mode: the follower into `sink` until stopped, the end (--stop-at-end) or a failure
-// that is not retried; every retry is logged with its reason by rowcast::run.
-template <class Sink>
-rowcast::result<void> follow(rowcast::binlog::follower& f, Sink& sink, std::stop_token stop,
-                             const rowcast::run_options& ro) {
-    auto r = f.run(sink, stop, ro);
+void print_follower(const rowcast::binlog::follower& f) {
     print_stats(f.decode_stats());
     const auto pos = f.current_position();
     const auto fs = f.stats();
@@ -86,8 +89,32 @@ rowcast::result<void> follow(rowcast::binlog::follower& f, Sink& sink, std::stop
                  pos.file.c_str(), static_cast<unsigned long long>(pos.offset), pos.gtid.empty() ? "" : " gtid ",
                  pos.gtid.c_str(), static_cast<unsigned long long>(fs.connects),
                  static_cast<unsigned long long>(fs.reconnects), static_cast<unsigned long long>(fs.interrupted));
+}
+
+// Follow mode: the follower into `sink` until stopped, the end (--stop-at-end) or a failure
+// that is not retried; every retry is logged with its reason by rowcast::run.
+template <class Sink>
+rowcast::result<void> follow(rowcast::binlog::follower& f, Sink& sink, std::stop_token stop,
+                             const rowcast::run_options& ro) {
+    auto r = f.run(sink, stop, ro);
+    print_follower(f);
     return r;
 }
+
+#if ROWCAST_BINLOG_HAVE_MARIADB_CLIENT
+// --snapshot initial|when_needed: the snapshot, then the follower from its position.
+template <class Sink>
+rowcast::result<void> follow(rowcast::snapshot::snapshot_source& src, Sink& sink, std::stop_token stop,
+                             const rowcast::run_options& ro) {
+    auto r = src.run(sink, stop, ro);
+    const auto& st = src.snapshot().stats();
+    std::fprintf(stderr, "rowcast-binlog: snapshot: %llu rows in %llu chunks, %llu tables finished\n",
+                 static_cast<unsigned long long>(st.rows), static_cast<unsigned long long>(st.chunks),
+                 static_cast<unsigned long long>(st.tables));
+    if (const auto* f = src.follower()) print_follower(*f);
+    return r;
+}
+#endif
 
 template <class Codec>
 rowcast::result<void> run(options& o, rowcast::event_filter filter, Codec codec) {
@@ -133,9 +160,28 @@ rowcast::result<void> run(options& o, rowcast::event_filter filter, Codec codec)
         o.follow.parser.provider = &*history;
     }
 #endif
-    rowcast::binlog::follower f(o.follow);
+    auto with_source = [&](auto&& go) -> rowcast::result<void> {
+#if ROWCAST_BINLOG_HAVE_MARIADB_CLIENT
+        if (o.snapshot_mode != "never") {
+            const auto& sc = o.follow.stream.connection;
+            rowcast::snapshot::source_options so{.mode = *rowcast::snapshot::parse_mode(o.snapshot_mode), .snapshot = {},
+                                                 .follower = o.follow};
+            so.snapshot.connection = {.host = sc.host, .port = sc.port, .socket = sc.socket, .user = sc.user,
+                                      .password = sc.password,
+                                      .connect_timeout = std::chrono::duration_cast<std::chrono::seconds>(sc.connect_timeout),
+                                      .component = "snapshot", .tls = sc.tls};
+            so.snapshot.tables = o.snapshot_tables;
+            so.snapshot.chunk_rows = o.snapshot_chunk_rows;
+            rowcast::snapshot::snapshot_source src(std::move(so));
+            return go(src);
+        }
+#endif
+        rowcast::binlog::follower f(o.follow);
+        return go(f);
+    };
 #if ROWCAST_BINLOG_HAVE_MARIADB_CLIENT
     if (!o.sink.empty()) {  // exactly once into another database: the cursor commits with the rows
+        rowcast::binlog::follower f(o.follow);  // (--snapshot with --sink is refused by the option checks)
         auto so = rowcast::sql::parse_sink_url(o.sink);
         if (!so) return so.error_value();
         if (!so->connection.password)
@@ -161,7 +207,7 @@ rowcast::result<void> run(options& o, rowcast::event_filter filter, Codec codec)
             std::fprintf(stderr, "rowcast-binlog: spool recovery: %zu staged events published (checkpointed before a crash), "
                                  "%zu removed (not checkpointed; delivered again)\n", rec.published, rec.removed);
         rowcast::filtered_sink sink(std::move(filter), spool->transactional());
-        return follow(f, sink, stop.token(), ro);
+        return with_source([&](auto& src) { return follow(src, sink, stop.token(), ro); });
     }
     // stdout: each group's end is written before the checkpoint says it was handled
     rowcast::stream_sink out(STDOUT_FILENO, std::move(codec), {.flush = rowcast::stream_flush::group_end});
@@ -171,10 +217,10 @@ rowcast::result<void> run(options& o, rowcast::event_filter filter, Codec codec)
                                           rowcast::binlog::state_file_format));
         if (!saved) return saved.error_value();
         rowcast::filtered_sink sink(std::move(filter), *saved);
-        return follow(f, sink, stop.token(), ro);
+        return with_source([&](auto& src) { return follow(src, sink, stop.token(), ro); });
     }
     rowcast::filtered_sink sink(std::move(filter), out);
-    return follow(f, sink, stop.token(), ro);
+    return with_source([&](auto& src) { return follow(src, sink, stop.token(), ro); });
 }
 
 }  // namespace
@@ -254,6 +300,17 @@ static int run_main(int argc, char** argv) {
                    "Retry a failed connection (or a refusing output) N times in a row, then give up with exit status 1 "
                    "(default: following 0 = forever; files 3); each retry is logged with its reason")
         ->type_name("N")->group(follow_group);
+    app.add_option("--snapshot", o.snapshot_mode,
+                   "Copy the existing rows of the --snapshot-table tables first, as read events (op r), then stream "
+                   "from exactly the snapshot's position: initial (when no checkpoint holds a position; an unfinished "
+                   "snapshot is resumed after its last chunk), when_needed (also when the checkpoint's binlog file is "
+                   "purged), never (docs/snapshot.md)")
+        ->check(CLI::IsMember({"initial", "when_needed", "never"}))->capture_default_str()->group(follow_group);
+    app.add_option("--snapshot-table", o.snapshot_tables, "A table to copy (schema.table, or schema.* for all); repeatable")
+        ->type_name("SCHEMA.TABLE")->group(follow_group);
+    app.add_option("--snapshot-chunk-rows", o.snapshot_chunk_rows,
+                   "Rows per snapshot chunk (one transaction, one checkpoint)")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 30))->capture_default_str()->group(follow_group);
     if (auto status = rowcast_cli::parse(app, argc, argv)) return *status;
 
     auto spec = o.output.spec();
@@ -268,7 +325,11 @@ static int run_main(int argc, char** argv) {
     if (following && o.stop) return rowcast_cli::usage_error(app, "--stop-position is for files");
     if (following && gtid->count() > 0 && position_mode)
         return rowcast_cli::usage_error(app, "--gtid and --start-file/--start-position exclude each other");
+    if (o.snapshot_mode != "never" && (!following || o.snapshot_tables.empty()))
+        return rowcast_cli::usage_error(app, "--snapshot needs --host or --socket and at least one --snapshot-table");
 #if !ROWCAST_BINLOG_HAVE_MARIADB_CLIENT
+    if (o.snapshot_mode != "never")
+        return rowcast_cli::usage_error(app, "--snapshot needs rowcast-binlog built with libmariadb (libmariadb-dev)");
     if (following && !o.schema_history.empty())  // recording reads the live schema through libmariadb
         return rowcast_cli::usage_error(app, "--schema-history with --host/--socket needs rowcast-binlog built with "
                                              "libmariadb (libmariadb-dev); this build reads histories from files only");
@@ -278,6 +339,9 @@ static int run_main(int argc, char** argv) {
     if (!o.spool.empty() && (!following || o.checkpoint.empty()))
         return rowcast_cli::usage_error(
             app, "--spool needs --host or --socket and --checkpoint (the spool and the checkpoint commit together)");
+    if (!o.sink.empty() && o.snapshot_mode != "never")
+        return rowcast_cli::usage_error(app, "--snapshot with --sink is not supported yet (the sink keeps a binlog "
+                                             "position only); take the snapshot with --spool or stdout");
     if (!o.sink.empty() && (!following || !o.spool.empty() || !o.checkpoint.empty()))
         return rowcast_cli::usage_error(app, "--sink needs --host or --socket and excludes --spool and --checkpoint (the "
                                              "destination keeps the position)");

@@ -160,6 +160,16 @@ using event_view = basic_event<std::string_view>;
 using source_position = basic_source_position<std::string>;
 using transaction_info = basic_transaction_info<std::string>;
 
+/// The transaction id prefix of the rows of a snapshot (snapshot/initial.hpp): they are
+/// `insert` events whose transaction.id starts with it (Debezium's op "r", "read").
+inline constexpr std::string_view snapshot_transaction_prefix = "snapshot:";
+
+/// True for a row read by a snapshot rather than changed in the binlog.
+template <class S>
+bool is_snapshot_read(const basic_event<S>& e) noexcept {
+    return e.kind == event_kind::insert && std::string_view(e.transaction.id).starts_with(snapshot_transaction_prefix);
+}
+
 /// Copies a view (and what it points to) into an owning event. The column list is shared, not copied.
 inline event to_owning(const event_view& v) {
     event e;

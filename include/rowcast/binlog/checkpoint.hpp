@@ -99,6 +99,10 @@ inline std::string to_cursor(const position& p) {
     return "file=" + p.file + "\noffset=" + std::to_string(p.offset) + "\ngtid=" + p.gtid;
 }
 
+/// The first line of the cursors a snapshot publishes while it copies rows
+/// (snapshot/initial.hpp): such a cursor is not a binlog position.
+inline constexpr std::string_view snapshot_cursor_prefix = "snapshot=1\n";
+
 /// Parses to_cursor()'s text (lines in that order, each once). `where` names the file in errors.
 inline result<position> parse_cursor(std::string_view c, std::string_view where) {
     auto fail = [&](errc e, std::string_view what) {

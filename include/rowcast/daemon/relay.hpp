@@ -57,6 +57,9 @@
 #include <rowcast/transport/spool_writer.hpp>
 #include <rowcast/transport/stream_sink.hpp>
 #include <rowcast/version.hpp>
+#if defined(ROWCAST_DAEMON_HAVE_SNAPSHOT)  // the binlog source's snapshot: needs libmariadb (rowcastd links it when found)
+#include <rowcast/snapshot/source.hpp>
+#endif
 #include <rowcast/spread/consumer.hpp>
 #include <rowcast/spread/producer.hpp>
 #if defined(ROWCAST_DAEMON_SQL)  // rowcastd built with libmariadb: the mysql sink
@@ -221,6 +224,28 @@ inline ::rowcast::binlog::follower_options read_binlog(const node_reader& r) {
     o.stream.stop_at_end = r.flag("stop_at_end", false);
     c.tls = read_tls(r);
     return o;
+}
+
+/// The binlog source's `snapshot:` section (docs/snapshot.md): mode, tables, chunk_rows.
+struct binlog_snapshot_settings {
+    std::string mode = "never";
+    std::vector<std::string> tables;
+    std::size_t chunk_rows = 4096;
+};
+
+inline binlog_snapshot_settings read_binlog_snapshot(const node_reader& r) {
+    binlog_snapshot_settings s;
+    if (auto m = r.map("snapshot", {"mode", "tables", "chunk_rows"})) {
+        s.mode = m->choice("mode", {"initial", "when_needed", "never"}, "initial");
+        s.tables = m->strings("tables");
+        s.chunk_rows = static_cast<std::size_t>(m->number("chunk_rows", 1, 1 << 30, 4096));
+        if (s.mode != "never" && s.tables.empty())
+            m->fail("tables", "is required (schema.table or schema.*, a list) unless mode is never");
+#if !defined(ROWCAST_DAEMON_HAVE_SNAPSHOT)
+        if (s.mode != "never") m->fail("mode", "needs rowcastd built with libmariadb (libmariadb-dev)");
+#endif
+    }
+    return s;
 }
 
 inline ::rowcast::binlog::file_source_options read_binlog_files(const node_reader& r) {
@@ -827,11 +852,31 @@ inline const std::vector<registration>& registrations() {
         t.push_back({{"binlog", role::source,
                       {"host", "port", "socket", "user", "password", "password_file", "connect_timeout_ms", "server_id",
                        "start_file", "start_position", "gtid", "heartbeat_ms", "stop_at_end", "ssl_mode", "ssl_ca",
-                       "ssl_cert", "ssl_key", "ssl_cipher", "get_server_public_key", "server_public_key"},
-                      [](const node_reader& r) { (void)dd::read_binlog(r); }},
+                       "ssl_cert", "ssl_key", "ssl_cipher", "get_server_public_key", "server_public_key", "snapshot"},
+                      [](const node_reader& r) {
+                          (void)dd::read_binlog(r);
+                          (void)dd::read_binlog_snapshot(r);
+                      }},
                      {},
                      [](const section& s, relay& rl, std::stop_token stop) -> result<void> {
-                         ::rowcast::binlog::follower f(dd::read_binlog(node_reader(s.node, s.path)));
+                         const node_reader r(s.node, s.path);
+                         auto fo = dd::read_binlog(r);
+#if defined(ROWCAST_DAEMON_HAVE_SNAPSHOT)
+                         if (const auto snap = dd::read_binlog_snapshot(r); snap.mode != "never") {
+                             ::rowcast::snapshot::source_options so{
+                                 .mode = *::rowcast::snapshot::parse_mode(snap.mode), .snapshot = {}, .follower = fo};
+                             const auto& c = fo.stream.connection;
+                             so.snapshot.connection = {
+                                 .host = c.host, .port = c.port, .socket = c.socket, .user = c.user, .password = c.password,
+                                 .connect_timeout = std::chrono::duration_cast<std::chrono::seconds>(c.connect_timeout),
+                                 .component = "snapshot", .tls = c.tls};
+                             so.snapshot.tables = snap.tables;
+                             so.snapshot.chunk_rows = snap.chunk_rows;
+                             ::rowcast::snapshot::snapshot_source src(std::move(so));
+                             return rl.drive(src, std::move(stop));
+                         }
+#endif
+                         ::rowcast::binlog::follower f(std::move(fo));
                          return rl.drive(f, std::move(stop));
                      }});
         t.push_back({{"binlog_files", role::source, {"files", "start_position"},

@@ -609,7 +609,7 @@ void append_dbz_source(json_sink& out, const basic_event<S>& e, const debezium_o
     const std::int64_t ct = us_of(e.commit_time);
     out += ",\"ts_ms\":";
     append_number(out, floor_div(ct, 1000));
-    out += ",\"snapshot\":\"false\",\"db\":";
+    out += is_snapshot_read(e) ? ",\"snapshot\":\"true\",\"db\":" : ",\"snapshot\":\"false\",\"db\":";
     append_json_meta(out, e.schema);
     out += ",\"sequence\":null,\"ts_us\":";
     append_number(out, ct);
@@ -876,7 +876,7 @@ void append_json_debezium_wire(json_sink& out, const basic_event<S>& e, const de
             out += '}';
         }
         out += ",\"op\":\"";
-        out += e.kind == event_kind::insert ? 'c' : e.kind == event_kind::update ? 'u' : 'd';
+        out += is_snapshot_read(e) ? 'r' : e.kind == event_kind::insert ? 'c' : e.kind == event_kind::update ? 'u' : 'd';
         out += '"';
         append_processing_ts(out, us_of(e.capture_time));
         if (o.extension) append_wire_ext(out, e, st, ext_flags{true, !exact_stmt, false});

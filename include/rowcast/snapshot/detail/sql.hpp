@@ -1,0 +1,197 @@
+// rowcast/snapshot/detail/sql.hpp: the SQL the snapshot runs over libmariadb: quoting,
+// the consistent-snapshot start on MariaDB and MySQL, table and key discovery, the
+// keyset-paginated chunk query, and the hex form of key cells in cursors.
+#pragma once
+
+#include <rowcast/binlog/checkpoint.hpp>
+#include <rowcast/binlog/mariadb_result.hpp>
+#include <rowcast/column.hpp>
+#include <rowcast/detail/text.hpp>
+#include <rowcast/error.hpp>
+#include <rowcast/version.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+ROWCAST_NAMESPACE_BEGIN
+namespace detail::snapshot {
+
+using cells = std::vector<std::optional<std::string>>;
+
+inline error query_error(MYSQL* m, std::string_view where, std::string_view what) {
+    const unsigned code = mysql_errno(m);
+    // 2006/2013: the connection is gone (transient); 1044/1045/1142/1227: privileges (permanent).
+    const bool denied = code == 1044 || code == 1045 || code == 1142 || code == 1227;
+    const bool lost = code == 2006 || code == 2013 || code == 0 || code >= 2000;
+    return error::make(denied ? errc::refused : lost ? errc::unavailable : errc::io_error, "snapshot", where,
+                       std::string(what) + ": " + mysql_error(m) + " (error " + std::to_string(code) + ")");
+}
+
+/// `name` quoted as an identifier: `a``b`.
+inline std::string ident(std::string_view name) {
+    std::string out = "`";
+    for (char c : name) {
+        if (c == '`') out += '`';
+        out += c;
+    }
+    return out += '`';
+}
+
+inline std::string escape(MYSQL* m, std::string_view s) {
+    std::string out(s.size() * 2 + 1, '\0');
+    out.resize(mysql_real_escape_string(m, out.data(), s.data(), static_cast<unsigned long>(s.size())));
+    return out;
+}
+
+inline result<void> exec(MYSQL* m, std::string_view q, std::string_view where) {
+    if (mysql_real_query(m, q.data(), static_cast<unsigned long>(q.size())) != 0)
+        return query_error(m, where, "'" + std::string(q.substr(0, 80)) + "' failed");
+    ::rowcast::binlog::mariadb_result r(mysql_store_result(m));  // a statement with a result: dropped
+    return {};
+}
+
+/// Every row of a small result (server metadata), at most `max`.
+inline result<std::vector<cells>> rows(MYSQL* m, std::string_view q, std::string_view where, std::size_t max = 100000) {
+    if (mysql_real_query(m, q.data(), static_cast<unsigned long>(q.size())) != 0)
+        return query_error(m, where, "'" + std::string(q.substr(0, 80)) + "' failed");
+    ::rowcast::binlog::mariadb_result r(mysql_use_result(m));
+    if (!r) return query_error(m, where, "no result");
+    auto got = r.rows(max, where);
+    if (!got) return got.error_value();
+    if (mysql_errno(m) != 0) return query_error(m, where, "reading the result failed");
+    return got;
+}
+
+/// The binary-like types whose key literals are written as X'..' (a quoted string
+/// compares as text).
+inline bool binary_literal(sql_type t) noexcept {
+    switch (t) {
+        case sql_type::binary: case sql_type::varbinary: case sql_type::tinyblob: case sql_type::blob:
+        case sql_type::mediumblob: case sql_type::longblob: case sql_type::bit: case sql_type::geometry:
+            return true;
+        default: return false;
+    }
+}
+
+inline std::string hex(std::string_view s) {
+    std::string out;
+    out.reserve(s.size() * 2);
+    for (unsigned char c : s) {
+        out += detail::hex_lower[c >> 4];
+        out += detail::hex_lower[c & 15];
+    }
+    return out;
+}
+
+inline bool unhex(std::string_view s, std::string& out) {
+    auto nib = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+    };
+    if (s.size() % 2) return false;
+    out.clear();
+    for (std::size_t i = 0; i < s.size(); i += 2) {
+        const int a = nib(s[i]), b = nib(s[i + 1]);
+        if (a < 0 || b < 0) return false;
+        out += static_cast<char>(a << 4 | b);
+    }
+    return true;
+}
+
+/// Key cells as text: "x<hex>" per cell ("-" for NULL), comma-separated.
+inline std::string key_text(const cells& key) {
+    std::string k;
+    for (std::size_t i = 0; i < key.size(); ++i) k += (i ? "," : "") + (key[i] ? "x" + hex(*key[i]) : std::string("-"));
+    return k;
+}
+
+/// The literal of a key cell for a WHERE clause: a number unquoted for numeric columns (a
+/// quoted one compares as DOUBLE, which the range optimizer cannot use: every chunk would scan
+/// the index from the start), X'..' for binary types, else a quoted string.
+inline std::string literal(MYSQL* m, const column& c, const std::string& v) {
+    if (binary_literal(c.type.type)) return "X'" + hex(v) + "'";
+    const bool numeric = natural_kind(c.type.type, c.type.is_unsigned) == value_kind::int64 ||
+                         natural_kind(c.type.type, c.type.is_unsigned) == value_kind::uint64 ||
+                         c.type.type == sql_type::decimal || c.type.type == sql_type::year;
+    if (numeric && !v.empty() && v.find_first_not_of("-0123456789.") == std::string::npos) return v;
+    return "'" + escape(m, v) + "'";
+}
+
+/// "SELECT cols FROM t [WHERE (k1,..) > last] ORDER BY k1,.. LIMIT n" (no key: the whole table).
+inline std::string chunk_query(MYSQL* m, std::string_view schema, std::string_view table, const column_list& cols,
+                               const std::vector<std::size_t>& key, const cells& last, std::size_t limit) {
+    std::string q = "SELECT ";
+    for (std::size_t i = 0; i < cols.size(); ++i) q += (i ? "," : "") + ident(cols[i].name);
+    q += " FROM " + ident(schema) + "." + ident(table);
+    if (key.empty()) return q;
+    if (!last.empty()) {  // k1 > v1 OR (k1 = v1 AND k2 > v2) OR ...: a range the optimizer uses
+        q += " WHERE ";
+        for (std::size_t i = 0; i < key.size(); ++i) {
+            q += i ? " OR (" : "(";
+            for (std::size_t j = 0; j < i; ++j)
+                q += ident(cols[key[j]].name) + "=" + literal(m, cols[key[j]], *last[j]) + " AND ";
+            q += ident(cols[key[i]].name) + ">" + literal(m, cols[key[i]], *last[i]) + ")";
+        }
+    }
+    q += " ORDER BY ";
+    for (std::size_t i = 0; i < key.size(); ++i) q += (i ? "," : "") + ident(cols[key[i]].name);
+    return q += " LIMIT " + std::to_string(limit);
+}
+
+/// Starts the consistent read and returns the binlog position it corresponds to.
+/// MariaDB: START TRANSACTION WITH CONSISTENT SNAPSHOT and the binlog_snapshot_file /
+/// binlog_snapshot_position status (no lock), GTID from BINLOG_GTID_POS() of that point.
+/// MySQL (untested here): FLUSH TABLES WITH READ LOCK held only across the START
+/// TRANSACTION and SHOW MASTER STATUS (file, position, Executed_Gtid_Set).
+inline result<::rowcast::binlog::position> start_consistent_read(MYSQL* m, std::string_view where) {
+    for (std::string_view q : {"SET SESSION time_zone='+00:00'",
+                               "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ"})
+        if (auto r = exec(m, q, where); !r) return r.error_value();
+    const bool mariadb = std::string_view(mysql_get_server_info(m)).find("MariaDB") != std::string_view::npos;
+    ::rowcast::binlog::position p;
+    if (mariadb) {
+        if (auto r = exec(m, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY", where); !r) return r.error_value();
+        auto st = rows(m, "SHOW STATUS LIKE 'binlog_snapshot_%'", where);
+        if (!st) return st.error_value();
+        for (const auto& r : *st) {
+            if (r.size() < 2 || !r[0] || !r[1]) continue;
+            if (*r[0] == "Binlog_snapshot_file") p.file = *r[1];
+            if (*r[0] == "Binlog_snapshot_position" && !detail::parse_number(*r[1], p.offset))
+                return error::make(errc::invalid_value, "snapshot", where, "Binlog_snapshot_position is not a number");
+        }
+        if (p.file.empty())
+            return error::make(errc::unsupported, "snapshot", where,
+                               "the server has no binary log (binlog_snapshot_file is empty): nothing to stream from");
+        auto g = rows(m, "SELECT BINLOG_GTID_POS('" + escape(m, p.file) + "'," + std::to_string(p.offset) + ")", where);
+        if (!g) return g.error_value();
+        if (!g->empty() && !(*g)[0].empty() && (*g)[0][0]) p.gtid = *(*g)[0][0];
+        return p;
+    }
+    if (auto r = exec(m, "FLUSH TABLES WITH READ LOCK", where); !r) return r.error_value();
+    auto unlock = [&] { (void)exec(m, "UNLOCK TABLES", where); };
+    if (auto r = exec(m, "START TRANSACTION WITH CONSISTENT SNAPSHOT", where); !r) {
+        unlock();
+        return r.error_value();
+    }
+    auto st = rows(m, "SHOW MASTER STATUS", where);
+    unlock();
+    if (!st) return st.error_value();
+    if (st->empty() || (*st)[0].size() < 2 || !(*st)[0][0] || !(*st)[0][1])
+        return error::make(errc::unsupported, "snapshot", where, "the server has no binary log (SHOW MASTER STATUS is empty)");
+    const auto& r = (*st)[0];
+    p.file = *r[0];
+    if (!detail::parse_number(*r[1], p.offset))
+        return error::make(errc::invalid_value, "snapshot", where, "SHOW MASTER STATUS position is not a number");
+    if (r.size() >= 5 && r[4]) {
+        for (char c : *r[4])
+            if (c != '\n' && c != '\r') p.gtid += c;
+    }
+    return p;
+}
+
+}  // namespace detail::snapshot
+ROWCAST_NAMESPACE_END

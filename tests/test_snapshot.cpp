@@ -1,0 +1,402 @@
+// Snapshots (issue 16) against private MariaDB servers (label "mariadb"):
+//  - every column type: a row's values are the same read by the snapshot and decoded from
+//    the binlog;
+//  - the initial snapshot joined to the stream while writers insert, update and delete
+//    concurrently: the consumer's state equals a SELECT of every table at the end;
+//  - kill -9 of rowcast-binlog --snapshot initial --spool in the middle of the snapshot:
+//    the spool holds every chunk once and the final state equals the tables.
+#include "support/mariadb_every_type.hpp"
+#include "support/mariadb_server.hpp"
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
+
+#include <rowcast/binlog/mariadb_schema_provider.hpp>
+#include <rowcast/codec/binary.hpp>
+#include <rowcast/pipeline/sink.hpp>
+#include <rowcast/snapshot/source.hpp>
+#include <rowcast/transport/spool_sink.hpp>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace rowcast;
+using namespace std::chrono_literals;
+using rowcast::test::db_connection;
+using rowcast::test::mariadb_server;
+
+namespace {
+
+class Snapshot : public ::testing::Test {
+protected:
+    mariadb_server server_;
+    db_connection root_ = server_.connect();
+
+    void SetUp() override {
+        root_.query("CREATE USER cdc@'%' IDENTIFIED VIA mysql_native_password USING PASSWORD('pw')");
+        root_.query("GRANT ALL ON *.* TO cdc@'%'");
+    }
+
+    binlog::mariadb_connection_options query_conn() const {
+        binlog::mariadb_connection_options c;
+        c.host = "127.0.0.1";
+        c.port = static_cast<std::uint16_t>(server_.port());
+        c.user = "cdc";
+        c.password = "pw";
+        c.component = "snapshot";
+        return c;
+    }
+    snapshot::source_options source_opts(std::vector<std::string> tables, std::size_t chunk) const {
+        snapshot::source_options o;
+        o.snapshot.connection = query_conn();
+        o.snapshot.tables = std::move(tables);
+        o.snapshot.chunk_rows = chunk;
+        auto& c = o.follower.stream.connection;
+        c.host = "127.0.0.1";
+        c.port = static_cast<std::uint16_t>(server_.port());
+        c.user = "cdc";
+        c.password = "pw";
+        o.follower.stream.heartbeat_period = 200ms;
+        return o;
+    }
+};
+
+std::string key_of(const event& e, const std::vector<value>& img) {
+    std::string k = e.schema + "." + e.table + ":";
+    bool has_pk = false;
+    for (std::size_t i = 0; i < e.column_count(); ++i) has_pk = has_pk || (*e.columns)[i].primary_key;
+    for (std::size_t i = 0; i < img.size(); ++i)
+        if (!has_pk || (*e.columns)[i].primary_key) {
+            std::ostringstream s;
+            s << static_cast<int>(img[i].index());
+            k += s.str() + "=";
+            std::visit([&](const auto& v) {
+                using T = std::decay_t<decltype(v)>;
+                if constexpr (std::is_same_v<T, std::int64_t> || std::is_same_v<T, std::uint64_t>) k += std::to_string(v);
+                else if constexpr (std::is_same_v<T, text>) k += v.utf8;
+                else k += "?";
+            }, img[i]);
+            k += ";";
+        }
+    return k;
+}
+
+/// The consumer: applies events to a map of rows (key: the primary key, or the whole row
+/// for a table without one, as a count).
+struct state {
+    std::map<std::string, std::vector<value>> rows;
+    std::map<std::string, columns_ptr> cols;
+    std::size_t reads = 0, changes = 0, chunks = 0;
+    bool saw_marker = false;
+    void apply(const event& e) {
+        if (e.kind == event_kind::commit && std::string_view(e.transaction.id).starts_with("snapshot:")) ++chunks;
+        if (!is_row_event(e.kind)) return;
+        if (e.table == "marker") {
+            saw_marker = true;
+            return;
+        }
+        if (is_snapshot_read(e)) ++reads;
+        else ++changes;
+        if (e.kind != event_kind::insert) rows.erase(key_of(e, e.before));
+        if (e.kind != event_kind::delete_) rows[key_of(e, e.after)] = e.after;
+    }
+};
+
+/// Every row of the listed tables by a fresh initial snapshot (typed like the stream).
+state select_all(const binlog::mariadb_connection_options& c, std::vector<std::string> tables) {
+    snapshot::options o;
+    o.connection = c;
+    o.tables = std::move(tables);
+    snapshot::initial_snapshot s(o);
+    state st;
+    callback_sink sink([&](const event& e) { st.apply(e); });
+    std::stop_source stop;
+    auto r = s.run(sink, stop.get_token());
+    EXPECT_TRUE(r) << (r ? "" : r.error_value().message);
+    st.reads = 0;
+    return st;
+}
+
+// Every column type MariaDB 10.11 has (the list of test_binlog_columns): the snapshot's
+// values equal the binlog's for each row.
+TEST_F(Snapshot, EveryColumnTypeSameValuesAsTheBinlog) {
+    root_.query("CREATE DATABASE x");
+    root_.query(test::mariadb_every_type_ddl("x.t"));
+    {
+        auto s = server_.connect();
+        s.query("SET time_zone='+00:00'");
+        s.query("INSERT INTO x.t VALUES " + test::mariadb_every_type_rows());
+    }
+    // the binlog's rows, with the same schema provider rowcast-binlog uses for UUID/INET
+    auto pc = binlog::mariadb_connection::open(query_conn());
+    ASSERT_TRUE(pc) << pc.error_value().message;
+    binlog::mariadb_schema_provider provider(pc->get());
+    auto o = source_opts({"x.t"}, 3);
+    o.follower.stream.stop_at_end = true;
+    o.follower.parser.provider = &provider;
+    binlog::follower f(o.follower);
+    std::map<std::int64_t, std::vector<value>> from_binlog;
+    callback_sink bsink([&](const event& e) {
+        if (e.kind == event_kind::insert && e.table == "t") from_binlog[std::get<std::int64_t>(e.after[0])] = e.after;
+    });
+    std::stop_source stop;
+    auto br = f.run(bsink, stop.get_token());
+    ASSERT_TRUE(br) << br.error_value().message;
+    ASSERT_EQ(from_binlog.size(), 4u);
+
+    snapshot::initial_snapshot snap(o.snapshot);
+    std::map<std::int64_t, std::vector<value>> from_snapshot;
+    std::size_t begins = 0;
+    callback_sink ssink([&](const event& e) {
+        if (e.kind == event_kind::begin) ++begins;
+        if (e.kind != event_kind::insert) return;
+        EXPECT_TRUE(is_snapshot_read(e));
+        from_snapshot[std::get<std::int64_t>(e.after[0])] = e.after;
+    });
+    auto sr = snap.run(ssink, stop.get_token());
+    ASSERT_TRUE(sr) << sr.error_value().message;
+    EXPECT_EQ(begins, 2u);  // chunks of 3: 3 + 1 rows
+    ASSERT_EQ(from_snapshot.size(), 4u);
+    ASSERT_TRUE(snap.start().has_value());
+    for (const auto& [id, img] : from_binlog) {
+        const auto& s = from_snapshot[id];
+        ASSERT_EQ(s.size(), img.size());
+        for (std::size_t i = 0; i < img.size(); ++i)
+            EXPECT_EQ(s[i], img[i]) << "row " << id << " column " << i << " kinds " << s[i].index() << " vs "
+                                    << img[i].index();
+    }
+}
+
+// Writers insert, update and delete in three tables (integer key, composite text key, no
+// key: inserts only) while the snapshot runs in small chunks; then the stream. The
+// consumer's state equals the tables.
+TEST_F(Snapshot, InitialThenStreamWithConcurrentWritersEqualsSelect) {
+    root_.query("CREATE DATABASE app");
+    root_.query("CREATE TABLE app.a (id INT PRIMARY KEY, v VARCHAR(20), n BIGINT)");
+    root_.query("CREATE TABLE app.b (k VARCHAR(10), j INT, v DOUBLE, PRIMARY KEY (k, j))");
+    root_.query("CREATE TABLE app.c (v INT, w VARCHAR(10))");
+    root_.query("CREATE TABLE app.marker (id INT PRIMARY KEY)");
+    {
+        std::string a = "INSERT INTO app.a VALUES ", b = "INSERT INTO app.b VALUES ", c = "INSERT INTO app.c VALUES ";
+        for (int i = 1; i <= 300; ++i) {
+            a += (i > 1 ? "," : "") + std::string("(") + std::to_string(i * 2) + ",'v" + std::to_string(i) + "'," +
+                 std::to_string(i) + ")";
+            b += (i > 1 ? "," : "") + std::string("('k") + std::to_string(i % 7) + "'," + std::to_string(i) + "," +
+                 std::to_string(i) + ".5)";
+            c += (i > 1 ? "," : "") + std::string("(") + std::to_string(i) + ",'w')";
+        }
+        root_.query(a);
+        root_.query(b);
+        root_.query(c);
+    }
+    std::atomic<bool> writing{true};
+    std::atomic<int> writes{0};
+    std::thread writer([&] {
+        auto w = server_.connect();
+        std::mt19937 rng(7);
+        while (writing.load()) {
+            const int id = static_cast<int>(rng() % 700);
+            switch (rng() % 5) {
+                case 0: w.query("INSERT IGNORE INTO app.a VALUES (" + std::to_string(id) + ",'new',0)"); break;
+                case 1: w.query("UPDATE app.a SET n=n+1, v='upd' WHERE id=" + std::to_string(id)); break;
+                case 2: w.query("DELETE FROM app.a WHERE id=" + std::to_string(id)); break;
+                case 3:
+                    w.query("BEGIN");
+                    w.query("INSERT IGNORE INTO app.b VALUES ('k" + std::to_string(id % 9) + "'," + std::to_string(id) + ",1)");
+                    w.query("UPDATE app.b SET v=v+1 WHERE j=" + std::to_string((id + 1) % 300));
+                    w.query("COMMIT");
+                    break;
+                default: w.query("INSERT INTO app.c VALUES (" + std::to_string(1000 + writes.load()) + ",'x')"); break;
+            }
+            ++writes;
+        }
+    });
+    auto o = source_opts({"app.a", "app.b", "app.c"}, 17);
+    snapshot::snapshot_source src(o);
+    state st;
+    std::stop_source stop;
+    bool marker_written = false;
+    callback_sink sink([&](const event& e) {
+        st.apply(e);
+        if (!src.snapshotting() && !marker_written && writes.load() > 200) {  // writers ran during and after
+            writing.store(false);
+            marker_written = true;
+        }
+        if (st.saw_marker) stop.request_stop();
+    });
+    std::thread marker([&] {  // once the writers stopped: a marker row ends the run
+        while (writing.load()) std::this_thread::sleep_for(10ms);
+        writer.join();
+        server_.connect().query("INSERT INTO app.marker VALUES (1)");
+    });
+    auto r = src.run(sink, stop.get_token());
+    writing.store(false);
+    marker.join();
+    ASSERT_TRUE(r) << r.error_value().message;
+    EXPECT_GT(st.reads, 0u);
+    EXPECT_GT(st.changes, 0u);
+    EXPECT_GE(st.chunks, 2 * (300u / 17) + 1);  // a and b in chunks of 17, c (no key) in one
+    const state want = select_all(query_conn(), {"app.a", "app.b", "app.c"});
+    EXPECT_EQ(st.rows.size(), want.rows.size());
+    EXPECT_TRUE(st.rows == want.rows);
+    EXPECT_EQ(std::stoul(*root_.scalar("SELECT (SELECT COUNT(*) FROM app.a)+(SELECT COUNT(*) FROM app.b)+"
+                                       "(SELECT COUNT(*) FROM app.c)")),
+              want.rows.size());
+}
+
+#if defined(ROWCAST_BINLOG_EXE) || defined(ROWCASTD_EXE)
+std::string slurp(const std::filesystem::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+/// The published spool files in name order (staged files start with '.').
+std::vector<std::filesystem::path> spool_files(const std::filesystem::path& dir) {
+    std::vector<std::filesystem::path> out;
+    for (const auto& f : std::filesystem::directory_iterator(dir))
+        if (f.is_regular_file() && f.path().filename().string()[0] != '.') out.push_back(f.path());
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+event decode_file(const std::filesystem::path& p) {
+    event e;
+    binary_codec codec;
+    const std::string bytes = slurp(p);
+    auto r = codec.decode(bytes, e);
+    EXPECT_TRUE(r) << p << ": " << (r ? "" : r.error_value().message);
+    return e;
+}
+#endif
+
+#ifdef ROWCAST_BINLOG_EXE
+// rowcast-binlog --snapshot initial --spool is killed (SIGKILL) three times while it copies
+// a table in chunks of 20 under concurrent writes, and restarted from its checkpoint each
+// time; then it streams. The spool holds each snapshot row once (no chunk twice), and the
+// state built from it equals the table.
+TEST_F(Snapshot, KillNineDuringInitialSnapshotResumesAfterTheLastChunk) {
+    root_.query("CREATE DATABASE app");
+    root_.query("CREATE TABLE app.k (id INT PRIMARY KEY, v VARCHAR(40))");
+    root_.query("CREATE TABLE app.marker (id INT PRIMARY KEY)");
+    {
+        std::string q = "INSERT INTO app.k VALUES ";
+        for (int i = 1; i <= 2000; ++i) q += (i > 1 ? "," : "") + std::string("(") + std::to_string(i) + ",'r')";
+        root_.query(q);
+    }
+    test::temp_dir dir("rowcast-snapshot");
+    const auto spool = dir.path() / "spool", cp = dir.path() / "checkpoint", log = dir.path() / "log";
+    std::filesystem::create_directories(spool);
+    auto start = [&] {
+        return test::process::start(
+            {{ROWCAST_BINLOG_EXE, "--host", "127.0.0.1", "--port", std::to_string(server_.port()), "--user", "cdc",
+              "--password", "pw", "--heartbeat-ms", "200", "--codec", "binary", "--spool", spool.string(),
+              "--checkpoint", cp.string(), "--durability", "none", "--snapshot", "initial", "--snapshot-table", "app.k",
+              "--snapshot-chunk-rows", "20"},
+             {},
+             log,
+             {}});
+    };
+    std::atomic<bool> writing{true};
+    std::thread writer([&] {
+        auto w = server_.connect();
+        std::mt19937 rng(11);
+        for (int n = 0; writing.load(); ++n) {
+            const int id = static_cast<int>(rng() % 2400) + 1;
+            if (n % 3 == 0) w.query("INSERT IGNORE INTO app.k VALUES (" + std::to_string(id) + ",'new')");
+            else if (n % 3 == 1) w.query("UPDATE app.k SET v=CONCAT('u', " + std::to_string(n) + ") WHERE id=" + std::to_string(id));
+            else w.query("DELETE FROM app.k WHERE id=" + std::to_string(id));
+            std::this_thread::sleep_for(1ms);
+        }
+    });
+    int mid_snapshot = 0;
+    for (int kill = 0; kill < 3; ++kill) {
+        auto p = start();
+        const std::size_t before = spool_files(spool).size();
+        for (int guard = 0; spool_files(spool).size() < before + 150 && p.running(); ++guard) {
+            ASSERT_LT(guard, 60000) << "liveness guard: no progress; log:\n" << slurp(log);
+            std::this_thread::sleep_for(2ms);
+        }
+        p.signal(SIGKILL);
+        p.wait();
+        if (slurp(cp).find("snapshot=1") != std::string::npos) ++mid_snapshot;
+    }
+    EXPECT_GE(mid_snapshot, 2) << "the kills did not land inside the snapshot";
+    auto p = start();
+    for (int guard = 0; slurp(cp).find("snapshot=1") != std::string::npos; ++guard) {  // the snapshot ends
+        ASSERT_LT(guard, 60000) << "liveness guard; log:\n" << slurp(log);
+        ASSERT_TRUE(p.running()) << slurp(log);
+        std::this_thread::sleep_for(5ms);
+    }
+    writing.store(false);
+    writer.join();
+    root_.query("INSERT INTO app.marker VALUES (1)");
+    bool marker = false;
+    std::filesystem::path seen;
+    for (int guard = 0; !marker; ++guard) {
+        ASSERT_LT(guard, 60000) << "liveness guard; log:\n" << slurp(log);
+        for (const auto& f : spool_files(spool))
+            if (f > seen) {
+                seen = f;
+                if (decode_file(f).table == "marker") marker = true;
+            }
+        if (!marker) std::this_thread::sleep_for(5ms);
+    }
+    p.signal(SIGTERM);
+    EXPECT_EQ(p.wait(), 0) << slurp(log);
+
+    state st;
+    std::map<std::string, int> read_twice;
+    for (const auto& f : spool_files(spool)) {
+        const event e = decode_file(f);
+        if (is_snapshot_read(e) && ++read_twice[key_of(e, e.after)] > 1) ADD_FAILURE() << "read twice: " << key_of(e, e.after);
+        st.apply(e);
+    }
+    EXPECT_GT(st.reads, 1500u);
+    const state want = select_all(query_conn(), {"app.k"});
+    EXPECT_EQ(st.rows.size(), want.rows.size());
+    EXPECT_TRUE(st.rows == want.rows);
+}
+#endif
+
+#ifdef ROWCASTD_EXE
+// rowcastd's binlog source with `snapshot: {mode: initial, ...}` and stop_at_end: the spool
+// holds the table's rows as snapshot reads (chunks of 2) and no binlog row from before the snapshot.
+TEST_F(Snapshot, RowcastdBinlogSourceTakesTheSnapshotFirst) {
+    root_.query("CREATE DATABASE app");
+    root_.query("CREATE TABLE app.d (id INT PRIMARY KEY, v VARCHAR(10))");
+    root_.query("INSERT INTO app.d VALUES (1,'a'),(2,'b'),(3,'c')");
+    test::temp_dir dir("rowcast-snapshot-daemon");
+    const auto spool = dir.path() / "spool", cfg = dir.path() / "rowcastd.yaml", log = dir.path() / "log";
+    std::filesystem::create_directories(spool);
+    std::ofstream(cfg) << "source: {type: binlog, host: 127.0.0.1, port: " << server_.port()
+                       << ", user: cdc, password: pw, stop_at_end: true,\n"
+                          "         snapshot: {mode: initial, tables: [app.d], chunk_rows: 2}}\n"
+                          "sinks:\n  - {name: out, type: spool, directory: "
+                       << spool.string() << ", codec: binary}\ncheckpoint: " << (dir.path() / "cursor").string() << "\n";
+    auto check = test::process::start({{ROWCASTD_EXE, "--check", cfg.string()}, {}, log, {}});
+    ASSERT_EQ(check.wait(), 0) << slurp(log);
+    auto p = test::process::start({{ROWCASTD_EXE, cfg.string()}, {}, log, {}});
+    ASSERT_EQ(p.wait(), 0) << slurp(log);
+    std::vector<std::string> reads;
+    for (const auto& f : spool_files(spool)) {
+        const event e = decode_file(f);
+        if (is_snapshot_read(e)) reads.push_back(std::get<text>(e.after[1]).utf8);
+        else EXPECT_FALSE(is_row_event(e.kind)) << "a binlog row before the snapshot's position";
+    }
+    EXPECT_EQ(reads, (std::vector<std::string>{"a", "b", "c"}));
+}
+#endif
+
+}  // namespace
