@@ -291,6 +291,8 @@ long write_spread_corpus(const fs::path& dir, const std::vector<rowcast::event>&
                         return f.insert(48, old);
                     }());
     return ok ? n : -1;
+}
+
 // fuzz_datagram's input: each frame as a 2-byte big-endian length and its bytes.
 long write_datagram_corpus(const fs::path& dir, const std::vector<rowcast::event>& events) {
     namespace dg = rowcast::datagram;
