@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -141,18 +142,30 @@ private:
             std::this_thread::sleep_for(std::chrono::milliseconds(50));
         }
     }
-    bool place_probe() const {
+    // A connection to `servers` that gives up at once, and its JetStream context (requests wait `wait_ms`).
+    static bool probe_jetstream(std::vector<std::string> servers, int wait_ms, std::optional<nats::connection>& c,
+                                std::optional<rowcast::detail::nats::js_ptr>& js) {
         nats::connection_options o;
-        for (int i = 0; i < size(); ++i) o.servers.push_back(url(i));
+        o.servers = std::move(servers);
         o.connect_timeout = std::chrono::milliseconds(500);
         o.max_reconnect = 0;
-        auto c = nats::connection::connect(o);
-        if (!c) return false;
+        auto conn = nats::connection::connect(o);
+        if (!conn) return false;
+        c.emplace(std::move(*conn));
         jsOptions jo;
         jsOptions_Init(&jo);
-        jo.Wait = 1000;
-        auto js = c->jetstream(&jo);
-        if (!js) return false;
+        jo.Wait = wait_ms;
+        auto j = c->jetstream(&jo);
+        if (!j) return false;
+        js.emplace(std::move(*j));
+        return true;
+    }
+    bool place_probe() const {
+        std::vector<std::string> all;
+        for (int i = 0; i < size(); ++i) all.push_back(url(i));
+        std::optional<nats::connection> c;
+        std::optional<rowcast::detail::nats::js_ptr> js;
+        if (!probe_jetstream(std::move(all), 1000, c, js)) return false;
         const char* subjects[] = {"rowcast-test-ready.probe"};
         jsStreamConfig cfg;
         jsStreamConfig_Init(&cfg);
@@ -169,17 +182,10 @@ private:
         return js_DeleteStream(js->get(), "ROWCAST_TEST_READY", nullptr, &jerr) == NATS_OK;
     }
     bool ready(int i) const {
-        nats::connection_options o;
-        o.servers = {url(i)};
-        o.connect_timeout = std::chrono::milliseconds(500);
-        o.max_reconnect = 0;
-        auto c = nats::connection::connect(o);
-        if (!c) return false;
-        jsOptions jo;
-        jsOptions_Init(&jo);
-        jo.Wait = 250;  // before a meta leader exists a request gets no answer: ask again soon
-        auto js = c->jetstream(&jo);
-        if (!js) return false;
+        std::optional<nats::connection> c;
+        std::optional<rowcast::detail::nats::js_ptr> js;
+        // 250 ms: before a meta leader exists a request gets no answer: ask again soon
+        if (!probe_jetstream({url(i)}, 250, c, js)) return false;
         jsAccountInfo* ai = nullptr;
         const natsStatus s = js_GetAccountInfo(&ai, js->get(), nullptr, nullptr);
         if (ai) jsAccountInfo_Destroy(ai);
