@@ -998,6 +998,18 @@ void append_json_debezium_key(json_sink& out, const basic_event<S>& e, const deb
 
 // --- Maxwell -----------------------------------------------------------------------------
 
+/// True when decimal text is also a JSON number (RFC 8259 §6): no '+', no leading zero before
+/// another digit ("05"), a digit on each side of '.'. valid_decimal text such as "05.5", "+1",
+/// ".5" or "5." is not, and is written as a string instead.
+inline bool json_number_grammar(std::string_view d) noexcept {
+    if (!valid_decimal(d)) return false;
+    std::size_t i = d[0] == '-' ? 1 : 0;
+    if (i >= d.size() || d[i] < '0' || d[i] > '9') return false;  // '+', '.', or nothing after '-'
+    if (d[i] == '0' && i + 1 < d.size() && d[i + 1] != '.') return false;
+    const std::size_t dot = d.find('.');
+    return dot == std::string_view::npos || dot + 1 < d.size();
+}
+
 /// One value as Maxwell writes it. Returns false when the form does not carry it exactly.
 template <class S>
 bool append_maxwell_value(json_sink& out, const basic_value<S>& v, const column& c) {
@@ -1013,9 +1025,7 @@ bool append_maxwell_value(json_sink& out, const basic_value<S>& v, const column&
         case value_kind::float64: append_json_float(out, *std::get_if<double>(&v)); return true;
         case value_kind::decimal: {
             const std::string_view d = std::get_if<basic_decimal<S>>(&v)->digits;
-            // a JSON number needs a digit before '.', no '+' and no trailing '.'
-            const bool number = valid_decimal(d) && d[0] != '+' && d[0] != '.' && d.back() != '.' &&
-                                !(d.size() > 1 && d[0] == '-' && d[1] == '.');
+            const bool number = json_number_grammar(d);
             if (number) out += d;
             else append_json_meta(out, d);
             return number;
