@@ -17,16 +17,18 @@
 #include <rowcast/log.hpp>
 #include <rowcast/mysql/tls_options.hpp>
 #include <rowcast/os/atomic_file.hpp>
+#include <rowcast/os/signals.hpp>
 #include <rowcast/pipeline/filter.hpp>
 #include <rowcast/version.hpp>
 
 #include <CLI/CLI.hpp>
 
+#include <atomic>
 #include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <exception>
+#include <functional>
 #include <map>
 #include <new>
 #include <optional>
@@ -35,8 +37,6 @@
 #include <thread>
 #include <vector>
 
-#include <pthread.h>
-#include <signal.h>
 
 namespace rowcast_cli {
 
@@ -193,50 +193,30 @@ inline void add_connection_options(CLI::App& app, connection_flags& c) {
 
 // --- signals ------------------------------------------------------------------------------
 
-/// Requests `stop` when SIGINT or SIGTERM arrives: the signals are blocked in every thread
-/// (construct it before starting other threads) and taken by a helper thread with sigtimedwait,
-/// so nothing runs in signal-handler context. Also ends the run after `idle` without activity
-/// when set (touch() marks activity; call it from the run's thread).
+/// Requests `stop` when SIGINT or SIGTERM arrives (rowcast::os::signal_thread: construct it
+/// before starting other threads). Also ends the run after `idle` without activity when set
+/// (touch() marks activity; call it from the run's thread).
 class signal_stop {
 public:
-    explicit signal_stop(std::optional<std::chrono::seconds> idle = std::nullopt) : idle_(idle) {
-        sigemptyset(&set_);
-        sigaddset(&set_, SIGINT);
-        sigaddset(&set_, SIGTERM);
-        pthread_sigmask(SIG_BLOCK, &set_, nullptr);
-        touch();
-        thread_ = std::jthread([this](std::stop_token self) {
-            const timespec tick{0, 100 * 1000 * 1000};
-            while (!self.stop_requested() && !source_.stop_requested()) {
-                if (sigtimedwait(&set_, nullptr, &tick) > 0) source_.request_stop();
-                if (idle_ && std::chrono::steady_clock::now().time_since_epoch().count() - last_.load() >
-                                 std::chrono::duration_cast<std::chrono::steady_clock::duration>(*idle_).count())
-                    source_.request_stop();
-            }
-        });
-    }
-    ~signal_stop() {
-        thread_.request_stop();
-        // Wake the helper out of sigtimedwait now rather than at its next 100 ms tick (a program's
-        // exit waited up to 100 ms for it: 6 % of a short rowcast-binlog run). The signal is
-        // directed at that thread, which has it blocked and takes it; the run is ending anyway.
-        pthread_kill(thread_.native_handle(), SIGTERM);
-        thread_.join();
-        pthread_sigmask(SIG_UNBLOCK, &set_, nullptr);
-    }
-    signal_stop(const signal_stop&) = delete;
-    signal_stop& operator=(const signal_stop&) = delete;
+    explicit signal_stop(std::optional<std::chrono::seconds> idle = std::nullopt)
+        : idle_(idle), last_(now()),
+          signals_({.on_stop = [this] { source_.request_stop(); },
+                    .on_tick = idle ? std::function<void()>([this] {
+                        if (now() - last_.load() > std::chrono::duration_cast<std::chrono::steady_clock::duration>(*idle_).count())
+                            source_.request_stop();
+                    })
+                                    : std::function<void()>()}) {}
 
     std::stop_token token() const noexcept { return source_.get_token(); }
     std::stop_source& source() noexcept { return source_; }
-    void touch() noexcept { last_.store(std::chrono::steady_clock::now().time_since_epoch().count()); }
+    void touch() noexcept { last_.store(now()); }
 
 private:
-    sigset_t set_{};
+    static std::chrono::steady_clock::rep now() noexcept { return std::chrono::steady_clock::now().time_since_epoch().count(); }
     std::optional<std::chrono::seconds> idle_;
-    std::atomic<std::chrono::steady_clock::rep> last_{0};
+    std::atomic<std::chrono::steady_clock::rep> last_;
     std::stop_source source_;
-    std::jthread thread_;
+    rowcast::os::signal_thread signals_;  // last: its thread uses the members above
 };
 
 }  // namespace rowcast_cli

@@ -6,11 +6,11 @@
 //
 // Signals: SIGTERM/SIGINT drain and checkpoint, then exit 0; SIGHUP reloads the
 // log settings and says which changes need a restart. Everything else is library
-// code: rowcast/daemon/{config,relay,metrics,http,systemd,signals}.hpp.
+// code: rowcast/daemon/{config,relay,metrics,http,systemd}.hpp, rowcast/os/signals.hpp.
 #include <rowcast/daemon/config.hpp>
 #include <rowcast/daemon/http.hpp>
 #include <rowcast/daemon/relay.hpp>
-#include <rowcast/daemon/signals.hpp>
+#include <rowcast/os/signals.hpp>
 #include <rowcast/daemon/systemd.hpp>
 
 #include "../common/cli.hpp"
@@ -32,7 +32,7 @@ int run_main(int argc, char** argv) {
     std::string file;
     std::mutex running_mu;  // a reload and the end of run() do not overlap
     rd::relay* running = nullptr;
-    rd::signal_thread signals({.on_stop = [&] {
+    rowcast::os::signal_thread signals({.on_stop = [&] {
                                    rd::systemd::stopping();
                                    stop.request_stop();
                                },

@@ -1148,9 +1148,10 @@ void append_maxwell_def(json_sink& out, const basic_event<S>& e) {
     out += '}';
 }
 
-/// A transaction id Maxwell can carry as "xid" (digits only), else empty.
+/// A transaction id Maxwell can carry as "xid" (a JSON integer: digits, no leading zero), else
+/// empty ("000005" stays a string in the rowcast extension; fuzz_json found it written bare).
 inline std::string_view maxwell_xid(std::string_view id) noexcept {
-    if (id.empty() || id.size() > 19) return {};
+    if (id.empty() || id.size() > 19 || (id.size() > 1 && id[0] == '0')) return {};
     for (char c : id)
         if (c < '0' || c > '9') return {};
     return id;
