@@ -1,25 +1,33 @@
 // rowcast-bench-datagram: the datagram transports (issue 11) between two hosts made of
 // network namespaces (tests/support/netns.hpp; needs root, iproute2, nftables), each
 // beside a raw baseline of the same bytes measured in the same run, interleaved.
-// Both sides of a produce benchmark send the same datagrams, with the same system call
-// per datagram group, from the same namespace, to the same receivers:
-//   UdpProduce      rowcast: udp_producer::write of 10 batches of 64 events (encode, frame,
-//                   HMAC, one sendmmsg() per batch: ~7 datagrams of <= 1,400 bytes);
-//                   raw: one sendmmsg() per batch of the very datagrams that batch put on the
-//                   wire (captured once), from a socket in the same namespace with the same
-//                   multicast interface and loopback off; the same receiver socket (the other
-//                   host, joined to the group) gets both.
-//   NetlinkProduce  rowcast: netlink_producer::write of the same batches (one sendto() per
-//                   16 KiB datagram: one per batch); raw: sendto() of those captured datagrams
+// Each rowcast side is measured beside two baselines, in the same run, the order rotated every
+// iteration: "raw", the system calls alone on the very bytes the rowcast side put on the wire
+// (the issue's target: rowcast >= 0.8x raw), and "codec", raw plus the binary codec's work on
+// the same events (encode before the send, decode after the receive): the floor of any sender or
+// receiver that has events rather than bytes; what rowcast costs beyond it is the transport
+// (framing, sequence numbers, retransmit ring, MAC, ordering). Produce benchmarks warm the
+// retransmit ring (one fill, untimed) first. Socket buffers: the defaults on every sending
+// socket, 64 MiB on every receiving one.
+//   UdpProduce/hmac/ring  rowcast: udp_producer::write of 10 batches of 64 events (encode, frame,
+//                   HMAC, one sendmmsg() per batch: ~7 datagrams of <= 1,400 bytes), a ring of
+//                   `ring` datagrams; raw: one sendmmsg() per batch of the very datagrams that
+//                   batch put on the wire (captured once), from a socket in the same namespace
+//                   with the same multicast interface and loopback off; the same receiver socket
+//                   (the other host, joined to the group) gets all, drained outside the clock.
+//   NetlinkProduce/hmac/ring  rowcast: netlink_producer::write of the same batches (one sendto()
+//                   per 16 KiB datagram: one per batch); raw: sendto() of those captured datagrams
 //                   to the same group (the table's), one per datagram; one subscriber (all
-//                   groups) receives both, drained outside the clock after each run.
+//                   groups) receives all, drained outside the clock after each run.
 //   UdpConsume      udp_consumer::process (recvmmsg + HMAC check + order + decode) vs raw
-//                   recvmmsg() of the same datagrams (a second socket in the group)
+//                   recvmmsg() of the same datagrams (a second socket in the group) and raw
+//                   recvmmsg() + decode of their events (a third)
 //   UdpLoss5        events/s delivered end to end with 5 % random loss (nftables) and repair
 //   UdpDelay        capture-to-delivery delay p50/p99 (µs) at 10,000 events/s
 // NetlinkConsume  netlink_consumer::process vs raw recvmmsg() of the same datagrams (a second
-//                 subscriber), as UdpConsume; hmac:0 authenticates by the sender's uid instead
-//                 (netlink_options::senders = {0}, SCM_CREDENTIALS) and sends no MAC.
+//                 subscriber) and recvmmsg() + decode (a third), as UdpConsume; hmac:0
+//                 authenticates by the sender's uid instead (netlink_options::senders = {0},
+//                 SCM_CREDENTIALS) and sends no MAC.
 // Where the time goes, in process (no socket, no namespaces):
 //   EncodeCpu       binary_codec::encode of the benchmark's event (bytes_per_event)
 //   DecodeCpu       binary_codec::decode of it into a kept event
@@ -29,10 +37,11 @@
 //                   detail/hmac.hpp computes it (key states copied), and a re-initialised
 //                   EVP_MAC context (the alternative it was measured against)
 // The produce benchmarks run with HMAC-SHA256 (hmac:1, the configuration datagram.md
-// recommends) and without (hmac:0: framing and encoding only).
+// recommends) and without (hmac:0: framing and encoding only); ring:64 (a ring that stays in
+// the CPU's cache) against the default 4096 shows what the ring's memory costs.
 // Counters: rowcast_eps, raw_eps, ratio (rowcast_eps / raw_eps, wall time), cpu_ratio (the same
-// from the benchmark thread's CPU time, user + system: steadier on a loaded machine), eps,
-// p50_us, p99_us.
+// from the benchmark thread's CPU time, user + system: steadier on a loaded machine), codec_eps,
+// codec_ratio, codec_cpu_ratio (against the codec baseline), eps, p50_us, p99_us.
 // --smoke runs each once, briefly (ctest bench.datagram.smoke).
 #include <rowcast/codec/binary.hpp>
 #include <rowcast/datagram/consumer.hpp>
@@ -109,12 +118,14 @@ struct null_sink {
     }
     result<void> flush() { return {}; }
 };
-/// Reads every datagram waiting on `fd` (raw recvmmsg), up to `want`; returns the count.
-std::size_t drain_raw(int fd, std::size_t want) {
+/// Reads every datagram waiting on `rx` (a receiving link: raw recvmmsg), up to `want`;
+/// returns the count (gives up after 20 ms without any).
+template <class Link>
+std::size_t drain_raw(Link& rx, std::size_t want) {
     static detail::datagram::recv_buffers b(64, 65536);  // kept: 4 MiB zero-filled per call would evict the caches
     std::size_t got = 0;
     for (int idle = 0; got < want && idle < 1000;) {
-        const int n = b.receive(fd);
+        const int n = rx.receive(b, false);
         if (n > 0) {
             got += static_cast<std::size_t>(n);
             idle = 0;
@@ -215,12 +226,27 @@ void ratio_counters(benchmark::State& state, double events, spent rc, spent raw)
     state.counters["ratio"] = raw.wall / rc.wall;
     state.counters["cpu_ratio"] = raw.cpu / rc.cpu;
 }
+/// Against the raw side plus the codec's work on the same events (encode before a send,
+/// decode after a receive): codec_eps, codec_ratio (wall) and codec_cpu_ratio. What remains
+/// is what the transport adds: framing, sequence numbers, ring, MAC, ordering.
+void codec_counters(benchmark::State& state, double events, spent rc, spent cod) {
+    state.counters["codec_eps"] = events / cod.wall;
+    state.counters["codec_ratio"] = cod.wall / rc.wall;
+    state.counters["codec_cpu_ratio"] = cod.cpu / rc.cpu;
+}
 
-/// Runs `rowcast_run` and `raw_run` alternately (order swapped every iteration), each timed,
-/// then `after()` outside the clock.
-template <class Rowcast, class Raw, class After>
-void interleave(benchmark::State& state, std::size_t n, Rowcast rowcast_run, Raw raw_run, After after) {
-    spent rc, raw;
+/// Runs `rowcast_run`, `raw_run` and `codec_run` (raw_run plus the codec's work on the same
+/// events: the floor any sender or receiver of these events has) in turn, the order rotated
+/// every iteration, each timed, then `after()` outside the clock. `warm` untimed rounds first
+/// (the producer's retransmit ring fills its slots once: page faults that a long-running
+/// producer pays once, not per event).
+template <class Rowcast, class Raw, class Codec, class After>
+void interleave(benchmark::State& state, std::size_t n, std::size_t warm, Rowcast rowcast_run, Raw raw_run, Codec codec_run,
+                After after) {
+    for (std::size_t i = 0; i < warm; ++i) {
+        rowcast_run(), after(), raw_run(), after(), codec_run(), after();
+    }
+    spent rc, raw, cod;
     std::int64_t it = 0;
     auto add = [](spent& to, spent s) {
         to.wall += s.wall;
@@ -229,20 +255,37 @@ void interleave(benchmark::State& state, std::size_t n, Rowcast rowcast_run, Raw
     };
     for (auto _ : state) {
         double w = 0;
-        const bool rowcast_first = ++it % 2 == 1;
-        for (int side = 0; side < 2; ++side) {
-            if ((side == 0) == rowcast_first) w += add(rc, timed(rowcast_run));
-            else w += add(raw, timed(raw_run));
+        const int first = static_cast<int>(it++ % 3);
+        for (int k = 0; k < 3; ++k) {
+            switch ((first + k) % 3) {
+                case 0: w += add(rc, timed(rowcast_run)); break;
+                case 1: w += add(raw, timed(raw_run)); break;
+                default: w += add(cod, timed(codec_run)); break;
+            }
             after();
         }
         state.SetIterationTime(w);
     }
-    ratio_counters(state, static_cast<double>(n) * static_cast<double>(state.iterations()), rc, raw);
+    const double events = static_cast<double>(n) * static_cast<double>(state.iterations());
+    ratio_counters(state, events, rc, raw);
+    codec_counters(state, events, rc, cod);
 }
+
+/// The events of `ev` encoded (appended to `out`, cleared first): the codec's share of a send.
+void encode_all(binary_codec& c, const std::vector<std::vector<event>>& ev, std::string& out) {
+    out.clear();
+    for (const auto& b : ev)
+        for (const auto& e : b) c.encode(e, out);
+    benchmark::DoNotOptimize(out.data());
+}
+/// Ring slots the producer fills before its steady state, in rounds of `per_round` datagrams.
+std::size_t warm_rounds(std::size_t ring, std::size_t per_round) { return ring / std::max<std::size_t>(1, per_round) + 2; }
 
 void UdpProduce(benchmark::State& state) {
     const bool mac = state.range(0) != 0;
-    auto tx = lab->in(0, [&] { return udp_producer<binary_codec>::open(net(), popts(mac)).value(); });
+    auto po = popts(mac);
+    po.ring = static_cast<std::size_t>(state.range(1));
+    auto tx = lab->in(0, [&] { return udp_producer<binary_codec>::open(net(), std::move(po)).value(); });
     auto rx = lab->in(1, [] { return udp_link::open_receiver(net()).value(); });
     std::vector<std::vector<event>> ev;
     for (std::size_t i = 0; i < batches; ++i) ev.push_back(events(i * batch, batch));
@@ -258,15 +301,26 @@ void UdpProduce(benchmark::State& state) {
     to.sin_family = AF_INET;
     to.sin_port = htons(port);
     ::inet_pton(AF_INET, "239.77.0.9", &to.sin_addr);
+    const std::size_t datagrams = total_size(wire);
+    binary_codec codec;
+    std::string encoded;
+    auto raw_run = [&] { for (const auto& b : wire) raw_sendmmsg(raw, b, reinterpret_cast<const sockaddr*>(&to), sizeof to); };
     interleave(
-        state, batch * batches, [&] { for (const auto& b : ev) benchmark::DoNotOptimize(tx.write(b)); },
-        [&] { for (const auto& b : wire) raw_sendmmsg(raw, b, reinterpret_cast<const sockaddr*>(&to), sizeof to); }, [] {});
-    state.counters["datagrams_per_iteration"] = static_cast<double>(total_size(wire));
+        state, batch * batches, warm_rounds(static_cast<std::size_t>(state.range(1)), datagrams), [&] { for (const auto& b : ev) benchmark::DoNotOptimize(tx.write(b)); },
+        raw_run,
+        [&] {
+            encode_all(codec, ev, encoded);
+            raw_run();
+        },
+        [&] { drain_raw(rx, datagrams); });  // the receiver's buffer never fills: every datagram is queued, none dropped
+    state.counters["datagrams_per_iteration"] = static_cast<double>(datagrams);
 }
 
 void NetlinkProduce(benchmark::State& state) {
     const bool mac = state.range(0) != 0;
-    auto tx = lab->in(0, [&] { return netlink_producer<binary_codec>::open({}, popts(mac)).value(); });
+    auto po = popts(mac);
+    po.ring = static_cast<std::size_t>(state.range(1));
+    auto tx = lab->in(0, [&] { return netlink_producer<binary_codec>::open({}, std::move(po)).value(); });
     auto rx = lab->in(0, [] {
         netlink_options o;
         o.receive_buffer = 64 << 20;
@@ -280,26 +334,38 @@ void NetlinkProduce(benchmark::State& state) {
     sockaddr_nl to{};
     to.nl_family = AF_NETLINK;
     to.nl_groups = 1u << (tx.link().channel_of(ev[0][0].schema + "." + ev[0][0].table) - 1);  // the producer's group
+    binary_codec codec;
+    std::string encoded;
+    auto raw_run = [&] {
+        for (const auto& b : wire)
+            for (const auto& d : b) ::sendto(raw.get(), d.data(), d.size(), 0, reinterpret_cast<const sockaddr*>(&to), sizeof to);
+    };
     interleave(
-        state, batch * batches, [&] { for (const auto& b : ev) benchmark::DoNotOptimize(tx.write(b)); },
+        state, batch * batches, warm_rounds(static_cast<std::size_t>(state.range(1)), datagrams), [&] { for (const auto& b : ev) benchmark::DoNotOptimize(tx.write(b)); },
+        raw_run,
         [&] {
-            for (const auto& b : wire)
-                for (const auto& d : b) ::sendto(raw.get(), d.data(), d.size(), 0, reinterpret_cast<const sockaddr*>(&to), sizeof to);
+            encode_all(codec, ev, encoded);
+            raw_run();
         },
-        [&] { drain_raw(rx.fd(), datagrams); });  // keep the subscriber's buffer from overflowing
+        [&] { drain_raw(rx, datagrams); });  // keep the subscriber's buffer from overflowing
     state.counters["datagrams_per_iteration"] = static_cast<double>(datagrams);
 }
 
 /// The consume benchmarks: per iteration `tx` writes 10 batches of 64 events (outside the
-/// clock, then `settle` for them to arrive); then `in` delivers them all (recvmmsg + MAC check
-/// + order + decode), and `raw`, a second receiver of the same datagrams, reads them with
-/// recvmmsg() into buffers made once, as the consumer's are.
+/// clock, then `settle` for them to arrive); then, in an order rotated every iteration, `in`
+/// delivers them all (recvmmsg + MAC check + order + decode); `raw`, a second receiver of the
+/// same datagrams, reads them with recvmmsg() into buffers made once, as the consumer's are;
+/// and `dec`, a third, reads them so and decodes each event into kept events as the consumer
+/// does (the codec's floor: codec_ratio).
 template <class Tx, class In, class Raw>
-void consume_vs_raw(benchmark::State& state, Tx& tx, In& in, Raw& raw, std::chrono::milliseconds settle) {
+void consume_vs_raw(benchmark::State& state, Tx& tx, In& in, Raw& raw, Raw& dec, std::chrono::milliseconds settle) {
     std::uint64_t next = 0;
     null_sink sink;
     detail::datagram::recv_buffers b(64, 65536);
-    spent rc, rw;
+    binary_codec codec;
+    std::vector<event> kept(batch * batches);
+    spent rc, rw, cd;
+    std::int64_t it = 0;
     for (auto _ : state) {
         state.PauseTiming();
         const auto before = tx.stats().datagrams;
@@ -308,25 +374,62 @@ void consume_vs_raw(benchmark::State& state, Tx& tx, In& in, Raw& raw, std::chro
         std::this_thread::sleep_for(settle);
         state.ResumeTiming();
         const std::size_t want = sink.n + batch * batches;
-        const spent a = timed([&] {
+        auto rowcast_run = [&] {
             while (sink.n < want) benchmark::DoNotOptimize(in.process(sink));
-        });
-        const spent r = timed([&] {
+        };
+        auto raw_run = [&] {
             for (std::size_t got = 0; got < wire;) {
                 const int n = raw.receive(b, false);
                 if (n > 0) got += static_cast<std::size_t>(n);
             }
-        });
-        rc.wall += a.wall, rc.cpu += a.cpu, rw.wall += r.wall, rw.cpu += r.cpu;
+        };
+        auto codec_run = [&] {
+            std::size_t used = 0;
+            for (std::size_t got = 0; got < wire;) {
+                const int n = dec.receive(b, false);
+                for (int i = 0; i < n; ++i) {
+                    auto f = parse_frame(b.bytes(static_cast<std::size_t>(i)));
+                    if (!f) continue;
+                    (void)for_each_event(*f, [&](std::string_view e) -> result<void> {
+                        if (used < kept.size()) benchmark::DoNotOptimize(codec.decode(e, kept[used++]));
+                        return {};
+                    });
+                }
+                if (n > 0) got += static_cast<std::size_t>(n);
+            }
+        };
+        const int first = static_cast<int>(it++ % 3);
+        for (int k = 0; k < 3; ++k) {
+            switch ((first + k) % 3) {
+                case 0: {
+                    const spent a = timed(rowcast_run);
+                    rc.wall += a.wall, rc.cpu += a.cpu;
+                    break;
+                }
+                case 1: {
+                    const spent r = timed(raw_run);
+                    rw.wall += r.wall, rw.cpu += r.cpu;
+                    break;
+                }
+                default: {
+                    const spent d = timed(codec_run);
+                    cd.wall += d.wall, cd.cpu += d.cpu;
+                    break;
+                }
+            }
+        }
     }
-    ratio_counters(state, static_cast<double>(batch * batches) * static_cast<double>(state.iterations()), rc, rw);
+    const double n = static_cast<double>(batch * batches) * static_cast<double>(state.iterations());
+    ratio_counters(state, n, rc, rw);
+    codec_counters(state, n, rc, cd);
 }
 
 void UdpConsume(benchmark::State& state) {
     auto tx = lab->in(0, [] { return udp_producer<binary_codec>::open(net(), popts()).value(); });
     auto in = lab->in(1, [] { return udp_consumer<binary_codec>::open(net(), copts()).value(); });
     auto raw = lab->in(1, [] { return udp_link::open_receiver(net()).value(); });
-    consume_vs_raw(state, tx, in, raw, std::chrono::milliseconds(5));
+    auto dec = lab->in(1, [] { return udp_link::open_receiver(net()).value(); });
+    consume_vs_raw(state, tx, in, raw, dec, std::chrono::milliseconds(5));
 }
 
 // NetlinkConsume/hmac:1: keys; hmac:0: no keys, only uid 0's datagrams accepted (netlink_options::senders).
@@ -343,7 +446,8 @@ void NetlinkConsume(benchmark::State& state) {
     auto tx = lab->in(0, [&] { return netlink_producer<binary_codec>::open({}, popts(mac)).value(); });
     auto in = lab->in(0, [&] { return netlink_consumer<binary_codec>::open(in_nl, co).value(); });
     auto raw = lab->in(0, [&] { return netlink_link::open_receiver(nl).value(); });
-    consume_vs_raw(state, tx, in, raw, std::chrono::milliseconds(0));  // delivered within sendto()
+    auto dec = lab->in(0, [&] { return netlink_link::open_receiver(nl).value(); });
+    consume_vs_raw(state, tx, in, raw, dec, std::chrono::milliseconds(0));  // delivered within sendto()
 }
 
 void UdpLoss5(benchmark::State& state) {
@@ -544,8 +648,8 @@ int main(int argc, char** argv) {
         return smoke ? 0 : 1;
     }
     lab = std::make_unique<test::netns_lab>(2);
-    benchmark::RegisterBenchmark("UdpProduce", UdpProduce)->ArgName("hmac")->Arg(1)->Arg(0)->UseManualTime()->MinTime(min_time);
-    benchmark::RegisterBenchmark("NetlinkProduce", NetlinkProduce)->ArgName("hmac")->Arg(1)->Arg(0)->UseManualTime()->MinTime(min_time);
+    benchmark::RegisterBenchmark("UdpProduce", UdpProduce)->ArgNames({"hmac", "ring"})->Args({1, 4096})->Args({0, 4096})->Args({0, 64})->UseManualTime()->MinTime(min_time);
+    benchmark::RegisterBenchmark("NetlinkProduce", NetlinkProduce)->ArgNames({"hmac", "ring"})->Args({1, 4096})->Args({0, 4096})->Args({0, 64})->UseManualTime()->MinTime(min_time);
     benchmark::RegisterBenchmark("UdpConsume", UdpConsume)->MinTime(min_time);
     benchmark::RegisterBenchmark("NetlinkConsume", NetlinkConsume)->ArgName("hmac")->Arg(1)->Arg(0)->MinTime(min_time);
     benchmark::RegisterBenchmark("UdpLoss5", UdpLoss5)->Arg(smoke ? 640 : 20000)->UseManualTime()->Iterations(smoke ? 1 : 3);
