@@ -71,7 +71,7 @@ private:
             return r.fail(errc::unsupported_version, b + 2,
                           "format version " + std::to_string(b[2]) + "; this build reads version " +
                               std::to_string(format_version));
-        if (avail >= 4 && b[3] != 0)
+        if (avail >= 4 && (b[3] & ~known_flags) != 0)
             return r.fail(errc::unsupported_version, b + 3,
                           "header flags 0x" + hex_byte(b[3]) + " are unknown to format version " +
                               std::to_string(format_version));
@@ -436,6 +436,11 @@ private:
             !r.boolean(e.transaction.last, "transaction last") || !read_str(r, e.source.file, "source file") ||
             !r.varint(e.source.offset, "source offset") || !read_str(r, e.source.gtid, "source gtid") ||
             !read_u32(r, e.source.server_id, "server id"))
+            return make_error(r);
+        e.source.row = 0;
+        e.source.thread = 0;
+        if ((b[3] & flag_source_ext) &&
+            (!read_u32(r, e.source.row, "source row") || !r.varint(e.source.thread, "source thread")))
             return make_error(r);
 
         std::uint64_t block_len = 0;
