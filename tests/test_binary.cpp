@@ -558,6 +558,12 @@ TEST(BinaryCodec, SourceRowAndThreadUseHeaderFlag) {
     event_view v;
     ASSERT_TRUE(c.decode_view(b, v));
     EXPECT_EQ(to_owning(v), ev);
+    std::string zeros = b;  // the flag with both 0: not the encoder's form
+    zeros[at] = '\0';
+    zeros[at + 1] = '\0';
+    zeros.erase(at + 2, 1);
+    zeros[4] = static_cast<char>(zeros[4] - 1);  // length
+    expect_error(c.decode(zeros, d), errc::invalid_value, "source row and thread both 0");
     ASSERT_TRUE(c.decode(plain, d));  // the fields are reset by a record without them
     EXPECT_EQ(d.source.row, 0u);
     EXPECT_EQ(d.source.thread, 0u);

@@ -439,9 +439,15 @@ private:
             return make_error(r);
         e.source.row = 0;
         e.source.thread = 0;
-        if ((b[3] & flag_source_ext) &&
-            (!read_u32(r, e.source.row, "source row") || !r.varint(e.source.thread, "source thread")))
-            return make_error(r);
+        if (b[3] & flag_source_ext) {
+            const unsigned char* ext_at = r.p;
+            if (!read_u32(r, e.source.row, "source row") || !r.varint(e.source.thread, "source thread"))
+                return make_error(r);
+            if (e.source.row == 0 && e.source.thread == 0) [[unlikely]] {  // the encoder sets the flag only for them
+                r.fail(errc::invalid_value, ext_at, "header flag 0x01 with source row and thread both 0");
+                return make_error(r);
+            }
+        }
 
         std::uint64_t block_len = 0;
         if (!r.length(block_len, "column block length", "", opt_.max_event_size, "max_event_size")) return make_error(r);
