@@ -68,7 +68,8 @@ struct parser_options {
     bool statements_as_ddl = false;
     /// true: each callback's txn_info::capture_us is the system clock's time (µs) when its event
     /// was decoded (events' capture_time; Debezium's top-level ts_ms/ts_us/ts_ns). false: 0, and
-    /// decoding the same binlog twice gives equal events. Sources of the programs turn it on.
+    /// decoding the same binlog twice gives equal events. rowcast-binlog --capture-time and
+    /// rowcastd's binlog `capture_time` turn it on.
     bool capture_time = false;
 };
 
