@@ -535,6 +535,40 @@ TEST(BinaryCodec, GoldenSmallInsert) {
     EXPECT_EQ(d, test::small_insert());
 }
 
+// source.row and source.thread: header flag 0x01 and two varints after the server id; a record
+// without them keeps the original layout (flags 0), which older decoders read.
+TEST(BinaryCodec, SourceRowAndThreadUseHeaderFlag) {
+    binary_codec c;
+    event ev = test::small_insert();
+    ev.source.row = 1;
+    ev.source.thread = 300;
+    const std::string b = enc(c, ev);
+    EXPECT_EQ(static_cast<unsigned char>(b[3]), 0x01);
+    const std::string plain = enc(c, test::small_insert());
+    ASSERT_EQ(b.size(), plain.size() + 3);  // varints 01 and ac 02
+    EXPECT_EQ(b.substr(0, 3), plain.substr(0, 3));  // magic and version 1 unchanged
+    const std::size_t at = plain.find("\x19\x04");  // the column block follows the server id
+    ASSERT_NE(at, std::string::npos);
+    EXPECT_EQ(hex(b.substr(at, 3)), "01ac02");
+    event d;
+    ASSERT_TRUE(c.decode(b, d));
+    EXPECT_EQ(d.source.row, 1u);
+    EXPECT_EQ(d.source.thread, 300u);
+    EXPECT_EQ(d, ev);
+    event_view v;
+    ASSERT_TRUE(c.decode_view(b, v));
+    EXPECT_EQ(to_owning(v), ev);
+    std::string zeros = b;  // the flag with both 0: not the encoder's form
+    zeros[at] = '\0';
+    zeros[at + 1] = '\0';
+    zeros.erase(at + 2, 1);
+    zeros[4] = static_cast<char>(zeros[4] - 1);  // length
+    expect_error(c.decode(zeros, d), errc::invalid_value, "source row and thread both 0");
+    ASSERT_TRUE(c.decode(plain, d));  // the fields are reset by a record without them
+    EXPECT_EQ(d.source.row, 0u);
+    EXPECT_EQ(d.source.thread, 0u);
+}
+
 // ---------------------------------------------------------------------------
 // Hostile input
 
@@ -600,7 +634,7 @@ TEST(BinaryCodec, BadMagicAndVersion) {
     x[2] = 2;
     expect_error(c.decode(x, e), errc::unsupported_version, "at byte 2: format version 2");
     x = b;
-    x[3] = 1;
+    x[3] = 2;  // 0x01 (source row and thread follow) is known; 0x02 is not
     expect_error(c.decode(x, e), errc::unsupported_version, "at byte 3");
     expect_error(c.decode("", e), errc::truncated, "at byte 0");
     expect_error(c.decode("RC", e), errc::truncated, "at byte 2");

@@ -621,6 +621,108 @@ TEST(BinlogFiles, AdapterBuildsEvents) {
     EXPECT_EQ(it->kind, event_kind::commit);
 }
 
+// What the wire envelopes need (Debezium source.row/thread/query, ts_us; Maxwell thread_id),
+// from the binlog: each fact cross-checked against the fixture's mysqlbinlog/mariadb-binlog text.
+std::vector<event> adapt(const std::string& path, rb::parser_options o = {}) {
+    std::vector<event> evs;
+    rb::event_adapter ad([&](const event& e) { evs.push_back(e); });
+    auto st = rb::read_file(path, ad, o);
+    EXPECT_TRUE(st) << st.error_value().message;
+    EXPECT_TRUE(ad.finish());
+    return evs;
+}
+
+TEST(BinlogFiles, RowIndexAndAnnotatedStatementMariadb) {
+    const auto path = fixtures + "/mariadb/04_no_checksum.binlog";
+    NEED(path);
+    const auto evs = adapt(path);
+    // 04_no_checksum.decoded.txt: one Write_rows event with 3 rows, annotated with the INSERT
+    const std::string insert =
+        "INSERT INTO t VALUES (1,'one',REPEAT('B',500),1.5,'x','2020-01-01 00:00:00.5','{\"a\":1}',18446744073709551615),\n"
+        "                     (2,'two',NULL,-2.25,'y',NULL,NULL,0),(3,REPEAT('ü',100),X'00',0,NULL,'2038-01-19 03:14:07.999999','[1,2]',7)";
+    std::vector<const event*> ins, upd;
+    for (const auto& e : evs) {
+        if (e.kind == event_kind::insert && ins.size() < 3) ins.push_back(&e);
+        if (e.kind == event_kind::update && e.statement.find("CONCAT") != std::string::npos) upd.push_back(&e);
+        if (e.kind == event_kind::ddl) {
+            EXPECT_EQ(e.source.thread, 34u) << e.statement;  // "Query thread_id=34"
+        }
+    }
+    ASSERT_EQ(ins.size(), 3u);
+    for (std::uint32_t i = 0; i < 3; ++i) {
+        EXPECT_EQ(ins[i]->source.row, i);
+        EXPECT_EQ(ins[i]->source.offset, ins[0]->source.offset);  // one rows event
+        EXPECT_EQ(ins[i]->statement, insert);
+        EXPECT_EQ(ins[i]->source.thread, 0u);  // MariaDB 10.11: a GTID event begins it, no thread id
+    }
+    ASSERT_EQ(upd.size(), 2u);
+    EXPECT_EQ(upd[0]->statement, "UPDATE t SET a = CONCAT(a,'!'), n = n * 2 WHERE id IN (1,2)");
+    EXPECT_EQ(upd[0]->source.row, 0u);
+    EXPECT_EQ(upd[1]->source.row, 1u);
+    for (const auto& e : evs) {
+        if (!is_row_event(e.kind)) {
+            EXPECT_EQ(e.source.row, 0u);
+        }
+    }
+    // MariaDB's headers have whole seconds: no sub-second commit time is made up
+    for (const auto& e : evs) EXPECT_EQ(e.commit_time.time_since_epoch().count() % 1000000, 0) << e.sequence;
+}
+
+TEST(BinlogFiles, ThreadQueryAndMicrosecondCommitTimeMysql) {
+    const auto d = fixtures + "/mysql/";
+    NEED(d + "5.7_32_delete_rows_v2/log.bin");
+    NEED(d + "8.0_19_30_Table_map_event_Write_rows_log_event/binlog.000018");
+    {   // dump.txt: BEGIN "Query thread_id=13", Rows_query before each rows event; 5.7: no µs
+        const auto evs = adapt(d + "5.7_32_delete_rows_v2/log.bin");
+        const event *ins = nullptr, *del = nullptr, *begin = nullptr;
+        for (const auto& e : evs) {
+            if (e.kind == event_kind::insert) ins = &e;
+            if (e.kind == event_kind::delete_) del = &e;
+            if (e.kind == event_kind::begin && !begin) begin = &e;
+        }
+        ASSERT_TRUE(ins && del && begin);
+        EXPECT_EQ(ins->statement, "INSERT INTO `boxercrab` (`title`) VALUES ('abcde')");
+        EXPECT_EQ(del->statement, "DELETE FROM `boxercrab`");
+        EXPECT_EQ(ins->source.thread, 13u);
+        EXPECT_EQ(del->source.thread, 13u);
+        EXPECT_EQ(begin->source.thread, 13u);
+        EXPECT_EQ(ins->commit_time, time_point{std::chrono::seconds{1596180685}});
+    }
+    {   // MySQL 8.2: ANONYMOUS_GTID original_commit_timestamp=1702989003486111, BEGIN thread_id=8
+        const auto evs = adapt(d + "8.0_19_30_Table_map_event_Write_rows_log_event/binlog.000018");
+        std::vector<const event*> txn;
+        for (const auto& e : evs)
+            if (e.commit_time == time_point{std::chrono::microseconds{1702989003486111}}) txn.push_back(&e);
+        ASSERT_EQ(txn.size(), 3u);  // begin, the insert, commit
+        EXPECT_EQ(txn[0]->kind, event_kind::begin);
+        EXPECT_EQ(txn[1]->kind, event_kind::insert);
+        EXPECT_EQ(txn[2]->kind, event_kind::commit);
+        for (const auto* e : txn) EXPECT_EQ(e->source.thread, 8u);
+        EXPECT_EQ(txn[1]->statement, "");  // binlog_rows_query_log_events was off
+        // the two DDL before it: their own GTID's commit times (1702988950896516 is the first)
+        ASSERT_GE(evs.size(), 1u);
+        EXPECT_EQ(evs[0].kind, event_kind::ddl);
+        EXPECT_EQ(evs[0].commit_time, time_point{std::chrono::microseconds{1702988950896516}});
+        EXPECT_EQ(evs[0].source.thread, 8u);
+    }
+}
+
+TEST(BinlogFiles, CaptureTimeOnlyWhenAsked) {
+    const auto path = fixtures + "/mysql/5.7_32_delete_rows_v2/log.bin";
+    NEED(path);
+    for (const auto& e : adapt(path)) EXPECT_EQ(e.capture_time, time_point{});
+    rb::parser_options o;
+    o.capture_time = true;
+    const auto before = std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
+    const auto evs = adapt(path, o);
+    const auto after = std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
+    ASSERT_FALSE(evs.empty());
+    for (const auto& e : evs) {
+        EXPECT_GE(e.capture_time, before);
+        EXPECT_LE(e.capture_time, after);
+    }
+}
+
 TEST(BinlogFiles, TruncatedCopiesFailCleanly) {
     const auto path = fixtures + "/mariadb/04_no_checksum.binlog";
     NEED(path);

@@ -378,3 +378,51 @@ TEST(BinlogLive, MinimalMetadataNamesFromTheProviderAndMismatchIsAnError) {
     for (auto& e : evs2) EXPECT_FALSE(rowcast::is_row_event(e.kind));
     c.query("SET GLOBAL binlog_row_metadata=FULL");
 }
+
+// What the wire envelopes' source fields come from, against the server itself: the DDL's thread
+// id is the writer's CONNECTION_ID() (a MariaDB 10.x transaction begins with a GTID event, which has
+// none: its rows say 0, never a guess), the rows of one statement are rows 0..n-1 of their rows
+// event, and each carries the statement from ANNOTATE_ROWS (binlog_annotate_row_events, on by default).
+TEST(BinlogLive, ThreadIdRowIndexAndAnnotatedStatement) {
+    mariadb_server server;
+    auto c = server.connect();
+    c.query("FLUSH BINARY LOGS");
+    const std::string insert = "INSERT INTO w.t VALUES (1,'a'),(2,'b'),(3,'c')";
+    const std::string update = "UPDATE w.t SET v = CONCAT(v, '!') WHERE id < 3";
+    c.query("CREATE DATABASE w");
+    c.query("CREATE TABLE w.t (id INT PRIMARY KEY, v VARCHAR(8))");
+    c.query(insert);
+    c.query(update);
+    const auto thread = c.scalar("SELECT CONNECTION_ID()");
+    ASSERT_TRUE(thread);
+    c.query("FLUSH BINARY LOGS");
+    auto logs = c.rows("SHOW BINARY LOGS");
+    ASSERT_GE(logs.size(), 3u);
+    const auto path = (server.dir() / "binlog" / *logs[logs.size() - 2][0]).string();
+    std::vector<rowcast::event> evs;
+    rb::event_adapter ad([&](const rowcast::event& e) { evs.push_back(e); });
+    auto st = rb::read_file(path, ad);
+    ASSERT_TRUE(st) << st.error_value().message;
+    std::vector<const rowcast::event*> ins, upd;
+    std::size_t ddls = 0;
+    for (const auto& e : evs) {
+        if (e.kind == event_kind::ddl) {
+            ++ddls;
+            EXPECT_EQ(std::to_string(e.source.thread), *thread) << e.statement;
+        }
+        if (e.kind == event_kind::insert) ins.push_back(&e);
+        if (e.kind == event_kind::update) upd.push_back(&e);
+    }
+    EXPECT_EQ(ddls, 2u);
+    ASSERT_EQ(ins.size(), 3u);
+    ASSERT_EQ(upd.size(), 2u);
+    for (std::uint32_t i = 0; i < 3; ++i) {
+        EXPECT_EQ(ins[i]->source.row, i);
+        EXPECT_EQ(ins[i]->statement, insert);
+        EXPECT_EQ(ins[i]->source.thread, 0u);
+    }
+    for (std::uint32_t i = 0; i < 2; ++i) {
+        EXPECT_EQ(upd[i]->source.row, i);
+        EXPECT_EQ(upd[i]->statement, update);
+    }
+}

@@ -556,7 +556,9 @@ TEST(BinlogStream, SameEventsAsTheServersFiles) {
     }
     ASSERT_GT(from_files.size(), 100u);
     ASSERT_EQ(from_stream.size(), from_files.size());
-    for (std::size_t i = 0; i < from_files.size(); ++i) ASSERT_EQ(from_stream[i], from_files[i]) << "event " << i;
+    for (std::size_t i = 0; i < from_files.size(); ++i)
+        ASSERT_EQ(from_stream[i], from_files[i])
+            << "event " << i << ", statements: " << from_stream[i].statement << " / " << from_files[i].statement;
     // the resume position is the end of the last file's last transaction
     // (the ROTATE at the end of the last full file moved it to the start of the newest file)
     const auto pos = fl.current_position();

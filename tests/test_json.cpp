@@ -493,6 +493,7 @@ TEST(Json, PlainDebeziumMessage) {
     EXPECT_EQ(e.source.file, "mysql-bin.000003");
     EXPECT_EQ(e.source.offset, 805u);
     EXPECT_EQ(e.source.server_id, 223344u);
+    EXPECT_EQ(e.source.thread, 7u);
     EXPECT_EQ(e.transaction.id, "tx-1");
     EXPECT_EQ(e.transaction.position, 2u);
     EXPECT_EQ(e.commit_time, time_point{std::chrono::milliseconds{1700000000000}});
@@ -1105,10 +1106,10 @@ debezium_options doc_options(bool schemas) {
 }
 
 // Fields the event model does not hold (re-encoded as null/false or left out):
-// thread (the binlog source does not keep the thread id yet), the connector's own version,
-// and the older documentation's boolean "snapshot" (today's connector writes a string).
-const std::set<std::string> dbz_not_modelled = {"payload.source.version", "payload.source.thread", "payload.source.snapshot",
-                                                "source.version", "source.thread", "source.snapshot",
+// the connector's own version, and the older documentation's boolean "snapshot" (today's
+// connector writes a string).
+const std::set<std::string> dbz_not_modelled = {"payload.source.version", "payload.source.snapshot",
+                                                "source.version", "source.snapshot",
                                                 "schema.fields[source]"};
 
 column col_n(std::string name, sql_type t, bool pk = false, bool nullable = true) {
@@ -1455,9 +1456,52 @@ TEST(Json, DebeziumHandlingModes) {
     EXPECT_EQ(enc(bare, dt_only).find("rowcast\":{"), std::string::npos);
 }
 
+// What the binlog source fills (row index, thread id, annotated statement, µs commit time,
+// capture time) reaches the foreign consumer's fields and reads back without the "rowcast" object.
+TEST(Json, WireEnvelopesCarrySourceRowThreadAndQuery) {
+    event e = one_row({col_n("id", sql_type::int_, true, false)}, {std::int64_t{2}});
+    e.schema = "s", e.table = "t";
+    e.statement = "INSERT INTO t VALUES (1),(2)";
+    e.transaction = {"0-1-9", 1, true};
+    e.source = {"binlog.000001", 4000, "0-1-9", 1, 1, 42};
+    e.commit_time = time_point{std::chrono::microseconds{1702989003486111}};
+    e.capture_time = time_point{std::chrono::microseconds{1702989004000001}};
+    debezium_options o;
+    o.extension = false;
+    json_codec d = wire_codec(json_envelope::debezium, o);
+    const std::string s = enc(d, e);
+    const auto j = nlohmann::json::parse(s);
+    EXPECT_EQ(j["source"]["row"], 1) << s;
+    EXPECT_EQ(j["source"]["thread"], 42) << s;
+    EXPECT_EQ(j["source"]["query"], "INSERT INTO t VALUES (1),(2)") << s;
+    EXPECT_EQ(j["source"]["ts_us"], 1702989003486111LL) << s;
+    EXPECT_EQ(j["source"]["ts_ms"], 1702989003486LL) << s;
+    EXPECT_EQ(j["ts_us"], 1702989004000001LL) << s;
+    EXPECT_EQ(j["ts_ns"], 1702989004000001000LL) << s;
+    const event back = dec(d, s);
+    EXPECT_EQ(back.source.row, 1u);
+    EXPECT_EQ(back.source.thread, 42u);
+    EXPECT_EQ(back.statement, e.statement);
+    json_codec m = wire_codec(json_envelope::maxwell, {}, false);
+    const std::string ms = enc(m, e);
+    const auto mj = nlohmann::json::parse(ms);
+    EXPECT_EQ(mj["thread_id"], 42) << ms;
+    EXPECT_EQ(mj["commit"], true) << ms;
+    EXPECT_EQ(mj["xoffset"], 1) << ms;
+    EXPECT_EQ(dec(m, ms).source.thread, 42u);
+    for (json_envelope env : all_envelopes) {  // and exactly through each envelope's "rowcast" object
+        json_codec c{json_options{env}};
+        EXPECT_EQ(dec(c, enc(c, e)), e) << enc(c, e);
+    }
+    event unknown = e;  // thread unknown: Debezium's null, no Maxwell thread_id
+    unknown.source.thread = 0;
+    EXPECT_TRUE(nlohmann::json::parse(enc(d, unknown))["source"]["thread"].is_null());
+    EXPECT_FALSE(nlohmann::json::parse(enc(m, unknown)).contains("thread_id"));
+}
+
 TEST(Json, MaxwellGoldenBothWays) {
     json_codec c;
-    const std::set<std::string> not_modelled = {"thread_id"};  // the binlog source does not keep the thread id yet
+    const std::set<std::string> not_modelled = {};
     const std::string gi = golden_file("maxwell_insert.json");
     const event ins = dec(c, gi);
     EXPECT_EQ(ins.kind, event_kind::insert);
@@ -1468,6 +1512,7 @@ TEST(Json, MaxwellGoldenBothWays) {
     EXPECT_EQ(ins.source.file, "master.000006");
     EXPECT_EQ(ins.source.offset, 800911u);
     EXPECT_EQ(ins.source.server_id, 23042u);
+    EXPECT_EQ(ins.source.thread, 108u);
     EXPECT_EQ(ins.commit_time, time_point{std::chrono::seconds{1477053217}});
     EXPECT_EQ(ins.after, (std::vector<value>{std::int64_t{1}, 4.2341, text{"2016-10-21 05:33:37.523000"},
                                             text{"I am a creature of light."}}));

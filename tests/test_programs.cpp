@@ -426,6 +426,37 @@ TEST(Binlog, EveryEnvelopeAndCodec) {
     }
 }
 
+// --key-separator: keyed lines for kcat -K/-Z, each Debezium delete followed by its tombstone
+// (its key, an empty value); --capture-time fills the top-level ts_us.
+TEST(Binlog, KeyedLinesWithTombstonesAndCaptureTime) {
+    const auto o = run("rowcast-binlog", {"--table=fx.wide", "--envelope=debezium", "--key-separator=\t",
+                                          "--capture-time", fixture});
+    ASSERT_EQ(o.status, 0) << o.err;
+    std::vector<std::string> lines;
+    for (std::size_t at = 0, nl; (nl = o.out.find('\n', at)) != std::string::npos; at = nl + 1)
+        lines.push_back(o.out.substr(at, nl - at));
+    std::size_t deletes = 0;
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        const std::size_t tab = lines[i].find('\t');
+        ASSERT_NE(tab, std::string::npos) << lines[i];
+        const std::string key = lines[i].substr(0, tab), value = lines[i].substr(tab + 1);
+        ASSERT_FALSE(value.empty()) << "a tombstone without its delete before it at line " << i;
+        const auto j = nlohmann::json::parse(value);
+        if (j.contains("op")) {
+            EXPECT_TRUE(j["ts_us"].is_number_integer()) << value;  // captured
+        }
+        if (j.value("op", "") != "d") continue;
+        ++deletes;
+        ASSERT_LT(i + 1, lines.size());
+        EXPECT_EQ(lines[i + 1], key + "\t") << "no tombstone after the delete at line " << i;
+        EXPECT_EQ(nlohmann::json::parse(key)["id"], j["before"]["id"]);
+        ++i;
+    }
+    EXPECT_EQ(deletes, 10u);  // DELETE FROM wide WHERE id > 40 (of 1..50)
+    const auto yaml = run("rowcast-binlog", {"--codec=yaml", "--key-separator=\t", fixture});
+    EXPECT_EQ(yaml.status, 2) << yaml.err;
+}
+
 // A file cut inside a transaction: a warning, exit status 3, the transaction's rows withheld
 // (--incomplete=mark: printed, then a rollback "interrupted").
 TEST(Binlog, FileCutInsideATransactionExitsThree) {

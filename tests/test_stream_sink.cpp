@@ -124,6 +124,60 @@ TEST(StreamSink, DebeziumEnvelopeAsGiven) {
     EXPECT_EQ(p.drain(), encode(dbz, test::hosts_update()) + "\n");
 }
 
+// Keyed lines for kcat (-K '\t' -Z): "<key>\t<message>", and after a Debezium delete its
+// tombstone "<key>\t" (an empty value, which kcat -Z sends as NULL).
+TEST(StreamSink, KeyedLinesWithTombstoneAfterDelete) {
+    event ins = test::small_insert();
+    event del = ins;
+    del.kind = event_kind::delete_;
+    del.before = del.after;
+    del.after.clear();
+    json_codec dbz({.envelope = json_envelope::debezium});
+    std::string ki, kd;
+    dbz.encode_key(ins, ki);
+    dbz.encode_key(del, kd);
+    EXPECT_EQ(ki, "{\"id\":7}");
+    stream_sink_options o;
+    o.key_separator = "\t";
+    {
+        pipe_pair p;
+        stream_sink sink(p.w, json_codec({.envelope = json_envelope::debezium}), o);
+        ASSERT_TRUE(sink.write(ins));
+        ASSERT_TRUE(sink.write(del));
+        EXPECT_EQ(p.drain(), ki + "\t" + encode(dbz, ins) + "\n" + kd + "\t" + encode(dbz, del) + "\n" + kd + "\t\n");
+    }
+    {   // tombstones.on.delete=false: none
+        json_options jo{.envelope = json_envelope::debezium};
+        jo.debezium.tombstones_on_delete = false;
+        pipe_pair p;
+        stream_sink sink(p.w, json_codec(jo), o);
+        ASSERT_TRUE(sink.write(del));
+        EXPECT_EQ(p.drain(), kd + "\t" + encode(dbz, del) + "\n");
+    }
+    {   // other envelopes have no tombstones; unkeyed output has none either
+        pipe_pair p;
+        stream_sink keyed(p.w, json_codec{}, o);
+        ASSERT_TRUE(keyed.write(del));
+        json_codec plain_codec;
+        EXPECT_EQ(p.drain(), kd + "\t" + encode(plain_codec, del) + "\n");
+    }
+    {
+        pipe_pair p;
+        stream_sink plain(p.w, json_codec({.envelope = json_envelope::debezium}));
+        ASSERT_TRUE(plain.write(del));
+        EXPECT_EQ(p.drain(), encode(dbz, del) + "\n");
+    }
+    {   // a codec without keys cannot write keyed lines: refused, nothing written
+        pipe_pair p;
+        stream_sink sink(p.w, yaml_codec{}, o);
+        auto r = sink.write(del);
+        ASSERT_FALSE(r);
+        EXPECT_EQ(r.error_value().code, make_error_code(errc::invalid_value));
+        EXPECT_NE(r.error_value().message.find("key_separator needs a codec with message keys"), std::string::npos);
+        EXPECT_EQ(p.drain(), "");
+    }
+}
+
 TEST(StreamSink, FilePointerConstructorNamesStdout) {
     stream_sink sink(stdout, json_codec{});
     EXPECT_EQ(sink.native_handle(), STDOUT_FILENO);

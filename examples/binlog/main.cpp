@@ -64,6 +64,7 @@ struct options {
     rowcast::binlog::follower_options follow;
     std::uint64_t heartbeat_ms = 5000;
     std::string start_file, gtid, checkpoint, spool, schema_history, sink;
+    std::string key_separator;  // stdout: keyed lines (stream_sink_options::key_separator)
     bool start_at_current = false;
     bool incomplete_seen = false;  // files: the input ended inside a transaction
     std::optional<unsigned> max_retries;
@@ -132,7 +133,7 @@ rowcast::result<void> run(options& o, rowcast::event_filter filter, Codec codec)
         }
         auto src = rowcast::binlog::file_source::open(o.files);
         if (!src) return src.error_value();
-        rowcast::stream_sink out(STDOUT_FILENO, std::move(codec), {.flush = rowcast::stream_flush::when_full});
+        rowcast::stream_sink out(STDOUT_FILENO, std::move(codec), {.flush = rowcast::stream_flush::when_full, .key_separator = o.key_separator});
         rowcast::filtered_sink sink(std::move(filter), out);
         auto r = src->run(sink, stop.token(), ro);
         print_stats(src->stats());
@@ -210,7 +211,7 @@ rowcast::result<void> run(options& o, rowcast::event_filter filter, Codec codec)
         return with_source([&](auto& src) { return follow(src, sink, stop.token(), ro); });
     }
     // stdout: each group's end is written before the checkpoint says it was handled
-    rowcast::stream_sink out(STDOUT_FILENO, std::move(codec), {.flush = rowcast::stream_flush::group_end});
+    rowcast::stream_sink out(STDOUT_FILENO, std::move(codec), {.flush = rowcast::stream_flush::group_end, .key_separator = o.key_separator});
     if (!o.checkpoint.empty()) {
         auto saved = rowcast::checkpointed_sink<decltype(out)&>::open(
             out, rowcast::checkpoint_file(o.checkpoint, rowcast::durability::file_and_directory,
@@ -249,6 +250,14 @@ static int run_main(int argc, char** argv) {
     app.add_flag("--statements-as-ddl", o.files.parser.statements_as_ddl,
                  "Pass statement-based DML through as ddl events instead of failing");
     app.add_flag("--no-checksum-verify", o.no_checksum, "Do not verify CRC32 trailers");
+    app.add_flag("--capture-time", o.files.parser.capture_time,
+                 "Stamp each event with the time it was decoded (capture_time; Debezium's top-level ts_ms/ts_us/ts_ns). "
+                 "Off by default, so that the same input gives the same output");
+    app.add_option("--key-separator", o.key_separator,
+                   "stdout, json codec: write each event as one line KEY SEP MESSAGE (the Debezium message key), and "
+                   "after a delete in the debezium envelope its tombstone line KEY SEP (empty value): the input of "
+                   "kcat -P -K SEP -Z, which sends an empty value as a Kafka tombstone. SEP: e.g. a tab")
+        ->type_name("SEP");
     app.add_option("--schema-history", o.schema_history,
                    "Column names and types from this schema history (docs/binlog.md), the version valid at each "
                    "event's position. Files: read only; a table or position it does not cover is an error. Follow: "
@@ -315,6 +324,8 @@ static int run_main(int argc, char** argv) {
 
     auto spec = o.output.spec();
     if (!spec) return rowcast_cli::usage_error(app, spec.error_value().message);
+    if (!o.key_separator.empty() && spec->codec != rowcast::codec_kind::json)
+        return rowcast_cli::usage_error(app, "--key-separator needs the json codec (its messages have keys)");
     auto filter = rowcast::event_filter::make(o.rules);
     if (!filter) return rowcast_cli::usage_error(app, filter.error_value().message);
     const bool following = o.conn.given();

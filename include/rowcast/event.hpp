@@ -104,6 +104,12 @@ struct basic_source_position {
     std::uint64_t offset = 0;      ///< byte offset of the event in `file`
     S gtid;                        ///< GTID of the transaction ("0-1-42" MariaDB, "uuid:n" MySQL); empty if none
     std::uint32_t server_id = 0;   ///< originating server id; 0 if unknown
+    /// 0-based index of the row within its binlog rows event (two rows of one event: 0 and 1;
+    /// Debezium's source.row); 0 for other events and sources
+    std::uint32_t row = 0;
+    /// id of the connection (thread) that wrote the change: the binlog's Query_log_event
+    /// (BEGIN) of the transaction, CONNECTION_ID() of the writer; 0 if unknown
+    std::uint64_t thread = 0;
     friend bool operator==(const basic_source_position&, const basic_source_position&) = default;
 };
 
@@ -127,13 +133,18 @@ struct basic_event {
     columns_ptr columns;           ///< the table's columns, shared; null for non-row events
     std::vector<value_type> before;  ///< before image (update, delete)
     std::vector<value_type> after;   ///< after image (insert, update)
-    S statement;                   ///< DDL text for ddl events; may hold the originating SQL for row events
+    /// ddl: the DDL text. Row events: the originating SQL statement when the source knows it
+    /// (binlog: MariaDB ANNOTATE_ROWS with binlog_annotate_row_events, MySQL ROWS_QUERY with
+    /// binlog_rows_query_log_events), else empty. commit/rollback: the end cause (below).
+    S statement;
 
     std::uint64_t sequence = 0;    ///< monotonic per source (FlexCDC's GSN)
     basic_transaction_info<S> transaction;
     basic_source_position<S> source;
-    time_point commit_time{};      ///< when the source committed it (UTC, µs); epoch if unknown
-    time_point capture_time{};     ///< when rowcast captured it (UTC, µs); epoch if unknown
+    /// when the source committed it (UTC, µs); epoch if unknown. Binlog: MySQL 8's GTID event
+    /// original_commit_timestamp (µs) when logged, else the event header's whole seconds.
+    time_point commit_time{};
+    time_point capture_time{};     ///< when rowcast captured it (UTC, µs; the source's clock); epoch if unknown
 
     /// commit and rollback events: why the transaction ended (see end_cause); none otherwise.
     end_cause cause() const noexcept {
@@ -184,7 +195,8 @@ inline event to_owning(const event_view& v) {
     e.statement = v.statement;
     e.sequence = v.sequence;
     e.transaction = {std::string(v.transaction.id), v.transaction.position, v.transaction.last};
-    e.source = {std::string(v.source.file), v.source.offset, std::string(v.source.gtid), v.source.server_id};
+    e.source = {std::string(v.source.file), v.source.offset, std::string(v.source.gtid), v.source.server_id,
+                v.source.row, v.source.thread};
     e.commit_time = v.commit_time;
     e.capture_time = v.capture_time;
     return e;
@@ -204,7 +216,7 @@ inline event_view to_view(const event& e) {
     v.statement = e.statement;
     v.sequence = e.sequence;
     v.transaction = {e.transaction.id, e.transaction.position, e.transaction.last};
-    v.source = {e.source.file, e.source.offset, e.source.gtid, e.source.server_id};
+    v.source = {e.source.file, e.source.offset, e.source.gtid, e.source.server_id, e.source.row, e.source.thread};
     v.commit_time = e.commit_time;
     v.capture_time = e.capture_time;
     return v;

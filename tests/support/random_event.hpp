@@ -60,6 +60,8 @@ public:
             e.source.offset = rng_() % (1ULL << 40);
             if (chance(50)) e.source.gtid = e.transaction.id;
             e.source.server_id = static_cast<std::uint32_t>(rng_());
+            if (is_row_event(e.kind) && chance(50)) e.source.row = static_cast<std::uint32_t>(chance(10) ? rng_() : pick(0, 9));
+            if (chance(50)) e.source.thread = chance(10) ? std::numeric_limits<std::uint64_t>::max() : rng_() % 100000;
         }
         if (chance(80)) e.commit_time = time_point{std::chrono::microseconds{timestamp_us()}};
         if (chance(80)) e.capture_time = time_point{std::chrono::microseconds{timestamp_us()}};

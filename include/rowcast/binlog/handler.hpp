@@ -64,6 +64,24 @@ struct txn_info {
     std::uint64_t offset = 0;   ///< offset of the event that caused the callback
     std::uint32_t server_id = 0;
     std::uint32_t timestamp = 0;  ///< event timestamp (seconds since the epoch, UTC)
+    /// Commit time of the transaction in µs since the epoch (UTC) when the binlog has it: MySQL
+    /// 8.0.1+'s GTID/ANONYMOUS_GTID original_commit_timestamp; 0 otherwise (MariaDB's headers
+    /// have whole seconds only: use `timestamp`).
+    std::int64_t commit_us = 0;
+    /// When the parser decoded the event (µs since the epoch, UTC; the system clock), if
+    /// parser_options::capture_time is set; else 0.
+    std::int64_t capture_us = 0;
+    /// Id of the connection that wrote the transaction (thread_id of its BEGIN QUERY event; a
+    /// DDL: of its own QUERY event); 0 when the binlog does not say (MariaDB starts
+    /// transactions with a GTID event, which carries none before MariaDB 11.5).
+    std::uint64_t thread = 0;
+    /// Row callbacks: the 0-based index of the row within its rows event (update_before and
+    /// update_after of one row carry the same value).
+    std::uint32_t row = 0;
+    /// Row callbacks: the statement that changed the rows, from MariaDB's ANNOTATE_ROWS
+    /// (binlog_annotate_row_events=ON) or MySQL's ROWS_QUERY (binlog_rows_query_log_events=ON)
+    /// event before them; empty when the server does not log it.
+    std::string_view statement;
     bool non_transactional = false;  ///< commit of a group with no XID (see above)
     bool xa = false;            ///< commit/rollback of an XA transaction (XA PREPARE / XA ROLLBACK)
     /// rollback only, from the replication follower (follower.hpp): the stream broke inside this
@@ -211,8 +229,11 @@ private:
         e.source.offset = t.offset;
         set(e.source.gtid, t.gtid, keep);
         e.source.server_id = t.server_id;
-        e.commit_time = time_point{std::chrono::seconds{t.timestamp}};
-        e.capture_time = {};
+        e.source.row = t.row;
+        e.source.thread = t.thread;
+        e.commit_time = t.commit_us ? time_point{std::chrono::microseconds{t.commit_us}}
+                                    : time_point{std::chrono::seconds{t.timestamp}};
+        e.capture_time = time_point{std::chrono::microseconds{t.capture_us}};
         e.schema = S();
         e.table = S();
         e.statement = S();
@@ -259,6 +280,7 @@ private:
         set(held_.table, tb.table, keep);
         if (held_.columns != tb.columns) held_.columns = tb.columns;
         held_.transaction.position = position_++;
+        set(held_.statement, t.statement, keep);
         set_image(is_after ? held_.after : held_.before, img, keep);
         if (k == event_kind::insert) held_.before.clear();
         if (k == event_kind::delete_) held_.after.clear();  // update: update_after sets it
@@ -299,8 +321,11 @@ namespace binlog {
 /// it is held back until the next callback; memory stays one event. Events: begin,
 /// insert/update/delete (update = one event with both images), commit or rollback, ddl. transaction.id is the txn_info id,
 /// transaction.position counts the rows within the transaction from 0,
-/// source = {file, offset of the rows event, GTID, server id}, commit_time = the
-/// event timestamp, sequence = the parser's sequence number. It accepts both
+/// source = {file, offset of the rows event, GTID, server id, row index within the rows
+/// event, thread id (txn_info::thread)}, commit_time = txn_info::commit_us when the binlog
+/// has it, else the event timestamp (whole seconds), capture_time = txn_info::capture_us,
+/// a row event's statement = the originating SQL (txn_info::statement), sequence = the
+/// parser's sequence number. It accepts both
 /// owning images and view images (the parser drives it with views and it copies
 /// the values into its reused event: no allocation per value in steady state).
 template <class Sink>

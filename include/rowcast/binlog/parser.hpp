@@ -43,6 +43,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -65,6 +66,11 @@ struct parser_options {
     /// Statement-based DML (binlog_format=STATEMENT/MIXED) carries no rows. false: an
     /// error; true: passed to ddl() with its text (the changed rows stay unknown).
     bool statements_as_ddl = false;
+    /// true: each callback's txn_info::capture_us is the system clock's time (µs) when its event
+    /// was decoded (events' capture_time; Debezium's top-level ts_ms/ts_us/ts_ns). false: 0, and
+    /// decoding the same binlog twice gives equal events. rowcast-binlog --capture-time and
+    /// rowcastd's binlog `capture_time` turn it on.
+    bool capture_time = false;
 };
 
 struct parser_stats {
@@ -129,6 +135,8 @@ public:
         gtid_.clear();
         txn_id_.clear();
         annotate_.clear();
+        commit_us_ = 0;
+        txn_thread_ = 0;
         in_txn_ = false;
         standalone_ = false;
         in_payload_ = false;
@@ -155,6 +163,9 @@ public:
             t.offset = offset;
             t.server_id = txn_server_id_;
             t.timestamp = txn_timestamp_;
+            t.commit_us = commit_us_;
+            t.thread = txn_thread_;
+            t.capture_us = capture_now();
             t.interrupted = true;
             in_txn_ = false;
             r = invoke_callback([&] { return h.rollback(t); });
@@ -209,10 +220,10 @@ public:
                 return {};
             case event_type::xa_prepare: return end_txn(h, false, false, true);
             case event_type::transaction_payload: return on_payload(c, h);
-            case event_type::annotate_rows:
+            case event_type::annotate_rows:  // the statement of the rows events that follow
                 annotate_.assign(ev.body);
                 return {};
-            case event_type::rows_query:
+            case event_type::rows_query:  // MySQL: a length byte (the text's, mod 256), then the text
                 if (!ev.body.empty()) annotate_.assign(ev.body.substr(1));
                 return {};
             case event_type::gtid_list:
@@ -295,12 +306,22 @@ private:
         t.offset = event_offset();
         t.server_id = cur_->server_id;
         t.timestamp = cur_->timestamp;
+        t.commit_us = commit_us_;
+        t.thread = txn_thread_;
+        t.capture_us = capture_now();
         return t;
     }
+    std::int64_t capture_now() const noexcept {
+        if (!opt_.capture_time) return 0;
+        using namespace std::chrono;
+        return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
+    }
 
+    // `thread`: the BEGIN QUERY's thread id; 0 when a GTID event or a rows event begins it.
     template <class H>
-    result<void> begin_txn(H& h) {
+    result<void> begin_txn(H& h, std::uint64_t thread = 0) {
         in_txn_ = true;
+        txn_thread_ = thread;
         txn_server_id_ = cur_->server_id;
         txn_timestamp_ = cur_->timestamp;
         if (gtid_.empty()) txn_id_ = file_ + ":" + std::to_string(event_offset());
@@ -324,6 +345,9 @@ private:
         ++stats_.transactions;
         auto r = rollback ? invoke_callback([&] { return h.rollback(t); }) : invoke_callback([&] { return h.commit(t); });
         gtid_.clear();
+        commit_us_ = 0;
+        txn_thread_ = 0;
+        annotate_.clear();
         return r;
     }
 
@@ -387,10 +411,16 @@ private:
         using detail::binlog::starts_with_word;
         if (starts_with_word(query, "BEGIN") || starts_with_word(query, "XA START") ||
             starts_with_word(query, "START TRANSACTION")) {
-            if (in_txn_) return {};  // MariaDB: the GTID already began it
-            return begin_txn(h);
+            if (in_txn_) {  // MariaDB: the GTID already began it
+                txn_thread_ = thread_id;
+                return {};
+            }
+            return begin_txn(h, thread_id);
         }
-        if (starts_with_word(query, "COMMIT")) return end_txn(h, false, true, false);
+        if (starts_with_word(query, "COMMIT")) {
+            if (!txn_thread_) txn_thread_ = thread_id;
+            return end_txn(h, false, true, false);
+        }
         if (starts_with_word(query, "ROLLBACK")) {
             if (starts_with_word(query, "ROLLBACK TO")) return {};
             return end_txn(h, true, false, false);
@@ -423,10 +453,12 @@ private:
         ++stats_.ddl;
         if (!in_txn_) txn_id_ = gtid_.empty() ? file_ + ":" + std::to_string(event_offset()) : gtid_;
         auto t = info();
+        t.thread = thread_id;  // the DDL's own connection
         std::string schema(db);
         auto r = invoke_callback([&] { return h.ddl(t, std::string_view(schema), std::string_view(query)); });
         if (!in_txn_) {
             gtid_.clear();
+            commit_us_ = 0;
             standalone_ = false;
         }
         return r;
@@ -454,6 +486,22 @@ private:
         std::string_view sid;
         std::uint64_t gno = 0;
         if (!c.u8(flags) || !c.bytes(16, sid) || !c.le(8, gno)) return bad(errc::truncated, "GTID event too short");
+        // MySQL 8.0.1+: after the post-header (logical clock fields), immediate_commit_timestamp
+        // (7 bytes, µs; bit 55 set: original_commit_timestamp follows, else it is the same).
+        commit_us_ = 0;
+        const std::size_t ph = post_header_len(type, 42);
+        if (ph >= 25 && c.skip(ph - 25) && c.left() >= 7) {
+            std::uint64_t immediate = 0, original = 0;
+            c.le(7, immediate);
+            constexpr std::uint64_t has_original = std::uint64_t{1} << 55;
+            if (immediate & has_original) {
+                immediate &= ~has_original;
+                if (!c.le(7, original)) return bad(errc::truncated, "GTID event: original_commit_timestamp truncated");
+            } else {
+                original = immediate;
+            }
+            commit_us_ = static_cast<std::int64_t>(original);  // when the originating server committed it
+        }
         if (type == event_type::anonymous_gtid) {
             gtid_.clear();
             return {};
@@ -543,7 +591,9 @@ private:
     const std::string* last_raw_ = nullptr;
     std::string gtid_;
     std::string txn_id_;
-    std::string annotate_;
+    std::string annotate_;   // the statement of the rows events that follow (ANNOTATE_ROWS / ROWS_QUERY)
+    std::int64_t commit_us_ = 0;     // the transaction's µs commit time (MySQL GTID event), 0 if none
+    std::uint64_t txn_thread_ = 0;   // the open transaction's thread id (BEGIN QUERY), 0 if unknown
     bool in_txn_ = false;
     std::uint32_t txn_server_id_ = 0, txn_timestamp_ = 0;  // of the open transaction's begin
     bool standalone_ = false;
@@ -666,7 +716,7 @@ result<void> parser::on_rows(detail::binlog::cursor& c, event_type type, H& h) {
     }
     auto where = [&t] { return "`" + t.schema + "`.`" + t.table + "`"; };  // built on errors only
     if (rows.left() == 0) return bad(errc::truncated, "rows event for " + where() + " has no rows");
-    while (rows.left()) {
+    for (std::uint32_t row_index = 0; rows.left(); ++row_index) {
         const std::size_t row_start = rows.pos;
         arena_.reset();  // the previous row's callbacks have returned
         auto e = decode_image(rows, t, present1, before_);
@@ -679,18 +729,24 @@ result<void> parser::on_rows(detail::binlog::cursor& c, event_type type, H& h) {
             return bad(errc::invalid_value, where() + ": a row image with no columns");
         ++stats_.rows;
         const rows_after next = rows.left() ? rows_after::more : rows_after_event();
+        auto row_info = [&] {
+            auto ti = info(next);
+            ti.row = row_index;
+            ti.statement = annotate_;
+            return ti;
+        };
         result<void> r;
         if (is_write) {
-            auto ti = info(next);
+            auto ti = row_info();
             r = deliver<H>([&](auto img) { return h.insert(ti, t, img); }, before_, own_before_);
         } else if (is_update) {
-            auto ti = info(next);
+            auto ti = row_info();
             r = deliver<H>([&](auto img) { return h.update_before(ti, t, img); }, before_, own_before_);
             if (!r) return r;
-            auto ta = info(next);
+            auto ta = row_info();
             r = deliver<H>([&](auto img) { return h.update_after(ta, t, img); }, after_, own_after_);
         } else {
-            auto ti = info(next);
+            auto ti = row_info();
             r = deliver<H>([&](auto img) { return h.delete_row(ti, t, img); }, before_, own_before_);
         }
         if (!r) return r;

@@ -96,11 +96,13 @@ struct stream_options {
 };
 
 /// COM_BINLOG_DUMP's arguments (after the command byte 0x12): position (4), flags (2;
-/// BINLOG_DUMP_NON_BLOCK = 1 with stop_at_end), server id (4), file name (rest).
-inline std::string dump_arguments(std::uint32_t server_id, bool stop_at_end, std::string_view file, std::uint64_t pos) {
+/// BINLOG_DUMP_NON_BLOCK = 1 with stop_at_end; MariaDB: BINLOG_SEND_ANNOTATE_ROWS_EVENT = 2,
+/// without which the server leaves ANNOTATE_ROWS out of the stream), server id (4), file name (rest).
+inline std::string dump_arguments(std::uint32_t server_id, bool stop_at_end, std::string_view file, std::uint64_t pos,
+                                  bool mariadb = false) {
     std::string a;
     detail::mysql::put_le(a, pos, 4);
-    detail::mysql::put_le(a, stop_at_end ? 1 : 0, 2);
+    detail::mysql::put_le(a, (stop_at_end ? 1u : 0u) | (mariadb ? 2u : 0u), 2);
     detail::mysql::put_le(a, server_id, 4);
     a += file;
     return a;
@@ -343,7 +345,7 @@ private:
             const std::uint64_t pos = opt_.gtid ? 4 : opt_.position;
             if (pos > 0xFFFFFFFFu)
                 return error::make(errc::limit_exceeded, "binlog", where(), "start position over 4 GiB (COM_BINLOG_DUMP has 32 bits)");
-            r = conn_.command(detail::mysql::com_binlog_dump, dump_arguments(opt_.server_id, opt_.stop_at_end, file, pos));
+            r = conn_.command(detail::mysql::com_binlog_dump, dump_arguments(opt_.server_id, opt_.stop_at_end, file, pos, maria));
         }
         if (!r) return r;
         position_ = opt_.gtid ? 4 : opt_.position;

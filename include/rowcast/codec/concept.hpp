@@ -39,6 +39,17 @@ concept view_codec = event_codec<C> && requires(C& c, std::string_view in, event
     { c.decode_view(in, into) } -> std::same_as<result<std::size_t>>;
 };
 
+/// A codec whose messages have a key, as keyed transports (Kafka-style topics, compaction)
+/// carry it: encode_key() appends the key of an event's message; tombstone_after() says
+/// whether a tombstone (that key with a null value) follows the event's message (Debezium's
+/// tombstones.on.delete). json_codec models it; a keyed transport such as stream_sink with
+/// stream_sink_options::key_separator writes both.
+template <class C>
+concept keyed_codec = event_codec<C> && requires(C& c, const event& e, std::string& out) {
+    { c.encode_key(e, out) } -> std::same_as<void>;
+    { c.tombstone_after(e) } -> std::same_as<bool>;
+};
+
 /// Encodes one event into a new string.
 template <event_codec C>
 std::string encode(C& c, const event& e) {

@@ -106,6 +106,14 @@ public:
         detail::append_json_debezium_key(sink, e, opt_.debezium, wire_);
     }
 
+    /// True when a tombstone (encode_key()'s key with a null value) follows the event's
+    /// message: a delete in the debezium envelope with debezium.tombstones_on_delete (as
+    /// Debezium, also for a table without primary key, whose key is null). keyed_codec.
+    bool tombstone_after(const event& e) const noexcept {
+        return e.kind == event_kind::delete_ && opt_.envelope == json_envelope::debezium &&
+               opt_.debezium.tombstones_on_delete;
+    }
+
     /// Decodes the JSON object at the start of `in` (after optional white space)
     /// into `into`, reusing its storage, and returns the bytes consumed: the
     /// object and the white space after it (so JSON Lines input is decoded by
@@ -140,6 +148,7 @@ private:
 };
 
 static_assert(event_codec<json_codec>);
+static_assert(keyed_codec<json_codec>);
 
 ROWCAST_NAMESPACE_END
 

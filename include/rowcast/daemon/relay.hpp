@@ -222,6 +222,7 @@ inline ::rowcast::binlog::follower_options read_binlog(const node_reader& r) {
     }
     o.stream.heartbeat_period = std::chrono::milliseconds(r.number("heartbeat_ms", 0, 3600000, 5000));
     o.stream.stop_at_end = r.flag("stop_at_end", false);
+    o.parser.capture_time = r.flag("capture_time", false);
     c.tls = read_tls(r);
     return o;
 }
@@ -272,8 +273,14 @@ inline spool_source_options read_spool_source(const node_reader& r) {
 // --- sinks ----------------------------------------------------------------------
 struct stream_sink_config {
     codec_spec codec;
+    std::string key_separator;  // keyed lines with tombstones (stream_sink_options::key_separator)
 };
-inline stream_sink_config read_stdout(const node_reader& r) { return {read_codec(r)}; }
+inline stream_sink_config read_stdout(const node_reader& r) {
+    stream_sink_config o{read_codec(r), r.text("key_separator", "")};
+    if (!o.key_separator.empty() && o.codec.codec != codec_kind::json)
+        r.fail("key_separator", "keyed lines need the json codec (its messages have keys)");
+    return o;
+}
 
 struct spool_sink_config {
     spool_writer_options writer;
@@ -852,7 +859,8 @@ inline const std::vector<registration>& registrations() {
         t.push_back({{"binlog", role::source,
                       {"host", "port", "socket", "user", "password", "password_file", "connect_timeout_ms", "server_id",
                        "start_file", "start_position", "gtid", "heartbeat_ms", "stop_at_end", "ssl_mode", "ssl_ca",
-                       "ssl_cert", "ssl_key", "ssl_cipher", "get_server_public_key", "server_public_key", "snapshot"},
+                       "ssl_cert", "ssl_key", "ssl_cipher", "get_server_public_key", "server_public_key", "snapshot",
+                       "capture_time"},
                       [](const node_reader& r) {
                           (void)dd::read_binlog(r);
                           (void)dd::read_binlog_snapshot(r);
@@ -901,11 +909,13 @@ inline const std::vector<registration>& registrations() {
                      },
                      acknowledge::on_write});
         // ---- sinks
-        t.push_back({{"stdout", role::sink, {"codec", "envelope"}, [](const node_reader& r) { (void)dd::read_stdout(r); }},
+        t.push_back({{"stdout", role::sink, {"codec", "envelope", "key_separator"}, [](const node_reader& r) { (void)dd::read_stdout(r); }},
                      [](const section& s, fanout_sink& out) -> result<void> {
                          auto o = dd::read_stdout(node_reader(s.node, s.path));
                          with_codec(o.codec, [&]<class Codec>(Codec codec) {
-                             out.add(s.name, stream_sink<Codec>(STDOUT_FILENO, std::move(codec)), {s.queue_capacity});
+                             out.add(s.name,
+                                     stream_sink<Codec>(STDOUT_FILENO, std::move(codec), {.key_separator = o.key_separator}),
+                                     {s.queue_capacity});
                          });
                          return {};
                      },

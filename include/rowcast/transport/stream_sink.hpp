@@ -9,6 +9,13 @@
 // back to back (any other codec: its encoding as it is). So the output is read
 // back by calling the codec's decode() on the rest of the input.
 //
+// Keyed lines (stream_sink_options::key_separator, a keyed_codec such as json_codec):
+// each event is one line "<key><sep><message>\n", and a tombstone the codec asks for
+// (a Debezium delete, debezium_options::tombstones_on_delete) the line "<key><sep>\n"
+// with an empty value. That is kcat's producer input: `kcat -P -t topic -K '<sep>' -Z`
+// sends each line's key and value, and an empty value as NULL (a Kafka tombstone).
+// Choose a separator compact JSON never holds unescaped (a tab, or the byte 0x1f).
+//
 // Buffering (stream_sink_options::flush):
 //   each_write  every write() call (one event or one batch) ends with its bytes
 //               handed to the descriptor: one write(2) per call (default);
@@ -63,6 +70,9 @@ struct stream_sink_options {
     stream_flush flush = stream_flush::each_write;
     /// group_end and when_full: bytes buffered before they are written anyway (>= 1).
     std::size_t buffer_size = std::size_t{64} << 10;
+    /// Non-empty: keyed lines (see the header comment); needs a keyed_codec, else write()
+    /// fails with errc::invalid_value. Empty (default): the codec's framing, no keys.
+    std::string key_separator;
 };
 
 /// The bytes written after each event's encoding: "\n" for JSON Lines, nothing for
@@ -90,6 +100,7 @@ public:
 
     /// Encodes `e` and (by the flush policy) writes it; see the header for errors.
     result<void> write(const event& e) {
+        if (auto k = check_keyed(); !k) return k;
         const std::size_t mark = buf_.size();
         append(e);
         return settle(mark, opt_.flush == stream_flush::each_write || (opt_.flush == stream_flush::group_end && group_ended_));
@@ -97,6 +108,7 @@ public:
 
     /// Encodes the batch and (by the flush policy) writes it with one write(2).
     result<void> write(std::span<const event> batch) {
+        if (auto k = check_keyed(); !k) return k;
         const std::size_t mark = buf_.size();
         bool ended = false;
         for (const event& e : batch) {
@@ -126,9 +138,34 @@ private:
     }
 
     void append(const event& e) {
+        group_ended_ = ends_group(e, in_txn_);
+        if constexpr (keyed_codec<Codec>) {
+            if (!opt_.key_separator.empty()) {
+                key_.clear();
+                codec_.encode_key(e, key_);
+                buf_ += key_;
+                buf_ += opt_.key_separator;
+                codec_.encode(e, buf_);
+                buf_ += '\n';
+                if (codec_.tombstone_after(e)) {
+                    buf_ += key_;
+                    buf_ += opt_.key_separator;
+                    buf_ += '\n';
+                }
+                return;
+            }
+        }
         codec_.encode(e, buf_);
         buf_ += stream_separator<Codec>();
-        group_ended_ = ends_group(e, in_txn_);
+    }
+
+    result<void> check_keyed() const {
+        if constexpr (!keyed_codec<Codec>) {
+            if (!opt_.key_separator.empty())
+                return error::make(errc::invalid_value, "stream", opt_.name,
+                                   "key_separator needs a codec with message keys (json), not " + std::string(Codec::name));
+        }
+        return {};
     }
 
     // After appending the bytes from `mark` on: write them now or when the buffer is full.
@@ -165,6 +202,7 @@ private:
     Codec codec_;
     stream_sink_options opt_;
     std::string buf_;
+    std::string key_;       // keyed lines: the current event's key
     std::size_t done_ = 0;  // bytes of buf_ already written
     bool in_txn_ = false;
     bool group_ended_ = false;

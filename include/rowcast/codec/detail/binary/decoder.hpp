@@ -71,7 +71,7 @@ private:
             return r.fail(errc::unsupported_version, b + 2,
                           "format version " + std::to_string(b[2]) + "; this build reads version " +
                               std::to_string(format_version));
-        if (avail >= 4 && b[3] != 0)
+        if (avail >= 4 && (b[3] & ~known_flags) != 0)
             return r.fail(errc::unsupported_version, b + 3,
                           "header flags 0x" + hex_byte(b[3]) + " are unknown to format version " +
                               std::to_string(format_version));
@@ -437,6 +437,17 @@ private:
             !r.varint(e.source.offset, "source offset") || !read_str(r, e.source.gtid, "source gtid") ||
             !read_u32(r, e.source.server_id, "server id"))
             return make_error(r);
+        e.source.row = 0;
+        e.source.thread = 0;
+        if (b[3] & flag_source_ext) {
+            const unsigned char* ext_at = r.p;
+            if (!read_u32(r, e.source.row, "source row") || !r.varint(e.source.thread, "source thread"))
+                return make_error(r);
+            if (e.source.row == 0 && e.source.thread == 0) [[unlikely]] {  // the encoder sets the flag only for them
+                r.fail(errc::invalid_value, ext_at, "header flag 0x01 with source row and thread both 0");
+                return make_error(r);
+            }
+        }
 
         std::uint64_t block_len = 0;
         if (!r.length(block_len, "column block length", "", opt_.max_event_size, "max_event_size")) return make_error(r);

@@ -23,6 +23,10 @@ inline constexpr unsigned char magic0 = 'R';
 inline constexpr unsigned char magic1 = 'C';
 inline constexpr std::uint8_t format_version = 1;
 inline constexpr std::size_t header_size = 8;  // magic(2) version(1) flags(1) length(u32)
+// Header flag bits (docs/binary-format.md "Header flags"). A record without any is the
+// original version-1 layout, which every version-1 decoder reads.
+inline constexpr std::uint8_t flag_source_ext = 0x01;  // source.row and source.thread follow source.server_id
+inline constexpr std::uint8_t known_flags = flag_source_ext;
 
 // Column flag bits (a varint).
 enum : std::uint32_t {

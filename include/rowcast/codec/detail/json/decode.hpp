@@ -57,7 +57,8 @@ struct json_stage {
     json_range before, after;  // present and not null
     json_ostr op, status, txn_id, db, src_table, gtid, file, query, ddl, database_name, tx_id;
     std::uint64_t pos = 0, total_order = 0;
-    std::uint32_t server_id = 0;
+    std::uint32_t server_id = 0, src_row = 0;
+    std::uint64_t src_thread = 0;  // Debezium source.thread, Maxwell thread_id
     bool has_src_ts_us = false, has_src_ts_ms = false, has_ts_us = false, has_ts_ms = false;
     json_range connect_schema;  // JsonConverter's "schema" (top level)
     json_range table_changes;   // schema change: the tables after it
@@ -75,7 +76,8 @@ struct json_stage {
     bool ext = false;
     json_ostr x_schema, x_table, x_tx_id, x_file, x_gtid;
     std::uint64_t x_sequence = 0, x_offset = 0;
-    std::uint32_t x_tx_pos = 0, x_server_id = 0;
+    std::uint32_t x_tx_pos = 0, x_server_id = 0, x_row = 0;
+    std::uint64_t x_thread = 0;
     bool x_tx_last = false;
     std::int64_t x_commit = 0, x_capture = 0;
     json_range x_statement, x_types, x_columns, x_keys, x_exact, x_absent_before;
@@ -307,6 +309,7 @@ private:
             else if (key_is(key, "position")) ok = get_str(s.mx_position, "$.position");
             else if (key_is(key, "gtid")) ok = get_str(s.gtid, "$.gtid");
             else if (key_is(key, "server_id")) ok = opt_int(s.server_id, s.has_mx_ts_dummy, "$.server_id");
+            else if (key_is(key, "thread_id")) ok = opt_int(s.src_thread, s.has_mx_ts_dummy, "$.thread_id");
             else if (key_is(key, "primary_key_columns")) ok = range_or_null(s.mx_keys);
             else if (key_is(key, "sql")) ok = get_str(s.mx_sql, "$.sql");
             else if (key_is(key, "rowcast")) ok = read_ext();
@@ -350,6 +353,8 @@ private:
             if (key_is(key, "gtid")) return get_str(s.gtid, "$.source.gtid");
             if (key_is(key, "file")) return get_str(s.file, "$.source.file");
             if (key_is(key, "pos")) return opt_int(s.pos, has, "$.source.pos");
+            if (key_is(key, "row")) return opt_int(s.src_row, has, "$.source.row");
+            if (key_is(key, "thread")) return opt_int(s.src_thread, has, "$.source.thread");
             if (key_is(key, "query")) return get_str(s.query, "$.source.query");
             if (key_is(key, "ts_ms")) return opt_int(s.src_ts_ms, s.has_src_ts_ms, "$.source.ts_ms");
             if (key_is(key, "ts_us")) return opt_int(s.src_ts_us, s.has_src_ts_us, "$.source.ts_us");
@@ -416,6 +421,8 @@ private:
             if (key_is(key, "offset")) return get_int(st_.x_offset, "$.rowcast.source.offset");
             if (key_is(key, "gtid")) return get_str(st_.x_gtid, "$.rowcast.source.gtid");
             if (key_is(key, "server_id")) return get_int(st_.x_server_id, "$.rowcast.source.server_id");
+            if (key_is(key, "row")) return get_int(st_.x_row, "$.rowcast.source.row");
+            if (key_is(key, "thread")) return get_int(st_.x_thread, "$.rowcast.source.thread");
             return skip();
         });
     }
@@ -434,6 +441,8 @@ private:
         ev.source.gtid.clear();
         ev.source.offset = 0;
         ev.source.server_id = 0;
+        ev.source.row = 0;
+        ev.source.thread = 0;
         ev.commit_time = ev.capture_time = time_point{};
         json_range img_after, img_before;
         const char* after_name;
@@ -503,6 +512,8 @@ private:
                 put(ev.source.gtid, s.gtid);
                 ev.source.offset = s.pos;
                 ev.source.server_id = s.server_id;
+                ev.source.row = s.src_row;
+                ev.source.thread = s.src_thread;
                 auto us = [](bool has_us, std::int64_t v_us, bool has_ms, std::int64_t v_ms) -> std::int64_t {
                     if (has_us) return v_us;
                     if (has_ms && v_ms > -9223372036854775LL && v_ms < 9223372036854775LL) return v_ms * 1000;
@@ -527,6 +538,8 @@ private:
             put(ev.source.gtid, s.x_gtid);
             ev.source.offset = s.x_offset;
             ev.source.server_id = s.x_server_id;
+            ev.source.row = s.x_row;
+            ev.source.thread = s.x_thread;
             ev.commit_time = time_point{std::chrono::microseconds{s.x_commit}};
             ev.capture_time = time_point{std::chrono::microseconds{s.x_capture}};
             if (s.x_statement.present() && !read_statement(ev.statement)) return false;
@@ -882,6 +895,7 @@ private:
             }
             put(ev.source.gtid, s.gtid);
             ev.source.server_id = s.server_id;
+            ev.source.thread = s.src_thread;
             if (s.has_mx_ts) {
                 const std::int64_t mul = ev.kind == event_kind::ddl ? 1000 : 1000000;
                 if (s.mx_ts > -9223372036854LL && s.mx_ts < 9223372036854LL)

@@ -628,7 +628,12 @@ void append_dbz_source(json_sink& out, const basic_event<S>& e, const debezium_o
     append_json_meta(out, e.source.file);
     out += ",\"pos\":";
     append_number(out, e.source.offset);
-    out += ",\"row\":0,\"thread\":null,\"query\":";
+    out += ",\"row\":";
+    append_number(out, e.source.row);
+    out += ",\"thread\":";
+    if (e.source.thread) append_number(out, e.source.thread);
+    else out += "null";
+    out += ",\"query\":";
     if (!is_row_event(e.kind) || std::string_view(e.statement).empty()) out += "null";
     else append_json_meta(out, e.statement);
     out += '}';
@@ -1194,6 +1199,7 @@ void append_json_maxwell(json_sink& out, const basic_event<S>& e, wire_state& st
     }
     if (!std::string_view(e.source.gtid).empty()) out += ",\"gtid\":", append_json_meta(out, e.source.gtid);
     if (e.source.server_id) out += ",\"server_id\":", append_number(out, e.source.server_id);
+    if (e.source.thread) out += ",\"thread_id\":", append_number(out, e.source.thread);
     if (row && e.columns) {
         const column_list& cols = *e.columns;
         const auto& img = e.kind == event_kind::delete_ ? e.before : e.after;

@@ -33,6 +33,11 @@ struct debezium_options {
     std::string server_name = "rowcast";
     /// Add the "rowcast" object (exact round trip of every event; consumers ignore it).
     bool extension = true;
+    /// Debezium's tombstones.on.delete (its default, true): after each delete message a
+    /// tombstone, the delete's key with a null value, so that a compacted topic forgets the
+    /// key. A JSON text cannot be a null message: keyed transports write it
+    /// (json_codec::tombstone_after(); stream_sink with key_separator). false: none.
+    bool tombstones_on_delete = true;
 };
 
 ROWCAST_NAMESPACE_END

@@ -605,7 +605,8 @@ void append_json_ext(json_sink& out, const basic_event<S>& e, ext_flags f) {
         out += '}';
     }
     const auto& src = e.source;
-    if (!std::string_view(src.file).empty() || src.offset || !std::string_view(src.gtid).empty() || src.server_id) {
+    if (!std::string_view(src.file).empty() || src.offset || !std::string_view(src.gtid).empty() || src.server_id ||
+        src.row || src.thread) {
         out += ",\"source\":{";
         bool first = true;
         auto sep = [&] {
@@ -616,6 +617,8 @@ void append_json_ext(json_sink& out, const basic_event<S>& e, ext_flags f) {
         if (src.offset) sep(), append_key(out, "offset"), append_number(out, src.offset);
         if (!std::string_view(src.gtid).empty()) sep(), append_key(out, "gtid"), append_json_meta(out, src.gtid);
         if (src.server_id) sep(), append_key(out, "server_id"), append_number(out, src.server_id);
+        if (src.row) sep(), append_key(out, "row"), append_number(out, src.row);
+        if (src.thread) sep(), append_key(out, "thread"), append_number(out, src.thread);
         out += '}';
     }
     if (us_of(e.commit_time)) out += ",\"commit_time\":", append_time_field(out, us_of(e.commit_time));

@@ -626,44 +626,39 @@ inline void yaml_encode(const event& e, std::string& out) {
         yaml_uint(out, e.sequence);
         out += '\n';
     }
+    // "    key: value" lines of the transaction and source mappings (zero/empty left out)
+    auto uint_line = [&out](const char* key, std::uint64_t v) {
+        if (!v) return;
+        out += "    ";
+        out += key;
+        out += ": ";
+        yaml_uint(out, v);
+        out += '\n';
+    };
+    auto name_line = [&out](const char* key, const std::string& v) {
+        if (v.empty()) return;
+        out += "    ";
+        out += key;
+        out += ": ";
+        yaml_name(out, v);
+        out += '\n';
+    };
     const auto& tx = e.transaction;
     if (!tx.id.empty() || tx.position || tx.last) {
         out += "  transaction:\n";
-        if (!tx.id.empty()) {
-            out += "    id: ";
-            yaml_name(out, tx.id);
-            out += '\n';
-        }
-        if (tx.position) {
-            out += "    position: ";
-            yaml_uint(out, tx.position);
-            out += '\n';
-        }
+        name_line("id", tx.id);
+        uint_line("position", tx.position);
         if (tx.last) out += "    last: true\n";
     }
     const auto& src = e.source;
-    if (!src.file.empty() || src.offset || !src.gtid.empty() || src.server_id) {
+    if (!src.file.empty() || src.offset || !src.gtid.empty() || src.server_id || src.row || src.thread) {
         out += "  source:\n";
-        if (!src.file.empty()) {
-            out += "    file: ";
-            yaml_name(out, src.file);
-            out += '\n';
-        }
-        if (src.offset) {
-            out += "    offset: ";
-            yaml_uint(out, src.offset);
-            out += '\n';
-        }
-        if (!src.gtid.empty()) {
-            out += "    gtid: ";
-            yaml_name(out, src.gtid);
-            out += '\n';
-        }
-        if (src.server_id) {
-            out += "    server_id: ";
-            yaml_uint(out, src.server_id);
-            out += '\n';
-        }
+        name_line("file", src.file);
+        uint_line("offset", src.offset);
+        name_line("gtid", src.gtid);
+        uint_line("server_id", src.server_id);
+        uint_line("row", src.row);
+        uint_line("thread", src.thread);
     }
     yaml_time_field(out, "commit_time", e.commit_time);
     yaml_time_field(out, "capture_time", e.capture_time);

@@ -894,6 +894,9 @@ public:
                 if (const YAML::Node v = src["server_id"];
                     v && !read_int(v, "rowcast.source.server_id", e.source.server_id))
                     return false;
+                if (const YAML::Node v = src["row"]; v && !read_int(v, "rowcast.source.row", e.source.row)) return false;
+                if (const YAML::Node v = src["thread"]; v && !read_int(v, "rowcast.source.thread", e.source.thread))
+                    return false;
             }
             if (const YAML::Node v = rc["commit_time"]; v && !read_time_point(v, "rowcast.commit_time", e.commit_time))
                 return false;
