@@ -15,6 +15,7 @@
 #include "support/mysql_auth_server.hpp"
 
 #include <rowcast/binlog/follower.hpp>
+#include <rowcast/pipeline/sink.hpp>
 #include <rowcast/binlog/mariadb_connection.hpp>
 #include <rowcast/binlog/mariadb_schema_provider.hpp>
 #include <rowcast/binlog/stream.hpp>
@@ -26,6 +27,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -206,27 +208,6 @@ struct row_counter {
     void update_after(const rb::txn_info&, const rb::table_info&, rb::image) {}
     void ddl(const rb::txn_info&, std::string_view, std::string_view) {}
 };
-
-// Events OpenSSL has already decrypted are invisible to poll(2): the follower must read them
-// (stream::buffered()) rather than wait on the socket, where nothing more comes at the end of
-// the binlog; waiting would end in "no data and no heartbeat" and a reconnect.
-TEST_F(MariaDbTls, FollowerReadsWhatTlsHasBuffered) {
-    auto root = server_->connect();
-    root.query("CREATE TABLE app.many (id INT PRIMARY KEY, pad VARCHAR(200))");
-    for (int i = 1; i <= 20; ++i)  // 20 small transactions: several events per TLS record
-        root.query("INSERT INTO app.many VALUES (" + std::to_string(i) + ", REPEAT('x', 150))");
-    rb::follower_options fo;
-    fo.stream.connection = conn(ssl_mode::required);
-    fo.stream.stop_at_end = true;
-    fo.stream.server_id = 779;
-    fo.stream.heartbeat_period = 200ms;  // a wrong wait shows as a reconnect after 600 ms
-    rb::follower f(fo);
-    row_counter h;
-    auto r = f.run(h);
-    ASSERT_TRUE(r) << r.error_value().message;
-    EXPECT_EQ(h.inserts, 20u + 2u);  // and app.t's two rows
-    EXPECT_EQ(f.stats().reconnects, 0u);
-}
 
 // The snapshot's connection (libmariadb, until the snapshot moves to rowcast's client).
 TEST_F(MariaDbTls, LibmariadbConnectionInEveryMode) {
@@ -731,6 +712,62 @@ TEST_F(AuthServer, HostileResultSetsAreClearErrors) {
             EXPECT_EQ(c->usable(), hc.usable) << r.error_value().message;
         }
     }
+}
+
+
+// Events OpenSSL has decrypted already are invisible to poll(2): the follower as an event source
+// (process(), what rowcast::run() and rowcastd drive) must read them (stream::buffered()) instead of
+// polling the socket. Here the test server sends the whole binlog
+// (tests/data/binlog/mariadb/04_no_checksum.binlog) and the end-of-binlog EOF in one write, so one TLS
+// record holds every event and then nothing more arrives while the connection stays open: a follower
+// that polled first waits for the dead-peer deadline, reconnects and fails (one connection served).
+TEST_F(AuthServer, FollowerReadsEventsTlsHasBufferedBeforeWaiting) {
+    std::ifstream in(std::string(ROWCAST_BINLOG_FIXTURES) + "/mariadb/04_no_checksum.binlog", std::ios::binary);
+    const std::string file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    ASSERT_GT(file.size(), 4u);
+    std::vector<std::string> stream;
+    std::string rotate(19, '\0');  // the artificial ROTATE a server sends first
+    rotate[4] = 4;
+    rotate[17] = 0x20;
+    mp::put_le(rotate, 4, 8);
+    rotate += "binlog.000001";
+    rotate[9] = static_cast<char>(rotate.size());
+    stream.push_back(std::string(1, '\0') + rotate);
+    for (std::size_t at = 4; at + 19 <= file.size();) {
+        std::uint64_t n = 0;
+        mp::reader(std::string_view(file).substr(at + 9, 4)).le(4, n);
+        ASSERT_GE(n, 19u);
+        stream.push_back(std::string(1, '\0') + file.substr(at, n));
+        at += n;
+    }
+    stream.push_back(eof_packet);
+    const std::vector<std::string> setup = {"\x03", column_def("format"), column_def("checksum"), column_def("log_bin"),
+                                            eof_packet, lenenc_text("ROW") + lenenc_text("NONE") + lenenc_text("1"),
+                                            eof_packet};
+    const std::string ok("\x00\x00\x00\x02\x00\x00\x00", 7);
+    auto f = server_->serve({.cached = true, .replies = {setup, {ok}, {ok}, stream}});
+    rb::follower_options fo;
+    fo.stream.connection = conn(ssl_mode::required);
+    fo.stream.connection.connect_timeout = 2s;
+    fo.stream.stop_at_end = true;
+    fo.stream.heartbeat_period = 200ms;  // a wrong wait shows as a reconnect after 600 ms
+    rb::follower fl(fo);
+    std::size_t inserts = 0, commits = 0;
+    auto sink = rowcast::callback_sink([&](const rowcast::event& e) {
+        inserts += e.kind == rowcast::event_kind::insert;
+        commits += e.kind == rowcast::event_kind::commit;
+    });
+    rowcast::run_options ro;
+    ro.retry.max_attempts = 1;
+    std::stop_source stop;
+    auto r = fl.run(sink, stop.get_token(), ro);
+    ASSERT_TRUE(r) << r.error_value().message;
+    EXPECT_EQ(commits, 5u);  // the file's five XIDs
+    EXPECT_GT(inserts, 0u);
+    EXPECT_EQ(fl.stats().reconnects, 0u);
+    const auto out = f.get();
+    EXPECT_TRUE(out.tls);
+    EXPECT_EQ(out.command[0], '\x12');  // COM_BINLOG_DUMP
 }
 
 }  // namespace

@@ -103,6 +103,10 @@ struct auth_server_config {
     /// (sequence ids from 1), then `raw_reply` as it is (bytes past the framing), then close.
     std::vector<std::string> reply;
     std::string raw_reply;
+    /// After a successful login (and without `reply`): answer successive commands, each with its
+    /// packets framed and written at once (one TLS record up to 16 KiB), then wait for the client
+    /// to leave: a replica's setup queries and its binlog dump.
+    std::vector<std::vector<std::string>> replies;
 };
 
 struct auth_outcome {
@@ -177,12 +181,13 @@ private:
             }
             return true;
         }
-        void send(const std::string& payload) {
+        std::string frame(const std::string& payload) {
             std::string f;
             for (int i = 0; i < 3; ++i) f += static_cast<char>((payload.size() >> (8 * i)) & 0xFF);
             f += static_cast<char>(seq++);
-            write_all(f + payload);
+            return f + payload;
         }
+        void send(const std::string& payload) { write_all(frame(payload)); }
         std::optional<std::string> recv() {
             unsigned char h[4];
             if (!read_all(reinterpret_cast<char*>(h), 4)) return std::nullopt;
@@ -354,6 +359,14 @@ private:
                 for (const auto& packet : c.reply) p.send(packet);
                 if (!c.raw_reply.empty()) p.write_all(c.raw_reply);
                 return out;  // closes the connection
+            }
+            for (const auto& packets : c.replies) {
+                r = p.recv();
+                if (!r) return out;
+                out.command = *r;
+                std::string all;
+                for (const auto& packet : packets) all += p.frame(packet);
+                p.write_all(all);
             }
         } else {
             p.send(std::string("\xff\x1d\x04#28000Access denied for user", 32));

@@ -2,7 +2,7 @@
 // table's columns from information_schema over a rowcast::mysql::connection
 // (rowcast/mysql/connection.hpp: TLS and every authentication plugin, as the
 // replication stream). Kept apart from the parser so the file reader does not need
-// the client's libraries (OpenSSL, libsodium: CMake target rowcast::mysql).
+// the client's libraries (OpenSSL, libsodium: link rowcast::binlog).
 //
 // It returns the table's CURRENT definition: names, SQL types (MariaDB UUID,
 // INET4, INET6; JSON also when MariaDB stores it as LONGTEXT with a

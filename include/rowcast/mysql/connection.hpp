@@ -1,8 +1,8 @@
 // rowcast/mysql/connection.hpp: rowcast's MySQL/MariaDB client for queries: the same
 // connect, TLS and authentication code as the replication stream (rowcast/mysql/detail/
 // protocol.hpp: one handshake implementation), with text-protocol results. Used by the schema
-// provider, the SQL sink, the outbox store and rowcast-triggers. Needs the binlog component's
-// libraries (OpenSSL, libsodium; CMake target rowcast::mysql), not libmariadb.
+// provider, the SQL sink, the outbox store and rowcast-triggers. Link rowcast::binlog (OpenSSL,
+// libsodium, Threads), not libmariadb.
 //
 //   auto c = rowcast::mysql::connection::open({.host = "db1", .user = "app", .password = pw});
 //   if (!c) return c.error_value();
@@ -75,7 +75,9 @@ struct session {
 
 namespace mysql {
 
-/// The rows of one result, read from the server one at a time (connection::query()).
+/// The rows of one result, read from the server one at a time (connection::query()). Valid while
+/// its connection lives (a move of the connection keeps it valid); a later query on the
+/// connection ends it (next() is then an error).
 class row_reader {
 public:
     /// The result's columns (names, types, flags).

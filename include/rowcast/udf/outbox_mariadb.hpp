@@ -1,6 +1,6 @@
 // rowcast/udf/outbox_mariadb.hpp: the outbox store on MariaDB (or MySQL), for
 // udf::outbox_gate (rowcast/udf/outbox.hpp; docs/udf.md, "Transactional mode"), over
-// rowcast's client (rowcast/mysql/connection.hpp; CMake target rowcast::mysql).
+// rowcast's client (rowcast/mysql/connection.hpp; link rowcast::binlog).
 //
 //   udf::mariadb_outbox store({.socket = "/run/mysqld/mysqld.sock", .user = "rowcast",
 //                              .schema = "inventory", .table = "rowcast_outbox"});
