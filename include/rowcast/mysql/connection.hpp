@@ -158,7 +158,8 @@ public:
         return s_->conn.execute_ok(sql);
     }
 
-    /// The last ERR packet the server sent (code 0 if none).
+    /// The server's error for the last statement (code 0 if it did not end in an ERR packet, e.g.
+    /// a transport failure).
     const server_error& last_server_error() const noexcept { return s_->conn.last_server_error(); }
     /// False after a failure that leaves the connection out of step with the server, or after close().
     bool usable() const noexcept { return s_ && s_->conn.fd() >= 0 && !s_->conn.unusable(); }

@@ -434,7 +434,9 @@ public:
     result<void> start_query(std::string_view sql, std::vector<column>& columns, ok_result& ok) {
         columns.clear();
         ok = {};
+        last_err_ = {};  // last_server_error() is this statement's
         if (auto d = drain(); !d) return d;
+        last_err_ = {};
         what_ = "query \"" + std::string(sql.substr(0, 60)) + (sql.size() > 60 ? "…\"" : "\"");
         if (auto w = command(com_query, sql); !w) return broken(w.error_value());
         auto p = read_packet();
