@@ -2,8 +2,10 @@
 #   rowcast::json  nlohmann_json (Debian: nlohmann-json3-dev)
 #   rowcast::yaml  yaml-cpp      (Debian: libyaml-cpp-dev)
 #   rowcast::binlog zlib + zstd + OpenSSL (Crypto and SSL) + libsodium (Debian: zlib1g-dev libzstd-dev
-#                  libssl-dev libsodium-dev): the replication client's TLS and authentication plugins
-#                  (rowcast/mysql/detail/; libsodium for MariaDB's client_ed25519)
+#                  libssl-dev libsodium-dev): also rowcast's MySQL client (rowcast/mysql/: the replication
+#                  stream and mysql::connection, used by the schema provider, the SQL sink, the outbox
+#                  store and rowcast-triggers), its TLS and authentication plugins (libsodium for
+#                  MariaDB's client_ed25519). No libmariadb: only the snapshot reader still needs it.
 #   rowcast::dns   OpenSSL::Crypto (Debian: libssl-dev): RFC 2136 updates with TSIG
 #                  (rowcast/dns/config_yaml.hpp, the YAML service config, also needs rowcast::yaml:
 #                  link both; no separate target, the two components together are what it needs)

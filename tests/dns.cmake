@@ -35,9 +35,10 @@ rowcast_named_test(test_dns SOURCES test_dns.cpp
 # End to end (labels named;mariadb): MariaDB + rowcast_udf + generated triggers -> spool ->
 # rowcast-dns -> named. Needs the MariaDB test pieces (tests/mariadb.cmake) and the examples.
 if(COMMAND rowcast_mariadb_test AND ROWCAST_BUILD_EXAMPLES AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/test_dns_e2e.cpp
-   AND EXISTS ${ROWCAST_MARIADB_SERVER_INCLUDE}/mysql.h AND TARGET rowcast::json AND TARGET rowcast::yaml)
+   AND EXISTS ${ROWCAST_MARIADB_SERVER_INCLUDE}/mysql.h AND TARGET rowcast::json AND TARGET rowcast::yaml
+   AND TARGET rowcast::binlog)  # the outbox store's client (rowcast/mysql/connection.hpp)
   add_executable(test_dns_e2e test_dns_e2e.cpp)
-  target_link_libraries(test_dns_e2e PRIVATE rowcast::rowcast rowcast::dns rowcast::json rowcast::yaml
+  target_link_libraries(test_dns_e2e PRIVATE rowcast::rowcast rowcast::dns rowcast::json rowcast::yaml rowcast::binlog
                                              ${ROWCAST_MARIADB_CLIENT_LIB} GTest::gmock GTest::gtest_main)
   target_include_directories(test_dns_e2e PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
   target_include_directories(test_dns_e2e SYSTEM PRIVATE ${ROWCAST_MARIADB_CLIENT_INCLUDE})

@@ -1,7 +1,8 @@
 # Tests against private MariaDB servers (ctest label "mariadb"). Included from
 # tests/CMakeLists.txt. Each test starts its own mariadbd (tests/support/mariadb_server.hpp),
 # so they need the server packages: mariadb-server (mariadbd, mariadb-install-db, mariadb-admin)
-# and libmariadb-dev (Connector/C). Missing pieces skip these tests with a message.
+# and libmariadb-dev (Connector/C: the support code's root connection, tests/support/mariadb_server.hpp,
+# and the snapshot reader). Missing pieces skip these tests with a message.
 find_program(ROWCAST_MARIADBD mariadbd PATHS /usr/sbin /usr/local/sbin)
 find_path(ROWCAST_MARIADB_CLIENT_INCLUDE mysql.h PATH_SUFFIXES mariadb)
 find_library(ROWCAST_MARIADB_CLIENT_LIB NAMES mariadb)
@@ -43,9 +44,11 @@ endif()
 if(TARGET rowcast::binlog AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/test_mysql_connect.cpp)
   if(ROWCAST_BUILD_EXAMPLES AND TARGET rowcast::json AND TARGET rowcast::yaml)  # also drives rowcast-binlog's TLS flags
     rowcast_mariadb_test(test_mysql_connect ONE_PROCESS SOURCES test_mysql_connect.cpp LIBS rowcast::binlog DEPENDS rowcast-binlog
-                         DEFINES ROWCAST_BINLOG_EXE="$<TARGET_FILE:rowcast-binlog>")
+                         DEFINES ROWCAST_BINLOG_EXE="$<TARGET_FILE:rowcast-binlog>"
+                                 ROWCAST_BINLOG_FIXTURES="${PROJECT_SOURCE_DIR}/tests/data/binlog")
   else()
-    rowcast_mariadb_test(test_mysql_connect ONE_PROCESS SOURCES test_mysql_connect.cpp LIBS rowcast::binlog)  # TLS, authentication
+    rowcast_mariadb_test(test_mysql_connect ONE_PROCESS SOURCES test_mysql_connect.cpp LIBS rowcast::binlog  # TLS, authentication
+                         DEFINES ROWCAST_BINLOG_FIXTURES="${PROJECT_SOURCE_DIR}/tests/data/binlog")
   endif()
 endif()
 if(TARGET rowcast::binlog AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/test_binlog_columns.cpp)
@@ -93,6 +96,9 @@ else()
     list(APPEND _rowcast_udf_deps rowcast_status)
   endif()
   set(_rowcast_udf_libs "")
+  if(TARGET rowcast::binlog)  # test_udf's outbox store: rowcast's client (rowcast/mysql/connection.hpp)
+    list(APPEND _rowcast_udf_libs rowcast::binlog)
+  endif()
   if(TARGET rowcast::json)
     list(APPEND _rowcast_udf_libs rowcast::json)
   endif()

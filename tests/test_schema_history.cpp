@@ -11,8 +11,8 @@
 
 #include <rowcast/binlog/file_source.hpp>
 #include <rowcast/binlog/follower.hpp>
-#include <rowcast/binlog/mariadb_connection.hpp>
 #include <rowcast/binlog/mariadb_schema_provider.hpp>
+#include <rowcast/mysql/connection.hpp>
 #include <rowcast/binlog/schema_history.hpp>
 #include <rowcast/pipeline/sink.hpp>
 
@@ -267,6 +267,15 @@ public:
         auto c = server_->connect();
         c.query("CREATE USER repl@'%' IDENTIFIED VIA mysql_native_password USING PASSWORD('s3cret')");
         c.query("GRANT REPLICATION SLAVE, REPLICATION CLIENT, BINLOG MONITOR ON *.* TO repl@'%'");
+        c.query("GRANT SELECT ON *.* TO repl@'%'");  // the schema provider's view of information_schema
+    }
+    // The schema provider's connection: rowcast's client, as rowcast-binlog opens it.
+    static rowcast::mysql::connection schema_client() {
+        auto c = rowcast::mysql::connection::open(
+            {.host = "127.0.0.1", .port = static_cast<std::uint16_t>(server_->port()), .user = "repl", .password = "s3cret"},
+            "binlog");
+        if (!c) throw std::runtime_error(c.error_value().message);
+        return std::move(*c);
     }
     static void TearDownTestSuite() {
         delete server_;
@@ -452,32 +461,35 @@ void rowcast_binlog_follow_records_the_history() {
 }
 #endif
 
-// The one libmariadb connect (rowcast-binlog's schema provider, the trigger generator): a
-// failure names the server and gives libmariadb's message; a wrong password is refused for good.
+// The schema provider's connect (rowcast's client): a failure names the server and gives the
+// server's message; a wrong password is refused for good, a missing server is transient.
 // (Called from ReplayFromBeforeTheAltersLabelsEveryRowWithItsColumns.)
-void mariadb_connection_errors_name_the_server() {
+void client_connect_errors_name_the_server() {
     auto* server_ = SchemaHistoryLive::server_;
-    auto ok = rb::mariadb_connection::open({.host = "127.0.0.1", .port = static_cast<std::uint16_t>(server_->port()),
-                                            .user = "repl", .password = "s3cret"});
+    const rowcast::mysql::connect_options good{.host = "127.0.0.1", .port = static_cast<std::uint16_t>(server_->port()),
+                                               .user = "repl", .password = "s3cret"};
+    auto ok = rowcast::mysql::connection::open(good, "binlog");
     ASSERT_TRUE(ok) << ok.error_value().message;
-    EXPECT_EQ(mysql_query(ok->get(), "SELECT 1"), 0);
-    auto bad = rb::mariadb_connection::open({.host = "127.0.0.1", .port = static_cast<std::uint16_t>(server_->port()),
-                                             .user = "repl", .password = "wrong"});
+    EXPECT_TRUE(ok->query_all("SELECT 1"));
+    auto wrong = good;
+    wrong.password = "wrong";
+    auto bad = rowcast::mysql::connection::open(wrong, "binlog");
     ASSERT_FALSE(bad);
     EXPECT_NE(bad.error_value().message.find("[rowcast.binlog.refused]"), std::string::npos) << bad.error_value().message;
-    EXPECT_NE(bad.error_value().message.find("127.0.0.1:" + std::to_string(server_->port()) + ": cannot connect: Access denied"),
-              std::string::npos) << bad.error_value().message;
-    auto gone = rb::mariadb_connection::open({.socket = (server_->dir() / "no-such.sock").string(), .user = "repl"});
+    EXPECT_NE(bad.error_value().message.find("127.0.0.1:" + std::to_string(server_->port()) + ": "), std::string::npos)
+        << bad.error_value().message;
+    EXPECT_NE(bad.error_value().message.find("Access denied"), std::string::npos) << bad.error_value().message;
+    auto gone = rowcast::mysql::connection::open({.socket = (server_->dir() / "no-such.sock").string(), .user = "repl"}, "binlog");
     ASSERT_FALSE(gone);
     EXPECT_TRUE(is_transient(gone.error_value())) << gone.error_value().message;
-    EXPECT_NE(gone.error_value().message.find("no-such.sock: cannot connect: "), std::string::npos) << gone.error_value().message;
+    EXPECT_NE(gone.error_value().message.find("no-such.sock: cannot connect"), std::string::npos) << gone.error_value().message;
 }
 
 TEST_F(SchemaHistoryLive, ReplayFromBeforeTheAltersLabelsEveryRowWithItsColumns) {
     test::temp_dir dir("rowcast-history");
     auto c = server_->connect();
-    auto schema_conn = server_->connect();
-    rb::mariadb_schema_provider live(schema_conn.get());
+    auto schema_conn = schema_client();
+    rb::mariadb_schema_provider live(schema_conn);
     const auto path = dir.path() / "db.schema";
     auto h = rb::schema_history::open({.path = path, .live = &live}).value();
     c.query("FLUSH BINARY LOGS");
@@ -551,7 +563,7 @@ TEST_F(SchemaHistoryLive, ReplayFromBeforeTheAltersLabelsEveryRowWithItsColumns)
     }
     {
         SCOPED_TRACE("the libmariadb connection helper");
-        mariadb_connection_errors_name_the_server();
+        client_connect_errors_name_the_server();
     }
 #ifdef ROWCAST_BINLOG_EXE
     {
@@ -594,8 +606,8 @@ TEST_F(SchemaHistoryLive, AVersionThatDisagreesWithTheTableMapIsRefused) {
 // second's columns; the rows between them disagree with it and are refused, not mislabelled.
 TEST_F(SchemaHistoryLive, ASecondAlterBeforeTheFollowerReadsTheFirstIsRefusedNotMislabelled) {
     auto c = server_->connect();
-    auto schema_conn = server_->connect();
-    rb::mariadb_schema_provider live(schema_conn.get());
+    auto schema_conn = schema_client();
+    rb::mariadb_schema_provider live(schema_conn);
     c.query("SET GLOBAL binlog_row_metadata=MINIMAL");
     c.query("FLUSH BINARY LOGS");
     const auto start = c.rows("SHOW MASTER STATUS");

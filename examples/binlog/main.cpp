@@ -24,11 +24,12 @@
 #include <rowcast/binlog/file_source.hpp>
 #include <rowcast/binlog/follower.hpp>
 #include <rowcast/binlog/schema_history.hpp>
-#if ROWCAST_BINLOG_HAVE_MARIADB_CLIENT  // follow mode's --schema-history reads the live schema through libmariadb
-#include <rowcast/binlog/mariadb_connection.hpp>
 #include <rowcast/binlog/mariadb_schema_provider.hpp>
-#include <rowcast/snapshot/source.hpp>
+#include <rowcast/mysql/connection.hpp>
 #include <rowcast/sql/sink.hpp>
+#if ROWCAST_BINLOG_HAVE_MARIADB_CLIENT  // --snapshot: the snapshot reader is still on libmariadb
+#include <rowcast/binlog/mariadb_connection.hpp>
+#include <rowcast/snapshot/source.hpp>
 #endif
 #include <rowcast/binlog/spool_sink.hpp>
 #include <rowcast/codec/by_name.hpp>
@@ -142,35 +143,27 @@ rowcast::result<void> run(options& o, rowcast::event_filter filter, Codec codec)
     }
     ro.retry.initial = o.follow.backoff_initial;
     ro.retry.max = o.follow.backoff_max;
-#if ROWCAST_BINLOG_HAVE_MARIADB_CLIENT
     // --schema-history: recorded from the live schema (information_schema, over a second connection)
-    std::optional<rowcast::binlog::mariadb_connection> schema_conn;
+    std::optional<rowcast::mysql::connection> schema_conn;
     std::optional<rowcast::binlog::mariadb_schema_provider> live;
     std::optional<rowcast::binlog::schema_history> history;
     if (!o.schema_history.empty()) {
-        const auto& sc = o.follow.stream.connection;
-        auto c = rowcast::binlog::mariadb_connection::open(
-            {.host = sc.host, .port = sc.port, .socket = sc.socket, .user = sc.user, .password = sc.password,
-             .connect_timeout = std::chrono::duration_cast<std::chrono::seconds>(sc.connect_timeout), .tls = sc.tls});
+        auto c = rowcast::mysql::connection::open(o.follow.stream.connection, "binlog");
         if (!c) return c.error_value();
         schema_conn.emplace(std::move(*c));
-        live.emplace(schema_conn->get());
+        live.emplace(*schema_conn);
         auto h = rowcast::binlog::schema_history::open({.path = o.schema_history, .live = &*live});
         if (!h) return h.error_value();
         history.emplace(std::move(*h));
         o.follow.parser.provider = &*history;
     }
-#endif
     auto with_source = [&](auto&& go) -> rowcast::result<void> {
 #if ROWCAST_BINLOG_HAVE_MARIADB_CLIENT
         if (o.snapshot_mode != "never") {
             const auto& sc = o.follow.stream.connection;
             rowcast::snapshot::source_options so{.mode = *rowcast::snapshot::parse_mode(o.snapshot_mode), .snapshot = {},
                                                  .follower = o.follow};
-            so.snapshot.connection = {.host = sc.host, .port = sc.port, .socket = sc.socket, .user = sc.user,
-                                      .password = sc.password,
-                                      .connect_timeout = std::chrono::duration_cast<std::chrono::seconds>(sc.connect_timeout),
-                                      .component = "snapshot", .tls = sc.tls};
+            so.snapshot.connection = rowcast::binlog::mariadb_options(sc, "snapshot");
             so.snapshot.tables = o.snapshot_tables;
             so.snapshot.chunk_rows = o.snapshot_chunk_rows;
             rowcast::snapshot::snapshot_source src(std::move(so));
@@ -180,12 +173,11 @@ rowcast::result<void> run(options& o, rowcast::event_filter filter, Codec codec)
         rowcast::binlog::follower f(o.follow);
         return go(f);
     };
-#if ROWCAST_BINLOG_HAVE_MARIADB_CLIENT
     if (!o.sink.empty()) {  // exactly once into another database: the cursor commits with the rows
         rowcast::binlog::follower f(o.follow);  // (--snapshot with --sink is refused by the option checks)
         auto so = rowcast::sql::parse_sink_url(o.sink);
         if (!so) return so.error_value();
-        if (!so->connection.password)
+        if (so->connection.password.empty())
             if (const char* pw = std::getenv("ROWCAST_SINK_PWD")) so->connection.password = pw;
         auto db = rowcast::sql::sink::open(std::move(*so));
         if (!db) return db.error_value();
@@ -198,7 +190,6 @@ rowcast::result<void> run(options& o, rowcast::event_filter filter, Codec codec)
                      static_cast<unsigned long long>(st.rows), static_cast<unsigned long long>(st.skipped));
         return r;
     }
-#endif
     if (!o.spool.empty()) {  // exactly once into the spool: staged events published with the checkpoint
         auto spool = rowcast::binlog::spool_sink<Codec>::open(
             {.spool = {.directory = o.spool, .durability = o.durability}, .checkpoint = o.checkpoint}, std::move(codec));
@@ -341,9 +332,6 @@ static int run_main(int argc, char** argv) {
 #if !ROWCAST_BINLOG_HAVE_MARIADB_CLIENT
     if (o.snapshot_mode != "never")
         return rowcast_cli::usage_error(app, "--snapshot needs rowcast-binlog built with libmariadb (libmariadb-dev)");
-    if (following && !o.schema_history.empty())  // recording reads the live schema through libmariadb
-        return rowcast_cli::usage_error(app, "--schema-history with --host/--socket needs rowcast-binlog built with "
-                                             "libmariadb (libmariadb-dev); this build reads histories from files only");
 #endif
     if (!following && (!o.checkpoint.empty() || gtid->count() > 0 || !o.start_file.empty() || o.start_at_current))
         return rowcast_cli::usage_error(app, "--checkpoint, --gtid, --start-file and --start-at-current need --host or --socket");
@@ -356,10 +344,6 @@ static int run_main(int argc, char** argv) {
     if (!o.sink.empty() && (!following || !o.spool.empty() || !o.checkpoint.empty()))
         return rowcast_cli::usage_error(app, "--sink needs --host or --socket and excludes --spool and --checkpoint (the "
                                              "destination keeps the position)");
-#if !ROWCAST_BINLOG_HAVE_MARIADB_CLIENT
-    if (!o.sink.empty())
-        return rowcast_cli::usage_error(app, "--sink needs rowcast-binlog built with libmariadb (libmariadb-dev)");
-#endif
     if (following && o.start_at_current && (gtid->count() > 0 || position_mode))
         return rowcast_cli::usage_error(app, "--start-at-current excludes --gtid, --start-file and --start-position");
 
@@ -368,12 +352,7 @@ static int run_main(int argc, char** argv) {
     if (o.stop) o.files.stop_position = *o.stop;
     so.verify_checksum = !o.no_checksum;
     so.heartbeat_period = std::chrono::milliseconds(o.heartbeat_ms);
-    so.connection.host = o.conn.host.empty() ? "localhost" : o.conn.host;
-    so.connection.port = o.conn.port;
-    so.connection.socket = o.conn.socket;
-    so.connection.user = o.conn.user;
-    so.connection.password = o.conn.password;
-    so.connection.tls = o.conn.tls;
+    so.connection = o.conn.options();
     so.file = o.start_file;
     if (o.start && following) so.position = *o.start;
     if (gtid->count() > 0) so.gtid = o.gtid;

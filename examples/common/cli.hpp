@@ -16,6 +16,7 @@
 
 #include <rowcast/log.hpp>
 #include <rowcast/mysql/tls_options.hpp>
+#include <rowcast/mysql/types.hpp>
 #include <rowcast/os/atomic_file.hpp>
 #include <rowcast/os/signals.hpp>
 #include <rowcast/pipeline/filter.hpp>
@@ -149,6 +150,17 @@ struct connection_flags {
     CLI::Option* socket_opt = nullptr;
     CLI::Option* password_opt = nullptr;  ///< count() > 0: given (or from MYSQL_PWD)
     bool given() const { return (host_opt && host_opt->count() > 0) || (socket_opt && socket_opt->count() > 0); }
+    /// The flags as the client's options (rowcast/mysql/types.hpp; host "localhost" when empty).
+    rowcast::mysql::connect_options options() const {
+        rowcast::mysql::connect_options o;
+        o.host = host.empty() ? "localhost" : host;
+        o.port = port;
+        o.socket = socket;
+        o.user = user;
+        o.password = password;
+        o.tls = tls;
+        return o;
+    }
 };
 
 inline void add_connection_options(CLI::App& app, connection_flags& c) {

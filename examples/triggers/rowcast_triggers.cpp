@@ -20,11 +20,8 @@
 // the library (rowcast/udf/triggers.hpp); this program reads information_schema and applies it.
 #include "../common/cli.hpp"
 
-#include <rowcast/binlog/mariadb_connection.hpp>
-#include <rowcast/binlog/mariadb_result.hpp>
+#include <rowcast/mysql/connection.hpp>
 #include <rowcast/udf/triggers.hpp>
-
-#include <mysql.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -47,53 +44,37 @@ struct db_failure : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-// --- libmariadb (the connection: rowcast/binlog/mariadb_connection.hpp) ---------------------
-using row = rowcast::binlog::mariadb_cells;
+// --- the connection (rowcast/mysql/connection.hpp) -----------------------------------------
+using row = rowcast::mysql::row;
 
 class connection {
 public:
-    connection(const std::string& host, unsigned port, const std::string& socket, const std::string& user,
-               const std::optional<std::string>& password, const rowcast::mysql::tls_options& tls) {
-        auto c = rowcast::binlog::mariadb_connection::open({.host = host, .port = static_cast<std::uint16_t>(port),
-                                                           .socket = socket, .user = user, .password = password,
-                                                           .tls = tls});
+    explicit connection(const rowcast::mysql::connect_options& o) {
+        auto c = rowcast::mysql::connection::open(o, "triggers");
         if (!c) throw db_failure(c.error_value().message);
         c_.emplace(std::move(*c));
-        m_ = c_->get();
     }
 
     std::vector<row> rows(const std::string& sql) {
-        if (mysql_real_query(m_, sql.data(), sql.size()) != 0) fail(sql);
-        rowcast::binlog::mariadb_result r(mysql_store_result(m_));
-        if (!r && mysql_field_count(m_) != 0) fail(sql);
-        return r.rows();
+        auto r = c_->query_all(sql);
+        if (!r) throw db_failure(r.error_value().message + "\n  in: " + sql.substr(0, 400));
+        return std::move(r->rows);
     }
-    void exec(const std::string& sql) { (void)rows(sql); }
+    void exec(const std::string& sql) {
+        if (auto r = c_->execute(sql); !r) throw db_failure(r.error_value().message + "\n  in: " + sql.substr(0, 400));
+    }
 
     // 'literal' for values inside our information_schema queries.
-    std::string literal(std::string_view s) const {
-        std::string out(s.size() * 2 + 1, '\0');
-        out.resize(mysql_real_escape_string(m_, out.data(), s.data(), s.size()));
-        return "'" + out + "'";
-    }
+    static std::string literal(std::string_view s) { return rowcast::mysql::quote_string(s); }
 
 private:
-    [[noreturn]] void fail(const std::string& sql) {
-        throw db_failure(std::string(mysql_error(m_)) + "\n  in: " + sql.substr(0, 400));
-    }
-    std::optional<rowcast::binlog::mariadb_connection> c_;
-    MYSQL* m_ = nullptr;  // c_'s
+    std::optional<rowcast::mysql::connection> c_;
 };
 
 using rowcast::udf::quote_identifier;
 
 struct options {
-    std::string host = "127.0.0.1";
-    unsigned port = 3306;
-    std::string socket;
-    std::string user;
-    std::optional<std::string> password;
-    rowcast::mysql::tls_options tls;
+    rowcast::mysql::connect_options connection;
     bool apply = false, drop = false, alongside = false;
     std::string function = "rowcast_event";
     std::string prefix = "rowcast_";
@@ -137,7 +118,7 @@ rowcast::udf::table_description describe(connection& db, const std::string& sche
 }
 
 int run(const options& o) {
-    connection db(o.host, o.port, o.socket, o.user, o.password, o.tls);
+    connection db(o.connection);
     if (db.rows("SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = " + db.literal(o.schema)).empty()) {
         std::fprintf(stderr, "rowcast-triggers: schema %s not found\n", quote_identifier(o.schema).c_str());
         return exit_not_found;
@@ -210,7 +191,7 @@ static int run_main(int argc, char** argv) {
                             "triggers (use --alongside), the schema or a table does not exist.");
     options o;
     rowcast_cli::connection_flags conn;
-    conn.host = o.host;
+    conn.host = "127.0.0.1";
     rowcast_cli::add_connection_options(app, conn);
     app.add_flag("--apply", o.apply, "Create (or, with --drop, drop) the triggers instead of printing the SQL");
     app.add_flag("--drop", o.drop, "Remove the triggers this tool creates (rowcast_<table>_ai/au/ad only)");
@@ -223,17 +204,9 @@ static int run_main(int argc, char** argv) {
     app.add_option("SCHEMA", o.schema, "The schema")->required();
     app.add_option("TABLE", o.tables, "Its tables (default: all its base tables)");
     if (auto status = rowcast_cli::parse(app, argc, argv)) return *status;
-    o.host = conn.host;
-    o.port = conn.port;
-    o.socket = conn.socket;
-    o.user = conn.user;
-    if (conn.password_opt->count() > 0) o.password = conn.password;
-    o.tls = conn.tls;
+    o.connection = conn.options();
     try {
-        mysql_library_init(0, nullptr, nullptr);
-        const int rc = run(o);
-        mysql_library_end();
-        return rc;
+        return run(o);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "rowcast-triggers: %s\n", e.what());
         return exit_db;

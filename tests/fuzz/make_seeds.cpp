@@ -349,6 +349,61 @@ long write_datagram_corpus(const fs::path& dir, const std::vector<rowcast::event
     return n;
 }
 
+// fuzz_mysql_result: what a server sends after COM_QUERY (packets framed with length and
+// sequence id from 1): result sets with NULL and binary cells, OK, ERR, a CALL's two results.
+std::string mysql_packets(const std::vector<std::string>& payloads, unsigned first_seq = 1) {
+    std::string out;
+    unsigned seq = first_seq;
+    for (const auto& p : payloads) {
+        out += static_cast<char>(p.size() & 0xFF);
+        out += static_cast<char>((p.size() >> 8) & 0xFF);
+        out += static_cast<char>((p.size() >> 16) & 0xFF);
+        out += static_cast<char>(seq++ & 0xFF);
+        out += p;
+    }
+    return out;
+}
+std::string mysql_text(std::string_view s) { return static_cast<char>(s.size()) + std::string(s); }  // < 251 bytes
+std::string mysql_column(std::string_view name, char type, unsigned charset) {
+    std::string p = mysql_text("def") + mysql_text("app") + mysql_text("t") + mysql_text("t") + mysql_text(name) +
+                    mysql_text(name) + '\x0c';
+    p += static_cast<char>(charset & 0xFF);
+    p += static_cast<char>(charset >> 8);
+    p.append("\x50\x00\x00\x00", 4);
+    p += type;
+    p.append(5, '\0');
+    return p;
+}
+long write_mysql_result_corpus(const fs::path& dir) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    const std::string eof("\xfe\x00\x00\x02\x00", 5), eof_more("\xfe\x00\x00\x0a\x00", 5);
+    const std::string ok(std::string("\x00\x01\x05\x02\x00\x01\x00", 7)), ok_more(std::string("\x00\x00\x00\x0a\x00\x00\x00", 7));
+    const std::string cols = "\x03";
+    const std::vector<std::string> rs = {cols, mysql_column("id", '\x03', 63), mysql_column("s", '\xfd', 45),
+                                         mysql_column("b", '\xfc', 63), eof,
+                                         mysql_text("1") + mysql_text("one") + mysql_text(std::string("\x00\xff\x01", 3)),
+                                         mysql_text("2") + "\xfb" + mysql_text(""), eof};
+    std::vector<std::string> call = rs;
+    call.back() = eof_more;
+    call.push_back(ok);
+    const std::string err = std::string("\xff\x7a\x04#42S02", 9) + "Table 'app.t' doesn't exist";
+    std::vector<std::string> row_err(rs.begin(), rs.begin() + 6);
+    row_err.push_back(std::string("\xff\x25\x05#70100", 9) + "Query execution was interrupted");
+    const std::vector<std::pair<const char*, std::string>> seeds = {
+        {"result", mysql_packets(rs)},
+        {"ok", mysql_packets({ok})},
+        {"err", mysql_packets({err})},
+        {"call", mysql_packets(call)},
+        {"ok-more", mysql_packets({ok_more, ok})},
+        {"row-err", mysql_packets(row_err)},
+        {"infile", mysql_packets({"\xfb/etc/passwd"})},
+    };
+    for (const auto& [name, bytes] : seeds)
+        if (!write_file(dir / name, bytes)) return -1;
+    return static_cast<long>(seeds.size());
+}
+
 int main(int argc, char** argv) {
     if (argc < 2 || argc > 3) {
         std::fprintf(stderr, "usage: %s <out dir> [random events per codec]\n", argv[0]);
@@ -397,5 +452,6 @@ int main(int argc, char** argv) {
     report("dns", write_dns_corpus(out / "dns"));
 #endif
     report("spread", write_spread_corpus(out / "spread", events));
+    report("mysql_result", write_mysql_result_corpus(out / "mysql_result"));
     return ok ? 0 : 1;
 }

@@ -14,7 +14,8 @@
 // (fast path when `cached`, else full: the password over TLS, or RSA with the key sent on
 // request 0x02), sha256_password (password over TLS, or RSA with the key sent on request
 // 0x01), mysql_native_password, an optional auth switch to another plugin (also one the
-// client does not know), and OK or ERR 1045. The outcome says which path ran. MySQL is not in
+// client does not know), and OK or ERR 1045. The outcome says which path ran. With `reply`
+// it then answers one command with the given packets (a hostile server's result sets). MySQL is not in
 // Debian: this is how the MySQL-only plugins are tested.
 //
 // Blocking I/O with a 10 s receive timeout per socket (a hung client ends the serve thread
@@ -46,6 +47,7 @@
 #include <vector>
 
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -97,6 +99,14 @@ struct auth_server_config {
     std::string password = "secret";
     bool cached = false;                           ///< caching_sha2_password: fast path succeeds
     bool offer_tls = true;                         ///< CLIENT_SSL in the handshake
+    /// After a successful login: read one command, answer it with these packet payloads
+    /// (sequence ids from 1), then `raw_reply` as it is (bytes past the framing), then close.
+    std::vector<std::string> reply;
+    std::string raw_reply;
+    /// After a successful login (and without `reply`): answer successive commands, each with its
+    /// packets framed and written at once (one TLS record up to 16 KiB), then wait for the client
+    /// to leave: a replica's setup queries and its binlog dump.
+    std::vector<std::vector<std::string>> replies;
 };
 
 struct auth_outcome {
@@ -104,6 +114,7 @@ struct auth_outcome {
     std::string client_plugin;///< named in the client's handshake response
     std::string path;         ///< "fast", "full-tls", "full-rsa", "key-sent+rsa", "native", "rejected", "client-left"
     bool accepted = false;    ///< OK was sent
+    std::string command;      ///< with `reply`: the command the client sent (its first byte is the command)
 };
 
 class mysql_auth_server {
@@ -170,12 +181,13 @@ private:
             }
             return true;
         }
-        void send(const std::string& payload) {
+        std::string frame(const std::string& payload) {
             std::string f;
             for (int i = 0; i < 3; ++i) f += static_cast<char>((payload.size() >> (8 * i)) & 0xFF);
             f += static_cast<char>(seq++);
-            write_all(f + payload);
+            return f + payload;
         }
+        void send(const std::string& payload) { write_all(frame(payload)); }
         std::optional<std::string> recv() {
             unsigned char h[4];
             if (!read_all(reinterpret_cast<char*>(h), 4)) return std::nullopt;
@@ -220,6 +232,8 @@ private:
         if (conn.get() < 0) throw std::runtime_error("auth server: accept failed");
         timeval tv{10, 0};
         ::setsockopt(conn.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        const int one = 1;  // each packet at once (no 40 ms delayed-ACK stalls between small writes)
+        ::setsockopt(conn.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         peer p{conn.get()};
         std::unique_ptr<SSL, decltype(&SSL_free)> ssl(nullptr, &SSL_free);
         auth_outcome out;
@@ -338,6 +352,22 @@ private:
         if (ok) {
             p.send(std::string("\x00\x00\x00\x02\x00\x00\x00", 7));
             out.accepted = true;
+            if (!c.reply.empty() || !c.raw_reply.empty()) {
+                r = p.recv();
+                if (!r) return out;
+                out.command = *r;
+                for (const auto& packet : c.reply) p.send(packet);
+                if (!c.raw_reply.empty()) p.write_all(c.raw_reply);
+                return out;  // closes the connection
+            }
+            for (const auto& packets : c.replies) {
+                r = p.recv();
+                if (!r) return out;
+                out.command = *r;
+                std::string all;
+                for (const auto& packet : packets) all += p.frame(packet);
+                p.write_all(all);
+            }
         } else {
             p.send(std::string("\xff\x1d\x04#28000Access denied for user", 32));
             out.path += "/rejected";

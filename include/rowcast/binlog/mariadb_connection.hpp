@@ -1,12 +1,11 @@
 // rowcast/binlog/mariadb_connection.hpp: one libmariadb (Connector/C) client connection,
-// owned (RAII: mysql_close on destruction). The one place rowcast opens a libmariadb
-// connection: rowcast-binlog's schema provider (mariadb_schema_provider.hpp), the
-// outbox store (udf/outbox_mariadb.hpp), the trigger generator (examples/triggers). Link with -lmariadb (Debian: libmariadb-dev);
-// the rest of rowcast does not need it.
+// owned (RAII: mysql_close on destruction). Only the snapshot reader (rowcast/snapshot/) still
+// uses it, until it moves to rowcast's own client (rowcast/mysql/connection.hpp), which serves
+// the replication stream, the schema provider, the outbox store, the SQL sink and the trigger
+// generator. Link with -lmariadb (Debian: libmariadb-dev); the rest of rowcast does not need it.
 //
-//   auto c = rowcast::binlog::mariadb_connection::open({.host = "db1", .user = "repl", .password = pw});
+//   auto c = rowcast::binlog::mariadb_connection::open(rowcast::binlog::mariadb_options(stream_conn, "snapshot"));
 //   if (!c) return c.error_value();
-//   rowcast::binlog::mariadb_schema_provider live(c->get());
 //
 // The socket wins over host/port when given; without one, TCP (also to "localhost", which
 // libmariadb alone would take for its default socket). Character set utf8mb4. Timeouts in whole
@@ -29,9 +28,11 @@
 
 #include <rowcast/binlog/mariadb_result.hpp>  // <mysql.h>
 #include <rowcast/mysql/tls_options.hpp>
+#include <rowcast/mysql/types.hpp>
 #include <rowcast/error.hpp>
 #include <rowcast/version.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -54,6 +55,18 @@ struct mariadb_connection_options {
     std::string component = "binlog";        ///< named in errors: "[rowcast.<component>.<errc>]"
     mysql::tls_options tls;                  ///< TLS mode and files (default PREFERRED)
 };
+
+/// The same server, user and TLS settings as rowcast's client options, for libmariadb (timeouts
+/// rounded down to whole seconds, at least 1): the one conversion between the two.
+inline mariadb_connection_options mariadb_options(const mysql::connect_options& c, std::string component) {
+    using std::chrono::duration_cast;
+    const auto secs = [](std::chrono::milliseconds ms) {
+        return ms.count() <= 0 ? std::chrono::seconds(0) : std::max(std::chrono::seconds(1), duration_cast<std::chrono::seconds>(ms));
+    };
+    return {.host = c.host, .port = c.port, .socket = c.socket, .user = c.user, .password = c.password,
+            .connect_timeout = secs(c.connect_timeout), .io_timeout = secs(c.read_timeout),
+            .component = std::move(component), .tls = c.tls};
+}
 
 class mariadb_connection {
 public:

@@ -145,4 +145,22 @@ private:
 };
 
 }  // namespace binlog
+
+namespace detail::binlog {
+// For binlog::mariadb_schema_provider over a MYSQL* (declared in mariadb_schema_provider.hpp).
+template <class Mysql>
+result<void> libmariadb_rows(Mysql* m, const std::string& sql, std::vector<std::vector<std::optional<std::string>>>& rows,
+                             std::size_t max_rows, const std::string& where) {
+    if (mysql_real_query(m, sql.data(), static_cast<unsigned long>(sql.size())) != 0)
+        return error::make(errc::io_error, "binlog", where, std::string("schema query failed: ") + mysql_error(m));
+    ::rowcast::binlog::mariadb_result res(mysql_use_result(m));
+    if (!res) return error::make(errc::io_error, "binlog", where, std::string("no result: ") + mysql_error(m));
+    auto got = res.rows(max_rows, where);
+    if (!got) return got.error_value();
+    if (mysql_errno(m) != 0)
+        return error::make(errc::io_error, "binlog", where, std::string("schema query failed: ") + mysql_error(m));
+    rows = std::move(*got);
+    return {};
+}
+}  // namespace detail::binlog
 ROWCAST_NAMESPACE_END

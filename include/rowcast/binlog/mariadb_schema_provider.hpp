@@ -1,7 +1,8 @@
 // rowcast/binlog/mariadb_schema_provider.hpp: a schema provider that reads a
-// table's columns from information_schema over a libmariadb (Connector/C)
-// connection. Kept apart from the parser so the core does not need libmariadb;
-// link with -lmariadb (Debian: libmariadb-dev).
+// table's columns from information_schema over a rowcast::mysql::connection
+// (rowcast/mysql/connection.hpp: TLS and every authentication plugin, as the
+// replication stream). Kept apart from the parser so the file reader does not need
+// the client's libraries (OpenSSL, libsodium: link rowcast::binlog).
 //
 // It returns the table's CURRENT definition: names, SQL types (MariaDB UUID,
 // INET4, INET6; JSON also when MariaDB stores it as LONGTEXT with a
@@ -13,24 +14,34 @@
 // Errors: [rowcast.binlog.io_error] "<schema>.<table>: <server message>" when
 // a query fails; [rowcast.binlog.missing_field] when the table does not exist;
 // [rowcast.binlog.limit_exceeded] when a reply has more than max_rows rows (a
-// broken or hostile server; rows are read one by one, never all stored first, and
-// the connection is shut down: see mariadb_result.hpp).
+// broken or hostile server; rows are read one by one, never all stored first; the
+// connection is then unusable); a transport failure as the client reports it
+// (io_error, transient).
 // Thread-safety: uses the caller's connection; one thread at a time.
 #pragma once
 
-#include <rowcast/binlog/mariadb_result.hpp>
 #include <rowcast/binlog/schema_provider.hpp>
 #include <rowcast/column.hpp>
 #include <rowcast/error.hpp>
+#include <rowcast/mysql/connection.hpp>
 #include <rowcast/version.hpp>
 
 #include <memory>
 #include <optional>
+#include <type_traits>
 #include <string>
 #include <string_view>
 #include <vector>
 
 ROWCAST_NAMESPACE_BEGIN
+namespace detail::binlog {
+// Runs `sql` over a libmariadb connection (MYSQL*), at most `max_rows` rows: defined in
+// rowcast/binlog/mariadb_result.hpp, for the snapshot reader's connection.
+template <class Mysql>
+result<void> libmariadb_rows(Mysql* m, const std::string& sql, std::vector<::rowcast::mysql::row>& rows,
+                             std::size_t max_rows, const std::string& where);
+}  // namespace detail::binlog
+
 namespace binlog {
 
 class mariadb_schema_provider final : public schema_provider {
@@ -39,22 +50,32 @@ public:
     /// Rows read at most per query (a table has at most 4096 columns).
     static constexpr std::size_t max_rows = 8192;
 
-    explicit mariadb_schema_provider(MYSQL* conn) noexcept : conn_(conn) {}
+    explicit mariadb_schema_provider(mysql::connection& conn) noexcept : conn_(&conn) {}
+
+    /// Over a libmariadb connection (MYSQL*): the snapshot reader's, until it moves to rowcast's
+    /// client. The translation unit must include rowcast/binlog/mariadb_result.hpp (libmariadb).
+    template <class Mysql>
+        requires(!std::is_same_v<std::remove_cv_t<Mysql>, mysql::connection>)
+    explicit mariadb_schema_provider(Mysql* libmariadb) noexcept
+        : legacy_(libmariadb), legacy_run_([](void* m, const std::string& q, std::vector<mysql::row>& rows,
+                                              const std::string& where) {
+              return detail::binlog::libmariadb_rows(static_cast<Mysql*>(m), q, rows, max_rows, where);
+          }) {}
 
     result<columns_ptr> columns(std::string_view schema, std::string_view table) override {
         const std::string where = std::string(schema) + "." + std::string(table);
         std::string q =
             "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, COLUMN_KEY, IS_NULLABLE, IFNULL(CHARACTER_SET_NAME,''), "
             "IFNULL(NUMERIC_PRECISION,0), IFNULL(NUMERIC_SCALE,0), IFNULL(DATETIME_PRECISION,0), "
-            "IFNULL(CHARACTER_MAXIMUM_LENGTH,0) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='" +
-            escape(schema) + "' AND TABLE_NAME='" + escape(table) + "' ORDER BY ORDINAL_POSITION";
-        std::vector<mariadb_cells> rows;
+            "IFNULL(CHARACTER_MAXIMUM_LENGTH,0) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA=" +
+            mysql::quote_string(schema) + " AND TABLE_NAME=" + mysql::quote_string(table) + " ORDER BY ORDINAL_POSITION";
+        std::vector<mysql::row> rows;
         if (auto r = run(q, rows, where); !r) return r.error_value();
         if (rows.empty()) return error::make(errc::missing_field, "binlog", where, "table not found in information_schema");
         // MariaDB's JSON is LONGTEXT with a json_valid(`col`) CHECK constraint.
-        std::vector<mariadb_cells> checks;
-        std::string cq = "SELECT CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA='" +
-                         escape(schema) + "' AND TABLE_NAME='" + escape(table) + "'";
+        std::vector<mysql::row> checks;
+        std::string cq = "SELECT CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA=" +
+                         mysql::quote_string(schema) + " AND TABLE_NAME=" + mysql::quote_string(table);
         if (auto r = run(cq, checks, where); !r) checks.clear();  // MySQL 8.0.16+ has no TABLE_NAME there: no JSON hint
         std::vector<column> cols;
         for (auto& r : rows) {
@@ -135,27 +156,31 @@ private:
         }
         return out;
     }
-    std::string escape(std::string_view s) const {
-        std::string out(s.size() * 2 + 1, '\0');
-        const auto n = mysql_real_escape_string(conn_, out.data(), s.data(), static_cast<unsigned long>(s.size()));
-        out.resize(n);
-        return out;
+    result<void> run(const std::string& q, std::vector<mysql::row>& rows, const std::string& where) {
+        rows.clear();
+        if (legacy_) return legacy_run_(legacy_, q, rows, where);
+        auto r = conn_->query(q);
+        if (!r) return reword(r.error_value(), where);
+        for (;;) {
+            auto more = r->next();
+            if (!more) return reword(more.error_value(), where);
+            if (!*more) return {};
+            if (rows.size() >= max_rows) {
+                conn_->close();  // the rest is not read: the next query would have to drain it
+                return error::make(errc::limit_exceeded, "binlog", where,
+                                   "the result has more than " + std::to_string(max_rows) + " rows");
+            }
+            rows.push_back(r->owned());
+        }
     }
-    result<void> run(const std::string& q, std::vector<mariadb_cells>& rows,
-                     const std::string& where) {
-        if (mysql_real_query(conn_, q.data(), static_cast<unsigned long>(q.size())) != 0)
-            return error::make(errc::io_error, "binlog", where, std::string("schema query failed: ") + mysql_error(conn_));
-        mariadb_result res(mysql_use_result(conn_));
-        if (!res) return error::make(errc::io_error, "binlog", where, std::string("no result: ") + mysql_error(conn_));
-        auto got = res.rows(max_rows, where);
-        if (!got) return got.error_value();
-        if (mysql_errno(conn_) != 0)
-            return error::make(errc::io_error, "binlog", where, std::string("schema query failed: ") + mysql_error(conn_));
-        rows = std::move(*got);
-        return {};
+    // The client's error (its class kept: refused, unavailable, io_error…), naming the table.
+    static error reword(const error& e, const std::string& where) {
+        return error{e.code, e.message + " (reading the columns of " + where + ")"};
     }
 
-    MYSQL* conn_;
+    mysql::connection* conn_ = nullptr;
+    void* legacy_ = nullptr;  // a MYSQL*, with the function that queries it
+    result<void> (*legacy_run_)(void*, const std::string&, std::vector<mysql::row>&, const std::string&) = nullptr;
 };
 
 }  // namespace binlog

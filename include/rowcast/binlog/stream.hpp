@@ -1,6 +1,7 @@
 // rowcast/binlog/stream.hpp: one replication connection to a running MySQL or
 // MariaDB server (COM_BINLOG_DUMP / COM_BINLOG_DUMP_GTID) over rowcast's own
-// client protocol (detail/mysql_protocol.hpp; no libmysqlclient).
+// client protocol (rowcast/mysql/detail/protocol.hpp, shared with mysql::connection; no
+// libmysqlclient).
 //
 //   rowcast::binlog::stream     yields raw_events (CRC32 verified) that
 //                               parser::feed() decodes.

@@ -15,7 +15,7 @@
 //            datagram component)
 //   sinks:   stdout (transport/stream_sink.hpp), spool (transport/spool_writer.hpp),
 //            dns (dns/sink.hpp), nats (nats/producer.hpp; with the nats component),
-//            mysql (sql/sink.hpp; when rowcastd is built with libmariadb),
+//            mysql (sql/sink.hpp),
 //            spread (spread/producer.hpp), udp and netlink (datagram/producer.hpp;
 //            with the datagram component)
 // A new type is one entry of `registrations()`: its keys, a reader of its options
@@ -62,9 +62,7 @@
 #endif
 #include <rowcast/spread/consumer.hpp>
 #include <rowcast/spread/producer.hpp>
-#if defined(ROWCAST_DAEMON_SQL)  // rowcastd built with libmariadb: the mysql sink
-#include <rowcast/sql/sink.hpp>
-#endif
+#include <rowcast/sql/sink.hpp>  // the mysql sink (rowcast's own client)
 #if defined(ROWCAST_DAEMON_NATS)
 #include <rowcast/nats/consumer.hpp>
 #include <rowcast/nats/producer.hpp>
@@ -332,7 +330,6 @@ inline dns_sink_config read_dns(const node_reader& r) {
     return o;
 }
 
-#if defined(ROWCAST_DAEMON_SQL)
 // mysql sink: `url` as rowcast-binlog --sink takes it; the password from the URL, `password` or `password_file`.
 inline ::rowcast::sql::sink_options read_mysql_sink(const node_reader& r) {
     auto o = ::rowcast::sql::parse_sink_url(r.required("url"));
@@ -345,7 +342,6 @@ inline ::rowcast::sql::sink_options read_mysql_sink(const node_reader& r) {
     else if (r.has("password")) o->connection.password = r.text("password", "");
     return std::move(*o);
 }
-#endif
 
 #if defined(ROWCAST_DAEMON_NATS)
 inline std::vector<std::string> read_servers(const node_reader& r) {
@@ -873,11 +869,7 @@ inline const std::vector<registration>& registrations() {
                          if (const auto snap = dd::read_binlog_snapshot(r); snap.mode != "never") {
                              ::rowcast::snapshot::source_options so{
                                  .mode = *::rowcast::snapshot::parse_mode(snap.mode), .snapshot = {}, .follower = fo};
-                             const auto& c = fo.stream.connection;
-                             so.snapshot.connection = {
-                                 .host = c.host, .port = c.port, .socket = c.socket, .user = c.user, .password = c.password,
-                                 .connect_timeout = std::chrono::duration_cast<std::chrono::seconds>(c.connect_timeout),
-                                 .component = "snapshot", .tls = c.tls};
+                             so.snapshot.connection = ::rowcast::binlog::mariadb_options(fo.stream.connection, "snapshot");
                              so.snapshot.tables = snap.tables;
                              so.snapshot.chunk_rows = snap.chunk_rows;
                              ::rowcast::snapshot::snapshot_source src(std::move(so));
@@ -975,7 +967,6 @@ inline const std::vector<registration>& registrations() {
                      },
                      {}});
 #endif
-#if defined(ROWCAST_DAEMON_SQL)
         t.push_back({{"mysql", role::sink, {"url", "password", "password_file"},
                       [](const node_reader& r) { (void)dd::read_mysql_sink(r); }},
                      [](const section& s, fanout_sink& out) -> result<void> {
@@ -985,7 +976,6 @@ inline const std::vector<registration>& registrations() {
                          return {};
                      },
                      {}});
-#endif
         // ---- spread (core): producer as sink, consumer as source
         t.push_back({{"spread", role::source,
                       {"host", "port", "unix_socket", "private_name", "connect_timeout_ms", "groups", "max_batch",

@@ -1,9 +1,9 @@
 // rowcast/mysql/tls_options.hpp: how every rowcast connection to a MySQL or MariaDB server
 // protects itself: TLS mode and files, and the RSA key used by caching_sha2_password /
-// sha256_password without TLS. One struct for both clients in the project: the replication
-// stream's own protocol (binlog::stream_options::connection.tls) and the libmariadb
-// connection of the schema provider, outbox and trigger generator
-// (binlog::mariadb_connection_options::tls). Every program exposes it with the same flags
+// sha256_password without TLS. One struct for every connection: rowcast's client
+// (mysql::connect_options::tls: the replication stream, mysql::connection and its users) and the
+// snapshot's libmariadb connection (binlog::mariadb_connection_options::tls, until the snapshot
+// moves to the client). Every program exposes it with the same flags
 // (--ssl-mode, --ssl-ca, --ssl-cert, --ssl-key, --ssl-cipher, --get-server-public-key,
 // --server-public-key; docs/connecting.md).
 //

@@ -42,8 +42,8 @@
 // table, or alters it other than by ADD, is refused the same way (write() returns the
 // error); changelog mode keeps the history and goes on (dropped columns stay, NULL).
 //
-// Errors ("[rowcast.sql.<errc>] <database or table>: <what>"): unavailable (transient:
-// the destination is unreachable or went away, a deadlock or lock wait timeout: the
+// Errors ("[rowcast.sql.<errc>] <database or table>: <what>"): unavailable or io_error
+// (transient: the destination is unreachable or went away, a deadlock or lock wait timeout: the
 // batch stays staged and the next publish() or flush() applies it again on a new
 // connection); refused (access denied); invalid_value (a value without SQL form, absent
 // from a MINIMAL row image, or refused by the destination: the statement's start is
@@ -55,9 +55,9 @@
 #pragma once
 
 #include <rowcast/binlog/checkpoint.hpp>
-#include <rowcast/binlog/mariadb_connection.hpp>
 #include <rowcast/error.hpp>
 #include <rowcast/event.hpp>
+#include <rowcast/mysql/connection.hpp>
 #include <rowcast/pipeline/sink.hpp>
 #include <rowcast/sql/detail/render.hpp>
 #include <rowcast/stats.hpp>
@@ -81,8 +81,10 @@ namespace sql {
 enum class sink_mode { changelog, replicate };
 
 struct sink_options {
-    /// The destination server (component is set to "sql"); io_timeout 0 means 60 s here.
-    binlog::mariadb_connection_options connection;
+    /// The destination server (rowcast/mysql/types.hpp; errors name the component "sql"). Its
+    /// max_result_rows and max_result_bytes bound what the sink reads back (the state row, the
+    /// destination's columns).
+    mysql::connect_options connection;
     std::string database;                  ///< destination database (created if missing); required
     sink_mode mode = sink_mode::changelog;
     /// Destination table name, <schema> and <table> replaced by the source's names;
@@ -125,8 +127,6 @@ public:
         if (o.database.empty()) return error::make(errc::missing_field, "sql", "sink", "no destination database given");
         if (o.batch_transactions == 0) o.batch_transactions = 1;
         if (o.table_template.empty()) o.table_template = o.mode == sink_mode::replicate ? "<table>" : "<schema>_<table>";
-        o.connection.component = "sql";
-        if (o.connection.io_timeout.count() == 0) o.connection.io_timeout = std::chrono::seconds(60);
         sink s(std::move(o));
         if (auto c = s.connect(); !c) return c.error_value();
         auto q = s.query("SELECT resume_cursor FROM " + s.state_ + " WHERE name = " + detail::sql::quote_string(s.opt_.name));
@@ -202,40 +202,36 @@ private:
         state_ = detail::sql::quote_identifier(opt_.database) + "." + detail::sql::quote_identifier(opt_.state_table);
     }
 
-    error fail(std::string_view what, std::string_view sql = {}) {
-        const unsigned code = conn_ ? mysql_errno(conn_->get()) : 0;
-        std::string msg = std::string(what) + ": " + (conn_ ? mysql_error(conn_->get()) : "not connected") + " (error " +
-                          std::to_string(code) + ")";
+    // A failed statement: the server's error (or the client's) as the sink reports it; the
+    // connection is dropped (a new session next time; the server rolls the transaction back).
+    error fail(const error& e, std::string_view sql = {}) {
+        const mysql::server_error se = conn_ ? conn_->last_server_error() : mysql::server_error{};
+        conn_.reset();
+        if (se.code == 0) return e;  // transport (io_error: transient), TLS refused, a malformed reply
+        std::string msg = "the destination refused: " + se.message + " (error " + std::to_string(se.code) + ")";
         if (!sql.empty()) msg += " in: " + std::string(sql.substr(0, 200)) + (sql.size() > 200 ? "…" : "");
-        errc e = errc::invalid_value;
-        if (code == 1044 || code == 1045 || code == 1142 || code == 1143 || code == 1227) e = errc::refused;
-        else if (code >= 2000 || code == 0 || code == 1205 || code == 1213 || code == 1040 || code == 1053 ||
-                 code == 1927 || code == 1290 || code == 1836)
-            e = errc::unavailable;
-        conn_.reset();  // a new session next time (the transaction, if any, is rolled back by the server)
-        return error::make(e, "sql", opt_.database, msg);
+        errc c = mysql::server_errc(se.code);
+        if (c == errc::not_found || c == errc::unsupported) c = errc::invalid_value;  // the statement, not the moment
+        return error::make(c, "sql", opt_.database, msg);
     }
 
     result<void> exec(const std::string& sql) {
         ++stats_.statements;
-        if (mysql_real_query(conn_->get(), sql.data(), sql.size()) != 0) return fail("the destination refused", sql);
-        if (MYSQL_RES* r = mysql_store_result(conn_->get())) mysql_free_result(r);
-        else if (mysql_field_count(conn_->get()) != 0) return fail("no result", sql);
+        if (auto r = conn_->execute(sql); !r) return fail(r.error_value(), sql);
         return {};
     }
 
     result<std::vector<cells>> query(const std::string& sql) {
         if (auto c = connect(); !c) return c.error_value();
         ++stats_.statements;
-        if (mysql_real_query(conn_->get(), sql.data(), sql.size()) != 0) return fail("the destination refused", sql);
-        binlog::mariadb_result r(mysql_store_result(conn_->get()));
-        if (!r) return fail("no result", sql);
-        return r.rows();
+        auto r = conn_->query_all(sql);
+        if (!r) return fail(r.error_value(), sql);
+        return std::move(r->rows);
     }
 
     result<void> connect() {
         if (conn_) return {};
-        auto c = binlog::mariadb_connection::open(opt_.connection);
+        auto c = mysql::connection::open(opt_.connection, "sql");
         if (!c) return c.error_value();
         conn_.emplace(std::move(*c));
         for (const char* s : {"SET SESSION time_zone = '+00:00'",
@@ -573,7 +569,7 @@ private:
 
     sink_options opt_;
     std::string state_;
-    std::optional<binlog::mariadb_connection> conn_;
+    std::optional<mysql::connection> conn_;
     bool ready_ = false;
     std::optional<std::string> stored_;    // the cursor in the state table
     std::optional<binlog::position> last_end_;  // events before it are staged or committed already

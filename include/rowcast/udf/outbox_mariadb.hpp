@@ -1,7 +1,6 @@
-// rowcast/udf/outbox_mariadb.hpp: the outbox store on libmariadb (Connector/C), for
-// udf::outbox_gate (rowcast/udf/outbox.hpp; docs/udf.md, "Transactional mode").
-// Link with -lmariadb (Debian: libmariadb-dev), as rowcast/binlog/mariadb_result.hpp;
-// nothing else in rowcast needs it.
+// rowcast/udf/outbox_mariadb.hpp: the outbox store on MariaDB (or MySQL), for
+// udf::outbox_gate (rowcast/udf/outbox.hpp; docs/udf.md, "Transactional mode"), over
+// rowcast's client (rowcast/mysql/connection.hpp; link rowcast::binlog).
 //
 //   udf::mariadb_outbox store({.socket = "/run/mysqld/mysqld.sock", .user = "rowcast",
 //                              .schema = "inventory", .table = "rowcast_outbox"});
@@ -26,19 +25,14 @@
 // Thread-safety: one thread at a time per object.
 #pragma once
 
-#include <rowcast/binlog/mariadb_connection.hpp>  // header-only; needs libmariadb, not the binlog component's libraries
 #include <rowcast/error.hpp>
+#include <rowcast/mysql/connection.hpp>
 #include <rowcast/mysql/tls_options.hpp>
 #include <rowcast/udf/outbox.hpp>
 #include <rowcast/udf/triggers.hpp>
 #include <rowcast/version.hpp>
 
-#if __has_include(<mysql.h>)
-#include <mysql.h>
-#else
-#include <mariadb/mysql.h>
-#endif
-
+#include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -106,10 +100,6 @@ public:
     bool connected() const noexcept { return m_.has_value(); }
 
 private:
-    struct result_closer {
-        void operator()(MYSQL_RES* r) const noexcept { mysql_free_result(r); }
-    };
-
     static std::string id_list(std::span<const std::uint64_t> ids) {
         std::string s;
         s.reserve(ids.size() * 21);
@@ -124,40 +114,41 @@ private:
         return opt_.socket.empty() ? opt_.host + ":" + std::to_string(opt_.port) : opt_.socket;
     }
 
-    // The error of the last call on the connection (or `code`/`text` when given); drops
-    // the connection unless it was a lock wait timeout.
-    error fail(unsigned code, const std::string& text) {
-        lock_timeout_ = code == 1205;  // ER_LOCK_WAIT_TIMEOUT
+    // A failed call: the server's error classified for the gate (or the client's, for a transport
+    // failure); drops the connection unless it was a lock wait timeout.
+    error fail(const error& e) {
+        const mysql::server_error se = m_ ? m_->last_server_error() : mysql::server_error{};
+        lock_timeout_ = se.lock_wait_timeout();
         if (!lock_timeout_) m_.reset();
-        errc e = errc::unavailable;
-        if (code == 1044 || code == 1045 || code == 1142 || code == 1143 || code == 1227) e = errc::refused;
-        else if (code == 1049 || code == 1146) e = errc::not_found;
-        else if (code == 1064) e = errc::unsupported;  // ER_PARSE_ERROR: this server does not take our SQL
-        return error::make(e, "outbox", where(), text + " (error " + std::to_string(code) + ")");
+        if (se.code == 0) return e;  // transport (io_error) or a malformed reply, as the client says
+        errc c = errc::unavailable;
+        if (mysql::server_errc(se.code) == errc::refused) c = errc::refused;
+        else if (se.code == 1049 || se.code == 1146) c = errc::not_found;
+        else if (se.code == 1064) c = errc::unsupported;  // ER_PARSE_ERROR: this server does not take our SQL
+        return error::make(c, "outbox", where(), se.message + " (error " + std::to_string(se.code) + ")");
     }
 
     result<void> connect() {
         if (m_) return {};
-        auto m = binlog::mariadb_connection::open({.host = opt_.host, .port = opt_.port, .socket = opt_.socket,
-                                                   .user = opt_.user, .password = opt_.password,
-                                                   .connect_timeout = opt_.connect_timeout,
-                                                   // a server that stops answering is a lost server
-                                                   .io_timeout = std::chrono::seconds(opt_.lock_wait + 30),
-                                                   .component = "outbox", .tls = opt_.tls});
+        mysql::connect_options o{.host = opt_.host, .port = opt_.port, .socket = opt_.socket, .user = opt_.user,
+                                 .password = opt_.password, .connect_timeout = opt_.connect_timeout,
+                                 // a server that stops answering is a lost server
+                                 .read_timeout = std::chrono::seconds(opt_.lock_wait + 30),
+                                 .max_result_rows = 0,  // find_committed: as many rows as ids asked
+                                 .tls = opt_.tls};
+        auto m = mysql::connection::open(o, "outbox");
         if (!m) {
             lock_timeout_ = false;
             return m.error_value();
         }
-        m_ = std::move(*m);
+        m_.emplace(std::move(*m));
         if (auto r = execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"); !r) return r;
         return execute("SET SESSION autocommit = 1");
     }
 
     result<void> execute(const std::string& sql) {
         if (auto c = connect(); !c) return c;
-        if (mysql_real_query(m_->get(), sql.data(), sql.size()) != 0) return fail(mysql_errno(m_->get()), mysql_error(m_->get()));
-        std::unique_ptr<MYSQL_RES, result_closer> r(mysql_store_result(m_->get()));
-        if (!r && mysql_field_count(m_->get()) != 0) return fail(mysql_errno(m_->get()), mysql_error(m_->get()));
+        if (auto r = m_->execute(sql); !r) return fail(r.error_value());
         return {};
     }
 
@@ -165,21 +156,18 @@ private:
     result<void> select(const std::string& sql, std::vector<std::uint64_t>& out, bool locking = false) {
         lock_timeout_ = false;
         if (auto c = connect(); !c) return c;
-        if (mysql_real_query(m_->get(), sql.data(), sql.size()) != 0) {
-            auto e = fail(mysql_errno(m_->get()), mysql_error(m_->get()));
+        auto r = m_->query_all(sql);
+        if (!r) {
+            auto e = fail(r.error_value());
             if (!locking) lock_timeout_ = false;
             return e;
         }
-        std::unique_ptr<MYSQL_RES, result_closer> r(mysql_store_result(m_->get()));
-        if (!r) return fail(mysql_errno(m_->get()), std::string("no result: ") + mysql_error(m_->get()));
-        while (MYSQL_ROW row = mysql_fetch_row(r.get())) {
-            const unsigned long* len = mysql_fetch_lengths(r.get());
-            if (!row[0]) continue;
+        for (const auto& row : r->rows) {
+            if (row.empty() || !row[0]) continue;
             std::uint64_t id = 0;
-            const char* b = row[0];
-            const char* e = b + len[0];
-            if (std::from_chars(b, e, id).ptr != e)
-                return error::make(errc::invalid_value, "outbox", where(), "id '" + std::string(b, e) + "' is not a number");
+            const std::string& s = *row[0];
+            if (std::from_chars(s.data(), s.data() + s.size(), id).ptr != s.data() + s.size())
+                return error::make(errc::invalid_value, "outbox", where(), "id '" + s + "' is not a number");
             out.push_back(id);
         }
         return {};
@@ -187,7 +175,7 @@ private:
 
     mariadb_outbox_options opt_;
     std::string table_;
-    std::optional<binlog::mariadb_connection> m_;
+    std::optional<mysql::connection> m_;
     bool lock_timeout_ = false;
 };
 

@@ -28,6 +28,7 @@
 // Thread-safety: free functions on their arguments only.
 #pragma once
 
+#include <rowcast/mysql/quote.hpp>
 #include <rowcast/version.hpp>
 
 #include <algorithm>
@@ -82,37 +83,9 @@ struct trigger_options {
 };
 
 
-/// `identifier`, backticks doubled: safe for reserved words and any Unicode name.
-inline std::string quote_identifier(std::string_view s) {
-    std::string out = "`";
-    for (char c : s) {
-        if (c == '`') out += '`';
-        out += c;
-    }
-    return out + "`";
-}
-
-/// A string literal that means the same bytes whatever the sql_mode (NO_BACKSLASH_ESCAPES or
-/// not): '…' with quotes doubled when there is no backslash or control byte, else X'hex'.
-inline std::string quote_string(std::string_view s) {
-    const bool plain =
-        std::all_of(s.begin(), s.end(), [](char ch) { const auto c = static_cast<unsigned char>(ch); return c != '\\' && c >= 0x20 && c != 0x7f; });
-    if (plain) {
-        std::string out = "'";
-        for (char c : s) {
-            if (c == '\'') out += '\'';
-            out += c;
-        }
-        return out + "'";
-    }
-    static constexpr char hex[] = "0123456789ABCDEF";
-    std::string out = "X'";
-    for (unsigned char c : s) {
-        out += hex[c >> 4];
-        out += hex[c & 15];
-    }
-    return out + "'";
-}
+// The SQL quoting helpers (rowcast/mysql/quote.hpp), under the names this header always had.
+using ::rowcast::mysql::quote_identifier;
+using ::rowcast::mysql::quote_string;
 
 /// The name of the triggers' local variable holding the outbox id.
 inline constexpr std::string_view outbox_variable = "rowcast_outbox_id";

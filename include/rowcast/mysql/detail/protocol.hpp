@@ -50,6 +50,7 @@
 
 #include <rowcast/mysql/detail/auth.hpp>
 #include <rowcast/mysql/tls_options.hpp>
+#include <rowcast/mysql/types.hpp>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -171,12 +172,7 @@ private:
     std::string_view p_;
 };
 
-/// A server ERR packet.
-struct server_error {
-    std::uint16_t code = 0;
-    std::string sqlstate;  ///< 5 characters, or empty (pre-4.1 / handshake errors)
-    std::string message;
-};
+using server_error = ::rowcast::mysql::server_error;
 
 /// Parses an ERR packet (first byte 0xFF).
 inline server_error parse_err(std::string_view p) {
@@ -201,29 +197,84 @@ inline server_error parse_err(std::string_view p) {
     return e;
 }
 
-/// Where and how to connect.
-struct connect_options {
-    std::string host = "127.0.0.1";  ///< name or address (TCP), unless `socket` is set
-    std::uint16_t port = 3306;
-    std::string socket;              ///< Unix socket path; takes precedence over host/port
-    std::string user;
-    std::string password;
-    /// One deadline for name resolution, connect, handshake and authentication (0 = none)
-    std::chrono::milliseconds connect_timeout{10000};
-    std::chrono::milliseconds read_timeout{60000};     ///< no byte for this long: an error (0 = wait forever)
-    /// query(): more rows than this is limit_exceeded (0 = no limit)
-    std::size_t max_result_rows = 10000;
-    /// query(): more cell bytes (all rows) than this is limit_exceeded (0 = no limit)
-    std::size_t max_result_bytes = std::size_t{64} << 20;
-    /// TLS mode and files, RSA key options (rowcast/mysql/tls_options.hpp; default PREFERRED)
-    ::rowcast::mysql::tls_options tls;
-};
+using connect_options = ::rowcast::mysql::connect_options;
+using column = ::rowcast::mysql::column;
+using ok_result = ::rowcast::mysql::ok_result;
+using result_set = ::rowcast::mysql::result_set;
 
-/// One text result set: column names and rows of cells (nullopt = SQL NULL).
-struct result_set {
-    std::vector<std::string> columns;
-    std::vector<std::vector<std::optional<std::string>>> rows;
-};
+inline constexpr std::uint16_t status_more_results = 0x08;  // SERVER_MORE_RESULTS_EXISTS
+inline constexpr std::size_t max_columns = 4096;            // a result with more columns is refused
+
+/// Parses an OK packet (first byte 0x00, or 0xFE with CLIENT_DEPRECATE_EOF); nullopt if malformed.
+inline std::optional<ok_result> parse_ok(std::string_view p) {
+    reader r(p);
+    ok_result ok;
+    std::uint64_t v = 0;
+    if (!r.skip(1) || !r.lenenc(ok.affected_rows) || !r.lenenc(ok.last_insert_id)) return std::nullopt;
+    if (r.le(2, v)) ok.status = static_cast<std::uint16_t>(v);
+    if (r.le(2, v)) ok.warnings = static_cast<std::uint16_t>(v);
+    ok.info.assign(r.rest().substr(0, max_server_message));
+    return ok;
+}
+
+/// Parses an EOF packet (0xFE, shorter than 9 bytes): warnings and status.
+inline ok_result parse_eof(std::string_view p) {
+    reader r(p);
+    ok_result ok;
+    std::uint64_t v = 0;
+    r.skip(1);
+    if (r.le(2, v)) ok.warnings = static_cast<std::uint16_t>(v);
+    if (r.le(2, v)) ok.status = static_cast<std::uint16_t>(v);
+    return ok;
+}
+
+/// Parses a column definition (protocol 4.1); nullopt if malformed.
+inline std::optional<column> parse_column(std::string_view p) {
+    reader r(p);
+    column c;
+    std::string_view s;
+    std::uint64_t len = 0, v = 0;
+    auto text = [&](std::string* out) {
+        if (!r.lenenc(len) || !r.bytes(static_cast<std::size_t>(std::min<std::uint64_t>(len, r.left() + 1)), s)) return false;
+        if (out) out->assign(s);
+        return true;
+    };
+    // catalog, schema, table, org_table, name, org_name, then a block of fixed fields
+    if (!text(nullptr) || !text(&c.schema) || !text(&c.table) || !text(nullptr) || !text(&c.name) || !text(nullptr))
+        return std::nullopt;
+    if (!r.lenenc(len) || len < 12) return std::nullopt;
+    if (!r.le(2, v)) return std::nullopt;
+    c.charset = static_cast<std::uint16_t>(v);
+    if (!r.le(4, v)) return std::nullopt;
+    c.length = static_cast<std::uint32_t>(v);
+    if (!r.le(1, v)) return std::nullopt;
+    c.type = static_cast<std::uint8_t>(v);
+    if (!r.le(2, v)) return std::nullopt;
+    c.flags = static_cast<std::uint16_t>(v);
+    if (!r.le(1, v)) return std::nullopt;
+    c.decimals = static_cast<std::uint8_t>(v);
+    return c;
+}
+
+/// Decodes a text-protocol row of `n` cells into `cells` (views into `p`; NULL = nullopt).
+/// False if the packet is malformed (a cell past its end, or bytes left over).
+inline bool decode_row(std::string_view p, std::size_t n, std::vector<std::optional<std::string_view>>& cells) {
+    reader r(p);
+    cells.clear();
+    for (std::size_t i = 0; i < n; ++i) {
+        std::uint64_t len = 0;
+        bool null = false;
+        std::string_view s;
+        if (!r.lenenc(len, &null)) return false;
+        if (null) {
+            cells.emplace_back(std::nullopt);
+            continue;
+        }
+        if (len > r.left() || !r.bytes(static_cast<std::size_t>(len), s)) return false;
+        cells.emplace_back(s);
+    }
+    return r.left() == 0;
+}
 
 /// Why open() failed, for callers that decide whether to retry.
 struct open_failure {
@@ -239,9 +290,12 @@ public:
     /// Connects, reads the handshake and authenticates, all within o.connect_timeout.
     /// `stop_fd` (>= 0) ends any wait when readable. On failure, `why` (if given) says
     /// whether a stop was requested and which server error ended it.
+    /// `classify_server_errors`: a server's ERR packet gives ::rowcast::mysql::server_errc(code)
+    /// (refused, unavailable, …) rather than invalid_value (the replication stream classifies itself).
     static result<connection> open(const connect_options& o, std::string component, int stop_fd = -1,
-                                   open_failure* why = nullptr) {
+                                   open_failure* why = nullptr, bool classify_server_errors = false) {
         connection c;
+        c.classify_ = classify_server_errors;
         c.component_ = std::move(component);
         c.where_ = o.socket.empty() ? o.host + ":" + std::to_string(o.port) : o.socket;
         c.stop_fd_ = stop_fd;
@@ -278,6 +332,8 @@ public:
     }
 
     int fd() const noexcept { return fd_.get(); }
+    /// Server errors as ::rowcast::mysql::server_errc(code) (see open()).
+    void set_classify_server_errors(bool on) noexcept { classify_ = on; }
     /// True when the connection is encrypted (TLS).
     bool tls() const noexcept { return static_cast<bool>(ssl_); }
     /// The TLS cipher in use ("TLS_AES_256_GCM_SHA384"), or "" without TLS.
@@ -364,80 +420,146 @@ public:
         if (!last_err_.sqlstate.empty()) m += " (" + last_err_.sqlstate + ")";
         m += ": ";
         m += last_err_.message;
-        return error::make(errc::invalid_value, component_, where_, m);
+        return error::make(classify_ ? ::rowcast::mysql::server_errc(last_err_.code) : errc::invalid_value, component_,
+                           where_, m);
     }
     error protocol_error(std::string_view what) const { return error::make(errc::invalid_value, component_, where_, what); }
 
-    /// COM_QUERY expecting OK (SET …). A result set is read and discarded.
+    // --- text queries (COM_QUERY), streamed ------------------------------------------------
+
+    /// Sends COM_QUERY and reads the reply's head: an OK packet (`ok` filled, `columns` empty) or a
+    /// result set's column definitions (`columns` filled; its rows follow with next_row()). What an
+    /// earlier result left unread is read and discarded first. A server ERR packet is an error and
+    /// leaves the connection usable; any other failure (transport, malformed reply) makes it unusable.
+    result<void> start_query(std::string_view sql, std::vector<column>& columns, ok_result& ok) {
+        columns.clear();
+        ok = {};
+        last_err_ = {};  // last_server_error() is this statement's
+        if (auto d = drain(); !d) return d;
+        last_err_ = {};
+        what_ = "query \"" + std::string(sql.substr(0, 60)) + (sql.size() > 60 ? "…\"" : "\"");
+        if (auto w = command(com_query, sql); !w) return broken(w.error_value());
+        auto p = read_packet();
+        if (!p) return broken(p.error_value());
+        if (p->empty()) return broken(protocol_error("empty reply to " + what_));
+        const auto first = static_cast<unsigned char>((*p)[0]);
+        if (first == 0xFF && p->size() < 3) return broken(protocol_error("malformed ERR packet in the reply to " + what_));
+        if (first == 0xFF) return server_failure(*p, what_);
+        if (first == 0x00) {
+            auto o = parse_ok(*p);
+            if (!o) return broken(protocol_error("malformed OK packet in the reply to " + what_));
+            ok = std::move(*o);
+            note_status(ok.status);
+            return {};
+        }
+        if (first == 0xFB) return broken(protocol_error("LOCAL INFILE requested by " + what_ + " (refused)"));
+        reader r(*p);
+        std::uint64_t n = 0;
+        if (!r.lenenc(n) || n == 0 || n > max_columns || r.left() != 0)
+            return broken(protocol_error("bad column count in the reply to " + what_));
+        columns.reserve(static_cast<std::size_t>(n));
+        for (std::uint64_t i = 0; i < n; ++i) {
+            p = read_packet();
+            if (!p) return broken(p.error_value());
+            auto c = parse_column(*p);
+            if (!c) return broken(protocol_error("malformed column definition " + std::to_string(i + 1) + " in the reply to " + what_));
+            columns.push_back(std::move(*c));
+        }
+        p = read_packet();  // EOF after the column definitions
+        if (!p) return broken(p.error_value());
+        if (p->empty() || static_cast<unsigned char>((*p)[0]) != 0xFE || p->size() >= 9)
+            return broken(protocol_error("no EOF after the column definitions in the reply to " + what_));
+        ncols_ = static_cast<std::size_t>(n);
+        in_result_ = true;
+        return {};
+    }
+
+    /// The next row of the current result: true with `cells` (views into the connection's buffer,
+    /// valid until its next read), false at the end (`end`, if given, gets the EOF's warnings and
+    /// status). An ERR packet in place of a row (the statement failed while sending) is an error.
+    result<bool> next_row(std::vector<std::optional<std::string_view>>& cells, ok_result* end = nullptr) {
+        cells.clear();
+        if (!in_result_) return false;
+        auto p = read_packet();
+        if (!p) return broken(p.error_value());
+        if (p->empty()) return broken(protocol_error("empty row packet in the reply to " + what_));
+        const auto b = static_cast<unsigned char>((*p)[0]);
+        if (b == 0xFF && p->size() < 3) return broken(protocol_error("malformed ERR packet in the reply to " + what_));
+        if (b == 0xFF) {
+            in_result_ = false;
+            return server_failure(*p, what_);
+        }
+        if (b == 0xFE && p->size() < 9) {
+            in_result_ = false;
+            const ok_result e = parse_eof(*p);
+            note_status(e.status);
+            if (end) *end = e;
+            return false;
+        }
+        if (!decode_row(*p, ncols_, cells)) {
+            cells.clear();
+            return broken(protocol_error("malformed row in the reply to " + what_ + " (" + std::to_string(ncols_) +
+                                         " columns expected)"));
+        }
+        return true;
+    }
+
+    /// True while a result's rows are still to be read.
+    bool in_result() const noexcept { return in_result_; }
+    /// True after a failure that leaves the connection out of step with the server.
+    bool unusable() const noexcept { return broken_; }
+    /// The session has NO_BACKSLASH_ESCAPES (from the last OK/EOF status).
+    bool no_backslash_escapes() const noexcept { return (status_ & 0x200) != 0; }
+
+    /// COM_QUERY expecting no rows (SET …); rows, if any, are read and discarded.
     result<void> execute(std::string_view sql) {
-        auto r = query(sql);
+        auto r = execute_ok(sql);
         if (!r) return r.error_value();
         return {};
     }
 
-    /// COM_QUERY returning the text result set (empty for an OK packet).
-    result<result_set> query(std::string_view sql) {
-        auto w = command(com_query, sql);
-        if (!w) return w.error_value();
-        auto p = read_packet();
-        if (!p) return p.error_value();
-        const std::string what = "query \"" + std::string(sql.substr(0, 60)) + "\"";
-        result_set rs;
-        if (p->empty()) return protocol_error("empty reply to " + what);
-        const auto first = static_cast<unsigned char>((*p)[0]);
-        if (first == 0xFF) return server_failure(*p, what);
-        if (first == 0x00) return rs;
-        if (first == 0xFB) return protocol_error("LOCAL INFILE requested by " + what);
-        reader r(*p);
-        std::uint64_t ncols = 0;
-        if (!r.lenenc(ncols) || ncols > 4096) return protocol_error("bad column count in the reply to " + what);
-        for (std::uint64_t i = 0; i < ncols; ++i) {
-            p = read_packet();
-            if (!p) return p.error_value();
-            reader cd(*p);  // catalog, schema, table, org_table, name, …
-            std::string_view s;
-            std::uint64_t len = 0;
-            for (int k = 0; k < 4; ++k)
-                if (!cd.lenenc(len) || !cd.skip(static_cast<std::size_t>(len))) return protocol_error("bad column definition");
-            if (!cd.lenenc(len) || !cd.bytes(static_cast<std::size_t>(len), s)) return protocol_error("bad column definition");
-            rs.columns.emplace_back(s);
-        }
-        p = read_packet();  // EOF after the column definitions
-        if (!p) return p.error_value();
-        if (p->empty() || static_cast<unsigned char>((*p)[0]) != 0xFE) return protocol_error("no EOF after column definitions");
-        std::size_t cell_bytes = 0;
+    /// execute() with the OK packet (affected rows, last insert id, warnings).
+    result<ok_result> execute_ok(std::string_view sql) {
+        std::vector<column> cols;
+        ok_result ok;
+        if (auto r = start_query(sql, cols, ok); !r) return r.error_value();
+        std::vector<std::optional<std::string_view>> cells;
         for (;;) {
-            p = read_packet();
-            if (!p) return p.error_value();
-            if (p->empty()) return protocol_error("empty row packet");
-            const auto b = static_cast<unsigned char>((*p)[0]);
-            if (b == 0xFF) return server_failure(*p, what);
-            if (b == 0xFE && p->size() < 9) break;
+            auto more = next_row(cells, &ok);
+            if (!more) return more.error_value();
+            if (!*more) break;
+        }
+        return ok;
+    }
+
+    /// COM_QUERY returning the whole text result set (no columns for an OK packet), bounded by
+    /// the connection's result limits (max_result_rows, max_result_bytes: limit_exceeded past
+    /// them, and the connection is unusable).
+    result<result_set> query(std::string_view sql) {
+        result_set rs;
+        if (auto r = start_query(sql, rs.columns, rs.end); !r) return r.error_value();
+        std::vector<std::optional<std::string_view>> cells;
+        std::size_t bytes = 0;
+        for (;;) {
+            auto more = next_row(cells, &rs.end);
+            if (!more) return more.error_value();
+            if (!*more) break;
             if (max_rows_ > 0 && rs.rows.size() >= max_rows_)
-                return error::make(errc::limit_exceeded, component_, where_,
-                                   "the reply to " + what + " has more than " + std::to_string(max_rows_) +
-                                       " rows (max_result_rows)");
-            cell_bytes += p->size();
-            if (max_result_bytes_ > 0 && cell_bytes > max_result_bytes_)
-                return error::make(errc::limit_exceeded, component_, where_,
-                                   "the reply to " + what + " has more than " + std::to_string(max_result_bytes_) +
-                                       " bytes of rows (max_result_bytes)");
-            reader row(*p);
-            std::vector<std::optional<std::string>> cells;
-            cells.reserve(static_cast<std::size_t>(ncols));
-            for (std::uint64_t i = 0; i < ncols; ++i) {
-                std::uint64_t len = 0;
-                bool null = false;
-                std::string_view s;
-                if (!row.lenenc(len, &null)) return protocol_error("bad row");
-                if (null) {
-                    cells.emplace_back(std::nullopt);
-                    continue;
-                }
-                if (!row.bytes(static_cast<std::size_t>(len), s)) return protocol_error("bad row");
-                cells.emplace_back(std::string(s));
+                return broken(error::make(errc::limit_exceeded, component_, where_,
+                                          "the reply to " + what_ + " has more than " + std::to_string(max_rows_) +
+                                              " rows (max_result_rows)"));
+            ::rowcast::mysql::row row;
+            row.reserve(cells.size());
+            for (const auto& c : cells) {
+                bytes += c ? c->size() + 1 : 1;
+                if (c) row.emplace_back(std::string(*c));
+                else row.emplace_back(std::nullopt);
             }
-            rs.rows.push_back(std::move(cells));
+            if (max_result_bytes_ > 0 && bytes > max_result_bytes_)
+                return broken(error::make(errc::limit_exceeded, component_, where_,
+                                          "the reply to " + what_ + " has more than " + std::to_string(max_result_bytes_) +
+                                              " bytes of rows (max_result_bytes)"));
+            rs.rows.push_back(std::move(row));
         }
         return rs;
     }
@@ -457,6 +579,53 @@ public:
 
 private:
     error io(std::string_view what) const { return error::make(errc::io_error, component_, where_, what); }
+
+    error broken(error e) {
+        broken_ = true;
+        in_result_ = false;
+        return e;
+    }
+    void note_status(std::uint16_t st) noexcept {
+        status_ = st;
+        more_results_ = (st & status_more_results) != 0;
+    }
+    // Reads and discards what the server still sends for the last query: the rest of its rows and
+    // further results (a CALL's), so the next command starts in step.
+    result<void> drain() {
+        if (broken_) return io("the connection is unusable after an earlier failure (open a new one)");
+        std::vector<std::optional<std::string_view>> cells;
+        while (in_result_) {
+            auto more = next_row(cells);
+            if (!more && broken_) return more.error_value();
+        }
+        while (more_results_) {
+            more_results_ = false;
+            auto p = read_packet();
+            if (!p) return broken(p.error_value());
+            if (p->empty()) return broken(protocol_error("empty packet in a further result of " + what_));
+            const auto b = static_cast<unsigned char>((*p)[0]);
+            if (b == 0xFF) {
+                last_err_ = parse_err(*p);
+                continue;
+            }
+            if (b == 0x00) {
+                if (auto o = parse_ok(*p)) note_status(o->status);
+                continue;
+            }
+            reader r(*p);
+            std::uint64_t n = 0;
+            if (!r.lenenc(n) || n == 0 || n > max_columns) return broken(protocol_error("bad column count in a further result of " + what_));
+            for (std::uint64_t i = 0; i <= n; ++i)  // the column definitions and their EOF
+                if (auto q = read_packet(); !q) return broken(q.error_value());
+            ncols_ = static_cast<std::size_t>(n);
+            in_result_ = true;
+            while (in_result_) {
+                auto more = next_row(cells);
+                if (!more && broken_) return more.error_value();
+            }
+        }
+        return {};
+    }
 
     // Waits for the socket to be ready (POLLIN/POLLOUT) within `timeout` (0 = forever) and the
     // connect deadline, or the stop fd.
@@ -864,6 +1033,7 @@ private:
             const auto b = static_cast<unsigned char>((*p)[0]);
             if (b == 0x00) {
                 authenticated_ = true;
+                if (auto ok = parse_ok(*p)) status_ = ok->status;
                 return {};
             }
             if (b == 0xFF) return server_failure(*p, "authentication as '" + o.user + "' (" + auth_plugin_ + ")");
@@ -939,6 +1109,13 @@ private:
     std::size_t max_rows_ = 10000;
     std::size_t max_result_bytes_ = std::size_t{64} << 20;
     std::size_t since_stop_check_ = 0;
+    std::size_t ncols_ = 0;       // columns of the result being read
+    std::string what_;            // the query being answered (messages)
+    std::uint16_t status_ = 0;    // SERVER_STATUS_* of the last OK/EOF
+    bool in_result_ = false;      // rows of a result are still to be read
+    bool more_results_ = false;   // the server sends further results (a CALL's)
+    bool broken_ = false;         // out of step with the server: no further command
+    bool classify_ = false;       // server errors as server_errc(), not invalid_value
     bool authenticated_ = true;  // adopt(): no handshake; open() clears it until the server's OK
     bool stopped_ = false;
 };
