@@ -683,10 +683,14 @@ TEST(Json, TaggedFormsForMismatchedValues) {
 // number: every envelope must still write a message it reads back (fuzz_json found "05249658.5"
 // written bare by the Maxwell writer).
 TEST(Json, DecimalTextThatIsNoJsonNumberRoundTrips) {
-    for (const char* d : {"05249658.50802527009283344", "-05.5", "007", "+1.5", ".5", "-.5", "5.", "0", "-0", "0.25", "-12.3400"}) {
+    // (also at the column's own scale, where Debezium's Decimal bytes would otherwise drop the
+    // leading zero or the '+': "05.50" came back "5.50")
+    for (const char* d : {"05249658.50802527009283344", "-05.5", "007", "+1.5", ".5", "-.5", "5.", "0", "-0", "0.25",
+                          "-12.3400", "05.50", "+1.50", "-05.50"}) {
+        const std::string_view text(d);
         column c = col("d", sql_type::decimal);
         c.type.precision = 30;
-        c.type.scale = 20;
+        c.type.scale = text.find('.') == std::string_view::npos ? 0 : static_cast<std::uint8_t>(text.size() - text.find('.') - 1);
         const event ev = one_row({c}, {decimal{d}});
         for (auto env : all_envelopes) {
             json_codec w{json_options{env}};

@@ -30,12 +30,13 @@ namespace detail {
 /// bytes appended to `out`. Returns false if digits were dropped or added (the text would not
 /// come back the same), true if the bytes carry `d` exactly.
 inline bool decimal_to_connect(std::string_view d, unsigned scale, std::string& out) {
-    bool neg = false;
-    if (!d.empty() && (d[0] == '-' || d[0] == '+')) neg = d[0] == '-', d.remove_prefix(1);
+    bool neg = false, plus = false;
+    if (!d.empty() && (d[0] == '-' || d[0] == '+')) neg = d[0] == '-', plus = !neg, d.remove_prefix(1);
     const std::size_t dot = d.find('.');
     const std::string_view ip = d.substr(0, dot);
     const std::string_view fp = dot == std::string_view::npos ? std::string_view{} : d.substr(dot + 1);
-    bool exact = fp.size() == scale && !ip.empty();
+    // "+1.5" and "05.50" read back as "1.5" and "5.50": not exact (fuzz_json found "05.50")
+    bool exact = fp.size() == scale && !ip.empty() && !plus && !(ip.size() > 1 && ip[0] == '0');
     std::vector<unsigned char> mag;  // little-endian base 256
     auto push_digit = [&](unsigned dig) {
         unsigned carry = dig;
