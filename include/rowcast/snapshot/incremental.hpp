@@ -219,6 +219,11 @@ public:
 
     /// True while tables are queued.
     bool active() const noexcept { return !prog_.tables.empty(); }
+    /// True when the next process() has work before the stream's (a request to write or a
+    /// chunk to open): a poll loop must not sleep on the stream's descriptor then.
+    bool ready() const noexcept {
+        return loaded_ && !win_ && (active() || (!requested_ && !opt_.tables.empty()));
+    }
     const incremental_progress& current() const noexcept { return prog_; }
     const incremental_stats& stats() const noexcept { return stats_; }
 
@@ -517,8 +522,7 @@ private:
     }
 
     // A row inserted into the signal table: a signal or one of our watermarks.
-    template <class Sink>
-    result<void> on_signal(const event& e, Sink& inner) {
+    result<void> on_signal(const event& e) {
         if (e.kind != event_kind::insert) return {};
         const auto id = string_of(e.after, 0), type = string_of(e.after, 1);
         if (!id || !type) return {};
@@ -526,12 +530,9 @@ private:
             if (win_->at == phase::selected) win_->at = phase::open;
             return {};
         }
-        if (win_ && *type == "snapshot-window-close" && *id == win_->id + "-close") {
-            if (win_->at == phase::selected) {
-                abandon_window("the high watermark came without the low one");
-                return {};
-            }
-            return emit(e, inner);
+        if (win_ && *type == "snapshot-window-close" && *id == win_->id + "-close") {  // (open: on_event emitted)
+            abandon_window("the high watermark came without the low one");
+            return {};
         }
         if (*type != "execute-snapshot" && *type != "stop-snapshot") return {};
         bool given = false;
@@ -564,10 +565,26 @@ private:
         return {};
     }
 
-    // The high watermark: the chunk's rows left, as snapshot reads, after its row.
+    bool is_high_watermark(const event& e) const {
+        if (!win_ || e.kind != event_kind::insert || !is_signal(e)) return false;
+        const auto id = string_of(e.after, 0), type = string_of(e.after, 1);
+        return id && type && *type == "snapshot-window-close" && *id == win_->id + "-close";
+    }
+
+    // The high watermark: its row, then the chunk's rows left as snapshot reads (the last of
+    // them the transaction's last row event when the watermark's row was).
     template <class Sink>
     result<void> emit(const event& hw, Sink& inner) {
         const auto& p = *plan_;
+        std::size_t left = 0;
+        for (bool g : win_->gone) left += g ? 0 : 1;
+        if (left > 0 && hw.transaction.last) {
+            event row = hw;
+            row.transaction.last = false;
+            if (auto r = inner.write(std::as_const(row)); !r) return r;
+        } else if (auto r = inner.write(hw); !r) {
+            return r;
+        }
         ev_.kind = event_kind::insert;
         ev_.schema = p.schema;
         ev_.table = p.table;
@@ -586,6 +603,8 @@ private:
         for (std::size_t i = 0; i < win_->rows.size(); ++i) {
             if (win_->gone[i]) continue;
             ev_.after = win_->rows[i];
+            ev_.transaction.position = hw.transaction.position + static_cast<std::uint32_t>(n + 1);
+            ev_.transaction.last = n + 1 == left && hw.transaction.last;
             if (auto r = inner.write(std::as_const(ev_)); !r) return r;  // the stream redelivers the transaction
             ++n;
         }
@@ -613,8 +632,9 @@ private:
         if (in_window_table(e)) drop_keys(e);
         if (e.kind == event_kind::ddl && win_) abandon_window("a DDL statement");
         else if (e.kind == event_kind::ddl) plan_.reset();
+        if (is_high_watermark(e) && win_->at != phase::selected) return emit(e, inner);
         if (auto r = inner.write(e); !r) return r;
-        if (is_signal(e)) return on_signal(e, inner);
+        if (is_signal(e)) return on_signal(e);
         if (win_ && win_->at == phase::emitted) {
             if (e.kind == event_kind::commit) close_window();
             else if (e.kind == event_kind::rollback) win_->at = phase::open;  // delivered again

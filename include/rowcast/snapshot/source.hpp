@@ -87,6 +87,7 @@ public:
 
     int native_handle() const noexcept { return follower_ ? follower_->native_handle() : -1; }
     std::chrono::milliseconds next_timeout() const {
+        if (follower_ && incr_ && incr_->ready() && !follower_->done()) return std::chrono::milliseconds(0);
         if (follower_) return follower_->next_timeout();
         return std::chrono::milliseconds(done() ? -1 : 0);
     }
