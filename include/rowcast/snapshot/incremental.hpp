@@ -349,7 +349,7 @@ private:
         if (!requested_ && !opt_.tables.empty()) {
             auto m = connection();
             if (!m) return m.error_value();
-            if (auto r = request(*m); !r) return r;
+            if (auto r = request(*m); !r) return is_transient(r.error_value()) ? lost(r.error_value()) : r.error_value();
             requested_ = true;
         }
         if (win_ || prog_.tables.empty()) return {};
