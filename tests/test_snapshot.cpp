@@ -4,7 +4,11 @@
 //  - the initial snapshot joined to the stream while writers insert, update and delete
 //    concurrently: the consumer's state equals a SELECT of every table at the end;
 //  - kill -9 of rowcast-binlog --snapshot initial --spool in the middle of the snapshot:
-//    the spool holds every chunk once and the final state equals the tables.
+//    the spool holds every chunk once and the final state equals the tables;
+//  - rowcast-binlog --snapshot initial --sink: the destination table equals the source;
+//  - the incremental snapshot while streaming (DBLog watermarks): asked by a signal row,
+//    with rows of the chunk changed inside its window and writers around it; asked on the
+//    command line with kill -9 during it: the consumer's state equals a SELECT.
 #include "support/mariadb_every_type.hpp"
 #include "support/mariadb_server.hpp"
 #include "support/process.hpp"
@@ -254,6 +258,111 @@ TEST_F(Snapshot, InitialThenStreamWithConcurrentWritersEqualsSelect) {
               want.rows.size());
 }
 
+/// A source that is never done and delivers nothing (drives incremental_snapshot::prepare()).
+struct idle_source {
+    bool done() const noexcept { return false; }
+    template <class Sink>
+    result<std::size_t> process(Sink&) { return std::size_t{0}; }
+};
+
+// The incremental snapshot asked by a signal row while streaming, in chunks of 16. Inside
+// each chunk's window (between its SELECT and its high watermark) the hook updates, deletes
+// and inserts rows of that chunk, and a writer changes the table throughout: the rows the
+// stream changed leave the chunk, none is overwritten by an older read, and the consumer's
+// state equals the table. A bad signal and a table without a primary key are refused and
+// the stream goes on; asked by the options, a table without key fails at once.
+TEST_F(Snapshot, IncrementalBySignalWithChangesInsideTheWindowEqualsSelect) {
+    root_.query("CREATE DATABASE app");
+    root_.query("CREATE DATABASE ops");
+    root_.query("CREATE TABLE ops.sig (id VARCHAR(64) PRIMARY KEY, type VARCHAR(32) NOT NULL, data VARCHAR(2048) NULL)");
+    root_.query("CREATE TABLE app.t (id INT PRIMARY KEY, v VARCHAR(20), n INT)");
+    root_.query("CREATE TABLE app.nokey (v INT)");
+    root_.query("CREATE TABLE app.marker (id INT PRIMARY KEY)");
+    {
+        std::string q = "INSERT INTO app.t VALUES ";
+        for (int i = 1; i <= 200; ++i) q += (i > 1 ? "," : "") + std::string("(") + std::to_string(i * 2) + ",'r',0)";
+        root_.query(q);
+        root_.query("INSERT INTO app.nokey VALUES (1),(2)");
+    }
+    auto o = source_opts({}, 16);
+    o.mode = snapshot::mode::never;
+    auto now = binlog::current_server_position(o.follower.stream.connection);
+    ASSERT_TRUE(now) << now.error_value().message;
+    o.follower.stream.file = now->file;
+    o.follower.stream.position = now->offset;
+    auto hook_conn = server_.connect();
+    std::optional<snapshot::snapshot_source> src;
+    int windows = 0;
+    o.incremental = snapshot::incremental_options{.connection = query_conn(), .signal_table = "ops.sig", .chunk_rows = 16};
+    o.incremental->window_hook = [&](std::string_view table, std::size_t) {
+        if (table != "app.t") return;
+        ++windows;
+        const auto& last = src->incremental()->current().last_key;
+        const std::string after = last.empty() ? "0" : *last[0];
+        // keys of this chunk: the first three updated, the first deleted, an odd key inserted
+        hook_conn.query("UPDATE app.t SET v='window', n=n+100 WHERE id > " + after + " ORDER BY id LIMIT 3");
+        hook_conn.query("DELETE FROM app.t WHERE id > " + after + " ORDER BY id LIMIT 1");
+        hook_conn.query("INSERT IGNORE INTO app.t VALUES (" + std::to_string(std::stoi(after) + 3) + ",'odd',7)");
+    };
+    src.emplace(o);
+    root_.query("INSERT INTO ops.sig VALUES ('bad', 'execute-snapshot', '{\"data-collections\": 42}')");
+    root_.query("INSERT INTO ops.sig VALUES ('s1', 'execute-snapshot', "
+                "'{\"data-collections\": [\"app.nokey\", \"app.t\"], \"type\": \"incremental\"}')");
+    std::atomic<bool> writing{true}, finished{false};
+    std::thread writer([&] {
+        auto w = server_.connect();
+        std::mt19937 rng(5);
+        while (writing.load()) {
+            const int id = static_cast<int>(rng() % 420);
+            switch (rng() % 3) {
+                case 0: w.query("INSERT IGNORE INTO app.t VALUES (" + std::to_string(id) + ",'new',1)"); break;
+                case 1: w.query("UPDATE app.t SET n=n+1, v='upd' WHERE id=" + std::to_string(id)); break;
+                default: w.query("DELETE FROM app.t WHERE id=" + std::to_string(id)); break;
+            }
+            std::this_thread::sleep_for(1ms);
+        }
+    });
+    state st;
+    std::stop_source stop;
+    callback_sink sink([&](const event& e) {
+        if (e.table == "t" || e.table == "marker") st.apply(e);
+        const auto& inc = *src->incremental();
+        if (inc.stats().tables >= 1 && !inc.active()) finished.store(true);
+        if (st.saw_marker) stop.request_stop();
+    });
+    std::thread marker([&] {  // once the snapshot is done: writers stop, a marker row ends the run
+        while (!finished.load()) std::this_thread::sleep_for(5ms);
+        writing.store(false);
+        writer.join();
+        server_.connect().query("INSERT INTO app.marker VALUES (1)");
+    });
+    auto r = src->run(sink, stop.get_token());
+    finished.store(true);
+    marker.join();
+    ASSERT_TRUE(r) << r.error_value().message;
+    const auto& is = src->incremental()->stats();
+    EXPECT_EQ(is.tables, 1u);
+    EXPECT_GE(is.refused, 2u);  // the bad signal, app.nokey
+    EXPECT_GE(windows, 13);     // 200 rows and more in chunks of 16
+    EXPECT_GE(is.dropped, 3u * static_cast<unsigned>(windows - 1));  // the hook's updates (the last chunk may be short)
+    EXPECT_GT(st.reads, 100u);
+    const state want = select_all(query_conn(), {"app.t"});
+    EXPECT_EQ(st.rows.size(), want.rows.size());
+    EXPECT_TRUE(st.rows == want.rows);
+
+    // asked by the options: a table without a primary key fails at once
+    snapshot::incremental_snapshot refused(
+        {.connection = query_conn(), .signal_table = "ops.sig", .tables = {"app.nokey"}, .chunk_rows = 16});
+    idle_source idle;
+    callback_sink none([](const event&) {});
+    ASSERT_TRUE(refused.process(idle, none));
+    auto e = refused.process(idle, none);
+    ASSERT_FALSE(e);
+    EXPECT_NE(e.error_value().message.find("[rowcast.snapshot.unsupported] app.nokey: the table has no primary key"),
+              std::string::npos)
+        << e.error_value().message;
+}
+
 #if defined(ROWCAST_BINLOG_EXE) || defined(ROWCASTD_EXE)
 std::string slurp(const std::filesystem::path& p) {
     std::ifstream in(p, std::ios::binary);
@@ -282,35 +391,34 @@ event decode_file(const std::filesystem::path& p) {
 #endif
 
 #ifdef ROWCAST_BINLOG_EXE
-// rowcast-binlog --snapshot initial --spool is killed (SIGKILL) three times while it copies
-// a table in chunks of 20 under concurrent writes, and restarted from its checkpoint each
-// time; then it streams. The spool holds each snapshot row once (no chunk twice), and the
-// state built from it equals the table.
-TEST_F(Snapshot, KillNineDuringInitialSnapshotResumesAfterTheLastChunk) {
-    root_.query("CREATE DATABASE app");
-    root_.query("CREATE TABLE app.k (id INT PRIMARY KEY, v VARCHAR(40))");
-    root_.query("CREATE TABLE app.marker (id INT PRIMARY KEY)");
+/// rowcast-binlog with `args` (and the server, a binary spool, a checkpoint) while a writer
+/// inserts, updates and deletes random keys of app.k (2000 rows): killed (SIGKILL) three
+/// times once its checkpoint holds `in_progress` and moved in that run, restarted from the
+/// checkpoint each time, then run until `in_progress` is gone and a marker row reached the
+/// spool. Returns the state of app.k built from the spool (a row read twice is a failure).
+state kill_nine_and_resume(mariadb_server& server, db_connection& root, const std::vector<std::string>& args,
+                           std::string_view in_progress) {
+    root.query("CREATE DATABASE IF NOT EXISTS app");
+    root.query("CREATE TABLE app.k (id INT PRIMARY KEY, v VARCHAR(40))");
+    root.query("CREATE TABLE app.marker (id INT PRIMARY KEY)");
     {
         std::string q = "INSERT INTO app.k VALUES ";
         for (int i = 1; i <= 2000; ++i) q += (i > 1 ? "," : "") + std::string("(") + std::to_string(i) + ",'r')";
-        root_.query(q);
+        root.query(q);
     }
     test::temp_dir dir("rowcast-snapshot");
     const auto spool = dir.path() / "spool", cp = dir.path() / "checkpoint", log = dir.path() / "log";
     std::filesystem::create_directories(spool);
     auto start = [&] {
-        return test::process::start(
-            {{ROWCAST_BINLOG_EXE, "--host", "127.0.0.1", "--port", std::to_string(server_.port()), "--user", "cdc",
-              "--password", "pw", "--heartbeat-ms", "200", "--codec", "binary", "--spool", spool.string(),
-              "--checkpoint", cp.string(), "--durability", "none", "--snapshot", "initial", "--snapshot-table", "app.k",
-              "--snapshot-chunk-rows", "20"},
-             {},
-             log,
-             {}});
+        std::vector<std::string> argv = {ROWCAST_BINLOG_EXE, "--host", "127.0.0.1", "--port", std::to_string(server.port()),
+                                         "--user", "cdc", "--password", "pw", "--heartbeat-ms", "200", "--codec", "binary",
+                                         "--spool", spool.string(), "--checkpoint", cp.string(), "--durability", "none"};
+        argv.insert(argv.end(), args.begin(), args.end());
+        return test::process::start({argv, {}, log, {}});
     };
     std::atomic<bool> writing{true};
     std::thread writer([&] {
-        auto w = server_.connect();
+        auto w = server.connect();
         std::mt19937 rng(11);
         for (int n = 0; writing.load(); ++n) {
             const int id = static_cast<int>(rng() % 2400) + 1;
@@ -320,32 +428,46 @@ TEST_F(Snapshot, KillNineDuringInitialSnapshotResumesAfterTheLastChunk) {
             std::this_thread::sleep_for(1ms);
         }
     });
+    struct stop_writer {
+        std::atomic<bool>& writing;
+        std::thread& t;
+        ~stop_writer() {
+            writing.store(false);
+            if (t.joinable()) t.join();
+        }
+    } stop_at_exit{writing, writer};
     int mid_snapshot = 0;
     for (int kill = 0; kill < 3; ++kill) {
+        const std::string at_start = slurp(cp);
         auto p = start();
-        const std::size_t before = spool_files(spool).size();
-        for (int guard = 0; spool_files(spool).size() < before + 150 && p.running(); ++guard) {
-            ASSERT_LT(guard, 60000) << "liveness guard: no progress; log:\n" << slurp(log);
+        for (int guard = 0; p.running(); ++guard) {  // the checkpoint moved inside the snapshot
+            const std::string now = slurp(cp);
+            if (now != at_start && now.find(in_progress) != std::string::npos) break;
+            EXPECT_LT(guard, 60000) << "liveness guard: no progress; log:\n" << slurp(log);
+            if (guard >= 60000) return {};
             std::this_thread::sleep_for(2ms);
         }
+        std::this_thread::sleep_for(10ms);  // into the next chunk
         p.signal(SIGKILL);
         p.wait();
-        if (slurp(cp).find("snapshot=1") != std::string::npos) ++mid_snapshot;
+        if (slurp(cp).find(in_progress) != std::string::npos) ++mid_snapshot;
     }
-    EXPECT_GE(mid_snapshot, 2) << "the kills did not land inside the snapshot";
+    EXPECT_GE(mid_snapshot, 2) << "the kills did not land inside the snapshot; log:\n" << slurp(log);
     auto p = start();
-    for (int guard = 0; slurp(cp).find("snapshot=1") != std::string::npos; ++guard) {  // the snapshot ends
-        ASSERT_LT(guard, 60000) << "liveness guard; log:\n" << slurp(log);
-        ASSERT_TRUE(p.running()) << slurp(log);
+    for (int guard = 0; slurp(cp).find(in_progress) != std::string::npos; ++guard) {  // the snapshot ends
+        EXPECT_LT(guard, 60000) << "liveness guard; log:\n" << slurp(log);
+        EXPECT_TRUE(p.running()) << slurp(log);
+        if (guard >= 60000 || !p.running()) return {};
         std::this_thread::sleep_for(5ms);
     }
     writing.store(false);
     writer.join();
-    root_.query("INSERT INTO app.marker VALUES (1)");
+    root.query("INSERT INTO app.marker VALUES (1)");
     bool marker = false;
     std::filesystem::path seen;
     for (int guard = 0; !marker; ++guard) {
-        ASSERT_LT(guard, 60000) << "liveness guard; log:\n" << slurp(log);
+        EXPECT_LT(guard, 60000) << "liveness guard; log:\n" << slurp(log);
+        if (guard >= 60000) return {};
         for (const auto& f : spool_files(spool))
             if (f > seen) {
                 seen = f;
@@ -360,13 +482,69 @@ TEST_F(Snapshot, KillNineDuringInitialSnapshotResumesAfterTheLastChunk) {
     std::map<std::string, int> read_twice;
     for (const auto& f : spool_files(spool)) {
         const event e = decode_file(f);
+        if (e.table != "k") continue;
         if (is_snapshot_read(e) && ++read_twice[key_of(e, e.after)] > 1) ADD_FAILURE() << "read twice: " << key_of(e, e.after);
         st.apply(e);
     }
+    return st;
+}
+
+// rowcast-binlog --snapshot initial --spool is killed (SIGKILL) three times while it copies
+// a table in chunks of 20 under concurrent writes, and restarted from its checkpoint each
+// time; then it streams. The spool holds each snapshot row once (no chunk twice), and the
+// state built from it equals the table.
+TEST_F(Snapshot, KillNineDuringInitialSnapshotResumesAfterTheLastChunk) {
+    const state st = kill_nine_and_resume(
+        server_, root_, {"--snapshot", "initial", "--snapshot-table", "app.k", "--snapshot-chunk-rows", "20"}, "snapshot=1");
     EXPECT_GT(st.reads, 1500u);
     const state want = select_all(query_conn(), {"app.k"});
     EXPECT_EQ(st.rows.size(), want.rows.size());
     EXPECT_TRUE(st.rows == want.rows);
+}
+
+// rowcast-binlog --signal-table --incremental-snapshot (the command-line path) streams into
+// a spool from the current end while writers change the table; it is killed (SIGKILL) three
+// times during the incremental snapshot (chunks of 20) and restarted from its checkpoint:
+// the chunk in progress is read again under new watermarks. No row is read twice, and the
+// state built from the spool equals the table.
+TEST_F(Snapshot, KillNineDuringIncrementalSnapshotResumesAndLosesNothing) {
+    root_.query("CREATE DATABASE ops");
+    root_.query("CREATE TABLE ops.sig (id VARCHAR(64) PRIMARY KEY, type VARCHAR(32) NOT NULL, data VARCHAR(2048) NULL)");
+    const state st = kill_nine_and_resume(server_, root_,
+                                          {"--start-at-current", "--signal-table", "ops.sig", "--incremental-snapshot",
+                                           "app.k", "--snapshot-chunk-rows", "20"},
+                                          "incremental=1");
+    EXPECT_GT(st.reads, 1000u);
+    const state want = select_all(query_conn(), {"app.k"});
+    EXPECT_EQ(st.rows.size(), want.rows.size());
+    EXPECT_TRUE(st.rows == want.rows);
+}
+
+// rowcast-binlog --snapshot initial --sink (replicate mode, chunks of 7) to the end of the
+// binlog: the destination table equals the source (every chunk applied, none dropped as a replay).
+TEST_F(Snapshot, InitialSnapshotIntoTheSqlSinkEqualsTheTable) {
+    root_.query("CREATE DATABASE app");
+    root_.query("CREATE TABLE app.s (id INT PRIMARY KEY, v VARCHAR(20))");
+    {
+        std::string q = "INSERT INTO app.s VALUES ";
+        for (int i = 1; i <= 50; ++i) q += (i > 1 ? "," : "") + std::string("(") + std::to_string(i) + ",'s" + std::to_string(i) + "')";
+        root_.query(q);
+    }
+    test::temp_dir dir("rowcast-snapshot-sink");
+    const auto log = dir.path() / "log";
+    auto p = test::process::start(
+        {{ROWCAST_BINLOG_EXE, "--host", "127.0.0.1", "--port", std::to_string(server_.port()), "--user", "cdc",
+          "--password", "pw", "--stop-at-end", "--snapshot", "initial", "--snapshot-table", "app.s",
+          "--snapshot-chunk-rows", "7", "--table", "app.s", "--sink",
+          "mysql://cdc:pw@127.0.0.1:" + std::to_string(server_.port()) + "/replica?mode=replicate"},
+         {},
+         log,
+         {}});
+    ASSERT_EQ(p.wait(), 0) << slurp(log);
+    const std::string q = "SELECT COUNT(*), GROUP_CONCAT(id, v ORDER BY id) FROM ";
+    EXPECT_EQ(root_.scalar("SELECT COUNT(*) FROM replica.s"), std::optional<std::string>("50")) << slurp(log);
+    EXPECT_EQ(root_.scalar("SELECT GROUP_CONCAT(id, v ORDER BY id) FROM replica.s"),
+              root_.scalar("SELECT GROUP_CONCAT(id, v ORDER BY id) FROM app.s"));
 }
 #endif
 
@@ -387,6 +565,16 @@ TEST_F(Snapshot, RowcastdBinlogSourceTakesTheSnapshotFirst) {
                        << spool.string() << ", codec: binary}\ncheckpoint: " << (dir.path() / "cursor").string() << "\n";
     auto check = test::process::start({{ROWCASTD_EXE, "--check", cfg.string()}, {}, log, {}});
     ASSERT_EQ(check.wait(), 0) << slurp(log);
+    // the incremental snapshot's keys: signal_table and incremental_tables (which needs it)
+    for (const auto& [section, ok] : {std::pair<std::string, bool>{"{signal_table: ops.sig, incremental_tables: [app.d]}", true},
+                                      {"{incremental_tables: [app.d]}", false}}) {
+        const auto inc = dir.path() / "incremental.yaml";
+        std::ofstream(inc) << "source: {type: binlog, host: 127.0.0.1, user: cdc, snapshot: " << section
+                           << "}\nsinks:\n  - {name: out, type: spool, directory: " << spool.string()
+                           << "}\ncheckpoint: " << (dir.path() / "cursor2").string() << "\n";
+        auto c = test::process::start({{ROWCASTD_EXE, "--check", inc.string()}, {}, log, {}});
+        EXPECT_EQ(c.wait() == 0, ok) << section << "\n" << slurp(log);
+    }
     auto p = test::process::start({{ROWCASTD_EXE, cfg.string()}, {}, log, {}});
     ASSERT_EQ(p.wait(), 0) << slurp(log);
     std::vector<std::string> reads;

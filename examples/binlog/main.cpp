@@ -73,6 +73,9 @@ struct options {
     std::string snapshot_mode = "never";
     std::vector<std::string> snapshot_tables;
     std::size_t snapshot_chunk_rows = 4096;
+    // --signal-table / --incremental-snapshot: incremental snapshots while streaming
+    std::string signal_table;
+    std::vector<std::string> incremental_tables;
     rowcast::durability durability = rowcast::durability::file_and_directory;
 };
 
@@ -113,6 +116,14 @@ rowcast::result<void> follow(rowcast::snapshot::snapshot_source& src, Sink& sink
     std::fprintf(stderr, "rowcast-binlog: snapshot: %llu rows in %llu chunks, %llu tables finished\n",
                  static_cast<unsigned long long>(st.rows), static_cast<unsigned long long>(st.chunks),
                  static_cast<unsigned long long>(st.tables));
+    if (const auto* inc = src.incremental()) {
+        const auto& is = inc->stats();
+        std::fprintf(stderr, "rowcast-binlog: incremental snapshot: %llu rows in %llu chunks (%llu dropped in windows), "
+                             "%llu tables finished, %zu queued\n",
+                     static_cast<unsigned long long>(is.rows), static_cast<unsigned long long>(is.chunks),
+                     static_cast<unsigned long long>(is.dropped), static_cast<unsigned long long>(is.tables),
+                     inc->current().tables.size());
+    }
     if (const auto* f = src.follower()) print_follower(*f);
     return r;
 }
@@ -159,13 +170,18 @@ rowcast::result<void> run(options& o, rowcast::event_filter filter, Codec codec)
     }
     auto with_source = [&](auto&& go) -> rowcast::result<void> {
 #if ROWCAST_BINLOG_HAVE_MARIADB_CLIENT
-        if (o.snapshot_mode != "never") {
+        if (o.snapshot_mode != "never" || !o.signal_table.empty()) {
             const auto& sc = o.follow.stream.connection;
             rowcast::snapshot::source_options so{.mode = *rowcast::snapshot::parse_mode(o.snapshot_mode), .snapshot = {},
                                                  .follower = o.follow};
             so.snapshot.connection = rowcast::binlog::mariadb_options(sc, "snapshot");
             so.snapshot.tables = o.snapshot_tables;
             so.snapshot.chunk_rows = o.snapshot_chunk_rows;
+            if (!o.signal_table.empty())
+                so.incremental = rowcast::snapshot::incremental_options{.connection = so.snapshot.connection,
+                                                                        .signal_table = o.signal_table,
+                                                                        .tables = o.incremental_tables,
+                                                                        .chunk_rows = o.snapshot_chunk_rows};
             rowcast::snapshot::snapshot_source src(std::move(so));
             return go(src);
         }
@@ -174,7 +190,6 @@ rowcast::result<void> run(options& o, rowcast::event_filter filter, Codec codec)
         return go(f);
     };
     if (!o.sink.empty()) {  // exactly once into another database: the cursor commits with the rows
-        rowcast::binlog::follower f(o.follow);  // (--snapshot with --sink is refused by the option checks)
         auto so = rowcast::sql::parse_sink_url(o.sink);
         if (!so) return so.error_value();
         if (so->connection.password.empty())
@@ -182,7 +197,7 @@ rowcast::result<void> run(options& o, rowcast::event_filter filter, Codec codec)
         auto db = rowcast::sql::sink::open(std::move(*so));
         if (!db) return db.error_value();
         rowcast::filtered_sink<rowcast::sql::sink&> sink(std::move(filter), *db);
-        auto r = follow(f, sink, stop.token(), ro);
+        auto r = with_source([&](auto& src) { return follow(src, sink, stop.token(), ro); });
         if (auto fl = sink.flush(); r && !fl) r = fl;  // a batch the last publish() kept
         const auto st = db->stats();
         std::fprintf(stderr, "rowcast-binlog: sink: %llu groups in %llu commits, %llu rows, %llu replayed events dropped\n",
@@ -311,6 +326,16 @@ static int run_main(int argc, char** argv) {
     app.add_option("--snapshot-chunk-rows", o.snapshot_chunk_rows,
                    "Rows per snapshot chunk (one transaction, one checkpoint)")
         ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 30))->capture_default_str()->group(follow_group);
+    app.add_option("--signal-table", o.signal_table,
+                   "Incremental snapshots while streaming (DBLog watermarks): read execute-snapshot signals from this "
+                   "table (id, type, data: Debezium's shape) in the stream and write the chunk watermarks into it "
+                   "(needs INSERT on it; docs/snapshot.md)")
+        ->type_name("SCHEMA.TABLE")->group(follow_group);
+    app.add_option("--incremental-snapshot", o.incremental_tables,
+                   "Ask for an incremental snapshot of this table (schema.table or schema.*) while streaming, by an "
+                   "execute-snapshot signal written once for the list (a restart with the same list asks nothing "
+                   "again); needs --signal-table; repeatable. Chunks of --snapshot-chunk-rows")
+        ->type_name("SCHEMA.TABLE")->group(follow_group);
     if (auto status = rowcast_cli::parse(app, argc, argv)) return *status;
 
     auto spec = o.output.spec();
@@ -329,18 +354,20 @@ static int run_main(int argc, char** argv) {
         return rowcast_cli::usage_error(app, "--gtid and --start-file/--start-position exclude each other");
     if (o.snapshot_mode != "never" && (!following || o.snapshot_tables.empty()))
         return rowcast_cli::usage_error(app, "--snapshot needs --host or --socket and at least one --snapshot-table");
+    if (!o.incremental_tables.empty() && o.signal_table.empty())
+        return rowcast_cli::usage_error(app, "--incremental-snapshot needs --signal-table (its watermarks are written there)");
+    if (!o.signal_table.empty() && !following)
+        return rowcast_cli::usage_error(app, "--signal-table needs --host or --socket");
 #if !ROWCAST_BINLOG_HAVE_MARIADB_CLIENT
-    if (o.snapshot_mode != "never")
-        return rowcast_cli::usage_error(app, "--snapshot needs rowcast-binlog built with libmariadb (libmariadb-dev)");
+    if (o.snapshot_mode != "never" || !o.signal_table.empty())
+        return rowcast_cli::usage_error(app, "--snapshot and --signal-table need rowcast-binlog built with libmariadb "
+                                             "(libmariadb-dev)");
 #endif
     if (!following && (!o.checkpoint.empty() || gtid->count() > 0 || !o.start_file.empty() || o.start_at_current))
         return rowcast_cli::usage_error(app, "--checkpoint, --gtid, --start-file and --start-at-current need --host or --socket");
     if (!o.spool.empty() && (!following || o.checkpoint.empty()))
         return rowcast_cli::usage_error(
             app, "--spool needs --host or --socket and --checkpoint (the spool and the checkpoint commit together)");
-    if (!o.sink.empty() && o.snapshot_mode != "never")
-        return rowcast_cli::usage_error(app, "--snapshot with --sink is not supported yet (the sink keeps a binlog "
-                                             "position only); take the snapshot with --spool or stdout");
     if (!o.sink.empty() && (!following || !o.spool.empty() || !o.checkpoint.empty()))
         return rowcast_cli::usage_error(app, "--sink needs --host or --socket and excludes --spool and --checkpoint (the "
                                              "destination keeps the position)");

@@ -103,6 +103,16 @@ inline std::string to_cursor(const position& p) {
 /// (snapshot/initial.hpp): such a cursor is not a binlog position.
 inline constexpr std::string_view snapshot_cursor_prefix = "snapshot=1\n";
 
+/// What an incremental snapshot (snapshot/incremental.hpp) appends to a position's cursor
+/// while it runs, after this line: parse_cursor(position_part(c)) reads the position.
+inline constexpr std::string_view incremental_cursor_marker = "\nincremental=1\n";
+
+/// The cursor without an incremental snapshot's part.
+inline std::string_view position_part(std::string_view c) noexcept {
+    const auto at = c.find(incremental_cursor_marker);
+    return at == std::string_view::npos ? c : c.substr(0, at);
+}
+
 /// Parses to_cursor()'s text (lines in that order, each once). `where` names the file in errors.
 inline result<position> parse_cursor(std::string_view c, std::string_view where) {
     auto fail = [&](errc e, std::string_view what) {

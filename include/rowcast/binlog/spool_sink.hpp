@@ -81,9 +81,10 @@ public:
             {std::move(opt.spool), std::move(opt.checkpoint), detail::checkpoint::binlog_v01}, std::move(codec));
         if (!inner) return inner.error_value();
         std::optional<position> pos;
-        // A snapshot's cursor (snapshot/initial.hpp, while a snapshot is copied) is not a position: load() is nullopt.
+        // A snapshot's cursor (snapshot/initial.hpp, while a snapshot is copied) is not a position: load() is
+        // nullopt; an incremental snapshot's part (snapshot/incremental.hpp) follows a position.
         if (auto c = inner->load_cursor(); c && *c && !(*c)->starts_with(snapshot_cursor_prefix)) {
-            auto p = parse_cursor(**c, where);
+            auto p = parse_cursor(position_part(**c), where);
             if (!p) return p.error_value();
             pos = std::move(*p);
         }

@@ -225,23 +225,34 @@ inline ::rowcast::binlog::follower_options read_binlog(const node_reader& r) {
     return o;
 }
 
-/// The binlog source's `snapshot:` section (docs/snapshot.md): mode, tables, chunk_rows.
+/// The binlog source's `snapshot:` section (docs/snapshot.md): mode, tables, chunk_rows;
+/// signal_table and incremental_tables for incremental snapshots while streaming.
 struct binlog_snapshot_settings {
     std::string mode = "never";
     std::vector<std::string> tables;
     std::size_t chunk_rows = 4096;
+    std::string signal_table;
+    std::vector<std::string> incremental_tables;
+    bool used() const noexcept { return mode != "never" || !signal_table.empty(); }
 };
 
 inline binlog_snapshot_settings read_binlog_snapshot(const node_reader& r) {
     binlog_snapshot_settings s;
-    if (auto m = r.map("snapshot", {"mode", "tables", "chunk_rows"})) {
-        s.mode = m->choice("mode", {"initial", "when_needed", "never"}, "initial");
+    if (auto m = r.map("snapshot", {"mode", "tables", "chunk_rows", "signal_table", "incremental_tables"})) {
         s.tables = m->strings("tables");
+        s.mode = m->choice("mode", {"initial", "when_needed", "never"}, s.tables.empty() ? "never" : "initial");
         s.chunk_rows = static_cast<std::size_t>(m->number("chunk_rows", 1, 1 << 30, 4096));
+        s.signal_table = m->text("signal_table", "");
+        s.incremental_tables = m->strings("incremental_tables");
         if (s.mode != "never" && s.tables.empty())
             m->fail("tables", "is required (schema.table or schema.*, a list) unless mode is never");
+        if (!s.signal_table.empty() && (s.signal_table.find('.') == std::string::npos || s.signal_table.front() == '.' ||
+                                        s.signal_table.back() == '.'))
+            m->fail("signal_table", "must be schema.table");
+        if (!s.incremental_tables.empty() && s.signal_table.empty())
+            m->fail("incremental_tables", "needs signal_table (the watermarks are written there)");
 #if !defined(ROWCAST_DAEMON_HAVE_SNAPSHOT)
-        if (s.mode != "never") m->fail("mode", "needs rowcastd built with libmariadb (libmariadb-dev)");
+        if (s.used()) m->fail(s.mode != "never" ? "mode" : "signal_table", "needs rowcastd built with libmariadb (libmariadb-dev)");
 #endif
     }
     return s;
@@ -866,12 +877,16 @@ inline const std::vector<registration>& registrations() {
                          const node_reader r(s.node, s.path);
                          auto fo = dd::read_binlog(r);
 #if defined(ROWCAST_DAEMON_HAVE_SNAPSHOT)
-                         if (const auto snap = dd::read_binlog_snapshot(r); snap.mode != "never") {
+                         if (const auto snap = dd::read_binlog_snapshot(r); snap.used()) {
                              ::rowcast::snapshot::source_options so{
                                  .mode = *::rowcast::snapshot::parse_mode(snap.mode), .snapshot = {}, .follower = fo};
                              so.snapshot.connection = ::rowcast::binlog::mariadb_options(fo.stream.connection, "snapshot");
                              so.snapshot.tables = snap.tables;
                              so.snapshot.chunk_rows = snap.chunk_rows;
+                             if (!snap.signal_table.empty())
+                                 so.incremental = ::rowcast::snapshot::incremental_options{
+                                     .connection = so.snapshot.connection, .signal_table = snap.signal_table,
+                                     .tables = snap.incremental_tables, .chunk_rows = snap.chunk_rows};
                              ::rowcast::snapshot::snapshot_source src(std::move(so));
                              return rl.drive(src, std::move(stop));
                          }

@@ -50,8 +50,7 @@
 #include <rowcast/event.hpp>
 #include <rowcast/pipeline/run.hpp>
 #include <rowcast/pipeline/sink.hpp>
-#include <rowcast/snapshot/detail/sql.hpp>
-#include <rowcast/snapshot/detail/values.hpp>
+#include <rowcast/snapshot/detail/plan.hpp>
 #include <rowcast/stats.hpp>
 #include <rowcast/version.hpp>
 
@@ -207,11 +206,7 @@ public:
     }
 
 private:
-    struct table_plan {
-        std::string schema, table;
-        columns_ptr cols;
-        std::vector<std::size_t> key;  // column indexes, key order
-    };
+    using table_plan = detail::snapshot::table_plan;
 
     result<void> open() {
         auto c = binlog::mariadb_connection::open(opt_.connection);
@@ -253,58 +248,20 @@ private:
     }
 
     result<void> list_tables() {
-        MYSQL* m = conn_->get();
-        std::vector<std::pair<std::string, std::string>> out;
-        for (const auto& t : opt_.tables) {
-            const auto dot = t.find('.');
-            if (dot == std::string::npos || dot == 0 || dot + 1 == t.size())
-                return error::make(errc::invalid_value, "snapshot", t, "expected schema.table or schema.*");
-            const std::string schema = t.substr(0, dot), table = t.substr(dot + 1);
-            std::string q = "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES WHERE TABLE_TYPE='BASE TABLE' "
-                            "AND TABLE_SCHEMA='" + detail::snapshot::escape(m, schema) + "'";
-            if (table != "*") q += " AND TABLE_NAME='" + detail::snapshot::escape(m, table) + "'";
-            auto r = detail::snapshot::rows(m, q, t);
-            if (!r) return r.error_value();
-            if (r->empty() && table != "*") return error::make(errc::missing_field, "snapshot", t, "no such table");
-            for (auto& row : *r)
-                if (row.size() == 2 && row[0] && row[1]) out.emplace_back(*row[0], *row[1]);
-        }
-        std::sort(out.begin(), out.end());
-        out.erase(std::unique(out.begin(), out.end()), out.end());
-        tables_ = std::move(out);
+        auto t = detail::snapshot::list_tables(conn_->get(), opt_.tables);
+        if (!t) return t.error_value();
+        tables_ = std::move(*t);
         return {};
     }
 
     result<void> make_plan() {
-        MYSQL* m = conn_->get();
         const auto& [schema, table] = tables_[index_];
-        const std::string name = schema + "." + table;
-        binlog::mariadb_schema_provider provider(m);
-        auto cols = provider.columns(schema, table);
-        if (!cols) return cols.error_value();
-        table_plan p{schema, table, *cols, {}};
-        std::vector<std::string> key_names;
-        if (auto k = opt_.keys.find(name); k != opt_.keys.end()) {
-            key_names = k->second;
-        } else {
-            auto r = detail::snapshot::rows(
-                m, "SELECT COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE WHERE CONSTRAINT_NAME='PRIMARY' AND "
-                   "TABLE_SCHEMA='" + detail::snapshot::escape(m, schema) + "' AND TABLE_NAME='" +
-                       detail::snapshot::escape(m, table) + "' ORDER BY ORDINAL_POSITION",
-                name);
-            if (!r) return r.error_value();
-            for (auto& row : *r)
-                if (!row.empty() && row[0]) key_names.push_back(*row[0]);
-        }
-        for (const auto& k : key_names) {
-            auto i = p.cols->find(k);
-            if (!i) return error::make(errc::invalid_value, "snapshot", name, "key column '" + k + "' does not exist");
-            p.key.push_back(*i);
-        }
-        if (p.key.empty() && opt_.without_key == without_key_policy::refuse)
-            return error::make(errc::unsupported, "snapshot", name,
+        auto p = detail::snapshot::plan_table(conn_->get(), schema, table, opt_.keys);
+        if (!p) return p.error_value();
+        if (p->key.empty() && opt_.without_key == without_key_policy::refuse)
+            return error::make(errc::unsupported, "snapshot", schema + "." + table,
                                "the table has no primary key: name a unique key in the snapshot options (keys)");
-        plan_ = std::move(p);
+        plan_ = std::move(*p);
         return {};
     }
 
@@ -342,7 +299,11 @@ private:
         e.transaction.id = std::string(snapshot_transaction_prefix) + prog_.start.file + ":" +
                            std::to_string(prog_.start.offset) + ":" + p.schema + "." + p.table + ":" +
                            detail::snapshot::key_text(prog_.last_key);
-        e.source = {prog_.start.file, prog_.start.offset, prog_.start.gtid, 0};
+        // the rows carry the snapshot's binlog point; a chunk's begin and commit none (they are no
+        // binlog group end: a sink that drops what lies before the last group end it saw, like
+        // sql::sink, must not take the next chunk, at the same point, for a replay)
+        if (k == event_kind::insert) e.source = {prog_.start.file, prog_.start.offset, prog_.start.gtid, 0};
+        else e.source = {};
         e.capture_time = std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
     }
 
@@ -351,7 +312,7 @@ private:
 
     options opt_;
     std::optional<binlog::mariadb_connection> conn_;
-    std::vector<std::pair<std::string, std::string>> tables_;
+    std::vector<detail::snapshot::table_name> tables_;
     std::size_t index_ = 0;
     std::optional<table_plan> plan_;
     progress prog_;
@@ -450,27 +411,14 @@ result<std::size_t> initial_snapshot::chunk(Sink& sink) {
             opened = true;
             prepare_event(ev_, event_kind::insert, p);
         }
-        ev_.after.resize(p.cols->size());
-        for (std::size_t i = 0; i < p.cols->size(); ++i) {
-            auto why = detail::snapshot::cell_value((*p.cols)[i], row[i], ev_.after[i]);
-            if (!why.empty())
-                return abandon(error::make(errc::invalid_value, "snapshot", name + "." + (*p.cols)[i].name, why));
-        }
+        std::size_t bad = 0;
+        if (auto why = detail::snapshot::type_row(*p.cols, row, ev_.after, bad); !why.empty())
+            return abandon(error::make(errc::invalid_value, "snapshot", name + "." + (*p.cols)[bad].name, why));
         ev_.transaction.position = static_cast<std::uint32_t>(rows + 1);
         ev_.sequence = ++sequence_;
         if (auto w = sink.write(std::as_const(ev_)); !w) return abandon(w.error_value());
         ++rows;
-        if (!p.key.empty()) {  // the key of the last row read (assign reuses the strings)
-            last.resize(p.key.size());
-            for (std::size_t k = 0; k < p.key.size(); ++k) {
-                if (auto c = row[p.key[k]]) {
-                    if (!last[k]) last[k].emplace();
-                    last[k]->assign(c->data(), c->size());
-                } else {
-                    last[k].reset();
-                }
-            }
-        }
+        if (!p.key.empty()) detail::snapshot::key_cells(row, p.key, last);  // the key of the last row read
     }
     if (mysql_errno(m) != 0) return lost(abandon(detail::snapshot::query_error(m, name, "reading the chunk failed")));
     for (const auto& k : last)

@@ -20,11 +20,16 @@
 // when_needed take a snapshot at every start.
 //
 // After the snapshot the follower starts at initial_snapshot::start() (GTID mode when the
-// server gave a GTID position). Errors: those of initial_snapshot and binlog::follower.
+// server gave a GTID position). With source_options::incremental the stream runs through
+// an incremental_snapshot (incremental.hpp): incremental snapshots asked by its signal
+// table or its options, each chunk delivered in the stream at its high watermark, resumed
+// from the cursor; mode never with it streams from the start and takes only those.
+// Errors: those of initial_snapshot, incremental_snapshot and binlog::follower.
 // Thread-safety: one thread at a time; stop() from any thread or a signal handler.
 #pragma once
 
 #include <rowcast/binlog/follower.hpp>
+#include <rowcast/snapshot/incremental.hpp>
 #include <rowcast/snapshot/initial.hpp>
 
 #include <atomic>
@@ -54,27 +59,35 @@ struct source_options {
     snapshot::mode mode = snapshot::mode::initial;
     options snapshot;                   ///< tables, chunking, the query connection
     binlog::follower_options follower;  ///< the replication connection (its start position is set by the snapshot)
+    /// Incremental snapshots while streaming (incremental.hpp): signals from this signal
+    /// table, and options::tables asked at start. None: the stream alone.
+    std::optional<incremental_options> incremental;
 };
 
-/// The snapshot's counters, then the follower's (zero before streaming).
+/// The snapshot's counters, the incremental snapshots', then the follower's (zero before streaming).
 struct source_stats {
     snapshot_stats snapshot;
+    incremental_stats incremental;
     binlog::follower_stats follower;
     template <class V>
     void visit(V&& v) const {
         snapshot.visit(v);
+        incremental.visit(v);
         follower.visit(v);
     }
 };
 
 class snapshot_source {
 public:
-    explicit snapshot_source(source_options o) : opt_(std::move(o)), snap_(opt_.snapshot) {}
+    explicit snapshot_source(source_options o) : opt_(std::move(o)), snap_(opt_.snapshot) {
+        if (opt_.incremental) incr_.emplace(*opt_.incremental);
+    }
     snapshot_source(const snapshot_source&) = delete;
     snapshot_source& operator=(const snapshot_source&) = delete;
 
     int native_handle() const noexcept { return follower_ ? follower_->native_handle() : -1; }
     std::chrono::milliseconds next_timeout() const {
+        if (follower_ && incr_ && incr_->ready() && !follower_->done()) return std::chrono::milliseconds(0);
         if (follower_) return follower_->next_timeout();
         return std::chrono::milliseconds(done() ? -1 : 0);
     }
@@ -90,8 +103,11 @@ public:
     /// True while the snapshot is being copied.
     bool snapshotting() const noexcept { return phase_ == phase::snapshot; }
     const initial_snapshot& snapshot() const noexcept { return snap_; }
+    /// The incremental snapshots (null without source_options::incremental).
+    const incremental_snapshot* incremental() const noexcept { return incr_ ? &*incr_ : nullptr; }
     source_stats stats() const {
-        return {snap_.stats(), follower_ ? follower_->stats() : binlog::follower_stats{}};
+        return {snap_.stats(), incr_ ? incr_->stats() : incremental_stats{},
+                follower_ ? follower_->stats() : binlog::follower_stats{}};
     }
     /// The follower, once streaming (null before).
     const binlog::follower* follower() const noexcept { return follower_ ? &*follower_ : nullptr; }
@@ -115,6 +131,7 @@ public:
             start_follower(fo);
             return n;
         }
+        if (incr_) return incr_->process(*follower_, sink);
         return follower_->process(sink);
     }
 
@@ -124,7 +141,7 @@ public:
         auto r = rowcast::run(*this, sink, stop, o);
         if (follower_ && !follower_->done()) {  // one more step publishes the follower's position
             follower_->stop();
-            auto last = follower_->process(sink);
+            auto last = incr_ ? incr_->pass(*follower_, sink) : follower_->process(sink);
             if (r && !last) return last.error_value();
         }
         return r;
@@ -152,8 +169,8 @@ private:
         bool take = false;
         if (saved && is_snapshot_cursor(*saved)) take = true;  // finish what was started, whatever the mode
         else if (!saved) take = opt_.mode != mode::never;
-        else if (opt_.mode == mode::when_needed) {
-            auto p = binlog::parse_cursor(*saved, "the sink's saved cursor");
+        else if (opt_.mode == mode::when_needed) {  // (without an incremental snapshot's part)
+            auto p = binlog::parse_cursor(split_cursor(*saved).first, "the sink's saved cursor");
             if (!p) return p.error_value();
             auto purged = purged_file(p->file);
             if (!purged) return purged.error_value();
@@ -184,6 +201,7 @@ private:
     source_options opt_;
     initial_snapshot snap_;
     std::optional<binlog::follower> follower_;
+    std::optional<incremental_snapshot> incr_;
     phase phase_ = phase::decide;
     std::atomic<bool> stop_{false};
 };
