@@ -332,6 +332,31 @@ TEST_F(SqlSink, RefusesWhatItCannotFollow) {
     EXPECT_EQ(dest.connect().scalar("SELECT COUNT(*) FROM r.k"), std::optional<std::string>("1"));
 }
 
+// A stored cursor that carries an incremental snapshot's part (binlog/checkpoint.hpp) still
+// guards against replays after a restart: its position part is read.
+TEST_F(SqlSink, ReplayBeforeAStoredIncrementalCursorIsDropped) {
+    mariadb_server& dest = this->dest();
+    sql::sink_options o;
+    o.connection.socket = dest.socket().string();
+    o.connection.user = "root";
+    o.database = "r_incr";
+    o.mode = sql::sink_mode::replicate;
+    auto s = sql::sink::open(o);
+    ASSERT_TRUE(s) << s.error_value().message;
+    auto cols = make_columns({{"id", {.type = sql_type::int_}, true}});
+    ASSERT_TRUE(s->write(marker(event_kind::begin)));
+    ASSERT_TRUE(s->write(row_event(event_kind::insert, cols, {std::int64_t{1}})));
+    ASSERT_TRUE(s->write(marker(event_kind::commit)));
+    ASSERT_TRUE(s->publish("file=c.000001\noffset=300\ngtid=\nincremental=1\nkey=\ntable=app.t"));
+    auto again = sql::sink::open(o);
+    ASSERT_TRUE(again) << again.error_value().message;
+    event replay = marker(event_kind::begin);
+    replay.source.file = "c.000001";
+    replay.source.offset = 250;
+    ASSERT_TRUE(again->write(replay));
+    EXPECT_EQ(again->stats().skipped, 1u);
+}
+
 #ifdef ROWCASTD_EXE
 // rowcastd: a binlog source into a mysql sink (changelog) behind the fan-out, whose own checkpoint
 // may lag the destination's; rowcastd is killed with SIGKILL at random moments. Every committed

@@ -254,7 +254,9 @@ private:
     // The stored cursor's binlog position: what came before it is not taken again.
     void note_stored() {
         if (!stored_) return;
-        if (auto p = binlog::parse_cursor(*stored_, "state"); p && !p->file.empty()) last_end_ = std::move(*p);
+        // an incremental snapshot's part after the position (binlog/checkpoint.hpp) is not ours to read
+        if (auto p = binlog::parse_cursor(binlog::position_part(*stored_), "state"); p && !p->file.empty())
+            last_end_ = std::move(*p);
     }
 
     // True if `e` lies before binlog position `p` in the same server's files.

@@ -35,8 +35,9 @@ inline bool decimal_to_connect(std::string_view d, unsigned scale, std::string& 
     const std::size_t dot = d.find('.');
     const std::string_view ip = d.substr(0, dot);
     const std::string_view fp = dot == std::string_view::npos ? std::string_view{} : d.substr(dot + 1);
-    // "+1.5" and "05.50" read back as "1.5" and "5.50": not exact (fuzz_json found "05.50")
-    bool exact = fp.size() == scale && !ip.empty() && !plus && !(ip.size() > 1 && ip[0] == '0');
+    // "+1.5", "05.50" and "5." read back as "1.5", "5.50" and "5": not exact (fuzz_json found "05.50")
+    bool exact = fp.size() == scale && !ip.empty() && !plus && !(ip.size() > 1 && ip[0] == '0') &&
+                 !(dot != std::string_view::npos && fp.empty());
     std::vector<unsigned char> mag;  // little-endian base 256
     auto push_digit = [&](unsigned dig) {
         unsigned carry = dig;
