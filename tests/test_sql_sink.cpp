@@ -139,6 +139,15 @@ protected:
         if (!dest_) dest_ = std::make_unique<mariadb_server>(test::mariadb_server_options{.binlog = false});
         return *dest_;
     }
+    // Options of a replicate-mode sink into `database` on `server`, as root over its socket.
+    static sql::sink_options replicate_into(mariadb_server& server, std::string database) {
+        sql::sink_options o;
+        o.connection.socket = server.socket().string();
+        o.connection.user = "root";
+        o.database = std::move(database);
+        o.mode = sql::sink_mode::replicate;
+        return o;
+    }
     static void TearDownTestSuite() {
         source_.reset();
         dest_.reset();
@@ -287,11 +296,7 @@ event marker(event_kind k, std::string statement = {}) {
 // What the sink cannot follow is a clear error, and nothing of it is committed.
 TEST_F(SqlSink, RefusesWhatItCannotFollow) {
     mariadb_server& dest = this->dest();
-    sql::sink_options o;
-    o.connection.socket = dest.socket().string();
-    o.connection.user = "root";
-    o.database = "r";
-    o.mode = sql::sink_mode::replicate;
+    sql::sink_options o = replicate_into(dest, "r");
     auto s = sql::sink::open(o);
     ASSERT_TRUE(s) << s.error_value().message;
     auto nokey = make_columns({{"a", {.type = sql_type::int_}}, {"b", {.type = sql_type::varchar, .length = 10}}});
@@ -335,12 +340,7 @@ TEST_F(SqlSink, RefusesWhatItCannotFollow) {
 // A stored cursor that carries an incremental snapshot's part (binlog/checkpoint.hpp) still
 // guards against replays after a restart: its position part is read.
 TEST_F(SqlSink, ReplayBeforeAStoredIncrementalCursorIsDropped) {
-    mariadb_server& dest = this->dest();
-    sql::sink_options o;
-    o.connection.socket = dest.socket().string();
-    o.connection.user = "root";
-    o.database = "r_incr";
-    o.mode = sql::sink_mode::replicate;
+    sql::sink_options o = replicate_into(this->dest(), "r_incr");
     auto s = sql::sink::open(o);
     ASSERT_TRUE(s) << s.error_value().message;
     auto cols = make_columns({{"id", {.type = sql_type::int_}, true}});
