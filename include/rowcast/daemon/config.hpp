@@ -24,7 +24,7 @@
 // Thread-safety: free functions over their arguments.
 #pragma once
 
-#include <rowcast/daemon/detail/yaml.hpp>
+#include <rowcast/detail/yaml_reader.hpp>
 #include <rowcast/error.hpp>
 #include <rowcast/log.hpp>
 #include <rowcast/pipeline/filter.hpp>
@@ -79,12 +79,12 @@ enum class role { source, sink };
 
 /// One registered type: its name, role, the keys it reads (besides the common
 /// `type`, and for sinks `name` and `queue_capacity`), and a check that reads them
-/// (throwing detail::daemon::config_problem for a mistake).
+/// (throwing detail::config_problem for a mistake).
 struct type_entry {
     std::string_view name;
     role kind;
     std::vector<std::string> keys;
-    std::function<void(const detail::daemon::node_reader&)> check;
+    std::function<void(const detail::node_reader&)> check;
 };
 
 }  // namespace daemon
@@ -131,8 +131,8 @@ namespace daemon {
 
 /// Parses the YAML text of a config; `file` names it in messages. `types`: the table.
 inline result<config> parse_config(std::string_view yaml, const std::string& file, std::span<const type_entry> types) {
-    using detail::daemon::config_problem;
-    using detail::daemon::node_reader;
+    using detail::config_problem;
+    using detail::node_reader;
     auto bad = [&](const std::string& what) { return error::make(errc::invalid_value, "daemon", file, what); };
     try {
         YAML::Node root;

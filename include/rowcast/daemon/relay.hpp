@@ -45,6 +45,7 @@
 #include <rowcast/mysql/tls_options.hpp>
 #include <rowcast/daemon/metrics.hpp>
 #include <rowcast/dns/config.hpp>
+#include <rowcast/dns/config_yaml.hpp>
 #include <rowcast/dns/service.hpp>
 #include <rowcast/dns/sink.hpp>
 #include <rowcast/os/atomic_file.hpp>
@@ -312,29 +313,8 @@ struct dns_sink_config {
 inline dns_sink_config read_dns(const node_reader& r) {
     dns_sink_config o;
     auto& c = o.service;
-    c.client.server = r.text("server", "127.0.0.1");
-    c.client.port = static_cast<std::uint16_t>(r.number("port", 1, 65535, 53));
-    c.key_file = r.required("key_file");
-    c.key_name = r.text("key_name", "");
-    c.client.timeout = std::chrono::milliseconds(r.number("timeout_ms", 1, 600000, 2000));
-    c.client.attempts = static_cast<unsigned>(r.number("attempts", 1, 100, 3));
-    c.sink.ttl = static_cast<std::uint32_t>(r.number("ttl", 0, 2147483647, 300));
-    c.sink.forward_zones = r.strings("forward_zones");
-    c.sink.reverse_zones = r.strings("reverse_zones");
+    ::rowcast::detail::dns::read_service_fields(r, c);  // the keys rowcast-dns's config file has too
     o.quarantine = r.required("quarantine_directory");
-    const YAML::Node t = r.at("tables");
-    if (!t || !t.IsSequence() || t.size() == 0) r.fail("tables", "must be a non-empty list");
-    for (std::size_t i = 0; i < t.size(); ++i) {
-        node_reader tr(t[i], r.key("tables") + "[" + std::to_string(i) + "]",
-                       {"schema", "table", "host_column", "address_column", "mac_column"});
-        ::rowcast::dns::table_mapping m;
-        m.schema = tr.text("schema", "");
-        m.table = tr.required("table");
-        m.host_column = tr.text("host_column", m.host_column);
-        m.address_column = tr.text("address_column", m.address_column);
-        m.mac_column = tr.text("mac_column", "");
-        c.sink.tables.push_back(std::move(m));
-    }
     if (auto k = ::rowcast::dns::load_key(c); !k) r.fail("key_file", k.error_value().message);
     else c.client.key = std::move(*k);
     if (auto probe = ::rowcast::dns::sink::create(c.sink, c.client); !probe) r.fail("forward_zones", probe.error_value().message);
@@ -858,7 +838,7 @@ namespace daemon {
 #endif
 
 inline const std::vector<registration>& registrations() {
-    using detail::daemon::node_reader;
+    using detail::node_reader;
     namespace dd = detail::daemon;
     static const std::vector<registration> table = [] {
         std::vector<registration> t;
@@ -939,9 +919,9 @@ inline const std::vector<registration>& registrations() {
                          });
                      },
                      {}});
-        t.push_back({{"dns", role::sink,
-                      {"server", "port", "key_file", "key_name", "timeout_ms", "attempts", "ttl", "forward_zones",
-                       "reverse_zones", "tables", "quarantine_directory"},
+        auto dns_keys = ::rowcast::detail::dns::service_keys();
+        dns_keys.push_back("quarantine_directory");
+        t.push_back({{"dns", role::sink, std::move(dns_keys),
                       [](const node_reader& r) { (void)dd::read_dns(r); }},
                      [](const section& s, fanout_sink& out) -> result<void> {
                          auto o = dd::read_dns(node_reader(s.node, s.path));

@@ -1,6 +1,8 @@
-// rowcast/daemon/detail/yaml.hpp: reading a YAML mapping with every mistake
-// named by its key path and line ("sinks[1].codec at line 14: unknown codec
-// 'jsn'"); unknown keys and keys given twice are errors.
+// rowcast/detail/yaml_reader.hpp: reading a YAML config mapping with every
+// mistake named by its key path and line ("sinks[1].codec at line 14: unknown
+// value 'jsn' (accepted: ...)"); unknown keys and keys given twice are errors.
+// The one YAML config reader of the project: rowcastd's config (daemon/config.hpp)
+// and rowcast-dns's (dns/config_yaml.hpp) both read through it. Needs yaml-cpp.
 #pragma once
 
 #include <rowcast/version.hpp>
@@ -17,9 +19,9 @@
 #include <vector>
 
 ROWCAST_NAMESPACE_BEGIN
-namespace detail::daemon {
+namespace detail {
 
-// Thrown inside the config reader only; parse_config() turns it into a rowcast::error.
+// Thrown inside a config reader only; its parse function turns it into a rowcast::error.
 struct config_problem {
     std::string key;  // path: "sinks[1].codec"; empty: the document
     int line = 0;     // 1-based; 0: unknown
@@ -163,5 +165,5 @@ private:
     std::vector<std::string> allowed_;
 };
 
-}  // namespace detail::daemon
+}  // namespace detail
 ROWCAST_NAMESPACE_END
