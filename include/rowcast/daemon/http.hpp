@@ -30,6 +30,10 @@ ROWCAST_NAMESPACE_BEGIN
 namespace daemon {
 
 class http_server {
+    struct passkey {  // only start() makes one: std::make_unique without a constructor others can call
+        explicit passkey() = default;
+    };
+
 public:
     struct handlers {
         std::function<std::string()> metrics;  ///< the /metrics body
@@ -48,7 +52,7 @@ public:
         } catch (const std::exception&) {
             return error::make(errc::invalid_value, "daemon", listen, "not host:port");
         }
-        std::unique_ptr<http_server> s(new http_server(std::move(h)));
+        auto s = std::make_unique<http_server>(passkey{}, std::move(h));
         s->srv_.Get("/metrics", [hs = s.get()](const httplib::Request&, httplib::Response& res) {
             res.set_content(hs->h_.metrics ? hs->h_.metrics() : std::string(), "text/plain; version=0.0.4; charset=utf-8");
         });
@@ -64,6 +68,7 @@ public:
         return s;
     }
 
+    http_server(passkey, handlers h) : h_(std::move(h)) {}
     http_server(const http_server&) = delete;
     http_server& operator=(const http_server&) = delete;
     ~http_server() { stop(); }
@@ -78,7 +83,7 @@ public:
     }
 
 private:
-    explicit http_server(handlers h) : h_(std::move(h)) {}
+
     handlers h_;
     httplib::Server srv_;
     std::thread thread_;

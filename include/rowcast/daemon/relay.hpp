@@ -588,10 +588,14 @@ inline void install_log(log_format f, log_level level) {
 }
 
 class relay {
+    struct passkey {  // only open() makes one: std::make_unique without a constructor others can call
+        explicit passkey() = default;
+    };
+
 public:
     /// Builds the sinks (connecting where their type does) and starts the fan-out.
     static result<std::unique_ptr<relay>> open(config c) {
-        std::unique_ptr<relay> r(new relay(std::move(c)));
+        auto r = std::make_unique<relay>(passkey{}, std::move(c));
         auto filt = event_filter::make(r->cfg_.filters);
         if (!filt) return filt.error_value();
         r->filter_ = std::move(*filt);
@@ -609,6 +613,7 @@ public:
         return r;
     }
 
+    relay(passkey, config c) : cfg_(std::move(c)) {}
     relay(const relay&) = delete;
     relay& operator=(const relay&) = delete;
     ~relay() { stop_ticker(); }
@@ -703,7 +708,6 @@ public:
     }
 
 private:
-    explicit relay(config c) : cfg_(std::move(c)) {}
 
     static const registration* find(const std::string& type, role r) {
         for (const auto& reg : registrations())
