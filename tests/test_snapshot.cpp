@@ -102,8 +102,12 @@ struct state {
     std::map<std::string, std::vector<value>> rows;
     std::map<std::string, columns_ptr> cols;
     std::size_t reads = 0, changes = 0, chunks = 0;
+    std::uint64_t last_sequence = 0;
+    std::size_t sequence_not_increasing = 0;  // event.hpp: strictly increasing per source
     bool saw_marker = false;
     void apply(const event& e) {
+        if (e.sequence <= last_sequence) ++sequence_not_increasing;
+        last_sequence = e.sequence;
         if (e.kind == event_kind::commit && std::string_view(e.transaction.id).starts_with("snapshot:")) ++chunks;
         if (!is_row_event(e.kind)) return;
         if (e.table == "marker") {
@@ -251,6 +255,7 @@ TEST_F(Snapshot, InitialThenStreamWithConcurrentWritersEqualsSelect) {
     EXPECT_GT(st.reads, 0u);
     EXPECT_GT(st.changes, 0u);
     EXPECT_GE(st.chunks, 2 * (300u / 17) + 1);  // a and b in chunks of 17, c (no key) in one
+    EXPECT_EQ(st.sequence_not_increasing, 0u);  // the stream's sequence goes on after the snapshot's
     const state want = select_all(query_conn(), {"app.a", "app.b", "app.c"});
     EXPECT_EQ(st.rows.size(), want.rows.size());
     EXPECT_TRUE(st.rows == want.rows);
@@ -347,6 +352,7 @@ TEST_F(Snapshot, IncrementalBySignalWithChangesInsideTheWindowEqualsSelect) {
     EXPECT_GE(windows, 13);     // 200 rows and more in chunks of 16
     EXPECT_GE(is.dropped, 3u * static_cast<unsigned>(windows - 1));  // the hook's updates (the last chunk may be short)
     EXPECT_GT(st.reads, 100u);
+    EXPECT_EQ(st.sequence_not_increasing, 0u);  // each read its own sequence, the stream's next after them
     const state want = select_all(query_conn(), {"app.t"});
     EXPECT_EQ(st.rows.size(), want.rows.size());
     EXPECT_TRUE(st.rows == want.rows);

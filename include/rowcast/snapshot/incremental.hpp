@@ -245,7 +245,14 @@ public:
     result<std::size_t> pass(Src& stream, Sink& sink) {
         if constexpr (!transactional_sink<Sink>) loaded_ = true;  // no cursor to resume from
         incremental_window_sink<Sink> w(*this, sink);
-        return stream.process(w);
+        if constexpr (requires(std::uint64_t n) { stream.reserve_sequence(n); }) {  // each read its own sequence
+            reserve_ = {&stream, [](void* src, std::uint64_t n) { static_cast<Src*>(src)->reserve_sequence(n); }};
+        } else {
+            reserve_ = {};
+        }
+        auto r = stream.process(w);
+        reserve_ = {};
+        return r;
     }
 
 private:
@@ -603,7 +610,9 @@ private:
                              std::to_string(hw.source.offset) + ":" + p.schema + "." + p.table + ":" +
                              detail::snapshot::key_text(win_->from);
         ev_.source = hw.source;
-        ev_.sequence = hw.sequence;
+        // sequence: hw's + 1, + 2, … with a stream that skips them for its next events
+        // (binlog::follower::reserve_sequence), else the watermark's own for every read
+        if (reserve_.fn) reserve_.fn(reserve_.src, left);
         ev_.commit_time = {};
         ev_.capture_time = win_->read_at;
         std::uint64_t n = 0;
@@ -612,6 +621,7 @@ private:
             ev_.after = win_->rows[i];
             ev_.transaction.position = hw.transaction.position + static_cast<std::uint32_t>(n + 1);
             ev_.transaction.last = n + 1 == left && hw.transaction.last;
+            ev_.sequence = reserve_.fn ? hw.sequence + n + 1 : hw.sequence;
             if (auto r = inner.write(std::as_const(ev_)); !r) return r;  // the stream redelivers the transaction
             ++n;
         }
@@ -690,6 +700,10 @@ private:
     bool loaded_ = false, requested_ = false;
     std::string key_;  // scratch
     event ev_;
+    struct {
+        void* src = nullptr;
+        void (*fn)(void*, std::uint64_t) = nullptr;
+    } reserve_;  // the stream's reserve_sequence() during pass(), if it has one
 };
 
 template <class Sink>

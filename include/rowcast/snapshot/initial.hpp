@@ -197,6 +197,8 @@ public:
     const std::optional<binlog::position>& start() const noexcept { return start_; }
     const progress& current() const noexcept { return prog_; }
     const snapshot_stats& stats() const noexcept { return stats_; }
+    /// The sequence of the last event delivered (events are numbered 1, 2, … in this object).
+    std::uint64_t last_sequence() const noexcept { return sequence_; }
 
     template <event_sink Sink>
     result<std::size_t> process(Sink& sink);

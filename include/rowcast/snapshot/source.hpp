@@ -152,6 +152,7 @@ private:
 
     void start_follower(const binlog::follower_options& fo) {
         follower_.emplace(fo);
+        follower_->reserve_sequence(snap_.last_sequence());  // sequence goes on increasing after the snapshot's rows
         if (stop_.load()) follower_->stop();
         phase_ = phase::stream;
     }
