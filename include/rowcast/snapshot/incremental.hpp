@@ -49,8 +49,10 @@
 // stream's alone (binlog/checkpoint.hpp), which binlog::follower resumes from.
 //
 // Privileges: SELECT on the tables and information_schema, INSERT on the signal table.
-// Errors: [rowcast.snapshot.unavailable] (the query connection is lost: transient, the
-// chunk is read again), [rowcast.snapshot.refused] (privileges), [rowcast.snapshot.
+// Errors: [rowcast.snapshot.io_error] / [rowcast.snapshot.unavailable] (the query
+// connection is lost, a passing server error: transient, the chunk is read again),
+// [rowcast.snapshot.refused] (privileges, TLS), [rowcast.snapshot.limit_exceeded] (a chunk
+// over connection.max_result_bytes: lower chunk_rows), [rowcast.snapshot.
 // invalid_value] (a cell that cannot be typed, a damaged cursor), [rowcast.snapshot.
 // unsupported] (see above). Thread-safety: one thread at a time.
 #pragma once

@@ -35,9 +35,13 @@
 // After the last chunk the cursor published is the binlog cursor of the start position
 // (binlog/checkpoint.hpp to_cursor), which binlog::follower resumes from.
 //
-// Errors: [rowcast.snapshot.unavailable] (connection lost: transient; the next process()
-// reconnects and carries on after the last chunk), [rowcast.snapshot.refused] (privileges:
-// SELECT on the tables, RELOAD for MySQL's FLUSH TABLES WITH READ LOCK),
+// Errors: the query connection's are the client's (rowcast/mysql/connection.hpp) under
+// component "snapshot", with what was being done appended: [rowcast.snapshot.io_error]
+// (connection lost) and [rowcast.snapshot.unavailable] (a passing server error): transient,
+// the next process() reconnects and carries on after the last chunk;
+// [rowcast.snapshot.refused] (privileges: SELECT on the tables, RELOAD for MySQL's FLUSH
+// TABLES WITH READ LOCK; TLS that cannot be had or does not verify),
+// [rowcast.snapshot.limit_exceeded] (a row over connection.max_result_bytes),
 // [rowcast.snapshot.invalid_value] "<schema>.<table>.<column>: ..." for a value that
 // cannot be typed (permanent), [rowcast.snapshot.unsupported] (no binlog on the server,
 // a table without key when refused).
