@@ -595,8 +595,8 @@ TEST_F(Snapshot, RowcastdBinlogSourceTakesTheSnapshotFirst) {
 
 // The snapshot reader over TLS (VERIFY_CA, a CA made by the test) to a user the server lets in
 // only over TLS: the library, rowcast-binlog's --ssl-* flags and rowcastd's ssl_* keys. Keys with
-// a backslash are sent as _utf8mb4 X'..' and still compare in the column's collation (binary,
-// 'B\1' < 'a\1' and a chunk would be lost).
+// a backslash go into the chunk query as _utf8mb4 X'..' (mysql::quote_string's form for them)
+// and compare in the column's case-insensitive collation: 'B\1' after 'a\1', no chunk lost.
 TEST(SnapshotTls, VerifyCaLibraryAndPrograms) {
     test::test_certificates certs;
     mariadb_server server(test::mariadb_server_options{
