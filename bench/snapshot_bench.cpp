@@ -70,11 +70,10 @@ using namespace rowcast;
 test::mariadb_server* g_server = nullptr;
 std::size_t g_rows = 100000;
 
-binlog::mariadb_connection_options conn() {
-    binlog::mariadb_connection_options c;
+mysql::connect_options conn() {
+    mysql::connect_options c;
     c.socket = g_server->socket().string();
     c.user = "root";
-    c.component = "snapshot";
     return c;
 }
 

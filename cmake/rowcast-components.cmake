@@ -3,9 +3,9 @@
 #   rowcast::yaml  yaml-cpp      (Debian: libyaml-cpp-dev)
 #   rowcast::binlog zlib + zstd + OpenSSL (Crypto and SSL) + libsodium (Debian: zlib1g-dev libzstd-dev
 #                  libssl-dev libsodium-dev): also rowcast's MySQL client (rowcast/mysql/: the replication
-#                  stream and mysql::connection, used by the schema provider, the SQL sink, the outbox
+#                  stream and mysql::connection, used by the schema provider, the snapshot reader, the SQL sink, the outbox
 #                  store and rowcast-triggers), its TLS and authentication plugins (libsodium for
-#                  MariaDB's client_ed25519). No libmariadb: only the snapshot reader still needs it.
+#                  MariaDB's client_ed25519). No libmariadb.
 #   rowcast::dns   OpenSSL::Crypto (Debian: libssl-dev): RFC 2136 updates with TSIG
 #                  (rowcast/dns/config_yaml.hpp, the YAML service config, also needs rowcast::yaml:
 #                  link both; no separate target, the two components together are what it needs)

@@ -1,8 +1,8 @@
 # Tests against private MariaDB servers (ctest label "mariadb"). Included from
 # tests/CMakeLists.txt. Each test starts its own mariadbd (tests/support/mariadb_server.hpp),
 # so they need the server packages: mariadb-server (mariadbd, mariadb-install-db, mariadb-admin)
-# and libmariadb-dev (Connector/C: the support code's root connection, tests/support/mariadb_server.hpp,
-# and the snapshot reader). Missing pieces skip these tests with a message.
+# and libmariadb-dev (Connector/C: the support code's own client for setting the servers up,
+# tests/support/mariadb_server.hpp; rowcast itself uses its own). Missing pieces skip these tests with a message.
 find_program(ROWCAST_MARIADBD mariadbd PATHS /usr/sbin /usr/local/sbin)
 find_path(ROWCAST_MARIADB_CLIENT_INCLUDE mysql.h PATH_SUFFIXES mariadb)
 find_library(ROWCAST_MARIADB_CLIENT_LIB NAMES mariadb)

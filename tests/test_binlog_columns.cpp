@@ -80,8 +80,8 @@ protected:
 
     // Decodes `path` into `h`, with mariadb_schema_provider if `with_provider`.
     result<rb::parser_stats> decode(const std::string& path, table_state& h, bool with_provider) {
-        auto schema = server_.connect();
-        rb::mariadb_schema_provider provider(schema.get());
+        auto schema = rowcast::mysql::connection::open(server_.client_options()).value();
+        rb::mariadb_schema_provider provider(schema);
         rb::parser_options o;
         if (with_provider) o.provider = &provider;
         return rb::read_file(path, h, o);

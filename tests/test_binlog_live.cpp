@@ -201,8 +201,8 @@ TEST(BinlogLive, RandomWorkloadDecodesToTheServersRows) {
     auto logs = c.rows("SHOW BINARY LOGS");
     ASSERT_GE(logs.size(), 2u);
 
-    auto schema_conn = server.connect();
-    rb::mariadb_schema_provider provider(schema_conn.get());
+    auto schema_conn = rowcast::mysql::connection::open(server.client_options()).value();
+    rb::mariadb_schema_provider provider(schema_conn);
     rb::parser_options o;
     o.provider = &provider;
     state_handler h;
@@ -346,8 +346,8 @@ TEST(BinlogLive, MinimalMetadataNamesFromTheProviderAndMismatchIsAnError) {
     ASSERT_GE(logs.size(), 3u);
     const auto path = (server.dir() / "binlog" / *logs[logs.size() - 2][0]).string();
 
-    auto schema_conn = server.connect();
-    rb::mariadb_schema_provider provider(schema_conn.get());
+    auto schema_conn = rowcast::mysql::connection::open(server.client_options()).value();
+    rb::mariadb_schema_provider provider(schema_conn);
     rb::parser_options o;
     o.provider = &provider;
     std::vector<rowcast::event> evs;

@@ -379,17 +379,13 @@ TEST(HostileServer, HugeErrorMessageIsCut) {
     EXPECT_EQ(c->last_server_error().message.size(), mp::max_server_message + std::string("… [cut, 16000000 bytes]").size());
 }
 
-// The libmariadb side: the schema provider reads a hostile reply row by row with a bound (it
-// used mysql_store_result, which stores every row before the first is looked at).
+// The schema provider reads a hostile reply row by row with a bound (never every row stored
+// before the first is looked at).
 TEST(HostileServer, SchemaProviderBoundsEndlessRows) {
     fake_mysql server([](int fd) { endless_rows(fd, 100'000); });
-    std::unique_ptr<MYSQL, decltype(&mysql_close)> conn(mysql_init(nullptr), &mysql_close);
-    ASSERT_TRUE(conn);
-    unsigned timeout = 30;
-    mysql_options(conn.get(), MYSQL_OPT_READ_TIMEOUT, &timeout);
-    ASSERT_TRUE(mysql_real_connect(conn.get(), "127.0.0.1", "repl", "pw", nullptr, server.port(), nullptr, 0))
-        << mysql_error(conn.get());
-    rb::mariadb_schema_provider provider(conn.get());
+    auto conn = rowcast::mysql::connection::open(server.options(), "binlog");
+    ASSERT_TRUE(conn) << conn.error_value().message;
+    rb::mariadb_schema_provider provider(*conn);
     auto cols = provider.columns("app", "t");
     ASSERT_FALSE(cols);
     EXPECT_EQ(cols.error_value().code, make_error_code(errc::limit_exceeded)) << cols.error_value().message;

@@ -1,7 +1,7 @@
 // Connecting securely (docs/connecting.md): TLS in every mode and the authentication plugins,
 // for rowcast's client (rowcast/mysql/detail/protocol.hpp; the replication stream and
-// rowcast/mysql/connection.hpp share it) and the libmariadb connection the snapshot still uses
-// (binlog/mariadb_connection.hpp). The query client's results, errors and bounds:
+// rowcast/mysql/connection.hpp share it; the snapshot over TLS: test_snapshot.cpp SnapshotTls).
+// The query client's results, errors and bounds:
 //   MariaDbTls.Client*  result sets (NULL, binary cells, metadata), execute(), server errors
 //                       with codes (deadlock, lock wait), a large result streamed within a
 //                       small bound, TLS, the schema provider over TLS
@@ -16,7 +16,6 @@
 
 #include <rowcast/binlog/follower.hpp>
 #include <rowcast/pipeline/sink.hpp>
-#include <rowcast/binlog/mariadb_connection.hpp>
 #include <rowcast/binlog/mariadb_schema_provider.hpp>
 #include <rowcast/binlog/stream.hpp>
 #include <rowcast/mysql/detail/auth.hpp>
@@ -115,10 +114,6 @@ protected:
         if (!rs || rs->rows.size() != 1 || !rs->rows[0][1]) return "?";
         return *rs->rows[0][1];
     }
-    static rb::mariadb_connection_options maria(ssl_mode m, std::string host = "127.0.0.1") {
-        const auto c = conn(m, std::move(host));  // the same settings, for libmariadb
-        return {.host = c.host, .port = c.port, .user = c.user, .password = c.password, .tls = c.tls};
-    }
     static std::unique_ptr<rowcast::test::test_certificates> certs_;
     static std::unique_ptr<rowcast::test::mariadb_server> server_;
 };
@@ -208,25 +203,6 @@ struct row_counter {
     void update_after(const rb::txn_info&, const rb::table_info&, rb::image) {}
     void ddl(const rb::txn_info&, std::string_view, std::string_view) {}
 };
-
-// The snapshot's connection (libmariadb, until the snapshot moves to rowcast's client).
-TEST_F(MariaDbTls, LibmariadbConnectionInEveryMode) {
-    for (ssl_mode m : {ssl_mode::disabled, ssl_mode::preferred, ssl_mode::required, ssl_mode::verify_ca,
-                       ssl_mode::verify_identity}) {
-        SCOPED_TRACE(std::string(rowcast::mysql::to_string(m)));
-        auto c = rb::mariadb_connection::open(maria(m, m == ssl_mode::verify_identity ? "localhost" : "127.0.0.1"));
-        ASSERT_TRUE(c) << c.error_value().message;
-        EXPECT_EQ(c->tls(), m != ssl_mode::disabled);
-    }
-    auto wrong = maria(ssl_mode::verify_ca);
-    wrong.tls.ca = certs_->other_ca();
-    auto c = rb::mariadb_connection::open(wrong);
-    ASSERT_FALSE(c);
-    EXPECT_EQ(c.error_value().code, rowcast::make_error_code(rowcast::errc::refused)) << c.error_value().message;
-    c = rb::mariadb_connection::open(maria(ssl_mode::verify_identity, "127.0.0.1"));
-    ASSERT_FALSE(c);
-    EXPECT_EQ(c.error_value().code, rowcast::make_error_code(rowcast::errc::refused)) << c.error_value().message;
-}
 
 // rowcast's query client in every mode, the server's view of the session, and the schema
 // provider on it (what rowcast-binlog --schema-history opens next to the stream).
@@ -473,7 +449,7 @@ TEST_F(MariaDbTls, RowcastBinlogFlags) {
     EXPECT_EQ(ok, 0) << ok_err;
     const auto [bad, bad_err] = run(certs_->other_ca(), "wrong-ca");
     EXPECT_EQ(bad, 1);
-    // The --schema-history connection (libmariadb) opens first and refuses it in its words.
+    // The --schema-history connection (rowcast's client) opens first and refuses it in its words.
     EXPECT_NE(bad_err.find("[rowcast.binlog.refused]"), std::string::npos) << bad_err;
     EXPECT_NE(bad_err.find("certificate"), std::string::npos) << bad_err;
 }

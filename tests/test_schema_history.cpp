@@ -562,7 +562,7 @@ TEST_F(SchemaHistoryLive, ReplayFromBeforeTheAltersLabelsEveryRowWithItsColumns)
 #endif
     }
     {
-        SCOPED_TRACE("the libmariadb connection helper");
+        SCOPED_TRACE("rowcast's client: connect errors name the server");
         client_connect_errors_name_the_server();
     }
 #ifdef ROWCAST_BINLOG_EXE

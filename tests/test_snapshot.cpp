@@ -11,6 +11,7 @@
 //    command line with kill -9 during it: the consumer's state equals a SELECT.
 #include "support/mariadb_every_type.hpp"
 #include "support/mariadb_server.hpp"
+#include "support/mysql_auth_server.hpp"  // test_certificates
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
 
@@ -52,13 +53,12 @@ protected:
         root_.query("GRANT ALL ON *.* TO cdc@'%'");
     }
 
-    binlog::mariadb_connection_options query_conn() const {
-        binlog::mariadb_connection_options c;
+    mysql::connect_options query_conn() const {
+        mysql::connect_options c;
         c.host = "127.0.0.1";
         c.port = static_cast<std::uint16_t>(server_.port());
         c.user = "cdc";
         c.password = "pw";
-        c.component = "snapshot";
         return c;
     }
     snapshot::source_options source_opts(std::vector<std::string> tables, std::size_t chunk) const {
@@ -102,8 +102,12 @@ struct state {
     std::map<std::string, std::vector<value>> rows;
     std::map<std::string, columns_ptr> cols;
     std::size_t reads = 0, changes = 0, chunks = 0;
+    std::uint64_t last_sequence = 0;
+    std::size_t sequence_not_increasing = 0;  // event.hpp: strictly increasing per source
     bool saw_marker = false;
     void apply(const event& e) {
+        if (e.sequence <= last_sequence) ++sequence_not_increasing;
+        last_sequence = e.sequence;
         if (e.kind == event_kind::commit && std::string_view(e.transaction.id).starts_with("snapshot:")) ++chunks;
         if (!is_row_event(e.kind)) return;
         if (e.table == "marker") {
@@ -118,7 +122,7 @@ struct state {
 };
 
 /// Every row of the listed tables by a fresh initial snapshot (typed like the stream).
-state select_all(const binlog::mariadb_connection_options& c, std::vector<std::string> tables) {
+state select_all(const mysql::connect_options& c, std::vector<std::string> tables) {
     snapshot::options o;
     o.connection = c;
     o.tables = std::move(tables);
@@ -143,9 +147,9 @@ TEST_F(Snapshot, EveryColumnTypeSameValuesAsTheBinlog) {
         s.query("INSERT INTO x.t VALUES " + test::mariadb_every_type_rows());
     }
     // the binlog's rows, with the same schema provider rowcast-binlog uses for UUID/INET
-    auto pc = binlog::mariadb_connection::open(query_conn());
+    auto pc = mysql::connection::open(query_conn());
     ASSERT_TRUE(pc) << pc.error_value().message;
-    binlog::mariadb_schema_provider provider(pc->get());
+    binlog::mariadb_schema_provider provider(*pc);
     auto o = source_opts({"x.t"}, 3);
     o.follower.stream.stop_at_end = true;
     o.follower.parser.provider = &provider;
@@ -251,6 +255,7 @@ TEST_F(Snapshot, InitialThenStreamWithConcurrentWritersEqualsSelect) {
     EXPECT_GT(st.reads, 0u);
     EXPECT_GT(st.changes, 0u);
     EXPECT_GE(st.chunks, 2 * (300u / 17) + 1);  // a and b in chunks of 17, c (no key) in one
+    EXPECT_EQ(st.sequence_not_increasing, 0u);  // the stream's sequence goes on after the snapshot's
     const state want = select_all(query_conn(), {"app.a", "app.b", "app.c"});
     EXPECT_EQ(st.rows.size(), want.rows.size());
     EXPECT_TRUE(st.rows == want.rows);
@@ -347,6 +352,7 @@ TEST_F(Snapshot, IncrementalBySignalWithChangesInsideTheWindowEqualsSelect) {
     EXPECT_GE(windows, 13);     // 200 rows and more in chunks of 16
     EXPECT_GE(is.dropped, 3u * static_cast<unsigned>(windows - 1));  // the hook's updates (the last chunk may be short)
     EXPECT_GT(st.reads, 100u);
+    EXPECT_EQ(st.sequence_not_increasing, 0u);  // each read its own sequence, the stream's next after them
     const state want = select_all(query_conn(), {"app.t"});
     EXPECT_EQ(st.rows.size(), want.rows.size());
     EXPECT_TRUE(st.rows == want.rows);
@@ -586,5 +592,80 @@ TEST_F(Snapshot, RowcastdBinlogSourceTakesTheSnapshotFirst) {
     EXPECT_EQ(reads, (std::vector<std::string>{"a", "b", "c"}));
 }
 #endif
+
+// The snapshot reader over TLS (VERIFY_CA, a CA made by the test) to a user the server lets in
+// only over TLS: the library, rowcast-binlog's --ssl-* flags and rowcastd's ssl_* keys. Keys with
+// a backslash go into the chunk query as _utf8mb4 X'..' (mysql::quote_string's form for them)
+// and compare in the column's case-insensitive collation: 'B\1' after 'a\1', no chunk lost.
+TEST(SnapshotTls, VerifyCaLibraryAndPrograms) {
+    test::test_certificates certs;
+    mariadb_server server(test::mariadb_server_options{
+        .config_lines = {"ssl_ca=" + certs.ca(), "ssl_cert=" + certs.server_cert(), "ssl_key=" + certs.server_key()}});
+    auto root = server.connect();
+    root.query("CREATE USER tls@'%' IDENTIFIED BY 'pw' REQUIRE SSL");
+    root.query("GRANT ALL ON *.* TO tls@'%'");
+    root.query("CREATE DATABASE app");
+    root.query("CREATE TABLE app.s (k VARCHAR(20) PRIMARY KEY, v INT) COLLATE utf8mb4_general_ci");
+    root.query("INSERT INTO app.s VALUES ('a\\\\1', 1), ('B\\\\1', 2), ('c''1', 3), ('D', 4)");
+    mysql::connect_options c{.host = "127.0.0.1", .port = static_cast<std::uint16_t>(server.port()), .user = "tls", .password = "pw"};
+    c.tls.mode = mysql::ssl_mode::verify_ca;
+    c.tls.ca = certs.ca();
+    snapshot::options o{.connection = c, .tables = {"app.s"}, .chunk_rows = 1};
+    std::vector<std::string> keys;
+    {
+        snapshot::initial_snapshot snap(o);
+        callback_sink sink([&](const event& e) {
+            if (is_snapshot_read(e)) keys.push_back(std::get<text>(e.after[0]).utf8);
+        });
+        std::stop_source stop;
+        auto r = snap.run(sink, stop.get_token());
+        ASSERT_TRUE(r) << r.error_value().message;
+        EXPECT_EQ(snap.stats().chunks, 4u);
+    }
+    EXPECT_EQ(keys, (std::vector<std::string>{"a\\1", "B\\1", "c'1", "D"}));
+    for (auto [mode, ca] : {std::pair{mysql::ssl_mode::disabled, certs.ca()}, std::pair{mysql::ssl_mode::verify_ca, certs.other_ca()}}) {
+        SCOPED_TRACE(std::string(mysql::to_string(mode)) + " " + ca);
+        o.connection.tls.mode = mode;
+        o.connection.tls.ca = ca;
+        snapshot::initial_snapshot snap(o);
+        callback_sink sink([](const event&) {});
+        std::stop_source stop;
+        auto r = snap.run(sink, stop.get_token());
+        ASSERT_FALSE(r);
+        EXPECT_NE(r.error_value().message.find("[rowcast.snapshot.refused]"), std::string::npos) << r.error_value().message;
+    }
+#ifdef ROWCAST_BINLOG_EXE
+    {
+        test::temp_dir dir("rowcast-snapshot-tls");
+        const auto log = dir.path() / "log";
+        auto p = test::process::start({{ROWCAST_BINLOG_EXE, "--host", "127.0.0.1", "--port", std::to_string(server.port()),
+                                        "--user", "tls", "--password", "pw", "--ssl-mode", "VERIFY_CA", "--ssl-ca", certs.ca(),
+                                        "--stop-at-end", "--snapshot", "initial", "--snapshot-table", "app.s",
+                                        "--snapshot-chunk-rows", "1", "--table", "app.s"},
+                                       {},
+                                       log,
+                                       {}});
+        ASSERT_EQ(p.wait(), 0) << slurp(log);
+        EXPECT_NE(slurp(log).find("snapshot: 4 rows in 4 chunks"), std::string::npos) << slurp(log);
+    }
+#endif
+#ifdef ROWCASTD_EXE
+    {
+        test::temp_dir dir("rowcast-snapshot-tls-daemon");
+        const auto spool = dir.path() / "spool", cfg = dir.path() / "rowcastd.yaml", log = dir.path() / "log";
+        std::filesystem::create_directories(spool);
+        std::ofstream(cfg) << "source: {type: binlog, host: 127.0.0.1, port: " << server.port()
+                           << ", user: tls, password: pw, stop_at_end: true, ssl_mode: VERIFY_CA, ssl_ca: " << certs.ca()
+                           << ",\n         snapshot: {mode: initial, tables: [app.s], chunk_rows: 1}}\n"
+                              "sinks:\n  - {name: out, type: spool, directory: "
+                           << spool.string() << ", codec: binary}\ncheckpoint: " << (dir.path() / "cursor").string() << "\n";
+        auto p = test::process::start({{ROWCASTD_EXE, cfg.string()}, {}, log, {}});
+        ASSERT_EQ(p.wait(), 0) << slurp(log);
+        std::size_t reads = 0;
+        for (const auto& f : spool_files(spool)) reads += is_snapshot_read(decode_file(f)) ? 1 : 0;
+        EXPECT_EQ(reads, 4u) << slurp(log);
+    }
+#endif
+}
 
 }  // namespace

@@ -1143,7 +1143,7 @@ TEST(UdfOutboxGate, PassesCommittedInOrderDropsRolledBackHoldsBehindOpen) {
     EXPECT_EQ(gate.stats().pending_removal, 0u);
 }
 
-// The libmariadb store against a real server, with generated transactional triggers: a committed
+// The MariaDB outbox store (rowcast's client) against a real server, with generated transactional triggers: a committed
 // change is found, an open transaction holds (bounded wait), a rolled-back transaction's and a
 // failed statement's rows are gone; removal; a lost server is a transient error.
 TEST(Udf, MariadbOutboxDecidesCommittedOpenAndRolledBack) {

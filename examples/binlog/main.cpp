@@ -27,10 +27,7 @@
 #include <rowcast/binlog/mariadb_schema_provider.hpp>
 #include <rowcast/mysql/connection.hpp>
 #include <rowcast/sql/sink.hpp>
-#if ROWCAST_BINLOG_HAVE_MARIADB_CLIENT  // --snapshot: the snapshot reader is still on libmariadb
-#include <rowcast/binlog/mariadb_connection.hpp>
 #include <rowcast/snapshot/source.hpp>
-#endif
 #include <rowcast/binlog/spool_sink.hpp>
 #include <rowcast/codec/by_name.hpp>
 #include <rowcast/pipeline/checkpoint.hpp>
@@ -106,7 +103,6 @@ rowcast::result<void> follow(rowcast::binlog::follower& f, Sink& sink, std::stop
     return r;
 }
 
-#if ROWCAST_BINLOG_HAVE_MARIADB_CLIENT
 // --snapshot initial|when_needed: the snapshot, then the follower from its position.
 template <class Sink>
 rowcast::result<void> follow(rowcast::snapshot::snapshot_source& src, Sink& sink, std::stop_token stop,
@@ -127,7 +123,6 @@ rowcast::result<void> follow(rowcast::snapshot::snapshot_source& src, Sink& sink
     if (const auto* f = src.follower()) print_follower(*f);
     return r;
 }
-#endif
 
 template <class Codec>
 rowcast::result<void> run(options& o, rowcast::event_filter filter, Codec codec) {
@@ -169,12 +164,10 @@ rowcast::result<void> run(options& o, rowcast::event_filter filter, Codec codec)
         o.follow.parser.provider = &*history;
     }
     auto with_source = [&](auto&& go) -> rowcast::result<void> {
-#if ROWCAST_BINLOG_HAVE_MARIADB_CLIENT
         if (o.snapshot_mode != "never" || !o.signal_table.empty()) {
-            const auto& sc = o.follow.stream.connection;
             rowcast::snapshot::source_options so{.mode = *rowcast::snapshot::parse_mode(o.snapshot_mode), .snapshot = {},
                                                  .follower = o.follow};
-            so.snapshot.connection = rowcast::binlog::mariadb_options(sc, "snapshot");
+            so.snapshot.connection = o.follow.stream.connection;  // the same server, TLS and authentication
             so.snapshot.tables = o.snapshot_tables;
             so.snapshot.chunk_rows = o.snapshot_chunk_rows;
             if (!o.signal_table.empty())
@@ -185,7 +178,6 @@ rowcast::result<void> run(options& o, rowcast::event_filter filter, Codec codec)
             rowcast::snapshot::snapshot_source src(std::move(so));
             return go(src);
         }
-#endif
         rowcast::binlog::follower f(o.follow);
         return go(f);
     };
@@ -358,11 +350,6 @@ static int run_main(int argc, char** argv) {
         return rowcast_cli::usage_error(app, "--incremental-snapshot needs --signal-table (its watermarks are written there)");
     if (!o.signal_table.empty() && !following)
         return rowcast_cli::usage_error(app, "--signal-table needs --host or --socket");
-#if !ROWCAST_BINLOG_HAVE_MARIADB_CLIENT
-    if (o.snapshot_mode != "never" || !o.signal_table.empty())
-        return rowcast_cli::usage_error(app, "--snapshot and --signal-table need rowcast-binlog built with libmariadb "
-                                             "(libmariadb-dev)");
-#endif
     if (!following && (!o.checkpoint.empty() || gtid->count() > 0 || !o.start_file.empty() || o.start_at_current))
         return rowcast_cli::usage_error(app, "--checkpoint, --gtid, --start-file and --start-at-current need --host or --socket");
     if (!o.spool.empty() && (!following || o.checkpoint.empty()))

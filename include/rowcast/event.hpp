@@ -138,7 +138,11 @@ struct basic_event {
     /// binlog_rows_query_log_events), else empty. commit/rollback: the end cause (below).
     S statement;
 
-    std::uint64_t sequence = 0;    ///< monotonic per source (FlexCDC's GSN)
+    /// Strictly increasing over the events of one source object (FlexCDC's GSN): binlog events
+    /// (numbered from 1 when the parser starts), a snapshot's reads and the stream after them
+    /// (snapshot/source.hpp), an incremental snapshot's reads between their high watermark and
+    /// the next event. Starts again in a new process: across restarts, order by `source`.
+    std::uint64_t sequence = 0;
     basic_transaction_info<S> transaction;
     basic_source_position<S> source;
     /// when the source committed it (UTC, µs); epoch if unknown. Binlog: MySQL 8's GTID event

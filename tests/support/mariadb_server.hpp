@@ -14,7 +14,9 @@
 // `db_connection` owns a MYSQL* (closed on destruction); query() throws
 // db_error (with the server's error number) on failure; rows() returns
 // every row of a result as optional<string> cells (NULL -> nullopt), binary
-// safe. `db_result` owns a MYSQL_RES*.
+// safe. `db_result` owns a MYSQL_RES*. (libmariadb is the tests' own client for
+// setting servers up; rowcast itself talks through rowcast/mysql/connection.hpp:
+// client_options() gives its options for the server.)
 //
 // Thread-safety: a server object is used by one test thread; each thread
 // opens its own connection (a connection is not thread-safe). The first
@@ -25,7 +27,7 @@
 #include "process.hpp"
 #include "temp_dir.hpp"
 
-#include <rowcast/binlog/mariadb_result.hpp>
+#include <rowcast/mysql/types.hpp>
 
 #include <mysql.h>
 
@@ -70,9 +72,33 @@ private:
     unsigned code_;
 };
 
-using db_row = binlog::mariadb_cells;
-/// Owns a MYSQL_RES*; rows() returns every remaining row.
-using db_result = binlog::mariadb_result;
+/// One row with its cells owned (NULL -> nullopt).
+using db_row = std::vector<std::optional<std::string>>;
+
+/// Owns a MYSQL_RES* (null: no result set); rows() returns every remaining row.
+class db_result {
+public:
+    explicit db_result(MYSQL_RES* r = nullptr) noexcept : r_(r) {}
+    explicit operator bool() const noexcept { return r_ != nullptr; }
+    std::vector<db_row> rows() {
+        std::vector<db_row> out;
+        if (!r_) return out;
+        const unsigned n = mysql_num_fields(r_.get());
+        while (MYSQL_ROW cells = mysql_fetch_row(r_.get())) {
+            const unsigned long* len = mysql_fetch_lengths(r_.get());
+            db_row& row = out.emplace_back(n);
+            for (unsigned i = 0; i < n; ++i)
+                if (cells[i]) row[i] = std::string(cells[i], len[i]);
+        }
+        return out;
+    }
+
+private:
+    struct closer {
+        void operator()(MYSQL_RES* r) const noexcept { mysql_free_result(r); }
+    };
+    std::unique_ptr<MYSQL_RES, closer> r_;
+};
 
 /// Where and as whom to connect.
 struct db_connect_options {
@@ -248,6 +274,14 @@ public:
 
     db_connect_options socket_options(std::string user = "root", std::string password = "") const {
         db_connect_options o;
+        o.socket = socket().string();
+        o.user = std::move(user);
+        o.password = std::move(password);
+        return o;
+    }
+    /// The same for rowcast's client (rowcast/mysql/connection.hpp): the socket, as `user`.
+    rowcast::mysql::connect_options client_options(std::string user = "root", std::string password = "") const {
+        rowcast::mysql::connect_options o;
         o.socket = socket().string();
         o.user = std::move(user);
         o.password = std::move(password);

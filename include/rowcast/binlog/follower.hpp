@@ -204,6 +204,10 @@ public:
         return r;
     }
     const parser_stats& decode_stats() const noexcept { return parser_.stats(); }
+    /// Skips `n` sequence numbers after the event being delivered (parser::reserve_sequence):
+    /// for a sink that inserts n events after it (the incremental snapshot's reads). Call it
+    /// from that sink's write().
+    void reserve_sequence(std::uint64_t n) noexcept { parser_.reserve_sequence(n); }
 
 private:
     template <class H>

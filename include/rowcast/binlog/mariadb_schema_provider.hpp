@@ -28,20 +28,11 @@
 
 #include <memory>
 #include <optional>
-#include <type_traits>
 #include <string>
 #include <string_view>
 #include <vector>
 
 ROWCAST_NAMESPACE_BEGIN
-namespace detail::binlog {
-// Runs `sql` over a libmariadb connection (MYSQL*), at most `max_rows` rows: defined in
-// rowcast/binlog/mariadb_result.hpp, for the snapshot reader's connection.
-template <class Mysql>
-result<void> libmariadb_rows(Mysql* m, const std::string& sql, std::vector<::rowcast::mysql::row>& rows,
-                             std::size_t max_rows, const std::string& where);
-}  // namespace detail::binlog
-
 namespace binlog {
 
 class mariadb_schema_provider final : public schema_provider {
@@ -51,16 +42,6 @@ public:
     static constexpr std::size_t max_rows = 8192;
 
     explicit mariadb_schema_provider(mysql::connection& conn) noexcept : conn_(&conn) {}
-
-    /// Over a libmariadb connection (MYSQL*): the snapshot reader's, until it moves to rowcast's
-    /// client. The translation unit must include rowcast/binlog/mariadb_result.hpp (libmariadb).
-    template <class Mysql>
-        requires(!std::is_same_v<std::remove_cv_t<Mysql>, mysql::connection>)
-    explicit mariadb_schema_provider(Mysql* libmariadb) noexcept
-        : legacy_(libmariadb), legacy_run_([](void* m, const std::string& q, std::vector<mysql::row>& rows,
-                                              const std::string& where) {
-              return detail::binlog::libmariadb_rows(static_cast<Mysql*>(m), q, rows, max_rows, where);
-          }) {}
 
     result<columns_ptr> columns(std::string_view schema, std::string_view table) override {
         const std::string where = std::string(schema) + "." + std::string(table);
@@ -158,7 +139,6 @@ private:
     }
     result<void> run(const std::string& q, std::vector<mysql::row>& rows, const std::string& where) {
         rows.clear();
-        if (legacy_) return legacy_run_(legacy_, q, rows, where);
         auto r = conn_->query(q);
         if (!r) return reword(r.error_value(), where);
         for (;;) {
@@ -179,8 +159,6 @@ private:
     }
 
     mysql::connection* conn_ = nullptr;
-    void* legacy_ = nullptr;  // a MYSQL*, with the function that queries it
-    result<void> (*legacy_run_)(void*, const std::string&, std::vector<mysql::row>&, const std::string&) = nullptr;
 };
 
 }  // namespace binlog

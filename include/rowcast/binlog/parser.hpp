@@ -144,6 +144,10 @@ public:
     }
     /// True between a reported begin() and its commit()/rollback().
     bool in_transaction() const noexcept { return in_txn_; }
+    /// Skips `n` sequence numbers: the next callback's is the last one's + n + 1. For a sink
+    /// that delivers n events of its own right after the current one (an incremental
+    /// snapshot's reads at its high watermark), so that sequence stays strictly increasing.
+    void reserve_sequence(std::uint64_t n) noexcept { sequence_ += n; }
 
     /// The source lost the transaction in progress midway (a broken replication
     /// connection): reports it to `h` as rollback(t) with t.interrupted = true (its id,

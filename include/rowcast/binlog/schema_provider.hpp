@@ -9,7 +9,7 @@
 //
 // `static_schema_provider` serves fixed column lists (tests, offline files);
 // `rowcast/binlog/mariadb_schema_provider.hpp` queries information_schema over
-// libmariadb (a separate header so the parser does not need libmariadb);
+// rowcast's client (a separate header so the parser does not need its libraries);
 // `rowcast/binlog/schema_history.hpp` answers with the columns valid at the
 // position of the event being decoded (docs/binlog.md, "Schema history").
 //

@@ -58,9 +58,7 @@
 #include <rowcast/transport/spool_writer.hpp>
 #include <rowcast/transport/stream_sink.hpp>
 #include <rowcast/version.hpp>
-#if defined(ROWCAST_DAEMON_HAVE_SNAPSHOT)  // the binlog source's snapshot: needs libmariadb (rowcastd links it when found)
 #include <rowcast/snapshot/source.hpp>
-#endif
 #include <rowcast/spread/consumer.hpp>
 #include <rowcast/spread/producer.hpp>
 #include <rowcast/sql/sink.hpp>  // the mysql sink (rowcast's own client)
@@ -252,9 +250,6 @@ inline binlog_snapshot_settings read_binlog_snapshot(const node_reader& r) {
             m->fail("signal_table", "must be schema.table");
         if (!s.incremental_tables.empty() && s.signal_table.empty())
             m->fail("incremental_tables", "needs signal_table (the watermarks are written there)");
-#if !defined(ROWCAST_DAEMON_HAVE_SNAPSHOT)
-        if (s.used()) m->fail(s.mode != "never" ? "mode" : "signal_table", "needs rowcastd built with libmariadb (libmariadb-dev)");
-#endif
     }
     return s;
 }
@@ -860,11 +855,10 @@ inline const std::vector<registration>& registrations() {
                      [](const section& s, relay& rl, std::stop_token stop) -> result<void> {
                          const node_reader r(s.node, s.path);
                          auto fo = dd::read_binlog(r);
-#if defined(ROWCAST_DAEMON_HAVE_SNAPSHOT)
                          if (const auto snap = dd::read_binlog_snapshot(r); snap.used()) {
                              ::rowcast::snapshot::source_options so{
                                  .mode = *::rowcast::snapshot::parse_mode(snap.mode), .snapshot = {}, .follower = fo};
-                             so.snapshot.connection = ::rowcast::binlog::mariadb_options(fo.stream.connection, "snapshot");
+                             so.snapshot.connection = fo.stream.connection;  // the same server, TLS and authentication
                              so.snapshot.tables = snap.tables;
                              so.snapshot.chunk_rows = snap.chunk_rows;
                              if (!snap.signal_table.empty())
@@ -874,7 +868,6 @@ inline const std::vector<registration>& registrations() {
                              ::rowcast::snapshot::snapshot_source src(std::move(so));
                              return rl.drive(src, std::move(stop));
                          }
-#endif
                          ::rowcast::binlog::follower f(std::move(fo));
                          return rl.drive(f, std::move(stop));
                      }});

@@ -1,8 +1,8 @@
 // rowcast/mysql/connection.hpp: rowcast's MySQL/MariaDB client for queries: the same
 // connect, TLS and authentication code as the replication stream (rowcast/mysql/detail/
 // protocol.hpp: one handshake implementation), with text-protocol results. Used by the schema
-// provider, the SQL sink, the outbox store and rowcast-triggers. Link rowcast::binlog (OpenSSL,
-// libsodium, Threads), not libmariadb.
+// provider, the snapshot reader, the SQL sink, the outbox store and rowcast-triggers: rowcast's
+// one MySQL client. Link rowcast::binlog (OpenSSL, libsodium, Threads), not libmariadb.
 //
 //   auto c = rowcast::mysql::connection::open({.host = "db1", .user = "app", .password = pw});
 //   if (!c) return c.error_value();

@@ -1,8 +1,8 @@
 // rowcast/mysql/quote.hpp: SQL text helpers for statements sent to MySQL/MariaDB: identifiers
 // in backticks, string literals that mean the same bytes whatever the session's sql_mode
 // (ANSI_QUOTES aside: identifiers are backticked). The one place rowcast quotes SQL (the
-// client's users, the trigger generator, the SQL sink); no connection needed, unlike
-// libmariadb's mysql_real_escape_string.
+// client's users: the trigger generator, the snapshot reader, the SQL sink…); no connection
+// needed, unlike libmariadb's mysql_real_escape_string.
 // Thread-safety: pure functions.
 #pragma once
 

@@ -1,9 +1,9 @@
 // rowcast/mysql/tls_options.hpp: how every rowcast connection to a MySQL or MariaDB server
 // protects itself: TLS mode and files, and the RSA key used by caching_sha2_password /
 // sha256_password without TLS. One struct for every connection: rowcast's client
-// (mysql::connect_options::tls: the replication stream, mysql::connection and its users) and the
-// snapshot's libmariadb connection (binlog::mariadb_connection_options::tls, until the snapshot
-// moves to the client). Every program exposes it with the same flags
+// (mysql::connect_options::tls: the replication stream, and mysql::connection for the schema
+// provider, the trigger generator, the snapshot reader, the SQL sink and the outbox store).
+// Every program exposes it with the same flags
 // (--ssl-mode, --ssl-ca, --ssl-cert, --ssl-key, --ssl-cipher, --get-server-public-key,
 // --server-public-key; docs/connecting.md).
 //

@@ -49,14 +49,16 @@
 // stream's alone (binlog/checkpoint.hpp), which binlog::follower resumes from.
 //
 // Privileges: SELECT on the tables and information_schema, INSERT on the signal table.
-// Errors: [rowcast.snapshot.unavailable] (the query connection is lost: transient, the
-// chunk is read again), [rowcast.snapshot.refused] (privileges), [rowcast.snapshot.
+// Errors: [rowcast.snapshot.io_error] / [rowcast.snapshot.unavailable] (the query
+// connection is lost, a passing server error: transient, the chunk is read again),
+// [rowcast.snapshot.refused] (privileges, TLS), [rowcast.snapshot.limit_exceeded] (a chunk
+// over connection.max_result_bytes: lower chunk_rows), [rowcast.snapshot.
 // invalid_value] (a cell that cannot be typed, a damaged cursor), [rowcast.snapshot.
 // unsupported] (see above). Thread-safety: one thread at a time.
 #pragma once
 
 #include <rowcast/binlog/checkpoint.hpp>
-#include <rowcast/binlog/mariadb_connection.hpp>
+#include <rowcast/mysql/connection.hpp>
 #include <rowcast/codec/detail/json/read.hpp>
 #include <rowcast/detail/crc32.hpp>
 #include <rowcast/error.hpp>
@@ -86,7 +88,10 @@ ROWCAST_NAMESPACE_BEGIN
 namespace snapshot {
 
 struct incremental_options {
-    binlog::mariadb_connection_options connection{.component = "snapshot"};  ///< the query connection
+    /// The query connection: the same options as the stream's (TLS, authentication;
+    /// docs/connecting.md). A chunk of more than connection.max_result_bytes bytes (its rows
+    /// are held while the window is open) is limit_exceeded.
+    mysql::connect_options connection;
     std::string signal_table;         ///< "schema.table" (required): signals in, watermarks out
     std::vector<std::string> tables;  ///< asked at the first process() (schema.table or schema.*)
     std::size_t chunk_rows = 1024;    ///< rows per chunk (held in memory while its window is open); at least 1
@@ -242,7 +247,14 @@ public:
     result<std::size_t> pass(Src& stream, Sink& sink) {
         if constexpr (!transactional_sink<Sink>) loaded_ = true;  // no cursor to resume from
         incremental_window_sink<Sink> w(*this, sink);
-        return stream.process(w);
+        if constexpr (requires(std::uint64_t n) { stream.reserve_sequence(n); }) {  // each read its own sequence
+            reserve_ = {&stream, [](void* src, std::uint64_t n) { static_cast<Src*>(src)->reserve_sequence(n); }};
+        } else {
+            reserve_ = {};
+        }
+        auto r = stream.process(w);
+        reserve_ = {};
+        return r;
     }
 
 private:
@@ -261,32 +273,29 @@ private:
         std::chrono::sys_time<std::chrono::microseconds> read_at{};
     };
 
-    std::string where() const {
-        return opt_.connection.socket.empty() ? opt_.connection.host + ":" + std::to_string(opt_.connection.port)
-                                              : opt_.connection.socket;
-    }
+    std::string where() const { return mysql::describe(opt_.connection); }
 
-    result<MYSQL*> connection() {
+    result<mysql::connection*> connection() {
         if (!conn_) {
-            auto c = binlog::mariadb_connection::open(opt_.connection);
+            auto c = mysql::connection::open(opt_.connection, "snapshot");
             if (!c) return c.error_value();
-            if (auto r = detail::snapshot::exec(c->get(), "SET SESSION time_zone='+00:00'", where()); !r) return r.error_value();
+            if (auto r = detail::snapshot::exec(*c, "SET SESSION time_zone='+00:00'", where()); !r) return r.error_value();
             conn_.emplace(std::move(*c));
         }
-        return conn_->get();
+        return &*conn_;
     }
     error lost(error e) {  // a failed statement: a new connection next time
         conn_.reset();
         return e;
     }
 
-    std::string literal(MYSQL* m, std::string_view s) { return "'" + detail::snapshot::escape(m, s) + "'"; }
+    static std::string literal(std::string_view s) { return mysql::quote_string(s); }
 
-    result<void> insert_signal(MYSQL* m, std::string_view verb, const std::string& id, std::string_view type,
+    result<void> insert_signal(mysql::connection& m, std::string_view verb, const std::string& id, std::string_view type,
                                const std::string& data) {
         const std::string q = std::string(verb) + " INTO " + detail::snapshot::ident(signal_schema_) + "." +
-                              detail::snapshot::ident(signal_name_) + " (id, type, data) VALUES (" + literal(m, id) + "," +
-                              literal(m, type) + "," + literal(m, data) + ")";
+                              detail::snapshot::ident(signal_name_) + " (id, type, data) VALUES (" + literal(id) + "," + literal(type) + "," +
+                              literal(data) + ")";
         if (auto r = detail::snapshot::exec(m, q, opt_.signal_table); !r) return lost(r.error_value());
         return {};
     }
@@ -302,7 +311,7 @@ private:
 
     // options::tables as an execute-snapshot signal (once per list: INSERT IGNORE by id),
     // after checking each table has a key.
-    result<void> request(MYSQL* m) {
+    result<void> request(mysql::connection& m) {
         auto names = detail::snapshot::list_tables(m, opt_.tables);
         if (!names) return names.error_value();
         for (const auto& [schema, table] : *names) {
@@ -349,7 +358,7 @@ private:
         if (!requested_ && !opt_.tables.empty()) {
             auto m = connection();
             if (!m) return m.error_value();
-            if (auto r = request(*m); !r) return is_transient(r.error_value()) ? lost(r.error_value()) : r.error_value();
+            if (auto r = request(**m); !r) return is_transient(r.error_value()) ? lost(r.error_value()) : r.error_value();
             requested_ = true;
         }
         if (win_ || prog_.tables.empty()) return {};
@@ -358,7 +367,7 @@ private:
         while (!prog_.tables.empty() && !plan_) {
             const std::string& front = prog_.tables.front();
             if (front.ends_with(".*") || front.find('.') == std::string::npos) {  // a schema: its tables, in name order
-                auto names = detail::snapshot::list_tables(*m, {front});
+                auto names = detail::snapshot::list_tables(**m, {front});
                 if (!names) {
                     if (is_transient(names.error_value())) return lost(names.error_value());
                     refuse(names.error_value());
@@ -375,7 +384,7 @@ private:
                 continue;
             }
             const auto dot = front.find('.');
-            auto p = detail::snapshot::plan_table(*m, front.substr(0, dot), front.substr(dot + 1), opt_.keys);
+            auto p = detail::snapshot::plan_table(**m, front.substr(0, dot), front.substr(dot + 1), opt_.keys);
             if (!p) {
                 if (is_transient(p.error_value())) return lost(p.error_value());
                 refuse(p.error_value());
@@ -390,11 +399,11 @@ private:
             plan_ = std::move(*p);
         }
         if (!plan_) return {};
-        return open_window(*m);
+        return open_window(**m);
     }
 
     // Low watermark, the chunk's SELECT, high watermark.
-    result<void> open_window(MYSQL* m) {
+    result<void> open_window(mysql::connection& m) {
         const auto& p = *plan_;
         const std::string name = p.schema + "." + p.table;
         window w;
@@ -404,15 +413,23 @@ private:
         w.from = prog_.last_key;
         const std::string data = "{\"table\":" + json_string(name) + ",\"after\":\"" + detail::snapshot::key_text(w.from) + "\"}";
         if (auto r = insert_signal(m, "INSERT", w.id + "-open", "snapshot-window-open", data); !r) return r;
-        const std::string q = detail::snapshot::chunk_query(m, p.schema, p.table, *p.cols, p.key, w.from, opt_.chunk_rows);
-        if (mysql_real_query(m, q.data(), static_cast<unsigned long>(q.size())) != 0)
-            return lost(detail::snapshot::query_error(m, name, "chunk query failed"));
+        const std::string q = detail::snapshot::chunk_query(p.schema, p.table, *p.cols, p.key, w.from, opt_.chunk_rows);
         {
-            binlog::mariadb_result res(mysql_use_result(m));
-            if (!res) return lost(detail::snapshot::query_error(m, name, "chunk query has no result"));
-            binlog::mariadb_row row;
+            auto res = m.query(q);
+            if (!res) return lost(detail::snapshot::query_error(res.error_value(), name, "chunk query failed"));
             std::string key;
-            while (res.next(row)) {
+            std::size_t bytes = 0;  // the chunk held in memory: bounded as a whole result is
+            const std::size_t max_bytes = opt_.connection.max_result_bytes;
+            for (;;) {
+                auto more = res->next();
+                if (!more) return lost(detail::snapshot::query_error(more.error_value(), name, "reading the chunk failed"));
+                if (!*more) break;
+                const detail::snapshot::row_view row = res->row();
+                for (const auto& c : row) bytes += c ? c->size() : 0;
+                if (max_bytes > 0 && bytes > max_bytes)
+                    return lost(error::make(errc::limit_exceeded, "snapshot", name,
+                                            "the chunk has more than " + std::to_string(max_bytes) +
+                                                " bytes (connection max_result_bytes): lower chunk_rows"));
                 std::vector<value> vals;
                 std::size_t bad = 0;
                 if (auto why = detail::snapshot::type_row(*p.cols, row, vals, bad); !why.empty())
@@ -423,7 +440,6 @@ private:
                 w.index.emplace(key, w.rows.size());
                 w.rows.push_back(std::move(vals));
             }
-            if (mysql_errno(m) != 0) return lost(detail::snapshot::query_error(m, name, "reading the chunk failed"));
         }
         for (const auto& k : w.last)
             if (!k) return error::make(errc::invalid_value, "snapshot", name, "a key column is NULL: name a NOT NULL key");
@@ -596,7 +612,9 @@ private:
                              std::to_string(hw.source.offset) + ":" + p.schema + "." + p.table + ":" +
                              detail::snapshot::key_text(win_->from);
         ev_.source = hw.source;
-        ev_.sequence = hw.sequence;
+        // sequence: hw's + 1, + 2, … with a stream that skips them for its next events
+        // (binlog::follower::reserve_sequence), else the watermark's own for every read
+        if (reserve_.fn) reserve_.fn(reserve_.src, left);
         ev_.commit_time = {};
         ev_.capture_time = win_->read_at;
         std::uint64_t n = 0;
@@ -605,6 +623,7 @@ private:
             ev_.after = win_->rows[i];
             ev_.transaction.position = hw.transaction.position + static_cast<std::uint32_t>(n + 1);
             ev_.transaction.last = n + 1 == left && hw.transaction.last;
+            ev_.sequence = reserve_.fn ? hw.sequence + n + 1 : hw.sequence;
             if (auto r = inner.write(std::as_const(ev_)); !r) return r;  // the stream redelivers the transaction
             ++n;
         }
@@ -674,7 +693,7 @@ private:
 
     incremental_options opt_;
     std::string signal_schema_, signal_name_;
-    std::optional<binlog::mariadb_connection> conn_;
+    std::optional<mysql::connection> conn_;
     incremental_progress prog_;
     std::optional<detail::snapshot::table_plan> plan_;
     std::optional<window> win_;
@@ -683,6 +702,10 @@ private:
     bool loaded_ = false, requested_ = false;
     std::string key_;  // scratch
     event ev_;
+    struct {
+        void* src = nullptr;
+        void (*fn)(void*, std::uint64_t) = nullptr;
+    } reserve_;  // the stream's reserve_sequence() during pass(), if it has one
 };
 
 template <class Sink>

@@ -21,8 +21,9 @@
 // begin, at most `chunk_rows` rows, commit.
 //
 // Chunks: keyset pagination on the primary key (or the columns named in options::keys),
-// "WHERE key > last ORDER BY key LIMIT chunk_rows", rows streamed (mysql_use_result): memory
-// is one row plus the column list, whatever the table size. A table with no primary key
+// "WHERE key > last ORDER BY key LIMIT chunk_rows", rows streamed (mysql::connection::query(),
+// one row at a time): memory is one row plus the column list, whatever the table size; a row
+// larger than connection.max_result_bytes (64 MiB by default) is [rowcast.snapshot.limit_exceeded]. A table with no primary key
 // and no key named is read in one scan as one chunk (still streamed; no resume inside it),
 // or refused with options::without_key = refuse.
 //
@@ -34,9 +35,13 @@
 // After the last chunk the cursor published is the binlog cursor of the start position
 // (binlog/checkpoint.hpp to_cursor), which binlog::follower resumes from.
 //
-// Errors: [rowcast.snapshot.unavailable] (connection lost: transient; the next process()
-// reconnects and carries on after the last chunk), [rowcast.snapshot.refused] (privileges:
-// SELECT on the tables, RELOAD for MySQL's FLUSH TABLES WITH READ LOCK),
+// Errors: the query connection's are the client's (rowcast/mysql/connection.hpp) under
+// component "snapshot", with what was being done appended: [rowcast.snapshot.io_error]
+// (connection lost) and [rowcast.snapshot.unavailable] (a passing server error): transient,
+// the next process() reconnects and carries on after the last chunk;
+// [rowcast.snapshot.refused] (privileges: SELECT on the tables, RELOAD for MySQL's FLUSH
+// TABLES WITH READ LOCK; TLS that cannot be had or does not verify),
+// [rowcast.snapshot.limit_exceeded] (a row over connection.max_result_bytes),
 // [rowcast.snapshot.invalid_value] "<schema>.<table>.<column>: ..." for a value that
 // cannot be typed (permanent), [rowcast.snapshot.unsupported] (no binlog on the server,
 // a table without key when refused).
@@ -44,8 +49,7 @@
 #pragma once
 
 #include <rowcast/binlog/checkpoint.hpp>
-#include <rowcast/binlog/mariadb_connection.hpp>
-#include <rowcast/binlog/mariadb_schema_provider.hpp>
+#include <rowcast/mysql/connection.hpp>
 #include <rowcast/error.hpp>
 #include <rowcast/event.hpp>
 #include <rowcast/pipeline/run.hpp>
@@ -77,7 +81,9 @@ enum class without_key_policy : std::uint8_t {
 };
 
 struct options {
-    binlog::mariadb_connection_options connection{.component = "snapshot"};
+    /// The query connection: the same options as the stream's (TLS, authentication;
+    /// docs/connecting.md). A row larger than connection.max_result_bytes is limit_exceeded.
+    mysql::connect_options connection;
     /// "schema.table", or "schema.*" for every base table of a schema. Copied in name order.
     std::vector<std::string> tables;
     std::size_t chunk_rows = 4096;  ///< rows per chunk (transaction); at least 1
@@ -195,6 +201,8 @@ public:
     const std::optional<binlog::position>& start() const noexcept { return start_; }
     const progress& current() const noexcept { return prog_; }
     const snapshot_stats& stats() const noexcept { return stats_; }
+    /// The sequence of the last event delivered (events are numbered 1, 2, … in this object).
+    std::uint64_t last_sequence() const noexcept { return sequence_; }
 
     template <event_sink Sink>
     result<std::size_t> process(Sink& sink);
@@ -209,11 +217,10 @@ private:
     using table_plan = detail::snapshot::table_plan;
 
     result<void> open() {
-        auto c = binlog::mariadb_connection::open(opt_.connection);
+        auto c = mysql::connection::open(opt_.connection, "snapshot");
         if (!c) return c.error_value();
         conn_.emplace(std::move(*c));
-        MYSQL* m = conn_->get();
-        auto p = detail::snapshot::start_consistent_read(m, where());
+        auto p = detail::snapshot::start_consistent_read(*conn_, where());
         if (!p) {
             conn_.reset();
             return p.error_value();
@@ -242,13 +249,10 @@ private:
         return {};
     }
 
-    std::string where() const {
-        return opt_.connection.socket.empty() ? opt_.connection.host + ":" + std::to_string(opt_.connection.port)
-                                              : opt_.connection.socket;
-    }
+    std::string where() const { return mysql::describe(opt_.connection); }
 
     result<void> list_tables() {
-        auto t = detail::snapshot::list_tables(conn_->get(), opt_.tables);
+        auto t = detail::snapshot::list_tables(*conn_, opt_.tables);
         if (!t) return t.error_value();
         tables_ = std::move(*t);
         return {};
@@ -256,7 +260,7 @@ private:
 
     result<void> make_plan() {
         const auto& [schema, table] = tables_[index_];
-        auto p = detail::snapshot::plan_table(conn_->get(), schema, table, opt_.keys);
+        auto p = detail::snapshot::plan_table(*conn_, schema, table, opt_.keys);
         if (!p) return p.error_value();
         if (p->key.empty() && opt_.without_key == without_key_policy::refuse)
             return error::make(errc::unsupported, "snapshot", schema + "." + table,
@@ -311,7 +315,7 @@ private:
     result<std::size_t> chunk(Sink& sink);
 
     options opt_;
-    std::optional<binlog::mariadb_connection> conn_;
+    std::optional<mysql::connection> conn_;
     std::vector<detail::snapshot::table_name> tables_;
     std::size_t index_ = 0;
     std::optional<table_plan> plan_;
@@ -369,18 +373,15 @@ result<std::size_t> initial_snapshot::process(Sink& sink) {
 template <class Sink>
 result<std::size_t> initial_snapshot::chunk(Sink& sink) {
     const table_plan& p = *plan_;
-    MYSQL* m = conn_->get();
     const std::string name = p.schema + "." + p.table;
     const std::size_t limit = p.key.empty() ? 0 : opt_.chunk_rows;
-    const std::string q = detail::snapshot::chunk_query(m, p.schema, p.table, *p.cols, p.key, prog_.last_key, limit);
+    const std::string q = detail::snapshot::chunk_query(p.schema, p.table, *p.cols, p.key, prog_.last_key, limit);
     auto lost = [&](const error& e) -> error {
         conn_.reset();  // the consistent read is gone: the next process() opens a new one after the last chunk
         return e;
     };
-    if (mysql_real_query(m, q.data(), static_cast<unsigned long>(q.size())) != 0)
-        return lost(detail::snapshot::query_error(m, name, "chunk query failed"));
-    binlog::mariadb_result res(mysql_use_result(m));
-    if (!res) return lost(detail::snapshot::query_error(m, name, "chunk query has no result"));
+    auto res = conn_->query(q);
+    if (!res) return lost(detail::snapshot::query_error(res.error_value(), name, "chunk query failed"));
 
     std::size_t rows = 0;
     bool opened = false;  // the chunk's begin was written
@@ -401,8 +402,11 @@ result<std::size_t> initial_snapshot::chunk(Sink& sink) {
         }
         return e;
     };
-    binlog::mariadb_row row;
-    while (res.next(row)) {
+    for (;;) {
+        auto more = res->next();
+        if (!more) return lost(abandon(detail::snapshot::query_error(more.error_value(), name, "reading the chunk failed")));
+        if (!*more) break;
+        const detail::snapshot::row_view row = res->row();
         if (stop_.load()) return abandon(error::make(errc::unavailable, "snapshot", name, "stopped inside a chunk"));
         if (rows == 0) {
             prepare_event(ev_, event_kind::begin, p);
@@ -420,7 +424,6 @@ result<std::size_t> initial_snapshot::chunk(Sink& sink) {
         ++rows;
         if (!p.key.empty()) detail::snapshot::key_cells(row, p.key, last);  // the key of the last row read
     }
-    if (mysql_errno(m) != 0) return lost(abandon(detail::snapshot::query_error(m, name, "reading the chunk failed")));
     for (const auto& k : last)
         if (!k) return abandon(error::make(errc::invalid_value, "snapshot", name, "a key column is NULL: name a NOT NULL key"));
     if (rows > 0) {

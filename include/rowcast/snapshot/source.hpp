@@ -152,6 +152,7 @@ private:
 
     void start_follower(const binlog::follower_options& fo) {
         follower_.emplace(fo);
+        follower_->reserve_sequence(snap_.last_sequence());  // sequence goes on increasing after the snapshot's rows
         if (stop_.load()) follower_->stop();
         phase_ = phase::stream;
     }
@@ -189,9 +190,9 @@ private:
 
     // True when `file` is not among SHOW BINARY LOGS.
     result<bool> purged_file(const std::string& file) {
-        auto c = binlog::mariadb_connection::open(opt_.snapshot.connection);
+        auto c = mysql::connection::open(opt_.snapshot.connection, "snapshot");
         if (!c) return c.error_value();
-        auto r = detail::snapshot::rows(c->get(), "SHOW BINARY LOGS", "SHOW BINARY LOGS");
+        auto r = detail::snapshot::rows(*c, "SHOW BINARY LOGS", "SHOW BINARY LOGS");
         if (!r) return r.error_value();
         for (const auto& row : *r)
             if (!row.empty() && row[0] == file) return false;

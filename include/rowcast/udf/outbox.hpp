@@ -1,7 +1,7 @@
 // rowcast/udf/outbox.hpp: the trigger path's transactional mode, consumer side
 // (docs/udf.md, "Transactional mode"). No database client needed: the store that
-// answers "is this outbox row committed?" is a template parameter; the libmariadb
-// one is rowcast/udf/outbox_mariadb.hpp.
+// answers "is this outbox row committed?" is a template parameter; the one on a
+// MariaDB/MySQL server is rowcast/udf/outbox_mariadb.hpp (rowcast's client).
 //
 // In transactional mode each generated trigger inserts a row into an InnoDB
 // outbox table (id = UUID_SHORT()) in the user's transaction, then calls

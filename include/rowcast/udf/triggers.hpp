@@ -1,7 +1,7 @@
 // rowcast/udf/triggers.hpp: the SQL of the triggers that call rowcast_event()
 // (docs/udf.md, "The trigger generator"). No database client needed: the
 // caller reads the table's description from information_schema (the program
-// rowcast-triggers does, with libmariadb) and gets SQL text back.
+// rowcast-triggers does, with rowcast/mysql/connection.hpp) and gets SQL text back.
 //
 // For a table, three triggers AFTER INSERT / UPDATE / DELETE, named
 // <prefix><table>_ai / _au / _ad (at most 64 characters: long table names are

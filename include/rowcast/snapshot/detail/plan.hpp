@@ -3,7 +3,6 @@
 // columns), a SELECTed row typed as the binlog types it, and a key as comparable bytes.
 #pragma once
 
-#include <rowcast/binlog/mariadb_result.hpp>
 #include <rowcast/binlog/mariadb_schema_provider.hpp>
 #include <rowcast/column.hpp>
 #include <rowcast/error.hpp>
@@ -17,6 +16,8 @@
 #include <cstring>
 #include <functional>
 #include <map>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -29,7 +30,7 @@ using table_name = std::pair<std::string, std::string>;  // schema, table
 using key_map = std::map<std::string, std::vector<std::string>, std::less<>>;
 
 /// The base tables the names match ("schema.table" or "schema.*"), sorted, unique.
-inline result<std::vector<table_name>> list_tables(MYSQL* m, const std::vector<std::string>& names) {
+inline result<std::vector<table_name>> list_tables(::rowcast::mysql::connection& m, const std::vector<std::string>& names) {
     std::vector<table_name> out;
     for (const auto& t : names) {
         const auto dot = t.find('.');
@@ -37,8 +38,8 @@ inline result<std::vector<table_name>> list_tables(MYSQL* m, const std::vector<s
             return error::make(errc::invalid_value, "snapshot", t, "expected schema.table or schema.*");
         const std::string schema = t.substr(0, dot), table = t.substr(dot + 1);
         std::string q = "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES WHERE TABLE_TYPE='BASE TABLE' "
-                        "AND TABLE_SCHEMA='" + escape(m, schema) + "'";
-        if (table != "*") q += " AND TABLE_NAME='" + escape(m, table) + "'";
+                        "AND TABLE_SCHEMA=" + ::rowcast::mysql::quote_string(schema);
+        if (table != "*") q += " AND TABLE_NAME=" + ::rowcast::mysql::quote_string(table);
         auto r = rows(m, q, t);
         if (!r) return r.error_value();
         if (r->empty() && table != "*") return error::make(errc::missing_field, "snapshot", t, "no such table");
@@ -58,7 +59,7 @@ struct table_plan {
 
 /// The table's columns (information_schema) and key: `keys` ("schema.table" -> columns)
 /// when it names one, else the primary key; empty when there is neither.
-inline result<table_plan> plan_table(MYSQL* m, const std::string& schema, const std::string& table, const key_map& keys) {
+inline result<table_plan> plan_table(::rowcast::mysql::connection& m, const std::string& schema, const std::string& table, const key_map& keys) {
     const std::string name = schema + "." + table;
     ::rowcast::binlog::mariadb_schema_provider provider(m);
     auto cols = provider.columns(schema, table);
@@ -69,8 +70,8 @@ inline result<table_plan> plan_table(MYSQL* m, const std::string& schema, const 
         key_names = k->second;
     } else {
         auto r = rows(m, "SELECT COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE WHERE CONSTRAINT_NAME='PRIMARY' AND "
-                         "TABLE_SCHEMA='" + escape(m, schema) + "' AND TABLE_NAME='" + escape(m, table) +
-                             "' ORDER BY ORDINAL_POSITION",
+                         "TABLE_SCHEMA=" + ::rowcast::mysql::quote_string(schema) +
+                             " AND TABLE_NAME=" + ::rowcast::mysql::quote_string(table) + " ORDER BY ORDINAL_POSITION",
                       name);
         if (!r) return r.error_value();
         for (auto& row : *r)
@@ -84,10 +85,17 @@ inline result<table_plan> plan_table(MYSQL* m, const std::string& schema, const 
     return p;
 }
 
+/// A SELECTed row as the client's reader gives it (NULL: nullopt).
+using row_view = std::span<const std::optional<std::string_view>>;
+
 /// Types a SELECTed row into `out` (one value per column). On failure returns the reason
 /// and sets `bad` to the column's index.
-inline std::string type_row(const column_list& cols, const ::rowcast::binlog::mariadb_row& row, std::vector<value>& out,
+inline std::string type_row(const column_list& cols, row_view row, std::vector<value>& out,
                             std::size_t& bad) {
+    if (row.size() != cols.size()) {  // (a broken server: the SELECT names every column)
+        bad = 0;
+        return "the row has " + std::to_string(row.size()) + " cells for " + std::to_string(cols.size()) + " columns";
+    }
     out.resize(cols.size());
     for (std::size_t i = 0; i < cols.size(); ++i) {
         auto why = cell_value(cols[i], row[i], out[i]);
@@ -100,7 +108,7 @@ inline std::string type_row(const column_list& cols, const ::rowcast::binlog::ma
 }
 
 /// The key cells of a SELECTed row, reusing the strings of `out`.
-inline void key_cells(const ::rowcast::binlog::mariadb_row& row, const std::vector<std::size_t>& key, cells& out) {
+inline void key_cells(row_view row, const std::vector<std::size_t>& key, cells& out) {
     out.resize(key.size());
     for (std::size_t k = 0; k < key.size(); ++k) {
         if (auto c = row[key[k]]) {

@@ -1,13 +1,15 @@
-// rowcast/snapshot/detail/sql.hpp: the SQL the snapshot runs over libmariadb: quoting,
-// the consistent-snapshot start on MariaDB and MySQL, table and key discovery, the
-// keyset-paginated chunk query, and the hex form of key cells in cursors.
+// rowcast/snapshot/detail/sql.hpp: the SQL the snapshot runs over rowcast's client
+// (rowcast/mysql/connection.hpp): statements and small results with errors that name the
+// statement, the consistent-snapshot start on MariaDB and MySQL, the keyset-paginated chunk
+// query, and the hex form of key cells in cursors.
 #pragma once
 
 #include <rowcast/binlog/checkpoint.hpp>
-#include <rowcast/binlog/mariadb_result.hpp>
 #include <rowcast/column.hpp>
 #include <rowcast/detail/text.hpp>
 #include <rowcast/error.hpp>
+#include <rowcast/mysql/connection.hpp>
+#include <rowcast/mysql/quote.hpp>
 #include <rowcast/version.hpp>
 
 #include <optional>
@@ -20,48 +22,41 @@ namespace detail::snapshot {
 
 using cells = std::vector<std::optional<std::string>>;
 
-inline error query_error(MYSQL* m, std::string_view where, std::string_view what) {
-    const unsigned code = mysql_errno(m);
-    // 2006/2013: the connection is gone (transient); 1044/1045/1142/1227: privileges (permanent).
-    const bool denied = code == 1044 || code == 1045 || code == 1142 || code == 1227;
-    const bool lost = code == 2006 || code == 2013 || code == 0 || code >= 2000;
-    return error::make(denied ? errc::refused : lost ? errc::unavailable : errc::io_error, "snapshot", where,
-                       std::string(what) + ": " + mysql_error(m) + " (error " + std::to_string(code) + ")");
+/// The client's error (its class kept: refused, not_found, unavailable, io_error…) with what
+/// the snapshot was doing and where: "... (<what>, <where>)".
+inline error query_error(const error& e, std::string_view where, std::string_view what) {
+    return error{e.code, e.message + " (" + std::string(what) + ", " + std::string(where) + ")"};
 }
 
 /// `name` quoted as an identifier: `a``b`.
-inline std::string ident(std::string_view name) {
-    std::string out = "`";
-    for (char c : name) {
-        if (c == '`') out += '`';
-        out += c;
-    }
-    return out += '`';
-}
+inline std::string ident(std::string_view name) { return ::rowcast::mysql::quote_identifier(name); }
 
-inline std::string escape(MYSQL* m, std::string_view s) {
-    std::string out(s.size() * 2 + 1, '\0');
-    out.resize(mysql_real_escape_string(m, out.data(), s.data(), static_cast<unsigned long>(s.size())));
-    return out;
-}
+/// The statement's start, for error messages.
+inline std::string statement_head(std::string_view q) { return "'" + std::string(q.substr(0, 80)) + "' failed"; }
 
-inline result<void> exec(MYSQL* m, std::string_view q, std::string_view where) {
-    if (mysql_real_query(m, q.data(), static_cast<unsigned long>(q.size())) != 0)
-        return query_error(m, where, "'" + std::string(q.substr(0, 80)) + "' failed");
-    ::rowcast::binlog::mariadb_result r(mysql_store_result(m));  // a statement with a result: dropped
+/// Runs a statement (a result, if any, is read and dropped).
+inline result<void> exec(::rowcast::mysql::connection& m, std::string_view q, std::string_view where) {
+    if (auto r = m.execute(q); !r) return query_error(r.error_value(), where, statement_head(q));
     return {};
 }
 
-/// Every row of a small result (server metadata), at most `max`.
-inline result<std::vector<cells>> rows(MYSQL* m, std::string_view q, std::string_view where, std::size_t max = 100000) {
-    if (mysql_real_query(m, q.data(), static_cast<unsigned long>(q.size())) != 0)
-        return query_error(m, where, "'" + std::string(q.substr(0, 80)) + "' failed");
-    ::rowcast::binlog::mariadb_result r(mysql_use_result(m));
-    if (!r) return query_error(m, where, "no result");
-    auto got = r.rows(max, where);
-    if (!got) return got.error_value();
-    if (mysql_errno(m) != 0) return query_error(m, where, "reading the result failed");
-    return got;
+/// Every row of a small result (server metadata), at most `max` (more: limit_exceeded; the
+/// rest is not read, the connection is then closed).
+inline result<std::vector<cells>> rows(::rowcast::mysql::connection& m, std::string_view q, std::string_view where,
+                                       std::size_t max = 100000) {
+    auto r = m.query(q);
+    if (!r) return query_error(r.error_value(), where, statement_head(q));
+    std::vector<cells> out;
+    for (;;) {
+        auto more = r->next();
+        if (!more) return query_error(more.error_value(), where, "reading the result of " + statement_head(q));
+        if (!*more) return out;
+        if (out.size() >= max) {
+            m.close();
+            return error::make(errc::limit_exceeded, "snapshot", where, "more than " + std::to_string(max) + " rows");
+        }
+        out.push_back(r->owned());
+    }
 }
 
 /// The binary-like types whose key literals are written as X'..' (a quoted string
@@ -112,17 +107,20 @@ inline std::string key_text(const cells& key) {
 /// The literal of a key cell for a WHERE clause: a number unquoted for numeric columns (a
 /// quoted one compares as DOUBLE, which the range optimizer cannot use: every chunk would scan
 /// the index from the start), X'..' for binary types, else a quoted string.
-inline std::string literal(MYSQL* m, const column& c, const std::string& v) {
+/// A text literal is utf8mb4 (the session's character set) even when written X'..' (a value
+/// with a backslash or a control byte, mysql::quote_string): the column's collation compares it.
+inline std::string literal(const column& c, const std::string& v) {
     if (binary_literal(c.type.type)) return "X'" + hex(v) + "'";
     const bool numeric = natural_kind(c.type.type, c.type.is_unsigned) == value_kind::int64 ||
                          natural_kind(c.type.type, c.type.is_unsigned) == value_kind::uint64 ||
                          c.type.type == sql_type::decimal || c.type.type == sql_type::year;
     if (numeric && !v.empty() && v.find_first_not_of("-0123456789.") == std::string::npos) return v;
-    return "'" + escape(m, v) + "'";
+    std::string q = ::rowcast::mysql::quote_string(v);
+    return q.starts_with("X'") ? "_utf8mb4 " + q : q;
 }
 
 /// "SELECT cols FROM t [WHERE (k1,..) > last] ORDER BY k1,.. LIMIT n" (no key: the whole table).
-inline std::string chunk_query(MYSQL* m, std::string_view schema, std::string_view table, const column_list& cols,
+inline std::string chunk_query(std::string_view schema, std::string_view table, const column_list& cols,
                                const std::vector<std::size_t>& key, const cells& last, std::size_t limit) {
     std::string q = "SELECT ";
     for (std::size_t i = 0; i < cols.size(); ++i) q += (i ? "," : "") + ident(cols[i].name);
@@ -133,8 +131,8 @@ inline std::string chunk_query(MYSQL* m, std::string_view schema, std::string_vi
         for (std::size_t i = 0; i < key.size(); ++i) {
             q += i ? " OR (" : "(";
             for (std::size_t j = 0; j < i; ++j)
-                q += ident(cols[key[j]].name) + "=" + literal(m, cols[key[j]], *last[j]) + " AND ";
-            q += ident(cols[key[i]].name) + ">" + literal(m, cols[key[i]], *last[i]) + ")";
+                q += ident(cols[key[j]].name) + "=" + literal(cols[key[j]], *last[j]) + " AND ";
+            q += ident(cols[key[i]].name) + ">" + literal(cols[key[i]], *last[i]) + ")";
         }
     }
     q += " ORDER BY ";
@@ -147,11 +145,11 @@ inline std::string chunk_query(MYSQL* m, std::string_view schema, std::string_vi
 /// binlog_snapshot_position status (no lock), GTID from BINLOG_GTID_POS() of that point.
 /// MySQL (untested here): FLUSH TABLES WITH READ LOCK held only across the START
 /// TRANSACTION and SHOW MASTER STATUS (file, position, Executed_Gtid_Set).
-inline result<::rowcast::binlog::position> start_consistent_read(MYSQL* m, std::string_view where) {
+inline result<::rowcast::binlog::position> start_consistent_read(::rowcast::mysql::connection& m, std::string_view where) {
     for (std::string_view q : {"SET SESSION time_zone='+00:00'",
                                "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ"})
         if (auto r = exec(m, q, where); !r) return r.error_value();
-    const bool mariadb = std::string_view(mysql_get_server_info(m)).find("MariaDB") != std::string_view::npos;
+    const bool mariadb = m.mariadb();
     ::rowcast::binlog::position p;
     if (mariadb) {
         if (auto r = exec(m, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY", where); !r) return r.error_value();
@@ -166,7 +164,7 @@ inline result<::rowcast::binlog::position> start_consistent_read(MYSQL* m, std::
         if (p.file.empty())
             return error::make(errc::unsupported, "snapshot", where,
                                "the server has no binary log (binlog_snapshot_file is empty): nothing to stream from");
-        auto g = rows(m, "SELECT BINLOG_GTID_POS('" + escape(m, p.file) + "'," + std::to_string(p.offset) + ")", where);
+        auto g = rows(m, "SELECT BINLOG_GTID_POS(" + ::rowcast::mysql::quote_string(p.file) + "," + std::to_string(p.offset) + ")", where);
         if (!g) return g.error_value();
         if (!g->empty() && !(*g)[0].empty() && (*g)[0][0]) p.gtid = *(*g)[0][0];
         return p;
