@@ -976,10 +976,24 @@ TEST(UdfConfig, DatagramOutputKeys) {
     EXPECT_TRUE(udf::parse_config("output = netlink\n", "f"));
     auto err = [](const char* text) { return udf::parse_config(text, "f").error_value().message; };
     EXPECT_EQ(err("output = udp\nudp_port = 1\n"), "[rowcast.udf.missing_field] f: output = udp needs udp_group and udp_port");
-    EXPECT_EQ(err("output = tcp\n"), "[rowcast.udf.invalid_value] f:1: output 'tcp': not spool|udp|netlink");
+    EXPECT_EQ(err("output = tcp\n"), "[rowcast.udf.invalid_value] f:1: output 'tcp': not spool|journal|udp|netlink");
     EXPECT_EQ(err("output = udp\nudp_port = 70000\n"), "[rowcast.udf.invalid_value] f:2: udp_port '70000': not 1-65535");
     EXPECT_EQ(err("datagram_key = 3:relative\n"),
               "[rowcast.udf.invalid_value] f:1: datagram_key '3:relative': not ID:/absolute/file (ID 0-65535)");
+}
+
+TEST(UdfConfig, JournalOutputKeys) {
+    auto c = udf::parse_config("output = journal\njournal_directory = /var/spool/j\ndurability = none\n", "j.conf").value();
+    EXPECT_EQ(c.output, udf::config::output_kind::journal);
+    EXPECT_EQ(c.journal_directory, "/var/spool/j");
+    EXPECT_TRUE(c.spool_directory.empty());  // not needed with a journal
+    auto missing = udf::parse_config("output = journal\n", "j.conf");
+    ASSERT_FALSE(missing);
+    EXPECT_EQ(missing.error_value().code, errc::missing_field);
+    EXPECT_NE(missing.error_value().message.find("journal_directory"), std::string::npos);
+    auto relative = udf::parse_config("output = journal\njournal_directory = j\n", "j.conf");
+    ASSERT_FALSE(relative);
+    EXPECT_EQ(relative.error_value().message, "[rowcast.udf.invalid_value] j.conf:2: journal_directory: not an absolute path");
 }
 
 TEST(UdfSpoolOutput, OpensTheNamedCodecAndRefusesOthers) {

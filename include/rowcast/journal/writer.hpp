@@ -125,8 +125,12 @@ public:
     /// event_sink: one record per event, in order (under one lock: not interleaved with
     /// other threads' events); stops at the first failure (the events before it are written).
     result<void> write(std::span<const event> batch) {
-        for (const event& e : batch)
-            if (auto r = write(e); !r) return r;
+        std::lock_guard lock(state_->mutex);
+        for (const event& e : batch) {
+            detail::journal::begin_record(state_->buffer);
+            state_->codec.encode(e, state_->buffer);
+            if (auto r = append_locked(); !r) return r;
+        }
         return {};
     }
     /// event_sink: nothing is buffered in the process (each write() is as durable as the
