@@ -20,6 +20,7 @@
 #include <thread>
 
 #include <poll.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 using namespace rowcast;
@@ -336,4 +337,24 @@ TEST(Journal, SegmentOfAnotherCodecIsRefused) {
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error_value().code, errc::unsupported);
     EXPECT_EQ(segments(dir.path()).size(), 1u);  // kept as it is
+}
+
+TEST(Journal, FifoAndSymlinkWithSegmentNamesAreQuarantinedNeverFollowed) {
+    temp_dir dir, elsewhere;
+    ASSERT_EQ(::mkfifo((dir.path() / "0000000000000001.rcj").c_str(), 0600), 0);
+    const auto target = elsewhere.path() / "secret";
+    std::ofstream(target) << "not yours";
+    std::filesystem::create_symlink(target, dir.path() / "0000000000000002.rcj");
+    {
+        auto w = journal_writer<binary_codec>::open({dir.path(), journal_durability::none}).value();
+        EXPECT_EQ(w.segment(), 3u);  // numbered after every name there
+        ASSERT_TRUE(w.write(numbered(7)));
+    }
+    auto src = journal_source<binary_codec>::open(quiet(dir.path())).value();
+    collect out;
+    drive(src, out, [&] { return out.got.size() >= 1; });  // a FIFO would block a plain open()
+    EXPECT_EQ(out.sequences(), std::vector<std::uint64_t>{7});
+    EXPECT_EQ(quarantined(dir.path()), (std::vector<std::string>{"0000000000000001.rcj", "0000000000000002.rcj"}));
+    EXPECT_EQ(test::slurp(target), "not yours");
+    EXPECT_TRUE(std::filesystem::is_symlink(dir.path() / "quarantine" / "0000000000000002.rcj"));  // moved as it is
 }
