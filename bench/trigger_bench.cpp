@@ -14,6 +14,8 @@
 //               file_and_directory
 //   udf_udp     rowcast_event() with output = udp: each event one signed datagram to a multicast
 //               group on lo (the datagram doorbell, no file per row; built with the datagram component)
+//   udf_journal rowcast_event() with output = journal, durability none: each event one record
+//               appended to a journal segment (rowcast/journal/, issue 22), next to the spool folder
 // Each benchmark (table, rows per statement, connections, mode) interleaves chunks of the
 // baseline and of the mode: every iteration runs `stmts` INSERTs of `rows` rows on the baseline
 // table, then the same on the mode's table (alternating which goes first), timing each side and
@@ -101,8 +103,9 @@ const std::vector<column_def>& wide_columns() {
     return c;
 }
 
-enum class mode { none, binlog, trigger, noop, udf_none, udf_file, udf_dir, udf_udp };
-constexpr const char* mode_names[] = {"none", "binlog", "trigger", "noop", "udf_none", "udf_file", "udf_dir", "udf_udp"};
+enum class mode { none, binlog, trigger, noop, udf_none, udf_file, udf_dir, udf_udp, udf_journal };
+constexpr const char* mode_names[] = {"none",     "binlog",   "trigger", "noop",       "udf_none",
+                                      "udf_file", "udf_dir",  "udf_udp", "udf_journal"};
 
 std::string table_name(const std::string& base, mode m) { return base + "_" + mode_names[static_cast<int>(m)]; }
 
@@ -175,6 +178,11 @@ struct world {
             if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp in " + g_spool_parent + " failed");
             spool = tmpl;
             ::chmod(spool.c_str(), 0777);
+            journal = spool.string() + "-journal";
+            fs::create_directory(journal);
+            ::chmod(journal.c_str(), 0777);
+        } else {
+            journal = db->server().make_server_owned_dir("journal");
         }
         durability_set = mode::binlog;  // not a durability: the first set_durability() writes the config
         set_durability(mode::udf_none);
@@ -189,7 +197,8 @@ struct world {
         }
     }
 
-    fs::path spool;  // where the events go
+    fs::path spool;    // where the events go
+    fs::path journal;  // udf_journal: the journal directory (beside the spool)
 
     void set_durability(mode m) {
         if (m == durability_set) return;
@@ -200,6 +209,13 @@ struct world {
             db->write_config({"output = udp", "udp_group = 239.78.77.1",
                               "udp_port = " + std::to_string(20000 + ::getpid() % 20000), "udp_interface = lo",
                               "datagram_key = 7:" + key.string()},
+                             false);
+            durability_set = m;
+            return;
+        }
+        if (m == mode::udf_journal) {  // the server's one writer appends; nothing reads (the server's cost)
+            db->write_config({"output = journal", "journal_directory = " + journal.string(), "codec = binary",
+                              "durability = none"},
                              false);
             durability_set = m;
             return;
@@ -380,7 +396,7 @@ void register_all() {
             ->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(g_smoke ? 1 : 4);
     }
     for (const char* base : {"hosts", "wide"})
-        for (int m = static_cast<int>(mode::binlog); m <= static_cast<int>(mode::udf_udp); ++m)
+        for (int m = static_cast<int>(mode::binlog); m <= static_cast<int>(mode::udf_journal); ++m)
             for (int rows : {1, 100})
                 for (int conns : {1, 4}) {
                     // Durabilities other than none, and 4 connections, only where they say something new.
@@ -419,6 +435,9 @@ int main(int argc, char** argv) {
         return 1;
     }
     benchmark::Shutdown();
-    if (!g_spool_parent.empty() && world_started()) fs::remove_all(world::get().spool);
+    if (!g_spool_parent.empty() && world_started()) {
+        fs::remove_all(world::get().spool);
+        fs::remove_all(world::get().journal);
+    }
     return 0;
 }

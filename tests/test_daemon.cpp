@@ -19,6 +19,7 @@
 #include <rowcast/daemon/config.hpp>
 #include <rowcast/daemon/metrics.hpp>
 #include <rowcast/daemon/relay.hpp>
+#include <rowcast/journal/writer.hpp>
 #include <rowcast/transport/spool_writer.hpp>
 
 #include "support/free_port.hpp"
@@ -370,6 +371,44 @@ TEST_F(Daemon, SpoolToDnsSinkDownAndBackNothingLostLagShown) {
     EXPECT_EQ(count_files(in), 0u);  // every spool file acknowledged, then removed
     d.signal(SIGTERM);
     EXPECT_EQ(d.wait(), 0) << err_log();
+}
+
+// journal (the trigger path's journal output) -> rowcastd -> spool: every event once and in
+// order, delivered segments retired; after a SIGTERM and restart it resumes from the checkpoint's
+// journal cursor (the events of the segment still written are not sent again).
+TEST_F(Daemon, JournalSourceResumesFromCheckpointAndRetiresSegments) {
+    const fs::path in = dir_.path() / "journal", out = dir_.path() / "out-spool";
+    fs::create_directories(in);
+    fs::create_directories(out);
+    auto writer = rowcast::journal_writer<rowcast::binary_codec>::open(
+                      {.directory = in, .durability = rowcast::journal_durability::none, .segment_size = 4096})
+                      .value();
+    for (int i = 1; i <= 30; ++i) ASSERT_TRUE(writer.write(host_event(i)));
+    const std::string yaml = "source: {type: journal, directory: " + in.string() + ", codec: binary}\ncheckpoint: " +
+                             (dir_.path() / "cursor").string() + "\nsinks:\n  - {type: spool, directory: " + out.string() +
+                             ", codec: json, durability: none}\n";
+    std::vector<int> want;
+    for (int i = 1; i <= 30; ++i) want.push_back(i);
+    {
+        auto d = start(yaml);
+        ASSERT_TRUE(eventually([&] { return ids_in(out).size() >= 30; })) << err_log();
+        d.signal(SIGTERM);
+        EXPECT_EQ(d.wait(), 0) << err_log();
+    }
+    EXPECT_EQ(ids_in(out), want);
+    std::size_t segments = 0;
+    for (const auto& e : fs::directory_iterator(in)) segments += e.path().extension() == ".rcj";
+    EXPECT_EQ(segments, 1u);  // all but the one still written were retired
+    EXPECT_NE(slurp(dir_.path() / "cursor").find("journal_segment="), std::string::npos);
+    for (int i = 31; i <= 35; ++i) {
+        ASSERT_TRUE(writer.write(host_event(i)));
+        want.push_back(i);
+    }
+    auto d = start(yaml);
+    ASSERT_TRUE(eventually([&] { return ids_in(out).size() >= 35; })) << err_log();
+    d.signal(SIGTERM);
+    EXPECT_EQ(d.wait(), 0) << err_log();
+    EXPECT_EQ(ids_in(out), want);  // no event twice
 }
 
 TEST_F(Daemon, ConfigErrorsNameTheKeyAndTheLine) {

@@ -5,6 +5,8 @@
 #include <rowcast/codec/binary.hpp>
 #include <rowcast/codec/json.hpp>
 #include <rowcast/codec/yaml.hpp>
+#include <rowcast/journal/source.hpp>
+#include <rowcast/journal/writer.hpp>
 #include <rowcast/udf/outbox.hpp>
 #include <rowcast/udf/outbox_mariadb.hpp>
 #include <rowcast/udf/triggers.hpp>
@@ -545,6 +547,61 @@ TEST(Udf, SendsStraightToUdpMulticast) {
 }
 #endif
 
+// output = journal: every row change is one record appended by the server's one writer; the
+// journal_source reads back exactly the table's changes, in order.
+TEST(Udf, JournalOutputCapturesExactlyTheTableChanges) {
+    udf_server db;
+    const auto journal = db.server().make_server_owned_dir("journal");
+    db.write_config({"output = journal", "journal_directory = " + journal.string(), "codec = binary", "durability = none"},
+                    false);
+    auto c = db.connect();
+    create_hosts(c);
+    std::string many = "INSERT INTO inv.hosts VALUES ";
+    for (int i = 1; i <= 10; ++i)
+        many += (i > 1 ? ", (" : "(") + std::to_string(i) + ", '00:00:5e:00:53:01', '192.0.2." + std::to_string(i) + "', 'h')";
+    c.query(many);                                                             // 10 rows, one statement
+    c.query("UPDATE inv.hosts SET hostname = CONCAT('u', id) WHERE id <= 3");  // 3 rows
+    c.query("DELETE FROM inv.hosts WHERE id > 8");                             // 2 rows
+    for (int i = 11; i <= 15; ++i)                                             // 5 single-row statements
+        c.query("INSERT INTO inv.hosts VALUES (" + std::to_string(i) + ", NULL, '198.51.100.1', 'n')");
+    // The server keeps its writer (and the directory's lock) open between statements.
+    auto second = journal_writer<binary_codec>::open({journal, journal_durability::none});
+    ASSERT_FALSE(second);
+    EXPECT_EQ(second.error_value().code, errc::unavailable);
+
+    auto src = journal_source<binary_codec>::open({.directory = journal, .tail_poll = std::chrono::milliseconds(5)}).value();
+    std::vector<event> got;
+    auto sink = callback_sink([&](const event& e) { got.push_back(e); });
+    for (int idle = 0; got.size() < 20 && idle < 500; ++idle) {
+        ASSERT_TRUE(src.process(sink));
+        pollfd p{src.native_handle(), POLLIN, 0};
+        ::poll(&p, 1, 10);
+    }
+    ASSERT_EQ(got.size(), 20u);
+    std::map<std::uint64_t, std::vector<value>> table;  // the table rebuilt from the events alone
+    for (std::size_t i = 0; i < got.size(); ++i) {
+        const event& e = got[i];
+        EXPECT_EQ(e.kind, i < 10 || i >= 15 ? event_kind::insert : i < 13 ? event_kind::update : event_kind::delete_) << i;
+        if (i > 0) {
+            EXPECT_LT(got[i - 1].sequence, e.sequence);
+        }
+        if (e.kind == event_kind::delete_) {
+            table.erase(std::get<std::uint64_t>(e.before[0]));
+        } else {
+            table[std::get<std::uint64_t>(e.after[0])] = e.after;
+        }
+    }
+    std::map<std::uint64_t, std::vector<value>> actual;
+    for (const auto& r : c.rows("SELECT id, mac, ip, hostname FROM inv.hosts")) {
+        std::vector<value> v{std::uint64_t{std::stoull(*r[0])}};
+        for (std::size_t k = 1; k < 4; ++k) v.push_back(r[k] ? value(text{*r[k]}) : value(null_value{}));
+        actual[std::stoull(*r[0])] = v;
+    }
+    EXPECT_EQ(table, actual);
+    EXPECT_EQ(src.stats().quarantined, 0u);
+    EXPECT_EQ(db.spool_files(), 0u);
+}
+
 TEST(Udf, TriggerFormsThatFailTheStatement) {
     udf_server db({"codec = binary"});
     auto c = db.connect();
@@ -919,10 +976,24 @@ TEST(UdfConfig, DatagramOutputKeys) {
     EXPECT_TRUE(udf::parse_config("output = netlink\n", "f"));
     auto err = [](const char* text) { return udf::parse_config(text, "f").error_value().message; };
     EXPECT_EQ(err("output = udp\nudp_port = 1\n"), "[rowcast.udf.missing_field] f: output = udp needs udp_group and udp_port");
-    EXPECT_EQ(err("output = tcp\n"), "[rowcast.udf.invalid_value] f:1: output 'tcp': not spool|udp|netlink");
+    EXPECT_EQ(err("output = tcp\n"), "[rowcast.udf.invalid_value] f:1: output 'tcp': not spool|journal|udp|netlink");
     EXPECT_EQ(err("output = udp\nudp_port = 70000\n"), "[rowcast.udf.invalid_value] f:2: udp_port '70000': not 1-65535");
     EXPECT_EQ(err("datagram_key = 3:relative\n"),
               "[rowcast.udf.invalid_value] f:1: datagram_key '3:relative': not ID:/absolute/file (ID 0-65535)");
+}
+
+TEST(UdfConfig, JournalOutputKeys) {
+    auto c = udf::parse_config("output = journal\njournal_directory = /var/spool/j\ndurability = none\n", "j.conf").value();
+    EXPECT_EQ(c.output, udf::config::output_kind::journal);
+    EXPECT_EQ(c.journal_directory, "/var/spool/j");
+    EXPECT_TRUE(c.spool_directory.empty());  // not needed with a journal
+    auto missing = udf::parse_config("output = journal\n", "j.conf");
+    ASSERT_FALSE(missing);
+    EXPECT_EQ(missing.error_value().code, errc::missing_field);
+    EXPECT_NE(missing.error_value().message.find("journal_directory"), std::string::npos);
+    auto relative = udf::parse_config("output = journal\njournal_directory = j\n", "j.conf");
+    ASSERT_FALSE(relative);
+    EXPECT_EQ(relative.error_value().message, "[rowcast.udf.invalid_value] j.conf:2: journal_directory: not an absolute path");
 }
 
 TEST(UdfSpoolOutput, OpensTheNamedCodecAndRefusesOthers) {

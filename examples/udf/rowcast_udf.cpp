@@ -20,6 +20,7 @@
 #include <rowcast/codec/binary.hpp>
 #include <rowcast/udf/call.hpp>
 #include <rowcast/udf/config.hpp>
+#include <rowcast/udf/journal_output.hpp>
 #include <rowcast/udf/spool_output.hpp>
 #include <rowcast/udf/status.hpp>
 #if defined(ROWCAST_UDF_HAVE_DATAGRAM)
@@ -122,10 +123,20 @@ using shared_output = udf::shared_output<binary_codec
                                   , yaml_codec
 #endif
                                   >;
+// output = journal: the process-wide journal writer for the same codecs (udf::journal_output).
+using journal_output = udf::journal_output<binary_codec
+#if defined(ROWCAST_UDF_HAVE_JSON)
+                                  , json_codec
+#endif
+#if defined(ROWCAST_UDF_HAVE_YAML)
+                                  , yaml_codec
+#endif
+                                  >;
 
 // --- Per call-site state ------------------------------------------------------------------
 struct site {
     std::shared_ptr<shared_output::state> shared;  // the config and the spool output in use
+    std::shared_ptr<journal_output> journal;        // output = journal: the process-wide writer
 #if defined(ROWCAST_UDF_HAVE_DATAGRAM)
     std::shared_ptr<udf::datagram_output> datagram;  // output = udp | netlink: the process-wide producer
 #endif
@@ -203,7 +214,16 @@ bool common_init(UDF_INIT* initid, char* message, const char* function, std::uni
     const std::size_t max_event_size = (*st)->cfg.max_event_size;
     auto made = std::make_unique<site>(
         site{.shared = std::move(*st), .builder = udf::event_builder(max_event_size), .function = function});
-    if (made->cfg().output != udf::config::output_kind::spool) {  // where events go: udp / netlink multicast
+    if (made->cfg().output == udf::config::output_kind::journal) {  // one append per event (docs/journal.md)
+        auto j = journal_output::shared(made->cfg());
+        if (!j) {
+            const std::string& m = j.error_value().message;
+            const bool io = m.rfind("[rowcast.journal.", 0) == 0;
+            init_failure(message, function, io ? spool_reason_first(m) + " (config " + path + ")" : without_code(m));
+            return false;
+        }
+        made->journal = std::move(*j);
+    } else if (made->cfg().output != udf::config::output_kind::spool) {  // where events go: udp / netlink multicast
 #if defined(ROWCAST_UDF_HAVE_DATAGRAM)
         auto d = udf::datagram_output::shared(made->cfg());
         if (!d) {
@@ -271,11 +291,11 @@ long long guarded_call(UDF_INIT* initid, udf_flag* is_null, udf_flag* error, Bod
 
 // Writes the event; 0 or the failure's code.
 long long put(site& s, const event& e, udf_flag* is_null, udf_flag* error) {
-    // To where the config sends it: the spool, or the datagram producer.
+    // To where the config sends it: the journal, the spool, or the datagram producer.
 #if defined(ROWCAST_UDF_HAVE_DATAGRAM)
-    auto w = s.datagram ? s.datagram->write(e) : s.shared->out->write(e);
+    auto w = s.journal ? s.journal->write(e) : s.datagram ? s.datagram->write(e) : s.shared->out->write(e);
 #else
-    auto w = s.shared->out->write(e);
+    auto w = s.journal ? s.journal->write(e) : s.shared->out->write(e);
 #endif
     if (!w) return failure(s, err_write, w.error_value().message, is_null, error);
     udf::call_counters::process_wide().event_written();

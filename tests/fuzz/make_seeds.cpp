@@ -19,6 +19,8 @@
 // <out>/datagram/ gets what fuzz_datagram reads: series of unauthenticated frames
 // (2-byte length, frame) with packed events, fragments, out-of-order and repeated
 // sequences, heartbeats and a `gone` answer.
+// <out>/journal/ gets journal segments for fuzz_journal: a header and binary records, whole
+// and with a torn last record.
 #include "support/random_event.hpp"
 #include "support/sample_events.hpp"
 #include "support/spread_daemon.hpp"
@@ -27,6 +29,7 @@
 
 #include <rowcast/codec/binary.hpp>
 #include <rowcast/datagram/frame.hpp>
+#include <rowcast/journal/detail/format.hpp>
 #include <rowcast/event.hpp>
 #ifdef ROWCAST_SEEDS_JSON
 #include <rowcast/codec/json.hpp>
@@ -404,6 +407,26 @@ long write_mysql_result_corpus(const fs::path& dir) {
     return static_cast<long>(seeds.size());
 }
 
+// Journal segments (rowcast/journal/detail/format.hpp): the header, then binary-codec records.
+long write_journal_corpus(const fs::path& dir, const std::vector<rowcast::event>& events) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    namespace fmt = rowcast::detail::journal;
+    std::string segment = fmt::make_header("binary"), rec;
+    rowcast::binary_codec codec;
+    for (std::size_t i = 0; i < events.size() && i < 8; ++i) {
+        fmt::begin_record(rec);
+        codec.encode(events[i], rec);
+        fmt::finish_record(rec);
+        segment += rec;
+    }
+    const std::string torn = segment + rec.substr(0, rec.size() / 2);
+    if (!write_file(dir / "segment", segment) || !write_file(dir / "torn", torn) ||
+        !write_file(dir / "cursor", "journal_segment=3\njournal_offset=1234"))
+        return -1;
+    return 3;
+}
+
 int main(int argc, char** argv) {
     if (argc < 2 || argc > 3) {
         std::fprintf(stderr, "usage: %s <out dir> [random events per codec]\n", argv[0]);
@@ -453,5 +476,6 @@ int main(int argc, char** argv) {
 #endif
     report("spread", write_spread_corpus(out / "spread", events));
     report("mysql_result", write_mysql_result_corpus(out / "mysql_result"));
+    report("journal", write_journal_corpus(out / "journal", events));
     return ok ? 0 : 1;
 }

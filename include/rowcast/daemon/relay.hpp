@@ -9,7 +9,8 @@
 //
 // Types (docs/daemon.md lists their keys):
 //   sources: binlog (follow a server: binlog/follower.hpp), binlog_files
-//            (binlog/file_source.hpp), spool (transport/spool_reader.hpp), nats
+//            (binlog/file_source.hpp), spool (transport/spool_reader.hpp), journal
+//            (journal/source.hpp), nats
 //            (nats/consumer.hpp; when built with the nats component), spread
 //            (spread/consumer.hpp), udp and netlink (datagram/consumer.hpp; with the
 //            datagram component)
@@ -22,8 +23,9 @@
 // (the same code checks a config and builds the object) and a builder.
 //
 // run(): builds the source, runs rowcast::run(source, filtered fan-out, stop);
-// a transactional source resumes from the fan-out's checkpoint; the spool, udp,
-// netlink and spread sources are acknowledged per batch (acknowledge::on_write). On stop it drains: waits up
+// a transactional source resumes from the fan-out's checkpoint; the spool, journal, udp,
+// netlink and spread sources are acknowledged per batch (acknowledge::on_write; the
+// journal also resumes from the checkpoint's journal cursor). On stop it drains: waits up
 // to drain_timeout for the sinks and saves the last cursor they all acknowledged.
 // Every second (and at the end) it writes status_file (the metrics text,
 // atomically) and calls the tick callback (the systemd watchdog).
@@ -54,6 +56,7 @@
 #include <rowcast/pipeline/filter.hpp>
 #include <rowcast/pipeline/run.hpp>
 #include <rowcast/stats.hpp>
+#include <rowcast/journal/source.hpp>
 #include <rowcast/transport/spool_reader.hpp>
 #include <rowcast/transport/spool_writer.hpp>
 #include <rowcast/transport/stream_sink.hpp>
@@ -262,17 +265,27 @@ inline ::rowcast::binlog::file_source_options read_binlog_files(const node_reade
     return o;
 }
 
-struct spool_source_options {
-    spool_reader_options reader;
+// A source reading a directory (spool, journal): its reader's options and the codec.
+template <class ReaderOptions>
+struct directory_source_config {
+    ReaderOptions reader;
     codec_spec codec;
 };
-inline spool_source_options read_spool_source(const node_reader& r) {
-    spool_source_options o;
+template <class ReaderOptions>
+inline directory_source_config<ReaderOptions> read_directory_source(const node_reader& r, std::int64_t default_batch) {
+    directory_source_config<ReaderOptions> o;
     o.reader.directory = r.required("directory");
     o.reader.quarantine_directory = r.text("quarantine_directory", "");
-    o.reader.max_batch = static_cast<std::size_t>(r.number("max_batch", 1, 100000, 64));
+    o.reader.max_batch = static_cast<std::size_t>(r.number("max_batch", 1, 100000, default_batch));
     o.codec = read_codec(r, "binary");
     return o;
+}
+using spool_source_options = directory_source_config<spool_reader_options>;
+inline spool_source_options read_spool_source(const node_reader& r) {
+    return read_directory_source<spool_reader_options>(r, 64);
+}
+inline directory_source_config<journal_source_options> read_journal_source(const node_reader& r) {
+    return read_directory_source<journal_source_options>(r, 256);
 }
 
 // --- sinks ----------------------------------------------------------------------
@@ -892,6 +905,18 @@ inline const std::vector<registration>& registrations() {
                          });
                      },
                      acknowledge::on_write});
+        t.push_back({{"journal", role::source, {"directory", "codec", "envelope", "quarantine_directory", "max_batch"},
+                      [](const node_reader& r) { (void)dd::read_journal_source(r); }},
+                     {},
+                     [](const section& s, relay& rl, std::stop_token stop) -> result<void> {
+                         auto o = dd::read_journal_source(node_reader(s.node, s.path));
+                         return with_codec(o.codec, [&]<class Codec>(Codec codec) -> result<void> {
+                             auto src = journal_source<Codec>::open(o.reader, std::move(codec));
+                             if (!src) return src.error_value();
+                             return rl.drive(*src, stop);
+                         });
+                     },
+                     acknowledge::on_write});  // a batch's segments are retired once every sink has it
         // ---- sinks
         t.push_back({{"stdout", role::sink, {"codec", "envelope", "key_separator"}, [](const node_reader& r) { (void)dd::read_stdout(r); }},
                      [](const section& s, fanout_sink& out) -> result<void> {

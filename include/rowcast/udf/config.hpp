@@ -9,15 +9,19 @@
 //   file_mode       = 0640                 (octal, at most 0777)
 //   on_error        = fail | continue      (default fail)
 //   max_event_size  = 16777216             (bytes of argument data per event, 1024-1073741824)
-//   output          = spool | udp | netlink (default spool; docs/datagram.md: udp and netlink
-//                     send each event as a multicast datagram, binary codec, no spool)
+//   output          = spool | journal | udp | netlink (default spool; docs/datagram.md: udp and
+//                     netlink send each event as a multicast datagram, binary codec, no spool;
+//                     journal appends each event to a journal directory: docs/journal.md)
+//   journal_directory = /var/spool/rowcast-journal (output = journal: required; an absolute path;
+//                     durability and file_mode apply to it as to the spool)
 //   udp_group       = 239.10.0.1           (output = udp: required; IPv4 or IPv6 group)
 //   udp_port        = 5999                 (output = udp: required)
 //   udp_interface   = eth0                 (output = udp: optional)
 //   udp_hops        = 1                    (output = udp: TTL / hop limit, 0-255)
 //   datagram_key    = 1:/etc/mysql/rowcast.key (key id and the file holding the HMAC secret)
 //   datagram_source_id = 42                (stable source id; default random per server start)
-// An unknown key is an error; spool_directory is required only for output = spool.
+// An unknown key is an error; spool_directory is required only for output = spool,
+// journal_directory only for output = journal.
 //
 // The server process finds the file through the environment variable
 // ROWCAST_UDF_CONFIG (default /etc/mysql/rowcast-udf.conf): default_config_path().
@@ -62,8 +66,10 @@ struct config {
     mode_t file_mode = 0640;                             ///< of the spool files
     bool fail_on_error = true;                           ///< on_error = fail (true) | continue (false)
     std::size_t max_event_size = std::size_t{16} << 20;  ///< bytes of argument data per event
-    enum class output_kind { spool, udp, netlink };
-    output_kind output = output_kind::spool;             ///< where events go (udp, netlink: udf/datagram_output.hpp)
+    enum class output_kind { spool, udp, netlink, journal };
+    output_kind output = output_kind::spool;             ///< where events go (udp, netlink: udf/datagram_output.hpp;
+                                                         ///< journal: udf/journal_output.hpp)
+    std::string journal_directory;                       ///< output = journal: absolute path
     std::string udp_group;                               ///< output = udp
     unsigned udp_port = 0;                               ///< output = udp
     std::string udp_interface;                           ///< output = udp; empty: the routing table's choice
@@ -131,7 +137,11 @@ inline result<config> parse_config(std::string_view text, std::string file) {
             if (val == "spool") c.output = config::output_kind::spool;
             else if (val == "udp") c.output = config::output_kind::udp;
             else if (val == "netlink") c.output = config::output_kind::netlink;
-            else return bad(errc::invalid_value, "output '" + val + "': not spool|udp|netlink");
+            else if (val == "journal") c.output = config::output_kind::journal;
+            else return bad(errc::invalid_value, "output '" + val + "': not spool|journal|udp|netlink");
+        } else if (key == "journal_directory") {
+            if (val.empty() || val[0] != '/') return bad(errc::invalid_value, "journal_directory: not an absolute path");
+            c.journal_directory = val;
         } else if (key == "udp_group") {
             c.udp_group = val;
         } else if (key == "udp_port") {
@@ -157,6 +167,8 @@ inline result<config> parse_config(std::string_view text, std::string file) {
     }
     if (c.output == config::output_kind::udp && (c.udp_group.empty() || c.udp_port == 0))
         return error::make(errc::missing_field, "udf", c.file, "output = udp needs udp_group and udp_port");
+    if (c.output == config::output_kind::journal && c.journal_directory.empty())
+        return error::make(errc::missing_field, "udf", c.file, "output = journal needs journal_directory");
     if (c.output != config::output_kind::spool) return c;
     if (c.spool_directory.empty()) return error::make(errc::missing_field, "udf", c.file, "spool_directory is not set");
     return c;
