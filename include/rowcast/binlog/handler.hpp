@@ -415,6 +415,10 @@ namespace binlog {
 /// parser's sequence number. It accepts both
 /// owning images and view images (the parser drives it with views and it copies
 /// the values into its reused event: no allocation per value in steady state).
+/// hold_for_xid(max_bytes) (off by default; what parser_options::hold_for_xid asks of the sources)
+/// holds each transaction, begin to commit, and releases it at the commit with transaction.xid =
+/// the XID on every event; one over max_bytes goes on as it comes with xid 0, logged and counted
+/// (xid_unknown()). The commit event carries the XID either way.
 template <class Sink>
 class event_adapter : public detail::binlog::event_adapter_base<Sink, std::string> {
 public:
