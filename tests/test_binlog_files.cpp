@@ -737,13 +737,14 @@ struct held_run {
 held_run read_held(const std::string& path, rb::parser_options po) {
     struct recording {
         held_run* r;
+        std::optional<std::string> cursor;  // none: from the start (a member: g++ -O1 -fsanitize warns of a temporary)
         result<void> write(const event& e) {
             r->events.push_back(e);
             return {};
         }
         result<void> write(std::span<const event> b) { return write_each(*this, b); }
         result<void> flush() { return {}; }
-        result<std::optional<std::string>> load_cursor() { return std::optional<std::string>{}; }
+        result<std::optional<std::string>> load_cursor() { return cursor; }
         result<void> publish(std::string_view) {
             r->published.push_back(r->events.size());
             return {};
