@@ -569,6 +569,44 @@ TEST(BinaryCodec, SourceRowAndThreadUseHeaderFlag) {
     EXPECT_EQ(d.source.thread, 0u);
 }
 
+// transaction.xid: header flag 0x02 and a varint after the 0x01 fields; a record without it keeps
+// flags 0 (a record written before the flag existed decodes unchanged, with xid 0).
+TEST(BinaryCodec, TransactionXidUsesHeaderFlag) {
+    binary_codec c;
+    event ev = test::small_insert();
+    ev.transaction.xid = 300;
+    const std::string b = enc(c, ev);
+    EXPECT_EQ(static_cast<unsigned char>(b[3]), 0x02);
+    const std::string plain = enc(c, test::small_insert());
+    EXPECT_EQ(static_cast<unsigned char>(plain[3]), 0x00);
+    ASSERT_EQ(b.size(), plain.size() + 2);  // varint ac 02
+    const std::size_t at = plain.find("\x19\x04");  // the column block follows the server id
+    ASSERT_NE(at, std::string::npos);
+    EXPECT_EQ(hex(b.substr(at, 2)), "ac02");
+    event d;
+    for (bool view : {false, true}) {  // decode and decode_view
+        event_view v;
+        ASSERT_TRUE(view ? c.decode_view(b, v).has_value() : c.decode(b, d).has_value());
+        if (view) d = to_owning(v);
+        EXPECT_EQ(d.transaction.xid, 300u);
+        EXPECT_EQ(d, ev);
+    }
+    ev.source.row = 1;  // both flags: row and thread first, then the xid
+    ev.source.thread = 300;
+    const std::string both = enc(c, ev);
+    EXPECT_EQ(static_cast<unsigned char>(both[3]), 0x03);
+    EXPECT_EQ(hex(both.substr(at, 5)), "01ac02ac02");
+    ASSERT_TRUE(c.decode(both, d));
+    EXPECT_EQ(d, ev);
+    std::string zero = b;  // the flag with xid 0: not the encoder's form
+    zero[at] = '\0';
+    zero.erase(at + 1, 1);
+    zero[4] = static_cast<char>(zero[4] - 1);  // length
+    expect_error(c.decode(zero, d), errc::invalid_value, "transaction xid 0");
+    ASSERT_TRUE(c.decode(plain, d));  // reset by a record without it
+    EXPECT_EQ(d.transaction.xid, 0u);
+}
+
 // ---------------------------------------------------------------------------
 // Hostile input
 
@@ -634,7 +672,7 @@ TEST(BinaryCodec, BadMagicAndVersion) {
     x[2] = 2;
     expect_error(c.decode(x, e), errc::unsupported_version, "at byte 2: format version 2");
     x = b;
-    x[3] = 2;  // 0x01 (source row and thread follow) is known; 0x02 is not
+    x[3] = 4;  // 0x01 (source row and thread follow) and 0x02 (transaction xid) are known; 0x04 is not
     expect_error(c.decode(x, e), errc::unsupported_version, "at byte 3");
     expect_error(c.decode("", e), errc::truncated, "at byte 0");
     expect_error(c.decode("RC", e), errc::truncated, "at byte 2");

@@ -2,6 +2,7 @@
 // files), the MySQL 8.0.40 file from mariadb-test-data (TRANSACTION_PAYLOAD),
 // values cross-checked against the fixtures' SQL and mariadb-binlog -vv output;
 // schema provider checks; corrupted and truncated copies; the event adapter.
+#include <rowcast/binlog/file_source.hpp>
 #include <rowcast/binlog/parser.hpp>
 #include <rowcast/detail/text.hpp>
 
@@ -9,9 +10,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
 #include <random>
 #include <sstream>
 
@@ -721,6 +725,163 @@ TEST(BinlogFiles, CaptureTimeOnlyWhenAsked) {
         EXPECT_GE(e.capture_time, before);
         EXPECT_LE(e.capture_time, after);
     }
+}
+
+// parser_options::hold_for_xid through the file source: the events, and how many had been written
+// at each publish() of a transactional sink (a cursor must never pass an event not yet released).
+struct held_run {
+    std::vector<event> events;
+    std::vector<std::size_t> published;
+    rb::parser_stats stats;
+};
+held_run read_held(const std::string& path, rb::parser_options po) {
+    struct recording {
+        held_run* r;
+        std::optional<std::string> cursor;  // none: from the start (a member: g++ -O1 -fsanitize warns of a temporary)
+        result<void> write(const event& e) {
+            r->events.push_back(e);
+            return {};
+        }
+        result<void> write(std::span<const event> b) { return write_each(*this, b); }
+        result<void> flush() { return {}; }
+        result<std::optional<std::string>> load_cursor() { return cursor; }
+        result<void> publish(std::string_view) {
+            r->published.push_back(r->events.size());
+            return {};
+        }
+        result<void> discard() { return {}; }
+    };
+    held_run out;
+    recording sink{&out};
+    auto src = rb::file_source::open({.files = {path}, .parser = po}).value();
+    auto r = src.run(sink, std::stop_token{});
+    EXPECT_TRUE(r) << r.error_value().message;
+    out.stats = src.stats();
+    for (std::size_t n : out.published) {
+        EXPECT_GT(n, 0u);
+        bool in_txn = false;
+        if (n > 0) {
+            EXPECT_TRUE(ends_group(out.events[n - 1], in_txn)) << "publish after event " << n - 1;
+        }
+    }
+    return out;
+}
+// Events equal but for transaction.xid, in the same order.
+void expect_same_but_xid(const std::vector<event>& a, const std::vector<event>& b) {
+    ASSERT_EQ(a.size(), b.size());
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        event x = a[i];
+        x.transaction.xid = b[i].transaction.xid;
+        EXPECT_EQ(x, b[i]) << i;
+    }
+}
+
+// Every event of a transaction ended by an XID event carries that XID (Maxwell's "xid" on every
+// row): checked against mariadb-binlog's text of the fixture ("GTID 0-101-88" … "Xid = 219").
+TEST(BinlogFiles, HoldForXidGivesEveryEventItsTransactionsXid) {
+    const auto path = fixtures + "/mariadb/02_minimal_image_meta.binlog";
+    NEED(path);
+    std::map<std::string, std::uint64_t> xids;  // GTID -> XID
+    {
+        std::ifstream in(fixtures + "/mariadb/02_minimal_image_meta.decoded.txt");
+        std::string line, gtid;
+        while (std::getline(in, line)) {
+            if (auto p = line.find("\tGTID "); p != std::string::npos) gtid = line.substr(p + 6, line.find(' ', p + 6) - p - 6);
+            else if ((p = line.find("\tXid = ")) != std::string::npos) xids[gtid] = std::stoull(line.substr(p + 7));
+        }
+    }
+    ASSERT_EQ(xids.size(), 5u);
+    EXPECT_EQ(xids["0-101-88"], 219u);
+    const held_run plain = read_held(path, {});  // off by default: the commit alone has the XID
+    rb::parser_options po;
+    po.hold_for_xid = true;
+    const held_run held = read_held(path, po);
+    expect_same_but_xid(plain.events, held.events);
+    EXPECT_EQ(plain.published, held.published);
+    std::size_t rows = 0, commits = 0;
+    for (std::size_t i = 0; i < held.events.size(); ++i) {
+        const event& e = held.events[i];
+        const auto it = xids.find(e.transaction.id);
+        const std::uint64_t want = it == xids.end() ? 0 : it->second;
+        EXPECT_EQ(e.transaction.xid, want) << i << " " << e.transaction.id;
+        EXPECT_EQ(plain.events[i].transaction.xid, e.kind == event_kind::commit ? want : 0u) << i;
+        rows += is_row_event(e.kind) && want;
+        commits += e.kind == event_kind::commit && want;
+    }
+    EXPECT_EQ(commits, 5u);
+    EXPECT_GE(rows, 5u);
+    EXPECT_EQ(held.stats.xid_unknown, 0u);
+
+    // Fixture 01: 24 XIDs, a non-transactional group (QUERY "COMMIT": xid 0) and XA PREPARE.
+    const auto all = fixtures + "/mariadb/01_all_types.binlog";
+    NEED(all);
+    const held_run p1 = read_held(all, {});
+    const held_run h1 = read_held(all, po);
+    expect_same_but_xid(p1.events, h1.events);
+    std::set<std::uint64_t> seen;
+    std::uint64_t open = 0;
+    for (auto it = h1.events.rbegin(); it != h1.events.rend(); ++it) {  // backwards: each commit before its rows
+        if (it->kind == event_kind::commit || it->kind == event_kind::rollback) {
+            open = it->transaction.xid;
+        } else if (it->kind != event_kind::ddl) {
+            EXPECT_EQ(it->transaction.xid, open) << it->sequence;
+        }
+        if (it->kind == event_kind::commit && it->transaction.xid) seen.insert(it->transaction.xid);
+        if (it->cause() == end_cause::non_transactional || it->cause() == end_cause::xa_prepare) {
+            EXPECT_EQ(it->transaction.xid, 0u);
+        }
+    }
+    EXPECT_EQ(seen.size(), 24u);
+}
+
+// A transaction over hold_max_bytes is released as it goes with xid 0 (never a guess), counted and
+// logged; nothing is lost and the order is kept. The commit event still carries its XID.
+TEST(BinlogFiles, HoldForXidOverTheLimitReleasesWithXidZero) {
+    const auto path = fixtures + "/mariadb/01_all_types.binlog";
+    NEED(path);
+    const held_run plain = read_held(path, {});
+    std::vector<std::string> warnings;
+    set_log_sink([&](log_level l, std::string_view, std::string_view m) {
+        if (l == log_level::warning) warnings.emplace_back(m);
+    });
+    rb::parser_options po;
+    po.hold_for_xid = true;
+    po.hold_max_bytes = 1;  // every transaction: its begin is already over
+    const held_run tiny = read_held(path, po);
+    EXPECT_EQ(tiny.events, plain.events);
+    const auto begins = static_cast<std::uint64_t>(
+        std::count_if(plain.events.begin(), plain.events.end(), [](const event& e) { return e.kind == event_kind::begin; }));
+    EXPECT_EQ(tiny.stats.xid_unknown, begins);
+    EXPECT_EQ(warnings.size(), begins);
+    ASSERT_FALSE(warnings.empty());
+    EXPECT_NE(warnings[0].find("over the hold limit of 1 bytes"), std::string::npos) << warnings[0];
+
+    po.hold_max_bytes = 64 << 10;  // the large-BLOB transactions are over, the others not
+    warnings.clear();
+    const held_run some = read_held(path, po);
+    set_log_sink({});
+    expect_same_but_xid(plain.events, some.events);
+    std::size_t whole = 0, released = 0;
+    std::uint64_t want = 0;
+    bool all_zero = true, all_xid = true;
+    for (auto it = some.events.rbegin(); it != some.events.rend(); ++it) {
+        if (it->kind == event_kind::commit || it->kind == event_kind::rollback) {
+            want = it->transaction.xid;
+            all_zero = all_xid = true;
+        } else if (it->kind != event_kind::ddl) {
+            all_zero = all_zero && it->transaction.xid == 0;
+            all_xid = all_xid && it->transaction.xid == want;
+            ASSERT_TRUE(all_zero || all_xid) << it->sequence;  // one transaction: all or none of its events
+        }
+        if (it->kind == event_kind::begin && want) {
+            whole += all_xid;
+            released += !all_xid;
+        }
+    }
+    EXPECT_GT(whole, 0u);
+    EXPECT_GT(released, 0u);
+    EXPECT_GE(some.stats.xid_unknown, released);
+    EXPECT_EQ(warnings.size(), some.stats.xid_unknown);
 }
 
 TEST(BinlogFiles, TruncatedCopiesFailCleanly) {

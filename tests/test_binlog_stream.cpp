@@ -804,8 +804,10 @@ TEST(BinlogStream, FollowerSourceIntoTransactionalSpoolResumesFromTheCursor) {
     std::filesystem::create_directory(spool);
     const spool_sink_options so{.spool = {.directory = spool, .durability = durability::none},
                                 .checkpoint = f.server.dir() / "cursor"};
+    std::map<std::uint64_t, int> xids;  // XID -> inserts carrying it (one row per transaction here)
     auto inserts = [&] {
         std::map<std::int64_t, int> seen;
+        xids.clear();
         for (const auto& e : std::filesystem::directory_iterator(spool)) {
             if (!e.is_regular_file() || e.path().filename().string()[0] == '.') continue;
             std::ifstream in(e.path(), std::ios::binary);
@@ -813,7 +815,11 @@ TEST(BinlogStream, FollowerSourceIntoTransactionalSpoolResumesFromTheCursor) {
             binary_codec codec;
             auto ev = decode(codec, bytes);
             EXPECT_TRUE(ev) << ev.error_value().message;
-            if (ev && ev->kind == event_kind::insert) ++seen[std::get<std::int64_t>(ev->after[0])];
+            if (ev && ev->kind == event_kind::insert) {
+                ++seen[std::get<std::int64_t>(ev->after[0])];
+                EXPECT_NE(ev->transaction.xid, 0u) << "hold_for_xid: each row carries its transaction's XID";
+                if (ev->transaction.xid) ++xids[ev->transaction.xid];
+            }
         }
         return seen;
     };
@@ -823,6 +829,7 @@ TEST(BinlogStream, FollowerSourceIntoTransactionalSpoolResumesFromTheCursor) {
         auto sink = spool_sink<binary_codec>::open(so).value();
         auto o = f.follow(true);
         o.checkpoint.every_transactions = 3;
+        o.parser.hold_for_xid = true;  // Maxwell's xid on every row: each transaction held until its XID
         rb::follower fl(o);
         ASSERT_TRUE(fl.run(sink, std::stop_token{}, ro));
         EXPECT_TRUE(fl.done());
@@ -834,13 +841,16 @@ TEST(BinlogStream, FollowerSourceIntoTransactionalSpoolResumesFromTheCursor) {
     for (int i = 21; i <= 25; ++i) f.root.query("INSERT INTO app.t VALUES (" + std::to_string(i) + ", 'b')");
     {
         auto sink = spool_sink<binary_codec>::open(so).value();
-        rb::follower fl(f.follow(true));
+        auto o = f.follow(true);
+        o.parser.hold_for_xid = true;
+        rb::follower fl(o);
         ASSERT_TRUE(rowcast::run(fl, sink, std::stop_token{}, ro));
         auto st = f.root.rows("SHOW MASTER STATUS");
         EXPECT_EQ(fl.current_position().file, *st[0][0]);
     }
     auto all = inserts();
     ASSERT_EQ(all.size(), 25u);
+    EXPECT_EQ(xids.size(), 25u);  // a distinct XID per transaction
     for (const auto& [id, n] : all) EXPECT_EQ(n, 1) << "id " << id << " delivered " << n << " times";
 }
 

@@ -251,13 +251,18 @@ TEST_F(Daemon, BinlogToSpoolAndStdoutWithMetricsAndDrainOnSigterm) {
                    "\nfilters:\n  include_tables: [inv.hosts]\n"
                    "sinks:\n"
                    "  - {name: cache, type: spool, directory: " + (dir_.path() / "spool").string() + ", codec: json, durability: none}\n"
-                   "  - {name: console, type: stdout, codec: json}\n"
+                   "  - {name: console, type: stdout, codec: json, envelope: maxwell}\n"
                    "checkpoint: " + (dir_.path() / "cursor").string() + "\n"
                    "status_file: " + (dir_.path() / "status.prom").string() + "\n"
                    "metrics: {listen: '127.0.0.1:" + std::to_string(port) + "'}\n");
     insert_rows(1, 21);
     ASSERT_TRUE(eventually([&] { return count_files(dir_.path() / "spool") >= 60; })) << err_log();  // begin+row+commit each
     ASSERT_TRUE(eventually([&] { return count_in(slurp(dir_.path() / "out"), "\"table\":\"hosts\"") >= 20; })) << err_log();
+    // the Maxwell sink turns holding on: every row carries its transaction's XID
+    ASSERT_TRUE(eventually([&] { return count_in(slurp(dir_.path() / "out"), "\"xid\":") >= 60; })) << err_log();
+    EXPECT_EQ(count_in(slurp(dir_.path() / "out"), "\"type\":\"insert\",\"ts\":"), 20u);
+    EXPECT_EQ(count_in(slurp(dir_.path() / "out"), "\"xoffset\":0,\"commit\":true"), 20u);
+    EXPECT_EQ(count_in(slurp(dir_.path() / "out"), "\"xid\":"), 120u);  // begin, row, commit: top level and rowcast.transaction
     std::map<std::string, double> m;
     ASSERT_TRUE(eventually([&] {
         m = scrape(port);
@@ -269,6 +274,8 @@ TEST_F(Daemon, BinlogToSpoolAndStdoutWithMetricsAndDrainOnSigterm) {
     EXPECT_EQ(m["rowcast_sink_queue_depth{sink=\"console\"}"], 0);
     EXPECT_GE(m["rowcast_events_in_total"], 60);
     EXPECT_TRUE(m.count("rowcast_reconnects_total") && m.count("rowcast_gaps_total") && m.count("rowcast_quarantined_total"));
+    EXPECT_EQ(m.count("rowcast_source_xid_unknown_total{type=\"binlog\"}"), 1u);  // none over the hold limit
+    EXPECT_EQ(m["rowcast_source_xid_unknown_total{type=\"binlog\"}"], 0);
     bool has_position = false;
     for (const auto& [k, v] : m)
         if (k.rfind("rowcast_position_info{position=\"" + file + ":", 0) == 0) has_position = true;
@@ -606,6 +613,40 @@ TEST_F(Daemon, SpreadSinkToSpreadSourceEveryEventInOrder) {
     relay_through("  {type: spread, " + at + "private_name: rx, groups: [rc.inventory.hosts], quarantine_directory: " +
                       (dir_.path() / "bad").string() + "}\n",
                   "  - {type: spread, " + at + "private_name: tx, service: fifo, codec: json}\n");
+}
+
+// The binlog sources follow the sinks' envelopes: a Debezium sink turns the capture time on (Debezium's
+// ts_ms/ts_us/ts_ns; `capture_time: false` turns it off), a Maxwell sink holds each transaction for its
+// XID (`xid_hold_bytes` sets the limit, 0 turns it off).
+TEST(DaemonConfig, BinlogSourcesFollowTheSinksEnvelopes) {
+    namespace rd = rowcast::daemon;
+    auto parser_of = [](const std::string& yaml) {
+        auto c = rd::parse_config(yaml, "t.yaml", rd::types());
+        EXPECT_TRUE(c) << c.error_value().message;
+        if (!c) return rowcast::binlog::parser_options{};
+        namespace dd = rowcast::detail::daemon;
+        const auto needs = dd::needs_of(c->sinks);
+        const auto files = dd::read_binlog_files(dd::node_reader(c->source.node, c->source.path), needs).parser;
+        return files;
+    };
+    const std::string src = "source: {type: binlog_files, files: [a.bin]";
+    auto p = parser_of(src + "}\nsinks: [{type: stdout}]\n");
+    EXPECT_FALSE(p.capture_time);
+    EXPECT_FALSE(p.hold_for_xid);
+    p = parser_of(src + "}\nsinks: [{type: stdout}, {name: b, type: stdout, envelope: debezium}]\n");
+    EXPECT_TRUE(p.capture_time);
+    EXPECT_FALSE(p.hold_for_xid);
+    p = parser_of(src + ", capture_time: false}\nsinks: [{type: stdout, envelope: debezium}]\n");
+    EXPECT_FALSE(p.capture_time);
+    p = parser_of(src + "}\nsinks: [{type: stdout, envelope: maxwell}]\n");
+    EXPECT_FALSE(p.capture_time);
+    EXPECT_TRUE(p.hold_for_xid);
+    EXPECT_EQ(p.hold_max_bytes, std::size_t{64} << 20);
+    p = parser_of(src + ", xid_hold_bytes: 4096}\nsinks: [{type: stdout, envelope: maxwell}]\n");
+    EXPECT_TRUE(p.hold_for_xid);
+    EXPECT_EQ(p.hold_max_bytes, 4096u);
+    p = parser_of(src + ", xid_hold_bytes: 0}\nsinks: [{type: stdout, envelope: maxwell}]\n");
+    EXPECT_FALSE(p.hold_for_xid);
 }
 
 TEST(DaemonMetrics, PrometheusTextGroupsFamiliesAndEscapesLabels) {

@@ -702,20 +702,41 @@ TEST(Json, DecimalTextThatIsNoJsonNumberRoundTrips) {
     }
 }
 
-// A transaction id of digits with a leading zero is no JSON integer: Maxwell's "xid" cannot
-// carry it, the rowcast extension does (fuzz_json found "xid":000005).
-TEST(Json, MaxwellXidWithLeadingZeroRoundTrips) {
+// Maxwell's "xid" is transaction.xid (the InnoDB XID; left out when 0, unknown), never a
+// transaction id that happens to be digits ("000005" is no JSON integer: fuzz_json found it written
+// bare when ids were taken for XIDs). Every envelope's extension carries the xid.
+TEST(Json, MaxwellXidIsTheTransactionXid) {
+    json_options bare_opt{json_envelope::maxwell};
+    bare_opt.extension = false;
+    json_codec bare{bare_opt};
     for (const char* id : {"000005", "0", "42", "18446744073709551615"}) {
         event ev;
         ev.kind = event_kind::rollback;
         ev.schema = "s";
         ev.transaction.id = id;
+        EXPECT_EQ(enc(bare, ev).find("\"xid\""), std::string::npos) << id;
         for (auto env : all_envelopes) {
             json_codec w{json_options{env}};
             const std::string out = enc(w, ev);
             json_codec r{json_options{env}};
             EXPECT_EQ(dec(r, out), ev) << id << " in " << out;
         }
+    }
+    for (std::uint64_t xid : {std::uint64_t{1}, std::uint64_t{23396}, ~std::uint64_t{0}}) {
+        event ev = test::small_insert();
+        ev.transaction.xid = xid;
+        for (auto env : all_envelopes) {
+            json_codec w{json_options{env}};
+            const std::string out = enc(w, ev);
+            json_codec r{json_options{env}};
+            EXPECT_EQ(dec(r, out), ev) << xid << " in " << out;
+        }
+        const std::string out = enc(bare, ev);
+        EXPECT_NE(out.find(",\"xid\":" + std::to_string(xid) + ","), std::string::npos) << out;
+        json_codec r;
+        const event back = dec(r, out);
+        EXPECT_EQ(back.transaction.xid, xid);
+        EXPECT_EQ(back.transaction.id, std::to_string(xid));
     }
 }
 
@@ -1512,6 +1533,7 @@ TEST(Json, MaxwellGoldenBothWays) {
     EXPECT_EQ(ins.schema, "test");
     EXPECT_EQ(ins.table, "e");
     EXPECT_EQ(ins.transaction.id, "23396");
+    EXPECT_EQ(ins.transaction.xid, 23396u);
     EXPECT_TRUE(ins.transaction.last);
     EXPECT_EQ(ins.source.file, "master.000006");
     EXPECT_EQ(ins.source.offset, 800911u);

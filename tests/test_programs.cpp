@@ -403,7 +403,8 @@ TEST(Binlog, TableFilterOnAFixtureHasNoEmptyTransactions) {
 }
 
 TEST(Binlog, EveryEnvelopeAndCodec) {
-    const auto dbz = run("rowcast-binlog", {"--table=fx.nt", "--envelope=debezium", fixture});
+    // --capture-time=off: Debezium's envelope stamps the capture time by default; off, the events equal
+    const auto dbz = run("rowcast-binlog", {"--table=fx.nt", "--envelope=debezium", "--capture-time=off", fixture});
     ASSERT_EQ(dbz.status, 0) << dbz.err;
     EXPECT_NE(dbz.out.find("\"op\":\"c\""), std::string::npos) << dbz.out;
     EXPECT_NE(dbz.out.find("nontrans survives"), std::string::npos);
@@ -427,10 +428,14 @@ TEST(Binlog, EveryEnvelopeAndCodec) {
 }
 
 // --key-separator: keyed lines for kcat -K/-Z, each Debezium delete followed by its tombstone
-// (its key, an empty value); --capture-time fills the top-level ts_us.
+// (its key, an empty value); the Debezium envelope fills the top-level ts_us (the capture time) by
+// default, as Debezium does, and not with --capture-time=off.
 TEST(Binlog, KeyedLinesWithTombstonesAndCaptureTime) {
-    const auto o = run("rowcast-binlog", {"--table=fx.wide", "--envelope=debezium", "--key-separator=\t",
-                                          "--capture-time", fixture});
+    const auto off = run("rowcast-binlog", {"--table=fx.wide", "--envelope=debezium", "--capture-time=off", fixture});
+    ASSERT_EQ(off.status, 0) << off.err;
+    const auto first = nlohmann::json::parse(off.out.substr(0, off.out.find('\n')));
+    EXPECT_TRUE(first["ts_us"].is_null()) << first;
+    const auto o = run("rowcast-binlog", {"--table=fx.wide", "--envelope=debezium", "--key-separator=\t", fixture});
     ASSERT_EQ(o.status, 0) << o.err;
     std::vector<std::string> lines;
     for (std::size_t at = 0, nl; (nl = o.out.find('\n', at)) != std::string::npos; at = nl + 1)
@@ -455,6 +460,47 @@ TEST(Binlog, KeyedLinesWithTombstonesAndCaptureTime) {
     EXPECT_EQ(deletes, 10u);  // DELETE FROM wide WHERE id > 40 (of 1..50)
     const auto yaml = run("rowcast-binlog", {"--codec=yaml", "--key-separator=\t", fixture});
     EXPECT_EQ(yaml.status, 2) << yaml.err;
+}
+
+// --envelope=maxwell holds each transaction until its XID event: every row carries the XID (the
+// numbers mariadb-binlog prints for the fixture), the last one "commit": true; --xid-hold-bytes
+// under a transaction's size writes it as it goes, without xid, and warns.
+TEST(Binlog, MaxwellXidOnEveryRow) {
+    const std::string f = std::string(ROWCAST_BINLOG_FIXTURES) + "/mariadb/02_minimal_image_meta.binlog";
+    const std::map<std::string, std::uint64_t> xids = {
+        {"0-101-88", 219}, {"0-101-89", 220}, {"0-101-90", 221}, {"0-101-91", 222}, {"0-101-93", 224}};
+    auto rows_of = [](const std::string& out) {
+        std::vector<nlohmann::json> rows;
+        for (std::size_t at = 0, nl; (nl = out.find('\n', at)) != std::string::npos; at = nl + 1) {
+            auto j = nlohmann::json::parse(out.substr(at, nl - at));
+            const std::string type = j["type"];
+            if (type == "insert" || type == "update" || type == "delete") rows.push_back(std::move(j));
+        }
+        return rows;
+    };
+    const auto o = run("rowcast-binlog", {"--envelope=maxwell", f});
+    ASSERT_EQ(o.status, 0) << o.err;
+    const auto rows = rows_of(o.out);
+    ASSERT_GE(rows.size(), 5u);
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        const auto& j = rows[i];
+        ASSERT_TRUE(j.contains("xid")) << j;
+        EXPECT_TRUE(j["xid"].is_number_unsigned()) << j;
+        EXPECT_EQ(j["xid"].get<std::uint64_t>(), xids.at(j["gtid"].get<std::string>())) << j;
+        const bool last = i + 1 == rows.size() || rows[i + 1]["gtid"] != j["gtid"];
+        EXPECT_EQ(j.value("commit", false), last) << j;
+    }
+    const auto tiny = run("rowcast-binlog", {"--envelope=maxwell", "--xid-hold-bytes=1", f});
+    ASSERT_EQ(tiny.status, 0) << tiny.err;
+    for (const auto& j : rows_of(tiny.out)) EXPECT_FALSE(j.contains("xid")) << j;
+    EXPECT_NE(tiny.err.find("over the hold limit of 1 bytes"), std::string::npos) << tiny.err;
+    const auto plain = run("rowcast-binlog", {"--envelope=rowcast", f});  // no holding: no xid but the commit's
+    ASSERT_EQ(plain.status, 0) << plain.err;
+    for (const auto& e : decode_all<json_codec>(plain.out)) {
+        if (is_row_event(e.kind)) {
+            EXPECT_EQ(e.transaction.xid, 0u);
+        }
+    }
 }
 
 // A file cut inside a transaction: a warning, exit status 3, the transaction's rows withheld

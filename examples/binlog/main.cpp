@@ -66,6 +66,7 @@ struct options {
     bool start_at_current = false;
     bool incomplete_seen = false;  // files: the input ended inside a transaction
     std::optional<unsigned> max_retries;
+    std::optional<std::size_t> xid_hold_bytes;  // parser_options::hold_for_xid / hold_max_bytes
     // --snapshot: the existing rows first (docs/snapshot.md)
     std::string snapshot_mode = "never";
     std::vector<std::string> snapshot_tables;
@@ -248,9 +249,15 @@ static int run_main(int argc, char** argv) {
     app.add_flag("--statements-as-ddl", o.files.parser.statements_as_ddl,
                  "Pass statement-based DML through as ddl events instead of failing");
     app.add_flag("--no-checksum-verify", o.no_checksum, "Do not verify CRC32 trailers");
-    app.add_flag("--capture-time", o.files.parser.capture_time,
-                 "Stamp each event with the time it was decoded (capture_time; Debezium's top-level ts_ms/ts_us/ts_ns). "
-                 "Off by default, so that the same input gives the same output");
+    auto* capture = app.add_flag("--capture-time", o.files.parser.capture_time,
+                                 "Stamp each event with the time it was decoded (capture_time; Debezium's top-level "
+                                 "ts_ms/ts_us/ts_ns, which Debezium always fills). On by default with --envelope=debezium, "
+                                 "else off; --capture-time=off for output that is the same for the same input");
+    app.add_option("--xid-hold-bytes", o.xid_hold_bytes,
+                   "Hold each transaction until its XID event, so that every event carries the XID (Maxwell's xid on "
+                   "every row), using at most N bytes per transaction (a larger one is written as it goes, with no "
+                   "xid, and a warning). Default with --envelope=maxwell: 67108864 (64 MiB); otherwise 0 = no holding")
+        ->type_name("N");
     app.add_option("--key-separator", o.key_separator,
                    "stdout, json codec: write each event as one line KEY SEP MESSAGE (the Debezium message key), and "
                    "after a delete in the debezium envelope its tombstone line KEY SEP (empty value): the input of "
@@ -361,6 +368,13 @@ static int run_main(int argc, char** argv) {
     if (following && o.start_at_current && (gtid->count() > 0 || position_mode))
         return rowcast_cli::usage_error(app, "--start-at-current excludes --gtid, --start-file and --start-position");
 
+    // Debezium always fills ts_ms/ts_us/ts_ns with its processing time; Maxwell puts the XID on every row.
+    if (capture->count() == 0) o.files.parser.capture_time = spec->envelope == rowcast::json_envelope::debezium;
+    const std::size_t hold = o.xid_hold_bytes.value_or(spec->envelope == rowcast::json_envelope::maxwell
+                                                           ? rowcast::binlog::parser_options{}.hold_max_bytes
+                                                           : 0);
+    o.files.parser.hold_for_xid = hold > 0;
+    if (hold > 0) o.files.parser.hold_max_bytes = hold;
     o.files.parser.verify_checksum = !o.no_checksum;
     if (o.start) o.files.start_position = *o.start;
     if (o.stop) o.files.stop_position = *o.stop;

@@ -119,6 +119,11 @@ struct basic_transaction_info {
     S id;                          ///< transaction id (GTID, XID or "file:pos" of BEGIN); empty if none
     std::uint32_t position = 0;    ///< 0-based index of this event within the transaction
     bool last = false;             ///< this is the transaction's last row event
+    /// The transaction's InnoDB XID: the number in the binlog's XID event at its commit (Maxwell's
+    /// "xid"); 0 if unknown. Binlog sources fill it on the commit event, and on every event of the
+    /// transaction when they hold it until its XID (binlog::parser_options::hold_for_xid); a
+    /// transaction without an XID (non-transactional tables, MariaDB's QUERY "COMMIT", XA) keeps 0.
+    std::uint64_t xid = 0;
     friend bool operator==(const basic_transaction_info&, const basic_transaction_info&) = default;
 };
 
@@ -198,7 +203,7 @@ inline event to_owning(const event_view& v) {
     for (const auto& x : v.after) e.after.push_back(to_owning(x));
     e.statement = v.statement;
     e.sequence = v.sequence;
-    e.transaction = {std::string(v.transaction.id), v.transaction.position, v.transaction.last};
+    e.transaction = {std::string(v.transaction.id), v.transaction.position, v.transaction.last, v.transaction.xid};
     e.source = {std::string(v.source.file), v.source.offset, std::string(v.source.gtid), v.source.server_id,
                 v.source.row, v.source.thread};
     e.commit_time = v.commit_time;
@@ -219,7 +224,7 @@ inline event_view to_view(const event& e) {
     for (const auto& x : e.after) v.after.push_back(to_view(x));
     v.statement = e.statement;
     v.sequence = e.sequence;
-    v.transaction = {e.transaction.id, e.transaction.position, e.transaction.last};
+    v.transaction = {e.transaction.id, e.transaction.position, e.transaction.last, e.transaction.xid};
     v.source = {e.source.file, e.source.offset, e.source.gtid, e.source.server_id, e.source.row, e.source.thread};
     v.commit_time = e.commit_time;
     v.capture_time = e.capture_time;

@@ -459,6 +459,11 @@ int main(int argc, char** argv) {
     report("json (maxwell)",
            write_corpus(rowcast::json_codec{rowcast::json_options{.envelope = rowcast::json_envelope::maxwell}},
                         out / "json", "maxwell", events));
+    {
+        rowcast::json_options bare{.envelope = rowcast::json_envelope::maxwell};
+        bare.extension = false;  // Maxwell's own shape: the top-level "xid", "xoffset", "commit" are read
+        report("json (maxwell without rowcast)", write_corpus(rowcast::json_codec{bare}, out / "json", "maxwell-bare", events));
+    }
     report("json (smpl-repl strict)",
            write_corpus(rowcast::json_codec{rowcast::json_options{.envelope = rowcast::json_envelope::smpl_repl}},
                         out / "json", "smpl-strict", events));

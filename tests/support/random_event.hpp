@@ -54,6 +54,8 @@ public:
                                           : "3e11fa47-71ca-11e1-9e33-c80aa9429562:" + std::to_string(rng_() % 100000);
             e.transaction.position = static_cast<std::uint32_t>(pick(0, 1000));
             e.transaction.last = chance(30);
+            // half of them with an XID (derived, not drawn: the generator's sequence stays as it was)
+            if (e.transaction.position % 2) e.transaction.xid = e.sequence | 1;
         }
         if (chance(80)) {
             e.source.file = chance(80) ? "binlog.00000" + std::to_string(pick(1, 9)) : "spool-0001.evt";

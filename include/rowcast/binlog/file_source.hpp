@@ -176,7 +176,12 @@ public:
         return rowcast::run(*this, sink, std::move(stop), opt);
     }
 
-    const parser_stats& stats() const noexcept { return st_->decoder.stats(); }
+    /// The parser's statistics, with xid_unknown from the event adapter (parser_options::hold_for_xid).
+    parser_stats stats() const noexcept {
+        parser_stats s = st_->decoder.stats();
+        s.xid_unknown = st_->adapter.xid_unknown();
+        return s;
+    }
 
     /// Once done(): the transaction the input ended inside, if it did.
     const std::optional<incomplete_transaction>& incomplete() const noexcept { return incomplete_; }
@@ -193,7 +198,9 @@ private:
         result<void> operator()(const event& e);
     };
     struct state {
-        explicit state(const parser_options& po) : decoder(po), adapter(forward{this}) {}
+        explicit state(const parser_options& po) : decoder(po), adapter(forward{this}) {
+            if (po.hold_for_xid) adapter.hold_for_xid(po.hold_max_bytes);
+        }
         binlog::parser decoder;
         event_adapter<forward> adapter;
         std::function<result<void>(const event&)> out;

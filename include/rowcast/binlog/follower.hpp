@@ -80,6 +80,8 @@ struct follower_stats {
     std::uint64_t transactions = 0;    ///< transactions and standalone DDL handled
     std::uint64_t interrupted = 0;     ///< transactions reported as interrupted rollbacks
     std::uint64_t checkpoints = 0;     ///< successful store.save() / sink.publish() calls
+    /// parser_options::hold_for_xid: transactions over hold_max_bytes, released before their XID (xid 0)
+    std::uint64_t xid_unknown = 0;
 
     /// The counters as rowcast metrics (rowcast/stats.hpp).
     template <class V>
@@ -91,6 +93,7 @@ struct follower_stats {
         v(rowcast::detail::counter("transactions", transactions, "transactions and standalone DDL handled"));
         v(rowcast::detail::counter("interrupted", interrupted, "transactions cut by a lost connection"));
         v(rowcast::detail::counter("checkpoints", checkpoints, "positions saved or published"));
+        v(rowcast::detail::counter("xid_unknown", xid_unknown, "transactions released before their XID (over the hold limit)"));
     }
 };
 
@@ -108,6 +111,7 @@ struct no_checkpoint_store {
 class follower {
 public:
     explicit follower(follower_options o) : opt_(std::move(o)), parser_(opt_.parser) {
+        if (opt_.parser.hold_for_xid) src_.adapter.hold_for_xid(opt_.parser.hold_max_bytes);
         stop_fd_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
         stop_errno_ = stop_fd_ ? 0 : errno;
     }
@@ -308,6 +312,7 @@ private:
         std::lock_guard<std::mutex> l(mu_);
         ++stats_.events;
         stats_.heartbeats = heartbeats_before_ + s.heartbeats();
+        stats_.xid_unknown = src_.adapter.xid_unknown();
         if (ev.type == static_cast<std::uint8_t>(event_type::rotate) && !in_txn && !s.next_file().empty() &&
             (pos_.file != s.next_file() || pos_.offset != s.position())) {
             pos_.file = s.next_file();

@@ -32,6 +32,7 @@
 #include <rowcast/error.hpp>
 #include <rowcast/pipeline/sink.hpp>
 #include <rowcast/event.hpp>
+#include <rowcast/log.hpp>
 #include <rowcast/version.hpp>
 
 #include <concepts>
@@ -83,6 +84,9 @@ struct txn_info {
     /// event before them; empty when the server does not log it.
     std::string_view statement;
     bool non_transactional = false;  ///< commit of a group with no XID (see above)
+    /// commit only: the InnoDB XID of the XID event that ended the transaction; 0 when it ended
+    /// otherwise (QUERY "COMMIT", XA PREPARE) or for other callbacks.
+    std::uint64_t xid = 0;
     bool xa = false;            ///< commit/rollback of an XA transaction (XA PREPARE / XA ROLLBACK)
     /// rollback only, from the replication follower (follower.hpp): the stream broke inside this
     /// transaction; it is delivered again whole after reconnecting. Its rows already reported
@@ -139,6 +143,26 @@ result<void> invoke_callback(F&& f) {
 }  // namespace binlog
 namespace detail::binlog {
 using namespace ::rowcast::binlog;  // the public binlog types, unqualified
+// Bytes an owning event holds: itself, its strings and its values (what holding it costs).
+inline std::size_t event_footprint(const event& e) noexcept {
+    std::size_t n = sizeof(event) + e.schema.size() + e.table.size() + e.statement.size() + e.transaction.id.size() +
+                    e.source.file.size() + e.source.gtid.size() + (e.before.size() + e.after.size()) * sizeof(value);
+    auto payload = [](const value& v) -> std::size_t {
+        switch (v.kind()) {
+            case value_kind::decimal: return std::get_if<decimal>(&v)->digits.size();
+            case value_kind::text: return std::get_if<text>(&v)->utf8.size();
+            case value_kind::bytes: return std::get_if<bytes>(&v)->data.size();
+            case value_kind::enumeration: return std::get_if<enum_value>(&v)->name.size();
+            case value_kind::set: return std::get_if<set_value>(&v)->names.size();
+            case value_kind::json: return std::get_if<json_text>(&v)->text.size();
+            case value_kind::geometry: return std::get_if<geometry>(&v)->wkb.size();
+            default: return 0;
+        }
+    };
+    for (const auto& v : e.before) n += payload(v);
+    for (const auto& v : e.after) n += payload(v);
+    return n;
+}
 // The event adapters' shared implementation: S = std::string builds owning events
 // (strings and images assigned into reused events: no allocation once capacities
 // have grown), S = std::string_view builds event_views (a row event held back past
@@ -150,8 +174,21 @@ public:
     using event_type = basic_event<S>;
     explicit event_adapter_base(Sink sink) : sink_(std::move(sink)) {}
 
+    /// Holds each transaction's events (begin to commit) and releases them at its commit with the
+    /// commit's XID in transaction.xid (0 when it has none); a transaction whose held events reach
+    /// `max_bytes` (event_footprint) is released at once and goes on as it comes, with xid 0 (a
+    /// warning is logged, xid_unknown() counts it). Rollbacks and finish() release with xid 0.
+    void hold_for_xid(std::size_t max_bytes) noexcept {
+        hold_on_ = true;
+        hold_max_ = max_bytes ? max_bytes : 1;
+    }
+    /// Transactions released before their XID because they were over the hold_for_xid() limit.
+    std::uint64_t xid_unknown() const noexcept { return xid_unknown_; }
+
     result<void> begin(const txn_info& t) {
+        if (auto r = release(0); !r) return r;  // a transaction never ended (not expected from the parser)
         position_ = 0;
+        holding_ = hold_on_;
         fill(out_, event_kind::begin, t);
         return emit(out_);
     }
@@ -159,13 +196,16 @@ public:
         auto r = flush(true);
         if (!r) return r;
         fill(out_, event_kind::commit, t);
+        out_.transaction.xid = t.xid;
         if (t.non_transactional) out_.statement = to_string(end_cause::non_transactional);
         else if (t.xa) out_.statement = to_string(end_cause::xa_prepare);
+        if (r = release(t.xid); !r) return r;
         return emit(out_);
     }
     result<void> rollback(const txn_info& t) {
         auto r = flush(true);
         if (!r) return r;
+        if (r = release(0); !r) return r;
         fill(out_, event_kind::rollback, t);
         if (t.interrupted) out_.statement = to_string(end_cause::interrupted);
         return emit(out_);
@@ -201,8 +241,13 @@ public:
         out_.statement = S(statement);
         return emit(out_);
     }
-    /// Emits a held row event (with last = false) if the input ended mid-transaction.
-    result<void> finish() { return flush(false); }
+    /// Emits a held row event (with last = false) and the events held for the XID (with xid 0)
+    /// if the input ended mid-transaction.
+    result<void> finish() {
+        auto r = flush(false);
+        if (!r) return r;
+        return release(0);
+    }
 
     Sink& sink() noexcept { return sink_; }
 
@@ -225,6 +270,7 @@ private:
         set(e.transaction.id, t.id, keep);
         e.transaction.position = 0;
         e.transaction.last = false;
+        e.transaction.xid = 0;
         set(e.source.file, t.file, keep);
         e.source.offset = t.offset;
         set(e.source.gtid, t.gtid, keep);
@@ -299,7 +345,41 @@ private:
         if constexpr (!owning) arena_.reset();
         return r;
     }
-    result<void> emit(const event_type& e) { return rowcast::detail::call_to_result("binlog", "sink", sink_, e); }
+    result<void> emit(const event_type& e) { return holding_ ? hold(e) : send(e); }
+    result<void> send(const event_type& e) { return rowcast::detail::call_to_result("binlog", "sink", sink_, e); }
+
+    // hold_for_xid: an owning copy of `e` (copy assignment into reused events keeps their capacities).
+    result<void> hold(const event_type& e) {
+        if (waiting_n_ == waiting_.size()) waiting_.emplace_back();
+        event& w = waiting_[waiting_n_++];
+        if constexpr (owning) w = e;
+        else w = to_owning(e);
+        waiting_bytes_ += event_footprint(w);
+        if (waiting_bytes_ < hold_max_) return {};
+        ++xid_unknown_;
+        rowcast::log(log_level::warning, "binlog",
+                     std::string(w.source.file) + " at offset " + std::to_string(w.source.offset) + ": transaction " +
+                         std::string(w.transaction.id) + " is over the hold limit of " + std::to_string(hold_max_) +
+                         " bytes (parser_options::hold_max_bytes): its events are released before its XID, with xid 0 "
+                         "(unknown)");
+        return release(0);
+    }
+    // The held events go to the sink with `xid`; the rest of the transaction goes as it comes.
+    // Cleared even when the sink fails (the source delivers the transaction again from its begin).
+    result<void> release(std::uint64_t xid) {
+        holding_ = false;
+        const std::size_t n = waiting_n_;
+        waiting_n_ = 0;
+        waiting_bytes_ = 0;
+        for (std::size_t i = 0; i < n; ++i) {
+            waiting_[i].transaction.xid = xid;
+            result<void> r;
+            if constexpr (owning) r = send(waiting_[i]);
+            else r = send(to_view(waiting_[i]));
+            if (!r) return r;
+        }
+        return {};
+    }
 
     Sink sink_;
     event_type held_, out_;  // reused: the sink sees them during its call only
@@ -307,6 +387,13 @@ private:
     bool pending_after_ = false;
     bool direct_ = false;  // the held row is emitted by its own callbacks (its views are not copied)
     std::uint32_t position_ = 0;
+    // hold_for_xid (off unless asked): the open transaction's events, waiting for its XID.
+    bool hold_on_ = false;
+    bool holding_ = false;             // the open transaction is being held
+    std::size_t hold_max_ = 0;
+    std::vector<event> waiting_;       // reused; the first waiting_n_ are held
+    std::size_t waiting_n_ = 0, waiting_bytes_ = 0;
+    std::uint64_t xid_unknown_ = 0;
     [[no_unique_address]] std::conditional_t<owning, std::monostate, detail::binlog::arena> arena_{};
 };
 }  // namespace detail::binlog
@@ -328,6 +415,10 @@ namespace binlog {
 /// parser's sequence number. It accepts both
 /// owning images and view images (the parser drives it with views and it copies
 /// the values into its reused event: no allocation per value in steady state).
+/// hold_for_xid(max_bytes) (off by default; what parser_options::hold_for_xid asks of the sources)
+/// holds each transaction, begin to commit, and releases it at the commit with transaction.xid =
+/// the XID on every event; one over max_bytes goes on as it comes with xid 0, logged and counted
+/// (xid_unknown()). The commit event carries the XID either way.
 template <class Sink>
 class event_adapter : public detail::binlog::event_adapter_base<Sink, std::string> {
 public:

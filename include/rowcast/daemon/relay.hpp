@@ -203,7 +203,33 @@ inline ::rowcast::mysql::tls_options read_tls(const node_reader& r) {
     return t;
 }
 
-inline ::rowcast::binlog::follower_options read_binlog(const node_reader& r) {
+// What the sinks' envelopes ask of a binlog source: Debezium's top-level ts_ms/ts_us/ts_ns (the
+// capture time, on unless `capture_time: false`), Maxwell's xid on every row (each transaction held
+// until its XID, at most `xid_hold_bytes`).
+struct envelope_needs {
+    bool debezium = false;
+    bool maxwell = false;
+};
+inline envelope_needs needs_of(const std::vector<section>& sinks) {
+    envelope_needs n;
+    for (const auto& s : sinks) {
+        if (!s.node.IsMap()) continue;
+        const std::string e = node_reader(s.node, s.path).text("envelope", "");
+        n.debezium = n.debezium || e == "debezium";
+        n.maxwell = n.maxwell || e == "maxwell";
+    }
+    return n;
+}
+// `capture_time` and `xid_hold_bytes` of the binlog sources (0: no holding).
+inline void read_binlog_parser(const node_reader& r, ::rowcast::binlog::parser_options& p, envelope_needs n) {
+    p.capture_time = r.flag("capture_time", n.debezium);
+    const auto hold = r.number("xid_hold_bytes", 0, INT64_MAX,
+                               n.maxwell ? static_cast<std::int64_t>(::rowcast::binlog::parser_options{}.hold_max_bytes) : 0);
+    p.hold_for_xid = hold > 0;
+    if (hold > 0) p.hold_max_bytes = static_cast<std::size_t>(hold);
+}
+
+inline ::rowcast::binlog::follower_options read_binlog(const node_reader& r, envelope_needs needs = {}) {
     ::rowcast::binlog::follower_options o;
     auto& c = o.stream.connection;
     c.host = r.text("host", "127.0.0.1");
@@ -222,7 +248,7 @@ inline ::rowcast::binlog::follower_options read_binlog(const node_reader& r) {
     }
     o.stream.heartbeat_period = std::chrono::milliseconds(r.number("heartbeat_ms", 0, 3600000, 5000));
     o.stream.stop_at_end = r.flag("stop_at_end", false);
-    o.parser.capture_time = r.flag("capture_time", false);
+    read_binlog_parser(r, o.parser, needs);
     c.tls = read_tls(r);
     return o;
 }
@@ -257,11 +283,12 @@ inline binlog_snapshot_settings read_binlog_snapshot(const node_reader& r) {
     return s;
 }
 
-inline ::rowcast::binlog::file_source_options read_binlog_files(const node_reader& r) {
+inline ::rowcast::binlog::file_source_options read_binlog_files(const node_reader& r, envelope_needs needs = {}) {
     ::rowcast::binlog::file_source_options o;
     o.files = r.strings("files");
     if (o.files.empty()) r.fail("files", "is required (a list of binlog files)");
     o.start_position = static_cast<std::uint64_t>(r.number("start_position", 0, INT64_MAX, 0));
+    read_binlog_parser(r, o.parser, needs);
     return o;
 }
 
@@ -859,7 +886,7 @@ inline const std::vector<registration>& registrations() {
                       {"host", "port", "socket", "user", "password", "password_file", "connect_timeout_ms", "server_id",
                        "start_file", "start_position", "gtid", "heartbeat_ms", "stop_at_end", "ssl_mode", "ssl_ca",
                        "ssl_cert", "ssl_key", "ssl_cipher", "get_server_public_key", "server_public_key", "snapshot",
-                       "capture_time"},
+                       "capture_time", "xid_hold_bytes"},
                       [](const node_reader& r) {
                           (void)dd::read_binlog(r);
                           (void)dd::read_binlog_snapshot(r);
@@ -867,7 +894,7 @@ inline const std::vector<registration>& registrations() {
                      {},
                      [](const section& s, relay& rl, std::stop_token stop) -> result<void> {
                          const node_reader r(s.node, s.path);
-                         auto fo = dd::read_binlog(r);
+                         auto fo = dd::read_binlog(r, dd::needs_of(rl.settings().sinks));
                          if (const auto snap = dd::read_binlog_snapshot(r); snap.used()) {
                              ::rowcast::snapshot::source_options so{
                                  .mode = *::rowcast::snapshot::parse_mode(snap.mode), .snapshot = {}, .follower = fo};
@@ -884,11 +911,12 @@ inline const std::vector<registration>& registrations() {
                          ::rowcast::binlog::follower f(std::move(fo));
                          return rl.drive(f, std::move(stop));
                      }});
-        t.push_back({{"binlog_files", role::source, {"files", "start_position"},
+        t.push_back({{"binlog_files", role::source, {"files", "start_position", "capture_time", "xid_hold_bytes"},
                       [](const node_reader& r) { (void)dd::read_binlog_files(r); }},
                      {},
                      [](const section& s, relay& rl, std::stop_token stop) -> result<void> {
-                         auto src = ::rowcast::binlog::file_source::open(dd::read_binlog_files(node_reader(s.node, s.path)));
+                         auto src = ::rowcast::binlog::file_source::open(
+                             dd::read_binlog_files(node_reader(s.node, s.path), dd::needs_of(rl.settings().sinks)));
                          if (!src) return src.error_value();
                          return rl.drive(*src, std::move(stop));
                      },

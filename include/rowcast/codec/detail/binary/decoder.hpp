@@ -448,6 +448,15 @@ private:
                 return make_error(r);
             }
         }
+        e.transaction.xid = 0;
+        if (b[3] & flag_xid) {
+            const unsigned char* xid_at = r.p;
+            if (!r.varint(e.transaction.xid, "transaction xid")) return make_error(r);
+            if (e.transaction.xid == 0) [[unlikely]] {  // the encoder sets the flag only for a known XID
+                r.fail(errc::invalid_value, xid_at, "header flag 0x02 with transaction xid 0");
+                return make_error(r);
+            }
+        }
 
         std::uint64_t block_len = 0;
         if (!r.length(block_len, "column block length", "", opt_.max_event_size, "max_event_size")) return make_error(r);

@@ -212,7 +212,7 @@ private:
     void encode_impl(const basic_event<S>& e, std::string& out) {
         using namespace detail::bin;
         const std::string_view block = column_block(e.columns);
-        const std::size_t bound = header_size + 1 + 3 * 8 + 16 * max_varint + e.schema.size() + e.table.size() +
+        const std::size_t bound = header_size + 1 + 3 * 8 + 17 * max_varint + e.schema.size() + e.table.size() +
                                   e.statement.size() + e.transaction.id.size() + e.source.file.size() +
                                   e.source.gtid.size() + block.size() + image_bound(e.before) + image_bound(e.after);
         if (buf_.size() < bound) buf_.resize(std::max(bound, 2 * buf_.size()));
@@ -237,6 +237,7 @@ private:
             p = put_varint(p, e.source.row);
             p = put_varint(p, e.source.thread);
         }
+        if (e.transaction.xid) p = put_varint(p, e.transaction.xid);
         p = put_str(p, block);
         p = put_varint(p, e.before.size());
         for (const auto& v : e.before) p = put_value(p, v);
@@ -252,7 +253,7 @@ private:
         b[0] = static_cast<char>(magic0);
         b[1] = static_cast<char>(magic1);
         b[2] = static_cast<char>(format_version);
-        b[3] = static_cast<char>(source_ext ? flag_source_ext : 0);
+        b[3] = static_cast<char>((source_ext ? flag_source_ext : 0) | (e.transaction.xid ? flag_xid : 0));
         put_le(b + 4, static_cast<std::uint32_t>(len));
         out.append(b, len);
         if (buf_.size() > (std::size_t{1} << 20)) buf_ = std::string();  // not kept after a huge event

@@ -26,7 +26,8 @@ inline constexpr std::size_t header_size = 8;  // magic(2) version(1) flags(1) l
 // Header flag bits (docs/binary-format.md "Header flags"). A record without any is the
 // original version-1 layout, which every version-1 decoder reads.
 inline constexpr std::uint8_t flag_source_ext = 0x01;  // source.row and source.thread follow source.server_id
-inline constexpr std::uint8_t known_flags = flag_source_ext;
+inline constexpr std::uint8_t flag_xid = 0x02;         // transaction.xid (≠ 0) follows (after the 0x01 fields)
+inline constexpr std::uint8_t known_flags = flag_source_ext | flag_xid;
 
 // Column flag bits (a varint).
 enum : std::uint32_t {

@@ -67,7 +67,9 @@ struct json_stage {
     // Maxwell
     bool mx = false;
     json_ostr mx_database, mx_type, mx_position, mx_sql;
-    json_range mx_data, mx_keys, mx_xid, mx_def;
+    json_range mx_data, mx_keys, mx_def;
+    std::uint64_t mx_xid = 0;
+    bool has_mx_xid = false;
     bool mx_commit = false, has_mx_ts = false, has_mx_ts_dummy = false;
     std::int64_t mx_ts = 0;
     std::uint32_t mx_xoffset = 0;
@@ -75,7 +77,7 @@ struct json_stage {
     // "rowcast" extension
     bool ext = false;
     json_ostr x_schema, x_table, x_tx_id, x_file, x_gtid;
-    std::uint64_t x_sequence = 0, x_offset = 0;
+    std::uint64_t x_sequence = 0, x_offset = 0, x_tx_xid = 0;
     std::uint32_t x_tx_pos = 0, x_server_id = 0, x_row = 0;
     std::uint64_t x_thread = 0;
     bool x_tx_last = false;
@@ -303,7 +305,7 @@ private:
             else if (key_is(key, "type")) ok = get_str(s.mx_type, "$.type"), s.mx = true;
             else if (key_is(key, "data")) ok = range_or_null(s.mx_data), s.mx = true;
             else if (key_is(key, "ts")) ok = opt_int(s.mx_ts, s.has_mx_ts, "$.ts");
-            else if (key_is(key, "xid")) ok = range_or_null(s.mx_xid);
+            else if (key_is(key, "xid")) ok = opt_int(s.mx_xid, s.has_mx_xid, "$.xid");
             else if (key_is(key, "xoffset")) ok = opt_int(s.mx_xoffset, s.has_mx_ts_dummy, "$.xoffset");
             else if (key_is(key, "commit")) ok = r_.peek() == 'n' ? r_.literal("null") : get_bool(s.mx_commit, "$.commit");
             else if (key_is(key, "position")) ok = get_str(s.mx_position, "$.position");
@@ -412,6 +414,7 @@ private:
             if (key_is(key, "id")) return get_str(st_.x_tx_id, "$.rowcast.transaction.id");
             if (key_is(key, "position")) return get_int(st_.x_tx_pos, "$.rowcast.transaction.position");
             if (key_is(key, "last")) return get_bool(st_.x_tx_last, "$.rowcast.transaction.last");
+            if (key_is(key, "xid")) return get_int(st_.x_tx_xid, "$.rowcast.transaction.xid");
             return skip();
         });
     }
@@ -534,6 +537,7 @@ private:
             put(ev.transaction.id, s.x_tx_id);
             ev.transaction.position = s.x_tx_pos;
             ev.transaction.last = s.x_tx_last;
+            ev.transaction.xid = s.x_tx_xid;
             put(ev.source.file, s.x_file);
             put(ev.source.gtid, s.x_gtid);
             ev.source.offset = s.x_offset;
@@ -880,7 +884,10 @@ private:
         put(ev.table, s.table);
         if (ev.kind == event_kind::ddl) put(ev.statement, s.mx_sql);
         if (!s.ext) {
-            if (s.mx_xid.present()) ev.transaction.id.assign(r_.s + s.mx_xid.b, s.mx_xid.e - s.mx_xid.b);
+            if (s.has_mx_xid && s.mx_xid) {  // the InnoDB XID; also the transaction's id
+                ev.transaction.xid = s.mx_xid;
+                ev.transaction.id = std::to_string(s.mx_xid);
+            }
             ev.transaction.position = s.mx_xoffset;
             ev.transaction.last = s.mx_commit;
             if (s.mx_position.set) {

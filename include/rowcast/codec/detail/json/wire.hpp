@@ -1155,15 +1155,6 @@ void append_maxwell_def(json_sink& out, const basic_event<S>& e) {
     out += '}';
 }
 
-/// A transaction id Maxwell can carry as "xid" (a JSON integer: digits, no leading zero), else
-/// empty ("000005" stays a string in the rowcast extension; fuzz_json found it written bare).
-inline std::string_view maxwell_xid(std::string_view id) noexcept {
-    if (id.empty() || id.size() > 19 || (id.size() > 1 && id[0] == '0')) return {};
-    for (char c : id)
-        if (c < '0' || c > '9') return {};
-    return id;
-}
-
 template <class S>
 void append_json_maxwell(json_sink& out, const basic_event<S>& e, wire_state& st, bool extension) {
     st.lossy[0].clear();
@@ -1185,7 +1176,7 @@ void append_json_maxwell(json_sink& out, const basic_event<S>& e, wire_state& st
     out += "\",\"ts\":";
     const std::int64_t ct = us_of(e.commit_time);
     append_number(out, e.kind == event_kind::ddl ? floor_div(ct, 1000) : floor_div(ct, 1000000));
-    if (const auto xid = maxwell_xid(e.transaction.id); !xid.empty()) out += ",\"xid\":", out += xid;
+    if (e.transaction.xid) out += ",\"xid\":", append_number(out, e.transaction.xid);  // 0: unknown, left out
     if (row) {
         out += ",\"xoffset\":";
         append_number(out, e.transaction.position);

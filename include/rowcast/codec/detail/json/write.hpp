@@ -592,7 +592,7 @@ void append_json_ext(json_sink& out, const basic_event<S>& e, ext_flags f) {
     }
     if (e.sequence) out += ",\"sequence\":", append_number(out, e.sequence);
     const auto& tx = e.transaction;
-    if (!std::string_view(tx.id).empty() || tx.position || tx.last) {
+    if (!std::string_view(tx.id).empty() || tx.position || tx.last || tx.xid) {
         out += ",\"transaction\":{";
         bool first = true;
         auto sep = [&] {
@@ -602,6 +602,7 @@ void append_json_ext(json_sink& out, const basic_event<S>& e, ext_flags f) {
         if (!std::string_view(tx.id).empty()) sep(), append_key(out, "id"), append_json_meta(out, tx.id);
         if (tx.position) sep(), append_key(out, "position"), append_number(out, tx.position);
         if (tx.last) sep(), out += "\"last\":true";
+        if (tx.xid) sep(), append_key(out, "xid"), append_number(out, tx.xid);
         out += '}';
     }
     const auto& src = e.source;

@@ -644,11 +644,12 @@ inline void yaml_encode(const event& e, std::string& out) {
         out += '\n';
     };
     const auto& tx = e.transaction;
-    if (!tx.id.empty() || tx.position || tx.last) {
+    if (!tx.id.empty() || tx.position || tx.last || tx.xid) {
         out += "  transaction:\n";
         name_line("id", tx.id);
         uint_line("position", tx.position);
         if (tx.last) out += "    last: true\n";
+        uint_line("xid", tx.xid);
     }
     const auto& src = e.source;
     if (!src.file.empty() || src.offset || !src.gtid.empty() || src.server_id || src.row || src.thread) {

@@ -882,6 +882,8 @@ public:
                     return false;
                 if (const YAML::Node v = tx["last"]; v && !read_bool(v, "rowcast.transaction.last", e.transaction.last))
                     return false;
+                if (const YAML::Node v = tx["xid"]; v && !read_int(v, "rowcast.transaction.xid", e.transaction.xid))
+                    return false;
             }
             if (const YAML::Node src = rc["source"]; src && !src.IsNull()) {
                 if (!src.IsMap()) return mismatch("rowcast.source", "a mapping", src);
