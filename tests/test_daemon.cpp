@@ -626,7 +626,7 @@ TEST(DaemonConfig, BinlogSourcesFollowTheSinksEnvelopes) {
         if (!c) return rowcast::binlog::parser_options{};
         namespace dd = rowcast::detail::daemon;
         const auto needs = dd::needs_of(c->sinks);
-        const auto files = dd::read_binlog_files(dd::node_reader(c->source.node, c->source.path), needs).parser;
+        const auto files = dd::read_binlog_files(rowcast::detail::node_reader(c->source.node, c->source.path), needs).parser;
         return files;
     };
     const std::string src = "source: {type: binlog_files, files: [a.bin]";
