@@ -1095,7 +1095,7 @@ TEST(UdfEventBuilder, OutboxIdArgumentNamesTheRow) {
     EXPECT_EQ(e->transaction.id, "outbox:98765432101234567");
     EXPECT_EQ(e->columns->size(), 1u);
     EXPECT_EQ(udf::outbox_id(*e).value(), std::optional<std::uint64_t>(98765432101234567ull));
-    const std::uint64_t big = 18374686479671623680ull;  // UUID_SHORT() with server_id 255: above INT64_MAX
+    const std::uint64_t big = 18374686479671623680ull;  // an outbox id above INT64_MAX (its top bit set)
     std::string raw(8, '\0');
     std::memcpy(raw.data(), &big, 8);
     args.back() = {udf::arg_kind::integer, raw};
@@ -1217,9 +1217,9 @@ TEST(UdfOutboxGate, PassesCommittedInOrderDropsRolledBackHoldsBehindOpen) {
 // The MariaDB outbox store (rowcast's client) against a real server, with generated transactional triggers: a committed
 // change is found, an open transaction holds (bounded wait), a rolled-back transaction's and a
 // failed statement's rows are gone; removal; a lost server is a transient error.
-TEST(Udf, MariadbOutboxDecidesCommittedOpenAndRolledBack) {
-    udf_server db({"codec = binary", "durability = none"});
-    auto c = db.connect();
+// inv.hosts (id, hostname) with transactional-mode triggers (an outbox row per change in
+// inv.rowcast_outbox) instead of create_hosts()'s plain ones.
+void transactional_hosts(rowcast::test::db_connection& c) {
     create_hosts(c);
     c.query("DROP TRIGGER inv.hosts_ai");
     c.query("DROP TRIGGER inv.hosts_au");
@@ -1231,6 +1231,42 @@ TEST(Udf, MariadbOutboxDecidesCommittedOpenAndRolledBack) {
     udf::trigger_options to;
     to.outbox = "rowcast_outbox";
     for (const auto& s : udf::plan_create(t, to).statements) c.query(s);
+}
+
+// The outbox ids stay unique across restarts of the server, two starts within one second
+// included: UUID_SHORT() (the id before 2026-12-04) is server_id, the start second and a counter
+// from 0, so a server started again within the same second handed out the same ids, and the next
+// captured INSERT failed on the outbox's primary key (or, once the old rows were gone, an old
+// event named a new row). Six kill -9 restarts in a row: about half of them land in the second
+// of the previous start.
+TEST(Udf, OutboxIdsStayUniqueAcrossQuickRestarts) {
+    udf_server db({"codec = binary", "durability = none"});
+    {
+        auto c = db.connect();
+        transactional_hosts(c);
+    }
+    int same_second = 0;
+    std::string previous_start;
+    for (int k = 0; k < 6; ++k) {
+        auto c = db.connect();
+        const std::string start = c.scalar("SELECT UUID_SHORT() >> 24 & 0xffffffff").value_or("");
+        const bool same = start == previous_start;
+        if (same) ++same_second;
+        previous_start = start;
+        EXPECT_NO_THROW(c.query("INSERT INTO inv.hosts (id, hostname) VALUES (" + std::to_string(k + 1) + ", 'h')"))
+            << "restart " << k << (same ? " (same start second as the previous one)" : "");
+        db.server().kill(SIGKILL);
+        db.server().restart();
+    }
+    auto c = db.connect();
+    EXPECT_EQ(c.scalar("SELECT COUNT(DISTINCT id) FROM inv.rowcast_outbox"), "6");
+    std::printf("restarts within the second of the previous start: %d of 5\n", same_second);
+}
+
+TEST(Udf, MariadbOutboxDecidesCommittedOpenAndRolledBack) {
+    udf_server db({"codec = binary", "durability = none"});
+    auto c = db.connect();
+    transactional_hosts(c);
     c.query("INSERT INTO inv.hosts (id, hostname) VALUES (1, 'committed')");
     auto open = db.connect();
     open.query("BEGIN");

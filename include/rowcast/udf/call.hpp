@@ -227,7 +227,7 @@ private:
         if (a.kind == arg_kind::integer && a.bytes.size() == sizeof(long long)) {
             long long v = 0;
             std::memcpy(&v, a.bytes.data(), sizeof v);
-            id = static_cast<std::uint64_t>(v);  // UUID_SHORT() is unsigned: the bits as they are
+            id = static_cast<std::uint64_t>(v);  // the outbox id is unsigned: the bits as they are
         } else {
             const char* b = a.bytes.data();
             const char* end = b + a.bytes.size();

@@ -4,7 +4,7 @@
 // MariaDB/MySQL server is rowcast/udf/outbox_mariadb.hpp (rowcast's client).
 //
 // In transactional mode each generated trigger inserts a row into an InnoDB
-// outbox table (id = UUID_SHORT()) in the user's transaction, then calls
+// outbox table (id from UUID(): udf::outbox_id_expression) in the user's transaction, then calls
 // rowcast_event(..., id): the event carries transaction.id = "outbox:<id>"
 // (outbox_transaction_id()). The loadable function still writes the event at
 // once (the low-latency doorbell); the outbox row commits or rolls back with the

@@ -15,7 +15,7 @@
 //
 // Transactional mode (trigger_options::outbox non-empty; docs/udf.md): each
 // trigger first inserts a row into an InnoDB outbox table (outbox_table_sql())
-// in the same transaction, with id = UUID_SHORT() held in a local variable, and
+// in the same transaction, with an id from UUID() (outbox_id_expression) held in a local variable, and
 // passes that id as rowcast_event()'s last argument; the event then names the
 // row (transaction.id "outbox:<id>") and a consumer behind udf::outbox_gate
 // (udf/outbox.hpp) applies it only once that row is committed.
@@ -97,7 +97,7 @@ inline std::string outbox_table_name(const trigger_options& o, std::string_view 
 }
 
 /// CREATE TABLE IF NOT EXISTS for the outbox: InnoDB (the rows must commit and roll back
-/// with the change), an id from UUID_SHORT() and the time of the insert (for clean-up of
+/// with the change), an id from UUID() (outbox_id_expression) and the time of the insert (for clean-up of
 /// rows a crashed consumer left, see docs/udf.md).
 inline std::string outbox_table_sql(std::string_view schema, std::string_view table) {
     return "CREATE TABLE IF NOT EXISTS " + quote_identifier(schema) + "." + quote_identifier(table) +
@@ -178,6 +178,13 @@ inline std::string value_expression(const trigger_column& c, std::string_view im
     return ref;
 }
 
+/// The outbox row's id: the first 64 bits of a version-1 UUID() (its time in 100 ns steps, with the
+/// version nibble), unique across restarts of the server. UUID_SHORT() was used before and is not:
+/// it is (server_id << 56 | start time in seconds << 24) + counter, so a server restarted within the
+/// same second as its previous start hands out the same ids again, and an event of the old server
+/// then names a row of the new one (found by DnsEndToEnd.TransactionalMode… under kill -9).
+inline constexpr std::string_view outbox_id_expression = "CAST(CONV(LEFT(REPLACE(UUID(), '-', ''), 16), 16, 10) AS UNSIGNED)";
+
 /// CREATE OR REPLACE TRIGGER for one operation; `follows` names the trigger ours must follow.
 inline std::string create_trigger_sql(const table_description& t, const trigger_operation& p,
                                       const trigger_options& o, const std::optional<std::string>& follows = {}) {
@@ -187,7 +194,8 @@ inline std::string create_trigger_sql(const table_description& t, const trigger_
     if (follows) s += " FOLLOWS " + quote_identifier(*follows);
     s += "\nBEGIN\n";
     if (!o.outbox.empty())
-        s += "  DECLARE " + std::string(outbox_variable) + " BIGINT UNSIGNED DEFAULT UUID_SHORT();\n  INSERT INTO " +
+        s += "  DECLARE " + std::string(outbox_variable) + " BIGINT UNSIGNED DEFAULT " + std::string(outbox_id_expression) +
+             ";\n  INSERT INTO " +
              outbox_table_name(o, t.schema) + " (id) VALUES (" + std::string(outbox_variable) + ");\n";
     s += "  IF " + quote_identifier(o.function) + "(" + quote_string(t.schema) + ", " + quote_string(t.table) +
          ", '" + std::string(p.name) + "'";
