@@ -224,11 +224,12 @@ public:
         return {};
     }
 
-    /// Removes the outbox rows of the events passed on (a failure is returned; they
-    /// stay queued), then flushes the sink.
+    /// Flushes the sink, then removes the outbox rows of the events passed on (a failure
+    /// is returned; they stay queued). In this order a sink that holds events until its
+    /// flush() has them before their rows go: a crash in between leaves rows, never loses events.
     result<void> flush() {
-        if (auto r = remove_applied(); !r) return r;
-        return sink_->flush();
+        if (auto r = sink_->flush(); !r) return r;
+        return remove_applied();
     }
 
     const outbox_gate_stats& stats() const noexcept { return stats_; }
