@@ -22,6 +22,7 @@
 #include <rowcast/error.hpp>
 #include <rowcast/event.hpp>
 #include <rowcast/udf/config.hpp>
+#include <rowcast/udf/detail/kept_outputs.hpp>
 #include <rowcast/version.hpp>
 
 #include <fstream>
@@ -42,30 +43,15 @@ public:
     /// configuration's producer is kept open for the rest of the process (a changed config opens
     /// another; the old one stays, idle, so a holder never sees it closed).
     static result<std::shared_ptr<datagram_output>> shared(const config& c) {
-        static std::mutex m;
-        // Never destroyed (as column_cache::process_wide()): no static destructor at unload or exit.
-        alignas(registry) static unsigned char storage[sizeof(registry)];
-        static registry* const reg = std::construct_at(reinterpret_cast<registry*>(storage));
-        std::lock_guard lock(m);
-        // Inside a trigger the init runs for every row: the last one asked for is compared field by
-        // field, without building the key (no allocation in the steady state).
-        if (reg->last && same_settings(reg->last_cfg, c)) return reg->last;
-        const std::string key = std::to_string(static_cast<int>(c.output)) + '\n' + c.udp_group + '\n' +
-                                std::to_string(c.udp_port) + '\n' + c.udp_interface + '\n' + std::to_string(c.udp_hops) +
-                                '\n' + std::to_string(c.datagram_key_id) + ':' + c.datagram_key_file + '\n' +
-                                std::to_string(c.datagram_source_id);
-        std::shared_ptr<datagram_output>& slot = reg->open[key];
-        if (!slot) {
-            auto o = open(c);
-            if (!o) {
-                reg->open.erase(key);
-                return o.error_value();
-            }
-            slot = std::make_shared<datagram_output>(std::move(*o));
-        }
-        reg->last = slot;
-        reg->last_cfg = c;
-        return slot;
+        // Inside a trigger the init runs for every row: the last one asked for is compared field
+        // by field before a key is built (detail/kept_outputs.hpp).
+        auto key_of = [](const config& x) {
+            return std::to_string(static_cast<int>(x.output)) + '\n' + x.udp_group + '\n' + std::to_string(x.udp_port) + '\n' +
+                   x.udp_interface + '\n' + std::to_string(x.udp_hops) + '\n' + std::to_string(x.datagram_key_id) + ':' +
+                   x.datagram_key_file + '\n' + std::to_string(x.datagram_source_id);
+        };
+        return ::rowcast::detail::udf::kept_outputs<datagram_output, std::string>::process_wide().get(
+            c, same_settings, key_of, [](const config& x) { return open(x); });
     }
 
     /// A new output for `c` (not shared).
@@ -102,12 +88,6 @@ public:
     explicit datagram_output(P p) : producer_(std::move(p)) {}
 
 private:
-    struct registry {
-        std::map<std::string, std::shared_ptr<datagram_output>> open;  // by settings, kept open
-        std::shared_ptr<datagram_output> last;                         // the one asked for last
-        config last_cfg;                                                // and its settings
-    };
-
     static bool same_settings(const config& a, const config& b) noexcept {
         return a.output == b.output && a.udp_port == b.udp_port && a.udp_hops == b.udp_hops &&
                a.datagram_key_id == b.datagram_key_id && a.datagram_source_id == b.datagram_source_id &&

@@ -24,6 +24,7 @@
 #include <rowcast/event.hpp>
 #include <rowcast/journal/writer.hpp>
 #include <rowcast/udf/config.hpp>
+#include <rowcast/udf/detail/kept_outputs.hpp>
 #include <rowcast/version.hpp>
 
 #include <map>
@@ -45,26 +46,13 @@ class journal_output {
 public:
     /// The process-wide output for `c` (c.output must be journal); see the top of this header.
     static result<std::shared_ptr<journal_output>> shared(const config& c) {
-        static std::mutex m;
-        // Never destroyed (as column_cache::process_wide()): no static destructor at unload or exit.
-        alignas(registry) static unsigned char storage[sizeof(registry)];
-        static registry* const reg = std::construct_at(reinterpret_cast<registry*>(storage));
-        std::lock_guard lock(m);
-        // The init runs for every row: compare with the last one asked for, without building a key.
-        if (reg->last && same_settings(reg->last_cfg, c)) return reg->last;
-        const key k{c.journal_directory, c.codec, static_cast<int>(c.durability), static_cast<unsigned>(c.file_mode)};
-        std::shared_ptr<journal_output>& slot = reg->open[k];
-        if (!slot) {
-            auto o = open(c);
-            if (!o) {
-                reg->open.erase(k);
-                return o.error_value();
-            }
-            slot = std::make_shared<journal_output>(std::move(*o));
-        }
-        reg->last = slot;
-        reg->last_cfg = c;
-        return slot;
+        // Inside a trigger the init runs for every row: the last one asked for is compared field
+        // by field before a key is built (detail/kept_outputs.hpp).
+        auto key_of = [](const config& x) {
+            return key{x.journal_directory, x.codec, static_cast<int>(x.durability), static_cast<unsigned>(x.file_mode)};
+        };
+        return ::rowcast::detail::udf::kept_outputs<journal_output, key>::process_wide().get(
+            c, same_settings, key_of, [](const config& x) { return open(x); });
     }
 
     /// A new output for `c` (not shared): the writer for `c.codec` on `c.journal_directory`.
@@ -90,12 +78,6 @@ public:
 
 private:
     using key = std::tuple<std::string, std::string, int, unsigned>;
-    struct registry {
-        std::map<key, std::shared_ptr<journal_output>> open;  // by settings, kept open
-        std::shared_ptr<journal_output> last;                 // the one asked for last
-        config last_cfg;                                      // and its settings
-    };
-
     static bool same_settings(const config& a, const config& b) noexcept {
         return a.durability == b.durability && a.file_mode == b.file_mode && a.codec == b.codec &&
                a.journal_directory == b.journal_directory;
