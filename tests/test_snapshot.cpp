@@ -593,6 +593,81 @@ TEST_F(Snapshot, RowcastdBinlogSourceTakesTheSnapshotFirst) {
 }
 #endif
 
+#if defined(ROWCAST_BINLOG_EXE) && defined(ROWCASTD_EXE)
+// A row larger than the snapshot's byte limit (connect_options::max_result_bytes) stops the
+// snapshot with limit_exceeded, in the library and in both programs, where the limit is a setting
+// (rowcast-binlog --snapshot-max-result-bytes, rowcastd snapshot.max_result_bytes); with a larger
+// limit the same row is copied. Nothing is written for the refused chunk.
+TEST_F(Snapshot, RowOverTheByteLimitStopsTheSnapshotAndTheLimitIsASetting) {
+    root_.query("CREATE DATABASE app");
+    root_.query("CREATE TABLE app.big (id INT PRIMARY KEY, b LONGBLOB)");
+    root_.query("INSERT INTO app.big VALUES (1, 'small'), (2, REPEAT('x', 6000))");
+    {
+        snapshot::options o;
+        o.connection = query_conn();
+        o.connection.max_result_bytes = 2048;
+        o.tables = {"app.big"};
+        snapshot::initial_snapshot s(o);
+        std::size_t rows = 0, committed = 0, rolled_back = 0;
+        callback_sink sink([&](const event& e) {
+            rows += is_row_event(e.kind);
+            if (e.kind == event_kind::commit) committed += std::exchange(rows, 0);
+            if (e.kind == event_kind::rollback) rolled_back += std::exchange(rows, 0);
+        });
+        std::stop_source stop;
+        auto r = s.run(sink, stop.get_token());
+        ASSERT_FALSE(r);
+        EXPECT_EQ(r.error_value().code, make_error_code(errc::limit_exceeded)) << r.error_value().message;
+        EXPECT_NE(r.error_value().message.find("larger than max_result_bytes = 2048"), std::string::npos)
+            << r.error_value().message;
+        EXPECT_EQ(committed, 0u);    // the chunk holding the big row is not committed in part:
+        EXPECT_EQ(rolled_back, 1u);  // the row before it is closed by an interrupted rollback
+    }
+    test::temp_dir dir("rowcast-snapshot-limit");
+    const auto spool = dir.path() / "spool", log = dir.path() / "log";
+    std::filesystem::create_directories(spool);
+    auto binlog = [&](const std::string& limit) {
+        auto p = test::process::start(
+            {{ROWCAST_BINLOG_EXE, "--host", "127.0.0.1", "--port", std::to_string(server_.port()), "--user", "cdc",
+              "--password", "pw", "--stop-at-end", "--max-retries", "0", "--snapshot", "initial", "--snapshot-table",
+              "app.big", "--snapshot-max-result-bytes", limit, "--codec", "binary", "--spool", spool.string(),
+              "--checkpoint", (dir.path() / "checkpoint").string(), "--durability", "none"},
+             {},
+             log,
+             {}});
+        return p.wait();
+    };
+    EXPECT_NE(binlog("2048"), 0);
+    EXPECT_NE(slurp(log).find("limit_exceeded"), std::string::npos) << slurp(log);
+    EXPECT_TRUE(spool_files(spool).empty());
+    EXPECT_NE(binlog("100"), 0);  // below the range
+    EXPECT_NE(slurp(log).find("--snapshot-max-result-bytes"), std::string::npos) << slurp(log);
+    ASSERT_EQ(binlog("16384"), 0) << slurp(log);
+    std::size_t reads = 0;
+    for (const auto& f : spool_files(spool)) reads += is_snapshot_read(decode_file(f));
+    EXPECT_EQ(reads, 2u);
+
+    const auto cfg = dir.path() / "rowcastd.yaml";
+    auto rowcastd = [&](const std::string& limit, bool check) {
+        std::filesystem::remove_all(dir.path() / "cursor");
+        std::ofstream(cfg) << "source: {type: binlog, host: 127.0.0.1, port: " << server_.port()
+                           << ", user: cdc, password: pw, stop_at_end: true,\n"
+                              "         snapshot: {tables: [app.big], max_result_bytes: "
+                           << limit << "}}\nsinks:\n  - {name: out, type: stdout}\ncheckpoint: "
+                           << (dir.path() / "cursor").string() << "\n";
+        std::vector<std::string> argv = {ROWCASTD_EXE, cfg.string()};
+        if (check) argv.insert(argv.begin() + 1, "--check");
+        auto p = test::process::start({argv, {}, log, {}});
+        return p.wait();
+    };
+    EXPECT_NE(rowcastd("100", true), 0);
+    EXPECT_NE(slurp(log).find("max_result_bytes"), std::string::npos) << slurp(log);
+    EXPECT_NE(rowcastd("2048", false), 0);
+    EXPECT_NE(slurp(log).find("limit_exceeded"), std::string::npos) << slurp(log);
+    EXPECT_EQ(rowcastd("16384", false), 0) << slurp(log);
+}
+#endif
+
 // The snapshot reader over TLS (VERIFY_CA, a CA made by the test) to a user the server lets in
 // only over TLS: the library, rowcast-binlog's --ssl-* flags and rowcastd's ssl_* keys. Keys with
 // a backslash go into the chunk query as _utf8mb4 X'..' (mysql::quote_string's form for them)

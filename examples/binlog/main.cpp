@@ -71,6 +71,7 @@ struct options {
     std::string snapshot_mode = "never";
     std::vector<std::string> snapshot_tables;
     std::size_t snapshot_chunk_rows = 4096;
+    std::size_t snapshot_max_result_bytes = std::size_t{64} << 20;  // connect_options::max_result_bytes
     // --signal-table / --incremental-snapshot: incremental snapshots while streaming
     std::string signal_table;
     std::vector<std::string> incremental_tables;
@@ -169,6 +170,7 @@ rowcast::result<void> run(options& o, rowcast::event_filter filter, Codec codec)
             rowcast::snapshot::source_options so{.mode = *rowcast::snapshot::parse_mode(o.snapshot_mode), .snapshot = {},
                                                  .follower = o.follow};
             so.snapshot.connection = o.follow.stream.connection;  // the same server, TLS and authentication
+            so.snapshot.connection.max_result_bytes = o.snapshot_max_result_bytes;
             so.snapshot.tables = o.snapshot_tables;
             so.snapshot.chunk_rows = o.snapshot_chunk_rows;
             if (!o.signal_table.empty())
@@ -325,6 +327,11 @@ static int run_main(int argc, char** argv) {
     app.add_option("--snapshot-chunk-rows", o.snapshot_chunk_rows,
                    "Rows per snapshot chunk (one transaction, one checkpoint)")
         ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 30))->capture_default_str()->group(follow_group);
+    app.add_option("--snapshot-max-result-bytes", o.snapshot_max_result_bytes,
+                   "Largest snapshot row (initial) or chunk (incremental) held in memory, in bytes (1024-1073741824); "
+                   "a larger one stops the snapshot with limit_exceeded")
+        ->type_name("BYTES")->check(CLI::Range(std::size_t{1024}, std::size_t{1} << 30))->capture_default_str()
+        ->group(follow_group);
     app.add_option("--signal-table", o.signal_table,
                    "Incremental snapshots while streaming (DBLog watermarks): read execute-snapshot signals from this "
                    "table (id, type, data: Debezium's shape) in the stream and write the chunk watermarks into it "

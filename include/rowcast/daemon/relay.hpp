@@ -253,12 +253,14 @@ inline ::rowcast::binlog::follower_options read_binlog(const node_reader& r, env
     return o;
 }
 
-/// The binlog source's `snapshot:` section (docs/snapshot.md): mode, tables, chunk_rows;
-/// signal_table and incremental_tables for incremental snapshots while streaming.
+/// The binlog source's `snapshot:` section (docs/snapshot.md): mode, tables, chunk_rows,
+/// max_result_bytes (the largest row or chunk held, mysql::connect_options); signal_table and
+/// incremental_tables for incremental snapshots while streaming.
 struct binlog_snapshot_settings {
     std::string mode = "never";
     std::vector<std::string> tables;
     std::size_t chunk_rows = 4096;
+    std::size_t max_result_bytes = std::size_t{64} << 20;
     std::string signal_table;
     std::vector<std::string> incremental_tables;
     bool used() const noexcept { return mode != "never" || !signal_table.empty(); }
@@ -266,10 +268,11 @@ struct binlog_snapshot_settings {
 
 inline binlog_snapshot_settings read_binlog_snapshot(const node_reader& r) {
     binlog_snapshot_settings s;
-    if (auto m = r.map("snapshot", {"mode", "tables", "chunk_rows", "signal_table", "incremental_tables"})) {
+    if (auto m = r.map("snapshot", {"mode", "tables", "chunk_rows", "max_result_bytes", "signal_table", "incremental_tables"})) {
         s.tables = m->strings("tables");
         s.mode = m->choice("mode", {"initial", "when_needed", "never"}, s.tables.empty() ? "never" : "initial");
         s.chunk_rows = static_cast<std::size_t>(m->number("chunk_rows", 1, 1 << 30, 4096));
+        s.max_result_bytes = static_cast<std::size_t>(m->number("max_result_bytes", 1024, 1 << 30, s.max_result_bytes));
         s.signal_table = m->text("signal_table", "");
         s.incremental_tables = m->strings("incremental_tables");
         if (s.mode != "never" && s.tables.empty())
@@ -899,6 +902,7 @@ inline const std::vector<registration>& registrations() {
                              ::rowcast::snapshot::source_options so{
                                  .mode = *::rowcast::snapshot::parse_mode(snap.mode), .snapshot = {}, .follower = fo};
                              so.snapshot.connection = fo.stream.connection;  // the same server, TLS and authentication
+                             so.snapshot.connection.max_result_bytes = snap.max_result_bytes;
                              so.snapshot.tables = snap.tables;
                              so.snapshot.chunk_rows = snap.chunk_rows;
                              if (!snap.signal_table.empty())

@@ -422,14 +422,15 @@ private:
             const std::size_t max_bytes = opt_.connection.max_result_bytes;
             for (;;) {
                 auto more = res->next();
-                if (!more) return lost(detail::snapshot::query_error(more.error_value(), name, "reading the chunk failed"));
+                if (!more) return lost(detail::snapshot::chunk_read_error(more.error_value(), name, max_bytes));
                 if (!*more) break;
                 const detail::snapshot::row_view row = res->row();
                 for (const auto& c : row) bytes += c ? c->size() : 0;
                 if (max_bytes > 0 && bytes > max_bytes)
                     return lost(error::make(errc::limit_exceeded, "snapshot", name,
                                             "the chunk has more than " + std::to_string(max_bytes) +
-                                                " bytes (connection max_result_bytes): lower chunk_rows"));
+                                                " bytes (connection max_result_bytes): lower chunk_rows or raise the limit (rowcast-binlog "
+                                                "--snapshot-max-result-bytes, rowcastd snapshot.max_result_bytes)"));
                 std::vector<value> vals;
                 std::size_t bad = 0;
                 if (auto why = detail::snapshot::type_row(*p.cols, row, vals, bad); !why.empty())

@@ -404,7 +404,8 @@ result<std::size_t> initial_snapshot::chunk(Sink& sink) {
     };
     for (;;) {
         auto more = res->next();
-        if (!more) return lost(abandon(detail::snapshot::query_error(more.error_value(), name, "reading the chunk failed")));
+        if (!more)
+            return lost(abandon(detail::snapshot::chunk_read_error(more.error_value(), name, opt_.connection.max_result_bytes)));
         if (!*more) break;
         const detail::snapshot::row_view row = res->row();
         if (stop_.load()) return abandon(error::make(errc::unavailable, "snapshot", name, "stopped inside a chunk"));

@@ -28,6 +28,16 @@ inline error query_error(const error& e, std::string_view where, std::string_vie
     return error{e.code, e.message + " (" + std::string(what) + ", " + std::string(where) + ")"};
 }
 
+/// query_error() for a chunk's rows: a row over the connection's byte limit also names the
+/// setting (connect_options::max_result_bytes) and the programs' spelling of it.
+inline error chunk_read_error(const error& e, std::string_view where, std::size_t max_result_bytes) {
+    if (e.code != make_error_code(errc::limit_exceeded)) return query_error(e, where, "reading the chunk failed");
+    return query_error(e, where,
+                       "reading the chunk failed: a row is larger than max_result_bytes = " +
+                           std::to_string(max_result_bytes) +
+                           "; raise it (rowcast-binlog --snapshot-max-result-bytes, rowcastd snapshot.max_result_bytes)");
+}
+
 /// `name` quoted as an identifier: `a``b`.
 inline std::string ident(std::string_view name) { return ::rowcast::mysql::quote_identifier(name); }
 
