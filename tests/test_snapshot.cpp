@@ -186,6 +186,66 @@ TEST_F(Snapshot, EveryColumnTypeSameValuesAsTheBinlog) {
     }
 }
 
+// The two ways to start the consistent read (MariaDB's binlog_snapshot status, and MySQL's
+// FLUSH TABLES WITH READ LOCK + SHOW MASTER STATUS, whose statements MariaDB also runs), each
+// taken while a writer inserts rows one by one: the rows the read sees are exactly those the
+// binlog holds before the position it returns (ids 1..n), and the binlog from that position
+// holds every later row (n+1 onwards), none missing, none twice.
+TEST_F(Snapshot, BothConsistentStartsGiveTheBinlogPointOfTheirRead) {
+    root_.query("CREATE DATABASE app");
+    root_.query("CREATE TABLE app.seq (id INT AUTO_INCREMENT PRIMARY KEY, v INT)");
+    std::atomic<bool> writing{true};
+    std::thread writer([&] {
+        auto w = server_.connect();
+        while (writing.load()) w.query("INSERT INTO app.seq (v) VALUES (1)");
+    });
+    struct taken {
+        std::string how;
+        binlog::position at;
+        std::int64_t seen = 0, max_id = 0;
+    };
+    std::vector<taken> starts;
+    using start_fn = result<binlog::position> (*)(mysql::connection&, std::string_view);
+    for (const auto& [how, start] : {std::pair<std::string, start_fn>{"binlog_snapshot status", &detail::snapshot::start_from_snapshot_status},
+                                     {"read lock", &detail::snapshot::start_under_read_lock},
+                                     {"binlog_snapshot status", &detail::snapshot::start_from_snapshot_status},
+                                     {"read lock", &detail::snapshot::start_under_read_lock}}) {
+        std::this_thread::sleep_for(30ms);  // rows written between the starts
+        auto m = mysql::connection::open(query_conn(), "snapshot");
+        ASSERT_TRUE(m) << m.error_value().message;
+        ASSERT_TRUE(detail::snapshot::prepare_consistent_read(*m, "test"));
+        auto p = start(*m, "test");
+        ASSERT_TRUE(p) << how << ": " << p.error_value().message;
+        std::this_thread::sleep_for(10ms);  // more rows, which the read must not see
+        auto rs = m->query_all("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM app.seq");
+        ASSERT_TRUE(rs) << rs.error_value().message;
+        starts.push_back({how, *p, std::stoll(*rs->rows.at(0).at(0)), std::stoll(*rs->rows.at(0).at(1))});
+    }
+    writing.store(false);
+    writer.join();
+    const auto total = std::stoll(*root_.scalar("SELECT COUNT(*) FROM app.seq"));
+    for (const auto& t : starts) {
+        EXPECT_EQ(t.seen, t.max_id) << t.how << ": ids are 1..n";
+        auto o = source_opts({}, 1);
+        o.follower.stream.file = t.at.file;
+        o.follower.stream.position = t.at.offset;
+        o.follower.stream.stop_at_end = true;
+        binlog::follower f(o.follower);
+        std::vector<std::int64_t> after;
+        callback_sink sink([&](const event& e) {
+            if (e.kind == event_kind::insert && e.table == "seq") after.push_back(std::get<std::int64_t>(e.after[0]));
+        });
+        std::stop_source stop;
+        auto r = f.run(sink, stop.get_token());
+        ASSERT_TRUE(r) << r.error_value().message;
+        ASSERT_FALSE(after.empty()) << t.how;
+        EXPECT_EQ(after.front(), t.max_id + 1) << t.how << " at " << t.at.file << ":" << t.at.offset;
+        EXPECT_EQ(static_cast<std::int64_t>(after.size()) + t.seen, total) << t.how;
+        EXPECT_EQ(after.back(), total) << t.how;
+    }
+    EXPECT_GT(starts.back().seen, starts.front().seen);  // the writer moved on between the starts
+}
+
 // Writers insert, update and delete in three tables (integer key, composite text key, no
 // key: inserts only) while the snapshot runs in small chunks; then the stream. The
 // consumer's state equals the tables.

@@ -11,8 +11,9 @@
 // Consistency: one REPEATABLE READ transaction opened WITH CONSISTENT SNAPSHOT; on MariaDB
 // the status variables binlog_snapshot_file / binlog_snapshot_position give the binlog
 // point of exactly that snapshot without any lock (GTID: BINLOG_GTID_POS() of that point).
-// MySQL 8 (untested here: no server in the test setup): FLUSH TABLES WITH READ LOCK held
-// only across START TRANSACTION WITH CONSISTENT SNAPSHOT and SHOW MASTER STATUS.
+// MySQL 8: FLUSH TABLES WITH READ LOCK held only across START TRANSACTION WITH CONSISTENT
+// SNAPSHOT and SHOW MASTER STATUS (these statements are tested against MariaDB; there is no
+// MySQL server in the test setup).
 //
 // Events: each row is an `insert` whose transaction id starts with "snapshot:"
 // (is_snapshot_read(), event.hpp; the JSON codec writes op "r"), its source position the

@@ -150,35 +150,44 @@ inline std::string chunk_query(std::string_view schema, std::string_view table, 
     return q += " LIMIT " + std::to_string(limit);
 }
 
-/// Starts the consistent read and returns the binlog position it corresponds to.
-/// MariaDB: START TRANSACTION WITH CONSISTENT SNAPSHOT and the binlog_snapshot_file /
-/// binlog_snapshot_position status (no lock), GTID from BINLOG_GTID_POS() of that point.
-/// MySQL (untested here): FLUSH TABLES WITH READ LOCK held only across the START
-/// TRANSACTION and SHOW MASTER STATUS (file, position, Executed_Gtid_Set).
-inline result<::rowcast::binlog::position> start_consistent_read(::rowcast::mysql::connection& m, std::string_view where) {
+/// The session settings of a consistent read (UTC for TIMESTAMP text, repeatable read).
+inline result<void> prepare_consistent_read(::rowcast::mysql::connection& m, std::string_view where) {
     for (std::string_view q : {"SET SESSION time_zone='+00:00'",
                                "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ"})
         if (auto r = exec(m, q, where); !r) return r.error_value();
-    const bool mariadb = m.mariadb();
+    return {};
+}
+
+/// MariaDB's start: START TRANSACTION WITH CONSISTENT SNAPSHOT and the binlog_snapshot_file /
+/// binlog_snapshot_position status of that transaction (no lock), the GTID from
+/// BINLOG_GTID_POS() of that point.
+inline result<::rowcast::binlog::position> start_from_snapshot_status(::rowcast::mysql::connection& m,
+                                                                       std::string_view where) {
     ::rowcast::binlog::position p;
-    if (mariadb) {
-        if (auto r = exec(m, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY", where); !r) return r.error_value();
-        auto st = rows(m, "SHOW STATUS LIKE 'binlog_snapshot_%'", where);
-        if (!st) return st.error_value();
-        for (const auto& r : *st) {
-            if (r.size() < 2 || !r[0] || !r[1]) continue;
-            if (*r[0] == "Binlog_snapshot_file") p.file = *r[1];
-            if (*r[0] == "Binlog_snapshot_position" && !detail::parse_number(*r[1], p.offset))
-                return error::make(errc::invalid_value, "snapshot", where, "Binlog_snapshot_position is not a number");
-        }
-        if (p.file.empty())
-            return error::make(errc::unsupported, "snapshot", where,
-                               "the server has no binary log (binlog_snapshot_file is empty): nothing to stream from");
-        auto g = rows(m, "SELECT BINLOG_GTID_POS(" + ::rowcast::mysql::quote_string(p.file) + "," + std::to_string(p.offset) + ")", where);
-        if (!g) return g.error_value();
-        if (!g->empty() && !(*g)[0].empty() && (*g)[0][0]) p.gtid = *(*g)[0][0];
-        return p;
+    if (auto r = exec(m, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY", where); !r) return r.error_value();
+    auto st = rows(m, "SHOW STATUS LIKE 'binlog_snapshot_%'", where);
+    if (!st) return st.error_value();
+    for (const auto& r : *st) {
+        if (r.size() < 2 || !r[0] || !r[1]) continue;
+        if (*r[0] == "Binlog_snapshot_file") p.file = *r[1];
+        if (*r[0] == "Binlog_snapshot_position" && !detail::parse_number(*r[1], p.offset))
+            return error::make(errc::invalid_value, "snapshot", where, "Binlog_snapshot_position is not a number");
     }
+    if (p.file.empty())
+        return error::make(errc::unsupported, "snapshot", where,
+                           "the server has no binary log (binlog_snapshot_file is empty): nothing to stream from");
+    auto g = rows(m, "SELECT BINLOG_GTID_POS(" + ::rowcast::mysql::quote_string(p.file) + "," + std::to_string(p.offset) + ")", where);
+    if (!g) return g.error_value();
+    if (!g->empty() && !(*g)[0].empty() && (*g)[0][0]) p.gtid = *(*g)[0][0];
+    return p;
+}
+
+/// MySQL's start (MySQL has no binlog_snapshot status): FLUSH TABLES WITH READ LOCK held only
+/// across START TRANSACTION WITH CONSISTENT SNAPSHOT and SHOW MASTER STATUS (file, position and,
+/// from MySQL's fifth column, Executed_Gtid_Set). Tested against MariaDB, which runs the same
+/// statements (its SHOW MASTER STATUS has four columns: no GTID); MySQL's fifth column is not.
+inline result<::rowcast::binlog::position> start_under_read_lock(::rowcast::mysql::connection& m, std::string_view where) {
+    ::rowcast::binlog::position p;
     if (auto r = exec(m, "FLUSH TABLES WITH READ LOCK", where); !r) return r.error_value();
     auto unlock = [&] { (void)exec(m, "UNLOCK TABLES", where); };
     if (auto r = exec(m, "START TRANSACTION WITH CONSISTENT SNAPSHOT", where); !r) {
@@ -199,6 +208,13 @@ inline result<::rowcast::binlog::position> start_consistent_read(::rowcast::mysq
             if (c != '\n' && c != '\r') p.gtid += c;
     }
     return p;
+}
+
+/// Starts the consistent read and returns the binlog position it corresponds to: the
+/// server's own start (MariaDB: start_from_snapshot_status; MySQL: start_under_read_lock).
+inline result<::rowcast::binlog::position> start_consistent_read(::rowcast::mysql::connection& m, std::string_view where) {
+    if (auto r = prepare_consistent_read(m, where); !r) return r.error_value();
+    return m.mariadb() ? start_from_snapshot_status(m, where) : start_under_read_lock(m, where);
 }
 
 }  // namespace detail::snapshot
