@@ -41,6 +41,7 @@
 #include <chrono>
 #include <cstring>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -161,6 +162,33 @@ public:
         auto c = parse_descriptor(descriptor);
         if (!c) return detail::udf::with_where(std::move(c.error_value()), detail::udf::argument_name(index));
         cache.insert(key, make_columns({std::move(*c)}));
+        return {};
+    }
+
+    /// check_descriptor() for each constant descriptor of an init's arguments (`args[i].null`:
+    /// not constant, checked per call by build()). Skipped when the descriptors are, byte for
+    /// byte and at the same positions, those of the calling thread's previous successful
+    /// check_descriptors() with the same cache: inside a trigger the init runs for every row
+    /// with the same descriptors (docs/performance.md). No allocation once its two per-thread
+    /// buffers have grown to the longest descriptor list.
+    static result<void> check_descriptors(std::span<const argument> args,
+                                          column_cache& cache = column_cache::process_wide()) {
+        thread_local std::string last, now;  // [cache address][per descriptor: position, length, bytes]
+        now.clear();
+        auto put = [](std::string& out, std::size_t n) { out.append(reinterpret_cast<const char*>(&n), sizeof n); };
+        put(now, reinterpret_cast<std::uintptr_t>(&cache));
+        const std::size_t end = columns_end(args.size());
+        for (std::size_t i = 3; i < end; i += 3) {
+            if (args[i].null) continue;
+            put(now, i);
+            put(now, args[i].bytes.size());
+            now.append(args[i].bytes);
+        }
+        if (now == last) return {};
+        for (std::size_t i = 3; i < end; i += 3)
+            if (!args[i].null)
+                if (auto ok = check_descriptor(i, args[i].bytes, cache); !ok) return ok;
+        last.swap(now);
         return {};
     }
 
