@@ -1163,6 +1163,43 @@ TEST(UdfEventBuilder, CheckDescriptorsChecksEachConstantDescriptorOnce) {
     EXPECT_FALSE(udf::event_builder::check_descriptors(args, cache));  // refused again, not remembered
 }
 
+// build(args, event&): the same event as build(args), whatever the event held before (another
+// kind, an outbox id, other values), with the memory of a text value reused for the next row.
+TEST(UdfEventBuilder, BuildsIntoAReusedEvent) {
+    udf::column_cache cache;
+    udf::event_builder b(1 << 20, cache);
+    const std::string id = as_int(7);
+    auto args_of = [&](std::string_view op, std::string_view ip) {
+        return std::vector<udf::argument>{
+            {udf::arg_kind::string, "inv"}, {udf::arg_kind::string, "hosts"}, {udf::arg_kind::string, op},
+            {udf::arg_kind::string, "`id` int pk"}, {udf::arg_kind::integer, id}, {udf::arg_kind::integer, id},
+            {udf::arg_kind::string, "`ip` varchar(45)"}, {udf::arg_kind::string, "192.0.2.255 (the old address)"},
+            {udf::arg_kind::string, ip}};
+    };
+    auto same_but_stamps = [](event a, event b) {
+        a.sequence = b.sequence = 0;
+        a.capture_time = b.capture_time = {};
+        return a == b;
+    };
+    event reused;
+    reused.transaction.id = "outbox:1";
+    reused.statement = "left over";
+    for (const auto& [op, ip] : {std::pair{"insert", "2001:db8::1 (a long enough address)"}, std::pair{"update", "192.0.2.1"},
+                                 std::pair{"delete", "x"}, std::pair{"insert", "2001:db8::2 (a long enough address)"}}) {
+        const auto args = args_of(op, ip);
+        ASSERT_TRUE(b.build(args, reused));
+        auto fresh = b.build(args);
+        ASSERT_TRUE(fresh);
+        EXPECT_TRUE(same_but_stamps(reused, *fresh)) << op;
+        EXPECT_EQ(reused.transaction.id, "");
+        EXPECT_EQ(reused.statement, "");
+    }
+    const char* held = std::get<text>(reused.after[1]).utf8.data();
+    ASSERT_TRUE(b.build(args_of("insert", "2001:db8::3 (a long enough address)"), reused));
+    EXPECT_EQ(std::get<text>(reused.after[1]).utf8, "2001:db8::3 (a long enough address)");
+    EXPECT_EQ(std::get<text>(reused.after[1]).utf8.data(), held);  // copied into the same string
+}
+
 TEST(UdfEventBuilder, CheckedDescriptorsAreRememberedInTheCache) {
     udf::column_cache cache;
     ASSERT_TRUE(udf::event_builder::check_descriptor(3, "`id` int", cache));

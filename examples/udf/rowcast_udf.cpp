@@ -167,6 +167,7 @@ struct site {
     udf::event_builder builder;
     std::string function;  // "rowcast_event" / "rowcast_json"
     std::vector<udf::argument> args;  // reused per call
+    event built;                      // reused per call (event_builder::build(args, event&))
 #if defined(ROWCAST_UDF_HAVE_JSON)
     json_codec json;
 #endif
@@ -330,14 +331,14 @@ long long put(site& s, const event& e, udf_flag* is_null, udf_flag* error) {
 long long event_call(UDF_INIT* initid, UDF_ARGS* a, udf_flag* is_null, udf_flag* error) noexcept {
     return guarded_call(initid, is_null, error, [&](site& s) {
         to_arguments(a, s.args);
-        auto e = s.builder.build(s.args);
+        auto e = s.builder.build(s.args, s.built);
         if (!e) {
             const rowcast::error& err = e.error_value();
             std::string what = err.message;
             if (code_of(err) == err_too_large) what += " (" + s.cfg().file + ")";
             return failure(s, code_of(err), what, is_null, error);
         }
-        return put(s, *e, is_null, error);
+        return put(s, s.built, is_null, error);
     });
 }
 
