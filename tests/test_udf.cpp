@@ -650,6 +650,40 @@ TEST(Udf, ConfigAndSpoolDirectoryChangesTakeEffectAtTheNextStatement) {
     EXPECT_EQ(names(old).size(), 2u);
 }
 
+// The config is looked at once per statement (the init runs per row inside a trigger): every row of
+// a multi-row statement goes where the config said at its start, and a change applies to the next one.
+TEST(Udf, ConfigChangesApplyToTheNextMultiRowStatement) {
+    udf_server db({"codec = binary", "durability = none"});
+    const auto journal = db.server().make_server_owned_dir("journal");
+    auto c = db.connect();
+    create_hosts(c);
+    auto insert = [&](int first) {
+        std::string sql = "INSERT INTO inv.hosts VALUES ";
+        for (int i = first; i < first + 10; ++i)
+            sql += (i > first ? ", (" : "(") + std::to_string(i) + ", NULL, '192.0.2.1', 'h')";
+        c.query(sql);
+    };
+    insert(1);
+    EXPECT_EQ(db.spool_files(), 10u);
+    db.write_config({"output = journal", "journal_directory = " + journal.string(), "codec = binary", "durability = none"});
+    insert(11);
+    EXPECT_EQ(db.spool_files(), 10u);  // all 10 rows into the journal
+    db.write_config({"codec = json", "durability = none"});
+    insert(21);
+    std::size_t json = 0;
+    for (const auto& f : fs::directory_iterator(db.spool())) json += f.path().extension() == ".json";
+    EXPECT_EQ(json, 10u);
+    auto src = journal_source<binary_codec>::open({.directory = journal, .tail_poll = std::chrono::milliseconds(5)}).value();
+    std::vector<std::uint64_t> ids;
+    auto sink = callback_sink([&](const event& e) { ids.push_back(std::get<std::uint64_t>(e.after[0])); });
+    for (int idle = 0; ids.size() < 10 && idle < 500; ++idle) {
+        ASSERT_TRUE(src.process(sink));
+        pollfd p{src.native_handle(), POLLIN, 0};
+        ::poll(&p, 1, 10);
+    }
+    EXPECT_EQ(ids, (std::vector<std::uint64_t>{11, 12, 13, 14, 15, 16, 17, 18, 19, 20}));
+}
+
 // The status plugin (examples/status-plugin, docs/status-plugin.md) beside the functions: the
 // functions' counters through rowcast_udf_read_status_v1(), the spool depth, and the daemon's
 // status file read at each query (fresh, stale, damaged, missing), then UNINSTALL.
@@ -1060,6 +1094,110 @@ TEST(UdfSharedOutput, ReusedUntilTheConfigTextOrTheSpoolDirectoryChanges) {
     ASSERT_FALSE(bad);
     EXPECT_NE(bad.error_value().message.find(conf + ":1: spool_directory: not an absolute path"), std::string::npos);
     std::filesystem::remove_all(dir);
+}
+
+// get(path, statement): the file is looked at once per statement (the init runs per row inside a
+// trigger), at the next statement, without a statement always, and at the latest after max_age.
+TEST(UdfSharedOutput, LooksAtTheConfigOncePerStatement) {
+    const auto dir = std::filesystem::temp_directory_path() / ("rowcast-udf-stmt-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir / "spool");
+    const std::string conf = (dir / "u.conf").string();
+    auto write = [&](const std::string& codec) {
+        std::ofstream(conf) << "spool_directory = " + (dir / "spool").string() + "\ncodec = " + codec + "\n";
+    };
+    using namespace std::chrono_literals;
+    write("binary");
+    udf::shared_output<binary_codec, json_codec> shared;
+    int session = 0;
+    const udf::statement_id first{&session, 1000}, second{&session, 2000};
+    auto a = shared.get(conf, first, 1h);
+    ASSERT_TRUE(a) << a.error_value().message;
+    write("json");
+    auto same = shared.get(conf, first, 1h);  // a later row of the same statement: not looked at
+    ASSERT_TRUE(same);
+    EXPECT_EQ(same->get(), a->get());
+    auto next = shared.get(conf, second, 1h);  // the next statement sees the change
+    ASSERT_TRUE(next);
+    EXPECT_EQ((*next)->cfg.codec, "json");
+    write("binary");
+    auto unknown = shared.get(conf, udf::statement_id{}, 1h);  // no statement id: looked at every time
+    ASSERT_TRUE(unknown);
+    EXPECT_EQ((*unknown)->cfg.codec, "binary");
+    write("json");
+    ASSERT_TRUE(shared.get(conf, second, 1h));
+    shared.reset();  // reset() applies to the per-thread memo too
+    auto after_reset = shared.get(conf, second, 1h);
+    ASSERT_TRUE(after_reset);
+    EXPECT_EQ((*after_reset)->cfg.codec, "json");
+    // Within one long statement the change shows once max_age has passed (liveness guard only).
+    write("binary");
+    std::string codec = "json";
+    for (int i = 0; i < 3000 && codec != "binary"; ++i) {
+        auto r = shared.get(conf, second, 20ms);
+        ASSERT_TRUE(r);
+        codec = (*r)->cfg.codec;
+        if (codec != "binary") std::this_thread::sleep_for(10ms);
+    }
+    EXPECT_EQ(codec, "binary");
+    std::filesystem::remove_all(dir);
+}
+
+// check_descriptors(): each constant descriptor checked (and cached); the same list again on the
+// thread is not looked up; a bad one is refused, naming its argument.
+TEST(UdfEventBuilder, CheckDescriptorsChecksEachConstantDescriptorOnce) {
+    udf::column_cache cache, other;
+    std::vector<udf::argument> args = {{udf::arg_kind::string, "s"}, {udf::arg_kind::string, "t"},
+                                       {udf::arg_kind::string, "insert"}, {udf::arg_kind::string, "`id` int"},
+                                       {udf::arg_kind::integer, "", true}, {udf::arg_kind::integer, "", true},
+                                       {udf::arg_kind::string, "", true}, {udf::arg_kind::integer, "", true},
+                                       {udf::arg_kind::integer, "", true}};  // the second descriptor is not constant
+    ASSERT_TRUE(udf::event_builder::check_descriptors(args, cache));
+    EXPECT_TRUE(cache.find(std::string("\x01") + "`id` int"));
+    ASSERT_TRUE(udf::event_builder::check_descriptors(args, other));  // another cache is filled too
+    EXPECT_TRUE(other.find(std::string("\x01") + "`id` int"));
+    args[6] = {udf::arg_kind::string, "`x` notatype"};
+    auto bad = udf::event_builder::check_descriptors(args, cache);
+    ASSERT_FALSE(bad);
+    EXPECT_NE(bad.error_value().message.find("argument 7"), std::string::npos) << bad.error_value().message;
+    EXPECT_FALSE(udf::event_builder::check_descriptors(args, cache));  // refused again, not remembered
+}
+
+// build(args, event&): the same event as build(args), whatever the event held before (another
+// kind, an outbox id, other values), with the memory of a text value reused for the next row.
+TEST(UdfEventBuilder, BuildsIntoAReusedEvent) {
+    udf::column_cache cache;
+    udf::event_builder b(1 << 20, cache);
+    const std::string id = as_int(7);
+    auto args_of = [&](std::string_view op, std::string_view ip) {
+        return std::vector<udf::argument>{
+            {udf::arg_kind::string, "inv"}, {udf::arg_kind::string, "hosts"}, {udf::arg_kind::string, op},
+            {udf::arg_kind::string, "`id` int pk"}, {udf::arg_kind::integer, id}, {udf::arg_kind::integer, id},
+            {udf::arg_kind::string, "`ip` varchar(45)"}, {udf::arg_kind::string, "192.0.2.255 (the old address)"},
+            {udf::arg_kind::string, ip}};
+    };
+    auto same_but_stamps = [](event a, event b) {
+        a.sequence = b.sequence = 0;
+        a.capture_time = b.capture_time = {};
+        return a == b;
+    };
+    event reused;
+    reused.transaction.id = "outbox:1";
+    reused.statement = "left over";
+    for (const auto& [op, ip] : {std::pair{"insert", "2001:db8::1 (a long enough address)"}, std::pair{"update", "192.0.2.1"},
+                                 std::pair{"delete", "x"}, std::pair{"insert", "2001:db8::2 (a long enough address)"}}) {
+        const auto args = args_of(op, ip);
+        ASSERT_TRUE(b.build(args, reused));
+        auto fresh = b.build(args);
+        ASSERT_TRUE(fresh);
+        EXPECT_TRUE(same_but_stamps(reused, *fresh)) << op;
+        EXPECT_EQ(reused.transaction.id, "");
+        EXPECT_EQ(reused.statement, "");
+    }
+    const char* held = std::get<text>(reused.after[1]).utf8.data();
+    ASSERT_TRUE(b.build(args_of("insert", "2001:db8::3 (a long enough address)"), reused));
+    EXPECT_EQ(std::get<text>(reused.after[1]).utf8, "2001:db8::3 (a long enough address)");
+    EXPECT_EQ(std::get<text>(reused.after[1]).utf8.data(), held);  // copied into the same string
 }
 
 TEST(UdfEventBuilder, CheckedDescriptorsAreRememberedInTheCache) {

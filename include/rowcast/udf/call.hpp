@@ -41,6 +41,7 @@
 #include <chrono>
 #include <cstring>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -164,14 +165,51 @@ public:
         return {};
     }
 
+    /// check_descriptor() for each constant descriptor of an init's arguments (`args[i].null`:
+    /// not constant, checked per call by build()). Skipped when the descriptors are, byte for
+    /// byte and at the same positions, those of the calling thread's previous successful
+    /// check_descriptors() with the same cache: inside a trigger the init runs for every row
+    /// with the same descriptors (docs/performance.md). No allocation once its two per-thread
+    /// buffers have grown to the longest descriptor list.
+    static result<void> check_descriptors(std::span<const argument> args,
+                                          column_cache& cache = column_cache::process_wide()) {
+        thread_local std::string last, now;  // [cache address][per descriptor: position, length, bytes]
+        now.clear();
+        auto put = [](std::string& out, std::size_t n) { out.append(reinterpret_cast<const char*>(&n), sizeof n); };
+        put(now, reinterpret_cast<std::uintptr_t>(&cache));
+        const std::size_t end = columns_end(args.size());
+        for (std::size_t i = 3; i < end; i += 3) {
+            if (args[i].null) continue;
+            put(now, i);
+            put(now, args[i].bytes.size());
+            now.append(args[i].bytes);
+        }
+        if (now == last) return {};
+        for (std::size_t i = 3; i < end; i += 3)
+            if (!args[i].null)
+                if (auto ok = check_descriptor(i, args[i].bytes, cache); !ok) return ok;
+        last.swap(now);
+        return {};
+    }
+
     /// The event of one call, stamped (stamp()).
     result<event> build(std::span<const argument> args) {
+        event e;
+        if (auto r = build(args, e); !r) return std::move(r.error_value());
+        return e;
+    }
+
+    /// build() into `e`, which is overwritten (every field as build() would make it); the memory
+    /// of its schema, table, value vectors and text values is reused, so a call site that keeps
+    /// one event allocates nothing per call for a row like the previous one (text values that
+    /// grow excepted). Errors: build()'s; `e` is then unspecified.
+    result<void> build(std::span<const argument> args, event& e) {
         using detail::udf::argument_name;
         if (auto ok = check_arity(args.size()); !ok) return ok.error_value();
         static constexpr const char* names[] = {"schema", "table", "operation"};
         for (std::size_t i = 0; i < 3; ++i)
             if (args[i].null) return error::make(errc::invalid_value, "udf", argument_name(i), std::string(names[i]) + " is NULL");
-        event e;
+        recycle(e);
         if (auto k = parse_operation(args[2].bytes)) e.kind = *k;
         else
             return error::make(errc::invalid_value, "udf", argument_name(2),
@@ -190,8 +228,8 @@ public:
         const std::size_t n = e.columns->size();
         const bool want_before = e.kind != event_kind::insert;
         const bool want_after = e.kind != event_kind::delete_;
-        if (want_before) e.before.resize(n);
-        if (want_after) e.after.resize(n);
+        e.before.resize(want_before ? n : 0);
+        e.after.resize(want_after ? n : 0);
         for (std::size_t c = 0; c < n; ++c) {
             for (int img = 0; img < 2; ++img) {
                 if (img == 0 ? !want_before : !want_after) continue;
@@ -201,12 +239,10 @@ public:
                     v = null_value{};
                     continue;
                 }
-                auto r = convert_argument((*e.columns)[c], args[i].kind, args[i].bytes);
-                if (!r)
+                if (auto r = convert_argument((*e.columns)[c], args[i].kind, args[i].bytes, v); !r)
                     return detail::udf::with_where(std::move(r.error_value()),
                                                    argument_name(i) + " (" + (img == 0 ? "old" : "new") +
                                                        " value, table `" + e.schema + "`.`" + e.table + "`)");
-                v = std::move(*r);
             }
         }
         if (has_outbox_id(args.size())) {
@@ -215,10 +251,21 @@ public:
             e.transaction.id = outbox_transaction_id(*id);
         }
         stamp(e);
-        return e;
+        return {};
     }
 
 private:
+    // `e` reset to a default event, keeping the memory of its schema, table and value vectors.
+    static void recycle(event& e) {
+        std::string schema = std::move(e.schema), table = std::move(e.table);
+        std::vector<value> before = std::move(e.before), after = std::move(e.after);
+        e = event{};
+        e.schema = std::move(schema);
+        e.table = std::move(table);
+        e.before = std::move(before);
+        e.after = std::move(after);
+    }
+
     // The outbox id: an integer, or its decimal text (the server passes it as a string).
     static result<std::uint64_t> outbox_argument(const argument& a, std::size_t index) {
         const auto where = detail::udf::argument_name(index) + " (outbox id)";

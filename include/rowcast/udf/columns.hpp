@@ -35,6 +35,7 @@
 #include <string_view>
 #include <type_traits>
 #include <utility>
+#include <variant>
 
 ROWCAST_NAMESPACE_BEGIN
 namespace udf {
@@ -367,6 +368,25 @@ inline result<value> convert_argument(const column& col, arg_kind k, std::string
         default:  // character data, UUID, INET4/6: text
             return value{text{as_text()}};
     }
+}
+
+/// convert_argument() into `out`: the same value, but a character column's text argument
+/// (CHAR, VARCHAR, the TEXT types, UUID, INET4/6 given as a string) is copied into the string
+/// `out` already holds when it holds text, so converting row after row reuses its memory.
+/// Errors: convert_argument()'s; `out` is then unspecified.
+inline result<void> convert_argument(const column& col, arg_kind k, std::string_view bytes, value& out) {
+    // unknown is text only for a string argument (convert_argument): not taken here.
+    const bool character = col.type.type != sql_type::unknown &&
+                           natural_kind(col.type.type, col.type.is_unsigned) == value_kind::text;
+    if (character && k != arg_kind::integer && k != arg_kind::real) {  // convert_argument()'s default: the bytes as text
+        if (auto* held = std::get_if<text>(&out)) held->utf8.assign(bytes);
+        else out = text{std::string(bytes)};
+        return {};
+    }
+    auto r = convert_argument(col, k, bytes);
+    if (!r) return std::move(r.error_value());
+    out = std::move(*r);
+    return {};
 }
 
 }  // namespace udf
