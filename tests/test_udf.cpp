@@ -600,6 +600,26 @@ TEST(Udf, JournalOutputCapturesExactlyTheTableChanges) {
     EXPECT_EQ(table, actual);
     EXPECT_EQ(src.stats().quarantined, 0u);
     EXPECT_EQ(db.spool_files(), 0u);
+
+    // The journal directory replaced under the same path (renamed away, a new one made there):
+    // the next statements' rows go to the new directory, none to the old one (before, the
+    // server's writer went on appending to the renamed directory, which no reader was given).
+    const std::filesystem::path old_dir = journal.string() + ".old";
+    std::filesystem::rename(journal, old_dir);
+    ASSERT_EQ(db.server().make_server_owned_dir("journal"), journal);
+    c.query("INSERT INTO inv.hosts VALUES (21, NULL, '198.51.100.2', 'r'), (22, NULL, '198.51.100.3', 'r')");
+    c.query("INSERT INTO inv.hosts VALUES (23, NULL, '198.51.100.4', 'r')");
+    auto fresh = journal_source<binary_codec>::open({.directory = journal, .tail_poll = std::chrono::milliseconds(5)}).value();
+    std::vector<std::uint64_t> ids;
+    auto ids_sink = callback_sink([&](const event& e) { ids.push_back(std::get<std::uint64_t>(e.after[0])); });
+    for (int idle = 0; ids.size() < 3 && idle < 500; ++idle) {
+        ASSERT_TRUE(fresh.process(ids_sink));
+        pollfd p{fresh.native_handle(), POLLIN, 0};
+        ::poll(&p, 1, 10);
+    }
+    EXPECT_EQ(ids, (std::vector<std::uint64_t>{21, 22, 23}));
+    ASSERT_TRUE(src.process(sink));  // the reader of the renamed directory: nothing new there
+    EXPECT_EQ(got.size(), 20u);
 }
 
 TEST(Udf, TriggerFormsThatFailTheStatement) {

@@ -51,7 +51,8 @@ public:
                    x.datagram_key_file + '\n' + std::to_string(x.datagram_source_id);
         };
         return ::rowcast::detail::udf::kept_outputs<datagram_output, std::string>::process_wide().get(
-            c, same_settings, key_of, [](const config& x) { return open(x); });
+            c, same_settings, key_of, [](const config& x) { return open(x); },
+            [](const datagram_output&, const config&) { return true; });  // no directory to be replaced
     }
 
     /// A new output for `c` (not shared).

@@ -9,7 +9,10 @@
 // writer holds the directory's journal.lock for the server's lifetime, so a second
 // server (or rowcast program) writing the same directory is refused with "another
 // process is writing this journal". A changed config opens another writer; the old
-// one stays open, idle, so a holder never sees it closed.
+// one stays open, idle, so a holder never sees it closed. A journal directory renamed,
+// removed or replaced under the same path is noticed at the next statement (the config's
+// state checks it, udf/spool_output.hpp) and a writer is opened on what the path names
+// now: nothing is appended to a directory no reader can find.
 //
 // Errors: shared(): "[rowcast.udf.unsupported] <config>: codec yaml is not built in",
 // or the writer's open() errors (journal io_error, unavailable); nothing is cached on
@@ -37,6 +40,8 @@
 #include <utility>
 #include <variant>
 
+#include <sys/stat.h>
+
 ROWCAST_NAMESPACE_BEGIN
 namespace udf {
 
@@ -52,7 +57,20 @@ public:
             return key{x.journal_directory, x.codec, static_cast<int>(x.durability), static_cast<unsigned>(x.file_mode)};
         };
         return ::rowcast::detail::udf::kept_outputs<journal_output, key>::process_wide().get(
-            c, same_settings, key_of, [](const config& x) { return open(x); });
+            c, same_settings, key_of, [](const config& x) { return open(x); },
+            [](const journal_output& o, const config& x) { return o.in_place(x.journal_directory); });
+    }
+
+    /// True while `directory` names the directory this output's writer holds (not renamed,
+    /// removed or replaced since). Costs a stat() and an fstat(): shared() asks it only when a
+    /// call site is made, which the loadable function does once per statement at most (and
+    /// when the config's state is made again, which a replaced journal directory causes:
+    /// udf/spool_output.hpp).
+    bool in_place(const std::string& directory) const noexcept {
+        const int fd = std::visit([](const auto& w) { return w.directory_fd(); }, writer_);
+        struct stat held {}, named {};
+        return ::fstat(fd, &held) == 0 && ::stat(directory.c_str(), &named) == 0 && held.st_dev == named.st_dev &&
+               held.st_ino == named.st_ino;
     }
 
     /// A new output for `c` (not shared): the writer for `c.codec` on `c.journal_directory`.

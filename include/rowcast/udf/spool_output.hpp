@@ -113,8 +113,8 @@ struct statement_id {
 
 /// The config and spool output of every statement in the process (the loadable functions'
 /// per-statement init calls get()), made again only when the config file's text changes or
-/// its spool directory is no longer the directory that was opened (renamed, removed,
-/// replaced). Holders of an older state keep it alive until they release it. get(path) costs
+/// its spool (or journal) directory is no longer the directory that was opened (renamed,
+/// removed, replaced). Holders of an older state keep it alive until they release it. get(path) costs
 /// a stat() of the file and of the spool directory; it reads the file's text again while the
 /// file changed less than a second before the last read (coarse timestamps), or when its
 /// inode, size, mtime or ctime differ from what that read saw. get(path, statement) does
@@ -131,7 +131,10 @@ public:
         config cfg;
         std::optional<spool_output<Codecs...>> out;  ///< empty when cfg.output is not spool (udp, netlink)
         std::string text;  ///< the config file's text this state was made from
-        dev_t dir_dev;     ///< the spool directory opened (st_dev, st_ino); 0 without a spool
+        /// The directory events go to as found when the state was made (st_dev, st_ino): the
+        /// spool directory opened, or the journal directory (0 when it did not exist yet);
+        /// 0 for the datagram outputs.
+        dev_t dir_dev;
         ino_t dir_ino;
     };
 
@@ -166,6 +169,8 @@ public:
             if (::fstat(o->directory_fd(), &st) != 0)
                 return detail::os_error(errno, "udf", cfg->spool_directory, "cannot stat spool directory");
             out.emplace(std::move(*o));
+        } else if (cfg->output == config::output_kind::journal && ::stat(cfg->journal_directory.c_str(), &st) != 0) {
+            st = {};  // not made yet (the journal writer makes it): seen as replaced once it exists
         }
         auto s = std::make_shared<state>(state{std::move(*cfg), std::move(out), std::move(*text), st.st_dev, st.st_ino});
         std::lock_guard lock(mutex_);
@@ -246,10 +251,14 @@ private:
         seen_ = st;
     }
 
+    // The directory events go to is still the one at its path (a journal's is compared with
+    // what the state saw; the journal output compares it with its writer's, journal_output.hpp).
     static bool still_open(const state& s) noexcept {
-        if (!s.out) return true;  // no spool directory to watch
+        const bool journal = s.cfg.output == config::output_kind::journal;
+        if (!s.out && !journal) return true;  // datagram outputs: no directory to watch
         struct stat st {};
-        return ::stat(s.cfg.spool_directory.c_str(), &st) == 0 && st.st_dev == s.dir_dev && st.st_ino == s.dir_ino;
+        return ::stat((journal ? s.cfg.journal_directory : s.cfg.spool_directory).c_str(), &st) == 0 &&
+               st.st_dev == s.dir_dev && st.st_ino == s.dir_ino;
     }
 
     static std::int64_t coarse_now_ns() noexcept {

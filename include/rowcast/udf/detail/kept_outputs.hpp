@@ -30,14 +30,17 @@ public:
     }
 
     /// The output for `c`: the last one if same(last settings, c), else the one kept under
-    /// make_key(c), else open(c) (-> result<Output>), kept from then on.
-    template <class Same, class MakeKey, class Open>
-    result<std::shared_ptr<Output>> get(const ::rowcast::udf::config& c, Same same, MakeKey make_key, Open open) {
+    /// make_key(c), else open(c) (-> result<Output>), kept from then on. A kept output for
+    /// which usable(output, c) is false (its directory was replaced) is opened again; holders
+    /// of the old one keep it until they release it.
+    template <class Same, class MakeKey, class Open, class Usable>
+    result<std::shared_ptr<Output>> get(const ::rowcast::udf::config& c, Same same, MakeKey make_key, Open open,
+                                        Usable usable) {
         const std::lock_guard lock(m_);
-        if (last_ && same(last_cfg_, c)) return last_;
+        if (last_ && same(last_cfg_, c) && usable(*last_, c)) return last_;
         const Key k = make_key(c);
         std::shared_ptr<Output>& slot = open_[k];
-        if (!slot) {
+        if (!slot || !usable(*slot, c)) {
             auto o = open(c);
             if (!o) {
                 open_.erase(k);
