@@ -549,6 +549,22 @@ TEST(Udf, SendsStraightToUdpMulticast) {
 
 // output = journal: every row change is one record appended by the server's one writer; the
 // journal_source reads back exactly the table's changes, in order.
+namespace {
+// The row ids a journal directory holds, read until `n` arrived (a liveness guard of 500 idle
+// waits of 10 ms).
+std::vector<std::uint64_t> journal_ids(const std::filesystem::path& dir, std::size_t n) {
+    auto src = journal_source<binary_codec>::open({.directory = dir, .tail_poll = std::chrono::milliseconds(5)}).value();
+    std::vector<std::uint64_t> ids;
+    auto sink = callback_sink([&](const event& e) { ids.push_back(std::get<std::uint64_t>(e.after[0])); });
+    for (int idle = 0; ids.size() < n && idle < 500; ++idle) {
+        EXPECT_TRUE(src.process(sink));
+        pollfd p{src.native_handle(), POLLIN, 0};
+        ::poll(&p, 1, 10);
+    }
+    return ids;
+}
+}  // namespace
+
 TEST(Udf, JournalOutputCapturesExactlyTheTableChanges) {
     udf_server db;
     const auto journal = db.server().make_server_owned_dir("journal");
@@ -609,15 +625,7 @@ TEST(Udf, JournalOutputCapturesExactlyTheTableChanges) {
     ASSERT_EQ(db.server().make_server_owned_dir("journal"), journal);
     c.query("INSERT INTO inv.hosts VALUES (21, NULL, '198.51.100.2', 'r'), (22, NULL, '198.51.100.3', 'r')");
     c.query("INSERT INTO inv.hosts VALUES (23, NULL, '198.51.100.4', 'r')");
-    auto fresh = journal_source<binary_codec>::open({.directory = journal, .tail_poll = std::chrono::milliseconds(5)}).value();
-    std::vector<std::uint64_t> ids;
-    auto ids_sink = callback_sink([&](const event& e) { ids.push_back(std::get<std::uint64_t>(e.after[0])); });
-    for (int idle = 0; ids.size() < 3 && idle < 500; ++idle) {
-        ASSERT_TRUE(fresh.process(ids_sink));
-        pollfd p{fresh.native_handle(), POLLIN, 0};
-        ::poll(&p, 1, 10);
-    }
-    EXPECT_EQ(ids, (std::vector<std::uint64_t>{21, 22, 23}));
+    EXPECT_EQ(journal_ids(journal, 3), (std::vector<std::uint64_t>{21, 22, 23}));
     ASSERT_TRUE(src.process(sink));  // the reader of the renamed directory: nothing new there
     EXPECT_EQ(got.size(), 20u);
 }
@@ -693,15 +701,7 @@ TEST(Udf, ConfigChangesApplyToTheNextMultiRowStatement) {
     std::size_t json = 0;
     for (const auto& f : fs::directory_iterator(db.spool())) json += f.path().extension() == ".json";
     EXPECT_EQ(json, 10u);
-    auto src = journal_source<binary_codec>::open({.directory = journal, .tail_poll = std::chrono::milliseconds(5)}).value();
-    std::vector<std::uint64_t> ids;
-    auto sink = callback_sink([&](const event& e) { ids.push_back(std::get<std::uint64_t>(e.after[0])); });
-    for (int idle = 0; ids.size() < 10 && idle < 500; ++idle) {
-        ASSERT_TRUE(src.process(sink));
-        pollfd p{src.native_handle(), POLLIN, 0};
-        ::poll(&p, 1, 10);
-    }
-    EXPECT_EQ(ids, (std::vector<std::uint64_t>{11, 12, 13, 14, 15, 16, 17, 18, 19, 20}));
+    EXPECT_EQ(journal_ids(journal, 10), (std::vector<std::uint64_t>{11, 12, 13, 14, 15, 16, 17, 18, 19, 20}));
 }
 
 // The status plugin (examples/status-plugin, docs/status-plugin.md) beside the functions: the
