@@ -121,6 +121,17 @@ struct state {
     }
 };
 
+/// Stops a writer thread (clears its flag, joins it) when the test leaves its scope, also
+/// through an ASSERT.
+struct stop_writer {
+    std::atomic<bool>& writing;
+    std::thread& t;
+    ~stop_writer() {
+        writing.store(false);
+        if (t.joinable()) t.join();
+    }
+};
+
 /// Every row of the listed tables by a fresh initial snapshot (typed like the stream).
 state select_all(const mysql::connect_options& c, std::vector<std::string> tables) {
     snapshot::options o;
@@ -199,14 +210,7 @@ TEST_F(Snapshot, BothConsistentStartsGiveTheBinlogPointOfTheirRead) {
         auto w = server_.connect();
         while (writing.load()) w.query("INSERT INTO app.seq (v) VALUES (1)");
     });
-    struct stop_writer {  // also when an ASSERT leaves the test early
-        std::atomic<bool>& writing;
-        std::thread& t;
-        ~stop_writer() {
-            writing.store(false);
-            if (t.joinable()) t.join();
-        }
-    } stop_at_exit{writing, writer};
+    const stop_writer stop_at_exit{writing, writer};  // also when an ASSERT leaves the test early
     struct taken {
         std::string how;
         binlog::position at;
@@ -507,14 +511,7 @@ state kill_nine_and_resume(mariadb_server& server, db_connection& root, const st
             std::this_thread::sleep_for(1ms);
         }
     });
-    struct stop_writer {
-        std::atomic<bool>& writing;
-        std::thread& t;
-        ~stop_writer() {
-            writing.store(false);
-            if (t.joinable()) t.join();
-        }
-    } stop_at_exit{writing, writer};
+    const stop_writer stop_at_exit{writing, writer};
     int mid_snapshot = 0;
     for (int kill = 0; kill < 3; ++kill) {
         const std::string at_start = slurp(cp);
