@@ -115,7 +115,7 @@ struct statement_id {
 /// per-statement init calls get()), made again only when the config file's text changes or
 /// its spool (or journal) directory is no longer the directory that was opened (renamed,
 /// removed, replaced). Holders of an older state keep it alive until they release it. get(path) costs
-/// a stat() of the file and of the spool directory; it reads the file's text again while the
+/// a stat() of the file and of the spool or journal directory; it reads the file's text again while the
 /// file changed less than a second before the last read (coarse timestamps), or when its
 /// inode, size, mtime or ctime differ from what that read saw. get(path, statement) does
 /// that once per statement and thread (see there).
@@ -129,7 +129,7 @@ class shared_output {
 public:
     struct state {
         config cfg;
-        std::optional<spool_output<Codecs...>> out;  ///< empty when cfg.output is not spool (udp, netlink)
+        std::optional<spool_output<Codecs...>> out;  ///< empty when cfg.output is not spool (journal, udp, netlink)
         std::string text;  ///< the config file's text this state was made from
         /// The directory events go to as found when the state was made (st_dev, st_ino): the
         /// spool directory opened, or the journal directory (0 when it did not exist yet);
@@ -182,8 +182,8 @@ public:
     /// get(path), looked at once per statement on the calling thread: while `statement` is the
     /// statement of this thread's previous successful call (same object, same path, no reset()
     /// since) and that call looked at the file less than `max_age` ago, the state it returned is
-    /// returned again, without a system call or a lock. So a change of the file (or of the spool
-    /// directory) takes effect at the next statement, and within `max_age` inside a statement that
+    /// returned again, without a system call or a lock. So a change of the file (or of the spool or
+    /// journal directory) takes effect at the next statement, and within `max_age` inside a statement that
     /// lasts longer. `statement.session` null (the server does not say) always calls get(path).
     /// Inside a trigger the init runs for every row (docs/performance.md): a 100-row INSERT looks
     /// at the file once. The age is measured on CLOCK_MONOTONIC_COARSE (vDSO: no system call;
